@@ -1,0 +1,53 @@
+# stagectl — `make run` opens the app on the demo stage; `make test` runs the whole suite headless.
+# Both create .venv on first use and reinstall when pyproject.toml changes.
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP_RUN  := $(VENV)/.installed-run
+STAMP_TEST := $(VENV)/.installed-test
+
+.PHONY: run test lint bench screenshot clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_TEST): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@ $(STAMP_RUN)
+
+# Opens the window on the built-in demo stage. Without a display it says so and runs headless.
+run: $(STAMP_RUN)
+	-@$(BIN)/python scripts/qt_deps.py --fix
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ] || [ -n "$$QT_QPA_PLATFORM" ]; then \
+		$(BIN)/python main.py $(ARGS); \
+	else \
+		echo "make run: no display (DISPLAY/WAYLAND_DISPLAY unset): running the demo stage headless"; \
+		echo "          (Ctrl+C stops; under Xvfb: xvfb-run make run)"; \
+		$(BIN)/python main.py run --headless --status-json $(ARGS); \
+	fi
+
+test: $(STAMP_TEST)
+	-@QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/qt_deps.py --fix
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: $(STAMP_TEST)
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+bench: $(STAMP_TEST)
+	$(BIN)/python bench/freed_decode.py
+
+# Grabs the main window on the demo stage to docs/screenshot.png (offscreen).
+screenshot: $(STAMP_RUN)
+	QT_QPA_PLATFORM=offscreen STAGECTL_SETTINGS_DIR=$$(mktemp -d) $(BIN)/python main.py --screenshot docs/screenshot.png --after 5
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""LED processors and DMX devices with their emulators (arrives with the LED wall issue, S5)."""

@@ -1,0 +1,1 @@
+"""Lens data: lens files, FIZ encoders and calibration (arrives with the lens issue, S3)."""

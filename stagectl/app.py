@@ -1,0 +1,129 @@
+"""Composition root: command line -> stage file -> Stage on the I/O runtime -> window or headless.
+
+``stagectl`` and ``python main.py`` land in :func:`main`. Without ``--headless`` the window is
+opened through ``ui.app`` (imported only then, so the core runs where Qt is not installed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import signal
+import sys
+import threading
+import time
+from collections.abc import Callable
+from types import FrameType
+from typing import TextIO
+
+from stagectl.cli import build_parser, normalise_argv
+from stagectl.config import StageConfig, default_stage, load_stage
+from stagectl.errors import RuntimeBlocked, StageError
+from stagectl.logutil import setup_logging
+from stagectl.runtime import Runtime
+from stagectl.stage import Stage
+
+log = logging.getLogger("stagectl.app")
+
+#: Budget for a clean stop (Ctrl+C or closing the window): the issue's promise is 1 s in all.
+STOP_STAGE_TIMEOUT_S = 0.5
+STOP_LOOP_TIMEOUT_S = 0.4
+
+
+class StageRunner:
+    """A started Stage on its own I/O runtime; ``close`` stops both within about a second."""
+
+    def __init__(self, config: StageConfig) -> None:
+        self.runtime = Runtime()
+        self.stage = Stage(config)
+        self.runtime.start()
+        try:
+            self.runtime.call_sync(self.stage.async_start(), timeout=5.0)
+        except BaseException:
+            self.runtime.stop(STOP_LOOP_TIMEOUT_S)
+            raise
+        self._closed = False
+
+    def close(self) -> None:
+        """Stop every source, then the loop thread. Safe to call twice."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            self.runtime.call_sync(self.stage.async_stop(), timeout=STOP_STAGE_TIMEOUT_S)
+        except RuntimeBlocked:
+            log.warning("sources did not close within %.1f s; stopping the loop anyway", STOP_STAGE_TIMEOUT_S)
+        except StageError as exc:
+            log.warning("while stopping the stage: %s", exc)
+        self.runtime.stop(STOP_LOOP_TIMEOUT_S)
+
+
+def load_config(path: str | None) -> StageConfig:
+    """The stage file at ``path``, or the built-in demo stage."""
+    return default_stage() if path is None else load_stage(path)
+
+
+def run_headless(runner: StageRunner, duration_s: float | None, status_json: bool,
+                 out: TextIO = sys.stdout, stop: threading.Event | None = None) -> int:
+    """Run until ``stop`` is set (Ctrl+C / SIGTERM) or ``duration_s`` ends; print status each second."""
+    stop = stop or threading.Event()
+    deadline = None if duration_s is None else time.monotonic() + duration_s
+    next_tick = time.monotonic() + 1.0
+    while not stop.is_set():
+        now = time.monotonic()
+        if deadline is not None and now >= deadline:
+            break
+        wake = next_tick if deadline is None else min(next_tick, deadline)
+        if stop.wait(max(0.0, wake - now)):
+            break
+        runner.stage.events.drain()  # already logged; keep the queue short
+        if time.monotonic() >= next_tick:
+            next_tick += 1.0
+            if status_json:
+                out.write(json.dumps(runner.stage.status()) + "\n")
+                out.flush()
+    return 0
+
+
+def _install_stop_signals(stop: Callable[[], None]) -> None:
+    def handler(signum: int, frame: FrameType | None) -> None:
+        stop()
+
+    signal.signal(signal.SIGINT, handler)
+    signal.signal(signal.SIGTERM, handler)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``stagectl`` console script and ``python main.py``."""
+    args = build_parser().parse_args(normalise_argv(sys.argv[1:] if argv is None else argv))
+    setup_logging(getattr(logging, args.log_level))
+    if args.command == "decode":
+        from stagectl.commands import decode_freed
+        return decode_freed(args.packets)
+    if args.command == "simulate":
+        from stagectl.commands import simulate_freed
+        return simulate_freed(args.target, args.rate, args.cameras, args.first_id, args.duration)
+    try:
+        config = load_config(args.config)
+    except StageError as exc:
+        print(f"stagectl: {exc}", file=sys.stderr)
+        return 2
+    if args.headless and args.screenshot:
+        print("stagectl: --screenshot needs the window; drop --headless", file=sys.stderr)
+        return 2
+    try:
+        runner = StageRunner(config)
+    except StageError as exc:
+        print(f"stagectl: cannot start the stage: {exc}", file=sys.stderr)
+        return 1
+    try:
+        if args.headless:
+            stop = threading.Event()
+            _install_stop_signals(stop.set)
+            return run_headless(runner, args.duration, args.status_json, stop=stop)
+        from ui.app import run_window  # Qt only when a window is wanted
+
+        return run_window(runner, duration_s=args.duration, status_json=args.status_json,
+                          screenshot=args.screenshot, screenshot_after_s=args.after)
+    finally:
+        runner.close()

@@ -1,0 +1,83 @@
+"""The command line: ``stagectl run | simulate | decode``.
+
+Only argument parsing lives here; the commands themselves are in app.py (run) and
+commands.py (simulate, decode).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from stagectl import __version__
+
+SUBCOMMANDS = ("run", "simulate", "decode")
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0 or value != value or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} must be a positive, finite number")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 255:
+        raise argparse.ArgumentTypeError(f"{text} must be 1..255")
+    return value
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The whole command-line grammar."""
+    parser = argparse.ArgumentParser(
+        prog="stagectl", description="Control side of a virtual-production LED stage.")
+    parser.add_argument("--version", action="version", version=f"stagectl {__version__}")
+    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+                        help="log verbosity on stderr (default INFO)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser("run", help="run a stage (the demo stage without --config)")
+    run.add_argument("--config", metavar="FILE", help="stage file (TOML); default: the built-in demo stage")
+    run.add_argument("--headless", action="store_true", help="run without a window")
+    run.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
+    run.add_argument("--status-json", action="store_true",
+                     help="print one JSON status object per second on stdout")
+    run.add_argument("--screenshot", metavar="FILE.png", help="open the window, save a grab after --after s, exit")
+    run.add_argument("--after", type=_positive_float, default=2.0, metavar="S",
+                     help="seconds to wait before --screenshot (default 2)")
+
+    sim = sub.add_parser("simulate", help="send simulated tracking data")
+    sim_sub = sim.add_subparsers(dest="protocol", metavar="PROTOCOL", required=True)
+    freed = sim_sub.add_parser("freed", help="simulated cameras as FreeD D1 over UDP")
+    freed.add_argument("--target", default="127.0.0.1:40000", metavar="HOST:PORT",
+                       help="where to send (default 127.0.0.1:40000)")
+    freed.add_argument("--rate", type=_positive_float, default=50.0, metavar="HZ",
+                       help="packets per second per camera (default 50)")
+    freed.add_argument("--cameras", type=_count, default=1, metavar="N", help="number of cameras (default 1)")
+    freed.add_argument("--first-id", type=int, default=1, metavar="ID",
+                       help="FreeD camera id of the first camera (default 1)")
+    freed.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
+
+    dec = sub.add_parser("decode", help="decode captured packets")
+    dec_sub = dec.add_subparsers(dest="protocol", metavar="PROTOCOL", required=True)
+    dfreed = dec_sub.add_parser("freed", help="FreeD messages given as hex")
+    dfreed.add_argument("packets", nargs="+", metavar="HEX", help="one packet in hex (spaces and colons allowed)")
+    return parser
+
+
+def normalise_argv(argv: list[str]) -> list[str]:
+    """``stagectl`` / ``python main.py`` with no command (or only options) means ``run``."""
+    global_opts: list[str] = []
+    rest = list(argv)
+    while rest and rest[0] == "--log-level" and len(rest) > 1:
+        global_opts += rest[:2]
+        rest = rest[2:]
+    if not rest or (rest[0] not in SUBCOMMANDS and rest[0] not in ("-h", "--help", "--version")):
+        rest = ["run", *rest]
+    return global_opts + rest

@@ -1,0 +1,52 @@
+"""Logging helpers: a per-key rate limiter and the command-line log setup.
+
+A tracker that sends garbage at 500 Hz must not flood the log or the UI: :class:`RateLimiter`
+lets one message per key through per interval and says how many it held back.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+
+class RateLimiter:
+    """Allows one message per ``key`` per ``interval_s`` and counts the ones it holds back.
+
+    Not thread-safe by design: each source owns one and uses it from its own thread.
+    """
+
+    def __init__(self, interval_s: float = 1.0, clock: Callable[[], float] = time.monotonic) -> None:
+        self._interval = interval_s
+        self._clock = clock
+        self._next_allowed: dict[str, float] = {}
+        self._suppressed: dict[str, int] = {}
+
+    def check(self, key: str) -> int | None:
+        """None when ``key`` must stay quiet now; otherwise how many were held back since the
+        last message for it (0 for a first message)."""
+        now = self._clock()
+        if now < self._next_allowed.get(key, float("-inf")):
+            self._suppressed[key] = self._suppressed.get(key, 0) + 1
+            return None
+        self._next_allowed[key] = now + self._interval
+        return self._suppressed.pop(key, 0)
+
+    def suppressed(self, key: str) -> int:
+        """How many messages for ``key`` are currently held back."""
+        return self._suppressed.get(key, 0)
+
+
+def with_suppressed(message: str, held_back: int) -> str:
+    """Append "(N similar suppressed)" to a message when anything was held back."""
+    return f"{message} ({held_back} similar suppressed)" if held_back else message
+
+
+def setup_logging(level: int = logging.INFO) -> None:
+    """Configure the root logger for the command line (stderr, one line per record)."""
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
+        datefmt="%H:%M:%S",
+    )

@@ -1,0 +1,225 @@
+"""The Stage: the object graph a stage file describes, running on the I/O loop.
+
+Built by :func:`build_stage` from a :class:`~stagectl.config.StageConfig`; started and stopped
+on the I/O thread (``async_start``/``async_stop``); read from any thread through
+:meth:`Stage.snapshot` and :meth:`Stage.status`, which copy plain values and never block.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from stagectl.config import SourceConfig, StageConfig, source_name
+from stagectl.errors import ConfigError
+from stagectl.events import EventQueue, Level
+from stagectl.health import StreamState
+from stagectl.pipeline import CameraPipeline
+from stagectl.samples import CameraSample
+from stagectl.timecode import StageClock
+from tracking.freed_udp import FreeDUdpSource
+from tracking.simulated_source import SimulatedFreeDSource
+from tracking.source import TrackingSource
+
+#: How often health (rate, stale, down) is re-evaluated.
+MONITOR_PERIOD_S = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A source as the Stage dock shows it."""
+
+    name: str
+    camera: str
+    protocol: str
+    listen: str
+    state: str
+    rate_hz: float
+    received: int
+    accepted: int
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    age_s: float | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CameraStatus:
+    """A camera as the docks and ``--status-json`` show it."""
+
+    name: str
+    state: str
+    rate_hz: float
+    samples: int
+    rejected: int
+    delay_ms: float
+    latest: CameraSample | None
+
+
+@dataclass(frozen=True, slots=True)
+class StageSnapshot:
+    """Everything the UI draws in one frame, copied at one instant."""
+
+    name: str
+    timecode: str
+    frame_rate: str
+    cameras: tuple[CameraStatus, ...]
+    sources: tuple[SourceStatus, ...]
+    monotonic_ns: int
+
+    @property
+    def total_samples(self) -> int:
+        """Samples delivered over all cameras."""
+        return sum(c.samples for c in self.cameras)
+
+    @property
+    def total_rejected(self) -> int:
+        """Datagrams rejected over all sources."""
+        return sum(s.rejected for s in self.sources)
+
+
+class Stage:
+    """Cameras, their sources and the stage clock.
+
+    Attributes:
+        config: the validated stage file.
+        clock: the stage timecode clock (time of day, free-running at the stage rate).
+        events: discrete events for the log and the UI.
+        cameras: pipelines by camera name, in stage-file order.
+        sources: every tracking source.
+    """
+
+    def __init__(self, config: StageConfig, events: EventQueue | None = None) -> None:
+        self.config = config
+        self.events = events or EventQueue()
+        self.clock = StageClock(config.frame_rate, config.drop_frame)
+        self.cameras: dict[str, CameraPipeline] = {
+            cam.name: CameraPipeline(cam.name, cam.delay_ms) for cam in config.cameras
+        }
+        self.sources: list[TrackingSource] = [self._make_source(src) for src in config.sources]
+        self._monitor: asyncio.Task[None] | None = None
+        self.started = False
+
+    def _make_source(self, src: SourceConfig) -> TrackingSource:
+        camera = self.cameras[src.camera]
+        name = source_name(src)
+        if src.protocol == "freed":
+            return FreeDUdpSource(name, camera, self.clock, self.events, src.listen, src.camera_id)
+        if src.protocol == "simulator":
+            index = list(self.cameras).index(src.camera)
+            return SimulatedFreeDSource(name, camera, self.clock, self.events, src.listen, src.camera_id,
+                                        src.rate_hz, model_index=index)
+        raise ConfigError(f"protocol {src.protocol!r} has no source in this version",
+                          key=f"sources[{src.index}].protocol")
+
+    async def async_start(self) -> None:
+        """Open every source and start the health monitor (I/O thread)."""
+        loop = asyncio.get_running_loop()
+        for camera in self.cameras.values():
+            camera.attach(loop)
+        for source in self.sources:
+            await source.async_start()
+        self._monitor = loop.create_task(self._async_monitor(), name="stage health monitor")
+        self.started = True
+        self.events.post(Level.INFO, "stage", "state",
+                         f"stage '{self.config.name}' running: {len(self.cameras)} camera(s), "
+                         f"{len(self.sources)} source(s), {self.config.frame_rate} fps")
+
+    async def async_stop(self) -> None:
+        """Stop the monitor and close every source (I/O thread)."""
+        if self._monitor is not None:
+            self._monitor.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._monitor
+            self._monitor = None
+        for source in self.sources:
+            try:
+                await source.async_stop()
+            except Exception as exc:  # keep closing the others
+                self.events.post(Level.ERROR, source.name, "error", f"error while stopping: {exc}")
+        self.started = False
+
+    async def _async_monitor(self) -> None:
+        while True:
+            now = time.monotonic_ns()
+            for source in self.sources:
+                new = source.health.evaluate(now)
+                if new is not None:
+                    self._report_state(source, new)
+            await asyncio.sleep(MONITOR_PERIOD_S)
+
+    def _report_state(self, source: TrackingSource, state: StreamState) -> None:
+        if state is StreamState.UP:
+            self.events.post(Level.INFO, source.name, "state", f"up ({source.camera.name})")
+        elif state is StreamState.STALE:
+            self.events.post(Level.WARNING, source.name, "state",
+                             f"stale: no sample for {source.health.stale_after_ns / 1e6:.0f} ms, "
+                             "holding the last value")
+        else:
+            why = source.health.failed or f"no sample for {source.health.down_after_ns / 1e9:.0f} s"
+            self.events.post(Level.WARNING, source.name, "state", f"down: {why}")
+
+    # --- reading from any thread -------------------------------------------------------------
+
+    def snapshot(self) -> StageSnapshot:
+        """Copy the stage's state for display (any thread, never blocks)."""
+        now = time.monotonic_ns()
+        cameras = tuple(
+            CameraStatus(cam.name, cam.state.value, cam.rate_hz, cam.delivered, cam.rejected, cam.delay_ms,
+                         cam.latest)
+            for cam in self.cameras.values()
+        )
+        sources = tuple(
+            SourceStatus(
+                name=s.name, camera=s.camera.name, protocol=s.protocol,
+                listen=str(s.bound or getattr(s, "listen", "")), state=s.health.state.value,
+                rate_hz=s.health.rate_hz, received=s.health.received, accepted=s.health.accepted,
+                rejected=s.health.rejected, rejected_by_reason=dict(s.health.rejected_by_reason),
+                age_s=s.health.age_s(now), error=s.health.failed,
+            )
+            for s in self.sources
+        )
+        return StageSnapshot(self.config.name, str(self.clock.timecode_at(now)), str(self.config.frame_rate),
+                             cameras, sources, now)
+
+    def status(self) -> dict[str, Any]:
+        """The ``--status-json`` object (a public contract: keys are added, never removed)."""
+        snap = self.snapshot()
+        return status_dict(snap)
+
+
+def _rounded(values: tuple[float, float, float], digits: int) -> list[float]:
+    return [round(v, digits) for v in values]
+
+
+def status_dict(snap: StageSnapshot) -> dict[str, Any]:
+    """Render a snapshot as the ``--status-json`` object. Positions in metres, internal axes."""
+    cameras: dict[str, Any] = {}
+    for cam in snap.cameras:
+        s = cam.latest
+        cameras[cam.name] = {
+            "state": cam.state,
+            "rate_hz": round(cam.rate_hz, 2),
+            "samples": cam.samples,
+            "rejected": cam.rejected,
+            "position_m": _rounded(s.translation_m, 5) if s else None,
+            "rotation_deg": _rounded(s.rotation_deg, 5) if s else None,
+            "zoom_raw": s.zoom_raw if s else None,
+            "focus_raw": s.focus_raw if s else None,
+            "focal_length_mm": None,
+            "delay_ms": cam.delay_ms,
+            "timecode": str(s.timecode) if s and s.timecode else None,
+        }
+    sources = {
+        src.name: {
+            "camera": src.camera, "protocol": src.protocol, "listen": src.listen, "state": src.state,
+            "rate_hz": round(src.rate_hz, 2), "received": src.received, "accepted": src.accepted,
+            "rejected": src.rejected, "rejected_by_reason": src.rejected_by_reason, "error": src.error,
+        }
+        for src in snap.sources
+    }
+    return {"timecode": snap.timecode, "stage": snap.name, "frame_rate": snap.frame_rate,
+            "cameras": cameras, "sources": sources}

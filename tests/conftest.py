@@ -1,0 +1,58 @@
+"""Suite-wide guards: no test reaches beyond loopback, and the window keeps its layout in tmp."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+
+def _is_loopback(address: Any) -> bool:
+    if not isinstance(address, tuple) or not address:
+        return True  # AF_UNIX paths and the like never leave the machine
+    host = address[0]
+    if host in ("localhost", ""):
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _guard(name: str) -> Any:
+    original = getattr(socket.socket, name)
+
+    def guarded(self: socket.socket, *args: Any) -> Any:
+        address = args[-1] if name == "sendto" else args[0]
+        if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
+            raise AssertionError(f"test tried to {name} to {address!r}: only 127.0.0.0/8 and ::1 allowed")
+        return original(self, *args)
+
+    return original, guarded
+
+
+@pytest.fixture(autouse=True, scope="session")
+def loopback_only() -> Iterator[None]:
+    """Fail any test whose code connects or sends outside loopback."""
+    saved = {}
+    for name in ("connect", "connect_ex", "sendto"):
+        original, guarded = _guard(name)
+        saved[name] = original
+        setattr(socket.socket, name, guarded)
+    yield
+    for name, original in saved.items():
+        setattr(socket.socket, name, original)
+
+
+@pytest.fixture(autouse=True)
+def settings_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Point the window's layout file at a fresh folder per test."""
+    path = str(tmp_path_factory.mktemp("settings"))
+    monkeypatch.setenv("STAGECTL_SETTINGS_DIR", path)
+    return path

@@ -1,0 +1,1 @@
+"""Camera tracking protocols: codecs, sources and simulators."""

@@ -1,0 +1,138 @@
+"""FreeD over UDP: a datagram source on the I/O loop."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from typing import Any
+
+from stagectl import coords
+from stagectl.config import Endpoint
+from stagectl.errors import DecodeError
+from stagectl.events import EventQueue, Level
+from stagectl.pipeline import CameraPipeline
+from stagectl.samples import CameraSample
+from stagectl.timecode import StageClock
+from tracking.freed import D1, D1_LENGTH, decode_d1
+from tracking.source import TrackingSource
+
+log = logging.getLogger("tracking.freed")
+
+#: Larger than any UDP payload; anything this size is dropped before parsing.
+MAX_DATAGRAM = 65_536
+RECEIVE_BUFFER_BYTES = 1 << 20
+
+
+class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
+    """Receives FreeD D1 datagrams on ``listen`` and pushes samples to its camera.
+
+    ``camera_id`` (optional) accepts only that FreeD camera id; other ids are rejected with
+    reason ``camera_id``. The socket binds to exactly the configured address.
+    """
+
+    protocol = "freed"
+
+    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
+                 listen: Endpoint, camera_id: int | None = None) -> None:
+        super().__init__(name, camera, clock, events)
+        self.listen = listen
+        self.camera_id = camera_id
+        self._transport: asyncio.DatagramTransport | None = None
+        self._bound: Endpoint | None = None
+        self._sequence = 0
+
+    @property
+    def bound(self) -> Endpoint | None:
+        """The local address actually bound (port 0 in the config becomes the real port)."""
+        return self._bound
+
+    async def async_start(self) -> None:
+        """Bind the socket on the I/O loop; on failure the source is down and says why."""
+        loop = asyncio.get_running_loop()
+        family = socket.AF_INET6 if ":" in self.listen.host else socket.AF_INET
+        try:
+            transport, _ = await loop.create_datagram_endpoint(
+                lambda: self, local_addr=(self.listen.host, self.listen.port), family=family)
+        except OSError as exc:
+            message = f"cannot listen on {self.listen}: {exc.strerror or exc}"
+            self.health.fail(message)
+            self.events.post(Level.ERROR, self.name, "error",
+                             message + " (is another program using the port? change `listen`)")
+            return
+        self._transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+            except OSError:  # the kernel may cap it; the default still works
+                pass
+        host, port = transport.get_extra_info("sockname")[:2]
+        self._bound = Endpoint(host, port)
+        self.events.post(Level.INFO, self.name, "state", f"listening for FreeD on {self._bound}")
+
+    async def async_stop(self) -> None:
+        """Close the socket."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    # asyncio.DatagramProtocol -------------------------------------------------------------
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        """Decode one datagram; bad input is counted and reported, never raised."""
+        arrival_ns = time.monotonic_ns()
+        self.health.received += 1
+        try:
+            self._handle(data, arrival_ns)
+        except Exception as exc:  # the last line of defence: the socket handler never raises
+            log.exception("unexpected error handling a FreeD datagram")
+            self.reject("internal", f"{type(exc).__name__}: {exc}")
+
+    def _handle(self, data: bytes, arrival_ns: int) -> None:
+        size = len(data)
+        if size != D1_LENGTH:
+            if size >= MAX_DATAGRAM:
+                self.reject("length", f"{size} bytes, far over FreeD's {D1_LENGTH}")
+            elif size and data[0] != D1:
+                self.reject("type", f"message type 0x{data[0]:02X}, only D1 (0xD1) carries positions")
+            else:
+                self.reject("length", f"{size} bytes, a D1 message is {D1_LENGTH}")
+            return
+        try:
+            pos = decode_d1(data)
+        except DecodeError as exc:
+            self.reject(exc.reason, str(exc))
+            return
+        if self.camera_id is not None and pos.camera_id != self.camera_id:
+            self.reject("camera_id", f"camera id {pos.camera_id}, this source takes {self.camera_id}")
+            return
+        translation, rotation = coords.freed_to_internal(
+            pos.x_mm, pos.y_mm, pos.z_mm, pos.pan_deg, pos.tilt_deg, pos.roll_deg)
+        self._sequence += 1
+        sample = CameraSample(
+            camera=self.camera.name,
+            source=self.name,
+            arrival_ns=arrival_ns,
+            translation_m=translation,
+            rotation_deg=rotation,
+            zoom_raw=pos.zoom,
+            focus_raw=pos.focus,
+            sequence=self._sequence,
+            timecode=self.clock.timecode_at(arrival_ns),
+            device_id=pos.camera_id,
+            extra={"spare": pos.spare},
+        )
+        self.health.on_accept(arrival_ns)
+        self.camera.push(sample)
+
+    def error_received(self, exc: Exception) -> None:
+        """ICMP errors and the like: counted, never fatal."""
+        self.reject("socket", str(exc))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The transport closed; a stop is expected, anything else is reported."""
+        if exc is not None:
+            self.health.fail(str(exc))
+            self.events.post(Level.ERROR, self.name, "error", f"socket closed: {exc}")

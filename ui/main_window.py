@@ -1,0 +1,135 @@
+"""The main window: Stage, Camera and Log docks and a status bar with the stage timecode."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+
+from stagectl.events import StageEvent
+from stagectl.stage import Stage, StageSnapshot
+from ui import theme
+from ui.bridge import StageBridge
+from ui.panels.camera_panel import CameraPanel
+from ui.panels.log_panel import LogPanel
+from ui.panels.stage_panel import StagePanel
+
+#: Bump when the dock layout changes incompatibly: Qt then ignores the saved state.
+LAYOUT_VERSION = 1
+
+
+class MainWindow(QMainWindow):
+    """The stagectl window for one running Stage; layout and geometry persist in ``settings``."""
+
+    def __init__(self, stage: Stage, settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.stage = stage
+        self.settings = settings
+        self.setWindowTitle(f"stagectl — {stage.config.name}")
+        self.setDockNestingEnabled(True)
+        self.resize(1400, 860)
+
+        self.stage_panel = StagePanel(self)
+        self.camera_panel = CameraPanel(stage, self)
+        self.log_panel = LogPanel(self)
+        self.stage_dock = self._dock("Stage", "stage_dock", self.stage_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.camera_dock = self._dock("Camera", "camera_dock", self.camera_panel,
+                                      Qt.DockWidgetArea.RightDockWidgetArea)
+        self.log_dock = self._dock("Log", "log_dock", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self._layout_restored = False
+
+        self.timecode = QLabel("--:--:--:--", self)
+        self.timecode.setFont(theme.monospace(14, bold=True))
+        self.timecode.setStyleSheet(f"color: {theme.ACCENT}; padding: 0 10px;")
+        self.totals = QLabel("", self)
+        self.totals.setStyleSheet(f"color: {theme.DIM_TEXT}; padding: 0 8px;")
+        self.statusBar().addWidget(self.totals, 1)
+        self.statusBar().addPermanentWidget(self.timecode)
+
+        self._make_menu()
+        self.stage_panel.camera_selected.connect(self._select_camera)
+        self.camera_panel.camera_selected.connect(self._select_camera)
+        self.bridge = StageBridge(stage, self)
+        self.bridge.snapshot_ready.connect(self._on_snapshot)
+        self.bridge.events_ready.connect(self.log_panel.add_events)
+        self.restore_layout()
+        self.bridge.start()
+
+    def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
+        dock = QDockWidget(title, self)
+        dock.setObjectName(name)  # saveState needs stable names
+        dock.setWidget(widget)
+        dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable
+                         | QDockWidget.DockWidgetFeature.DockWidgetFloatable
+                         | QDockWidget.DockWidgetFeature.DockWidgetClosable)
+        self.addDockWidget(area, dock)
+        return dock
+
+    def _make_menu(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        quit_action = QAction("&Quit", self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        view_menu = self.menuBar().addMenu("&View")
+        for dock in (self.stage_dock, self.camera_dock, self.log_dock):
+            view_menu.addAction(dock.toggleViewAction())
+
+    def _select_camera(self, name: str) -> None:
+        self.camera_panel.select_camera(name)
+        self.stage_panel.select_camera(name)
+
+    def _on_snapshot(self, snap: StageSnapshot) -> None:
+        self.stage_panel.update_snapshot(snap)
+        self.camera_panel.update_snapshot(snap)
+        self.timecode.setText(snap.timecode)
+        up = sum(1 for c in snap.cameras if c.state == "up")
+        self.totals.setText(
+            f"{snap.name} · {snap.frame_rate} fps · cameras up {up}/{len(snap.cameras)} · "
+            f"samples {snap.total_samples} · rejected {snap.total_rejected}")
+
+    def add_events(self, events: list[StageEvent]) -> None:
+        """Show events in the Log dock (used by tests and the bridge)."""
+        self.log_panel.add_events(events)
+
+    # --- persistence ---------------------------------------------------------------------------
+
+    def restore_layout(self) -> None:
+        """Restore geometry, dock layout and the selected camera from the last run."""
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/state")
+        if isinstance(state, QByteArray):
+            self._layout_restored = self.restoreState(state, LAYOUT_VERSION)
+        camera = self.settings.value("camera/selected")
+        if isinstance(camera, str):
+            self._select_camera(camera)
+
+    def save_layout(self) -> None:
+        """Write geometry, dock layout and the selected camera."""
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
+        if self.camera_panel.camera:
+            self.settings.setValue("camera/selected", self.camera_panel.camera)
+        self.settings.sync()
+
+    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+        """On a first run (no saved layout) give the camera dock most of the room."""
+        super().showEvent(event)
+        if not self._layout_restored:
+            self._layout_restored = True
+            QTimer.singleShot(0, self._default_proportions)
+
+    def _default_proportions(self) -> None:
+        width, height = self.width(), self.height()
+        self.resizeDocks([self.stage_dock, self.camera_dock], [int(width * 0.3), int(width * 0.7)],
+                         Qt.Orientation.Horizontal)
+        self.resizeDocks([self.camera_dock, self.log_dock], [int(height * 0.75), int(height * 0.2)],
+                         Qt.Orientation.Vertical)
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+        """Save the layout and stop pulling from the stage; the runner stops the stage."""
+        self.bridge.stop()
+        self.save_layout()
+        super().closeEvent(event)

@@ -1,0 +1,60 @@
+"""Log dock: stage events, newest at the bottom, coloured by level, filterable."""
+
+from __future__ import annotations
+
+import html
+
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+from stagectl.events import Level, StageEvent
+from ui import theme
+
+LEVEL_COLOURS = {Level.DEBUG: theme.DIM_TEXT, Level.INFO: theme.TEXT, Level.WARNING: "#d29922",
+                 Level.ERROR: "#f85149"}
+MAX_LINES = 5000
+
+
+class LogPanel(QWidget):
+    """Shows StageEvents; keeps the last MAX_LINES; the level filter hides lower levels."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.view = QPlainTextEdit(self)
+        self.view.setReadOnly(True)
+        self.view.setMaximumBlockCount(MAX_LINES)
+        self.view.setFont(theme.monospace(9))
+        self.level = QComboBox(self)
+        for level in (Level.DEBUG, Level.INFO, Level.WARNING, Level.ERROR):
+            self.level.addItem(level.name.title(), int(level))
+        self.level.setCurrentIndex(1)
+        clear = QPushButton("Clear", self)
+        clear.clicked.connect(self.view.clear)
+        bar = QHBoxLayout()
+        bar.addWidget(QLabel("Show from", self))
+        bar.addWidget(self.level)
+        bar.addStretch(1)
+        bar.addWidget(clear)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addLayout(bar)
+        layout.addWidget(self.view)
+        self.shown = 0
+
+    def sizeHint(self) -> QSize:  # noqa: N802 (Qt's name)
+        """A strip under the camera view, not half the window."""
+        return QSize(900, 150)
+
+    def add_events(self, events: list[StageEvent]) -> None:
+        """Append the events at or above the chosen level."""
+        threshold = int(self.level.currentData())
+        for event in events:
+            if int(event.level) < threshold:
+                continue
+            colour = LEVEL_COLOURS.get(event.level, theme.TEXT)
+            self.view.appendHtml(f'<span style="color:{colour}">{html.escape(event.format())}</span>')
+            self.shown += 1
+
+    def text(self) -> str:
+        """Everything currently shown, as plain text."""
+        return self.view.toPlainText()

@@ -1,0 +1,109 @@
+"""Stage dock: every camera with its sources, a state light, rate, samples and rejections."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
+from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+
+from stagectl.stage import StageSnapshot
+from ui import theme
+
+COLUMNS = ("Camera / source", "State", "Rate Hz", "Samples", "Rejected", "Detail")
+
+
+def state_icon(state: str, size: int = 12) -> QIcon:
+    """A round state light in the state's colour."""
+    pixmap = QPixmap(size, size)
+    pixmap.fill(QColor(0, 0, 0, 0))
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setBrush(QBrush(QColor(theme.STATE_COLOURS.get(state, theme.DIM_TEXT))))
+    painter.setPen(Qt.PenStyle.NoPen)
+    painter.drawEllipse(1, 1, size - 2, size - 2)
+    painter.end()
+    return QIcon(pixmap)
+
+
+class StagePanel(QWidget):
+    """A tree of cameras and their sources, refreshed from snapshots.
+
+    Signals:
+        camera_selected(str): the user picked a camera (or one of its sources).
+    """
+
+    camera_selected = Signal(str)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tree = QTreeWidget(self)
+        self.tree.setColumnCount(len(COLUMNS))
+        self.tree.setHeaderLabels(list(COLUMNS))
+        self.tree.setRootIsDecorated(True)
+        self.tree.setUniformRowHeights(True)
+        self.tree.setAlternatingRowColors(True)
+        header = self.tree.header()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.tree)
+        self._cameras: dict[str, QTreeWidgetItem] = {}
+        self._sources: dict[str, QTreeWidgetItem] = {}
+        self._icons = {state: state_icon(state) for state in theme.STATE_COLOURS}
+        self.tree.currentItemChanged.connect(self._on_current)
+
+    def _item(self, parent: QTreeWidget | QTreeWidgetItem, camera: str) -> QTreeWidgetItem:
+        item = QTreeWidgetItem(parent)
+        item.setData(0, Qt.ItemDataRole.UserRole, camera)
+        for col in (2, 3, 4):
+            item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        return item
+
+    def update_snapshot(self, snap: StageSnapshot) -> None:
+        """Refresh every row in place (no rebuild, so selection and scroll stay put)."""
+        for cam in snap.cameras:
+            item = self._cameras.get(cam.name)
+            if item is None:
+                item = self._item(self.tree, cam.name)
+                item.setText(0, cam.name)
+                item.setExpanded(True)
+                self._cameras[cam.name] = item
+            self._set_row(item, cam.state, cam.rate_hz, cam.samples, cam.rejected,
+                          f"delay {cam.delay_ms:g} ms")
+        for src in snap.sources:
+            item = self._sources.get(src.name)
+            if item is None:
+                item = self._item(self._cameras[src.camera], src.camera)
+                item.setText(0, f"{src.protocol} {src.listen}")
+                self._sources[src.name] = item
+            if src.error:
+                detail = src.error
+            elif src.rejected_by_reason:
+                detail = ", ".join(f"{k} {v}" for k, v in sorted(src.rejected_by_reason.items()))
+            else:
+                detail = src.listen
+            self._set_row(item, src.state, src.rate_hz, src.accepted, src.rejected, detail)
+            item.setToolTip(0, src.name)
+        if self.tree.currentItem() is None and self._cameras:
+            self.tree.setCurrentItem(next(iter(self._cameras.values())))
+
+    def _set_row(self, item: QTreeWidgetItem, state: str, rate: float, samples: int, rejected: int,
+                 detail: str) -> None:
+        item.setIcon(1, self._icons.get(state, QIcon()))
+        item.setText(1, state)
+        item.setText(2, f"{rate:.1f}")
+        item.setText(3, str(samples))
+        item.setText(4, str(rejected))
+        item.setText(5, detail)
+        item.setForeground(4, QBrush(QColor(theme.STATE_COLOURS["down"] if rejected else theme.TEXT)))
+
+    def select_camera(self, name: str) -> None:
+        """Select ``name``'s row (when it exists)."""
+        item = self._cameras.get(name)
+        if item is not None and self.tree.currentItem() is not item:
+            self.tree.setCurrentItem(item)
+
+    def _on_current(self, current: QTreeWidgetItem | None, _previous: QTreeWidgetItem | None) -> None:
+        if current is not None:
+            self.camera_selected.emit(current.data(0, Qt.ItemDataRole.UserRole))

@@ -1,0 +1,67 @@
+"""Dark theme for a dark stage: a Fusion palette, pyqtgraph colours and the state colours."""
+
+from __future__ import annotations
+
+import pyqtgraph as pg
+from PySide6.QtGui import QColor, QFont, QPalette
+from PySide6.QtWidgets import QApplication
+
+BACKGROUND = "#121417"
+PANEL = "#1a1d21"
+BASE = "#0e1013"
+TEXT = "#c9ced6"
+DIM_TEXT = "#7d8590"
+ACCENT = "#d68a2b"  # amber: readable in a dark stage without lighting up faces
+
+STATE_COLOURS = {"up": "#3fb950", "stale": "#d29922", "down": "#f85149"}
+
+#: Curve colours for x/y/z, pan/tilt/roll and zoom/focus (red/green/blue keep the axis habit).
+AXIS_COLOURS = ("#ff6b6b", "#69db7c", "#74c0fc")
+LENS_COLOURS = ("#e599f7", "#ffd43b")
+CAMERA_COLOURS = ("#ffa94d", "#4dabf7", "#94d82d", "#f783ac", "#b197fc", "#63e6be", "#ffd43b", "#ff8787")
+
+
+def camera_colour(index: int) -> str:
+    """A stable colour for the ``index``-th camera of the stage."""
+    return CAMERA_COLOURS[index % len(CAMERA_COLOURS)]
+
+
+def apply(app: QApplication) -> None:
+    """Make the whole application dark."""
+    app.setStyle("Fusion")
+    palette = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: PANEL,
+        QPalette.ColorRole.WindowText: TEXT,
+        QPalette.ColorRole.Base: BASE,
+        QPalette.ColorRole.AlternateBase: BACKGROUND,
+        QPalette.ColorRole.ToolTipBase: PANEL,
+        QPalette.ColorRole.ToolTipText: TEXT,
+        QPalette.ColorRole.Text: TEXT,
+        QPalette.ColorRole.Button: PANEL,
+        QPalette.ColorRole.ButtonText: TEXT,
+        QPalette.ColorRole.BrightText: "#ffffff",
+        QPalette.ColorRole.Highlight: "#3a4350",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.PlaceholderText: DIM_TEXT,
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, QColor(colour))
+    for role in (QPalette.ColorRole.Text, QPalette.ColorRole.WindowText, QPalette.ColorRole.ButtonText):
+        palette.setColor(QPalette.ColorGroup.Disabled, role, QColor(DIM_TEXT))
+    app.setPalette(palette)
+    app.setStyleSheet(
+        f"QDockWidget::title {{ background: {BACKGROUND}; padding: 4px; }}"
+        f"QStatusBar {{ background: {BACKGROUND}; }}"
+        f"QHeaderView::section {{ background: {BACKGROUND}; color: {DIM_TEXT}; border: none; padding: 3px; }}"
+    )
+    pg.setConfigOptions(background=BACKGROUND, foreground=TEXT, antialias=True)
+
+
+def monospace(point_size: int = 10, bold: bool = False) -> QFont:
+    """A fixed-width font for numbers that change many times a second (no jitter in width)."""
+    font = QFont("DejaVu Sans Mono")
+    font.setStyleHint(QFont.StyleHint.Monospace)
+    font.setPointSize(point_size)
+    font.setBold(bold)
+    return font
