@@ -43,7 +43,8 @@ lint: $(STAMP_TEST)
 	$(BIN)/mypy
 
 bench: $(STAMP_TEST)
-	$(BIN)/python bench/freed_decode.py
+	$(BIN)/python bench/freed_ingest.py
+	$(BIN)/python bench/stop_latency.py
 
 # Grabs the main window on the demo stage to docs/screenshot.png (offscreen).
 screenshot: $(STAMP_RUN)

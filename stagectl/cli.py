@@ -48,7 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
     run.add_argument("--status-json", action="store_true",
                      help="print one JSON status object per second on stdout")
-    run.add_argument("--screenshot", metavar="FILE.png", help="open the window, save a grab after --after s, exit")
+    run.add_argument("--screenshot", metavar="FILE.png",
+                     help="open the window, save a grab after --after s, exit")
     run.add_argument("--after", type=_positive_float, default=2.0, metavar="S",
                      help="seconds to wait before --screenshot (default 2)")
 
@@ -67,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     dec = sub.add_parser("decode", help="decode captured packets")
     dec_sub = dec.add_subparsers(dest="protocol", metavar="PROTOCOL", required=True)
     dfreed = dec_sub.add_parser("freed", help="FreeD messages given as hex")
-    dfreed.add_argument("packets", nargs="+", metavar="HEX", help="one packet in hex (spaces and colons allowed)")
+    dfreed.add_argument("packets", nargs="+", metavar="HEX",
+                        help="one packet in hex (spaces and colons allowed)")
     return parser
 
 

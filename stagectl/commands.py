@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 from typing import TextIO
@@ -60,10 +61,8 @@ def simulate_freed(target: str, rate_hz: float, cameras: int, first_id: int, dur
         return 2
     print(f"sending {cameras} FreeD camera(s) (ids {first_id}..{first_id + cameras - 1}) to {endpoint} "
           f"at {rate_hz:g} Hz; Ctrl+C stops", file=err)
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(simulator.async_run(duration_s))
-    except KeyboardInterrupt:
-        pass
     print(f"sent {simulator.sent} packets ({simulator.skipped_ticks} ticks skipped, "
           f"{simulator.send_errors} send errors)", file=err)
     return 0

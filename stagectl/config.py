@@ -312,7 +312,8 @@ class _Checker:
         cameras = [self.camera(i, t) for i, t in camera_tables]
         names = [t["name"] for _, t in camera_tables if isinstance(t.get("name"), str)]
         sources = [self.source(i, t, names) for i, t in source_tables]
-        self.camera_names(camera_tables, {t.get("camera") for _, t in source_tables})
+        fed = {t["camera"] for _, t in source_tables if isinstance(t.get("camera"), str)}
+        self.camera_names(camera_tables, fed)
         self.shared_listen([s for s in sources if s is not None])
         if stage is None or self.errors:
             return None
@@ -368,7 +369,7 @@ class _Checker:
                 self.error((*base, "lens"), f"invalid path {lens_text!r} ({exc}); allowed: {allowed}")
         return None if len(self.errors) > before else CameraConfig(name, delay, lens)
 
-    def camera_names(self, tables: Sequence[tuple[int, dict[str, Any]]], fed: set[Any]) -> None:
+    def camera_names(self, tables: Sequence[tuple[int, dict[str, Any]]], fed: set[str]) -> None:
         """Camera names are unique and every camera has a source."""
         first: dict[str, int] = {}
         for i, table in tables:

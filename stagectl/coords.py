@@ -96,7 +96,8 @@ def camera_to_stage_matrix(pan: float, tilt: float, roll: float) -> npt.NDArray[
     rz = np.array([[cp, -sp, 0.0], [sp, cp, 0.0], [0.0, 0.0, 1.0]])
     rx = np.array([[1.0, 0.0, 0.0], [0.0, ct, -st], [0.0, st, ct]])
     ry = np.array([[cr, 0.0, sr], [0.0, 1.0, 0.0], [-sr, 0.0, cr]])
-    return rz @ rx @ ry
+    matrix: npt.NDArray[np.float64] = rz @ rx @ ry
+    return matrix
 
 
 def angles_from_matrix(matrix: npt.NDArray[np.float64]) -> Vec3:

@@ -13,7 +13,7 @@ from collections import deque
 NS_PER_S = 1_000_000_000
 
 
-class StreamState(str, enum.Enum):
+class StreamState(enum.StrEnum):
     """Connection state of a stream, as shown by the state lights."""
 
     UP = "up"

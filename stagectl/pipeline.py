@@ -1,8 +1,9 @@
 """Per camera: samples from its sources -> delay line -> sinks.
 
 Runs on the I/O thread. The delay line lines tracking up with the video path: every sample is
-held for ``delay_ms`` after its arrival (scheduled with the loop's timer, so order is kept and
-nothing waits in a busy loop). Sinks are plain callables; the built-in ones keep the latest
+held for ``delay_ms`` after its arrival (scheduled with the loop's timer, nothing waits in a
+busy loop). Release times never go backwards, so shortening the delay live never lets a newer
+sample overtake an older one. Sinks are plain callables; the built-in ones keep the latest
 value and a ring of recent samples for the UI. Lens solving lands here with the lens issue.
 """
 
@@ -42,6 +43,7 @@ class CameraPipeline:
         self.sources: list[StreamHealth] = []
         self._sinks: list[Sink] = []
         self._delay_s = 0.0
+        self._last_release = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
         self._limiter = RateLimiter()
         self.set_delay_ms(delay_ms)
@@ -67,8 +69,15 @@ class CameraPipeline:
 
     def push(self, sample: CameraSample) -> None:
         """Accept a sample from a source (I/O thread)."""
-        if self._delay_s > 0.0 and self._loop is not None:
-            self._loop.call_at(self._loop.time() + self._delay_s, self._deliver, sample)
+        loop = self._loop
+        if loop is None:
+            self._deliver(sample)
+            return
+        now = loop.time()
+        release = max(now + self._delay_s, self._last_release)
+        self._last_release = release
+        if release > now:
+            loop.call_at(release, self._deliver, sample)
         else:
             self._deliver(sample)
 

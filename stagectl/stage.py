@@ -175,7 +175,7 @@ class Stage:
         sources = tuple(
             SourceStatus(
                 name=s.name, camera=s.camera.name, protocol=s.protocol,
-                listen=str(s.bound or getattr(s, "listen", "")), state=s.health.state.value,
+                listen=str(s.bound or s.configured_address), state=s.health.state.value,
                 rate_hz=s.health.rate_hz, received=s.health.received, accepted=s.health.accepted,
                 rejected=s.health.rejected, rejected_by_reason=dict(s.health.rejected_by_reason),
                 age_s=s.health.age_s(now), error=s.health.failed,

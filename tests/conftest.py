@@ -10,7 +10,11 @@ from typing import Any
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# Headless Qt with a desktop-sized virtual screen (the offscreen default is 800x800, smaller
+# than the window's minimum width, which would clamp restored geometry).
+_SCREEN = os.path.join(os.path.dirname(__file__), "data", "offscreen-screen.json")
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 
 
 def _is_loopback(address: Any) -> bool:

@@ -40,7 +40,7 @@ def test_call_sync_raises_named_error_instead_of_hanging(runtime: Runtime) -> No
         await asyncio.sleep(5)
 
     started = time.monotonic()
-    with pytest.raises(RuntimeBlocked, match="did not answer within 0.05 s"):
+    with pytest.raises(RuntimeBlocked, match=r"did not answer within 0\.05 s"):
         runtime.call_sync(slow(), timeout=0.05)
     assert time.monotonic() - started < 2.0
 

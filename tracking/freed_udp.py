@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import socket
 import time
@@ -15,14 +16,14 @@ from stagectl.events import EventQueue, Level
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
 from stagectl.timecode import StageClock
-from tracking.freed import D1, D1_LENGTH, decode_d1
+from tracking.freed import D1_LENGTH, MESSAGE_NAMES, decode_d1
 from tracking.source import TrackingSource
 
 log = logging.getLogger("tracking.freed")
 
-#: Larger than any UDP payload; anything this size is dropped before parsing.
-MAX_DATAGRAM = 65_536
 RECEIVE_BUFFER_BYTES = 1 << 20
+#: Well-formed FreeD messages that are not positions: counted as ``type``, not ``length``.
+OTHER_MESSAGE_LENGTHS = {0xD0: 4, 0xD2: 16, 0xDB: 4}
 
 
 class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
@@ -48,6 +49,11 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
         """The local address actually bound (port 0 in the config becomes the real port)."""
         return self._bound
 
+    @property
+    def configured_address(self) -> str:
+        """The ``listen`` address from the stage file."""
+        return str(self.listen)
+
     async def async_start(self) -> None:
         """Bind the socket on the I/O loop; on failure the source is down and says why."""
         loop = asyncio.get_running_loop()
@@ -64,10 +70,8 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
         self._transport = transport
         sock = transport.get_extra_info("socket")
         if sock is not None:
-            try:
+            with contextlib.suppress(OSError):  # the kernel may cap it; the default still works
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
-            except OSError:  # the kernel may cap it; the default still works
-                pass
         host, port = transport.get_extra_info("sockname")[:2]
         self._bound = Endpoint(host, port)
         self.events.post(Level.INFO, self.name, "state", f"listening for FreeD on {self._bound}")
@@ -92,13 +96,12 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
 
     def _handle(self, data: bytes, arrival_ns: int) -> None:
         size = len(data)
-        if size != D1_LENGTH:
-            if size >= MAX_DATAGRAM:
-                self.reject("length", f"{size} bytes, far over FreeD's {D1_LENGTH}")
-            elif size and data[0] != D1:
-                self.reject("type", f"message type 0x{data[0]:02X}, only D1 (0xD1) carries positions")
+        if size != D1_LENGTH:  # checked before anything is parsed, whatever the size
+            if size and OTHER_MESSAGE_LENGTHS.get(data[0]) == size:
+                name = MESSAGE_NAMES[data[0]]
+                self.reject("type", f"{name} message; only D1 (0xD1) carries a camera position")
             else:
-                self.reject("length", f"{size} bytes, a D1 message is {D1_LENGTH}")
+                self.reject("length", f"{size} bytes; a D1 position message is {D1_LENGTH}")
             return
         try:
             pos = decode_d1(data)

@@ -39,6 +39,11 @@ class TrackingSource(abc.ABC):
     def bound(self) -> Endpoint | None:
         """The local address actually bound (None before start or after a failure)."""
 
+    @property
+    def configured_address(self) -> str:
+        """What the stage file asked for (shown until the transport is open)."""
+        return ""
+
     @abc.abstractmethod
     async def async_start(self) -> None:
         """Open the transport (I/O thread). A failure marks the source down and posts an event."""

@@ -32,7 +32,8 @@ class MainWindow(QMainWindow):
         self.stage_panel = StagePanel(self)
         self.camera_panel = CameraPanel(stage, self)
         self.log_panel = LogPanel(self)
-        self.stage_dock = self._dock("Stage", "stage_dock", self.stage_panel, Qt.DockWidgetArea.LeftDockWidgetArea)
+        self.stage_dock = self._dock("Stage", "stage_dock", self.stage_panel,
+                                     Qt.DockWidgetArea.LeftDockWidgetArea)
         self.camera_dock = self._dock("Camera", "camera_dock", self.camera_panel,
                                       Qt.DockWidgetArea.RightDockWidgetArea)
         self.log_dock = self._dock("Log", "log_dock", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
@@ -114,7 +115,7 @@ class MainWindow(QMainWindow):
             self.settings.setValue("camera/selected", self.camera_panel.camera)
         self.settings.sync()
 
-    def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 (Qt's name)
+    def showEvent(self, event: QShowEvent) -> None:
         """On a first run (no saved layout) give the camera dock most of the room."""
         super().showEvent(event)
         if not self._layout_restored:
@@ -128,7 +129,7 @@ class MainWindow(QMainWindow):
         self.resizeDocks([self.camera_dock, self.log_dock], [int(height * 0.75), int(height * 0.2)],
                          Qt.Orientation.Vertical)
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 (Qt's name)
+    def closeEvent(self, event: QCloseEvent) -> None:
         """Save the layout and stop pulling from the stage; the runner stops the stage."""
         self.bridge.stop()
         self.save_layout()

@@ -51,6 +51,7 @@ class StagePanel(QWidget):
         self._cameras: dict[str, QTreeWidgetItem] = {}
         self._sources: dict[str, QTreeWidgetItem] = {}
         self._icons = {state: state_icon(state) for state in theme.STATE_COLOURS}
+        self._wanted: str | None = None  # a camera chosen before its row exists
         self.tree.currentItemChanged.connect(self._on_current)
 
     def _item(self, parent: QTreeWidget | QTreeWidgetItem, camera: str) -> QTreeWidgetItem:
@@ -86,7 +87,8 @@ class StagePanel(QWidget):
             self._set_row(item, src.state, src.rate_hz, src.accepted, src.rejected, detail)
             item.setToolTip(0, src.name)
         if self.tree.currentItem() is None and self._cameras:
-            self.tree.setCurrentItem(next(iter(self._cameras.values())))
+            wanted = self._cameras.get(self._wanted or "")
+            self.tree.setCurrentItem(wanted or next(iter(self._cameras.values())))
 
     def _set_row(self, item: QTreeWidgetItem, state: str, rate: float, samples: int, rejected: int,
                  detail: str) -> None:
@@ -100,6 +102,7 @@ class StagePanel(QWidget):
 
     def select_camera(self, name: str) -> None:
         """Select ``name``'s row (when it exists)."""
+        self._wanted = name
         item = self._cameras.get(name)
         if item is not None and self.tree.currentItem() is not item:
             self.tree.setCurrentItem(item)

@@ -1,0 +1,83 @@
+"""FreeD ingest cost per datagram, as ratios against a baseline measured in the same run.
+
+Measures, per 29-byte D1 datagram:
+  baseline  struct.unpack of the 29 bytes (the cheapest Python-level look at a packet)
+  decode    tracking.freed.decode_d1
+  ingest    FreeDUdpSource.datagram_received: size check, decode, CameraSample, stage-clock
+            timecode, health, pipeline delivery into the latest slot and the plot ring
+Machines here are noisy, so only the ratios are meant to be compared between runs.
+
+    python bench/freed_ingest.py [--packets N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import struct
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from stagectl.config import Endpoint  # noqa: E402
+from stagectl.events import EventQueue  # noqa: E402
+from stagectl.pipeline import CameraPipeline  # noqa: E402
+from stagectl.timecode import FrameRate, StageClock  # noqa: E402
+from tracking.freed import decode_d1  # noqa: E402
+from tracking.freed_udp import FreeDUdpSource  # noqa: E402
+from tracking.simulator import FreeDSimulator  # noqa: E402
+
+
+def best_of(repeats: int, fn: Callable[[], None], count: int) -> float:
+    """Median nanoseconds per item over ``repeats`` runs of ``fn`` (which handles ``count`` items)."""
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter_ns()
+        fn()
+        times.append((time.perf_counter_ns() - start) / count)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--packets", type=int, default=20_000)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+
+    sim = FreeDSimulator(Endpoint("127.0.0.1", 9), rate_hz=100.0, cameras=1)
+    packets = [sim.packets_at(i / 100.0)[0] for i in range(args.packets)]
+    unpack = struct.Struct(">29B").unpack
+    camera = CameraPipeline("A")
+    source = FreeDUdpSource("A/freed", camera, StageClock(FrameRate.parse("24000/1001")), EventQueue(),
+                            Endpoint("127.0.0.1", 0), camera_id=1)
+    addr = ("127.0.0.1", 40000)
+
+    def baseline() -> None:
+        for p in packets:
+            unpack(p)
+
+    def decode() -> None:
+        for p in packets:
+            decode_d1(p)
+
+    def ingest() -> None:
+        for p in packets:
+            source.datagram_received(p, addr)
+
+    base = best_of(args.repeats, baseline, len(packets))
+    dec = best_of(args.repeats, decode, len(packets))
+    ing = best_of(args.repeats, ingest, len(packets))
+    assert source.health.rejected == 0, source.health.rejected_by_reason
+    print(f"packets per run: {len(packets)}, runs: {args.repeats} (median)")
+    print(f"baseline struct.unpack : {base:8.0f} ns/packet  1.00x")
+    print(f"decode_d1              : {dec:8.0f} ns/packet  {dec / base:5.2f}x baseline")
+    print(f"full ingest (handler)  : {ing:8.0f} ns/packet  {ing / base:5.2f}x baseline")
+    print(f"ingest headroom        : {1e9 / ing:,.0f} packets/s on one core")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,116 @@
+"""The window on the demo stage, driven like an operator would."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+from PySide6.QtGui import QImage, QKeySequence
+from pytestqt.qtbot import QtBot
+
+from stagectl.app import StageRunner
+from ui.app import ensure_app, open_settings, save_screenshot
+from ui.main_window import MainWindow
+
+
+def _window(qtbot: QtBot, runner: StageRunner) -> MainWindow:
+    ensure_app()
+    window = MainWindow(runner.stage, open_settings())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def test_plots_advance_and_cameras_light_up(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    panel = window.camera_panel
+    qtbot.waitUntil(lambda: panel.position_plot.updates > 5, timeout=5000)
+    first_samples = demo_runner.stage.cameras["A"].delivered
+    first_len = len(panel.position_plot.curves[0].getData()[0])
+    qtbot.wait(700)
+    # More samples arrived and the curves grew: the plots are live, not a still picture.
+    assert demo_runner.stage.cameras["A"].delivered > first_samples
+    assert len(panel.position_plot.curves[0].getData()[0]) > first_len
+    x_data = panel.position_plot.curves[0].getData()[0]
+    assert -10.5 <= x_data[0] < x_data[-1] <= 0.05  # seconds before now
+    for plot in panel.plots:
+        assert plot.updates > 5
+    tree = window.stage_panel.tree
+    rows = [tree.topLevelItem(i) for i in range(tree.topLevelItemCount())]
+    states = {row.text(0): row.text(1) for row in rows}
+    assert states == {"A": "up", "B": "up"}
+    assert window.timecode.text().count(":") == 3
+    assert "cameras up 2/2" in window.totals.text()
+    assert panel.values["X"].text() not in ("—", "")
+
+
+def test_signals_reach_widgets_on_the_gui_thread_only(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    seen: list[threading.Thread] = []
+    window.bridge.snapshot_ready.connect(lambda _snap: seen.append(threading.current_thread()))
+    qtbot.waitUntil(lambda: len(seen) >= 5, timeout=3000)
+    assert all(t is threading.main_thread() for t in seen)
+
+
+def test_choosing_a_camera_follows_in_every_panel(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    qtbot.waitUntil(lambda: window.stage_panel.tree.topLevelItemCount() == 2, timeout=3000)
+    window.camera_panel.selector.setCurrentText("B")
+    assert window.camera_panel.camera == "B"
+    assert window.stage_panel.tree.currentItem().text(0) == "B"
+    # And back from the stage tree.
+    window.stage_panel.tree.setCurrentItem(window.stage_panel.tree.topLevelItem(0))
+    assert window.camera_panel.camera == "A"
+    assert window.camera_panel.selector.currentText() == "A"
+
+
+def test_stage_map_places_every_camera_where_the_samples_say(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    qtbot.waitUntil(lambda: len(window.camera_panel.map.glyphs) == 2, timeout=3000)
+    qtbot.wait(200)
+    for name, glyph in window.camera_panel.map.glyphs.items():
+        latest = demo_runner.stage.cameras[name].latest
+        assert latest is not None
+        x, y, _z = latest.translation_m
+        assert abs(glyph.x - x) < 0.5 and abs(glyph.y - y) < 0.5  # within a few frames of motion
+
+
+def test_log_dock_shows_stage_events(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    qtbot.waitUntil(lambda: "up (A)" in window.log_panel.text(), timeout=3000)
+    assert "listening for FreeD" in window.log_panel.text()
+
+
+def test_layout_and_geometry_persist_between_runs(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    window.resize(1013, 641)
+    window.log_dock.hide()
+    window.camera_panel.selector.setCurrentText("B")
+    window.close()
+
+    again = _window(qtbot, demo_runner)
+    assert (again.width(), again.height()) == (1013, 641)
+    assert again.log_dock.isHidden()
+    assert again.camera_panel.camera == "B"
+
+
+def test_screenshot_is_a_real_picture(qtbot: QtBot, demo_runner: StageRunner, tmp_path) -> None:
+    window = _window(qtbot, demo_runner)
+    qtbot.waitUntil(lambda: window.camera_panel.position_plot.updates > 10, timeout=5000)
+    path = tmp_path / "grab.png"
+    assert save_screenshot(window, str(path))
+    image = QImage(str(path))
+    assert (image.width(), image.height()) == (window.width(), window.height())
+    rgb = image.convertToFormat(QImage.Format.Format_RGB888)
+    pixels = np.frombuffer(rgb.constBits(), dtype=np.uint8)
+    assert len(np.unique(pixels[::97])) > 20  # text, curves and lights, not a blank frame
+
+
+def test_quit_action_closes_the_window(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    file_menu = window.menuBar().actions()[0].menu()
+    quit_action = next(a for a in file_menu.actions() if a.text() == "&Quit")
+    assert quit_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Quit)
+    quit_action.trigger()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=2000)
