@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLa
 from stagectl.stage import StageSnapshot
 from ui import theme
 
-COLUMNS = ("Camera / source", "State", "Rate Hz", "Samples", "Rejected", "Detail")
+COLUMNS = ("Camera / source", "State", "Hz", "Samples", "Rejected", "Detail")
 
 
 def state_icon(state: str, size: int = 12) -> QIcon:
@@ -43,7 +43,9 @@ class StagePanel(QWidget):
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         header = self.tree.header()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.setMinimumSectionSize(40)
+        for col in range(len(COLUMNS) - 1):
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
