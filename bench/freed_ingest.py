@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stagectl.config import Endpoint  # noqa: E402
-from stagectl.events import EventQueue  # noqa: E402
-from stagectl.pipeline import CameraPipeline  # noqa: E402
-from stagectl.timecode import FrameRate, StageClock  # noqa: E402
-from tracking.freed import decode_d1  # noqa: E402
-from tracking.freed_udp import FreeDUdpSource  # noqa: E402
-from tracking.simulator import FreeDSimulator  # noqa: E402
+from stagectl.config import Endpoint
+from stagectl.events import EventQueue
+from stagectl.pipeline import CameraPipeline
+from stagectl.timecode import FrameRate, StageClock
+from tracking.freed import decode_d1
+from tracking.freed_udp import FreeDUdpSource
+from tracking.simulator import FreeDSimulator
 
 
 def best_of(repeats: int, fn: Callable[[], None], count: int) -> float:

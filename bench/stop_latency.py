@@ -19,7 +19,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-BASELINE = "import signal, sys, time\nprint('ready', flush=True)\ntry:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    sys.exit(0)\n"
+BASELINE = (
+    "import sys, time\n"
+    "print('ready', flush=True)\n"
+    "try:\n    time.sleep(60)\nexcept KeyboardInterrupt:\n    sys.exit(0)\n"
+)
 
 
 def stop_time(command: list[str]) -> float:

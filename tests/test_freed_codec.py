@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import re
 
@@ -158,12 +157,12 @@ def test_corrupt_payload_byte_fails_checksum() -> None:
 ], ids=repr)
 def test_encode_out_of_range_raises_range(change: dict[str, object]) -> None:
     with pytest.raises(DecodeError) as info:
-        encode_d1(dataclasses.replace(GOOD, **change))  # type: ignore[arg-type]
+        encode_d1(GOOD._replace(**change))
     assert _reason(info) == "range"
 
 
 def test_encode_range_boundaries_are_accepted() -> None:
-    top = dataclasses.replace(GOOD, pan_deg=S24[1] / 32768, tilt_deg=S24[0] / 32768, x_mm=S24[1] / 64,
+    top = GOOD._replace(pan_deg=S24[1] / 32768, tilt_deg=S24[0] / 32768, x_mm=S24[1] / 64,
                               z_mm=S24[0] / 64, zoom=2 ** 24 - 1, focus=0, spare=0xFFFF, camera_id=255)
     data = encode_d1(top)
     assert data[2:5] == b"\x7f\xff\xff"
@@ -172,7 +171,7 @@ def test_encode_range_boundaries_are_accepted() -> None:
 
 
 def test_encode_rounds_to_nearest_unit() -> None:
-    data = encode_d1(dataclasses.replace(GOOD, pan_deg=1.4 / 32768, x_mm=-2.6 / 64))
+    data = encode_d1(GOOD._replace(pan_deg=1.4 / 32768, x_mm=-2.6 / 64))
     assert int.from_bytes(data[2:5], "big", signed=True) == 1
     assert int.from_bytes(data[11:14], "big", signed=True) == -3
 

@@ -50,5 +50,5 @@ def test_a_failing_sink_is_counted_and_the_others_still_run() -> None:
 
 @pytest.mark.parametrize("delay", [-1.0, 1000.5, float("nan")])
 def test_delay_outside_range_is_refused(delay: float) -> None:
-    with pytest.raises(ValueError, match="outside 0..1000"):
+    with pytest.raises(ValueError, match=r"outside 0\.\.1000"):
         CameraPipeline("A", delay_ms=delay)

@@ -11,7 +11,7 @@ Values here are in FreeD's own units and axes; coords.freed_to_internal converts
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from stagectl.errors import DecodeError
 
@@ -25,6 +25,7 @@ ANGLE_UNITS_PER_DEG = 32768
 POSITION_UNITS_PER_MM = 64
 _S24_MIN, _S24_MAX = -(1 << 23), (1 << 23) - 1
 _U24_MAX = (1 << 24) - 1
+_SIGN = 1 << 23
 
 #: D0 command bytes (poll / stream control).
 CMD_STOP_STREAM = 0x00
@@ -39,9 +40,12 @@ def checksum(data: bytes | bytearray | memoryview) -> int:
     return (0x40 - sum(data)) & 0xFF
 
 
-@dataclass(frozen=True, slots=True)
-class FreeDPosition:
-    """A decoded D1 message in FreeD units: degrees, millimetres, raw encoder counts."""
+class FreeDPosition(NamedTuple):
+    """A decoded D1 message in FreeD units: degrees, millimetres, raw encoder counts.
+
+    A NamedTuple rather than a dataclass: it is built once per datagram on the hot path, and
+    tuple construction is several times cheaper than a frozen dataclass's ``__init__``.
+    """
 
     camera_id: int
     pan_deg: float
@@ -55,20 +59,11 @@ class FreeDPosition:
     spare: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class FreeDCommand:
+class FreeDCommand(NamedTuple):
     """A D0 command: ``D0 camera_id command checksum``."""
 
     camera_id: int
     command: int
-
-
-def _s24(data: bytes | bytearray | memoryview, offset: int) -> int:
-    return int.from_bytes(data[offset:offset + 3], "big", signed=True)
-
-
-def _u24(data: bytes | bytearray | memoryview, offset: int) -> int:
-    return int.from_bytes(data[offset:offset + 3], "big", signed=False)
 
 
 def _check_frame(data: bytes | bytearray | memoryview, kind: int, length: int) -> None:
@@ -87,17 +82,21 @@ def _check_frame(data: bytes | bytearray | memoryview, kind: int, length: int) -
 def decode_d1(data: bytes | bytearray | memoryview) -> FreeDPosition:
     """Decode one 29-byte D1 message; raises DecodeError (reason length|type|checksum)."""
     _check_frame(data, D1, D1_LENGTH)
+    # Bytes 2..25 are eight 24-bit fields: read them as one 192-bit integer and shift them out,
+    # about three times faster than eight int.from_bytes calls. (x ^ 0x800000) - 0x800000 sign-
+    # extends a 24-bit two's-complement value.
+    v = int.from_bytes(data[2:26], "big")
     return FreeDPosition(
-        camera_id=data[1],
-        pan_deg=_s24(data, 2) / ANGLE_UNITS_PER_DEG,
-        tilt_deg=_s24(data, 5) / ANGLE_UNITS_PER_DEG,
-        roll_deg=_s24(data, 8) / ANGLE_UNITS_PER_DEG,
-        x_mm=_s24(data, 11) / POSITION_UNITS_PER_MM,
-        y_mm=_s24(data, 14) / POSITION_UNITS_PER_MM,
-        z_mm=_s24(data, 17) / POSITION_UNITS_PER_MM,
-        zoom=_u24(data, 20),
-        focus=_u24(data, 23),
-        spare=(data[26] << 8) | data[27],
+        data[1],
+        (((v >> 168) & _U24_MAX ^ _SIGN) - _SIGN) / ANGLE_UNITS_PER_DEG,
+        (((v >> 144) & _U24_MAX ^ _SIGN) - _SIGN) / ANGLE_UNITS_PER_DEG,
+        (((v >> 120) & _U24_MAX ^ _SIGN) - _SIGN) / ANGLE_UNITS_PER_DEG,
+        (((v >> 96) & _U24_MAX ^ _SIGN) - _SIGN) / POSITION_UNITS_PER_MM,
+        (((v >> 72) & _U24_MAX ^ _SIGN) - _SIGN) / POSITION_UNITS_PER_MM,
+        (((v >> 48) & _U24_MAX ^ _SIGN) - _SIGN) / POSITION_UNITS_PER_MM,
+        (v >> 24) & _U24_MAX,
+        v & _U24_MAX,
+        (data[26] << 8) | data[27],
     )
 
 
