@@ -46,7 +46,7 @@ _CAMERA_NAME = re.compile(r"[A-Za-z0-9 _.-]{1,32}")
 _PORT = re.compile(r"[0-9]{1,5}")
 _KINDS = {(str,): "a string", (int,): "an integer", (int, float): "a number", (bool,): "a boolean"}
 _MISSING: Any = object()
-_ALLOWED_RATE = 'a positive number or "num/den" (24, 25, 30, "24000/1001", "30000/1001", ...)'
+_ALLOWED_RATE = 'a positive number or "num/den" (e.g. 25, 29.97 or "24000/1001")'
 _ALLOWED_LISTEN = '"host:port" with an IPv4 address or localhost, or "[IPv6]:port"; port 0..65535'
 
 
