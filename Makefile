@@ -46,9 +46,11 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/freed_ingest.py
 	$(BIN)/python bench/stop_latency.py
 
-# Grabs the main window on the demo stage to docs/screenshot.png (offscreen).
+# Grabs the main window on the demo stage to docs/screenshot.png (offscreen, 1920x1080 screen,
+# fresh layout).
 screenshot: $(STAMP_RUN)
-	QT_QPA_PLATFORM=offscreen STAGECTL_SETTINGS_DIR=$$(mktemp -d) $(BIN)/python main.py --screenshot docs/screenshot.png --after 5
+	QT_QPA_PLATFORM=offscreen:configfile=scripts/offscreen-screen.json STAGECTL_SETTINGS_DIR=$$(mktemp -d) \
+		$(BIN)/python main.py --screenshot docs/screenshot.png --after 6
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

@@ -12,7 +12,6 @@ The reference of the format is ``docs/stage-file.md``; :data:`DEMO_STAGE_TOML` i
 from __future__ import annotations
 
 import ipaddress
-import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -20,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagectl.config_locate import KeyLocator, KeyPath, describe, did_you_mean, render_key, syntax_position
+from stagectl.config_locate import MISSING, KeyPath, TableChecker, describe, did_you_mean, syntax_position
 from stagectl.errors import ConfigError
 from stagectl.timecode import FrameRate
 
@@ -44,8 +43,6 @@ _CAMERA_KEYS = ("name", "delay_ms", "lens")
 _SOURCE_KEYS = ("camera", "protocol", "listen", "camera_id", "rate_hz")
 _CAMERA_NAME = re.compile(r"[A-Za-z0-9 _.-]{1,32}")
 _PORT = re.compile(r"[0-9]{1,5}")
-_KINDS = {(str,): "a string", (int,): "an integer", (int, float): "a number", (bool,): "a boolean"}
-_MISSING: Any = object()
 _ALLOWED_RATE = 'a positive number or "num/den" (e.g. 25, 29.97 or "24000/1001")'
 _ALLOWED_LISTEN = '"host:port" with an IPv4 address or localhost, or "[IPv6]:port"; port 0..65535'
 
@@ -239,68 +236,15 @@ def parse_stage(text: str, path: str | None = None, base_dir: Path | None = None
     return config
 
 
-class _Checker:
-    """Validates the tomllib data of one file, collecting every error instead of stopping at the first.
+class _Checker(TableChecker):
+    """Validates the tomllib data of one stage file, collecting every error instead of stopping at the first.
 
     Each builder (``stage``, ``camera``, ``source``) returns None when it recorded an error.
     """
 
     def __init__(self, text: str, path: str | None, base_dir: Path) -> None:
-        self.path = path
+        super().__init__(text, path)
         self.base_dir = base_dir
-        self.locator = KeyLocator(text)
-        self.errors: list[ConfigError] = []
-
-    def error(self, key: KeyPath, message: str) -> None:
-        self.errors.append(ConfigError(message, path=self.path, line=self.locator.locate(key),
-                                       key=render_key(key) if key else None))
-
-    def typed(self, table: Mapping[str, Any], key: KeyPath, types: tuple[type, ...], allowed: str,
-              default: Any = None, required: bool = False) -> Any:
-        """The value at ``key`` if it is one of ``types`` (a bool is never a number), else ``default``."""
-        value = table.get(str(key[-1]), _MISSING)
-        if value is _MISSING:
-            if required:
-                self.error(key, f"missing required key '{key[-1]}'; allowed: {allowed}")
-            return default
-        if isinstance(value, bool) != (bool in types) or not isinstance(value, types):
-            kind = _KINDS.get(types, "a number or a string")
-            self.error(key, f"must be {kind}, not {describe(value)}; allowed: {allowed}")
-        elif isinstance(value, float) and not math.isfinite(value):
-            self.error(key, f"{value} is not a finite number; allowed: {allowed}")
-        else:
-            return value
-        return default
-
-    def ranged(self, table: Mapping[str, Any], key: KeyPath, lo: int, hi: int, default: Any, allowed: str,
-               integer: bool = False) -> Any:
-        """A number (or an integer) ``lo..hi`` at ``key``, else ``default``."""
-        value = self.typed(table, key, (int,) if integer else (int, float), allowed)
-        if value is None:
-            return default
-        if not lo <= value <= hi:
-            self.error(key, f"{value} is out of range; allowed: {allowed}")
-            return default
-        return value if integer else float(value)
-
-    def unknown_keys(self, table: Mapping[str, Any], base: KeyPath, where: str,
-                     allowed: Sequence[str]) -> None:
-        for name in table:
-            if name not in allowed:
-                self.error((*base, name), f"unknown key '{name}' in {where}{did_you_mean(name, allowed)} "
-                           f"(allowed: {', '.join(allowed)})")
-
-    def tables(self, data: Mapping[str, Any], name: str) -> list[tuple[int, dict[str, Any]]]:
-        """The ``[[name]]`` tables with their index (none if missing)."""
-        value = data.get(name, [])
-        allowed = f"allowed: [[{name}]] tables"
-        if not isinstance(value, list):
-            self.error((name,), f"must be an array of tables, not {describe(value)}; {allowed}")
-            return []
-        for i, item in enumerate(value):
-            if not isinstance(item, dict):
-                self.error((name, i), f"must be a table, not {describe(item)}; {allowed}")
-        return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
 
     def check(self, data: dict[str, Any]) -> StageConfig | None:
         self.unknown_keys({k: v for k, v in data.items() if k not in FUTURE_TABLES}, (), "the top level",
@@ -322,9 +266,9 @@ class _Checker:
                            Path(self.path) if self.path else None, extra)
 
     def stage(self, data: Mapping[str, Any]) -> tuple[str, FrameRate, bool] | None:
-        table = data.get("stage", _MISSING)
+        table = data.get("stage", MISSING)
         if not isinstance(table, dict):
-            what = "missing [stage] table" if table is _MISSING else f"must be a table, not {describe(table)}"
+            what = "missing [stage] table" if table is MISSING else f"must be a table, not {describe(table)}"
             self.error(("stage",), f"{what}; allowed: a [stage] table with name and frame_rate")
             return None
         before = len(self.errors)

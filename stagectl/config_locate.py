@@ -11,18 +11,22 @@ tables, arrays (of inline tables) and all four string forms, so that ``#``, ``=`
 brackets inside strings do not confuse it.  It is meant for documents ``tomllib`` has
 already accepted; on anything else it stops quietly and knows fewer keys, it never raises.
 
-The small helpers beside it render key paths (:func:`render_key`), describe values
-(:func:`describe`), suggest a spelling (:func:`did_you_mean`) and pull the position out of a
-``tomllib`` syntax error (:func:`syntax_position`).
+:class:`TableChecker` builds on it to collect located :class:`~stagectl.errors.ConfigError` s
+with typed getters; the small helpers beside them render key paths (:func:`render_key`),
+describe values (:func:`describe`), suggest a spelling (:func:`did_you_mean`) and pull the
+position out of a ``tomllib`` syntax error (:func:`syntax_position`).
 """
 
 from __future__ import annotations
 
 import contextlib
 import difflib
+import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+from stagectl.errors import ConfigError
 
 KeyPath = tuple[str | int, ...]
 
@@ -31,6 +35,9 @@ _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\
 _SCALAR_END = frozenset(",]}#\r\n")
 _SYNTAX_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _KINDS = ((int, "an integer"), (float, "a number"), (str, "a string"), (dict, "a table"), (list, "an array"))
+_TYPE_NAMES = {(str,): "a string", (int,): "an integer", (int, float): "a number", (bool,): "a boolean"}
+MISSING: Any = object()
+"""Sentinel for "key not in the table" (``table.get(key, MISSING)``)."""
 
 
 def render_key(path: Sequence[str | int]) -> str:
@@ -106,6 +113,71 @@ class KeyLocator:
 def locate_key(text: str, path: Sequence[str | int]) -> int | None:
     """One-shot :meth:`KeyLocator.locate` (build a :class:`KeyLocator` to look up many keys)."""
     return KeyLocator(text).locate(path)
+
+
+class TableChecker:
+    """Collects :class:`ConfigError` s about the keys of one parsed TOML document, each located.
+
+    The typed getters return the value, or ``default`` after recording what was wrong and what
+    is allowed; a caller compares ``len(errors)`` before and after to know whether a table was good.
+    """
+
+    def __init__(self, text: str, path: str | None) -> None:
+        self.path = path
+        self.locator = KeyLocator(text)
+        self.errors: list[ConfigError] = []
+
+    def error(self, key: KeyPath, message: str) -> None:
+        self.errors.append(ConfigError(message, path=self.path, line=self.locator.locate(key),
+                                       key=render_key(key) if key else None))
+
+    def typed(self, table: Mapping[str, Any], key: KeyPath, types: tuple[type, ...], allowed: str,
+              default: Any = None, required: bool = False) -> Any:
+        """The value at ``key`` if it is one of ``types`` (a bool is never a number), else ``default``."""
+        value = table.get(str(key[-1]), MISSING)
+        if value is MISSING:
+            if required:
+                self.error(key, f"missing required key '{key[-1]}'; allowed: {allowed}")
+            return default
+        if isinstance(value, bool) != (bool in types) or not isinstance(value, types):
+            kind = _TYPE_NAMES.get(types, "a number or a string")
+            self.error(key, f"must be {kind}, not {describe(value)}; allowed: {allowed}")
+        elif isinstance(value, float) and not math.isfinite(value):
+            self.error(key, f"{value} is not a finite number; allowed: {allowed}")
+        else:
+            return value
+        return default
+
+    def ranged(self, table: Mapping[str, Any], key: KeyPath, lo: int, hi: int, default: Any, allowed: str,
+               integer: bool = False) -> Any:
+        """A number (or an integer) ``lo..hi`` at ``key``, else ``default``."""
+        value = self.typed(table, key, (int,) if integer else (int, float), allowed)
+        if value is None:
+            return default
+        if not lo <= value <= hi:
+            self.error(key, f"{value} is out of range; allowed: {allowed}")
+            return default
+        return value if integer else float(value)
+
+    def unknown_keys(self, table: Mapping[str, Any], base: KeyPath, where: str,
+                     allowed: Sequence[str]) -> None:
+        """One error per key of ``table`` (at ``base``, shown as ``where``) that is not in ``allowed``."""
+        for name in table:
+            if name not in allowed:
+                self.error((*base, name), f"unknown key '{name}' in {where}{did_you_mean(name, allowed)} "
+                           f"(allowed: {', '.join(allowed)})")
+
+    def tables(self, data: Mapping[str, Any], name: str) -> list[tuple[int, dict[str, Any]]]:
+        """The ``[[name]]`` tables with their index (none if missing)."""
+        value = data.get(name, [])
+        allowed = f"allowed: [[{name}]] tables"
+        if not isinstance(value, list):
+            self.error((name,), f"must be an array of tables, not {describe(value)}; {allowed}")
+            return []
+        for i, item in enumerate(value):
+            if not isinstance(item, dict):
+                self.error((name, i), f"must be a table, not {describe(item)}; {allowed}")
+        return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
 
 
 class _Scanner:

@@ -12,7 +12,7 @@ import pytest
 
 # Headless Qt with a desktop-sized virtual screen (the offscreen default is 800x800, smaller
 # than the window's minimum width, which would clamp restored geometry).
-_SCREEN = os.path.join(os.path.dirname(__file__), "data", "offscreen-screen.json")
+_SCREEN = os.path.join(os.path.dirname(__file__), os.pardir, "scripts", "offscreen-screen.json")
 if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
     os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={_SCREEN}"
 
