@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from stagectl.config import SourceConfig, StageConfig, source_name
+from stagectl.config import Endpoint, SourceConfig, StageConfig, source_name
 from stagectl.errors import ConfigError
 from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
@@ -99,6 +99,7 @@ class Stage:
         self.cameras: dict[str, CameraPipeline] = {
             cam.name: CameraPipeline(cam.name, cam.delay_ms) for cam in config.cameras
         }
+        self._freed_ports: dict[Endpoint, FreeDUdpSource] = {}
         self.sources: list[TrackingSource] = [self._make_source(src) for src in config.sources]
         self._monitor: asyncio.Task[None] | None = None
         self.started = False
@@ -107,7 +108,13 @@ class Stage:
         camera = self.cameras[src.camera]
         name = source_name(src)
         if src.protocol == "freed":
-            return FreeDUdpSource(name, camera, self.clock, self.events, src.listen, src.camera_id)
+            source = FreeDUdpSource(name, camera, self.clock, self.events, src.listen, src.camera_id)
+            owner = self._freed_ports.get(src.listen)
+            if owner is None or src.listen.port == 0:
+                self._freed_ports[src.listen] = source
+            else:
+                owner.share(source)  # the stage file checker guarantees distinct camera ids
+            return source
         if src.protocol == "simulator":
             index = list(self.cameras).index(src.camera)
             return SimulatedFreeDSource(name, camera, self.clock, self.events, src.listen, src.camera_id,

@@ -75,3 +75,51 @@ def test_stop_event_ends_the_headless_run_promptly() -> None:
     finally:
         runner.close()
     assert time.monotonic() - started < 1.5
+
+
+def test_two_cameras_share_one_freed_port_told_apart_by_camera_id() -> None:
+    import socket
+
+    from stagectl.config import parse_stage
+    from tests.helpers import free_udp_port
+    from tracking.freed import FreeDPosition, encode_d1
+
+    port = free_udp_port()
+    config = parse_stage(f"""
+[stage]
+name = "shared"
+frame_rate = 25
+[[cameras]]
+name = "A"
+[[cameras]]
+name = "B"
+[[sources]]
+camera = "A"
+protocol = "freed"
+listen = "127.0.0.1:{port}"
+camera_id = 1
+[[sources]]
+camera = "B"
+protocol = "freed"
+listen = "localhost:{port}"
+camera_id = 2
+""")
+    runner = StageRunner(config)
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            for cam_id, x_mm in ((1, 1000.0), (2, -2000.0), (3, 0.0), (1, 1500.0)):
+                pos = FreeDPosition(cam_id, 0.0, 0.0, 0.0, x_mm, 0.0, 0.0, 0, 0, 0)
+                sock.sendto(encode_d1(pos), ("127.0.0.1", port))
+        deadline = time.monotonic() + 2.0
+        a, b = runner.stage.cameras["A"], runner.stage.cameras["B"]
+        while time.monotonic() < deadline and (a.delivered < 2 or b.delivered < 1):
+            time.sleep(0.02)
+        assert (a.delivered, b.delivered) == (2, 1)
+        assert a.latest is not None and a.latest.translation_m[0] == 1.5
+        assert b.latest is not None and b.latest.translation_m[0] == -2.0
+        owner, peer = runner.stage.sources
+        assert owner.health.rejected_by_reason == {"camera_id": 1}  # id 3: nobody's
+        assert (owner.health.received, peer.health.received) == (3, 1)
+        assert owner.bound == peer.bound
+    finally:
+        runner.close()

@@ -16,7 +16,7 @@ from stagectl.events import EventQueue, Level
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
 from stagectl.timecode import StageClock
-from tracking.freed import D1_LENGTH, MESSAGE_NAMES, decode_d1
+from tracking.freed import D1_LENGTH, MESSAGE_NAMES, FreeDPosition, decode_d1
 from tracking.source import TrackingSource
 
 log = logging.getLogger("tracking.freed")
@@ -31,6 +31,11 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
 
     ``camera_id`` (optional) accepts only that FreeD camera id; other ids are rejected with
     reason ``camera_id``. The socket binds to exactly the configured address.
+
+    Several cameras may share one port (trackers told apart by camera id): the first source on
+    the port owns the socket and :meth:`share` hands it the others; each datagram is decoded
+    once and routed to the source whose ``camera_id`` it carries. Datagrams nobody takes are
+    counted on the owner.
     """
 
     protocol = "freed"
@@ -43,11 +48,20 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
         self._transport: asyncio.DatagramTransport | None = None
         self._bound: Endpoint | None = None
         self._sequence = 0
+        self._owner: FreeDUdpSource | None = None  # set when another source owns the socket
+        self._routes: dict[int, FreeDUdpSource] = {} if camera_id is None else {camera_id: self}
+
+    def share(self, other: FreeDUdpSource) -> None:
+        """Let ``other`` (same listen address, a distinct camera id) receive on this socket."""
+        if other.camera_id is None or self.camera_id is None or other.camera_id in self._routes:
+            raise ValueError(f"{other.name}: sharing {self.listen} needs distinct camera ids on every source")
+        other._owner = self
+        self._routes[other.camera_id] = other
 
     @property
     def bound(self) -> Endpoint | None:
         """The local address actually bound (port 0 in the config becomes the real port)."""
-        return self._bound
+        return self._owner.bound if self._owner is not None else self._bound
 
     @property
     def configured_address(self) -> str:
@@ -56,6 +70,10 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
 
     async def async_start(self) -> None:
         """Bind the socket on the I/O loop; on failure the source is down and says why."""
+        if self._owner is not None:  # the owner binds; report its failure as ours too
+            if self._owner.health.failed:
+                self.health.fail(self._owner.health.failed)
+            return
         loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in self.listen.host else socket.AF_INET
         try:
@@ -63,7 +81,8 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
                 lambda: self, local_addr=(self.listen.host, self.listen.port), family=family)
         except OSError as exc:
             message = f"cannot listen on {self.listen}: {exc.strerror or exc}"
-            self.health.fail(message)
+            for source in {self, *self._routes.values()}:
+                source.health.fail(message)
             self.events.post(Level.ERROR, self.name, "error",
                              message + " (is another program using the port? change `listen`)")
             return
@@ -108,9 +127,21 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
         except DecodeError as exc:
             self.reject(exc.reason, str(exc))
             return
-        if self.camera_id is not None and pos.camera_id != self.camera_id:
-            self.reject("camera_id", f"camera id {pos.camera_id}, this source takes {self.camera_id}")
-            return
+        if self.camera_id is None:
+            target = self
+        else:
+            found = self._routes.get(pos.camera_id)
+            if found is None:
+                ids = ", ".join(str(i) for i in sorted(self._routes))
+                self.reject("camera_id", f"camera id {pos.camera_id}; this port takes {ids}")
+                return
+            target = found
+            if target is not self:  # count each datagram once, on the source that took it
+                self.health.received -= 1
+                target.health.received += 1
+        target._accept(pos, arrival_ns)
+
+    def _accept(self, pos: FreeDPosition, arrival_ns: int) -> None:
         translation, rotation = coords.freed_to_internal(
             pos.x_mm, pos.y_mm, pos.z_mm, pos.pan_deg, pos.tilt_deg, pos.roll_deg)
         self._sequence += 1
