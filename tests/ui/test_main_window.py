@@ -114,3 +114,41 @@ def test_quit_action_closes_the_window(qtbot: QtBot, demo_runner: StageRunner) -
     assert quit_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Quit)
     quit_action.trigger()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=2000)
+
+
+def _camera_row(window: MainWindow, name: str):  # type: ignore[no-untyped-def]
+    tree = window.stage_panel.tree
+    return next(tree.topLevelItem(i) for i in range(tree.topLevelItemCount())
+                if tree.topLevelItem(i).text(0) == name)
+
+
+def test_a_silent_tracker_goes_stale_and_its_last_value_is_held(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    qtbot.waitUntil(lambda: _camera_row(window, "A").text(1) == "up", timeout=3000)
+    source = demo_runner.stage.sources[0]
+    assert source.camera.name == "A"
+    demo_runner.runtime.call_sync(source.async_stop())  # the tracker falls silent
+    held = window.camera_panel.values["X"].text()
+    qtbot.waitUntil(lambda: _camera_row(window, "A").text(1) == "stale", timeout=3000)
+    assert _camera_row(window, "B").text(1) == "up"
+    assert window.camera_panel.values["X"].text() == held  # held, never zeroed
+    assert "stale" in window.camera_panel.state_label.text()
+    qtbot.waitUntil(lambda: "A/simulator#1: stale" in window.log_panel.text()
+                    or "stale: no sample" in window.log_panel.text(), timeout=3000)
+
+
+def test_garbage_on_a_source_port_shows_as_rejected(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    import socket
+
+    window = _window(qtbot, demo_runner)
+    source = demo_runner.stage.sources[1]
+    assert source.bound is not None
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _ in range(3):
+            sock.sendto(b"\xd1" + bytes(28), (source.bound.host, source.bound.port))  # bad checksum
+    row = _camera_row(window, "B").child(0)
+    qtbot.waitUntil(lambda: row.text(4) == "3", timeout=3000)
+    assert "checksum 3" in row.text(5)
+    assert _camera_row(window, "B").text(4) == "3"
+    assert "rejected datagram (checksum)" in window.log_panel.text()
+    assert "cameras up 2/2" in window.totals.text() and "rejected 3" in window.totals.text()
