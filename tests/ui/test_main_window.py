@@ -122,7 +122,7 @@ def _camera_row(window: MainWindow, name: str):  # type: ignore[no-untyped-def]
                 if tree.topLevelItem(i).text(0) == name)
 
 
-def test_a_silent_tracker_goes_stale_and_its_last_value_is_held(qtbot: QtBot, demo_runner: StageRunner) -> None:
+def test_a_silent_tracker_goes_stale_and_its_value_is_held(qtbot: QtBot, demo_runner: StageRunner) -> None:
     window = _window(qtbot, demo_runner)
     qtbot.waitUntil(lambda: _camera_row(window, "A").text(1) == "up", timeout=3000)
     source = demo_runner.stage.sources[0]
