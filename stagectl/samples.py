@@ -7,7 +7,6 @@ Frozen and slotted: a sample is made once on the I/O thread and shared read-only
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -47,9 +46,3 @@ class CameraSample:
     timecode: Timecode | None = None
     device_id: int | None = None
     extra: Mapping[str, int | float | str] | None = None
-
-    def is_finite(self) -> bool:
-        """True when every position and rotation value is a finite number."""
-        return all(math.isfinite(v) for v in self.translation_m) and all(
-            math.isfinite(v) for v in self.rotation_deg
-        )

@@ -94,3 +94,16 @@ def test_submit_before_start_is_refused() -> None:
     with pytest.raises(RuntimeNotRunning):
         rt.submit(asyncio.sleep(0))
     assert rt.stop()  # stopping a never-started runtime is harmless
+
+
+def test_call_soon_runs_a_plain_callback_on_the_loop(runtime: Runtime) -> None:
+    ran = threading.Event()
+    where: list[str] = []
+
+    def callback(tag: str) -> None:
+        where.append(f"{tag}@{threading.current_thread().name}")
+        ran.set()
+
+    runtime.call_soon(callback, "serial")
+    assert ran.wait(1.0)
+    assert where == ["serial@test-io"]

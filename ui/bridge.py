@@ -30,7 +30,6 @@ class StageBridge(QObject):
     def __init__(self, stage: Stage, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.stage = stage
-        self.frames = 0
         self.last: StageSnapshot | None = None
         self._frame_timer = QTimer(self)
         self._frame_timer.setInterval(FRAME_INTERVAL_MS)
@@ -53,7 +52,6 @@ class StageBridge(QObject):
 
     def _on_frame(self) -> None:
         self.last = self.stage.snapshot()
-        self.frames += 1
         self.snapshot_ready.emit(self.last)
 
     def _on_events(self) -> None:

@@ -6,7 +6,6 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
-from stagectl.events import StageEvent
 from stagectl.stage import Stage, StageSnapshot
 from ui import theme
 from ui.bridge import StageBridge
@@ -88,10 +87,6 @@ class MainWindow(QMainWindow):
         self.totals.setText(
             f"{snap.name} · {snap.frame_rate} fps · cameras up {up}/{len(snap.cameras)} · "
             f"samples {snap.total_samples} · rejected {snap.total_rejected}")
-
-    def add_events(self, events: list[StageEvent]) -> None:
-        """Show events in the Log dock (used by tests and the bridge)."""
-        self.log_panel.add_events(events)
 
     # --- persistence ---------------------------------------------------------------------------
 

@@ -47,8 +47,3 @@ class TimePlot:
         for curve, (_label, col, _colour, scale) in zip(self.curves, self.channels, strict=True):
             curve.setData(t, rows[:, col] * scale)
         self.updates += 1
-
-    def last_x(self) -> float | None:
-        """The newest x value drawn (seconds relative to now), for tests and sanity checks."""
-        x, _y = self.curves[0].getData()
-        return None if x is None or len(x) == 0 else float(x[-1])

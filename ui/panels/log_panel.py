@@ -47,7 +47,6 @@ class LogPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
         layout.addWidget(self.view)
-        self.shown = 0
 
     def sizeHint(self) -> QSize:
         """A strip under the camera view, not half the window."""
@@ -61,7 +60,6 @@ class LogPanel(QWidget):
                 continue
             colour = LEVEL_COLOURS.get(event.level, theme.TEXT)
             self.view.appendHtml(f'<span style="color:{colour}">{html.escape(event.format())}</span>')
-            self.shown += 1
 
     def text(self) -> str:
         """Everything currently shown, as plain text."""
