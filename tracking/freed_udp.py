@@ -70,9 +70,7 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
 
     async def async_start(self) -> None:
         """Bind the socket on the I/O loop; on failure the source is down and says why."""
-        if self._owner is not None:  # the owner binds; report its failure as ours too
-            if self._owner.health.failed:
-                self.health.fail(self._owner.health.failed)
+        if self._owner is not None:  # the owner binds (and marks us down if it cannot)
             return
         loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in self.listen.host else socket.AF_INET
