@@ -43,6 +43,7 @@ def decode_freed(packets: list[str], out: TextIO = sys.stdout, err: TextIO = sys
             "camera_id": message.camera_id,
             "position_m": list(translation),
             "rotation_deg": list(rotation),
+            "freed_deg": [message.pan_deg, message.tilt_deg, message.roll_deg],
             "zoom_raw": message.zoom,
             "focus_raw": message.focus,
             "spare": message.spare,

@@ -1,21 +1,20 @@
 """Every coordinate-convention conversion in stagectl, in one tested place.
 
-Internal convention (OpenTrackIO's frame, stagectl's signs):
+Internal convention = OpenTrackIO's frame and signs:
     * units: metres and degrees;
     * axes: right-handed, Z up, Y forward (towards the LED wall), X right;
-    * rotation: (pan, tilt, roll), intrinsic Z then X then Y;
-      pan 0 looks along +Y and positive pan turns RIGHT (clockwise seen from above),
-      positive tilt looks UP, positive roll turns the image clockwise seen from behind.
+    * rotation: (pan, tilt, roll), intrinsic Z then X then Y, each right-handed about its axis
+      (OpenTrackIO: "Pan about Z, +ve X to Y; Tilt about X, +ve Y to Z; Roll about Y, +ve Z
+      to X"): pan 0 looks along +Y and positive pan turns LEFT (counter-clockwise seen from
+      above), positive tilt looks UP, positive roll turns the camera clockwise seen from behind.
 
-OpenTrackIO fixes the axes and the ZXY order but names no sign for pan. stagectl keeps the
-sign the trackers feeding it use (FreeD, and the vendors' own "+X right, +Y forward, +Z up,
-positive pan to the right"): see docs/ARCHITECTURE.md, "Rotation signs". In a right-handed
-frame that makes pan a clockwise (left-hand rule) turn about +Z, which is why
-:func:`camera_to_stage_matrix` uses ``Rz(-pan)``.
+So :func:`camera_to_stage_matrix` is plainly ``Rz(pan) Rx(tilt) Ry(roll)``.
 
-FreeD (Vinten free-d D1): same axes and signs, millimetres. Unreal Engine: centimetres,
-left-handed, X forward, Y right, Z up; FRotator (pitch, yaw, roll) with yaw positive to the
-right, pitch positive up and roll positive clockwise looking forward.
+FreeD (Vinten free-d D1): millimetres, same axes, but positive pan turns RIGHT (clockwise seen
+from above), so pan changes sign at the FreeD boundary; tilt and roll keep theirs. Unreal
+Engine: centimetres, left-handed, X forward, Y right, Z up; FRotator (pitch, yaw, roll) with
+yaw positive to the right, pitch positive up and roll positive clockwise looking forward, so
+yaw = -pan. See docs/ARCHITECTURE.md, "Rotation signs".
 """
 
 from __future__ import annotations
@@ -43,14 +42,22 @@ def wrap_degrees(angle: float) -> float:
 
 def freed_to_internal(x_mm: float, y_mm: float, z_mm: float, pan: float, tilt: float,
                       roll: float) -> tuple[Vec3, Vec3]:
-    """FreeD position (mm) and angles (deg) -> internal (metres, (pan, tilt, roll) degrees)."""
-    return (x_mm / MM_PER_M, y_mm / MM_PER_M, z_mm / MM_PER_M), (pan, tilt, roll)
+    """FreeD position (mm) and angles (deg) -> internal (metres, (pan, tilt, roll) degrees).
+
+    FreeD pans right-positive, OpenTrackIO left-positive: pan changes sign.
+    """
+    return (x_mm / MM_PER_M, y_mm / MM_PER_M, z_mm / MM_PER_M), (_negate_angle(pan), tilt, roll)
+
+
+def _negate_angle(angle: float) -> float:
+    return -angle
 
 
 def internal_to_freed(translation_m: Vec3, rotation_deg: Vec3) -> tuple[Vec3, Vec3]:
     """Internal -> FreeD: ((x, y, z) mm, (pan, tilt, roll) degrees)."""
     x, y, z = translation_m
-    return (x * MM_PER_M, y * MM_PER_M, z * MM_PER_M), rotation_deg
+    pan, tilt, roll = rotation_deg
+    return (x * MM_PER_M, y * MM_PER_M, z * MM_PER_M), (_negate_angle(pan), tilt, roll)
 
 
 # --- Unreal Engine -------------------------------------------------------------------------
@@ -68,18 +75,18 @@ class UnrealTransform:
 def internal_to_unreal(translation_m: Vec3, rotation_deg: Vec3) -> UnrealTransform:
     """Internal -> Unreal: swap X/Y (Unreal X is forward), metres -> centimetres.
 
-    The rotation needs no sign change: yaw = pan (both positive to the right), pitch = tilt,
-    roll = roll; Unreal's yaw-pitch-roll order is the same physical sequence as pan-tilt-roll.
+    yaw = -pan (Unreal's yaw turns right, OpenTrackIO's pan left), pitch = tilt, roll = roll;
+    Unreal's yaw-pitch-roll order is the same physical sequence as pan-tilt-roll.
     """
     x, y, z = translation_m
     pan, tilt, roll = rotation_deg
-    return UnrealTransform((y * CM_PER_M, x * CM_PER_M, z * CM_PER_M), tilt, pan, roll)
+    return UnrealTransform((y * CM_PER_M, x * CM_PER_M, z * CM_PER_M), tilt, _negate_angle(pan), roll)
 
 
 def unreal_to_internal(transform: UnrealTransform) -> tuple[Vec3, Vec3]:
     """Unreal -> internal; the inverse of :func:`internal_to_unreal`."""
     ux, uy, uz = transform.location_cm
-    return (uy / CM_PER_M, ux / CM_PER_M, uz / CM_PER_M), (transform.yaw, transform.pitch,
+    return (uy / CM_PER_M, ux / CM_PER_M, uz / CM_PER_M), (_negate_angle(transform.yaw), transform.pitch,
                                                             transform.roll)
 
 
@@ -89,9 +96,9 @@ def camera_to_stage_matrix(pan: float, tilt: float, roll: float) -> npt.NDArray[
     """3x3 matrix whose columns are the camera's right, forward (optical axis) and up vectors
     in stage axes, for (pan, tilt, roll) in degrees.
 
-    R = Rz(-pan) @ Rx(tilt) @ Ry(roll) (intrinsic Z, X, Y; minus pan because pan turns right).
+    R = Rz(pan) @ Rx(tilt) @ Ry(roll) (intrinsic Z, X, Y; all right-handed).
     """
-    p, t, r = math.radians(-pan), math.radians(tilt), math.radians(roll)
+    p, t, r = math.radians(pan), math.radians(tilt), math.radians(roll)
     cp, sp, ct, st, cr, sr = math.cos(p), math.sin(p), math.cos(t), math.sin(t), math.cos(r), math.sin(r)
     rz = np.array([[cp, -sp, 0.0], [sp, cp, 0.0], [0.0, 0.0, 1.0]])
     rx = np.array([[1.0, 0.0, 0.0], [0.0, ct, -st], [0.0, st, ct]])
@@ -108,10 +115,10 @@ def angles_from_matrix(matrix: npt.NDArray[np.float64]) -> Vec3:
     m = matrix
     tilt = math.degrees(math.asin(max(-1.0, min(1.0, float(m[2, 1])))))
     if abs(float(m[2, 1])) < 1.0 - 1e-12:
-        pan = math.degrees(math.atan2(float(m[0, 1]), float(m[1, 1])))
+        pan = math.degrees(math.atan2(-float(m[0, 1]), float(m[1, 1])))
         roll = math.degrees(math.atan2(-float(m[2, 0]), float(m[2, 2])))
     else:
-        pan = math.degrees(math.atan2(-float(m[1, 0]), float(m[0, 0])))
+        pan = math.degrees(math.atan2(float(m[1, 0]), float(m[0, 0])))
         roll = 0.0
     return pan, tilt, roll
 
@@ -119,4 +126,4 @@ def angles_from_matrix(matrix: npt.NDArray[np.float64]) -> Vec3:
 def forward_vector(pan: float, tilt: float) -> Vec3:
     """Unit optical-axis direction in stage axes (roll does not move it)."""
     p, t = math.radians(pan), math.radians(tilt)
-    return math.sin(p) * math.cos(t), math.cos(p) * math.cos(t), math.sin(t)
+    return -math.sin(p) * math.cos(t), math.cos(p) * math.cos(t), math.sin(t)

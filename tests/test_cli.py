@@ -22,10 +22,13 @@ def test_decode_freed_prints_one_json_object_per_packet() -> None:
     assert result.returncode == 0, result.stderr
     first, second = (json.loads(line) for line in result.stdout.splitlines())
     assert first["camera_id"] == 0
-    assert first["rotation_deg"] == pytest.approx([-65.05731, 0.5619812, 0.0], abs=1e-5)
+    # FreeD's own angles (pan right-positive) as the packet says, and the internal
+    # (OpenTrackIO, pan left-positive) rotation every other part of stagectl uses.
+    assert first["freed_deg"] == pytest.approx([-65.05731, 0.5619812, 0.0], abs=1e-5)
+    assert first["rotation_deg"] == pytest.approx([65.05731, 0.5619812, 0.0], abs=1e-5)
     assert first["position_m"] == [0.0, 0.0, 0.0]
     assert (first["zoom_raw"], first["focus_raw"], first["spare"]) == (16384, 5377, 0xD1FF)
-    assert second["rotation_deg"][:2] == pytest.approx([67.19409, -0.1595459], abs=1e-5)
+    assert second["rotation_deg"][:2] == pytest.approx([-67.19409, -0.1595459], abs=1e-5)
     assert (second["zoom_raw"], second["focus_raw"]) == (10438, 5049)
 
 

@@ -42,26 +42,27 @@ def _angle_diff(a: float, b: float) -> float:
 def test_freed_mm_to_metres() -> None:
     translation, rotation = freed_to_internal(1500.0, -250.0, 3000.0, 10.0, -20.0, 30.0)
     assert translation == pytest.approx((1.5, -0.25, 3.0), abs=1e-12)
-    assert rotation == (10.0, -20.0, 30.0)
+    # FreeD pans right-positive, OpenTrackIO (internal) left-positive; tilt and roll agree.
+    assert rotation == (-10.0, -20.0, 30.0)
 
 
 def test_internal_to_freed_metres_to_mm() -> None:
     position, rotation = internal_to_freed((0.001, -2.5, 1.75), (5.0, 6.0, 7.0))
     assert position == pytest.approx((1.0, -2500.0, 1750.0), abs=1e-9)
-    assert rotation == (5.0, 6.0, 7.0)
+    assert rotation == (-5.0, 6.0, 7.0)
 
 
 def test_internal_to_unreal_swaps_x_y_and_scales_to_cm() -> None:
     ue = internal_to_unreal((1.0, 2.0, 3.0), (10.0, 20.0, 30.0))
     assert ue.location_cm == pytest.approx((200.0, 100.0, 300.0), abs=1e-9)
-    # pitch = tilt, yaw = pan, roll = roll
-    assert (ue.pitch, ue.yaw, ue.roll) == (20.0, 10.0, 30.0)
+    # pitch = tilt, yaw = -pan (Unreal yaws right, OpenTrackIO pans left), roll = roll
+    assert (ue.pitch, ue.yaw, ue.roll) == (20.0, -10.0, 30.0)
 
 
 def test_unreal_to_internal_hand_worked() -> None:
     translation, rotation = unreal_to_internal(UnrealTransform((250.0, -50.0, 120.0), -5.0, 45.0, 2.0))
     assert translation == pytest.approx((-0.5, 2.5, 1.2), abs=1e-12)
-    assert rotation == (45.0, -5.0, 2.0)
+    assert rotation == (-45.0, -5.0, 2.0)
 
 
 @given(x=metres, y=metres, z=metres, pan=degrees, tilt=degrees, roll=degrees)
@@ -85,18 +86,18 @@ def test_freed_round_trip(x: float, y: float, z: float, pan: float, tilt: float,
     (0.0, 0.0, 0.0, FORWARD, (0.0, 1.0, 0.0)),
     (0.0, 0.0, 0.0, RIGHT, (1.0, 0.0, 0.0)),
     (0.0, 0.0, 0.0, UP, (0.0, 0.0, 1.0)),
-    (90.0, 0.0, 0.0, FORWARD, (1.0, 0.0, 0.0)),       # pan right looks along +X
-    (90.0, 0.0, 0.0, RIGHT, (0.0, -1.0, 0.0)),
-    (-90.0, 0.0, 0.0, FORWARD, (-1.0, 0.0, 0.0)),
+    (90.0, 0.0, 0.0, FORWARD, (-1.0, 0.0, 0.0)),      # positive pan turns left: looks along -X
+    (90.0, 0.0, 0.0, RIGHT, (0.0, 1.0, 0.0)),         # ... so +X (right) goes to +Y: "X to Y"
+    (-90.0, 0.0, 0.0, FORWARD, (1.0, 0.0, 0.0)),
     (180.0, 0.0, 0.0, FORWARD, (0.0, -1.0, 0.0)),
     (0.0, 30.0, 0.0, FORWARD, (0.0, math.cos(math.radians(30)), 0.5)),  # sin 30 up
     (0.0, 30.0, 0.0, UP, (0.0, -0.5, math.cos(math.radians(30)))),
     (0.0, 0.0, 90.0, RIGHT, (0.0, 0.0, -1.0)),        # roll clockwise: right side goes down
     (0.0, 0.0, 90.0, UP, (1.0, 0.0, 0.0)),            # ... and the top goes right
     (0.0, 0.0, 90.0, FORWARD, (0.0, 1.0, 0.0)),       # roll never moves the optical axis
-    (90.0, 45.0, 0.0, FORWARD, (math.sqrt(0.5), 0.0, math.sqrt(0.5))),
-    (90.0, 0.0, 90.0, RIGHT, (0.0, 0.0, -1.0)),
-    (90.0, 0.0, 90.0, UP, (0.0, -1.0, 0.0)),
+    (-90.0, 45.0, 0.0, FORWARD, (math.sqrt(0.5), 0.0, math.sqrt(0.5))),
+    (-90.0, 0.0, 90.0, RIGHT, (0.0, 0.0, -1.0)),
+    (-90.0, 0.0, 90.0, UP, (0.0, -1.0, 0.0)),
 ])
 def test_matrix_columns_hand_worked(pan: float, tilt: float, roll: float, col: int,
                                     expected: tuple[float, float, float]) -> None:
@@ -127,8 +128,8 @@ def test_angles_from_matrix_at_gimbal_lock(pan: float, tilt: float, roll: float)
     m = camera_to_stage_matrix(pan, tilt, roll)
     p, t, r = angles_from_matrix(m)
     assert (t, r) == (pytest.approx(tilt, abs=1e-6), 0.0)
-    # pan absorbs roll (pan - roll looking straight up, pan + roll straight down) ...
-    assert _angle_diff(p, pan - roll if tilt > 0 else pan + roll) < 1e-6
+    # pan absorbs roll (pan + roll looking straight up, pan - roll straight down) ...
+    assert _angle_diff(p, pan + roll if tilt > 0 else pan - roll) < 1e-6
     # ... and the angles rebuild the same orientation.
     np.testing.assert_allclose(camera_to_stage_matrix(p, t, r), m, atol=1e-9)
 
@@ -141,7 +142,8 @@ def test_forward_vector_is_matrix_column_1(pan: float, tilt: float) -> None:
 
 def test_forward_vector_hand_worked() -> None:
     assert forward_vector(0.0, 0.0) == pytest.approx((0.0, 1.0, 0.0), abs=1e-12)
-    assert forward_vector(90.0, 0.0) == pytest.approx((1.0, 0.0, 0.0), abs=1e-12)
+    assert forward_vector(90.0, 0.0) == pytest.approx((-1.0, 0.0, 0.0), abs=1e-12)
+    assert forward_vector(-90.0, 0.0) == pytest.approx((1.0, 0.0, 0.0), abs=1e-12)
     assert forward_vector(0.0, -90.0) == pytest.approx((0.0, 0.0, -1.0), abs=1e-12)
 
 

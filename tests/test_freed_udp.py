@@ -94,7 +94,7 @@ def test_good_packet_becomes_a_camera_sample() -> None:
     assert isinstance(sample, CameraSample)
     assert (sample.camera, sample.source, sample.device_id) == ("A", "A/freed", 1)
     assert sample.translation_m == pytest.approx((1.5, -2.2505, 1.725), abs=1e-12)
-    assert sample.rotation_deg == (12.5, -3.25, 0.5)
+    assert sample.rotation_deg == (-12.5, -3.25, 0.5)  # FreeD pans right-positive, internal left
     assert (sample.zoom_raw, sample.focus_raw, sample.sequence) == (1000, 2000, 1)
     assert sample.extra == {"spare": 0x1234}
     assert times[0] <= sample.arrival_ns <= times[1]
@@ -143,7 +143,7 @@ def test_bad_datagrams_are_counted_by_reason_and_a_good_one_still_gets_through()
     h = source.health
     assert h.rejected_by_reason == {"length": 5, "type": 2, "checksum": 1, "camera_id": 1}
     assert (h.received, h.accepted, h.rejected) == (len(BAD) + 1, 1, len(BAD))
-    assert source.camera.latest is not None and source.camera.latest.rotation_deg[0] == -45.0
+    assert source.camera.latest is not None and source.camera.latest.rotation_deg[0] == 45.0
     assert source.camera.latest.sequence == 1  # only accepted samples are numbered
 
 
@@ -229,7 +229,7 @@ def test_port_already_taken_marks_the_source_down() -> None:
 def test_delay_line_holds_samples_for_delay_ms_and_keeps_order() -> None:
     source = _make()
     delivered: list[tuple[int, float]] = []
-    source.camera.add_sink(lambda s: delivered.append((time.monotonic_ns(), s.rotation_deg[0])))
+    source.camera.add_sink(lambda s: delivered.append((time.monotonic_ns(), -s.rotation_deg[0])))
     source.camera.set_delay_ms(50)
 
     async def body(src: FreeDUdpSource, sender: socket.socket) -> None:
@@ -262,7 +262,7 @@ def test_delay_line_does_not_deliver_immediately() -> None:
         camera.set_delay_ms(0)  # no delay: delivered inside the handler
         source.datagram_received(_packet(pan=7.0), ADDR)
         assert camera.delivered == 2 and camera.latest is not None
-        assert camera.latest.rotation_deg[0] == 7.0
+        assert camera.latest.rotation_deg[0] == -7.0
         return held, round(elapsed_ms)
 
     held, elapsed_ms = asyncio.run(main())

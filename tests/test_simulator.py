@@ -85,7 +85,8 @@ def test_models_differ_and_are_deterministic() -> None:
 def _assert_matches(pos: FreeDPosition, pose: SimulatedPose) -> None:
     assert tuple(v / 1000 for v in (pos.x_mm, pos.y_mm, pos.z_mm)) == pytest.approx(
         pose.translation_m, abs=POS_TOL_M)
-    assert (pos.pan_deg, pos.tilt_deg, pos.roll_deg) == pytest.approx(pose.rotation_deg, abs=ANGLE_TOL)
+    pan, tilt, roll = pose.rotation_deg
+    assert (pos.pan_deg, pos.tilt_deg, pos.roll_deg) == pytest.approx((-pan, tilt, roll), abs=ANGLE_TOL)
     assert (pos.zoom, pos.focus) == (pose.zoom_raw, pose.focus_raw)
 
 
