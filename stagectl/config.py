@@ -11,40 +11,41 @@ The reference of the format is ``docs/stage-file.md``; :data:`DEMO_STAGE_TOML` i
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from stagectl.config_locate import MISSING, KeyPath, TableChecker, describe, did_you_mean, syntax_position
+from stagectl.config_locate import MISSING, describe, syntax_position
+from stagectl.config_model import (
+    DEFAULT_RATE_HZ,
+    FUTURE_PROTOCOLS,
+    FUTURE_TABLES,
+    PROTOCOLS,
+    CameraConfig,
+    Endpoint,
+    SerialSettings,
+    SourceConfig,
+    StageConfig,
+    source_name,
+)
+from stagectl.config_sources import SourceTableChecker
 from stagectl.errors import ConfigError
 from stagectl.timecode import FrameRate
 
 __all__ = [
-    "DEMO_STAGE_TOML", "FUTURE_PROTOCOLS", "FUTURE_TABLES", "PROTOCOLS", "CameraConfig", "ConfigErrors",
-    "Endpoint", "SourceConfig", "StageConfig", "default_stage", "load_stage", "parse_stage", "source_name",
+    "DEFAULT_RATE_HZ", "DEMO_STAGE_TOML", "FUTURE_PROTOCOLS", "FUTURE_TABLES", "PROTOCOLS", "CameraConfig",
+    "ConfigErrors", "Endpoint", "SerialSettings", "SourceConfig", "StageConfig", "default_stage",
+    "load_stage", "parse_stage", "source_name",
 ]
-
-PROTOCOLS = ("freed", "simulator")
-"""Tracking protocols this version can receive."""
-FUTURE_PROTOCOLS = ("opentrackio", "freed-serial", "lens-serial")
-"""Protocols a later version adds; rejected with "not available in this version"."""
-FUTURE_TABLES = ("outputs", "devices", "control", "takes", "lenses")
-"""Top-level tables a later version reads; accepted and kept raw in :attr:`StageConfig.extra`."""
-DEFAULT_LISTEN = {"freed": "127.0.0.1:40000", "simulator": "127.0.0.1:0"}
-DEFAULT_RATE_HZ = 50.0
 
 _TOP_KEYS = ("stage", "cameras", "sources")
 _STAGE_KEYS = ("name", "frame_rate", "drop_frame")
-_CAMERA_KEYS = ("name", "delay_ms", "lens")
-_SOURCE_KEYS = ("camera", "protocol", "listen", "camera_id", "rate_hz")
+_CAMERA_KEYS = ("name", "delay_ms", "delay_frames", "smoothing", "lens")
 _CAMERA_NAME = re.compile(r"[A-Za-z0-9 _.-]{1,32}")
-_PORT = re.compile(r"[0-9]{1,5}")
 _ALLOWED_RATE = 'a positive number or "num/den" (e.g. 25, 29.97 or "24000/1001")'
-_ALLOWED_LISTEN = '"host:port" with an IPv4 address or localhost, or "[IPv6]:port"; port 0..65535'
+MAX_SMOOTHING = 50
 
 
 class ConfigErrors(ConfigError):
@@ -63,104 +64,6 @@ class ConfigErrors(ConfigError):
         else:
             super().__init__("\n".join([f"{len(self.errors)} errors:", *map(str, self.errors)]), path=path)
             self.line, self.key = first.line, first.key
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """A UDP address: ``host`` is an IP address literal (IPv6 without brackets), ``port`` 0..65535."""
-
-    host: str
-    port: int
-
-    def __str__(self) -> str:
-        return f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
-
-    @classmethod
-    def parse(cls, text: str) -> Endpoint:
-        """Parse ``"host:port"`` (IPv4 or ``localhost``) or ``"[IPv6]:port"``; ValueError says why.
-
-        ``localhost`` becomes ``127.0.0.1``; port 0 means "any free port".  Names are not resolved.
-        """
-        if text.startswith("["):
-            host, sep, port = text[1:].partition("]:")
-            if not sep:
-                raise ValueError("an IPv6 address must be written as [address]:port")
-            try:
-                host = str(ipaddress.IPv6Address(host))
-            except ValueError:
-                raise ValueError(f"{host!r} is not an IPv6 address") from None
-        else:
-            host, sep, port = text.rpartition(":")
-            if not sep:
-                raise ValueError("no port (write host:port)")
-            if ":" in host:
-                raise ValueError("an IPv6 address must be in brackets: [address]:port")
-            try:
-                host = "127.0.0.1" if host == "localhost" else str(ipaddress.IPv4Address(host))
-            except ValueError:
-                raise ValueError(f"host {host!r} is not an IPv4 address or 'localhost'") from None
-        if not _PORT.fullmatch(port) or int(port) > 65535:
-            raise ValueError(f"port {port!r} is not a number 0..65535")
-        return cls(host, int(port))
-
-
-@dataclass(frozen=True, slots=True)
-class CameraConfig:
-    """One ``[[cameras]]`` table: a physical camera whose pose the stage tracks."""
-
-    name: str
-    delay_ms: float = 0.0
-    """Delay applied to its tracking so the pose matches the picture, 0..1000 ms."""
-    lens: Path | None = None
-    """Lens file, resolved against the stage file's folder (not opened here)."""
-
-
-@dataclass(frozen=True, slots=True)
-class SourceConfig:
-    """One ``[[sources]]`` table: where the tracking data of one camera comes from."""
-
-    camera: str
-    protocol: str
-    listen: Endpoint
-    camera_id: int | None = None
-    """Only accept packets carrying this FreeD camera id (0..255); None = any."""
-    rate_hz: float = DEFAULT_RATE_HZ
-    """Packet rate of the simulator (the default, unused, for other protocols)."""
-    index: int = 0
-    """Position in the file's ``[[sources]]`` array (0-based, as in ``sources[0].listen``)."""
-
-
-@dataclass(frozen=True, slots=True)
-class StageConfig:
-    """A validated stage file."""
-
-    name: str
-    frame_rate: FrameRate
-    drop_frame: bool
-    cameras: tuple[CameraConfig, ...]
-    sources: tuple[SourceConfig, ...]
-    path: Path | None = None
-    """The file it came from (the ``path`` given to :func:`parse_stage`), None for bare text."""
-    extra: dict[str, Any] = field(default_factory=dict)
-    """Raw top-level tables of later versions (:data:`FUTURE_TABLES`), as tomllib returned them."""
-
-    def sources_for(self, camera: str) -> tuple[SourceConfig, ...]:
-        """The sources feeding ``camera``, in file order."""
-        return tuple(s for s in self.sources if s.camera == camera)
-
-
-def source_name(src: SourceConfig) -> str:
-    """A stable human name: ``A/freed@127.0.0.1:40000``, ``A/freed@127.0.0.1:40000#3``, ``A/simulator#1``.
-
-    The address is left out when the port is 0 (any free port); ``#n`` is the camera id filter.
-    It does not depend on the order of the file.
-    """
-    name = f"{src.camera}/{src.protocol}"
-    if src.listen.port != 0:
-        name += f"@{src.listen}"
-    if src.camera_id is not None:
-        name += f"#{src.camera_id}"
-    return name
 
 
 DEMO_STAGE_TOML = """\
@@ -236,7 +139,7 @@ def parse_stage(text: str, path: str | None = None, base_dir: Path | None = None
     return config
 
 
-class _Checker(TableChecker):
+class _Checker(SourceTableChecker):
     """Validates the tomllib data of one stage file, collecting every error instead of stopping at the first.
 
     Each builder (``stage``, ``camera``, ``source``) returns None when it recorded an error.
@@ -253,7 +156,7 @@ class _Checker(TableChecker):
         camera_tables, source_tables = self.tables(data, "cameras"), self.tables(data, "sources")
         if data.get("cameras", []) == []:
             self.error(("cameras",), "no camera defined; allowed: one or more [[cameras]] tables with a name")
-        cameras = [self.camera(i, t) for i, t in camera_tables]
+        cameras = [self.camera(i, t, stage[1] if stage else None) for i, t in camera_tables]
         names = [t["name"] for _, t in camera_tables if isinstance(t.get("name"), str)]
         sources = [self.source(i, t, names) for i, t in source_tables]
         fed = {t["camera"] for _, t in source_tables if isinstance(t.get("camera"), str)}
@@ -293,7 +196,7 @@ class _Checker(TableChecker):
             return None
         return name, rate, drop
 
-    def camera(self, i: int, table: dict[str, Any]) -> CameraConfig | None:
+    def camera(self, i: int, table: dict[str, Any], rate: FrameRate | None) -> CameraConfig | None:
         base, before = ("cameras", i), len(self.errors)
         self.unknown_keys(table, base, "[[cameras]]", _CAMERA_KEYS)
         allowed = "1 to 32 characters from A-Z a-z 0-9 space _ . -"
@@ -301,6 +204,21 @@ class _Checker(TableChecker):
         if name is not None and not _CAMERA_NAME.fullmatch(name):
             self.error((*base, "name"), f"invalid camera name {name!r}; allowed: {allowed}")
         delay = self.ranged(table, (*base, "delay_ms"), 0, 1000, 0.0, "a number 0..1000 (milliseconds)")
+        frames: float | None = None
+        if "delay_frames" in table:
+            key = (*base, "delay_frames")
+            frames = self.ranged(table, key, 0, 100, None,
+                                 "a number of frames 0..100 at the stage frame rate")
+            if "delay_ms" in table:
+                self.error(key, "delay_frames and delay_ms both given; allowed: one of them")
+            elif frames is not None and rate is not None:
+                delay = frames * 1000.0 / float(rate.rate)
+                if delay > 1000.0:
+                    self.error(key, f"{frames:g} frames at {rate} fps is {delay:.0f} ms; allowed: at most "
+                               "1000 ms of delay")
+        smoothing = self.ranged(table, (*base, "smoothing"), 0, MAX_SMOOTHING, 0,
+                                f"an integer 0..{MAX_SMOOTHING} (samples in a moving average; 0 = off)",
+                                integer=True)
         allowed = "a lens file path, relative to the stage file"
         lens_text = self.typed(table, (*base, "lens"), (str,), allowed)
         lens: Path | None = None
@@ -311,7 +229,9 @@ class _Checker(TableChecker):
                 lens = (self.base_dir / lens_text).resolve()
             except (OSError, ValueError, RuntimeError) as exc:
                 self.error((*base, "lens"), f"invalid path {lens_text!r} ({exc}); allowed: {allowed}")
-        return None if len(self.errors) > before else CameraConfig(name, delay, lens)
+        if len(self.errors) > before:
+            return None
+        return CameraConfig(name, delay, lens, frames, smoothing)
 
     def camera_names(self, tables: Sequence[tuple[int, dict[str, Any]]], fed: set[str]) -> None:
         """Camera names are unique and every camera has a source."""
@@ -330,54 +250,3 @@ class _Checker(TableChecker):
             if name not in fed:
                 self.error(("cameras", i, "name"), f"camera '{name}' has no source; allowed: add a "
                            f'[[sources]] table with camera = "{name}", or remove the camera')
-
-    def source(self, i: int, table: dict[str, Any], cameras: Sequence[str]) -> SourceConfig | None:
-        base, before = ("sources", i), len(self.errors)
-        self.unknown_keys(table, base, "[[sources]]", _SOURCE_KEYS)
-        key: KeyPath = (*base, "camera")
-        camera = self.typed(table, key, (str,), "the name of a camera defined in [[cameras]]", required=True)
-        if camera is not None and camera not in cameras:
-            defined = ", ".join(repr(c) for c in cameras) or "none defined"
-            self.error(key, f"camera '{camera}' is not defined; allowed: a camera defined in [[cameras]] "
-                       f"({defined})")
-        key = (*base, "protocol")
-        available = ", ".join(PROTOCOLS)
-        protocol = self.typed(table, key, (str,), available, required=True)
-        if protocol in FUTURE_PROTOCOLS:
-            self.error(key, f"protocol '{protocol}' is not available in this version; available: {available}")
-        elif protocol is not None and protocol not in PROTOCOLS:
-            hint = did_you_mean(protocol, (*PROTOCOLS, *FUTURE_PROTOCOLS))
-            self.error(key, f"unknown protocol '{protocol}'{hint} (allowed: {available})")
-        key = (*base, "listen")
-        default = DEFAULT_LISTEN.get(protocol, "127.0.0.1:0")
-        listen_text = self.typed(table, key, (str,), _ALLOWED_LISTEN, default)
-        try:
-            listen = Endpoint.parse(listen_text)
-        except ValueError as exc:
-            self.error(key, f"invalid address {listen_text!r}: {exc}; allowed: {_ALLOWED_LISTEN}")
-        allowed = "an integer 0..255 (the FreeD camera id), or leave it out for any"
-        camera_id = self.ranged(table, (*base, "camera_id"), 0, 255, None, allowed, integer=True)
-        key, rate_hz = (*base, "rate_hz"), DEFAULT_RATE_HZ
-        if protocol == "simulator":
-            allowed = "a number 1..1000 (packets per second)"
-            rate_hz = self.ranged(table, key, 1, 1000, DEFAULT_RATE_HZ, allowed)
-        elif protocol in PROTOCOLS and "rate_hz" in table:
-            others = ", ".join(k for k in _SOURCE_KEYS if k != "rate_hz")
-            self.error(key, f"rate_hz is only used by protocol 'simulator'; allowed keys for '{protocol}': "
-                       f"{others}")
-        if len(self.errors) > before:
-            return None
-        return SourceConfig(camera, protocol, listen, camera_id, rate_hz, i)
-
-    def shared_listen(self, sources: Sequence[SourceConfig]) -> None:
-        """Two freed sources may share an address (port > 0) only when both filter on distinct camera ids."""
-        freed = [s for s in sources if s.protocol == "freed" and s.listen.port != 0]
-        for n, src in enumerate(freed):
-            for other in freed[:n]:
-                ids = (src.camera_id, other.camera_id)
-                if other.listen != src.listen or (None not in ids and ids[0] != ids[1]):
-                    continue
-                self.error(("sources", src.index, "listen"), f"sources[{other.index}] already listens on "
-                           f"{src.listen}; allowed: another port, or distinct camera_id values on both "
-                           "sources")
-                break

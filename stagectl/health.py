@@ -9,8 +9,12 @@ from __future__ import annotations
 
 import enum
 from collections import deque
+from collections.abc import Sequence
 
 NS_PER_S = 1_000_000_000
+NS_PER_MS = 1_000_000
+#: Inter-arrival intervals kept for the jitter figures (at 500 Hz: the last 2 s).
+JITTER_INTERVALS = 1000
 
 
 class StreamState(enum.StrEnum):
@@ -21,12 +25,68 @@ class StreamState(enum.StrEnum):
     DOWN = "down"
 
 
+class SequenceCheck:
+    """Loss and reordering from a protocol's wrapping sequence number (RFC 3550 style).
+
+    A number one ahead of the last is in order; ``k`` ahead means ``k - 1`` were lost; a number
+    behind the last (within half the modulus) is late: counted as reordered, no longer counted
+    as lost, and not delivered (a late pose would make the camera jump back). A repeat is a
+    duplicate. After ``resync_after_ns`` of silence the tracker probably restarted: the next
+    number starts afresh and nothing is counted as lost.
+    """
+
+    def __init__(self, modulus: int, resync_after_ns: int = NS_PER_S) -> None:
+        if modulus < 2:
+            raise ValueError(f"sequence modulus {modulus} must be at least 2")
+        self.modulus = modulus
+        self.resync_after_ns = resync_after_ns
+        self.lost = 0
+        self.reordered = 0
+        self.duplicates = 0
+        self._last: int | None = None
+        self._last_ns = 0
+
+    def check(self, sequence: int, arrival_ns: int) -> bool:
+        """Account for ``sequence``; True when the sample should be delivered."""
+        last = self._last
+        if last is None or arrival_ns - self._last_ns > self.resync_after_ns:
+            self._last, self._last_ns = sequence % self.modulus, arrival_ns
+            return True
+        ahead = (sequence - last) % self.modulus
+        if ahead == 0:
+            self.duplicates += 1
+            return False
+        if ahead <= self.modulus // 2:
+            self.lost += ahead - 1
+            self._last, self._last_ns = sequence % self.modulus, arrival_ns
+            return True
+        self.reordered += 1
+        if self.lost:
+            self.lost -= 1
+        return False
+
+
+def percentile(sorted_values: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of an ascending list (``fraction`` in 0..1); NaN when empty."""
+    if not sorted_values:
+        return float("nan")
+    rank = min(len(sorted_values) - 1, max(0, int(fraction * len(sorted_values) + 0.5) - 1))
+    return sorted_values[rank]
+
+
 class StreamHealth:
     """Health of one incoming stream.
 
     * ``up``: a sample arrived within ``stale_after_s``;
     * ``stale``: none for ``stale_after_s`` (the last value is held, never zeroed);
     * ``down``: nothing received yet, or none for ``down_after_s``, or the socket failed.
+
+    Timing figures (recomputed by :meth:`evaluate`, not per sample): ``interval_ms_p50`` is the
+    median inter-arrival interval over the last :data:`JITTER_INTERVALS` samples, and
+    ``jitter_ms_p50`` / ``jitter_ms_p99`` the percentiles of each interval's absolute deviation
+    from that median. ``lost``, ``reordered`` and ``duplicates`` come from the protocol's
+    sequence numbers (:meth:`use_sequence`); they stay 0 for protocols without them
+    (``has_sequence`` is then False).
     """
 
     def __init__(self, name: str, *, stale_after_s: float = 0.5, down_after_s: float = 5.0,
@@ -43,11 +103,51 @@ class StreamHealth:
         self.rate_hz = 0.0
         self.state = StreamState.DOWN
         self.failed: str | None = None
+        self.detail: str | None = None
+        """A transport's own state line (e.g. "reconnecting in 4 s"), shown beside the state."""
+        self.interval_ms_p50 = float("nan")
+        self.jitter_ms_p50 = float("nan")
+        self.jitter_ms_p99 = float("nan")
+        self.sequence: SequenceCheck | None = None
         self._arrivals: deque[int] = deque()
+        self._intervals: deque[int] = deque(maxlen=JITTER_INTERVALS)
+
+    def use_sequence(self, modulus: int) -> SequenceCheck:
+        """Track loss and reordering from sequence numbers counting modulo ``modulus``."""
+        self.sequence = SequenceCheck(modulus, self.stale_after_ns * 2)
+        return self.sequence
+
+    @property
+    def has_sequence(self) -> bool:
+        """Whether loss/reorder figures are measured (the protocol has sequence numbers)."""
+        return self.sequence is not None
+
+    @property
+    def lost(self) -> int:
+        """Samples missing from the sequence (0 without sequence numbers)."""
+        return self.sequence.lost if self.sequence is not None else 0
+
+    @property
+    def reordered(self) -> int:
+        """Samples that arrived after a newer one (dropped, not delivered)."""
+        return self.sequence.reordered if self.sequence is not None else 0
+
+    @property
+    def duplicates(self) -> int:
+        """Samples whose sequence number repeated the last one (dropped)."""
+        return self.sequence.duplicates if self.sequence is not None else 0
+
+    def in_order(self, sequence: int, arrival_ns: int) -> bool:
+        """Check ``sequence`` (I/O thread); False for a late or duplicate sample, not to deliver."""
+        check = self.sequence
+        return True if check is None else check.check(sequence, arrival_ns)
 
     def on_accept(self, arrival_ns: int) -> None:
         """Count an accepted sample (I/O thread)."""
         self.accepted += 1
+        last = self.last_arrival_ns
+        if last is not None and arrival_ns - last < self.stale_after_ns:  # a gap is not jitter
+            self._intervals.append(arrival_ns - last)
         self.last_arrival_ns = arrival_ns
         arrivals = self._arrivals
         arrivals.append(arrival_ns)
@@ -75,6 +175,7 @@ class StreamHealth:
             self.rate_hz = (len(arrivals) - 1) * NS_PER_S / (arrivals[-1] - arrivals[0])
         else:
             self.rate_hz = 0.0
+        self._timing()
         if self.failed is not None or self.last_arrival_ns is None:
             new = StreamState.DOWN
         else:
@@ -89,6 +190,21 @@ class StreamHealth:
             return None
         self.state = new
         return new
+
+    def _timing(self) -> None:
+        intervals = sorted(self._intervals)
+        if len(intervals) < 2:
+            self.interval_ms_p50 = self.jitter_ms_p50 = self.jitter_ms_p99 = float("nan")
+            return
+        median = percentile(intervals, 0.5)
+        deviations = sorted(abs(i - median) for i in intervals)
+        self.interval_ms_p50 = median / NS_PER_MS
+        self.jitter_ms_p50 = percentile(deviations, 0.5) / NS_PER_MS
+        self.jitter_ms_p99 = percentile(deviations, 0.99) / NS_PER_MS
+
+    def recent_intervals_ms(self) -> list[float]:
+        """The kept inter-arrival intervals in milliseconds, oldest first (any thread: a copy)."""
+        return [i / NS_PER_MS for i in tuple(self._intervals)]
 
     def age_s(self, now_ns: int) -> float | None:
         """Seconds since the last accepted sample, or None."""

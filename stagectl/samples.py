@@ -16,6 +16,37 @@ Vec3 = tuple[float, float, float]
 
 
 @dataclass(frozen=True, slots=True)
+class LensValues:
+    """Lens state as a tracker reports it (OpenTrackIO ``lens``) or a lens file solves it.
+
+    Every field is optional: a tracker sends what it knows. Units are in the names.
+
+    Attributes:
+        focal_length_mm: pinhole focal length (OpenTrackIO ``pinholeFocalLength``).
+        focus_distance_m: distance to the plane of focus.
+        f_stop / t_stop: aperture, geometric and transmission.
+        entrance_pupil_offset_m: entrance pupil along the optical axis from the tracked point.
+        encoders: normalised (focus, iris, zoom) in 0..1 (focus 0 = infinity, iris 0 = open,
+            zoom 0 = wide), None per axis when not sent.
+        distortion_model: the model the coefficients belong to (OpenTrackIO default
+            "Brown-Conrady D-U": distorted -> undistorted).
+        radial / tangential: the model's coefficients, in OpenTrackIO's (OpenLensIO) form.
+        projection_offset_mm: principal-point offset from the sensor centre (x, y).
+    """
+
+    focal_length_mm: float | None = None
+    focus_distance_m: float | None = None
+    f_stop: float | None = None
+    t_stop: float | None = None
+    entrance_pupil_offset_m: float | None = None
+    encoders: tuple[float | None, float | None, float | None] | None = None
+    distortion_model: str | None = None
+    radial: tuple[float, ...] = ()
+    tangential: tuple[float, ...] = ()
+    projection_offset_mm: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class CameraSample:
     """One tracked-camera measurement.
 
@@ -28,10 +59,16 @@ class CameraSample:
         zoom_raw / focus_raw / iris_raw: raw lens encoder counts as the tracker sent them.
         sequence: the tracker's sequence number where the protocol has one, else a
             per-source counter.
-        timecode: the tracker's timecode when it sends one, else the stage clock at arrival.
+        timecode: the tracker's timecode when it sends one, else the stage clock at arrival
+            (``timecode_source`` says which).
         device_id: the protocol's camera id (FreeD camera id, OpenTrackIO source number).
         extra: protocol fields with no home above (e.g. FreeD spare bytes), never used on the
             hot path.
+        lens: lens values the tracker sent (OpenTrackIO lens block, FreeD presets that carry
+            focal length or iris), None when it sent none.
+        sample_time_ns: the tracker's own sample time (OpenTrackIO ``sampleTimestamp``, PTP
+            epoch) in nanoseconds, None when it sends none.
+        timecode_source: ``"tracker"`` or ``"stage"`` (the stage clock at arrival).
     """
 
     camera: str
@@ -46,3 +83,6 @@ class CameraSample:
     timecode: Timecode | None = None
     device_id: int | None = None
     extra: Mapping[str, int | float | str] | None = None
+    lens: LensValues | None = None
+    sample_time_ns: int | None = None
+    timecode_source: str = "stage"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -20,6 +21,7 @@ from stagectl.health import StreamState
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
 from stagectl.timecode import StageClock
+from tracking.freed_presets import PRESETS
 from tracking.freed_udp import FreeDUdpSource
 from tracking.simulated_source import SimulatedFreeDSource
 from tracking.source import TrackingSource
@@ -44,6 +46,17 @@ class SourceStatus:
     rejected_by_reason: dict[str, int]
     age_s: float | None
     error: str | None
+    detail: str | None = None
+    """The transport's own state line (e.g. "reconnecting in 4 s")."""
+    interval_ms_p50: float = math.nan
+    jitter_ms_p50: float = math.nan
+    jitter_ms_p99: float = math.nan
+    has_sequence: bool = False
+    lost: int = 0
+    reordered: int = 0
+    duplicates: int = 0
+    preset: str | None = None
+    allow: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,6 +70,13 @@ class CameraStatus:
     rejected: int
     delay_ms: float
     latest: CameraSample | None
+    delay_frames: float = 0.0
+    smoothing: int = 0
+    smoothing_latency_ms: float = 0.0
+    jitter_ms_p50: float = math.nan
+    jitter_ms_p99: float = math.nan
+    lost: int = 0
+    reordered: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,7 +117,7 @@ class Stage:
         self.events = events or EventQueue()
         self.clock = StageClock(config.frame_rate, config.drop_frame)
         self.cameras: dict[str, CameraPipeline] = {
-            cam.name: CameraPipeline(cam.name, cam.delay_ms) for cam in config.cameras
+            cam.name: CameraPipeline(cam.name, cam.delay_ms, smoothing=cam.smoothing) for cam in config.cameras
         }
         self._freed_ports: dict[Endpoint, FreeDUdpSource] = {}
         self.sources: list[TrackingSource] = [self._make_source(src) for src in config.sources]
@@ -107,18 +127,37 @@ class Stage:
     def _make_source(self, src: SourceConfig) -> TrackingSource:
         camera = self.cameras[src.camera]
         name = source_name(src)
-        if src.protocol == "freed":
-            source = FreeDUdpSource(name, camera, self.clock, self.events, src.listen, src.camera_id)
+        stale_s = src.stale_ms / 1000.0
+        preset = PRESETS[src.preset]
+        if src.protocol == "freed" and src.listen is not None:
+            source = FreeDUdpSource(name, camera, self.clock, self.events, src.listen, src.camera_id, preset,
+                                    src.allow, stale_s)
             owner = self._freed_ports.get(src.listen)
             if owner is None or src.listen.port == 0:
                 self._freed_ports[src.listen] = source
             else:
                 owner.share(source)  # the stage file checker guarantees distinct camera ids
             return source
-        if src.protocol == "simulator":
+        if src.protocol == "freed-serial" and src.serial is not None:
+            from tracking.freed_serial import FreeDSerialSource
+
+            return FreeDSerialSource(name, camera, self.clock, self.events, src.serial, src.camera_id, preset,
+                                     src.start_stream, stale_s)
+        if src.protocol == "opentrackio" and src.listen is not None:
+            from tracking.opentrackio_udp import OpenTrackIOUdpSource
+
+            return OpenTrackIOUdpSource(name, camera, self.clock, self.events, src.listen, group=src.group,
+                                        interface=src.interface, source_number=src.source_number,
+                                        allow=src.allow, stale_after_s=stale_s)
+        if src.protocol == "simulator" and src.listen is not None:
             index = list(self.cameras).index(src.camera)
+            if src.simulate == "opentrackio":
+                from tracking.simulated_source import SimulatedOpenTrackIOSource
+
+                return SimulatedOpenTrackIOSource(name, camera, self.clock, self.events, src.listen, src.rate_hz,
+                                                  model_index=index, encoding=src.encoding)
             return SimulatedFreeDSource(name, camera, self.clock, self.events, src.listen, src.camera_id,
-                                        src.rate_hz, model_index=index)
+                                        src.rate_hz, model_index=index, preset=preset)
         raise ConfigError(f"protocol {src.protocol!r} has no source in this version",
                           key=f"sources[{src.index}].protocol")
 
@@ -174,23 +213,60 @@ class Stage:
     def snapshot(self) -> StageSnapshot:
         """Copy the stage's state for display (any thread, never blocks)."""
         now = time.monotonic_ns()
-        cameras = tuple(
-            CameraStatus(cam.name, cam.state.value, cam.rate_hz, cam.delivered, cam.rejected, cam.delay_ms,
-                         cam.latest)
-            for cam in self.cameras.values()
-        )
+        frame_s = 1.0 / float(self.config.frame_rate.rate)
+        cameras = tuple(self._camera_status(cam, frame_s) for cam in self.cameras.values())
         sources = tuple(
             SourceStatus(
                 name=s.name, camera=s.camera.name, protocol=s.protocol,
                 listen=str(s.bound or s.configured_address), state=s.health.state.value,
                 rate_hz=s.health.rate_hz, received=s.health.received, accepted=s.health.accepted,
                 rejected=s.health.rejected, rejected_by_reason=dict(s.health.rejected_by_reason),
-                age_s=s.health.age_s(now), error=s.health.failed,
+                age_s=s.health.age_s(now), error=s.health.failed, detail=s.health.detail,
+                interval_ms_p50=s.health.interval_ms_p50, jitter_ms_p50=s.health.jitter_ms_p50,
+                jitter_ms_p99=s.health.jitter_ms_p99, has_sequence=s.health.has_sequence,
+                lost=s.health.lost, reordered=s.health.reordered, duplicates=s.health.duplicates,
+                preset=s.preset_name,
+                allow=tuple(sorted(s.allow)),
             )
             for s in self.sources
         )
         return StageSnapshot(self.config.name, str(self.clock.timecode_at(now)), str(self.config.frame_rate),
                              cameras, sources, now)
+
+    @staticmethod
+    def _camera_status(cam: CameraPipeline, frame_s: float) -> CameraStatus:
+        feeding = next((h for h in cam.sources if h.state is StreamState.UP), cam.sources[0] if cam.sources
+                       else None)
+        return CameraStatus(
+            cam.name, cam.state.value, cam.rate_hz, cam.delivered, cam.rejected, cam.delay_ms, cam.latest,
+            delay_frames=cam.delay_ms / 1000.0 / frame_s, smoothing=cam.smoothing,
+            smoothing_latency_ms=cam.smoothing_latency_ms,
+            jitter_ms_p50=feeding.jitter_ms_p50 if feeding else math.nan,
+            jitter_ms_p99=feeding.jitter_ms_p99 if feeding else math.nan,
+            lost=sum(h.lost for h in cam.sources), reordered=sum(h.reordered for h in cam.sources))
+
+    def set_delay(self, camera: str, *, ms: float | None = None, frames: float | None = None) -> float:
+        """Change a camera's delay line live (I/O thread), in ms or in frames of the stage rate.
+
+        Returns the new delay in ms; ValueError when outside 0..1000 ms.
+        """
+        if (ms is None) == (frames is None):
+            raise ValueError("give the delay in ms or in frames, not both")
+        delay = ms if ms is not None else (frames or 0.0) * 1000.0 / float(self.config.frame_rate.rate)
+        self.cameras[camera].set_delay_ms(delay)
+        self.events.post(Level.INFO, camera, "delay", f"delay line {delay:.1f} ms "
+                         f"({delay / 1000.0 * float(self.config.frame_rate.rate):.2f} frames)")
+        return delay
+
+    def set_smoothing(self, camera: str, samples: int) -> None:
+        """Change a camera's smoothing window live (I/O thread); 0 turns it off."""
+        pipeline = self.cameras[camera]
+        pipeline.set_smoothing(samples)
+        if pipeline.smoothing:
+            self.events.post(Level.INFO, camera, "smoothing", f"smoothing over {pipeline.smoothing} samples: "
+                             f"adds {pipeline.smoothing_latency_ms:.1f} ms of latency")
+        else:
+            self.events.post(Level.INFO, camera, "smoothing", "smoothing off")
 
     def status(self) -> dict[str, Any]:
         """The ``--status-json`` object (a public contract: keys are added, never removed)."""
@@ -200,6 +276,11 @@ class Stage:
 
 def _rounded(values: tuple[float, float, float], digits: int) -> list[float]:
     return [round(v, digits) for v in values]
+
+
+def _ms(value: float) -> float | None:
+    """A figure for JSON: rounded to microseconds, None when not measured (NaN)."""
+    return round(value, 3) if math.isfinite(value) else None
 
 
 def status_dict(snap: StageSnapshot) -> dict[str, Any]:
@@ -216,15 +297,29 @@ def status_dict(snap: StageSnapshot) -> dict[str, Any]:
             "rotation_deg": _rounded(s.rotation_deg, 5) if s else None,
             "zoom_raw": s.zoom_raw if s else None,
             "focus_raw": s.focus_raw if s else None,
-            "focal_length_mm": None,
+            "focal_length_mm": s.lens.focal_length_mm if s and s.lens else None,
             "delay_ms": cam.delay_ms,
             "timecode": str(s.timecode) if s and s.timecode else None,
+            "timecode_source": s.timecode_source if s else None,
+            "delay_frames": round(cam.delay_frames, 3),
+            "smoothing": cam.smoothing,
+            "smoothing_latency_ms": _ms(cam.smoothing_latency_ms),
+            "jitter_ms_p50": _ms(cam.jitter_ms_p50),
+            "jitter_ms_p99": _ms(cam.jitter_ms_p99),
+            "lost": cam.lost,
+            "reordered": cam.reordered,
         }
     sources = {
         src.name: {
             "camera": src.camera, "protocol": src.protocol, "listen": src.listen, "state": src.state,
             "rate_hz": round(src.rate_hz, 2), "received": src.received, "accepted": src.accepted,
             "rejected": src.rejected, "rejected_by_reason": src.rejected_by_reason, "error": src.error,
+            "detail": src.detail, "interval_ms_p50": _ms(src.interval_ms_p50),
+            "jitter_ms_p50": _ms(src.jitter_ms_p50), "jitter_ms_p99": _ms(src.jitter_ms_p99),
+            "lost": src.lost if src.has_sequence else None,
+            "reordered": src.reordered if src.has_sequence else None,
+            "duplicates": src.duplicates if src.has_sequence else None,
+            "preset": src.preset, "allow": list(src.allow),
         }
         for src in snap.sources
     }

@@ -182,7 +182,7 @@ def test_unknown_key_with_suggestion() -> None:
 @pytest.mark.parametrize(("text", "line", "key", "hint"), [
     ("[[camera]]\nname = 'B'\n", 7, "camera", "did you mean 'cameras'?"),
     ("delay = 3\n", 7, "cameras[0].delay", "did you mean 'delay_ms'?"),
-    ("zzz.y = 1\n", 7, "cameras[0].zzz", "allowed: name, delay_ms, lens"),
+    ("zzz.y = 1\n", 7, "cameras[0].zzz", "allowed: name, delay_ms, delay_frames, smoothing, lens"),
 ])
 def test_unknown_keys_everywhere(tmp_path: Path, text: str, line: int, key: str, hint: str) -> None:
     path = write(tmp_path, HEAD + text + FREED_A)
@@ -192,14 +192,14 @@ def test_unknown_keys_everywhere(tmp_path: Path, text: str, line: int, key: str,
 def test_unknown_protocol(tmp_path: Path) -> None:
     path = write(tmp_path, HEAD + '[[sources]]\ncamera = "A"\nprotocol = "fred"\n')
     check(only_error(path), path, 9, "sources[0].protocol", "unknown protocol 'fred'",
-          "did you mean 'freed'?", "allowed: freed, simulator")
+          "did you mean 'freed'?", "allowed: freed, freed-serial, opentrackio, simulator")
 
 
-@pytest.mark.parametrize("protocol", ["opentrackio", "freed-serial", "lens-serial"])
+@pytest.mark.parametrize("protocol", ["lens-serial"])
 def test_protocol_not_available_in_this_version(tmp_path: Path, protocol: str) -> None:
     path = write(tmp_path, HEAD + f'[[sources]]\ncamera = "A"\nprotocol = "{protocol}"\n')
     check(only_error(path), path, 9, "sources[0].protocol", "not available in this version",
-          "available: freed, simulator")
+          "available: freed, freed-serial, opentrackio, simulator")
 
 
 @pytest.mark.parametrize(("listen", "reason"), [
@@ -301,7 +301,7 @@ def test_duplicate_freed_listen(tmp_path: Path, ids: tuple[int | None, int | Non
         return
     line = 17 if ids[0] is not None else 16
     check(only_error(path), path, line, "sources[1].listen", "sources[0] already listens on 127.0.0.1:40000",
-          "allowed: another port, or distinct camera_id values")
+          "allowed: another port, or (FreeD only) distinct camera_id values")
 
 
 def test_default_listen_clash_points_at_the_source_header(tmp_path: Path) -> None:

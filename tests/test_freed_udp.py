@@ -175,7 +175,7 @@ def test_fuzzed_datagrams_never_raise_and_are_all_counted() -> None:
     assert "internal" not in h.rejected_by_reason
     assert h.accepted > 0 and h.rejected > 0  # the fuzz reaches both paths
     assert source.camera.delivered == h.accepted  # no loop attached: delivered at once
-    assert set(h.rejected_by_reason) <= {"length", "type", "checksum", "camera_id"}
+    assert set(h.rejected_by_reason) <= {"length", "type", "checksum", "camera_id", "value"}
 
 
 def test_rejected_events_are_rate_limited_per_reason() -> None:

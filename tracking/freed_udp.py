@@ -9,14 +9,15 @@ import socket
 import time
 from typing import Any
 
-from stagectl import coords
+from collections.abc import Iterable
+
 from stagectl.config import Endpoint
 from stagectl.errors import DecodeError
 from stagectl.events import EventQueue, Level
 from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample
 from stagectl.timecode import StageClock
 from tracking.freed import D1_LENGTH, MESSAGE_NAMES, FreeDPosition, decode_d1
+from tracking.freed_presets import DEFAULT_PRESET, FreeDPreset, angle_problem, freed_sample
 from tracking.source import TrackingSource
 
 log = logging.getLogger("tracking.freed")
@@ -30,7 +31,9 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
     """Receives FreeD D1 datagrams on ``listen`` and pushes samples to its camera.
 
     ``camera_id`` (optional) accepts only that FreeD camera id; other ids are rejected with
-    reason ``camera_id``. The socket binds to exactly the configured address.
+    reason ``camera_id``. The socket binds to exactly the configured address. ``preset`` says
+    how to read the lens counts and spare bits (tracking.freed_presets); ``allow`` lists the
+    sender addresses accepted (others are rejected with reason ``sender``).
 
     Several cameras may share one port (trackers told apart by camera id): the first source on
     the port owns the socket and :meth:`share` hands it the others; each datagram is decoded
@@ -41,10 +44,15 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
     protocol = "freed"
 
     def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
-                 listen: Endpoint, camera_id: int | None = None) -> None:
-        super().__init__(name, camera, clock, events)
+                 listen: Endpoint, camera_id: int | None = None, preset: FreeDPreset = DEFAULT_PRESET,
+                 allow: Iterable[str] = (), stale_after_s: float = 0.5) -> None:
+        super().__init__(name, camera, clock, events, allow, stale_after_s)
         self.listen = listen
         self.camera_id = camera_id
+        self.preset = preset
+        self.preset_name = preset.name
+        if preset.counter_modulus is not None:
+            self.health.use_sequence(preset.counter_modulus)
         self._transport: asyncio.DatagramTransport | None = None
         self._bound: Endpoint | None = None
         self._sequence = 0
@@ -106,12 +114,12 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
         arrival_ns = time.monotonic_ns()
         self.health.received += 1
         try:
-            self._handle(data, arrival_ns)
+            self._handle(data, addr, arrival_ns)
         except Exception as exc:  # the last line of defence: the socket handler never raises
             log.exception("unexpected error handling a FreeD datagram")
             self.reject("internal", f"{type(exc).__name__}: {exc}")
 
-    def _handle(self, data: bytes, arrival_ns: int) -> None:
+    def _handle(self, data: bytes, addr: Any, arrival_ns: int) -> None:
         size = len(data)
         if size != D1_LENGTH:  # checked before anything is parsed, whatever the size
             if size and OTHER_MESSAGE_LENGTHS.get(data[0]) == size:
@@ -137,25 +145,20 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
             if target is not self:  # count each datagram once, on the source that took it
                 self.health.received -= 1
                 target.health.received += 1
-        target._accept(pos, arrival_ns)
+        if target.sender_allowed(addr):
+            target.accept(pos, arrival_ns)
 
-    def _accept(self, pos: FreeDPosition, arrival_ns: int) -> None:
-        translation, rotation = coords.freed_to_internal(
-            pos.x_mm, pos.y_mm, pos.z_mm, pos.pan_deg, pos.tilt_deg, pos.roll_deg)
+    def accept(self, pos: FreeDPosition, arrival_ns: int) -> None:
+        """Check the values of a decoded D1 for this source's camera and push the sample."""
+        problem = angle_problem(pos)
+        if problem is not None:
+            self.reject("value", problem)
+            return
+        preset = self.preset
+        if preset.counter_modulus is not None and not self.health.in_order(pos.spare >> 12, arrival_ns):
+            return  # late or repeated (counted by health.sequence), never delivered
         self._sequence += 1
-        sample = CameraSample(
-            camera=self.camera.name,
-            source=self.name,
-            arrival_ns=arrival_ns,
-            translation_m=translation,
-            rotation_deg=rotation,
-            zoom_raw=pos.zoom,
-            focus_raw=pos.focus,
-            sequence=self._sequence,
-            timecode=self.clock.timecode_at(arrival_ns),
-            device_id=pos.camera_id,
-            extra={"spare": pos.spare},
-        )
+        sample = freed_sample(pos, preset, self.camera.name, self.name, arrival_ns, self.clock, self._sequence)
         self.health.on_accept(arrival_ns)
         self.camera.push(sample)
 

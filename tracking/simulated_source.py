@@ -13,6 +13,7 @@ from stagectl.config import Endpoint
 from stagectl.events import EventQueue, Level
 from stagectl.pipeline import CameraPipeline
 from stagectl.timecode import StageClock
+from tracking.freed_presets import DEFAULT_PRESET, FreeDPreset
 from tracking.freed_udp import FreeDUdpSource
 from tracking.simulator import FreeDSimulator
 
@@ -23,8 +24,9 @@ class SimulatedFreeDSource(FreeDUdpSource):
     protocol = "simulator"
 
     def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
-                 listen: Endpoint, camera_id: int | None, rate_hz: float, model_index: int) -> None:
-        super().__init__(name, camera, clock, events, listen, camera_id)
+                 listen: Endpoint, camera_id: int | None, rate_hz: float, model_index: int,
+                 preset: FreeDPreset = DEFAULT_PRESET) -> None:
+        super().__init__(name, camera, clock, events, listen, camera_id, preset)
         self.rate_hz = rate_hz
         self.model_index = model_index
         self.simulator: FreeDSimulator | None = None

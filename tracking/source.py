@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import abc
+import ipaddress
 import logging
+from collections.abc import Iterable
+from typing import Any
 
 from stagectl.config import Endpoint
 from stagectl.events import EventQueue, Level
@@ -24,15 +27,20 @@ class TrackingSource(abc.ABC):
     """
 
     protocol: str = "?"
+    preset_name: str | None = None
+    """The vendor preset the source reads its protocol with (FreeD), else None."""
 
-    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue) -> None:
+    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
+                 allow: Iterable[str] = (), stale_after_s: float = 0.5) -> None:
         self.name = name
         self.camera = camera
         self.clock = clock
         self.events = events
-        self.health = StreamHealth(name)
+        self.health = StreamHealth(name, stale_after_s=stale_after_s)
         camera.sources.append(self.health)
         self._limiter = RateLimiter(1.0)
+        self.allow: frozenset[str] = frozenset(_normalise_ip(a) for a in allow)
+        """Sender addresses accepted (empty: any sender)."""
 
     @property
     @abc.abstractmethod
@@ -52,6 +60,19 @@ class TrackingSource(abc.ABC):
     async def async_stop(self) -> None:
         """Close the transport (I/O thread)."""
 
+    def sender_allowed(self, addr: Any) -> bool:
+        """True when the datagram's sender is on the allow-list (or there is none).
+
+        Anything else is counted as rejected with reason ``sender`` and never used.
+        """
+        if not self.allow:
+            return True
+        host = addr[0] if isinstance(addr, tuple) and addr else str(addr)
+        if host in self.allow or _normalise_ip(str(host)) in self.allow:
+            return True
+        self.reject("sender", f"from {host}, which is not in allow = [{', '.join(sorted(self.allow))}]")
+        return False
+
     def reject(self, reason: str, detail: str) -> None:
         """Count a rejected datagram and report it, rate-limited per reason."""
         self.health.on_reject(reason)
@@ -59,3 +80,14 @@ class TrackingSource(abc.ABC):
         if held is not None:
             self.events.post(Level.WARNING, self.name, "rejected",
                              with_suppressed(f"rejected datagram ({reason}): {detail}", held))
+
+
+def _normalise_ip(text: str) -> str:
+    """Canonical text of an IP address (IPv4-mapped IPv6 becomes IPv4); other text unchanged."""
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return text
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return str(address.ipv4_mapped)
+    return str(address)
