@@ -97,6 +97,13 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``stagectl`` console script and ``python main.py``."""
     args = build_parser().parse_args(normalise_argv(sys.argv[1:] if argv is None else argv))
     setup_logging(getattr(logging, args.log_level))
+    if args.command == "decode" and args.protocol == "opentrackio":
+        from stagectl.commands_opentrackio import decode_opentrackio
+        return decode_opentrackio(args.packets)
+    if args.command == "simulate" and args.protocol == "opentrackio":
+        from stagectl.commands_opentrackio import simulate_opentrackio
+        return simulate_opentrackio(args.target, args.group, args.encoding, args.rate, args.ttl,
+                                    args.source_number, args.duration)
     if args.command == "decode":
         from stagectl.commands import decode_freed
         return decode_freed(args.packets)

@@ -7,6 +7,7 @@ commands.py (simulate, decode).
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 
 from stagectl import __version__
 
@@ -31,6 +32,19 @@ def _count(text: str) -> int:
     if not 1 <= value <= 255:
         raise argparse.ArgumentTypeError(f"{text} must be 1..255")
     return value
+
+
+def _ranged_int(low: int, high: int) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} must be {low}..{high}")
+        return value
+
+    return parse
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -64,12 +78,31 @@ def build_parser() -> argparse.ArgumentParser:
     freed.add_argument("--first-id", type=int, default=1, metavar="ID",
                        help="FreeD camera id of the first camera (default 1)")
     freed.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
+    otrk = sim_sub.add_parser("opentrackio", help="a simulated camera as OpenTrackIO over UDP")
+    otrk.add_argument("--target", default="127.0.0.1:55555", metavar="HOST:PORT",
+                      help="where to send (default 127.0.0.1:55555); with --group, HOST is the address "
+                           "of the interface to send from")
+    otrk.add_argument("--group", metavar="ADDR",
+                      help="send multicast to ADDR (OpenTrackIO: 239.135.1.<source number>)")
+    otrk.add_argument("--encoding", choices=("json", "cbor"), default="json",
+                      help="payload format (default json)")
+    otrk.add_argument("--rate", type=_positive_float, default=50.0, metavar="HZ",
+                      help="samples per second (default 50)")
+    otrk.add_argument("--ttl", type=_ranged_int(0, 255), default=1, metavar="N",
+                      help="multicast TTL (default 1: this subnet)")
+    otrk.add_argument("--source-number", type=_ranged_int(1, 200), default=1, metavar="N",
+                      help="OpenTrackIO source number 1..200 (default 1)")
+    otrk.add_argument("--duration", type=_positive_float, metavar="S", help="stop after S seconds")
 
     dec = sub.add_parser("decode", help="decode captured packets")
     dec_sub = dec.add_subparsers(dest="protocol", metavar="PROTOCOL", required=True)
     dfreed = dec_sub.add_parser("freed", help="FreeD messages given as hex")
     dfreed.add_argument("packets", nargs="+", metavar="HEX",
                         help="one packet in hex (spaces and colons allowed)")
+    dotrk = dec_sub.add_parser("opentrackio", help="OpenTrackIO datagrams given as hex or @FILE")
+    dotrk.add_argument("packets", nargs="+", metavar="HEX|@FILE",
+                       help="one datagram in hex (spaces and colons allowed) or @FILE (raw binary or hex); "
+                            "several may be the segments of one payload")
     return parser
 
 

@@ -67,7 +67,8 @@ class ConfigErrors(ConfigError):
 
 
 DEMO_STAGE_TOML = """\
-# The built-in demo stage: two cameras, each driven by a simulated FreeD tracker.
+# The built-in demo stage: camera A on a simulated FreeD tracker, camera B on a simulated
+# OpenTrackIO tracker (CBOR), both sending real packets over loopback.
 [stage]
 name = "Demo stage"
 frame_rate = "24000/1001"
@@ -88,8 +89,9 @@ rate_hz = 50.0
 [[sources]]
 camera = "B"
 protocol = "simulator"
+simulate = "opentrackio"
+encoding = "cbor"
 listen = "127.0.0.1:0"
-camera_id = 2
 rate_hz = 50.0
 """
 

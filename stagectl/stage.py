@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -117,12 +118,32 @@ class Stage:
         self.events = events or EventQueue()
         self.clock = StageClock(config.frame_rate, config.drop_frame)
         self.cameras: dict[str, CameraPipeline] = {
-            cam.name: CameraPipeline(cam.name, cam.delay_ms, smoothing=cam.smoothing) for cam in config.cameras
+            cam.name: CameraPipeline(cam.name, cam.delay_ms, smoothing=cam.smoothing)
+            for cam in config.cameras
         }
         self._freed_ports: dict[Endpoint, FreeDUdpSource] = {}
         self.sources: list[TrackingSource] = [self._make_source(src) for src in config.sources]
         self._monitor: asyncio.Task[None] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.started = False
+
+    def call_in_loop(self, fn: Callable[..., object], *args: object) -> None:
+        """Run ``fn(*args)`` on the I/O thread soon (from any thread; never waits).
+
+        How the window changes live settings (delay, smoothing): the call is queued, the GUI goes
+        on, and the result shows in the next snapshot. Errors are posted as events.
+        """
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception as exc:  # a bad value from a control must not kill the loop
+                self.events.post(Level.ERROR, "stage", "error", f"{getattr(fn, '__name__', fn)}: {exc}")
+
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            run()
+        else:
+            loop.call_soon_threadsafe(run)
 
     def _make_source(self, src: SourceConfig) -> TrackingSource:
         camera = self.cameras[src.camera]
@@ -154,8 +175,8 @@ class Stage:
             if src.simulate == "opentrackio":
                 from tracking.simulated_source import SimulatedOpenTrackIOSource
 
-                return SimulatedOpenTrackIOSource(name, camera, self.clock, self.events, src.listen, src.rate_hz,
-                                                  model_index=index, encoding=src.encoding)
+                return SimulatedOpenTrackIOSource(name, camera, self.clock, self.events, src.listen,
+                                                  src.rate_hz, model_index=index, encoding=src.encoding)
             return SimulatedFreeDSource(name, camera, self.clock, self.events, src.listen, src.camera_id,
                                         src.rate_hz, model_index=index, preset=preset)
         raise ConfigError(f"protocol {src.protocol!r} has no source in this version",
@@ -164,6 +185,7 @@ class Stage:
     async def async_start(self) -> None:
         """Open every source and start the health monitor (I/O thread)."""
         loop = asyncio.get_running_loop()
+        self._loop = loop
         for camera in self.cameras.values():
             camera.attach(loop)
         for source in self.sources:

@@ -1,4 +1,8 @@
-"""Suite-wide guards: no test reaches beyond loopback, and the window keeps its layout in tmp."""
+"""Suite-wide guards: no test reaches beyond loopback, and the window keeps its layout in tmp.
+
+Multicast is allowed only out of the loopback interface with TTL 0 (the datagram never leaves
+the machine): OpenTrackIO's multicast path is tested that way.
+"""
 
 from __future__ import annotations
 
@@ -29,11 +33,27 @@ def _is_loopback(address: Any) -> bool:
         return False
 
 
+def _host_only_multicast(sock: socket.socket, address: Any) -> bool:
+    """A multicast send that cannot leave the machine: out of the loopback interface with TTL 0."""
+    if sock.family != socket.AF_INET or not isinstance(address, tuple):
+        return False
+    try:
+        if not ipaddress.ip_address(address[0]).is_multicast:
+            return False
+        interface = socket.inet_ntoa(sock.getsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, 4))
+        ttl = sock.getsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL)
+    except (OSError, ValueError):
+        return False
+    return ipaddress.ip_address(interface).is_loopback and ttl == 0
+
+
 def _guard(name: str) -> Any:
     original = getattr(socket.socket, name)
 
     def guarded(self: socket.socket, *args: Any) -> Any:
         address = args[-1] if name == "sendto" else args[0]
+        if name == "sendto" and _host_only_multicast(self, address):
+            return original(self, *args)
         if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_loopback(address):
             raise AssertionError(f"test tried to {name} to {address!r}: only 127.0.0.0/8 and ::1 allowed")
         return original(self, *args)

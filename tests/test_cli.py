@@ -68,7 +68,16 @@ def test_run_headless_demo_prints_status_every_second() -> None:
         assert cam["samples"] >= 100
         assert cam["rejected"] == 0
         assert len(cam["position_m"]) == 3 and len(cam["rotation_deg"]) == 3
-        assert cam["focal_length_mm"] is None
+        assert cam["jitter_ms_p50"] is not None and cam["jitter_ms_p99"] >= cam["jitter_ms_p50"] >= 0.0
+        assert cam["delay_ms"] == 0.0 and cam["smoothing"] == 0
+    # A: FreeD sends raw counts only (no lens file yet); B: OpenTrackIO sends its lens and timecode.
+    assert cameras["A"]["focal_length_mm"] is None and cameras["A"]["timecode_source"] == "stage"
+    assert 24.0 <= cameras["B"]["focal_length_mm"] <= 70.0 and cameras["B"]["timecode_source"] == "tracker"
+    sources = last["sources"]
+    assert sources["A/simulator#1"]["lost"] is None  # generic FreeD has no sequence numbers
+    otio = sources["B/simulator"]
+    assert (otio["lost"], otio["reordered"], otio["rejected_by_reason"]) == (0, 0, {})
+    assert otio["interval_ms_p50"] == pytest.approx(20.0, abs=2.0)
 
 
 def test_simulate_feeds_a_configured_freed_stage(tmp_path) -> None:

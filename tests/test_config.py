@@ -85,8 +85,9 @@ def test_demo_stage_parses() -> None:
     assert [c.name for c in stage.cameras] == ["A", "B"]
     local0 = Endpoint("127.0.0.1", 0)
     assert stage.sources == (SourceConfig("A", "simulator", local0, 1, 50.0, 0),
-                             SourceConfig("B", "simulator", local0, 2, 50.0, 1))
-    assert [source_name(s) for s in stage.sources] == ["A/simulator#1", "B/simulator#2"]
+                             SourceConfig("B", "simulator", local0, None, 50.0, 1, simulate="opentrackio",
+                                          encoding="cbor"))
+    assert [source_name(s) for s in stage.sources] == ["A/simulator#1", "B/simulator"]
     assert stage.path is None and stage.extra == {}
 
 

@@ -9,16 +9,17 @@ import time
 
 from stagectl.app import StageRunner, run_headless
 from stagectl.config import default_stage
-from tracking.simulated_source import SimulatedFreeDSource
+from tracking.simulated_source import SimulatedFreeDSource, SimulatedOpenTrackIOSource
 
 
 def test_demo_stage_receives_at_least_90_percent_of_the_simulators_packets() -> None:
     runner = StageRunner(default_stage())
     try:
         time.sleep(3.0)
-        sources = [s for s in runner.stage.sources if isinstance(s, SimulatedFreeDSource)]
-        assert len(sources) == 2
+        sources = runner.stage.sources
+        assert [type(s) for s in sources] == [SimulatedFreeDSource, SimulatedOpenTrackIOSource]
         for source in sources:
+            assert isinstance(source, SimulatedFreeDSource | SimulatedOpenTrackIOSource)
             assert source.simulator is not None
             sent = source.simulator.sent
             received = source.health.accepted
@@ -27,6 +28,10 @@ def test_demo_stage_receives_at_least_90_percent_of_the_simulators_packets() -> 
             assert source.health.rejected == 0
             assert source.camera.delivered == received
             assert source.camera.latest is not None
+        otio = runner.stage.cameras["B"].latest
+        assert otio is not None and otio.timecode_source == "tracker" and otio.lens is not None
+        assert otio.lens.focal_length_mm is not None and 24.0 <= otio.lens.focal_length_mm <= 70.0
+        assert runner.stage.sources[1].health.has_sequence and runner.stage.sources[1].health.lost == 0
     finally:
         runner.close()
 

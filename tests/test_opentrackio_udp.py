@@ -1,0 +1,209 @@
+"""tracking.opentrackio_udp over real UDP sockets: unicast, multicast on lo, segments, health."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import Awaitable, Callable
+from fractions import Fraction
+from typing import Any
+
+import pytest
+
+from stagectl.config import Endpoint
+from stagectl.events import EventQueue
+from stagectl.pipeline import CameraPipeline
+from stagectl.samples import CameraSample
+from stagectl.timecode import FrameRate, StageClock, Timecode
+from tracking.opentrackio import (
+    ENCODING_CBOR,
+    ENCODING_JSON,
+    LensDistortion,
+    OpenTrackIOLens,
+    OpenTrackIOSample,
+    OpenTrackIOStatic,
+    encode_datagram,
+    encode_sample,
+)
+from tracking.opentrackio_udp import OpenTrackIOUdpSource
+
+LOCAL = "127.0.0.1"
+CLOCK = StageClock(FrameRate.parse(25))
+RATE_24 = FrameRate.parse("24000/1001")
+LENS = OpenTrackIOLens(pinhole_focal_length_mm=35.0, focus_distance_m=2.5, t_stop=2.8, encoder_focus=0.25,
+                       encoder_zoom=0.5, raw_focus=1000, raw_zoom=2000,
+                       distortion=(LensDistortion(radial=(0.01, -0.002)),))
+
+
+def _sample(seq: int, pan: float = 30.0, **kw: Any) -> OpenTrackIOSample:
+    return OpenTrackIOSample(translation_m=(1.0, -2.0, 1.5), rotation_deg=(pan, -5.0, 0.5), lens=LENS,
+                             sequence_number=seq, sample_rate=Fraction(24000, 1001),
+                             timecode=Timecode.from_components(1, 2, 3, 4, RATE_24),
+                             sample_time_ns=1_700_000_000_5, source_number=1, **kw)
+
+
+ANY_PORT = Endpoint(LOCAL, 0)
+
+
+def _make(listen: Endpoint = ANY_PORT, **kw: Any) -> OpenTrackIOUdpSource:
+    return OpenTrackIOUdpSource("A/opentrackio", CameraPipeline("A"), CLOCK, EventQueue(), listen, **kw)
+
+
+async def _wait_until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out waiting for datagrams"
+        await asyncio.sleep(0.002)
+
+
+def _run(source: OpenTrackIOUdpSource, body: Callable[[OpenTrackIOUdpSource], Awaitable[None]]) -> None:
+    errors: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
+        source.camera.attach(loop)
+        await source.async_start()
+        try:
+            await body(source)
+        finally:
+            await source.async_stop()
+
+    asyncio.run(main())
+    assert errors == []
+
+
+def _sender(multicast: bool = False) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    if multicast:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(LOCAL))
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 0)
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
+    return sock
+
+
+@pytest.mark.parametrize("encoding", [ENCODING_JSON, ENCODING_CBOR])
+def test_unicast_sample_becomes_a_camera_sample(encoding: int) -> None:
+    source = _make()
+
+    async def body(src: OpenTrackIOUdpSource) -> None:
+        assert src.bound is not None
+        with _sender() as sock:
+            for datagram in encode_sample(_sample(7), encoding, sequence=100):
+                sock.sendto(datagram, (LOCAL, src.bound.port))
+            await _wait_until(lambda: src.camera.latest is not None)
+
+    _run(source, body)
+    s: CameraSample | None = source.camera.latest
+    assert s is not None
+    assert (s.translation_m, s.rotation_deg) == ((1.0, -2.0, 1.5), (30.0, -5.0, 0.5))  # same frame: no change
+    assert (s.timecode_source, str(s.timecode)) == ("tracker", "01:02:03:04")
+    assert (s.sequence, s.device_id, s.sample_time_ns) == (7, 1, 1_700_000_000_5)
+    assert (s.zoom_raw, s.focus_raw) == (2000, 1000)
+    assert s.lens is not None
+    assert (s.lens.focal_length_mm, s.lens.focus_distance_m, s.lens.t_stop) == (35.0, 2.5, 2.8)
+    assert s.lens.encoders == (0.25, None, 0.5)
+    assert (s.lens.distortion_model, s.lens.radial) == ("Brown-Conrady D-U", (0.01, -0.002))
+    assert source.health.accepted == 1 and source.health.rejected == 0
+
+
+def test_segmented_payload_is_reassembled_and_static_block_kept() -> None:
+    static = OpenTrackIOStatic(camera_make="ARRI", camera_model="ALEXA 35", sensor_width_mm=27.99,
+                               lens_make="Cooke", lens_model="S7/i")
+    datagrams = encode_sample(_sample(1, static=static), ENCODING_JSON, sequence=10, mtu=200)
+    assert len(datagrams) > 3
+    source = _make()
+
+    async def body(src: OpenTrackIOUdpSource) -> None:
+        assert src.bound is not None
+        with _sender() as sock:
+            for datagram in reversed(datagrams):  # out of order on purpose
+                sock.sendto(datagram, (LOCAL, src.bound.port))
+            await _wait_until(lambda: src.camera.delivered == 1)
+
+    _run(source, body)
+    assert source.static is not None and source.static.camera_model == "ALEXA 35"
+
+
+def test_multicast_group_on_loopback() -> None:
+    port = _free_port()
+    source = _make(Endpoint(LOCAL, port), group="239.135.1.7", interface=LOCAL)
+
+    async def body(src: OpenTrackIOUdpSource) -> None:
+        assert src.bound == Endpoint("239.135.1.7", port)
+        with _sender(multicast=True) as sock:
+            for seq in range(3):
+                for datagram in encode_sample(_sample(seq), ENCODING_CBOR, sequence=seq):
+                    sock.sendto(datagram, ("239.135.1.7", port))
+            await _wait_until(lambda: src.camera.delivered == 3)
+
+    _run(source, body)
+    assert source.configured_address == f"239.135.1.7:{port}"
+
+
+def test_bad_datagrams_are_counted_by_reason_and_never_raise() -> None:
+    source = _make(allow=("127.0.0.1",))
+    good = encode_sample(_sample(1), ENCODING_JSON, sequence=1)[0]
+    bad_checksum = good[:-1] + bytes([good[-1] ^ 0xFF])
+    not_json = encode_datagram(b"{nope", ENCODING_JSON, 2)
+    nested = encode_datagram(b"[" * 5000 + b"]" * 5000, ENCODING_JSON, 3)
+    nan = encode_datagram(b'{"transforms":[{"translation":{"x":NaN,"y":0,"z":0},'
+                          b'"rotation":{"pan":0,"tilt":0,"roll":0}}]}', ENCODING_JSON, 4)
+    no_pose = encode_datagram(b'{"sourceNumber":1}', ENCODING_JSON, 5)
+    addr = (LOCAL, 5555)
+    bad = (b"", b"OTrk", good[:20], bad_checksum, b"XTrk" + good[4:], not_json, nested, nan, no_pose)
+    for datagram in bad:
+        source.datagram_received(datagram, addr)
+    source.datagram_received(good, ("10.0.0.9", 5555))  # not on the allow-list
+    source.datagram_received(b"\x00" * 70000, addr)  # cannot come over UDP; still never parsed
+    reasons = source.health.rejected_by_reason
+    assert reasons.get("sender") == 1 and reasons.get("checksum") == 1 and reasons.get("no_pose") == 1
+    assert {"length", "magic", "json", "too_deep", "value"} <= set(reasons)
+    assert "internal" not in reasons
+    assert source.health.rejected == source.health.received == 11
+    assert source.camera.delivered == 0
+
+
+def test_source_number_filter() -> None:
+    source = _make(source_number=2)
+    source.datagram_received(encode_sample(_sample(1), ENCODING_JSON, sequence=1)[0], (LOCAL, 1))
+    assert source.health.rejected_by_reason == {"source_number": 1}
+
+
+def test_loss_and_reordering_from_sample_sequence_numbers() -> None:
+    source = _make()
+    for header_seq, sample_seq in enumerate((1, 2, 5, 4, 6, 6)):
+        datagram = encode_sample(_sample(sample_seq), ENCODING_JSON, header_seq)[0]
+        source.datagram_received(datagram, (LOCAL, 1))
+    h = source.health
+    assert h.has_sequence
+    assert (h.lost, h.reordered, h.duplicates) == (1, 1, 1)  # 3 never came, 4 came late, 6 twice
+    assert source.camera.latest is not None and source.camera.latest.sequence == 6
+    assert source.camera.delivered == 4
+
+
+def test_no_tracker_timecode_means_stage_clock() -> None:
+    source = _make()
+    sample = OpenTrackIOSample(translation_m=(0.0, 0.0, 0.0), rotation_deg=(0.0, 0.0, 0.0))
+    source.datagram_received(encode_sample(sample, ENCODING_JSON, 1)[0], (LOCAL, 1))
+    latest = source.camera.latest
+    assert latest is not None and latest.timecode_source == "stage" and latest.timecode is not None
+
+
+def test_port_in_use_marks_the_source_down_with_the_reason() -> None:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind((LOCAL, 0))
+        source = _make(Endpoint(LOCAL, taken.getsockname()[1]))
+
+        async def body(src: OpenTrackIOUdpSource) -> None:
+            assert src.bound is None
+
+        _run(source, body)
+    assert source.health.failed is not None and "cannot listen on" in source.health.failed
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((LOCAL, 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,250 @@
+"""OpenTrackIO over UDP (unicast or multicast): a datagram source on the I/O loop.
+
+Each datagram goes through, in order: size check (nothing over 65507 bytes is parsed), sender
+allow-list, header (magic, encoding, length, Fletcher-16), reassembly of segmented payloads
+(bounded: incomplete sets are dropped and counted), payload decode (JSON or CBOR, with size and
+depth limits), sample validation (types, finite numbers, ranges), then the sequence check and
+the camera pipeline. Every failure is counted under a reason and reported at most once a second
+per reason; nothing raises out of the handler.
+
+Loss and reordering come from the sample's ``timing.sequenceNumber`` (u32, one per sample);
+a sender that omits it is measured by the header's u16 sequence number of the datagram that
+completed the payload (per-datagram numbering, as the reference sender does).
+
+Multicast: the socket binds the group address and port (so it receives only that group, and
+with SO_REUSEADDR can share the port with Unreal on the same machine) and joins the group on
+the configured interface.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from stagectl.config import Endpoint
+from stagectl.errors import DecodeError
+from stagectl.events import EventQueue, Level
+from stagectl.health import SequenceCheck
+from stagectl.pipeline import CameraPipeline
+from stagectl.samples import CameraSample, LensValues
+from stagectl.timecode import StageClock
+from tracking.opentrackio_datagram import MAX_DATAGRAM_BYTES, SEQUENCE_MODULUS, parse_datagram
+from tracking.opentrackio_model import OpenTrackIOLens, OpenTrackIOSample, OpenTrackIOStatic
+from tracking.opentrackio_payload import decode_payload
+from tracking.opentrackio_reassembly import Reassembler
+from tracking.opentrackio_sample import parse_sample
+from tracking.source import TrackingSource
+
+log = logging.getLogger("tracking.opentrackio")
+
+RECEIVE_BUFFER_BYTES = 4 << 20
+SAMPLE_SEQUENCE_MODULUS = 1 << 32
+
+
+class OpenTrackIOUdpSource(TrackingSource, asyncio.DatagramProtocol):
+    """Receives OpenTrackIO on ``listen`` (or the multicast ``group`` on ``listen``'s port).
+
+    Attributes:
+        static: the newest ``static`` block received (camera, lens and tracker identity), or None.
+        reassembler: the segment reassembler (its ``discarded`` counts incomplete payloads).
+    """
+
+    protocol = "opentrackio"
+
+    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
+                 listen: Endpoint, *, group: str | None = None, interface: str | None = None,
+                 source_number: int | None = None, allow: Iterable[str] = (),
+                 stale_after_s: float = 0.5) -> None:
+        super().__init__(name, camera, clock, events, allow, stale_after_s)
+        self.listen = listen
+        self.group = group
+        self.interface = interface or listen.host
+        self.source_number = source_number
+        self.static: OpenTrackIOStatic | None = None
+        self.reassembler = Reassembler()
+        self._discarded_seen = 0
+        self._sample_check = SequenceCheck(SAMPLE_SEQUENCE_MODULUS, self.health.stale_after_ns * 2)
+        self._header_check = SequenceCheck(SEQUENCE_MODULUS, self.health.stale_after_ns * 2)
+        self.health.sequence = self._sample_check  # what health shows; swapped if the sender has none
+        self._transport: asyncio.DatagramTransport | None = None
+        self._bound: Endpoint | None = None
+        self._counter = 0
+
+    @property
+    def bound(self) -> Endpoint | None:
+        """The local address actually bound."""
+        return self._bound
+
+    @property
+    def configured_address(self) -> str:
+        """``group:port`` for multicast, else the ``listen`` address."""
+        return f"{self.group}:{self.listen.port}" if self.group else str(self.listen)
+
+    # --- transport ------------------------------------------------------------------------------
+
+    def _multicast_socket(self) -> socket.socket:
+        assert self.group is not None
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            sock.bind((self.group, self.listen.port))
+            membership = socket.inet_aton(self.group) + socket.inet_aton(self.interface)
+            sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+            sock.setblocking(False)
+        except OSError:
+            sock.close()
+            raise
+        return sock
+
+    async def async_start(self) -> None:
+        """Bind (and join the group) on the I/O loop; on failure the source is down and says why."""
+        loop = asyncio.get_running_loop()
+        try:
+            if self.group is not None:
+                sock = self._multicast_socket()
+                transport, _ = await loop.create_datagram_endpoint(lambda: self, sock=sock)
+            else:
+                v6 = ipaddress.ip_address(self.listen.host).version == 6
+                family = socket.AF_INET6 if v6 else socket.AF_INET
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: self, local_addr=(self.listen.host, self.listen.port), family=family)
+        except OSError as exc:
+            where = f"group {self.group} on {self.interface}, port {self.listen.port}" if self.group \
+                else str(self.listen)
+            message = f"cannot listen on {where}: {exc.strerror or exc}"
+            self.health.fail(message)
+            self.events.post(Level.ERROR, self.name, "error",
+                             message + " (is another program using the port? change `listen`)")
+            return
+        self._transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+        host, port = transport.get_extra_info("sockname")[:2]
+        self._bound = Endpoint(host, port)
+        joined = f" (joined {self.group} on {self.interface})" if self.group else ""
+        self.events.post(Level.INFO, self.name, "state",
+                         f"listening for OpenTrackIO on {self._bound}{joined}")
+
+    async def async_stop(self) -> None:
+        """Close the socket (leaving the group)."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    # --- asyncio.DatagramProtocol ------------------------------------------------------------------
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        """Decode one datagram; bad input is counted and reported, never raised."""
+        arrival_ns = time.monotonic_ns()
+        self.health.received += 1
+        try:
+            self._handle(data, addr, arrival_ns)
+        except DecodeError as exc:
+            self.reject(exc.reason, str(exc))
+        except Exception as exc:  # the last line of defence: the socket handler never raises
+            log.exception("unexpected error handling an OpenTrackIO datagram")
+            self.reject("internal", f"{type(exc).__name__}: {exc}")
+
+    def error_received(self, exc: Exception) -> None:
+        """ICMP errors and the like: counted, never fatal."""
+        self.reject("socket", str(exc))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The transport closed; a stop is expected, anything else is reported."""
+        if exc is not None:
+            self.health.fail(str(exc))
+            self.events.post(Level.ERROR, self.name, "error", f"socket closed: {exc}")
+
+    def _handle(self, data: bytes, addr: Any, arrival_ns: int) -> None:
+        if len(data) > MAX_DATAGRAM_BYTES:  # cannot come over IPv4 UDP; checked before any parsing
+            raise DecodeError("length", f"{len(data)} bytes is over the UDP maximum {MAX_DATAGRAM_BYTES}")
+        if not self.sender_allowed(addr):
+            return
+        header, segment = parse_datagram(data)
+        payload = self.reassembler.feed(header, segment, arrival_ns)
+        self._count_discarded()
+        if payload is None:
+            return  # waiting for more segments
+        sample = parse_sample(decode_payload(header.encoding, payload))
+        if self.source_number is not None and sample.source_number != self.source_number:
+            raise DecodeError("source_number", f"sourceNumber {sample.source_number}; this source takes "
+                              f"{self.source_number}")
+        if sample.static is not None:
+            self.static = sample.static
+        if sample.translation_m is None or sample.rotation_deg is None:
+            raise DecodeError("no_pose", "sample carries no camera transform")
+        if not self._in_order(sample, header.sequence, arrival_ns):
+            return  # late or repeated: counted in health, never delivered
+        self.health.on_accept(arrival_ns)
+        self.camera.push(self._camera_sample(sample, header.sequence, arrival_ns))
+
+    def _count_discarded(self) -> None:
+        discarded = self.reassembler.discarded
+        if discarded != self._discarded_seen:
+            for _ in range(discarded - self._discarded_seen):
+                self.reject("incomplete", "an incomplete segmented payload was discarded")
+            self._discarded_seen = discarded
+
+    def _in_order(self, sample: OpenTrackIOSample, header_sequence: int, arrival_ns: int) -> bool:
+        if sample.sequence_number is not None:
+            self.health.sequence = self._sample_check
+            return self._sample_check.check(sample.sequence_number, arrival_ns)
+        self.health.sequence = self._header_check
+        return self._header_check.check(header_sequence, arrival_ns)
+
+    def _camera_sample(self, s: OpenTrackIOSample, header_sequence: int, arrival_ns: int) -> CameraSample:
+        assert s.translation_m is not None and s.rotation_deg is not None
+        lens = s.lens
+        self._counter += 1
+        if s.timecode is not None:
+            timecode, timecode_source = s.timecode, "tracker"
+        else:
+            timecode, timecode_source = self.clock.timecode_at(arrival_ns), "stage"
+        extra: dict[str, int | float | str] = {"header_sequence": header_sequence}
+        if s.source_id:
+            extra["source_id"] = s.source_id
+        if s.tracker_status:
+            extra["tracker_status"] = s.tracker_status
+        return CameraSample(
+            camera=self.camera.name,
+            source=self.name,
+            arrival_ns=arrival_ns,
+            translation_m=s.translation_m,
+            rotation_deg=s.rotation_deg,
+            zoom_raw=lens.raw_zoom if lens else None,
+            focus_raw=lens.raw_focus if lens else None,
+            iris_raw=lens.raw_iris if lens else None,
+            sequence=s.sequence_number if s.sequence_number is not None else self._counter,
+            timecode=timecode,
+            device_id=s.source_number,
+            extra=extra,
+            lens=lens_values(lens) if lens else None,
+            sample_time_ns=s.sample_time_ns,
+            timecode_source=timecode_source,
+        )
+
+
+def lens_values(lens: OpenTrackIOLens) -> LensValues:
+    """The camera-sample view of an OpenTrackIO lens block (first distortion entry)."""
+    first = lens.distortion[0] if lens.distortion else None
+    encoders = (lens.encoder_focus, lens.encoder_iris, lens.encoder_zoom)
+    return LensValues(
+        focal_length_mm=lens.pinhole_focal_length_mm,
+        focus_distance_m=lens.focus_distance_m,
+        f_stop=lens.f_stop,
+        t_stop=lens.t_stop,
+        entrance_pupil_offset_m=lens.entrance_pupil_offset_m,
+        encoders=None if encoders == (None, None, None) else encoders,
+        distortion_model=first.model if first else None,
+        radial=first.radial if first else (),
+        tangential=first.tangential if first else (),
+        projection_offset_mm=lens.projection_offset_mm,
+    )
