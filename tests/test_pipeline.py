@@ -111,5 +111,5 @@ def test_smoothing_names_its_latency_from_the_measured_rate() -> None:
         health.on_accept(i * 20 * MS)  # 50 Hz
     health.evaluate(49 * 20 * MS)
     assert camera.smoothing_latency_ms == pytest.approx(40.0)  # (5 - 1) / 2 periods of 20 ms
-    with pytest.raises(ValueError, match="outside 0..50"):
+    with pytest.raises(ValueError, match=r"outside 0\.\.50"):
         camera.set_smoothing(51)

@@ -7,18 +7,17 @@ import contextlib
 import logging
 import socket
 import time
-from typing import Any
-
 from collections.abc import Iterable
+from typing import Any
 
 from stagectl.config import Endpoint
 from stagectl.errors import DecodeError
 from stagectl.events import EventQueue, Level
 from stagectl.pipeline import CameraPipeline
 from stagectl.timecode import StageClock
-from tracking.freed import D1_LENGTH, MESSAGE_NAMES, FreeDPosition, decode_d1
-from tracking.freed_presets import DEFAULT_PRESET, FreeDPreset, angle_problem, freed_sample
-from tracking.source import TrackingSource
+from tracking.freed import D1_LENGTH, MESSAGE_NAMES, decode_d1
+from tracking.freed_presets import DEFAULT_PRESET, FreeDPreset
+from tracking.freed_source import FreeDSource
 
 log = logging.getLogger("tracking.freed")
 
@@ -27,7 +26,7 @@ RECEIVE_BUFFER_BYTES = 1 << 20
 OTHER_MESSAGE_LENGTHS = {0xD0: 4, 0xD2: 16, 0xDB: 4}
 
 
-class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
+class FreeDUdpSource(FreeDSource, asyncio.DatagramProtocol):
     """Receives FreeD D1 datagrams on ``listen`` and pushes samples to its camera.
 
     ``camera_id`` (optional) accepts only that FreeD camera id; other ids are rejected with
@@ -46,16 +45,10 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
     def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
                  listen: Endpoint, camera_id: int | None = None, preset: FreeDPreset = DEFAULT_PRESET,
                  allow: Iterable[str] = (), stale_after_s: float = 0.5) -> None:
-        super().__init__(name, camera, clock, events, allow, stale_after_s)
+        super().__init__(name, camera, clock, events, camera_id, preset, allow, stale_after_s)
         self.listen = listen
-        self.camera_id = camera_id
-        self.preset = preset
-        self.preset_name = preset.name
-        if preset.counter_modulus is not None:
-            self.health.use_sequence(preset.counter_modulus)
         self._transport: asyncio.DatagramTransport | None = None
         self._bound: Endpoint | None = None
-        self._sequence = 0
         self._owner: FreeDUdpSource | None = None  # set when another source owns the socket
         self._routes: dict[int, FreeDUdpSource] = {} if camera_id is None else {camera_id: self}
 
@@ -147,20 +140,6 @@ class FreeDUdpSource(TrackingSource, asyncio.DatagramProtocol):
                 target.health.received += 1
         if target.sender_allowed(addr):
             target.accept(pos, arrival_ns)
-
-    def accept(self, pos: FreeDPosition, arrival_ns: int) -> None:
-        """Check the values of a decoded D1 for this source's camera and push the sample."""
-        problem = angle_problem(pos)
-        if problem is not None:
-            self.reject("value", problem)
-            return
-        preset = self.preset
-        if preset.counter_modulus is not None and not self.health.in_order(pos.spare >> 12, arrival_ns):
-            return  # late or repeated (counted by health.sequence), never delivered
-        self._sequence += 1
-        sample = freed_sample(pos, preset, self.camera.name, self.name, arrival_ns, self.clock, self._sequence)
-        self.health.on_accept(arrival_ns)
-        self.camera.push(sample)
 
     def error_received(self, exc: Exception) -> None:
         """ICMP errors and the like: counted, never fatal."""

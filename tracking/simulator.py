@@ -66,7 +66,8 @@ class MotionModel:
         tx, ty, tz = self.TARGET
         tx += 0.8 * math.sin(TWO_PI * t / 9.0 + ph)                          # the action moves
         dx, dy, dz = tx - x, ty - y, tz - z
-        pan = math.degrees(math.atan2(-dx, dy)) + 3.0 * math.sin(TWO_PI * t / 7.0 + ph)  # left-positive (coords.py)
+        # pan is left-positive (coords.py): towards -X is positive
+        pan = math.degrees(math.atan2(-dx, dy)) + 3.0 * math.sin(TWO_PI * t / 7.0 + ph)
         tilt = math.degrees(math.atan2(dz, math.hypot(dx, dy))) + 1.5 * math.sin(TWO_PI * t / 5.0)
         roll = 0.8 * math.sin(TWO_PI * t / 11.0 + ph)
         zoom = 0.15 + 0.7 * _smoothstep_cycle(t + ph, 14.0)

@@ -27,6 +27,8 @@ class TrackingSource(abc.ABC):
     """
 
     protocol: str = "?"
+    unit: str = "datagram"
+    """What one rejected thing is called in messages ("datagram", "serial data")."""
     preset_name: str | None = None
     """The vendor preset the source reads its protocol with (FreeD), else None."""
 
@@ -79,7 +81,7 @@ class TrackingSource(abc.ABC):
         held = self._limiter.check(reason)
         if held is not None:
             self.events.post(Level.WARNING, self.name, "rejected",
-                             with_suppressed(f"rejected datagram ({reason}): {detail}", held))
+                             with_suppressed(f"rejected {self.unit} ({reason}): {detail}", held))
 
 
 def _normalise_ip(text: str) -> str:
