@@ -1,4 +1,4 @@
-"""The main window: Stage, Camera and Log docks and a status bar with the stage timecode."""
+"""The main window: Stage, Tracking and Log docks and a status bar with the stage timecode."""
 
 from __future__ import annotations
 
@@ -9,12 +9,13 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 from stagectl.stage import Stage, StageSnapshot
 from ui import theme
 from ui.bridge import StageBridge
-from ui.panels.camera_panel import CameraPanel
 from ui.panels.log_panel import LogPanel
 from ui.panels.stage_panel import StagePanel
+from ui.panels.tracking_panel import TrackingPanel
 
 #: Bump when the dock layout changes incompatibly: Qt then ignores the saved state.
-LAYOUT_VERSION = 1
+#: 2: the Camera dock became the Tracking dock (new object name, much more content).
+LAYOUT_VERSION = 2
 
 
 class MainWindow(QMainWindow):
@@ -29,12 +30,12 @@ class MainWindow(QMainWindow):
         self.resize(1400, 860)
 
         self.stage_panel = StagePanel(self)
-        self.camera_panel = CameraPanel(stage, self)
+        self.tracking_panel = TrackingPanel(stage, self)
         self.log_panel = LogPanel(self)
         self.stage_dock = self._dock("Stage", "stage_dock", self.stage_panel,
                                      Qt.DockWidgetArea.LeftDockWidgetArea)
-        self.camera_dock = self._dock("Camera", "camera_dock", self.camera_panel,
-                                      Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tracking_dock = self._dock("Tracking", "tracking_dock", self.tracking_panel,
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.log_dock = self._dock("Log", "log_dock", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._layout_restored = False
 
@@ -48,7 +49,7 @@ class MainWindow(QMainWindow):
 
         self._make_menu()
         self.stage_panel.camera_selected.connect(self._select_camera)
-        self.camera_panel.camera_selected.connect(self._select_camera)
+        self.tracking_panel.camera_selected.connect(self._select_camera)
         self.bridge = StageBridge(stage, self)
         self.bridge.snapshot_ready.connect(self._on_snapshot)
         self.bridge.events_ready.connect(self.log_panel.add_events)
@@ -72,16 +73,16 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.stage_dock, self.camera_dock, self.log_dock):
+        for dock in (self.stage_dock, self.tracking_dock, self.log_dock):
             view_menu.addAction(dock.toggleViewAction())
 
     def _select_camera(self, name: str) -> None:
-        self.camera_panel.select_camera(name)
+        self.tracking_panel.select_camera(name)
         self.stage_panel.select_camera(name)
 
     def _on_snapshot(self, snap: StageSnapshot) -> None:
         self.stage_panel.update_snapshot(snap)
-        self.camera_panel.update_snapshot(snap)
+        self.tracking_panel.update_snapshot(snap)
         self.timecode.setText(snap.timecode)
         up = sum(1 for c in snap.cameras if c.state == "up")
         self.totals.setText(
@@ -106,12 +107,12 @@ class MainWindow(QMainWindow):
         """Write geometry, dock layout and the selected camera."""
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/state", self.saveState(LAYOUT_VERSION))
-        if self.camera_panel.camera:
-            self.settings.setValue("camera/selected", self.camera_panel.camera)
+        if self.tracking_panel.camera:
+            self.settings.setValue("camera/selected", self.tracking_panel.camera)
         self.settings.sync()
 
     def showEvent(self, event: QShowEvent) -> None:
-        """On a first run (no saved layout) give the camera dock most of the room."""
+        """On a first run (no saved layout) give the tracking dock most of the room."""
         super().showEvent(event)
         if not self._layout_restored:
             self._layout_restored = True
@@ -119,9 +120,9 @@ class MainWindow(QMainWindow):
 
     def _default_proportions(self) -> None:
         width, height = self.width(), self.height()
-        self.resizeDocks([self.stage_dock, self.camera_dock], [int(width * 0.3), int(width * 0.7)],
+        self.resizeDocks([self.stage_dock, self.tracking_dock], [int(width * 0.26), int(width * 0.74)],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.camera_dock, self.log_dock], [int(height * 0.75), int(height * 0.2)],
+        self.resizeDocks([self.tracking_dock, self.log_dock], [int(height * 0.78), int(height * 0.18)],
                          Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:

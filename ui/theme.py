@@ -65,3 +65,20 @@ def monospace(point_size: int = 10, bold: bool = False) -> QFont:
     font.setPointSize(point_size)
     font.setBold(bold)
     return font
+
+
+#: Text colours for figures that need attention: a warning (amber) and a fault (red).
+WARNING_TEXT = STATE_COLOURS["stale"]
+FAULT_TEXT = STATE_COLOURS["down"]
+#: Reference lines drawn over measured data (p50 / p99 on the inter-arrival plot).
+REFERENCE_COLOURS = (ACCENT, "#f85149")
+
+
+def state_colour(state: str) -> str:
+    """The light colour for a stream state (``up``/``stale``/``down``), dim text for anything else."""
+    return STATE_COLOURS.get(state, DIM_TEXT)
+
+
+def rate_label(fps: float) -> str:
+    """A frame rate as an operator reads it: 25, 29.97, 23.976 (at most three decimals)."""
+    return f"{fps:.3f}".rstrip("0").rstrip(".")

@@ -24,7 +24,7 @@ def _window(qtbot: QtBot, runner: StageRunner) -> MainWindow:
 
 def test_plots_advance_and_cameras_light_up(qtbot: QtBot, demo_runner: StageRunner) -> None:
     window = _window(qtbot, demo_runner)
-    panel = window.camera_panel
+    panel = window.tracking_panel
     qtbot.waitUntil(lambda: panel.position_plot.updates > 5, timeout=5000)
     first_samples = demo_runner.stage.cameras["A"].delivered
     first_len = len(panel.position_plot.curves[0].getData()[0])
@@ -56,20 +56,20 @@ def test_signals_reach_widgets_on_the_gui_thread_only(qtbot: QtBot, demo_runner:
 def test_choosing_a_camera_follows_in_every_panel(qtbot: QtBot, demo_runner: StageRunner) -> None:
     window = _window(qtbot, demo_runner)
     qtbot.waitUntil(lambda: window.stage_panel.tree.topLevelItemCount() == 2, timeout=3000)
-    window.camera_panel.selector.setCurrentText("B")
-    assert window.camera_panel.camera == "B"
+    window.tracking_panel.selector.setCurrentText("B")
+    assert window.tracking_panel.camera == "B"
     assert window.stage_panel.tree.currentItem().text(0) == "B"
     # And back from the stage tree.
     window.stage_panel.tree.setCurrentItem(window.stage_panel.tree.topLevelItem(0))
-    assert window.camera_panel.camera == "A"
-    assert window.camera_panel.selector.currentText() == "A"
+    assert window.tracking_panel.camera == "A"
+    assert window.tracking_panel.selector.currentText() == "A"
 
 
 def test_stage_map_places_every_camera_where_the_samples_say(qtbot: QtBot, demo_runner: StageRunner) -> None:
     window = _window(qtbot, demo_runner)
-    qtbot.waitUntil(lambda: len(window.camera_panel.map.glyphs) == 2, timeout=3000)
+    qtbot.waitUntil(lambda: len(window.tracking_panel.map.glyphs) == 2, timeout=3000)
     qtbot.wait(200)
-    for name, glyph in window.camera_panel.map.glyphs.items():
+    for name, glyph in window.tracking_panel.map.glyphs.items():
         latest = demo_runner.stage.cameras[name].latest
         assert latest is not None
         x, y, _z = latest.translation_m
@@ -86,18 +86,18 @@ def test_layout_and_geometry_persist_between_runs(qtbot: QtBot, demo_runner: Sta
     window = _window(qtbot, demo_runner)
     window.resize(1013, 641)
     window.log_dock.hide()
-    window.camera_panel.selector.setCurrentText("B")
+    window.tracking_panel.selector.setCurrentText("B")
     window.close()
 
     again = _window(qtbot, demo_runner)
     assert (again.width(), again.height()) == (1013, 641)
     assert again.log_dock.isHidden()
-    assert again.camera_panel.camera == "B"
+    assert again.tracking_panel.camera == "B"
 
 
 def test_screenshot_is_a_real_picture(qtbot: QtBot, demo_runner: StageRunner, tmp_path) -> None:
     window = _window(qtbot, demo_runner)
-    qtbot.waitUntil(lambda: window.camera_panel.position_plot.updates > 10, timeout=5000)
+    qtbot.waitUntil(lambda: window.tracking_panel.position_plot.updates > 10, timeout=5000)
     path = tmp_path / "grab.png"
     assert save_screenshot(window, str(path))
     image = QImage(str(path))
@@ -129,11 +129,11 @@ def test_a_silent_tracker_goes_stale_and_its_value_is_held(qtbot: QtBot, demo_ru
     assert source.camera.name == "A"
     demo_runner.runtime.call_sync(source.async_stop())  # the tracker falls silent
     qtbot.wait(150)  # a few frames: the last sample reaches the readout
-    held = window.camera_panel.values["X"].text()
+    held = window.tracking_panel.values["X"].text()
     qtbot.waitUntil(lambda: _camera_row(window, "A").text(1) == "stale", timeout=3000)
     assert _camera_row(window, "B").text(1) == "up"
-    assert window.camera_panel.values["X"].text() == held  # held, never zeroed
-    assert "stale" in window.camera_panel.state_label.text()
+    assert window.tracking_panel.values["X"].text() == held  # held, never zeroed
+    assert "stale" in window.tracking_panel.state_label.text()
     qtbot.waitUntil(lambda: "A/simulator#1: stale" in window.log_panel.text()
                     or "stale: no sample" in window.log_panel.text(), timeout=3000)
 
@@ -146,10 +146,11 @@ def test_garbage_on_a_source_port_shows_as_rejected(qtbot: QtBot, demo_runner: S
     assert source.bound is not None
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         for _ in range(3):
-            sock.sendto(b"\xd1" + bytes(28), (source.bound.host, source.bound.port))  # bad checksum
+            # FreeD bytes on B's OpenTrackIO port: not an OpenTrackIO header ("OTrk")
+            sock.sendto(b"\xd1" + bytes(28), (source.bound.host, source.bound.port))
     row = _camera_row(window, "B").child(0)
     qtbot.waitUntil(lambda: row.text(4) == "3", timeout=3000)
-    assert "checksum 3" in row.text(5)
+    assert "magic 3" in row.text(5)
     assert _camera_row(window, "B").text(4) == "3"
-    qtbot.waitUntil(lambda: "rejected datagram (checksum)" in window.log_panel.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "rejected datagram (magic)" in window.log_panel.text(), timeout=3000)
     assert "cameras up 2/2" in window.totals.text() and "rejected 3" in window.totals.text()

@@ -73,12 +73,14 @@ class StagePanel(QWidget):
                 item.setExpanded(True)
                 self._cameras[cam.name] = item
             self._set_row(item, cam.state, cam.rate_hz, cam.samples, cam.rejected,
-                          f"delay {cam.delay_ms:g} ms")
+                          f"delay {cam.delay_ms:.1f} ms ({cam.delay_frames:.2f} fr)"
+                          + (f" · smoothing {cam.smoothing}" if cam.smoothing else ""))
         for src in snap.sources:
             item = self._sources.get(src.name)
             if item is None:
                 item = self._item(self._cameras[src.camera], src.camera)
-                item.setText(0, f"{src.protocol} {src.listen}")
+                # Just the protocol: the address is in Detail, and a narrow dock keeps the figures in view.
+                item.setText(0, src.protocol)
                 self._sources[src.name] = item
             if src.error:
                 detail = src.error
@@ -87,15 +89,16 @@ class StagePanel(QWidget):
             else:
                 detail = src.listen
             self._set_row(item, src.state, src.rate_hz, src.accepted, src.rejected, detail)
-            item.setToolTip(0, src.name)
+            item.setToolTip(0, f"{src.name} on {src.listen}")
         if self.tree.currentItem() is None and self._cameras:
             wanted = self._cameras.get(self._wanted or "")
             self.tree.setCurrentItem(wanted or next(iter(self._cameras.values())))
 
     def _set_row(self, item: QTreeWidgetItem, state: str, rate: float, samples: int, rejected: int,
                  detail: str) -> None:
-        item.setIcon(1, self._icons.get(state, QIcon()))
-        item.setText(1, state)
+        if item.text(1) != state:  # a new icon every frame costs more than the rest of the row
+            item.setIcon(1, self._icons.get(state, QIcon()))
+            item.setText(1, state)
         item.setText(2, f"{rate:.1f}")
         item.setText(3, str(samples))
         item.setText(4, str(rejected))

@@ -1,0 +1,243 @@
+"""The Tracking dock on the demo stage, driven like an operator would: health, timing, delay, smoothing."""
+
+from __future__ import annotations
+
+import math
+import socket
+import time
+from collections.abc import Callable
+from functools import partial
+
+from pytestqt.qtbot import QtBot
+
+from stagectl.app import StageRunner
+from stagectl.config import default_stage
+from stagectl.samples import CameraSample, LensValues
+from stagectl.stage import CameraStatus, SourceStatus, Stage, StageSnapshot
+from stagectl.timecode import Timecode
+from ui.app import ensure_app, open_settings
+from ui.main_window import MainWindow
+from ui.panels import source_health_table as table
+from ui.panels.delay_control import FRAMES, MS
+from ui.panels.tracking_panel import TrackingPanel
+
+
+def _window(qtbot: QtBot, runner: StageRunner) -> MainWindow:
+    ensure_app()
+    window = MainWindow(runner.stage, open_settings())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    return window
+
+
+def _cell(window: MainWindow, column: int, row: int = 0) -> str:
+    item = window.tracking_panel.health.item(row, column)
+    return item.text() if item is not None else ""
+
+
+def _finite(text: str) -> bool:
+    try:
+        return math.isfinite(float(text))
+    except ValueError:
+        return False
+
+
+def test_health_table_shows_the_demo_sources_up_at_50_hz(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    health = window.tracking_panel.health
+    source = demo_runner.stage.sources[0]
+    qtbot.waitUntil(lambda: _cell(window, table.STATE) == "up" and _finite(_cell(window, table.HZ))
+                    and abs(float(_cell(window, table.HZ)) - 50.0) < 5.0, timeout=5000)
+    # Jitter needs a second of intervals; then both percentiles are figures, not "—".
+    qtbot.waitUntil(lambda: all(_finite(part) for part in _cell(window, table.JITTER).split(" / ")),
+                    timeout=5000)
+    assert health.rowCount() == 1
+    assert _cell(window, table.SOURCE) == source.name.removeprefix("A/")
+    assert _cell(window, table.ADDRESS) == str(source.bound)
+    assert 15.0 < float(_cell(window, table.INTERVAL)) < 25.0
+    assert _cell(window, table.REJECTED) == "0"
+    # Updated in place: more frames, new figures, the same rows.
+    rebuilds, samples = health.rebuilds, demo_runner.stage.cameras["A"].delivered
+    qtbot.waitUntil(lambda: demo_runner.stage.cameras["A"].delivered > samples + 20, timeout=3000)
+    qtbot.wait(100)
+    assert health.rebuilds == rebuilds
+    # Another camera, its own sources.
+    window.tracking_panel.selector.setCurrentText("B")
+    other = demo_runner.stage.sources[1]
+    qtbot.waitUntil(lambda: _cell(window, table.ADDRESS) == str(other.bound), timeout=3000)
+    assert health.rebuilds == rebuilds + 1
+
+
+def test_a_rejected_datagram_shows_with_its_reason(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    source = demo_runner.stage.sources[0]  # camera A, a FreeD port
+    assert source.camera.name == "A" and source.bound is not None
+    qtbot.waitUntil(lambda: _cell(window, table.STATE) == "up", timeout=3000)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        for _ in range(3):
+            sock.sendto(b"\xd1" + bytes(28), (source.bound.host, source.bound.port))  # bad checksum
+        sock.sendto(b"\xd1" + bytes(5), (source.bound.host, source.bound.port))  # too short
+    qtbot.waitUntil(lambda: _cell(window, table.REJECTED) == "4", timeout=3000)
+    item = window.tracking_panel.health.item(0, table.REJECTED)
+    assert item is not None
+    assert "checksum: 3" in item.toolTip() and "length: 1" in item.toolTip()
+    assert "rejected: checksum 3, length 1" in _cell(window, table.DETAIL)
+    assert _cell(window, table.STATE) == "up"  # good samples keep coming between the bad ones
+
+
+def test_a_silent_source_goes_stale_in_the_table_and_holds_its_values(qtbot: QtBot,
+                                                                       demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    panel = window.tracking_panel
+    qtbot.waitUntil(lambda: _cell(window, table.STATE) == "up", timeout=3000)
+    demo_runner.runtime.call_sync(demo_runner.stage.sources[0].async_stop())
+    qtbot.waitUntil(lambda: _cell(window, table.STATE) == "stale", timeout=3000)
+    held = panel.values["X"].text()
+    assert "(last value held)" in _cell(window, table.DETAIL)
+    qtbot.wait(200)
+    assert panel.values["X"].text() == held != "—"
+
+
+def test_delay_in_frames_reaches_the_pipeline(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    control = window.tracking_panel.delay_control
+    stage = demo_runner.stage
+    fps = float(stage.config.frame_rate.rate)
+    assert control.unit.itemText(FRAMES) == "frames @ 23.976"
+    control.unit.setCurrentIndex(FRAMES)
+    control.delay.setValue(2.0)
+    assert control.other_unit.text() == "= 83.4 ms"
+    qtbot.waitUntil(lambda: abs(stage.cameras["A"].delay_ms - 2.0 * 1000.0 / fps) < 1e-9, timeout=3000)
+    assert stage.cameras["B"].delay_ms == 0.0
+    qtbot.wait(150)  # later snapshots agree with what was set: the spin box stays put
+    assert control.delay.value() == 2.0
+    # Back to ms: the same delay in the other unit.
+    control.unit.setCurrentIndex(MS)
+    assert control.delay.value() == 83.4 and control.other_unit.text() == "= 2.00 frames"
+
+
+def test_dragging_the_delay_is_coalesced(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    control = window.tracking_panel.delay_control
+    stage = demo_runner.stage
+    calls: list[Callable[..., object]] = []
+    forward = stage.call_in_loop
+
+    def counting(fn: Callable[..., object], *args: object) -> None:
+        calls.append(fn)
+        forward(fn, *args)
+
+    stage.call_in_loop = counting  # type: ignore[method-assign]
+    for ms in range(1, 41):  # forty steps of the spinner, faster than the loop is told
+        control.delay.setValue(float(ms))
+    qtbot.waitUntil(lambda: stage.cameras["A"].delay_ms == 40.0, timeout=3000)
+    assert 1 <= len(calls) <= 3
+
+
+def test_the_delay_follows_the_stage_when_not_being_edited(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    control = window.tracking_panel.delay_control
+    stage = demo_runner.stage
+    stage.call_in_loop(partial(stage.set_delay, "A", ms=125.0))  # e.g. from OSC control
+    qtbot.waitUntil(lambda: control.delay.value() == 125.0, timeout=3000)
+    assert control.other_unit.text() == "= 3.00 frames"
+
+
+def test_smoothing_names_the_latency_it_adds(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    control = window.tracking_panel.delay_control
+    stage = demo_runner.stage
+    qtbot.waitUntil(lambda: stage.cameras["A"].rate_hz > 40.0, timeout=3000)
+    assert control.latency.text() == "off (no added latency)"
+    control.smoothing.setValue(5)
+    qtbot.waitUntil(lambda: stage.cameras["A"].smoothing == 5, timeout=3000)
+    # (5 - 1) / 2 periods of 20 ms: about 40 ms at 50 Hz.
+    qtbot.waitUntil(lambda: control.latency.text().startswith("adds "), timeout=3000)
+    text = control.latency.text()
+    assert text.endswith(" Hz") and " ms at " in text
+    assert 30.0 <= float(text.split()[1]) <= 50.0
+    control.smoothing.setValue(0)
+    qtbot.waitUntil(lambda: control.latency.text() == "off (no added latency)", timeout=3000)
+    assert stage.cameras["A"].smoothing == 0
+
+
+def test_the_inter_arrival_plot_has_data_and_its_percentiles(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    plot = window.tracking_panel.intervals
+    source = demo_runner.stage.sources[0]
+    qtbot.waitUntil(lambda: source.name in plot.curves
+                    and len(plot.curves[source.name].getData()[1]) > 30, timeout=5000)
+    x, y = plot.curves[source.name].getData()
+    assert x[-1] == 0 and x[0] == -(len(x) - 1)  # samples before the latest
+    assert 15.0 < float(y.mean()) < 30.0  # 50 Hz: about 20 ms apart
+    qtbot.waitUntil(lambda: math.isfinite(plot.p50_ms), timeout=3000)
+    assert 15.0 < plot.p50_ms <= plot.p99_ms
+    assert plot.p50_line.isVisible() and plot.p50_line.value() == plot.p50_ms
+    assert "p50" in plot.plot.titleLabel.text and "p99" in plot.plot.titleLabel.text
+    # Not redrawn every frame: ~10 Hz.
+    start, began = plot.updates, time.monotonic()
+    qtbot.wait(1000)
+    rate = (plot.updates - start) / (time.monotonic() - began)
+    assert 3 <= rate <= 15
+
+
+def test_the_stage_map_shows_every_camera_and_rings_the_selected_one(qtbot: QtBot,
+                                                                     demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    panel = window.tracking_panel
+    qtbot.waitUntil(lambda: len(panel.map.glyphs) == 2, timeout=3000)
+    panel.selector.setCurrentText("B")
+
+    def ringed(name: str) -> bool:
+        ring, glyph = panel.selection_ring, panel.map.glyphs[name]
+        return bool(ring.isVisible() and abs(ring.x() - glyph.x) < 1e-9 and abs(ring.y() - glyph.y) < 1e-9)
+
+    qtbot.waitUntil(lambda: ringed("B"), timeout=3000)
+    assert set(panel.map.glyphs) == {"A", "B"}
+
+
+# --- the header and the table against made-up figures (no timing involved) ----------------------
+
+def _snapshot(stage: Stage, sample: CameraSample, source: SourceStatus) -> StageSnapshot:
+    camera = CameraStatus("A", source.state, 50.0, 100, source.rejected, 0.0, sample, smoothing=5,
+                          smoothing_latency_ms=40.0)
+    return StageSnapshot("test", "10:00:00:00", str(stage.config.frame_rate), (camera,), (source,),
+                         time.monotonic_ns())
+
+
+def test_header_names_the_timecode_source_and_the_lens(qtbot: QtBot) -> None:
+    ensure_app()
+    stage = Stage(default_stage())
+    panel = TrackingPanel(stage)
+    qtbot.addWidget(panel)
+    panel.show()
+    rate = stage.config.frame_rate
+    sample = CameraSample("A", "A/simulator#1", time.monotonic_ns(), (1.0, 2.0, 3.0), (10.0, 0.0, 0.0),
+                          timecode=Timecode.from_components(10, 0, 0, 5, rate), timecode_source="tracker",
+                          lens=LensValues(focal_length_mm=35.0, focus_distance_m=2.5, t_stop=2.8))
+    source = SourceStatus("A/opentrackio@127.0.0.1:55555", "A", "opentrackio", "127.0.0.1:55555", "down",
+                          0.0, 10, 5, 5, {"sender": 2, "checksum": 3}, 6.5,
+                          "cannot listen on 127.0.0.1:55555: Address already in use",
+                          detail="reconnecting in 4 s (attempt 3)")
+    panel.update_snapshot(_snapshot(stage, sample, source))
+    assert panel.lens_label.text() == "35.0 mm · 2.50 m · T2.8"
+    assert panel.timecode_source.text() == "TC tracker"
+    assert panel.timecode_label.text() == "10:00:00:05"
+    assert panel.values["Focal"].text() == "35.0" and panel.values["Focal"].isVisible()
+    assert panel.delay_control.latency.text() == "adds 40 ms at 50 Hz"
+    detail = panel.health.item(0, table.DETAIL)
+    assert detail is not None
+    assert detail.text() == ("cannot listen on 127.0.0.1:55555: Address already in use · "
+                             "reconnecting in 4 s (attempt 3) · rejected: checksum 3, sender 2 · "
+                             "no sample for 6.5 s (last value held)")
+    assert detail.foreground().color().name() == "#f85149"  # an error reads red
+    lost = panel.health.item(0, table.LOST)
+    assert lost is not None and lost.text() == "—"  # no sequence numbers, nothing measured
+
+    stage_sample = CameraSample("A", "A/simulator#1", time.monotonic_ns(), (1.0, 2.0, 3.0), (0.0, 0.0, 0.0),
+                                timecode=Timecode.from_components(10, 0, 1, 0, rate))
+    panel.update_snapshot(_snapshot(stage, stage_sample, source))
+    assert panel.timecode_source.text() == "TC stage"
+    assert panel.lens_label.text() == ""
+    assert not panel.values["Focal"].isVisible()

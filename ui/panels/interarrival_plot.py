@@ -1,0 +1,120 @@
+"""Inter-arrival plot: the time between a camera's last samples, so a jittery tracker shows at a glance.
+
+A steady 50 Hz tracker draws a flat line at 20 ms; jitter draws spikes. The y range never
+zooms in closer than a few milliseconds around the median, so sub-millisecond noise on a good
+tracker stays flat instead of filling the plot.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+from stagectl.health import JITTER_INTERVALS, percentile
+from ui import theme
+
+#: The y range spans at least this much either side of the median (ms), or this share of it.
+MIN_HALF_SPAN_MS = 3.0
+MIN_HALF_SPAN_SHARE = 0.15
+
+
+class InterArrivalPlot(QWidget):
+    """Intervals (ms) of each source against samples before the latest, with p50 and p99 lines.
+
+    The lines are those of the first source with data (the one feeding the camera when there
+    is one source). Call :meth:`show_intervals` at ~10 Hz.
+
+    Attributes:
+        p50_ms / p99_ms: the figures the lines show (NaN before there are two intervals).
+        updates: how many times data was drawn (tests watch it advance).
+    """
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.widget = pg.PlotWidget(self)
+        self.plot = self.widget.getPlotItem()
+        self._title = ""
+        self._set_title("")
+        self.plot.setLabel("left", units="ms")
+        self.plot.setLabel("bottom", "samples before the latest")
+        self.plot.showGrid(x=True, y=True, alpha=0.15)
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.plot.hideButtons()
+        self.plot.setXRange(-JITTER_INTERVALS, 0.0, padding=0.0)
+        self.plot.getAxis("left").setWidth(52)
+        self.legend = self.plot.addLegend(offset=(6, 4), labelTextSize="8pt")
+        self.legend.setBrush(pg.mkBrush(theme.BACKGROUND + "c0"))
+        # The figures go in the title, in the lines' colours: labels on the lines would cover the
+        # newest samples, which are the ones an operator looks at.
+        p50_colour, p99_colour = theme.REFERENCE_COLOURS
+        self.p50_line = self._reference_line(p50_colour, Qt.PenStyle.DashLine)
+        self.p99_line = self._reference_line(p99_colour, Qt.PenStyle.DotLine)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.widget)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.p50_ms = math.nan
+        self.p99_ms = math.nan
+        self.updates = 0
+
+    def _reference_line(self, colour: str, style: Qt.PenStyle) -> pg.InfiniteLine:
+        line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(colour, width=1.2, style=style))
+        line.setVisible(False)
+        self.plot.addItem(line, ignoreBounds=True)
+        return line
+
+    def _set_title(self, figures: str) -> None:
+        title = f"<span style='color:{theme.DIM_TEXT}'>Inter-arrival time</span>"
+        if figures:
+            title += f"&nbsp;&nbsp;{figures}"
+        if title != self._title:
+            self._title = title
+            self.plot.setTitle(title, size="9pt")
+
+    def show_intervals(self, series: list[tuple[str, list[float]]]) -> None:
+        """Draw each (source name, intervals in ms, oldest first); drops curves no longer listed."""
+        names = {name for name, _ in series}
+        for name in [n for n in self.curves if n not in names]:
+            curve = self.curves.pop(name)
+            self.plot.removeItem(curve)
+            self.legend.removeItem(curve)
+        reference: list[float] = []
+        for index, (name, intervals) in enumerate(series):
+            curve = self.curves.get(name)
+            if curve is None:
+                colour = theme.camera_colour(index + 1)  # index 0 is the camera's own map colour
+                pen = pg.mkPen(colour, width=1.2)
+                curve = self.plot.plot([], [], pen=pen, name=name, skipFiniteCheck=True)
+                self.curves[name] = curve
+            y = np.asarray(intervals, dtype=np.float64)
+            curve.setData(np.arange(-len(y) + 1, 1, dtype=np.float64), y)
+            if not reference and len(intervals) >= 2:
+                reference = intervals
+        self._show_reference(reference)
+        self.updates += 1
+
+    def _show_reference(self, intervals: list[float]) -> None:
+        if len(intervals) < 2:
+            self.p50_ms = self.p99_ms = math.nan
+            self.p50_line.setVisible(False)
+            self.p99_line.setVisible(False)
+            self._set_title("")
+            return
+        ordered = sorted(intervals)
+        self.p50_ms = percentile(ordered, 0.5)
+        self.p99_ms = percentile(ordered, 0.99)
+        self.p50_line.setValue(self.p50_ms)
+        self.p99_line.setValue(self.p99_ms)
+        self.p50_line.setVisible(True)
+        self.p99_line.setVisible(True)
+        p50_colour, p99_colour = theme.REFERENCE_COLOURS
+        self._set_title(f"<span style='color:{p50_colour}'>p50 {self.p50_ms:.2f} ms</span> · "
+                        f"<span style='color:{p99_colour}'>p99 {self.p99_ms:.2f} ms</span>")
+        half = max(MIN_HALF_SPAN_MS, MIN_HALF_SPAN_SHARE * self.p50_ms)
+        low = min(ordered[0], self.p50_ms - half)
+        high = max(ordered[-1], self.p50_ms + half)
+        self.plot.setYRange(max(0.0, low), high, padding=0.08)

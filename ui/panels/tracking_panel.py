@@ -1,0 +1,249 @@
+"""Tracking dock: one camera's live values, the health of its sources, its delay and smoothing,
+its last 10 s in plots, the time between its samples, and every camera on the stage map."""
+
+from __future__ import annotations
+
+import math
+
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
+
+from stagectl.ringbuffer import COLUMNS
+from stagectl.samples import CameraSample, LensValues
+from stagectl.stage import CameraStatus, Stage, StageSnapshot
+from tracking.source import TrackingSource
+from ui import theme
+from ui.panels.delay_control import DelayControl
+from ui.panels.interarrival_plot import InterArrivalPlot
+from ui.panels.source_health_table import SourceHealthTable
+from ui.panels.stage_map import StageMap
+from ui.plots import HISTORY_S, TimePlot
+
+_COL = {name: i for i, name in enumerate(COLUMNS)}
+READOUTS = (("X", "m"), ("Y", "m"), ("Z", "m"), ("Pan", "°"), ("Tilt", "°"), ("Roll", "°"),
+            ("Zoom", "raw"), ("Focus", "raw"), ("Focal", "mm"))
+#: Readouts shown only when the sample carries lens values.
+LENS_READOUTS = ("Focal",)
+#: The inter-arrival plot redraws at 10 Hz: a thousand points per source need not move at 30.
+INTERVALS_REFRESH_MS = 100
+
+
+def lens_summary(lens: LensValues | None) -> str:
+    """``35.0 mm · 2.50 m · T2.8`` from whatever the tracker sent (empty when nothing)."""
+    if lens is None:
+        return ""
+    parts: list[str] = []
+    if lens.focal_length_mm is not None:
+        parts.append(f"{lens.focal_length_mm:.1f} mm")
+    if lens.focus_distance_m is not None:
+        distance = lens.focus_distance_m
+        parts.append("∞" if math.isinf(distance) else f"{distance:.2f} m")
+    if lens.t_stop is not None:
+        parts.append(f"T{lens.t_stop:.1f}")
+    elif lens.f_stop is not None:
+        parts.append(f"f/{lens.f_stop:.1f}")
+    return " · ".join(parts)
+
+
+class TrackingPanel(QWidget):
+    """Live view of one camera's tracking, with its delay and smoothing controls.
+
+    Signals:
+        camera_selected(str): the user picked another camera in the selector.
+
+    Attributes:
+        camera: the camera shown (None on a stage without cameras).
+        health: the sources feeding it, one row each.
+        intervals: their recent inter-arrival times.
+        delay_control: its delay line and smoothing.
+        plots: position, rotation and zoom/focus against time.
+        map: every camera from above; selection_ring: the amber ring round the selected one.
+    """
+
+    camera_selected = Signal(str)
+
+    def __init__(self, stage: Stage, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.stage = stage
+        self.camera: str | None = None
+        self._sources: dict[str, list[TrackingSource]] = {name: [] for name in stage.cameras}
+        for source in stage.sources:
+            self._sources.setdefault(source.camera.name, []).append(source)
+
+        self.selector = QComboBox(self)
+        self.selector.addItems(list(stage.cameras))
+        self.selector.currentTextChanged.connect(self._on_selector)
+        self.state_label = QLabel("—", self)
+        self.lens_label = QLabel("", self)
+        self.lens_label.setFont(theme.monospace(11))
+        self.lens_label.setToolTip("Lens as the tracker reports it: focal length · focus distance · stop")
+        self.timecode_source = QLabel("TC", self)
+        self.timecode_source.setStyleSheet(f"color: {theme.DIM_TEXT};")
+        self.timecode_label = QLabel("--:--:--:--", self)
+        self.timecode_label.setFont(theme.monospace(12, bold=True))
+        self.timecode_label.setStyleSheet(f"color: {theme.ACCENT};")
+        head = QHBoxLayout()
+        head.addWidget(QLabel("Camera", self))
+        head.addWidget(self.selector)
+        head.addSpacing(6)
+        head.addWidget(self.state_label)
+        head.addStretch(1)
+        head.addWidget(self.lens_label)
+        head.addSpacing(18)
+        head.addWidget(self.timecode_source)
+        head.addWidget(self.timecode_label)
+
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(14)
+        grid.setVerticalSpacing(0)
+        self.values: dict[str, QLabel] = {}
+        self._captions: dict[str, QLabel] = {}
+        for i, (name, unit) in enumerate(READOUTS):
+            caption = QLabel(f"{name} <span style='color:{theme.DIM_TEXT}'>{unit}</span>", self)
+            value = QLabel("—", self)
+            value.setFont(theme.monospace(12, bold=True))
+            value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            value.setMinimumWidth(value.fontMetrics().horizontalAdvance("+000.000"))
+            grid.addWidget(caption, 0, i)
+            grid.addWidget(value, 1, i)
+            self.values[name] = value
+            self._captions[name] = caption
+        self._show_lens_readouts(False)
+
+        self.delay_control = DelayControl(stage, self)
+        self.health = SourceHealthTable(self)
+
+        self.graphs = pg.GraphicsLayoutWidget(self)
+        self.position_plot = TimePlot(self.graphs.addPlot(row=0, col=0), "Position", "m", [
+            ("X", _COL["x_m"], theme.AXIS_COLOURS[0], 1.0),
+            ("Y", _COL["y_m"], theme.AXIS_COLOURS[1], 1.0),
+            ("Z", _COL["z_m"], theme.AXIS_COLOURS[2], 1.0)])
+        self.rotation_plot = TimePlot(self.graphs.addPlot(row=1, col=0), "Rotation", "°", [
+            ("pan", _COL["pan_deg"], theme.AXIS_COLOURS[0], 1.0),
+            ("tilt", _COL["tilt_deg"], theme.AXIS_COLOURS[1], 1.0),
+            ("roll", _COL["roll_deg"], theme.AXIS_COLOURS[2], 1.0)])
+        self.lens_plot = TimePlot(self.graphs.addPlot(row=2, col=0), "Zoom / focus (raw encoder)", "", [
+            ("zoom", _COL["zoom_raw"], theme.LENS_COLOURS[0], 1.0),
+            ("focus", _COL["focus_raw"], theme.LENS_COLOURS[1], 1.0)])
+        self.rotation_plot.plot.setXLink(self.position_plot.plot)
+        self.lens_plot.plot.setXLink(self.position_plot.plot)
+        self.lens_plot.plot.setLabel("bottom", "seconds before now")
+        self.plots = (self.position_plot, self.rotation_plot, self.lens_plot)
+
+        self.map = StageMap(self)
+        # One point at the origin, moved with setPos: far cheaper per frame than new scatter data.
+        self.selection_ring = pg.ScatterPlotItem([0.0], [0.0], size=26, brush=None,
+                                                 pen=pg.mkPen(theme.ACCENT, width=2.5))
+        self.selection_ring.setZValue(-1)  # under the camera's own dot and heading
+        self.selection_ring.setVisible(False)
+        self.map.plot.addItem(self.selection_ring)
+        self.intervals = InterArrivalPlot(self)
+        self.side = QSplitter(Qt.Orientation.Vertical, self)
+        self.side.addWidget(self.map)
+        self.side.addWidget(self.intervals)
+        self.side.setStretchFactor(0, 3)
+        self.side.setStretchFactor(1, 2)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, self)
+        self.splitter.addWidget(self.graphs)
+        self.splitter.addWidget(self.side)
+        self.splitter.setStretchFactor(0, 3)
+        self.splitter.setStretchFactor(1, 2)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(4, 4, 4, 4)
+        layout.setSpacing(6)
+        layout.addLayout(head)
+        layout.addLayout(grid)
+        layout.addWidget(self.delay_control)
+        layout.addWidget(self.health)
+        layout.addWidget(self.splitter, 1)
+
+        self._interval_timer = QTimer(self)
+        self._interval_timer.setInterval(INTERVALS_REFRESH_MS)
+        self._interval_timer.timeout.connect(self.refresh_intervals)
+        self._interval_timer.start()
+        if stage.cameras:
+            self.select_camera(next(iter(stage.cameras)))
+
+    def select_camera(self, name: str) -> None:
+        """Show ``name`` (no-op for an unknown name)."""
+        if name not in self.stage.cameras or name == self.camera:
+            return
+        self.camera = name
+        self.map.selected = name
+        self.delay_control.set_camera(name)
+        if self.selector.currentText() != name:
+            self.selector.setCurrentText(name)
+        self.refresh_intervals()
+
+    def _on_selector(self, name: str) -> None:
+        if name and name != self.camera:
+            self.select_camera(name)
+            self.camera_selected.emit(name)
+
+    # --- refreshing (GUI thread) -----------------------------------------------------------------
+
+    def update_snapshot(self, snap: StageSnapshot) -> None:
+        """Refresh header, readouts, table, controls, plots and map from a snapshot (30 Hz)."""
+        now_s = snap.monotonic_ns / 1e9
+        rows = None
+        status = next((c for c in snap.cameras if c.name == self.camera), None)
+        if status is not None and self.camera is not None:
+            rows = self.stage.cameras[self.camera].ring.recent(HISTORY_S, now_s=now_s)
+            for plot in self.plots:
+                plot.update(rows, now_s)
+            self._show_state(status)
+            self._show_values(status.latest)
+            self.health.show_sources([s for s in snap.sources if s.camera == self.camera])
+            self.delay_control.update_status(status)
+        self.map.update_snapshot(snap, rows)
+        glyph = self.map.glyphs.get(self.camera or "")
+        placed = glyph is not None and math.isfinite(glyph.x) and math.isfinite(glyph.y)
+        if glyph is not None and placed:
+            self.selection_ring.setPos(glyph.x, glyph.y)
+        if self.selection_ring.isVisible() != placed:
+            self.selection_ring.setVisible(placed)
+
+    def refresh_intervals(self) -> None:
+        """Redraw the inter-arrival plot from the selected camera's sources (10 Hz timer)."""
+        if self.camera is None or not self.isVisible():
+            return
+        self.intervals.show_intervals([(source.name, source.health.recent_intervals_ms())
+                                       for source in self._sources.get(self.camera, [])])
+
+    def _show_state(self, status: CameraStatus) -> None:
+        colour = theme.state_colour(status.state)
+        text = (f"<b style='color:{colour}'>● {status.state}</b> "
+                f"<span style='color:{theme.DIM_TEXT}'>{status.rate_hz:.1f} Hz</span>")
+        if self.state_label.text() != text:
+            self.state_label.setText(text)
+
+    def _show_values(self, sample: CameraSample | None) -> None:
+        if sample is None:
+            return  # nothing yet; a stale camera keeps its last sample, so its values are held
+        x, y, z = sample.translation_m
+        pan, tilt, roll = sample.rotation_deg
+        lens = sample.lens
+        focal = lens.focal_length_mm if lens is not None else None
+        texts = {"X": f"{x:+.3f}", "Y": f"{y:+.3f}", "Z": f"{z:+.3f}", "Pan": f"{pan:+.2f}",
+                 "Tilt": f"{tilt:+.2f}", "Roll": f"{roll:+.2f}",
+                 "Zoom": "—" if sample.zoom_raw is None else str(sample.zoom_raw),
+                 "Focus": "—" if sample.focus_raw is None else str(sample.focus_raw),
+                 "Focal": "—" if focal is None else f"{focal:.1f}"}
+        for name, text in texts.items():
+            self.values[name].setText(text)
+        self._show_lens_readouts(focal is not None)
+        self.lens_label.setText(lens_summary(lens))
+        self.timecode_label.setText(str(sample.timecode) if sample.timecode else "--:--:--:--")
+        source = sample.timecode_source
+        if self.timecode_source.text() != f"TC {source}":
+            self.timecode_source.setText(f"TC {source}")
+            self.timecode_source.setToolTip("timecode sent by the tracker" if source == "tracker" else
+                                            "the tracker sends no timecode: the stage clock at arrival")
+
+    def _show_lens_readouts(self, visible: bool) -> None:
+        for name in LENS_READOUTS:
+            if self.values[name].isHidden() == visible:
+                self.values[name].setVisible(visible)
+                self._captions[name].setVisible(visible)
