@@ -45,6 +45,8 @@ lint: $(STAMP_TEST)
 bench: $(STAMP_TEST)
 	$(BIN)/python bench/freed_ingest.py
 	$(BIN)/python bench/stop_latency.py
+	$(BIN)/python bench/tracking_pipeline.py
+	$(BIN)/python bench/fuzz_tracking.py
 
 # Grabs the main window on the demo stage to docs/screenshot.png (offscreen, 1920x1080 screen,
 # fresh layout).
