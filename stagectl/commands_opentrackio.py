@@ -92,7 +92,8 @@ def sample_json(sample: OpenTrackIOSample) -> dict[str, Any]:
                                            ("zoom", lens.encoder_zoom)) if v is not None} or None,
             "raw_encoders": {k: v for k, v in (("focus", lens.raw_focus), ("iris", lens.raw_iris),
                                                ("zoom", lens.raw_zoom)) if v is not None} or None,
-            "distortion": [{"model": d.model, "radial": list(d.radial), "tangential": list(d.tangential)}
+            "distortion": [{"model": d.model, "radial": list(d.radial),
+                            **({"tangential": list(d.tangential)} if d.tangential else {})}
                            for d in lens.distortion] or None,
         })
     if sample.static is not None:
@@ -134,14 +135,22 @@ def decode_opentrackio(args: list[str], out: TextIO = sys.stdout, err: TextIO = 
                               numbering=_numbering([h for _, h, _ in checked]))
     rejected_sets = 0  # payloads the reassembler dropped because a segment was bad (already reported)
     for shown, header, segment in checked:
-        discarded = reassembler.discarded
+        discarded, duplicates = reassembler.discarded, reassembler.duplicates
         try:
             payload = reassembler.feed(header, segment, 0)
-            if payload is None:
-                continue
-            sample = decode_sample(header.encoding, payload)
         except DecodeError as exc:
             rejected_sets += reassembler.discarded - discarded
+            print(f"{shown}: {exc.reason}: {exc}", file=err)
+            status = 1
+            continue
+        if payload is None:
+            if reassembler.duplicates > duplicates:
+                print(f"{shown}: repeats an earlier datagram (same sequence, offset and checksum): "
+                      "ignored, as OpenTrackIO asks", file=err)
+            continue
+        try:
+            sample = decode_sample(header.encoding, payload)
+        except DecodeError as exc:
             print(f"{shown}: {exc.reason}: {exc}", file=err)
             status = 1
             continue

@@ -1,0 +1,275 @@
+"""A decoded OpenTrackIO payload (a dict) -> a checked :class:`OpenTrackIOSample`.
+
+Fields are read per the schema (camdkit ``src/test/resources/classic/schema.json``, OpenTrackIO
+1.0.x): everything optional, but a present field must have the right type and range, and the
+objects the schema gives required members (a timecode's hours..frameRate, a transform's
+translation and rotation, ...) must have them. Unknown fields are ignored (producers may add
+``custom`` data); so are ``globalStage``, ``lens.custom`` and ``lens.exposureFalloff``, which
+stagectl has no use for yet.
+
+The transform chain: the schema says "Transforms are composed in sequential order, starting
+with the first transform in the list and concluding with the last", the compound being the
+camera relative to the stage origin; there are no parent ids. So entry i is relative to entry
+i-1 and the camera is ``T1 * T2 * ... * Tn`` (see :func:`compose_transforms`). camdkit's own
+parser instead picks the entry whose id contains "Camera"; for the usual single entry both agree.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from stagectl.coords import angles_from_matrix, camera_to_stage_matrix
+from stagectl.errors import DecodeError
+from stagectl.timecode import FrameRate, Timecode, TimecodeError
+from tracking.opentrackio_fields import (
+    URN_UUID,
+    as_integer,
+    as_number,
+    as_string,
+    block,
+    boolean,
+    integer,
+    invalid,
+    items,
+    number,
+    numbers,
+    path_of,
+    rational,
+    string,
+    timestamp_ns,
+    xy,
+)
+from tracking.opentrackio_model import (
+    DEFAULT_DISTORTION_MODEL,
+    LensDistortion,
+    OpenTrackIOLens,
+    OpenTrackIOSample,
+    OpenTrackIOStatic,
+    OpenTrackIOTransform,
+    Synchronization,
+    Vec3,
+)
+from tracking.opentrackio_static import parse_static
+
+#: Angles beyond this are garbage, not cycles (the schema allows > 360 for cycles).
+MAX_ABS_ANGLE_DEG = 1e6
+#: Translations beyond 1000 km are garbage too.
+MAX_ABS_TRANSLATION_M = 1e6
+MAX_ABS_SCALE = 1e6
+_MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}|[0-9a-f]{2}(?:-[0-9a-f]{2}){5}")
+_SYNC_SOURCES = ("genlock", "videoIn", "ptp", "ntp")
+_PTP_PROFILES = ("IEEE Std 1588-2019", "IEEE Std 802.1AS-2020", "SMPTE ST2059-2:2021")
+_LEADER_TIME_SOURCES = ("GNSS", "Atomic clock", "NTP")
+
+
+def compose_transforms(transforms: tuple[OpenTrackIOTransform, ...]) -> tuple[Vec3, Vec3]:
+    """The camera pose (translation_m, (pan, tilt, roll) deg) of a chain applied first to last.
+
+    Each entry maps its child's frame into its own: ``p = t_i + R_i * S_i * p_child``. So the
+    position is ``t1 + R1 S1 (t2 + R2 S2 (t3 + ...))`` and the orientation ``R1 R2 ... Rn``
+    (scales move the children's positions; a non-uniform scale cannot be an orientation, so it is
+    left out of the rotation). One entry is returned exactly as sent (angles unwrapped, so
+    cycles survive); a chain's angles come from the composed matrix (pan and roll in -180..180,
+    tilt in -90..90), via stagectl.coords.
+    """
+    if len(transforms) == 1:
+        only = transforms[0]
+        return only.translation_m, only.rotation_deg
+    position = np.zeros(3)
+    linear = np.eye(3)     # rotations and scales so far: maps the next entry's translation
+    rotation = np.eye(3)   # rotations only: the orientation
+    for entry in transforms:
+        position = position + linear @ np.array(entry.translation_m)
+        turn = camera_to_stage_matrix(*entry.rotation_deg)
+        linear = linear @ turn @ np.diag(entry.scale or (1.0, 1.0, 1.0))
+        rotation = rotation @ turn
+    x, y, z = (float(v) for v in position)
+    return (x, y, z), angles_from_matrix(rotation)
+
+
+def _vector(obj: Mapping[str, Any], key: str, where: str, names: tuple[str, str, str],
+            magnitude: float) -> Vec3 | None:
+    value = block(obj, key, where)
+    if value is None:
+        return None
+    inner = path_of(where, key)
+    # The schema requires none of x/y/z (pan/tilt/roll): a missing component is 0.
+    a, b, c = (as_number(value.get(n, 0.0), inner, n, magnitude=magnitude) for n in names)
+    return a, b, c
+
+
+def _transforms(obj: Mapping[str, Any]) -> tuple[OpenTrackIOTransform, ...]:
+    entries = items(obj, "transforms", "", min_items=1)
+    if entries is None:
+        return ()
+    result = []
+    for i, entry in enumerate(entries):
+        where = path_of("transforms", i)
+        if type(entry) is not dict:
+            raise invalid("transforms", i, "must be a map")
+        for name in ("translation", "rotation"):
+            if name not in entry:
+                raise invalid(where, name, "is required here and missing")
+        translation = _vector(entry, "translation", where, ("x", "y", "z"), MAX_ABS_TRANSLATION_M)
+        rotation = _vector(entry, "rotation", where, ("pan", "tilt", "roll"), MAX_ABS_ANGLE_DEG)
+        assert translation is not None and rotation is not None  # both checked present above
+        result.append(OpenTrackIOTransform(translation, rotation,
+                                           _vector(entry, "scale", where, ("x", "y", "z"), MAX_ABS_SCALE),
+                                           string(entry, "id", where)))
+    return tuple(result)
+
+
+def _distortion(lens: Mapping[str, Any]) -> tuple[LensDistortion, ...]:
+    entries = items(lens, "distortion", "lens", min_items=1)
+    if entries is None:
+        return ()
+    result = []
+    for i, entry in enumerate(entries):
+        where = path_of("lens.distortion", i)
+        if type(entry) is not dict:
+            raise invalid("lens.distortion", i, "must be a map")
+        radial = numbers(entry, "radial", where)
+        if radial is None:
+            raise invalid(where, "radial", "is required here and missing")
+        result.append(LensDistortion(radial, numbers(entry, "tangential", where) or (),
+                                     string(entry, "model", where) or DEFAULT_DISTORTION_MODEL,
+                                     number(entry, "overscan", where, minimum=1.0)))
+    return tuple(result)
+
+
+def _lens(obj: Mapping[str, Any]) -> OpenTrackIOLens | None:
+    lens = block(obj, "lens", "")
+    if lens is None:
+        return None
+    encoders = block(lens, "encoders", "lens") or {}
+    raw = block(lens, "rawEncoders", "lens") or {}
+
+    def encoder(name: str) -> float | None:
+        return number(encoders, name, "lens.encoders", minimum=0.0, maximum=1.0)
+
+    return OpenTrackIOLens(
+        pinhole_focal_length_mm=number(lens, "pinholeFocalLength", "lens", above=0.0),
+        focus_distance_m=number(lens, "focusDistance", "lens", above=0.0),
+        f_stop=number(lens, "fStop", "lens", above=0.0),
+        t_stop=number(lens, "tStop", "lens", above=0.0),
+        entrance_pupil_offset_m=number(lens, "entrancePupilOffset", "lens", magnitude=MAX_ABS_TRANSLATION_M),
+        encoder_focus=encoder("focus"),
+        encoder_iris=encoder("iris"),
+        encoder_zoom=encoder("zoom"),
+        raw_focus=integer(raw, "focus", "lens.rawEncoders"),
+        raw_iris=integer(raw, "iris", "lens.rawEncoders"),
+        raw_zoom=integer(raw, "zoom", "lens.rawEncoders"),
+        distortion=_distortion(lens),
+        projection_offset_mm=xy(lens, "projectionOffset", "lens"),
+        distortion_offset_mm=xy(lens, "distortionOffset", "lens"),
+    )
+
+
+def _timecode(timing: Mapping[str, Any]) -> tuple[Timecode | None, int | None]:
+    where = "timing.timecode"
+    tc = block(timing, "timecode", "timing", required=("hours", "minutes", "seconds", "frames", "frameRate"))
+    if tc is None:
+        return None, None
+    hours, minutes, seconds, frames = (as_integer(tc[name], where, name, 0, top) for name, top in
+                                       (("hours", 23), ("minutes", 59), ("seconds", 59), ("frames", 119)))
+    rate = rational(tc, "frameRate", where)
+    assert rate is not None  # required above
+    drop_frame = bool(boolean(tc, "dropFrame", where))
+    try:
+        timecode = Timecode.from_components(hours, minutes, seconds, frames, FrameRate(rate), drop_frame)
+    except TimecodeError as exc:
+        raise DecodeError("value", f"{where}: {exc}") from None
+    return timecode, integer(tc, "subFrame", where)
+
+
+def _synchronization(timing: Mapping[str, Any]) -> Synchronization | None:
+    where = "timing.synchronization"
+    sync = block(timing, "synchronization", "timing", required=("locked", "source"))
+    if sync is None:
+        return None
+    offsets = block(sync, "offsets", where) or {}
+    ptp = block(sync, "ptp", where) or {}
+    in_offsets, in_ptp = path_of(where, "offsets"), path_of(where, "ptp")
+    priorities = block(ptp, "leaderPriorities", in_ptp, required=("priority1", "priority2"))
+    in_priorities = path_of(in_ptp, "leaderPriorities")
+    locked = boolean(sync, "locked", where)
+    source = string(sync, "source", where, choices=_SYNC_SOURCES)
+    assert locked is not None and source is not None  # required above
+    return Synchronization(
+        locked=locked,
+        source=source,
+        frequency=rational(sync, "frequency", where),
+        present=boolean(sync, "present", where),
+        offset_translation_s=number(offsets, "translation", in_offsets),
+        offset_rotation_s=number(offsets, "rotation", in_offsets),
+        offset_lens_encoders_s=number(offsets, "lensEncoders", in_offsets),
+        ptp_profile=string(ptp, "profile", in_ptp, choices=_PTP_PROFILES),
+        ptp_domain=integer(ptp, "domain", in_ptp, 0, 127),
+        ptp_leader_identity=string(ptp, "leaderIdentity", in_ptp, pattern=_MAC),
+        ptp_leader_priorities=None if priorities is None else (
+            as_integer(priorities["priority1"], in_priorities, "priority1", 0, 255),
+            as_integer(priorities["priority2"], in_priorities, "priority2", 0, 255)),
+        ptp_leader_accuracy_s=number(ptp, "leaderAccuracy", in_ptp, minimum=0.0),
+        ptp_leader_time_source=string(ptp, "leaderTimeSource", in_ptp, choices=_LEADER_TIME_SOURCES),
+        ptp_mean_path_delay_s=number(ptp, "meanPathDelay", in_ptp, minimum=0.0),
+        ptp_vlan=integer(ptp, "vlan", in_ptp),
+    )
+
+
+def _protocol(obj: Mapping[str, Any]) -> tuple[str | None, tuple[int, int, int] | None]:
+    protocol = block(obj, "protocol", "", required=("name", "version"))
+    if protocol is None:
+        return None, None
+    name = as_string(protocol["name"], "protocol", "name")
+    version = items(protocol, "version", "protocol", 3, 3)
+    assert version is not None  # required above
+    a, b, c = (as_integer(v, "protocol.version", i, 0, 9) for i, v in enumerate(version))
+    return name, (a, b, c)
+
+
+def _ids(obj: Mapping[str, Any]) -> tuple[str, ...]:
+    related = items(obj, "relatedSampleIds", "")
+    return () if related is None else tuple(
+        as_string(v, "relatedSampleIds", i, pattern=URN_UUID) for i, v in enumerate(related))
+
+
+def parse_sample(obj: Mapping[str, Any]) -> OpenTrackIOSample:
+    """Check ``obj`` (from decode_payload) and convert it; DecodeError(reason "value") names the path."""
+    transforms = _transforms(obj)
+    translation, rotation = compose_transforms(transforms) if transforms else (None, None)
+    timing = block(obj, "timing", "") or {}
+    tracker = block(obj, "tracker", "") or {}
+    timecode, sub_frame = _timecode(timing)
+    protocol_name, protocol_version = _protocol(obj)
+    static_block = block(obj, "static", "")
+    static: OpenTrackIOStatic | None = None if static_block is None else parse_static(static_block)
+    return OpenTrackIOSample(
+        translation_m=translation,
+        rotation_deg=rotation,
+        transforms=transforms,
+        lens=_lens(obj),
+        timing_mode=string(timing, "mode", "timing", choices=("internal", "external")),
+        sample_rate=rational(timing, "sampleRate", "timing"),
+        sample_time_ns=timestamp_ns(timing, "sampleTimestamp", "timing"),
+        recorded_time_ns=timestamp_ns(timing, "recordedTimestamp", "timing"),
+        sequence_number=integer(timing, "sequenceNumber", "timing"),
+        timecode=timecode,
+        sub_frame=sub_frame,
+        synchronization=_synchronization(timing),
+        source_id=string(obj, "sourceId", "", pattern=URN_UUID),
+        sample_id=string(obj, "sampleId", "", pattern=URN_UUID),
+        source_number=integer(obj, "sourceNumber", ""),
+        related_sample_ids=_ids(obj),
+        protocol_name=protocol_name,
+        protocol_version=protocol_version,
+        tracker_status=string(tracker, "status", "tracker"),
+        tracker_slate=string(tracker, "slate", "tracker"),
+        tracker_notes=string(tracker, "notes", "tracker"),
+        tracker_recording=boolean(tracker, "recording", "tracker"),
+        static=static,
+    )
+
