@@ -2,31 +2,28 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import socket
-import time
 from collections.abc import Iterable
 from typing import Any
 
 from stagectl.config import Endpoint
 from stagectl.errors import DecodeError
-from stagectl.events import EventQueue, Level
+from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
 from stagectl.timecode import StageClock
 from tracking.freed import D1_LENGTH, MESSAGE_NAMES, decode_d1
 from tracking.freed_presets import DEFAULT_PRESET, FreeDPreset
 from tracking.freed_source import FreeDSource
+from tracking.udp_source import UdpSource
 
 log = logging.getLogger("tracking.freed")
 
-RECEIVE_BUFFER_BYTES = 1 << 20
+RECEIVE_BUFFER_BYTES = UdpSource.receive_buffer_bytes
 #: Well-formed FreeD messages that are not positions: counted as ``type``, not ``length``.
 OTHER_MESSAGE_LENGTHS = {0xD0: 4, 0xD2: 16, 0xDB: 4}
 
 
-class FreeDUdpSource(FreeDSource, asyncio.DatagramProtocol):
+class FreeDUdpSource(FreeDSource, UdpSource):
     """Receives FreeD D1 datagrams on ``listen`` and pushes samples to its camera.
 
     ``camera_id`` (optional) accepts only that FreeD camera id; other ids are rejected with
@@ -41,14 +38,13 @@ class FreeDUdpSource(FreeDSource, asyncio.DatagramProtocol):
     """
 
     protocol = "freed"
+    listening_for = "FreeD"
 
     def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
                  listen: Endpoint, camera_id: int | None = None, preset: FreeDPreset = DEFAULT_PRESET,
                  allow: Iterable[str] = (), stale_after_s: float = 0.5) -> None:
         super().__init__(name, camera, clock, events, camera_id, preset, allow, stale_after_s)
         self.listen = listen
-        self._transport: asyncio.DatagramTransport | None = None
-        self._bound: Endpoint | None = None
         self._owner: FreeDUdpSource | None = None  # set when another source owns the socket
         self._routes: dict[int, FreeDUdpSource] = {} if camera_id is None else {camera_id: self}
 
@@ -73,46 +69,15 @@ class FreeDUdpSource(FreeDSource, asyncio.DatagramProtocol):
         """Bind the socket on the I/O loop; on failure the source is down and says why."""
         if self._owner is not None:  # the owner binds (and marks us down if it cannot)
             return
-        loop = asyncio.get_running_loop()
-        family = socket.AF_INET6 if ":" in self.listen.host else socket.AF_INET
-        try:
-            transport, _ = await loop.create_datagram_endpoint(
-                lambda: self, local_addr=(self.listen.host, self.listen.port), family=family)
-        except OSError as exc:
-            message = f"cannot listen on {self.listen}: {exc.strerror or exc}"
-            for source in {self, *self._routes.values()}:
-                source.health.fail(message)
-            self.events.post(Level.ERROR, self.name, "error",
-                             message + " (is another program using the port? change `listen`)")
-            return
-        self._transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):  # the kernel may cap it; the default still works
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
-        host, port = transport.get_extra_info("sockname")[:2]
-        self._bound = Endpoint(host, port)
-        self.events.post(Level.INFO, self.name, "state", f"listening for FreeD on {self._bound}")
+        await self.open_udp(str(self.listen), local=self.listen)
 
-    async def async_stop(self) -> None:
-        """Close the socket."""
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
+    def bind_failed(self, message: str) -> None:
+        """Every source sharing this port is down with the owner's reason."""
+        for source in {self, *self._routes.values()}:
+            source.health.fail(message)
 
-    # asyncio.DatagramProtocol -------------------------------------------------------------
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        """Decode one datagram; bad input is counted and reported, never raised."""
-        arrival_ns = time.monotonic_ns()
-        self.health.received += 1
-        try:
-            self._handle(data, addr, arrival_ns)
-        except Exception as exc:  # the last line of defence: the socket handler never raises
-            log.exception("unexpected error handling a FreeD datagram")
-            self.reject("internal", f"{type(exc).__name__}: {exc}")
-
-    def _handle(self, data: bytes, addr: Any, arrival_ns: int) -> None:
+    def handle(self, data: bytes, addr: Any, arrival_ns: int) -> None:
+        """Size check, decode, route by camera id, sender check, accept."""
         size = len(data)
         if size != D1_LENGTH:  # checked before anything is parsed, whatever the size
             if size and OTHER_MESSAGE_LENGTHS.get(data[0]) == size:
@@ -140,13 +105,3 @@ class FreeDUdpSource(FreeDSource, asyncio.DatagramProtocol):
                 target.health.received += 1
         if target.sender_allowed(addr):
             target.accept(pos, arrival_ns)
-
-    def error_received(self, exc: Exception) -> None:
-        """ICMP errors and the like: counted, never fatal."""
-        self.reject("socket", str(exc))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        """The transport closed; a stop is expected, anything else is reported."""
-        if exc is not None:
-            self.health.fail(str(exc))
-            self.events.post(Level.ERROR, self.name, "error", f"socket closed: {exc}")

@@ -41,6 +41,7 @@ from tracking.opentrackio_model import (
     OpenTrackIOTransform,
 )
 from tracking.opentrackio_payload import encode_payload
+from tracking.schedule import paced_ticks
 from tracking.simulator import RAW_RANGE, MotionModel, SimulatedPose
 
 #: Video rates a timecode generator runs at; any other sample rate gets 25 fps timecode.
@@ -203,32 +204,22 @@ class OpenTrackIOSimulator:
             raise
         return sock
 
+    def _skipped(self, ticks: int) -> None:
+        self.skipped_ticks += ticks
+
     async def async_run(self, duration_s: float | None = None) -> None:
         """Send until cancelled or ``duration_s`` elapsed."""
         loop = asyncio.get_running_loop()
         transport, _ = await loop.create_datagram_endpoint(lambda: _Counter(self), sock=self.open_socket())
         destination = self.destination if self.group is not None else None
-        period = 1.0 / self.rate_hz
-        start = time.monotonic()
-        tick = 0
         try:
-            while duration_s is None or tick * period < duration_s:
-                due = start + tick * period
-                now = time.monotonic()
-                if now - due > self.max_lag_s:
-                    missed = int((now - due) / period)
-                    tick += missed
-                    self.skipped_ticks += missed
-                    continue
-                if due > now:
-                    await asyncio.sleep(due - now)
+            async for tick in paced_ticks(self.rate_hz, duration_s, self.max_lag_s, self._skipped):
                 for packet in self.packets_at(tick):
                     try:
                         transport.sendto(packet, destination)
                         self.sent += 1
                     except OSError:
                         self.send_errors += 1
-                tick += 1
         finally:
             with contextlib.suppress(Exception):
                 transport.close()

@@ -18,12 +18,8 @@ the configured interface.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import ipaddress
 import logging
 import socket
-import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -39,15 +35,14 @@ from tracking.opentrackio_model import OpenTrackIOLens, OpenTrackIOSample, OpenT
 from tracking.opentrackio_payload import decode_payload
 from tracking.opentrackio_reassembly import Reassembler
 from tracking.opentrackio_sample import parse_sample
-from tracking.source import TrackingSource
+from tracking.udp_source import UdpSource
 
 log = logging.getLogger("tracking.opentrackio")
 
-RECEIVE_BUFFER_BYTES = 4 << 20
 SAMPLE_SEQUENCE_MODULUS = 1 << 32
 
 
-class OpenTrackIOUdpSource(TrackingSource, asyncio.DatagramProtocol):
+class OpenTrackIOUdpSource(UdpSource):
     """Receives OpenTrackIO on ``listen`` (or the multicast ``group`` on ``listen``'s port).
 
     Attributes:
@@ -56,6 +51,8 @@ class OpenTrackIOUdpSource(TrackingSource, asyncio.DatagramProtocol):
     """
 
     protocol = "opentrackio"
+    listening_for = "OpenTrackIO"
+    receive_buffer_bytes = 4 << 20
 
     def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
                  listen: Endpoint, *, group: str | None = None, interface: str | None = None,
@@ -72,14 +69,7 @@ class OpenTrackIOUdpSource(TrackingSource, asyncio.DatagramProtocol):
         self._sample_check = SequenceCheck(SAMPLE_SEQUENCE_MODULUS, self.health.stale_after_ns * 2)
         self._header_check = SequenceCheck(SEQUENCE_MODULUS, self.health.stale_after_ns * 2)
         self.health.sequence = self._sample_check  # what health shows; swapped if the sender has none
-        self._transport: asyncio.DatagramTransport | None = None
-        self._bound: Endpoint | None = None
         self._counter = 0
-
-    @property
-    def bound(self) -> Endpoint | None:
-        """The local address actually bound."""
-        return self._bound
 
     @property
     def configured_address(self) -> str:
@@ -104,66 +94,21 @@ class OpenTrackIOUdpSource(TrackingSource, asyncio.DatagramProtocol):
 
     async def async_start(self) -> None:
         """Bind (and join the group) on the I/O loop; on failure the source is down and says why."""
-        loop = asyncio.get_running_loop()
-        try:
-            if self.group is not None:
-                sock = self._multicast_socket()
-                transport, _ = await loop.create_datagram_endpoint(lambda: self, sock=sock)
-            else:
-                v6 = ipaddress.ip_address(self.listen.host).version == 6
-                family = socket.AF_INET6 if v6 else socket.AF_INET
-                transport, _ = await loop.create_datagram_endpoint(
-                    lambda: self, local_addr=(self.listen.host, self.listen.port), family=family)
-        except OSError as exc:
-            where = f"group {self.group} on {self.interface}, port {self.listen.port}" if self.group \
-                else str(self.listen)
-            message = f"cannot listen on {where}: {exc.strerror or exc}"
-            self.health.fail(message)
-            self.events.post(Level.ERROR, self.name, "error",
-                             message + " (is another program using the port? change `listen`)")
+        if self.group is None:
+            await self.open_udp(str(self.listen), local=self.listen)
             return
-        self._transport = transport
-        sock = transport.get_extra_info("socket")
-        if sock is not None:
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
-        host, port = transport.get_extra_info("sockname")[:2]
-        self._bound = Endpoint(host, port)
-        joined = f" (joined {self.group} on {self.interface})" if self.group else ""
-        self.events.post(Level.INFO, self.name, "state",
-                         f"listening for OpenTrackIO on {self._bound}{joined}")
-
-    async def async_stop(self) -> None:
-        """Close the socket (leaving the group)."""
-        if self._transport is not None:
-            self._transport.close()
-            self._transport = None
-
-    # --- asyncio.DatagramProtocol ------------------------------------------------------------------
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        """Decode one datagram; bad input is counted and reported, never raised."""
-        arrival_ns = time.monotonic_ns()
-        self.health.received += 1
+        where = f"group {self.group} on {self.interface}, port {self.listen.port}"
         try:
-            self._handle(data, addr, arrival_ns)
-        except DecodeError as exc:
-            self.reject(exc.reason, str(exc))
-        except Exception as exc:  # the last line of defence: the socket handler never raises
-            log.exception("unexpected error handling an OpenTrackIO datagram")
-            self.reject("internal", f"{type(exc).__name__}: {exc}")
+            sock = self._multicast_socket()
+        except OSError as exc:
+            message = f"cannot listen on {where}: {exc.strerror or exc}"
+            self.bind_failed(message)
+            self.events.post(Level.ERROR, self.name, "error", message)
+            return
+        await self.open_udp(where, sock=sock, note=f" (joined {self.group} on {self.interface})")
 
-    def error_received(self, exc: Exception) -> None:
-        """ICMP errors and the like: counted, never fatal."""
-        self.reject("socket", str(exc))
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        """The transport closed; a stop is expected, anything else is reported."""
-        if exc is not None:
-            self.health.fail(str(exc))
-            self.events.post(Level.ERROR, self.name, "error", f"socket closed: {exc}")
-
-    def _handle(self, data: bytes, addr: Any, arrival_ns: int) -> None:
+    def handle(self, data: bytes, addr: Any, arrival_ns: int) -> None:
+        """Size, sender, header, reassembly, payload, sample, sequence; then the camera."""
         if len(data) > MAX_DATAGRAM_BYTES:  # cannot come over IPv4 UDP; checked before any parsing
             raise DecodeError("length", f"{len(data)} bytes is over the UDP maximum {MAX_DATAGRAM_BYTES}")
         if not self.sender_allowed(addr):

@@ -14,13 +14,13 @@ import contextlib
 import logging
 import math
 import socket
-import time
 from dataclasses import dataclass
 
 from stagectl import coords
 from stagectl.config import Endpoint
 from stagectl.samples import Vec3
 from tracking.freed import FreeDPosition, encode_d1
+from tracking.schedule import paced_ticks
 
 log = logging.getLogger("tracking.simulator")
 
@@ -114,33 +114,23 @@ class FreeDSimulator:
         """The datagrams of every camera at ``t`` seconds."""
         return [encode_d1(model.freed(t, cam_id)) for cam_id, model in self.models]
 
+    def _skipped(self, ticks: int) -> None:
+        self.skipped_ticks += ticks
+
     async def async_run(self, duration_s: float | None = None) -> None:
         """Send until cancelled or ``duration_s`` elapsed."""
         loop = asyncio.get_running_loop()
         family = socket.AF_INET6 if ":" in self.target.host else socket.AF_INET
         transport, _ = await loop.create_datagram_endpoint(
             asyncio.DatagramProtocol, remote_addr=(self.target.host, self.target.port), family=family)
-        period = 1.0 / self.rate_hz
-        start = time.monotonic()
-        tick = 0
         try:
-            while duration_s is None or tick * period < duration_s:
-                due = start + tick * period
-                now = time.monotonic()
-                if now - due > self.max_lag_s:
-                    missed = int((now - due) / period)
-                    tick += missed
-                    self.skipped_ticks += missed
-                    continue
-                if due > now:
-                    await asyncio.sleep(due - now)
-                for packet in self.packets_at(tick * period):
+            async for tick in paced_ticks(self.rate_hz, duration_s, self.max_lag_s, self._skipped):
+                for packet in self.packets_at(tick / self.rate_hz):
                     try:
                         transport.sendto(packet)
                         self.sent += 1
                     except OSError:  # nobody listening yet (ICMP refused): keep sending
                         self.send_errors += 1
-                tick += 1
         finally:
             with contextlib.suppress(Exception):
                 transport.close()

@@ -1,0 +1,112 @@
+"""What every UDP tracking source shares: binding, the receive buffer, the never-raising handler."""
+
+from __future__ import annotations
+
+import abc
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+import time
+from typing import Any
+
+from stagectl.config import Endpoint
+from stagectl.errors import DecodeError
+from stagectl.events import Level
+from tracking.source import TrackingSource
+
+log = logging.getLogger("tracking.udp")
+
+
+class UdpSource(TrackingSource, asyncio.DatagramProtocol):
+    """A tracking source fed by one UDP socket on the I/O loop.
+
+    Subclasses implement :meth:`handle`; :meth:`datagram_received` stamps the arrival time,
+    counts the datagram, and turns a :class:`DecodeError` into a counted rejection with its
+    reason, and anything else into reason ``internal`` (logged with its traceback): nothing
+    ever raises out of the socket callback.
+    """
+
+    #: SO_RCVBUF asked for (the kernel may cap it; the default still works).
+    receive_buffer_bytes = 1 << 20
+    #: The protocol's name in the "listening for ..." event.
+    listening_for = "datagrams"
+    _transport: asyncio.DatagramTransport | None = None
+    _bound: Endpoint | None = None
+
+    @property
+    def bound(self) -> Endpoint | None:
+        """The local address actually bound (port 0 in the config becomes the real port)."""
+        return self._bound
+
+    async def open_udp(self, where: str, *, local: Endpoint | None = None, sock: socket.socket | None = None,
+                       note: str = "") -> bool:
+        """Bind ``local`` (or adopt ``sock``) on the running loop; False after reporting a failure.
+
+        ``where`` names the address in the failure message.
+        """
+        loop = asyncio.get_running_loop()
+        try:
+            if sock is not None:
+                transport, _ = await loop.create_datagram_endpoint(lambda: self, sock=sock)
+            else:
+                assert local is not None
+                v6 = ipaddress.ip_address(local.host).version == 6
+                transport, _ = await loop.create_datagram_endpoint(
+                    lambda: self, local_addr=(local.host, local.port),
+                    family=socket.AF_INET6 if v6 else socket.AF_INET)
+        except OSError as exc:
+            message = f"cannot listen on {where}: {exc.strerror or exc}"
+            self.bind_failed(message)
+            self.events.post(Level.ERROR, self.name, "error",
+                             message + " (is another program using the port? change `listen`)")
+            return False
+        self._transport = transport
+        raw = transport.get_extra_info("socket")
+        if raw is not None:
+            with contextlib.suppress(OSError):
+                raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer_bytes)
+        host, port = transport.get_extra_info("sockname")[:2]
+        self._bound = Endpoint(host, port)
+        self.events.post(Level.INFO, self.name, "state", f"listening for {self.listening_for} on "
+                         f"{self._bound}{note}")
+        return True
+
+    def bind_failed(self, message: str) -> None:
+        """Mark the source (and any source sharing its socket) down with ``message``."""
+        self.health.fail(message)
+
+    async def async_stop(self) -> None:
+        """Close the socket."""
+        if self._transport is not None:
+            self._transport.close()
+            self._transport = None
+
+    # --- asyncio.DatagramProtocol ------------------------------------------------------------------
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        """Handle one datagram; bad input is counted and reported, never raised."""
+        arrival_ns = time.monotonic_ns()
+        self.health.received += 1
+        try:
+            self.handle(data, addr, arrival_ns)
+        except DecodeError as exc:
+            self.reject(exc.reason, str(exc))
+        except Exception as exc:  # the last line of defence: the socket handler never raises
+            log.exception("%s: unexpected error handling a datagram", self.name)
+            self.reject("internal", f"{type(exc).__name__}: {exc}")
+
+    @abc.abstractmethod
+    def handle(self, data: bytes, addr: Any, arrival_ns: int) -> None:
+        """Decode and deliver one datagram (raise DecodeError for bad input)."""
+
+    def error_received(self, exc: Exception) -> None:
+        """ICMP errors and the like: counted, never fatal."""
+        self.reject("socket", str(exc))
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """The transport closed; a stop is expected, anything else is reported."""
+        if exc is not None:
+            self.health.fail(str(exc))
+            self.events.post(Level.ERROR, self.name, "error", f"socket closed: {exc}")
