@@ -58,6 +58,8 @@ class SourceStatus:
     duplicates: int = 0
     preset: str | None = None
     allow: tuple[str, ...] = ()
+    description: str = ""
+    """What the source is, for people: "FreeD (sony)", "simulated OpenTrackIO (CBOR)"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +250,7 @@ class Stage:
                 jitter_ms_p99=s.health.jitter_ms_p99, has_sequence=s.health.has_sequence,
                 lost=s.health.lost, reordered=s.health.reordered, duplicates=s.health.duplicates,
                 preset=s.preset_name,
-                allow=tuple(sorted(s.allow)),
+                allow=tuple(sorted(s.allow)), description=s.description,
             )
             for s in self.sources
         )
@@ -341,7 +343,7 @@ def status_dict(snap: StageSnapshot) -> dict[str, Any]:
             "lost": src.lost if src.has_sequence else None,
             "reordered": src.reordered if src.has_sequence else None,
             "duplicates": src.duplicates if src.has_sequence else None,
-            "preset": src.preset, "allow": list(src.allow),
+            "preset": src.preset, "allow": list(src.allow), "description": src.description,
         }
         for src in snap.sources
     }

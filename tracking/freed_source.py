@@ -29,6 +29,12 @@ class FreeDSource(TrackingSource):
             self.health.use_sequence(preset.counter_modulus)
         self._sequence = 0
 
+    @property
+    def description(self) -> str:
+        """``FreeD (sony)``, ``FreeD serial (generic)``."""
+        carrier = " serial" if self.protocol == "freed-serial" else ""
+        return f"FreeD{carrier} ({self.preset_name})"
+
     def accept(self, pos: FreeDPosition, arrival_ns: int) -> None:
         """Check a decoded D1 for this camera (angles, frame counter) and push the sample (I/O thread)."""
         problem = angle_problem(pos)

@@ -72,6 +72,11 @@ class OpenTrackIOUdpSource(UdpSource):
         self._counter = 0
 
     @property
+    def description(self) -> str:
+        """``OpenTrackIO`` (``multicast`` when joined to a group)."""
+        return "OpenTrackIO multicast" if self.group else "OpenTrackIO"
+
+    @property
     def configured_address(self) -> str:
         """``group:port`` for multicast, else the ``listen`` address."""
         return f"{self.group}:{self.listen.port}" if self.group else str(self.listen)

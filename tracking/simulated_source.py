@@ -61,6 +61,11 @@ class SimulatedFreeDSource(FreeDUdpSource):
         self.simulator: FreeDSimulator | None = None
         self._sender = _SenderTask(name, events)
 
+    @property
+    def description(self) -> str:
+        """``simulated FreeD (generic)``."""
+        return f"simulated FreeD ({self.preset_name})"
+
     async def async_start(self) -> None:
         """Bind the receiving socket, then start sending simulated packets to it."""
         await super().async_start()
@@ -93,6 +98,11 @@ class SimulatedOpenTrackIOSource(OpenTrackIOUdpSource):
         self.encoding: Literal["json", "cbor"] = "cbor" if encoding == "cbor" else "json"
         self.simulator: OpenTrackIOSimulator | None = None
         self._sender = _SenderTask(name, events)
+
+    @property
+    def description(self) -> str:
+        """``simulated OpenTrackIO (CBOR)``."""
+        return f"simulated OpenTrackIO ({self.encoding.upper()})"
 
     async def async_start(self) -> None:
         """Bind the receiving socket, then start sending simulated samples to it."""

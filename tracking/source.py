@@ -50,6 +50,11 @@ class TrackingSource(abc.ABC):
         """The local address actually bound (None before start or after a failure)."""
 
     @property
+    def description(self) -> str:
+        """What the source is, for people: "FreeD (sony)", "simulated OpenTrackIO (CBOR)"."""
+        return f"{self.protocol} ({self.preset_name})" if self.preset_name else self.protocol
+
+    @property
     def configured_address(self) -> str:
         """What the stage file asked for (shown until the transport is open)."""
         return ""

@@ -135,7 +135,7 @@ class SourceHealthTable(QTableWidget):
             camera_prefix = f"{src.camera}/"
             short = src.name[len(camera_prefix):] if src.name.startswith(camera_prefix) else src.name
             self._set(row, SOURCE, short, tooltip=src.name)
-            protocol = f"{src.protocol} ({src.preset})" if src.preset else src.protocol
+            protocol = src.description or src.protocol
             self._set(row, PROTOCOL, protocol)
         self._names = [src.name for src in sources]
         self.rebuilds += 1

@@ -79,7 +79,8 @@ class StagePanel(QWidget):
             item = self._sources.get(src.name)
             if item is None:
                 item = self._item(self._cameras[src.camera], src.camera)
-                # Just the protocol: the address is in Detail, and a narrow dock keeps the figures in view.
+                # Just the protocol: the address is in Detail, what it is in the tooltip, and a
+                # narrow dock keeps the figures in view.
                 item.setText(0, src.protocol)
                 self._sources[src.name] = item
             if src.error:
@@ -89,7 +90,7 @@ class StagePanel(QWidget):
             else:
                 detail = src.listen
             self._set_row(item, src.state, src.rate_hz, src.accepted, src.rejected, detail)
-            item.setToolTip(0, f"{src.name} on {src.listen}")
+            item.setToolTip(0, f"{src.name}: {src.description} on {src.listen}")
         if self.tree.currentItem() is None and self._cameras:
             wanted = self._cameras.get(self._wanted or "")
             self.tree.setCurrentItem(wanted or next(iter(self._cameras.values())))
