@@ -11,10 +11,14 @@ import enum
 from collections import deque
 from collections.abc import Sequence
 
+import numpy as np
+
 NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
 #: Inter-arrival intervals kept for the jitter figures (at 500 Hz: the last 2 s).
 JITTER_INTERVALS = 1000
+#: How often the jitter figures are recomputed: they run on the I/O loop, between datagrams.
+TIMING_PERIOD_NS = 500_000_000
 
 
 class StreamState(enum.StrEnum):
@@ -66,12 +70,16 @@ class SequenceCheck:
         return False
 
 
+def _rank(count: int, fraction: float) -> int:
+    """0-based nearest-rank index of the ``fraction`` percentile among ``count`` values."""
+    return min(count - 1, max(0, int(fraction * count + 0.5) - 1))
+
+
 def percentile(sorted_values: Sequence[float], fraction: float) -> float:
     """Nearest-rank percentile of an ascending list (``fraction`` in 0..1); NaN when empty."""
     if not sorted_values:
         return float("nan")
-    rank = min(len(sorted_values) - 1, max(0, int(fraction * len(sorted_values) + 0.5) - 1))
-    return sorted_values[rank]
+    return sorted_values[_rank(len(sorted_values), fraction)]
 
 
 class StreamHealth:
@@ -111,6 +119,7 @@ class StreamHealth:
         self.sequence: SequenceCheck | None = None
         self._arrivals: deque[int] = deque()
         self._intervals: deque[int] = deque(maxlen=JITTER_INTERVALS)
+        self._timing_ns: int | None = None
 
     def use_sequence(self, modulus: int) -> SequenceCheck:
         """Track loss and reordering from sequence numbers counting modulo ``modulus``."""
@@ -175,7 +184,10 @@ class StreamHealth:
             self.rate_hz = (len(arrivals) - 1) * NS_PER_S / (arrivals[-1] - arrivals[0])
         else:
             self.rate_hz = 0.0
-        self._timing()
+        due = self._timing_ns is None or now_ns - self._timing_ns >= TIMING_PERIOD_NS
+        if due or self.interval_ms_p50 != self.interval_ms_p50:  # NaN: nothing measured yet, try now
+            self._timing_ns = now_ns
+            self._timing()
         if self.failed is not None or self.last_arrival_ns is None:
             new = StreamState.DOWN
         else:
@@ -192,15 +204,18 @@ class StreamHealth:
         return new
 
     def _timing(self) -> None:
-        intervals = sorted(self._intervals)
-        if len(intervals) < 2:
+        """Median interval and jitter percentiles (numpy partial sorts: ~20 us for 1000 intervals)."""
+        count = len(self._intervals)
+        if count < 2:
             self.interval_ms_p50 = self.jitter_ms_p50 = self.jitter_ms_p99 = float("nan")
             return
-        median = percentile(intervals, 0.5)
-        deviations = sorted(abs(i - median) for i in intervals)
+        intervals = np.fromiter(self._intervals, dtype=np.int64, count=count)
+        mid, p99 = _rank(count, 0.5), _rank(count, 0.99)
+        median = int(np.partition(intervals, mid)[mid])
+        deviations = np.partition(np.abs(intervals - median), (mid, p99))
         self.interval_ms_p50 = median / NS_PER_MS
-        self.jitter_ms_p50 = percentile(deviations, 0.5) / NS_PER_MS
-        self.jitter_ms_p99 = percentile(deviations, 0.99) / NS_PER_MS
+        self.jitter_ms_p50 = int(deviations[mid]) / NS_PER_MS
+        self.jitter_ms_p99 = int(deviations[p99]) / NS_PER_MS
 
     def recent_intervals_ms(self) -> list[float]:
         """The kept inter-arrival intervals in milliseconds, oldest first (any thread: a copy)."""

@@ -14,7 +14,6 @@ it restarts after a gap so a stream coming back never averages with a stale pose
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
 import math
 from collections import deque
@@ -133,7 +132,7 @@ class CameraPipeline:
             sample.rotation_deg[i] + sum(_angle_delta(s.rotation_deg[i], sample.rotation_deg[i])
                                          for s in window) / n
             for i in range(3))
-        return dataclasses.replace(sample, translation_m=(x, y, z), rotation_deg=(pan, tilt, roll))
+        return sample._replace(translation_m=(x, y, z), rotation_deg=(pan, tilt, roll))
 
     def _deliver(self, sample: CameraSample) -> None:
         self.latest = sample

@@ -371,7 +371,7 @@ class StageClock:
     free-run generators and cameras do; drop-frame labels stay within a frame or so of it.
     """
 
-    __slots__ = ("_den_ns", "_drop_frame", "_jam", "_num", "_rate")
+    __slots__ = ("_den_ns", "_drop_frame", "_jam", "_last", "_num", "_rate")
 
     def __init__(self, rate: FrameRate, drop_frame: bool = False, *, wall_time_s: float | None = None,
                  monotonic_ns: int | None = None) -> None:
@@ -383,6 +383,9 @@ class StageClock:
         # (label frame count at the jam, monotonic ns at which that frame started); one tuple so
         # a re-jam from another thread is seen whole by frame_at.
         self._jam: tuple[int, int] = (0, 0)
+        # (absolute frame, its label): the label is a pure function of the frame, so this stays
+        # right across re-jams; one tuple so another thread never sees half of it.
+        self._last: tuple[int, Timecode] | None = None
         self.jam(wall_time_s=wall_time_s, monotonic_ns=monotonic_ns)
 
     @property
@@ -429,8 +432,19 @@ class StageClock:
         return base + ((monotonic_ns - started_ns) * self._num) // self._den_ns
 
     def timecode_at(self, monotonic_ns: int) -> Timecode:
-        """The label at ``monotonic_ns`` (a ``time.monotonic_ns()`` reading), wrapped at 24 h."""
-        return Timecode.from_frames(self.frame_at(monotonic_ns), self._rate, self._drop_frame)
+        """The label at ``monotonic_ns`` (a ``time.monotonic_ns()`` reading), wrapped at 24 h.
+
+        Trackers send several samples per frame (500 Hz against 24 fps): the label of the last
+        frame asked for is kept and handed out again while the frame has not changed, which
+        takes Timecode construction off most samples' path.
+        """
+        frame = self.frame_at(monotonic_ns)
+        cached = self._last
+        if cached is not None and cached[0] == frame:
+            return cached[1]
+        label = Timecode.from_frames(frame, self._rate, self._drop_frame)
+        self._last = (frame, label)
+        return label
 
     def now(self) -> Timecode:
         """The label now."""

@@ -207,3 +207,21 @@ def _free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind((LOCAL, 0))
         return int(sock.getsockname()[1])
+
+
+def test_largest_udp_datagram_arrives_whole_and_is_rejected_by_length() -> None:
+    """The transport reads into 64 KiB (not asyncio's 256 KiB): still room for any datagram."""
+    source = _make()
+
+    async def body(src: OpenTrackIOUdpSource) -> None:
+        assert src.bound is not None
+        assert src._transport is not None and src._transport.max_size == 1 << 16  # type: ignore[attr-defined]
+        good = encode_sample(_sample(1), ENCODING_JSON, sequence=1)[0]
+        with _sender() as sock:
+            sock.sendto(good + bytes(65507 - len(good)), (LOCAL, src.bound.port))  # trailing bytes
+            sock.sendto(good, (LOCAL, src.bound.port))
+            await _wait_until(lambda: src.health.received == 2)
+
+    _run(source, body)
+    assert source.health.rejected_by_reason == {"length": 1}  # the header's length disagrees
+    assert source.camera.delivered == 1

@@ -145,8 +145,13 @@ def freed_sample(pos: FreeDPosition, preset: FreeDPreset, camera: str, source: s
         lens: LensValues | None = LensValues(focal_length_mm=pos.zoom / 100.0,
                                              focus_distance_m=pos.focus / 10_000.0, f_stop=meaning.f_stop)
     else:
-        zoom_n = preset.normalise(pos.zoom, preset.zoom_range)
-        focus_n = preset.normalise(pos.focus, preset.focus_range)
+        zoom_n = focus_n = None
+        if preset.zoom_range is not None:
+            lo, hi = preset.zoom_range
+            zoom_n = min(1.0, max(0.0, (pos.zoom - lo) / (hi - lo)))
+        if preset.focus_range is not None:
+            lo, hi = preset.focus_range
+            focus_n = min(1.0, max(0.0, (pos.focus - lo) / (hi - lo)))
         lens = LensValues(f_stop=meaning.f_stop, encoders=(focus_n, None, zoom_n))
     return CameraSample(
         camera=camera,

@@ -37,9 +37,9 @@ class FreeDSource(TrackingSource):
 
     def accept(self, pos: FreeDPosition, arrival_ns: int) -> None:
         """Check a decoded D1 for this camera (angles, frame counter) and push the sample (I/O thread)."""
-        problem = angle_problem(pos)
-        if problem is not None:
-            self.reject("value", problem)
+        if not (-180.0 <= pos.pan_deg <= 180.0 and -90.0 <= pos.tilt_deg <= 90.0
+                and -180.0 <= pos.roll_deg <= 180.0):  # the common case costs three comparisons
+            self.reject("value", angle_problem(pos) or "angle out of range")
             return
         preset = self.preset
         if preset.counter_modulus is not None and not self.health.in_order(pos.spare >> 12, arrival_ns):
