@@ -37,6 +37,7 @@ from stagectl.runtime import Runtime
 from stagectl.samples import CameraSample
 from tracking.freed import D1_LENGTH
 from tracking.freed_udp import RECEIVE_BUFFER_BYTES
+from tracking.udp_source import READ_BUFFER_BYTES
 
 Records = dict[str, npt.NDArray[np.int64]]
 
@@ -188,6 +189,9 @@ class AsyncioRelay(Receiver):
                                                            local_addr=("127.0.0.1", 0))
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
                                                       RECEIVE_BUFFER_BYTES)
+        # The same read buffer as stagectl's UdpSource, so the ratio measures stagectl's code and
+        # not the 256 KiB asyncio default (an mmap per datagram, see tracking/udp_source.py).
+        transport.max_size = READ_BUFFER_BYTES  # type: ignore[attr-defined]
         return transport
 
     def close(self) -> None:

@@ -268,3 +268,47 @@ def test_delay_line_does_not_deliver_immediately() -> None:
     held, elapsed_ms = asyncio.run(main())
     assert held == 0 and source.health.accepted == 2
     assert 45 <= elapsed_ms < 1000
+
+
+# --- reading: bursts in one wake-up, and the fallback transport ----------------------------------
+
+def test_a_burst_is_read_in_one_wake_up() -> None:
+    source = _make()
+    wakes: list[int] = []
+    drain = source._drain
+
+    def counting_drain() -> None:
+        before = source.health.received
+        drain()
+        wakes.append(source.health.received - before)
+
+    source._drain = counting_drain  # type: ignore[method-assign]
+
+    async def body(src: FreeDUdpSource, sender: socket.socket) -> None:
+        for burst in range(1, 4):
+            for _ in range(8):  # eight genlocked trackers send on the same tick
+                _send(sender, src, GOOD)
+            time.sleep(0.02)  # the loop is busy: the burst queues in the socket
+            await _wait_until(lambda n=burst: src.health.received == 8 * n)  # type: ignore[misc]
+
+    _run(source, body)
+    assert source.health.accepted == 24
+    assert max(wakes) == 8  # one callback took the whole burst (asyncio's transport reads one)
+
+
+def test_falls_back_to_the_asyncio_transport_without_add_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_add_reader(self: asyncio.AbstractEventLoop, *args: Any) -> None:
+        raise NotImplementedError  # as on Windows' proactor loop
+
+    monkeypatch.setattr(asyncio.BaseEventLoop, "add_reader", no_add_reader, raising=False)
+    monkeypatch.setattr(asyncio.SelectorEventLoop, "add_reader", no_add_reader)
+    source = _make()
+
+    async def body(src: FreeDUdpSource, sender: socket.socket) -> None:
+        monkeypatch.undo()  # the transport itself needs the real add_reader
+        _send(sender, src, GOOD)
+        await _wait_until(lambda: src.camera.delivered == 1)
+
+    _run(source, body)
+    assert source._transport is None and source._sock is None  # closed on stop
+    assert source.health.accepted == 1

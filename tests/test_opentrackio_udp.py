@@ -27,6 +27,7 @@ from tracking.opentrackio import (
     encode_sample,
 )
 from tracking.opentrackio_udp import OpenTrackIOUdpSource
+from tracking.udp_source import READ_BUFFER_BYTES
 
 LOCAL = "127.0.0.1"
 CLOCK = StageClock(FrameRate.parse(25))
@@ -210,12 +211,12 @@ def _free_port() -> int:
 
 
 def test_largest_udp_datagram_arrives_whole_and_is_rejected_by_length() -> None:
-    """The transport reads into 64 KiB (not asyncio's 256 KiB): still room for any datagram."""
+    """Reads are 64 KiB (not asyncio's 256 KiB): still room for any datagram."""
     source = _make()
 
     async def body(src: OpenTrackIOUdpSource) -> None:
         assert src.bound is not None
-        assert src._transport is not None and src._transport.max_size == 1 << 16  # type: ignore[attr-defined]
+        assert READ_BUFFER_BYTES == 1 << 16 and src._sock is not None  # read by UdpSource._drain
         good = encode_sample(_sample(1), ENCODING_JSON, sequence=1)[0]
         with _sender() as sock:
             sock.sendto(good + bytes(65507 - len(good)), (LOCAL, src.bound.port))  # trailing bytes

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from stagectl import coords
 from stagectl.samples import CameraSample, LensValues
@@ -41,9 +42,8 @@ ROLL_LIMIT_DEG = 180.0
 SpareFields = dict[str, int | float]
 
 
-@dataclass(frozen=True, slots=True)
-class SpareMeaning:
-    """What a preset reads from the 16 spare bits."""
+class SpareMeaning(NamedTuple):
+    """What a preset reads from the 16 spare bits (a NamedTuple: one is made per datagram)."""
 
     extra: SpareFields
     """Fields for :attr:`CameraSample.extra` (always includes the raw ``spare``)."""

@@ -18,11 +18,13 @@ from tracking.source import TrackingSource
 
 log = logging.getLogger("tracking.udp")
 
-#: Receive buffer asyncio's datagram transport reads into. Its default (256 KiB) is over glibc's
-#: mmap threshold, so every recvfrom maps and unmaps a fresh buffer (~13 us and 2 page faults per
+#: Size of each recvfrom. asyncio's datagram transport asks for 256 KiB, over glibc's mmap
+#: threshold, so every read maps and unmaps a fresh buffer (~13 us and 2 page faults per
 #: datagram, measured with bench/tracking_pipeline.py; see cpython#85451). 64 KiB still holds any
 #: IPv4 UDP datagram (65507 bytes), so nothing is ever truncated.
 READ_BUFFER_BYTES = 1 << 16
+#: At most this many datagrams are read per wake-up, so one flooded socket cannot starve the loop.
+MAX_DATAGRAMS_PER_WAKE = 64
 
 
 class UdpSource(TrackingSource, asyncio.DatagramProtocol):
@@ -39,6 +41,8 @@ class UdpSource(TrackingSource, asyncio.DatagramProtocol):
     #: The protocol's name in the "listening for ..." event.
     listening_for = "datagrams"
     _transport: asyncio.DatagramTransport | None = None
+    _sock: socket.socket | None = None
+    _loop: asyncio.AbstractEventLoop | None = None
     _bound: Endpoint | None = None
 
     @property
@@ -48,38 +52,62 @@ class UdpSource(TrackingSource, asyncio.DatagramProtocol):
 
     async def open_udp(self, where: str, *, local: Endpoint | None = None, sock: socket.socket | None = None,
                        note: str = "") -> bool:
-        """Bind ``local`` (or adopt ``sock``) on the running loop; False after reporting a failure.
+        """Bind ``local`` (or adopt the bound ``sock``) on the running loop; False after reporting a failure.
 
-        ``where`` names the address in the failure message.
+        ``where`` names the address in the failure message. The socket is read by
+        :meth:`_drain` from the loop's reader callback: every datagram waiting is read in one
+        wake-up (up to :data:`MAX_DATAGRAMS_PER_WAKE`), where asyncio's datagram transport reads
+        one per trip through the selector — trackers genlocked to one frame clock send in
+        bursts. On a loop without ``add_reader`` (Windows' proactor) the asyncio transport is used.
         """
         loop = asyncio.get_running_loop()
         try:
-            if sock is not None:
-                transport, _ = await loop.create_datagram_endpoint(lambda: self, sock=sock)
-            else:
+            if sock is None:
                 assert local is not None
                 v6 = ipaddress.ip_address(local.host).version == 6
-                transport, _ = await loop.create_datagram_endpoint(
-                    lambda: self, local_addr=(local.host, local.port),
-                    family=socket.AF_INET6 if v6 else socket.AF_INET)
+                sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_DGRAM)
+                try:
+                    sock.bind((local.host, local.port))
+                except OSError:
+                    sock.close()
+                    raise
+            sock.setblocking(False)
         except OSError as exc:
             message = f"cannot listen on {where}: {exc.strerror or exc}"
             self.bind_failed(message)
             self.events.post(Level.ERROR, self.name, "error",
                              message + " (is another program using the port? change `listen`)")
             return False
-        self._transport = transport
-        if hasattr(transport, "max_size"):  # asyncio's selector transport (an attribute, not API)
-            transport.max_size = READ_BUFFER_BYTES
-        raw = transport.get_extra_info("socket")
-        if raw is not None:
-            with contextlib.suppress(OSError):
-                raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer_bytes)
-        host, port = transport.get_extra_info("sockname")[:2]
+        with contextlib.suppress(OSError):  # the kernel may cap it; the default still works
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer_bytes)
+        try:
+            loop.add_reader(sock.fileno(), self._drain)
+            self._sock, self._loop = sock, loop
+        except NotImplementedError:
+            transport, _ = await loop.create_datagram_endpoint(lambda: self, sock=sock)
+            if hasattr(transport, "max_size"):  # asyncio's selector transport (an attribute, not API)
+                transport.max_size = READ_BUFFER_BYTES
+            self._transport = transport
+        host, port = sock.getsockname()[:2]
         self._bound = Endpoint(host, port)
         self.events.post(Level.INFO, self.name, "state", f"listening for {self.listening_for} on "
                          f"{self._bound}{note}")
         return True
+
+    def _drain(self) -> None:
+        """Read every datagram waiting (the loop's reader callback for the socket)."""
+        sock = self._sock
+        if sock is None:
+            return
+        for _ in range(MAX_DATAGRAMS_PER_WAKE):
+            try:
+                data, addr = sock.recvfrom(READ_BUFFER_BYTES)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError as exc:  # e.g. an ICMP error queued on the socket
+                self.error_received(exc)
+                return
+            self.datagram_received(data, addr)
 
     def bind_failed(self, message: str) -> None:
         """Mark the source (and any source sharing its socket) down with ``message``."""
@@ -87,6 +115,11 @@ class UdpSource(TrackingSource, asyncio.DatagramProtocol):
 
     async def async_stop(self) -> None:
         """Close the socket."""
+        sock, loop = self._sock, self._loop
+        if sock is not None and loop is not None:
+            self._sock = None
+            loop.remove_reader(sock.fileno())
+            sock.close()
         if self._transport is not None:
             self._transport.close()
             self._transport = None
