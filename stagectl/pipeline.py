@@ -58,6 +58,7 @@ class CameraPipeline:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._limiter = RateLimiter()
         self._window: deque[CameraSample] = deque()
+        self._held = 0  # samples waiting in the delay line
         self._smoothing = 0
         self.set_delay_ms(delay_ms)
         self.set_smoothing(smoothing)
@@ -106,16 +107,21 @@ class CameraPipeline:
         if self._smoothing:
             sample = self._smooth(sample)
         loop = self._loop
-        if loop is None:
-            self._deliver(sample)
+        if loop is None or (self._delay_s == 0.0 and not self._held):
+            self._deliver(sample)  # no delay and nothing held: no clock reading, no timer
             return
         now = loop.time()
         release = max(now + self._delay_s, self._last_release)
         self._last_release = release
         if release > now:
-            loop.call_at(release, self._deliver, sample)
+            self._held += 1
+            loop.call_at(release, self._release, sample)
         else:
             self._deliver(sample)
+
+    def _release(self, sample: CameraSample) -> None:
+        self._held -= 1
+        self._deliver(sample)
 
     def _smooth(self, sample: CameraSample) -> CameraSample:
         window = self._window
