@@ -109,3 +109,20 @@ def test_sony_frame_counter_gives_loss_and_drops_late_samples() -> None:
 
 def test_generic_preset_has_no_sequence() -> None:
     assert not _source().health.has_sequence
+
+
+def test_stale_holds_the_last_pose_and_coming_back_delivers_only_the_new_sample() -> None:
+    from stagectl.health import StreamState
+
+    source = _source()
+    for pan in (1.0, 2.0, 3.0):
+        source.datagram_received(encode_d1(_pos(pan=pan)), TRACKER)
+    held = source.camera.latest
+    last_ns = source.health.last_arrival_ns
+    assert held is not None and last_ns is not None
+    assert source.health.evaluate(last_ns + 600_000_000) is StreamState.STALE  # 600 ms of silence
+    assert source.camera.latest is held  # held, never zeroed
+    source.datagram_received(encode_d1(_pos(pan=9.0)), TRACKER)
+    assert source.health.evaluate(source.health.last_arrival_ns or 0) is StreamState.UP
+    assert source.camera.delivered == 4  # the new sample alone: no backlog, nothing replayed
+    assert source.camera.latest is not None and source.camera.latest.rotation_deg[0] == -9.0
