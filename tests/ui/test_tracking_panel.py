@@ -190,7 +190,7 @@ def test_the_stage_map_shows_every_camera_and_rings_the_selected_one(qtbot: QtBo
     panel.selector.setCurrentText("B")
 
     def ringed(name: str) -> bool:
-        ring, glyph = panel.selection_ring, panel.map.glyphs[name]
+        ring, glyph = panel.map.selection_ring, panel.map.glyphs[name]
         return bool(ring.isVisible() and abs(ring.x() - glyph.x) < 1e-9 and abs(ring.y() - glyph.y) < 1e-9)
 
     qtbot.waitUntil(lambda: ringed("B"), timeout=3000)

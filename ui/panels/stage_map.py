@@ -70,6 +70,13 @@ class StageMap(QWidget):
         layout.addWidget(self.widget)
         self.glyphs: dict[str, _CameraGlyph] = {}
         self.selected: str | None = None
+        # The amber ring round the selected camera: one point moved with setPos, far cheaper per
+        # frame than new scatter data; under the camera's own dot and heading.
+        self.selection_ring = pg.ScatterPlotItem([0.0], [0.0], size=26, brush=None,
+                                                 pen=pg.mkPen(theme.ACCENT, width=2.5))
+        self.selection_ring.setZValue(-1)
+        self.selection_ring.setVisible(False)
+        self.plot.addItem(self.selection_ring)
 
     def update_snapshot(self, snap: StageSnapshot, trail: npt.NDArray[np.float64] | None = None) -> None:
         """Move every camera glyph; draw the selected camera's trail (ring rows) when given."""
@@ -86,3 +93,9 @@ class StageMap(QWidget):
             self.trail.setData(trail[:, 1], trail[:, 2])
         else:
             self.trail.setData([], [])
+        glyph = self.glyphs.get(self.selected or "")
+        placed = glyph is not None and math.isfinite(glyph.x) and math.isfinite(glyph.y)
+        if glyph is not None and placed:
+            self.selection_ring.setPos(glyph.x, glyph.y)
+        if self.selection_ring.isVisible() != placed:
+            self.selection_ring.setVisible(placed)

@@ -58,7 +58,7 @@ class TrackingPanel(QWidget):
         intervals: their recent inter-arrival times.
         delay_control: its delay line and smoothing.
         plots: position, rotation and zoom/focus against time.
-        map: every camera from above; selection_ring: the amber ring round the selected one.
+        map: every camera from above, the selected one ringed.
     """
 
     camera_selected = Signal(str)
@@ -132,12 +132,6 @@ class TrackingPanel(QWidget):
         self.plots = (self.position_plot, self.rotation_plot, self.lens_plot)
 
         self.map = StageMap(self)
-        # One point at the origin, moved with setPos: far cheaper per frame than new scatter data.
-        self.selection_ring = pg.ScatterPlotItem([0.0], [0.0], size=26, brush=None,
-                                                 pen=pg.mkPen(theme.ACCENT, width=2.5))
-        self.selection_ring.setZValue(-1)  # under the camera's own dot and heading
-        self.selection_ring.setVisible(False)
-        self.map.plot.addItem(self.selection_ring)
         self.intervals = InterArrivalPlot(self)
         self.side = QSplitter(Qt.Orientation.Vertical, self)
         self.side.addWidget(self.map)
@@ -198,12 +192,6 @@ class TrackingPanel(QWidget):
             self.health.show_sources([s for s in snap.sources if s.camera == self.camera])
             self.delay_control.update_status(status)
         self.map.update_snapshot(snap, rows)
-        glyph = self.map.glyphs.get(self.camera or "")
-        placed = glyph is not None and math.isfinite(glyph.x) and math.isfinite(glyph.y)
-        if glyph is not None and placed:
-            self.selection_ring.setPos(glyph.x, glyph.y)
-        if self.selection_ring.isVisible() != placed:
-            self.selection_ring.setVisible(placed)
 
     def refresh_intervals(self) -> None:
         """Redraw the inter-arrival plot from the selected camera's sources (10 Hz timer)."""
