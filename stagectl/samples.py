@@ -36,6 +36,14 @@ class LensValues(NamedTuple):
             "Brown-Conrady D-U": distorted -> undistorted).
         radial / tangential: the model's coefficients, in OpenTrackIO's (OpenLensIO) form.
         projection_offset_mm: principal-point offset from the sensor centre (x, y).
+        brown_conrady: (k1, k2, k3, p1, p2) solved from a lens file, in OpenCV's normalisation
+            (dimensionless, on coordinates divided by the focal length in pixels) and OpenCV's
+            direction (undistorted -> distorted); the same order Unreal's spherical model uses.
+        principal_point_px: (cx, cy) in pixels of the lens file's image size.
+        lens_file: the lens file these values were solved from (its file name), None when they
+            came from the tracker.
+        clamped: the axes whose raw value lay outside the calibrated range and was clamped to
+            its edge ("zoom", "focus", "iris"): the values are the edge's, never extrapolated.
     """
 
     focal_length_mm: float | None = None
@@ -48,6 +56,10 @@ class LensValues(NamedTuple):
     radial: tuple[float, ...] = ()
     tangential: tuple[float, ...] = ()
     projection_offset_mm: tuple[float, float] | None = None
+    brown_conrady: tuple[float, float, float, float, float] | None = None
+    principal_point_px: tuple[float, float] | None = None
+    lens_file: str | None = None
+    clamped: tuple[str, ...] = ()
 
 
 class CameraSample(NamedTuple):
