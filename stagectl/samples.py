@@ -101,3 +101,28 @@ class CameraSample(NamedTuple):
     lens: LensValues | None = None
     sample_time_ns: int | None = None
     timecode_source: str = "stage"
+
+
+class LensReading(NamedTuple):
+    """One reading from a lens encoder on its own wire (Cooke /i, a FIZ box), not from the tracker.
+
+    The camera pipeline merges the newest reading at or before each tracking sample's arrival
+    into that sample (raw encoders, and the lens' own values when it reports them).
+
+    Attributes:
+        source: name of the lens source.
+        arrival_ns: ``time.monotonic_ns()`` when the reading arrived.
+        focus_raw / iris_raw / zoom_raw: raw encoder counts, None when not sent.
+        focus_distance_m / t_stop / focal_length_mm / entrance_pupil_offset_m: the lens' own
+            values (Cooke /i sends them), None when not sent (a hobby FIZ box sends counts only).
+    """
+
+    source: str
+    arrival_ns: int
+    focus_raw: int | None = None
+    iris_raw: int | None = None
+    zoom_raw: int | None = None
+    focus_distance_m: float | None = None
+    t_stop: float | None = None
+    focal_length_mm: float | None = None
+    entrance_pupil_offset_m: float | None = None
