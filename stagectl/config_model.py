@@ -14,9 +14,9 @@ from typing import Any
 
 from stagectl.timecode import FrameRate
 
-PROTOCOLS = ("freed", "freed-serial", "opentrackio", "simulator")
+PROTOCOLS = ("freed", "freed-serial", "opentrackio", "lens-serial", "simulator")
 """Tracking protocols this version can receive."""
-FUTURE_PROTOCOLS = ("lens-serial",)
+FUTURE_PROTOCOLS: tuple[str, ...] = ()
 """Protocols a later version adds; rejected with "not available in this version"."""
 FUTURE_TABLES = ("outputs", "devices", "control", "takes", "lenses")
 """Top-level tables a later version reads; accepted and kept raw in :attr:`StageConfig.extra`."""
@@ -120,7 +120,7 @@ class SourceConfig:
     source_number: int | None = None
     """OpenTrackIO: only accept samples with this ``sourceNumber``; None = any."""
     serial: SerialSettings | None = None
-    """freed-serial: the port and its line settings."""
+    """freed-serial and lens-serial: the port and its line settings."""
     start_stream: bool = False
     """freed-serial: send the D0 "start stream" command after opening the port."""
     stale_ms: float = DEFAULT_STALE_MS
@@ -129,6 +129,8 @@ class SourceConfig:
     """simulator: which protocol it simulates over loopback (freed or opentrackio)."""
     encoding: str = "json"
     """simulator with simulate = "opentrackio": json or cbor."""
+    lens_protocol: str = "cooke-i"
+    """lens-serial: what the encoder speaks, "cooke-i" or "fiz-line" (``FIZ <focus> <iris> <zoom>``)."""
 
 
 @dataclass(frozen=True, slots=True)

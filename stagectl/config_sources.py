@@ -30,6 +30,8 @@ KEYS_BY_PROTOCOL: dict[str, tuple[str, ...]] = {
                      "preset", "start_stream", "stale_ms"),
     "opentrackio": ("camera", "protocol", "listen", "group", "interface", "source_number", "allow",
                     "stale_ms"),
+    "lens-serial": ("camera", "protocol", "port", "lens_protocol", "baud", "parity", "data_bits", "stop_bits",
+                    "stale_ms"),
     "simulator": ("camera", "protocol", "listen", "camera_id", "rate_hz", "simulate", "preset", "encoding",
                   "stale_ms"),
 }
@@ -37,6 +39,7 @@ KEYS_BY_PROTOCOL: dict[str, tuple[str, ...]] = {
 ALL_SOURCE_KEYS = tuple(dict.fromkeys(k for keys in KEYS_BY_PROTOCOL.values() for k in keys))
 
 PARITIES = ("none", "even", "odd", "mark", "space")
+LENS_PROTOCOLS = ("cooke-i", "fiz-line")
 STOP_BITS = (1, 1.5, 2)
 _ALLOWED_LISTEN = '"host:port" with an IPv4 address or localhost, or "[IPv6]:port"; port 0..65535'
 
@@ -84,7 +87,10 @@ class SourceTableChecker(TableChecker):
         allowed = "an integer 1..200 (OpenTrackIO sourceNumber), or leave it out for any"
         source_number = (self.ranged(table, (*base, "source_number"), 1, 200, None, allowed, integer=True)
                          if used("source_number") else None)
-        serial = self._serial(table, base) if protocol == "freed-serial" else None
+        serial = self._serial(table, base, protocol) if protocol in ("freed-serial", "lens-serial") else None
+        lens_protocol = "cooke-i"
+        if used("lens_protocol"):
+            lens_protocol = self._choice(table, (*base, "lens_protocol"), LENS_PROTOCOLS, "cooke-i")
         start_stream = used("start_stream") and bool(self.typed(
             table, (*base, "start_stream"), (bool,), 'true or false (send the D0 "start stream" command on '
             "connect)", False))
@@ -98,7 +104,7 @@ class SourceTableChecker(TableChecker):
         if len(self.errors) > before or protocol is None:
             return None
         return SourceConfig(camera, protocol, listen, camera_id, rate_hz, i, preset, allow, group, interface,
-                            source_number, serial, start_stream, stale_ms, simulate, encoding)
+                            source_number, serial, start_stream, stale_ms, simulate, encoding, lens_protocol)
 
     # --- single keys ----------------------------------------------------------------------------
 
@@ -197,19 +203,23 @@ class SourceTableChecker(TableChecker):
                 interface = listen.host
         return group, interface
 
-    def _serial(self, table: Mapping[str, Any], base: KeyPath) -> SerialSettings | None:
+    def _serial(self, table: Mapping[str, Any], base: KeyPath, protocol: str) -> SerialSettings | None:
+        """The line settings; defaults are FreeD's 38400 8O1, or a lens encoder's 115200 8N1."""
         before = len(self.errors)
+        freed = protocol == "freed-serial"
+        what, default_baud, default_parity = ("FreeD", 38400, "odd") if freed else \
+            ("Cooke /i", 115200, "none")
         allowed = 'the serial device, e.g. "/dev/ttyUSB0" or "COM3"'
         port = self.typed(table, (*base, "port"), (str,), allowed, required=True)
         if port is not None and (not port.strip() or "\0" in port):
             self.error((*base, "port"), f"{port!r} is not a device name; allowed: {allowed}")
-        baud = self.ranged(table, (*base, "baud"), 50, 4_000_000, 38400,
-                           "an integer 50..4000000 (FreeD: 38400)", integer=True)
-        parity = self._choice(table, (*base, "parity"), PARITIES, "odd")
-        data_bits = self.ranged(table, (*base, "data_bits"), 5, 8, 8, "an integer 5..8 (FreeD: 8)",
+        baud = self.ranged(table, (*base, "baud"), 50, 4_000_000, default_baud,
+                           f"an integer 50..4000000 ({what}: {default_baud})", integer=True)
+        parity = self._choice(table, (*base, "parity"), PARITIES, default_parity)
+        data_bits = self.ranged(table, (*base, "data_bits"), 5, 8, 8, f"an integer 5..8 ({what}: 8)",
                                 integer=True)
         key = (*base, "stop_bits")
-        stop_bits = self.typed(table, key, (int, float), "1, 1.5 or 2 (FreeD: 1)", 1)
+        stop_bits = self.typed(table, key, (int, float), f"1, 1.5 or 2 ({what}: 1)", 1)
         if stop_bits not in STOP_BITS:
             self.error(key, f"{stop_bits} is not 1, 1.5 or 2")
         if len(self.errors) > before:

@@ -6,6 +6,12 @@ busy loop). Release times never go backwards, so shortening the delay live never
 sample overtake an older one. Sinks are plain callables; the built-in ones keep the latest
 value and a ring of recent samples for the UI. Lens solving lands here with the lens issue.
 
+Lens: readings from a lens encoder on its own wire (:meth:`CameraPipeline.lens_reading`) are
+merged into each tracking sample by arrival time, then a lens solver (from the camera's lens
+file, :meth:`CameraPipeline.set_lens`) turns raw encoder counts into focal length, focus
+distance, T-stop, distortion and entrance pupil. Without a lens file raw values still flow and
+``lens_status`` says "unsolved".
+
 No smoothing by default. ``smoothing = n`` averages the last n poses (a moving average: it
 adds (n - 1) / 2 sample periods of latency, reported by :attr:`CameraPipeline.smoothing_latency_ms`);
 it restarts after a gap so a stream coming back never averages with a stale pose.
@@ -18,13 +24,19 @@ import logging
 import math
 from collections import deque
 from collections.abc import Callable
+from typing import Any
 
 from stagectl.health import StreamHealth, StreamState
 from stagectl.logutil import RateLimiter, with_suppressed
 from stagectl.ringbuffer import SampleRing
-from stagectl.samples import CameraSample
+from stagectl.samples import CameraSample, LensReading, LensValues
 
 Sink = Callable[[CameraSample], None]
+LensSolve = Callable[[int | None, int | None, int | None], LensValues]
+"""(zoom_raw, focus_raw, iris_raw) -> solved lens values (e.g. ``lens.solve.LensSolver.solve``)."""
+
+#: A lens reading older than this (before the sample) is stale: not merged.
+LENS_READING_MAX_AGE_NS = 500_000_000
 
 #: A pause longer than this restarts the smoothing window (no averaging across a dropout).
 SMOOTHING_GAP_NS = 250_000_000
@@ -59,9 +71,35 @@ class CameraPipeline:
         self._limiter = RateLimiter()
         self._window: deque[CameraSample] = deque()
         self._held = 0  # samples waiting in the delay line
+        self._solve: LensSolve | None = None
+        self.lens_file: str | None = None
+        """The lens file solving this camera's samples (its name), None when unsolved."""
+        self.lens_error: str | None = None
+        """Why the camera's lens file could not be used, None when there is none or it loaded."""
+        self.solve_errors = 0
+        self.lens_readings = 0
+        self._readings: deque[LensReading] = deque(maxlen=64)
         self._smoothing = 0
         self.set_delay_ms(delay_ms)
         self.set_smoothing(smoothing)
+
+    def set_lens(self, solve: LensSolve | None, lens_file: str | None = None,
+                 error: str | None = None) -> None:
+        """Solve samples with ``solve`` (None: raw values only), from ``lens_file``; ``error`` says
+        why a configured lens file is not in use (I/O thread)."""
+        self._solve, self.lens_file, self.lens_error = solve, lens_file if solve else None, error
+
+    @property
+    def lens_status(self) -> str:
+        """``solved (<file>)``, ``unsolved`` or ``unsolved: <why the lens file failed>``."""
+        if self._solve is not None:
+            return f"solved ({self.lens_file})" if self.lens_file else "solved"
+        return f"unsolved: {self.lens_error}" if self.lens_error else "unsolved"
+
+    def lens_reading(self, reading: LensReading) -> None:
+        """Keep a lens encoder's reading for merging into the next tracking samples (I/O thread)."""
+        self._readings.append(reading)
+        self.lens_readings += 1
 
     @property
     def smoothing(self) -> int:
@@ -104,6 +142,15 @@ class CameraPipeline:
 
     def push(self, sample: CameraSample) -> None:
         """Accept a sample from a source (I/O thread)."""
+        reading = self._reading_for(sample) if self._readings else None
+        if reading is not None:
+            sample = sample._replace(zoom_raw=_first(reading.zoom_raw, sample.zoom_raw),
+                                     focus_raw=_first(reading.focus_raw, sample.focus_raw),
+                                     iris_raw=_first(reading.iris_raw, sample.iris_raw))
+        if self._solve is not None:
+            sample = self._solved(sample)
+        if reading is not None:
+            sample = sample._replace(lens=_measured(sample.lens or LensValues(), reading))
         if self._smoothing:
             sample = self._smooth(sample)
         loop = self._loop
@@ -122,6 +169,32 @@ class CameraPipeline:
     def _release(self, sample: CameraSample) -> None:
         self._held -= 1
         self._deliver(sample)
+
+    def _reading_for(self, sample: CameraSample) -> LensReading | None:
+        """The newest lens reading at or before the sample's arrival, unless it is stale."""
+        for reading in reversed(self._readings):
+            if reading.arrival_ns <= sample.arrival_ns:
+                fresh = sample.arrival_ns - reading.arrival_ns <= LENS_READING_MAX_AGE_NS
+                return reading if fresh else None
+        return None
+
+    def _solved(self, sample: CameraSample) -> CameraSample:
+        """The lens file's values for the sample's raw counts; fields the file leaves empty keep
+        what the tracker reported (e.g. a Sony F-number)."""
+        assert self._solve is not None
+        try:
+            solved = self._solve(sample.zoom_raw, sample.focus_raw, sample.iris_raw)
+        except Exception as exc:  # a solver bug must not stop the stream: raw values still flow
+            self.solve_errors += 1
+            held = self._limiter.check("solve")
+            if held is not None:
+                log.error(with_suppressed(f"camera {self.name}: lens solve failed: {exc}", held))
+            return sample
+        reported = sample.lens
+        if reported is not None:
+            solved = LensValues(*(theirs if mine is None or mine == () else mine
+                                  for mine, theirs in zip(solved, reported, strict=True)))
+        return sample._replace(lens=solved)
 
     def _smooth(self, sample: CameraSample) -> CameraSample:
         window = self._window
@@ -176,3 +249,17 @@ class CameraPipeline:
 def _angle_delta(angle: float, reference: float) -> float:
     """``angle - reference`` wrapped to [-180, 180) so averages never cross the +-180 seam badly."""
     return (angle - reference + 180.0) % 360.0 - 180.0
+
+
+def _first(preferred: object, fallback: object) -> Any:
+    """``preferred`` unless it is None."""
+    return fallback if preferred is None else preferred
+
+
+def _measured(lens: LensValues, reading: LensReading) -> LensValues:
+    """``lens`` with the values the lens measured itself (Cooke /i) in place of table values."""
+    return lens._replace(
+        focus_distance_m=_first(reading.focus_distance_m, lens.focus_distance_m),
+        t_stop=_first(reading.t_stop, lens.t_stop),
+        focal_length_mm=_first(reading.focal_length_mm, lens.focal_length_mm),
+        entrance_pupil_offset_m=_first(reading.entrance_pupil_offset_m, lens.entrance_pupil_offset_m))

@@ -193,14 +193,7 @@ def test_unknown_keys_everywhere(tmp_path: Path, text: str, line: int, key: str,
 def test_unknown_protocol(tmp_path: Path) -> None:
     path = write(tmp_path, HEAD + '[[sources]]\ncamera = "A"\nprotocol = "fred"\n')
     check(only_error(path), path, 9, "sources[0].protocol", "unknown protocol 'fred'",
-          "did you mean 'freed'?", "allowed: freed, freed-serial, opentrackio, simulator")
-
-
-@pytest.mark.parametrize("protocol", ["lens-serial"])
-def test_protocol_not_available_in_this_version(tmp_path: Path, protocol: str) -> None:
-    path = write(tmp_path, HEAD + f'[[sources]]\ncamera = "A"\nprotocol = "{protocol}"\n')
-    check(only_error(path), path, 9, "sources[0].protocol", "not available in this version",
-          "available: freed, freed-serial, opentrackio, simulator")
+          "did you mean 'freed'?", "allowed: freed, freed-serial, opentrackio, lens-serial, simulator")
 
 
 @pytest.mark.parametrize(("listen", "reason"), [

@@ -165,3 +165,17 @@ def test_simulator_can_simulate_opentrackio_in_cbor() -> None:
 def test_encoding_needs_simulate_opentrackio(tmp_path: Path) -> None:
     path = write(tmp_path, _source('protocol = "simulator"\nencoding = "cbor"\n'))
     check(only_error(path), path, 10, "sources[0].encoding", 'only used with simulate = "opentrackio"')
+
+
+def test_lens_serial_defaults_to_cooke_at_115200_8n1() -> None:
+    src = parse_stage(_source('protocol = "lens-serial"\nport = "/dev/ttyUSB1"\n')).sources[0]
+    settings = SerialSettings("/dev/ttyUSB1", 115200, "none", 8, 1.0)
+    assert (src.lens_protocol, src.serial) == ("cooke-i", settings)
+
+
+def test_lens_serial_fiz_line_and_a_bad_lens_protocol(tmp_path: Path) -> None:
+    ok = parse_stage(_source('protocol = "lens-serial"\nport = "COM4"\nlens_protocol = "fiz-line"\n'))
+    assert ok.sources[0].lens_protocol == "fiz-line"
+    path = write(tmp_path, _source('protocol = "lens-serial"\nport = "COM4"\nlens_protocol = "cooke"\n'))
+    check(only_error(path), path, 11, "sources[0].lens_protocol", "'cooke' is not one of",
+          "did you mean 'cooke-i'?")
