@@ -104,6 +104,12 @@ def main(argv: list[str] | None = None) -> int:
         from stagectl.commands_opentrackio import simulate_opentrackio
         return simulate_opentrackio(args.target, args.group, args.encoding, args.rate, args.ttl,
                                     args.source_number, args.duration)
+    if args.command == "lens" and args.lens_command in ("solve", "export", "import"):
+        from stagectl.commands_lens import run_lens_command
+        return run_lens_command(args)
+    if args.command == "lens" and args.lens_command == "calibrate":
+        from stagectl.commands_calibrate import run_lens_calibrate
+        return run_lens_calibrate(args)
     if args.command == "decode":
         from stagectl.commands import decode_freed
         return decode_freed(args.packets)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from stagectl import __version__
 
-SUBCOMMANDS = ("run", "simulate", "decode")
+SUBCOMMANDS = ("run", "simulate", "decode", "lens")
 
 
 def _positive_float(text: str) -> float:
@@ -45,6 +45,16 @@ def _ranged_int(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+def _grid_size(text: str) -> tuple[int, int]:
+    """``9x6`` -> (9, 6): a board's inner corners, columns x rows."""
+    cols, sep, rows = text.lower().partition("x")
+    if not sep or not cols.strip().isdigit() or not rows.strip().isdigit():
+        raise argparse.ArgumentTypeError(f"{text!r} is not COLSxROWS (e.g. 9x6)")
+    if int(cols) < 2 or int(rows) < 2:
+        raise argparse.ArgumentTypeError(f"{text}: a board needs at least 2x2 inner corners")
+    return int(cols), int(rows)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -103,7 +113,52 @@ def build_parser() -> argparse.ArgumentParser:
     dotrk.add_argument("packets", nargs="+", metavar="HEX|@FILE",
                        help="one datagram in hex (spaces and colons allowed) or @FILE (raw binary or hex); "
                             "several may be the segments of one payload")
+
+    lens = sub.add_parser("lens", help="lens files and lens calibration")
+    lens_sub = lens.add_subparsers(dest="lens_command", metavar="ACTION", required=True)
+    cal = lens_sub.add_parser("calibrate", help="calibrate intrinsics and distortion from board images")
+    cal.add_argument("images", nargs="+", metavar="IMAGE", help="board images (a folder: its images)")
+    cal.add_argument("--board", choices=("checkerboard", "charuco"), required=True, help="board type")
+    cal.add_argument("--inner-corners", type=_grid_size, required=True, metavar="COLSxROWS",
+                     help="inner corners of the board, e.g. 9x6 (a ChArUco 9x6 has 10x7 squares)")
+    cal.add_argument("--square-mm", type=_positive_float, required=True, metavar="MM", help="square side")
+    cal.add_argument("--marker-mm", type=_positive_float, metavar="MM",
+                     help="ChArUco marker side (default 0.75 x the square)")
+    cal.add_argument("--dictionary", default="DICT_5X5_100", metavar="NAME",
+                     help="ChArUco ArUco dictionary (default DICT_5X5_100)")
+    cal.add_argument("--sensor-width-mm", type=_positive_float, metavar="MM",
+                     help="width of the sensor area the images show (with -o: default the lens file's)")
+    cal.add_argument("--zoom", type=_ranged_int(0, 2**32 - 1), metavar="RAW",
+                     help="raw zoom encoder count of this point")
+    cal.add_argument("--focus", type=_ranged_int(0, 2**32 - 1), metavar="RAW",
+                     help="raw focus encoder count of this point")
+    cal.add_argument("-o", "--output", metavar="LENSFILE", help="add the calibrated point to this lens file")
+    cal.add_argument("--json", action="store_true", help="print the result as one JSON object")
+    _add_lens_file_commands(lens_sub)
     return parser
+
+
+def _add_lens_file_commands(lens_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``stagectl lens solve | export | import`` (stagectl/commands_lens.py)."""
+    raw = _ranged_int(0, 2**32 - 1)
+    solve = lens_sub.add_parser("solve", help="the lens file's values at raw encoder counts")
+    solve.add_argument("lens_file", metavar="LENSFILE", help="lens file (JSON, docs/lens-files.md)")
+    solve.add_argument("--zoom", type=raw, metavar="RAW", help="raw zoom encoder count")
+    solve.add_argument("--focus", type=raw, metavar="RAW", help="raw focus encoder count")
+    solve.add_argument("--iris", type=raw, metavar="RAW", help="raw iris encoder count")
+    solve.add_argument("--json", action="store_true", help="print one JSON object (units in the key names)")
+    export = lens_sub.add_parser("export", help="a lens file as a CSV table, OpenTrackIO or Unreal values")
+    export.add_argument("lens_file", metavar="LENSFILE", help="lens file (JSON)")
+    export.add_argument("--format", choices=("csv", "opentrackio", "unreal"), default="csv",
+                        help="csv: one row per grid node for a spreadsheet (default); opentrackio: the "
+                             "static block and a lens block per node; unreal: FxFy, PrincipalPoint and "
+                             "K1, K2, K3, P1, P2 per node")
+    export.add_argument("-o", "--output", metavar="FILE", help="write FILE (atomically) instead of stdout")
+    imp = lens_sub.add_parser("import", help="replace a lens file's tables with an edited CSV table")
+    imp.add_argument("table", metavar="TABLE.csv", help="the table, as `stagectl lens export` writes it")
+    imp.add_argument("-o", "--output", metavar="LENSFILE", required=True,
+                     help="the lens file to update (its identity, sensor, encoders, iris and "
+                          "calibrations stay)")
 
 
 def normalise_argv(argv: list[str]) -> list[str]:

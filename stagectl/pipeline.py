@@ -53,7 +53,8 @@ class CameraPipeline:
         latest: the newest delivered sample (held while the stream is stale; never zeroed).
         delivered: how many samples reached the sinks.
         ring: recent samples for the plots.
-        sources: health of every source feeding this camera.
+        sources: health of every source feeding this camera's pose (state and rate come from these).
+        lens_sources: health of lens encoders on their own wire (merged, not counted as tracking).
     """
 
     def __init__(self, name: str, delay_ms: float = 0.0, ring_capacity: int = 16384,
@@ -64,6 +65,7 @@ class CameraPipeline:
         self.sink_errors = 0
         self.ring = SampleRing(ring_capacity)
         self.sources: list[StreamHealth] = []
+        self.lens_sources: list[StreamHealth] = []
         self._sinks: list[Sink] = []
         self._delay_s = 0.0
         self._last_release = 0.0
@@ -192,8 +194,9 @@ class CameraPipeline:
             return sample
         reported = sample.lens
         if reported is not None:
-            solved = LensValues(*(theirs if mine is None or mine == () else mine
-                                  for mine, theirs in zip(solved, reported, strict=True)))
+            merged: list[Any] = [theirs if mine is None or mine == () else mine
+                                 for mine, theirs in zip(solved, reported, strict=True)]
+            solved = LensValues(*merged)
         return sample._replace(lens=solved)
 
     def _smooth(self, sample: CameraSample) -> CameraSample:

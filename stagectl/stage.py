@@ -13,10 +13,11 @@ import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from stagectl.config import Endpoint, SourceConfig, StageConfig, source_name
-from stagectl.errors import ConfigError
+from stagectl.errors import ConfigError, StageError
 from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
 from stagectl.pipeline import CameraPipeline
@@ -80,6 +81,8 @@ class CameraStatus:
     jitter_ms_p99: float = math.nan
     lost: int = 0
     reordered: int = 0
+    lens_status: str = "unsolved"
+    """"solved (<file>)", "unsolved", or "unsolved: <why the lens file was not used>"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +126,9 @@ class Stage:
             cam.name: CameraPipeline(cam.name, cam.delay_ms, smoothing=cam.smoothing)
             for cam in config.cameras
         }
+        for cam in config.cameras:
+            if cam.lens is not None:
+                self._load_lens(self.cameras[cam.name], cam.lens)
         self._freed_ports: dict[Endpoint, FreeDUdpSource] = {}
         self.sources: list[TrackingSource] = [self._make_source(src) for src in config.sources]
         self._monitor: asyncio.Task[None] | None = None
@@ -147,6 +153,22 @@ class Stage:
         else:
             loop.call_soon_threadsafe(run)
 
+    def _load_lens(self, camera: CameraPipeline, path: Path) -> None:
+        """Solve ``camera`` with the lens file at ``path``; a bad file leaves the camera unsolved
+        (raw values still flow) and says why, naming the file and field."""
+        from lens.lensfile import load_lens_file
+        from lens.solve import LensSolver
+
+        try:
+            solver = LensSolver(load_lens_file(path), path.name)
+        except (StageError, OSError, ValueError) as exc:
+            camera.set_lens(None, error=str(exc))
+            self.events.post(Level.ERROR, camera.name, "lens",
+                             f"lens file not used, camera {camera.name} is unsolved: {exc}")
+            return
+        camera.set_lens(solver.solve, path.name)
+        self.events.post(Level.INFO, camera.name, "lens", f"lens solved from {path.name}")
+
     def _make_source(self, src: SourceConfig) -> TrackingSource:
         camera = self.cameras[src.camera]
         name = source_name(src)
@@ -166,6 +188,11 @@ class Stage:
 
             return FreeDSerialSource(name, camera, self.clock, self.events, src.serial, src.camera_id, preset,
                                      src.start_stream, stale_s)
+        if src.protocol == "lens-serial" and src.serial is not None:
+            from lens.serial_source import LensSerialSource
+
+            return LensSerialSource(name, camera, self.clock, self.events, src.serial, src.lens_protocol,
+                                    stale_s)
         if src.protocol == "opentrackio" and src.listen is not None:
             from tracking.opentrackio_udp import OpenTrackIOUdpSource
 
@@ -267,7 +294,8 @@ class Stage:
             smoothing_latency_ms=cam.smoothing_latency_ms,
             jitter_ms_p50=feeding.jitter_ms_p50 if feeding else math.nan,
             jitter_ms_p99=feeding.jitter_ms_p99 if feeding else math.nan,
-            lost=sum(h.lost for h in cam.sources), reordered=sum(h.reordered for h in cam.sources))
+            lost=sum(h.lost for h in cam.sources), reordered=sum(h.reordered for h in cam.sources),
+            lens_status=cam.lens_status)
 
     def set_delay(self, camera: str, *, ms: float | None = None, frames: float | None = None) -> float:
         """Change a camera's delay line live (I/O thread), in ms or in frames of the stage rate.
@@ -302,6 +330,14 @@ def _rounded(values: tuple[float, float, float], digits: int) -> list[float]:
     return [round(v, digits) for v in values]
 
 
+def _lens_field(sample: CameraSample | None, name: str) -> float | None:
+    """One lens value of the sample for JSON (None when there is no such value); inf -> None."""
+    if sample is None or sample.lens is None:
+        return None
+    value = getattr(sample.lens, name)
+    return value if value is None or math.isfinite(value) else None
+
+
 def _ms(value: float) -> float | None:
     """A figure for JSON: rounded to microseconds, None when not measured (NaN)."""
     return round(value, 3) if math.isfinite(value) else None
@@ -332,6 +368,14 @@ def status_dict(snap: StageSnapshot) -> dict[str, Any]:
             "jitter_ms_p99": _ms(cam.jitter_ms_p99),
             "lost": cam.lost,
             "reordered": cam.reordered,
+            "lens": cam.lens_status,
+            "focus_distance_m": _lens_field(s, "focus_distance_m"),
+            "t_stop": _lens_field(s, "t_stop"),
+            "f_stop": _lens_field(s, "f_stop"),
+            "entrance_pupil_offset_m": _lens_field(s, "entrance_pupil_offset_m"),
+            "k1": s.lens.brown_conrady[0] if s and s.lens and s.lens.brown_conrady else None,
+            "lens_clamped": list(s.lens.clamped) if s and s.lens else [],
+            "iris_raw": s.iris_raw if s else None,
         }
     sources = {
         src.name: {

@@ -1,67 +1,41 @@
 """FreeD over a serial line (protocol ``freed-serial``): one reader thread per port.
 
-pyserial is blocking, so each source owns a daemon thread that opens the port, reads, frames
-the bytes (tracking.freed_stream) and hands each read's results to the I/O loop in ONE
-``call_soon_threadsafe``. Everything that changes health, the camera or the event queue runs
-on the loop thread (StreamHealth has a single writer); the thread only reads, frames and
-sleeps. When the port cannot be opened or goes away (a USB adapter unplugged), the source is
-marked down with the reason and retries with capped exponential backoff, warning once per
-outage and logging later attempts at debug level.
+The transport (reader thread, one ``call_soon_threadsafe`` per read, capped-backoff reconnect,
+warn once per outage) is tracking.serial_reader's :class:`SerialSource`; this module adds the
+FreeD parts: the stream framer (tracking.freed_stream), the optional D0 start-stream command
+after every (re)open, the camera-id filter and FreeDSource's checks and sample building.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
-import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
-import serial
-
-from stagectl.config import Endpoint, SerialSettings
-from stagectl.events import EventQueue, Level
+from stagectl.config import SerialSettings
+from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
 from stagectl.timecode import StageClock
 from tracking.freed import BROADCAST_ID, CMD_START_STREAM, encode_d0
 from tracking.freed_presets import DEFAULT_PRESET, FreeDPreset
 from tracking.freed_source import FreeDSource
 from tracking.freed_stream import FreeDStreamParser, StreamItem, StreamReject
+from tracking.serial_reader import (
+    JOIN_TIMEOUT_S,
+    PARITIES,
+    STOP_BITS,
+    WRITE_TIMEOUT_S,
+    SerialSource,
+    backoff_s,
+    line_settings,
+)
+
+__all__ = ["JOIN_TIMEOUT_S", "PARITIES", "STOP_BITS", "WRITE_TIMEOUT_S", "FreeDSerialSource", "backoff_s",
+           "line_settings"]
 
 log = logging.getLogger("tracking.freed_serial")
 
-PARITIES = {"none": serial.PARITY_NONE, "even": serial.PARITY_EVEN, "odd": serial.PARITY_ODD,
-            "mark": serial.PARITY_MARK, "space": serial.PARITY_SPACE}
-STOP_BITS = {1.0: serial.STOPBITS_ONE, 1.5: serial.STOPBITS_ONE_POINT_FIVE, 2.0: serial.STOPBITS_TWO}
-#: A write that cannot finish in this time means the device is wedged (treated like a loss).
-WRITE_TIMEOUT_S = 0.5
-#: How long async_stop waits for the reader thread before giving up on it.
-JOIN_TIMEOUT_S = 0.5
 
-
-def line_settings(settings: SerialSettings) -> str:
-    """The usual short form of the line settings, e.g. ``38400 8O1``."""
-    return f"{settings.baud} {settings.data_bits}{settings.parity[:1].upper()}{settings.stop_bits:g}"
-
-
-def backoff_s(attempt: int, minimum_s: float, maximum_s: float) -> float:
-    """Seconds to wait before reconnect ``attempt`` (1, 2, ...): doubling from ``minimum_s``, capped."""
-    return min(maximum_s, minimum_s * 2.0 ** min(max(attempt - 1, 0), 60))
-
-
-def _reason(exc: BaseException) -> str:
-    """The OS's words for a failure (pyserial wraps OSError and repeats the port name)."""
-    inner = exc.__context__
-    if isinstance(inner, OSError) and inner.strerror:
-        return inner.strerror
-    if isinstance(exc, OSError) and exc.strerror and not isinstance(exc, serial.SerialException):
-        return exc.strerror
-    return str(exc) or type(exc).__name__
-
-
-class FreeDSerialSource(FreeDSource):
+class FreeDSerialSource(SerialSource[StreamItem], FreeDSource):
     """Reads FreeD D1 frames from ``settings.port`` and pushes samples to its camera.
 
     ``camera_id`` (optional) accepts only that FreeD camera id (others: reason ``camera_id``);
@@ -72,175 +46,29 @@ class FreeDSerialSource(FreeDSource):
 
     protocol = "freed-serial"
     unit = "serial data"
+    logger = log
 
     def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
                  settings: SerialSettings, camera_id: int | None = None, preset: FreeDPreset = DEFAULT_PRESET,
                  start_stream: bool = False, stale_after_s: float = 0.5, *, reconnect_min_s: float = 0.5,
                  reconnect_max_s: float = 10.0, read_timeout_s: float = 0.05) -> None:
-        super().__init__(name, camera, clock, events, camera_id, preset, (), stale_after_s)
-        if settings.parity not in PARITIES or settings.stop_bits not in STOP_BITS:
-            raise ValueError(f"{name}: unsupported serial settings {line_settings(settings)}")
-        self.settings = settings
+        super().__init__(name, camera, clock, events, settings, stale_after_s,
+                         reconnect_min_s=reconnect_min_s, reconnect_max_s=reconnect_max_s,
+                         read_timeout_s=read_timeout_s, camera_id=camera_id, preset=preset)
         self.start_stream = start_stream
-        self.reconnect_min_s = reconnect_min_s
-        self.reconnect_max_s = max(reconnect_max_s, reconnect_min_s)
-        self.read_timeout_s = read_timeout_s
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
-        self._stop = threading.Event()
-        self._port_lock = threading.Lock()  # guards _port between the reader and async_stop
-        self._port: Any = None  # serial.Serial while open (owned by the reader thread)
-        self._opened_before = False
 
-    @property
-    def bound(self) -> Endpoint | None:
-        """Serial sources bind no address."""
-        return None
+    def make_parser(self) -> FreeDStreamParser:
+        """A FreeD D1 framer for one open port."""
+        return FreeDStreamParser()
 
-    @property
-    def configured_address(self) -> str:
-        """The serial device from the stage file."""
-        return self.settings.port
-
-    async def async_start(self) -> None:
-        """Start the reader thread and return at once; it opens the port and reports back."""
-        if self._thread is not None:
-            return
-        self._loop = asyncio.get_running_loop()
-        self._stop.clear()
-        self.health.detail = f"opening {self.settings.port}"
-        self._thread = threading.Thread(target=self._run, name=f"freed-serial {self.settings.port}",
-                                        daemon=True)
-        self._thread.start()
-
-    async def async_stop(self) -> None:
-        """Stop the reader and close the port; returns within about JOIN_TIMEOUT_S even if wedged."""
-        thread, self._thread = self._thread, None
-        self._stop.set()
-        if thread is None:
-            return
-        with self._port_lock, contextlib.suppress(Exception):
-            if self._port is not None:
-                self._port.cancel_read()  # wakes a read blocked in select()
-        await asyncio.to_thread(thread.join, JOIN_TIMEOUT_S)
-        if thread.is_alive():
-            log.warning("%s: reader thread did not stop within %.1f s; closing the port under it",
-                        self.name, JOIN_TIMEOUT_S)
-            with self._port_lock:
-                self._close_port()
-
-    # --- reader thread ---------------------------------------------------------------------
-
-    def _run(self) -> None:
-        port_name = self.settings.port
-        attempt = 0  # the reconnect attempt about to be made in this outage (0 while up)
-        while not self._stop.is_set():
-            try:
-                port = self._open()
-            except Exception as exc:  # SerialException, OSError, ValueError: all mean "not now"
-                attempt += 1
-                self._report_outage(f"cannot open {port_name}: {_reason(exc)}", attempt)
-                if self._stop.wait(backoff_s(attempt, self.reconnect_min_s, self.reconnect_max_s)):
-                    break
-                continue
-            self._to_loop(self._on_opened, attempt)
-            attempt = 0
-            error = self._pump(port)
-            with self._port_lock:
-                self._close_port()
-            if error is None or self._stop.is_set():
-                break
-            attempt = 1
-            self._report_outage(f"lost {port_name}: {error}", attempt)
-            if self._stop.wait(backoff_s(attempt, self.reconnect_min_s, self.reconnect_max_s)):
-                break
-
-    def _open(self) -> Any:
-        s = self.settings
-        port = serial.Serial(s.port, baudrate=s.baud, parity=PARITIES[s.parity], bytesize=s.data_bits,
-                             stopbits=STOP_BITS[s.stop_bits], timeout=self.read_timeout_s,
-                             write_timeout=WRITE_TIMEOUT_S)
-        with self._port_lock:
-            self._port = port
+    def on_open(self, port: Any) -> None:
+        """Send the D0 start-stream command when asked to (reader thread)."""
         if self.start_stream:
-            try:
-                port.write(encode_d0(BROADCAST_ID if self.camera_id is None else self.camera_id,
-                                     CMD_START_STREAM))
-            except Exception:
-                with self._port_lock:
-                    self._close_port()
-                raise
-        return port
+            target = BROADCAST_ID if self.camera_id is None else self.camera_id
+            port.write(encode_d0(target, CMD_START_STREAM))
 
-    def _pump(self, port: Any) -> str | None:
-        """Read until stopped (None) or the port fails (the reason)."""
-        parser = FreeDStreamParser()
-        while not self._stop.is_set():
-            try:
-                data = port.read(port.in_waiting or 1)
-            except Exception as exc:  # SerialException/OSError when the device goes away
-                if self._stop.is_set():
-                    return None
-                if not isinstance(exc, (serial.SerialException, OSError)):
-                    log.exception("%s: unexpected error reading %s", self.name, self.settings.port)
-                self._hand_over(parser.flush(), time.monotonic_ns())
-                return _reason(exc)
-            arrival_ns = time.monotonic_ns()
-            self._hand_over(parser.feed(data) if data else parser.flush(), arrival_ns)
-        return None
-
-    def _hand_over(self, items: list[StreamItem], arrival_ns: int) -> None:
-        if items:
-            self._to_loop(self._on_read, items, arrival_ns)
-
-    def _report_outage(self, message: str, attempt: int) -> None:
-        delay = backoff_s(attempt, self.reconnect_min_s, self.reconnect_max_s)
-        self._to_loop(self._on_outage, message, attempt, delay)
-
-    def _close_port(self) -> None:
-        """Close and forget the port (caller holds _port_lock)."""
-        port, self._port = self._port, None
-        if port is not None:
-            with contextlib.suppress(Exception):
-                port.close()
-
-    def _to_loop(self, callback: Callable[..., None], *args: Any) -> None:
-        loop = self._loop
-        if loop is None:
-            return
-        with contextlib.suppress(RuntimeError):  # the loop closed under us: nobody to tell
-            loop.call_soon_threadsafe(callback, *args)
-
-    # --- I/O loop thread -------------------------------------------------------------------
-
-    def _on_opened(self, attempts: int) -> None:
-        if self._stop.is_set():
-            return
-        self.health.failed = None
-        self.health.detail = None
-        after = f" after {attempts} attempt{'s' if attempts != 1 else ''}"
-        if not self._opened_before:
-            message = f"opened {self.settings.port} at {line_settings(self.settings)}"
-            if attempts:
-                message += after
-        else:
-            message = f"reconnected {self.settings.port}{after}"
-        self._opened_before = True
-        self.events.post(Level.INFO, self.name, "state", message)
-
-    def _on_outage(self, message: str, attempt: int, delay_s: float) -> None:
-        if self._stop.is_set():
-            return
-        self.health.fail(message)
-        self.health.detail = f"reconnecting in {delay_s:g} s (attempt {attempt})"
-        if attempt == 1:  # warn once per outage, then debug
-            self.events.post(Level.WARNING, self.name, "state", f"{message}; {self.health.detail}")
-        else:
-            log.debug("%s: %s; %s", self.name, message, self.health.detail)
-
-    def _on_read(self, items: list[StreamItem], arrival_ns: int) -> None:
-        if self._stop.is_set():
-            return
+    def handle_items(self, items: list[StreamItem], arrival_ns: int) -> None:
+        """Count every frame and rejection; deliver this camera's positions (I/O loop thread)."""
         for item in items:
             self.health.received += 1
             try:
@@ -254,4 +82,3 @@ class FreeDSerialSource(FreeDSource):
             except Exception as exc:  # the last line of defence: one bad frame never stops the rest
                 log.exception("%s: unexpected error handling a FreeD frame", self.name)
                 self.reject("internal", f"{type(exc).__name__}: {exc}")
-

@@ -27,6 +27,8 @@ class TrackingSource(abc.ABC):
     """
 
     protocol: str = "?"
+    carries_pose: bool = True
+    """False for sources that only feed the lens (a lens encoder): they never make a camera "up"."""
     unit: str = "datagram"
     """What one rejected thing is called in messages ("datagram", "serial data")."""
     preset_name: str | None = None
@@ -39,7 +41,7 @@ class TrackingSource(abc.ABC):
         self.clock = clock
         self.events = events
         self.health = StreamHealth(name, stale_after_s=stale_after_s)
-        camera.sources.append(self.health)
+        (camera.sources if self.carries_pose else camera.lens_sources).append(self.health)
         self._limiter = RateLimiter(1.0)
         self.allow: frozenset[str] = frozenset(_normalise_ip(a) for a in allow)
         """Sender addresses accepted (empty: any sender)."""
