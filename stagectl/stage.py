@@ -22,6 +22,7 @@ from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
+from stagectl.status import status_dict
 from stagectl.timecode import StageClock
 from tracking.freed_presets import PRESETS
 from tracking.freed_udp import FreeDUdpSource
@@ -126,6 +127,8 @@ class Stage:
             cam.name: CameraPipeline(cam.name, cam.delay_ms, smoothing=cam.smoothing)
             for cam in config.cameras
         }
+        self.lens_solvers: dict[str, Any] = {}
+        """The lens solver of each solved camera (``lens.solve.LensSolver``), for the Lens panel."""
         for cam in config.cameras:
             if cam.lens is not None:
                 self._load_lens(self.cameras[cam.name], cam.lens)
@@ -133,6 +136,7 @@ class Stage:
         self.sources: list[TrackingSource] = [self._make_source(src) for src in config.sources]
         self._monitor: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._tasks: set[asyncio.Task[None]] = set()
         self.started = False
 
     def call_in_loop(self, fn: Callable[..., object], *args: object) -> None:
@@ -156,18 +160,46 @@ class Stage:
     def _load_lens(self, camera: CameraPipeline, path: Path) -> None:
         """Solve ``camera`` with the lens file at ``path``; a bad file leaves the camera unsolved
         (raw values still flow) and says why, naming the file and field."""
-        from lens.lensfile import load_lens_file
-        from lens.solve import LensSolver
+        self._apply_lens(camera, path, *_read_lens(path))
 
-        try:
-            solver = LensSolver(load_lens_file(path), path.name)
-        except (StageError, OSError, ValueError) as exc:
-            camera.set_lens(None, error=str(exc))
+    def _apply_lens(self, camera: CameraPipeline, path: Path, solver: Any, error: str | None) -> None:
+        if solver is None:
+            camera.set_lens(None, error=error)
             self.events.post(Level.ERROR, camera.name, "lens",
-                             f"lens file not used, camera {camera.name} is unsolved: {exc}")
+                             f"lens file not used, camera {camera.name} is unsolved: {error}")
             return
         camera.set_lens(solver.solve, path.name)
+        self.lens_solvers[camera.name] = solver
         self.events.post(Level.INFO, camera.name, "lens", f"lens solved from {path.name}")
+
+    def use_lens_file(self, camera: str, path: str | Path | None) -> None:
+        """Switch ``camera`` to the lens file at ``path`` (None: unsolved), from any thread.
+
+        The file is read on a worker thread, then swapped in on the I/O thread: neither the GUI
+        nor the tracking path waits for the disk. The outcome is an event and shows in the
+        camera's ``lens_status``.
+        """
+        pipeline = self.cameras[camera]
+
+        async def swap() -> None:
+            if path is None:
+                pipeline.set_lens(None)
+                self.lens_solvers.pop(camera, None)
+                self.events.post(Level.INFO, camera, "lens", "lens file removed: unsolved")
+                return
+            solver, error = await asyncio.to_thread(_read_lens, Path(path))
+            self._apply_lens(pipeline, Path(path), solver, error)
+
+        def start() -> None:
+            task = asyncio.get_running_loop().create_task(swap(), name=f"lens file for {camera}")
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            asyncio.run(swap())
+        else:
+            loop.call_soon_threadsafe(start)
 
     def _make_source(self, src: SourceConfig) -> TrackingSource:
         camera = self.cameras[src.camera]
@@ -322,74 +354,15 @@ class Stage:
 
     def status(self) -> dict[str, Any]:
         """The ``--status-json`` object (a public contract: keys are added, never removed)."""
-        snap = self.snapshot()
-        return status_dict(snap)
+        return status_dict(self.snapshot())
 
 
-def _rounded(values: tuple[float, float, float], digits: int) -> list[float]:
-    return [round(v, digits) for v in values]
+def _read_lens(path: Path) -> tuple[Any, str | None]:
+    """(LensSolver, None) for a good lens file, else (None, what is wrong with it)."""
+    from lens.lensfile import load_lens_file
+    from lens.solve import LensSolver
 
-
-def _lens_field(sample: CameraSample | None, name: str) -> float | None:
-    """One lens value of the sample for JSON (None when there is no such value); inf -> None."""
-    if sample is None or sample.lens is None:
-        return None
-    value = getattr(sample.lens, name)
-    return value if value is None or math.isfinite(value) else None
-
-
-def _ms(value: float) -> float | None:
-    """A figure for JSON: rounded to microseconds, None when not measured (NaN)."""
-    return round(value, 3) if math.isfinite(value) else None
-
-
-def status_dict(snap: StageSnapshot) -> dict[str, Any]:
-    """Render a snapshot as the ``--status-json`` object. Positions in metres, internal axes."""
-    cameras: dict[str, Any] = {}
-    for cam in snap.cameras:
-        s = cam.latest
-        cameras[cam.name] = {
-            "state": cam.state,
-            "rate_hz": round(cam.rate_hz, 2),
-            "samples": cam.samples,
-            "rejected": cam.rejected,
-            "position_m": _rounded(s.translation_m, 5) if s else None,
-            "rotation_deg": _rounded(s.rotation_deg, 5) if s else None,
-            "zoom_raw": s.zoom_raw if s else None,
-            "focus_raw": s.focus_raw if s else None,
-            "focal_length_mm": s.lens.focal_length_mm if s and s.lens else None,
-            "delay_ms": cam.delay_ms,
-            "timecode": str(s.timecode) if s and s.timecode else None,
-            "timecode_source": s.timecode_source if s else None,
-            "delay_frames": round(cam.delay_frames, 3),
-            "smoothing": cam.smoothing,
-            "smoothing_latency_ms": _ms(cam.smoothing_latency_ms),
-            "jitter_ms_p50": _ms(cam.jitter_ms_p50),
-            "jitter_ms_p99": _ms(cam.jitter_ms_p99),
-            "lost": cam.lost,
-            "reordered": cam.reordered,
-            "lens": cam.lens_status,
-            "focus_distance_m": _lens_field(s, "focus_distance_m"),
-            "t_stop": _lens_field(s, "t_stop"),
-            "f_stop": _lens_field(s, "f_stop"),
-            "entrance_pupil_offset_m": _lens_field(s, "entrance_pupil_offset_m"),
-            "k1": s.lens.brown_conrady[0] if s and s.lens and s.lens.brown_conrady else None,
-            "lens_clamped": list(s.lens.clamped) if s and s.lens else [],
-            "iris_raw": s.iris_raw if s else None,
-        }
-    sources = {
-        src.name: {
-            "camera": src.camera, "protocol": src.protocol, "listen": src.listen, "state": src.state,
-            "rate_hz": round(src.rate_hz, 2), "received": src.received, "accepted": src.accepted,
-            "rejected": src.rejected, "rejected_by_reason": src.rejected_by_reason, "error": src.error,
-            "detail": src.detail, "interval_ms_p50": _ms(src.interval_ms_p50),
-            "jitter_ms_p50": _ms(src.jitter_ms_p50), "jitter_ms_p99": _ms(src.jitter_ms_p99),
-            "lost": src.lost if src.has_sequence else None,
-            "reordered": src.reordered if src.has_sequence else None,
-            "duplicates": src.duplicates if src.has_sequence else None,
-            "preset": src.preset, "allow": list(src.allow), "description": src.description,
-        }
-        for src in snap.sources
-    }
-    return {"timecode": snap.timecode, "stage": snap.name, "frame_rate": snap.frame_rate,
-            "cameras": cameras, "sources": sources}
+    try:
+        return LensSolver(load_lens_file(path), path.name), None
+    except (StageError, OSError, ValueError) as exc:
+        return None, str(exc)
