@@ -295,3 +295,16 @@ def test_clearing_a_whole_table_removes_it() -> None:
     cleared = [lines[0]] + [_edit(_edit([line], 1, "cx_px", ""), 1, "cy_px", "")[0] for line in lines[1:]]
     back = lens_from_csv("\n".join(cleared), lens)
     assert "cx_px" not in back.tables and "cy_px" not in back.tables and "k1" in back.tables
+
+
+def test_the_opentrackio_simulator_sends_opencv_distortion_that_converts_back() -> None:
+    from tracking.opentrackio_sim import simulated_lens
+    from tracking.simulator import MotionModel
+
+    pose = MotionModel(0).pose(3.0)
+    lens = simulated_lens(pose)
+    assert lens.pinhole_focal_length_mm is not None
+    zoom = pose.zoom_raw / 0xFFFF  # tracking.simulator.RAW_RANGE
+    k1, k2, k3, p1, p2 = brown_conrady_from_opentrackio(lens.distortion[0], lens.pinhole_focal_length_mm)
+    assert (k1, k2) == pytest.approx((-0.08 * (1.0 - zoom) + 0.01, 0.02), rel=1e-9)
+    assert (k3, p1, p2) == (0.0, 0.0, 0.0)

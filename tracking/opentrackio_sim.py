@@ -62,8 +62,10 @@ def simulated_lens(pose: SimulatedPose) -> OpenTrackIOLens:
     """The simulated 24-70 mm lens at ``pose``'s raw zoom and focus counts.
 
     Distortion: OpenCV-style k1 (barrel at the wide end) and k2, converted to OpenTrackIO's
-    coefficients as l1 = k1 / F**2, l3 = k2 / F**4 with F the focal length in mm, model
-    "Brown-Conrady D-U" (distorted -> undistorted), the OpenTrackIO default.
+    (OpenLensIO) coefficients as l1 = k1 / F**2, l3 = k2 / F**4 with F the focal length in mm and
+    the denominator term l2 = 0, model "Brown-Conrady U-D": OpenCV's direction (undistorted ->
+    distorted), named explicitly because OpenTrackIO's default is the other one (see
+    lens/interchange.py).
     """
     zoom = pose.zoom_raw / RAW_RANGE
     focus = pose.focus_raw / RAW_RANGE
@@ -81,7 +83,7 @@ def simulated_lens(pose: SimulatedPose) -> OpenTrackIOLens:
         raw_focus=pose.focus_raw,
         raw_iris=0,
         raw_zoom=pose.zoom_raw,
-        distortion=(LensDistortion((k1 / focal_mm**2, k2 / focal_mm**4)),),
+        distortion=(LensDistortion((k1 / focal_mm**2, 0.0, k2 / focal_mm**4), (), "Brown-Conrady U-D"),),
     )
 
 
