@@ -67,14 +67,16 @@ class ConfigErrors(ConfigError):
 
 
 DEMO_STAGE_TOML = """\
-# The built-in demo stage: camera A on a simulated FreeD tracker, camera B on a simulated
-# OpenTrackIO tracker (CBOR), both sending real packets over loopback.
+# The built-in demo stage: camera A on a simulated FreeD tracker solved with a demo lens file,
+# camera B on a simulated OpenTrackIO tracker (CBOR) that sends its own lens values; both send
+# real packets over loopback.
 [stage]
 name = "Demo stage"
 frame_rate = "24000/1001"
 
 [[cameras]]
 name = "A"
+lens = "demo_zoom_24_70.json"   # shipped with stagectl (lens/data/): its raw counts -> focal length, ...
 
 [[cameras]]
 name = "B"
@@ -97,8 +99,11 @@ rate_hz = 50.0
 
 
 def default_stage() -> StageConfig:
-    """The built-in demo stage, parsed from :data:`DEMO_STAGE_TOML`."""
-    return parse_stage(DEMO_STAGE_TOML, base_dir=Path.cwd())
+    """The built-in demo stage, parsed from :data:`DEMO_STAGE_TOML` (its lens file is the demo lens
+    shipped in ``lens/data/``)."""
+    import lens
+
+    return parse_stage(DEMO_STAGE_TOML, base_dir=Path(lens.__file__).resolve().parent / "data")
 
 
 def load_stage(path: str | Path) -> StageConfig:

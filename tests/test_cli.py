@@ -70,8 +70,12 @@ def test_run_headless_demo_prints_status_every_second() -> None:
         assert len(cam["position_m"]) == 3 and len(cam["rotation_deg"]) == 3
         assert cam["jitter_ms_p50"] is not None and cam["jitter_ms_p99"] >= cam["jitter_ms_p50"] >= 0.0
         assert cam["delay_ms"] == 0.0 and cam["smoothing"] == 0
-    # A: FreeD sends raw counts only (no lens file yet); B: OpenTrackIO sends its lens and timecode.
-    assert cameras["A"]["focal_length_mm"] is None and cameras["A"]["timecode_source"] == "stage"
+    # A: FreeD sends raw counts, solved by the demo lens file; B: OpenTrackIO sends its own lens
+    # values and timecode.
+    a = cameras["A"]
+    assert a["lens"] == "solved (demo_zoom_24_70.json)" and a["timecode_source"] == "stage"
+    assert 24.0 <= a["focal_length_mm"] <= 70.0 and a["focus_distance_m"] > 0 and a["k1"] is not None
+    assert cameras["B"]["lens"] == "unsolved"
     assert 24.0 <= cameras["B"]["focal_length_mm"] <= 70.0 and cameras["B"]["timecode_source"] == "tracker"
     sources = last["sources"]
     assert sources["A/simulator#1"]["lost"] is None  # generic FreeD has no sequence numbers

@@ -78,7 +78,9 @@ def check(err: ConfigError, path: Path, line: int | None, key: str | None, *part
 
 def test_demo_stage_parses() -> None:
     stage = default_stage()
-    assert stage == parse_stage(DEMO_STAGE_TOML)
+    demo_lens = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
+    assert stage == parse_stage(DEMO_STAGE_TOML, base_dir=demo_lens.parent)
+    assert stage.cameras[0].lens == demo_lens and demo_lens.is_file()  # the shipped demo lens
     assert stage.name == "Demo stage"
     assert stage.frame_rate == FrameRate.parse("24000/1001")
     assert not stage.drop_frame

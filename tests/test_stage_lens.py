@@ -1,0 +1,79 @@
+"""A camera's lens file on the stage: solved, unsolved with the reason, swapped live."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from pathlib import Path
+
+from stagectl.app import StageRunner
+from stagectl.config import parse_stage
+from stagectl.stage import Stage
+
+DEMO_LENS = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
+
+
+def _stage_text(lens: str) -> str:
+    return f"""
+[stage]
+name = "lens test"
+frame_rate = 25
+[[cameras]]
+name = "A"
+lens = "{lens}"
+[[sources]]
+camera = "A"
+protocol = "simulator"
+camera_id = 1
+"""
+
+
+def test_a_broken_lens_file_leaves_the_camera_unsolved_and_says_where(tmp_path: Path) -> None:
+    data = json.loads(DEMO_LENS.read_text())
+    data["grid"]["zoom"][2] = 0.01  # no longer ascending
+    (tmp_path / "bad.json").write_text(json.dumps(data))
+    stage = Stage(parse_stage(_stage_text("bad.json"), base_dir=tmp_path))
+    status = stage.cameras["A"].lens_status
+    assert status.startswith("unsolved: ") and "bad.json" in status and "grid.zoom[2]" in status
+    events = [e.message for e in stage.events.drain()]
+    assert any("camera A is unsolved" in m and "grid.zoom[2]" in m for m in events)
+
+
+def test_a_missing_lens_file_is_unsolved_and_the_stage_runs(tmp_path: Path) -> None:
+    runner = StageRunner(parse_stage(_stage_text("nowhere.json"), base_dir=tmp_path))
+    try:
+        camera = runner.stage.cameras["A"]
+        deadline = time.monotonic() + 3.0
+        while camera.delivered < 10:
+            assert time.monotonic() < deadline, "no samples"
+            time.sleep(0.02)
+        assert camera.lens_status.startswith("unsolved: ") and "nowhere.json" in camera.lens_status
+        assert camera.latest is not None and camera.latest.zoom_raw is not None  # raw values flow
+        assert camera.latest.lens is not None and camera.latest.lens.focal_length_mm is None
+    finally:
+        runner.close()
+
+
+def test_the_lens_file_can_be_swapped_live(tmp_path: Path) -> None:
+    shutil.copy(DEMO_LENS, tmp_path / "demo.json")
+    runner = StageRunner(parse_stage(_stage_text("nowhere.json"), base_dir=tmp_path))
+    try:
+        camera = runner.stage.cameras["A"]
+        runner.stage.use_lens_file("A", tmp_path / "demo.json")
+        deadline = time.monotonic() + 3.0
+        while not (camera.latest and camera.latest.lens and camera.latest.lens.focal_length_mm):
+            assert time.monotonic() < deadline, f"never solved: {camera.lens_status}"
+            time.sleep(0.02)
+        assert camera.lens_status == "solved (demo.json)"
+        solver = runner.stage.lens_solvers["A"]
+        latest = camera.latest
+        expected = solver.solve(latest.zoom_raw, latest.focus_raw, latest.iris_raw)
+        assert latest.lens.focal_length_mm == expected.focal_length_mm
+        runner.stage.use_lens_file("A", None)
+        deadline = time.monotonic() + 3.0
+        while camera.lens_status != "unsolved":
+            assert time.monotonic() < deadline
+            time.sleep(0.02)
+    finally:
+        runner.close()
