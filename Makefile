@@ -47,6 +47,7 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/stop_latency.py
 	$(BIN)/python bench/tracking_pipeline.py
 	$(BIN)/python bench/fuzz_tracking.py
+	$(BIN)/python bench/lens_solve.py
 
 # Grabs the main window on the demo stage to docs/screenshot.png (offscreen, 1920x1080 screen,
 # fresh layout).
