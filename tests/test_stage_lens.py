@@ -77,3 +77,38 @@ def test_the_lens_file_can_be_swapped_live(tmp_path: Path) -> None:
             time.sleep(0.02)
     finally:
         runner.close()
+
+
+def test_a_fiz_box_on_a_serial_line_feeds_the_tracked_camera(tmp_path: Path) -> None:
+    """End to end: simulated FreeD tracking + a FIZ box on a pty -> samples carry the box's counts,
+    solved by the lens file; the lens source never makes the camera "up" on its own."""
+    from tests.test_freed_serial import PtyDevice
+
+    shutil.copy(DEMO_LENS, tmp_path / "demo.json")
+    box = PtyDevice(tmp_path / "fiz0")
+    box.plug()
+    text = _stage_text("demo.json") + f"""
+[[sources]]
+camera = "A"
+protocol = "lens-serial"
+port = "{box.path}"
+lens_protocol = "fiz-line"
+"""
+    runner = StageRunner(parse_stage(text, base_dir=tmp_path))
+    try:
+        camera = runner.stage.cameras["A"]
+        lens_source = runner.stage.sources[1]
+        assert lens_source.health not in camera.sources and lens_source.health in camera.lens_sources
+        deadline = time.monotonic() + 5.0
+        while not (camera.latest and camera.latest.zoom_raw == 32768):
+            assert time.monotonic() < deadline, f"no merged sample: {camera.latest}"
+            box.write(b"FIZ 16384 100 32768\n")  # focus, iris, zoom
+            time.sleep(0.05)
+        latest = camera.latest
+        assert (latest.focus_raw, latest.iris_raw, latest.zoom_raw) == (16384, 100, 32768)
+        expected = runner.stage.lens_solvers["A"].solve(32768, 16384, 100)
+        assert latest.lens is not None and latest.lens.focal_length_mm == expected.focal_length_mm
+        assert lens_source.health.accepted >= 1 and camera.lens_readings >= 1
+    finally:
+        runner.close()
+        box.unplug()
