@@ -165,6 +165,7 @@ class Stage:
     def _apply_lens(self, camera: CameraPipeline, path: Path, solver: Any, error: str | None) -> None:
         if solver is None:
             camera.set_lens(None, error=error)
+            self.lens_solvers.pop(camera.name, None)
             self.events.post(Level.ERROR, camera.name, "lens",
                              f"lens file not used, camera {camera.name} is unsolved: {error}")
             return

@@ -1,4 +1,4 @@
-"""The main window: Stage, Tracking and Log docks and a status bar with the stage timecode."""
+"""The main window: Stage, Tracking, Lens and Log docks and a status bar with the stage timecode."""
 
 from __future__ import annotations
 
@@ -7,15 +7,17 @@ from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 
 from stagectl.stage import Stage, StageSnapshot
-from ui import theme
+from ui import theme, workers
 from ui.bridge import StageBridge
+from ui.panels.lens_panel import LensPanel
 from ui.panels.log_panel import LogPanel
 from ui.panels.stage_panel import StagePanel
 from ui.panels.tracking_panel import TrackingPanel
 
 #: Bump when the dock layout changes incompatibly: Qt then ignores the saved state.
 #: 2: the Camera dock became the Tracking dock (new object name, much more content).
-LAYOUT_VERSION = 2
+#: 3: the Lens dock, tabbed with Tracking.
+LAYOUT_VERSION = 3
 
 
 class MainWindow(QMainWindow):
@@ -31,11 +33,16 @@ class MainWindow(QMainWindow):
 
         self.stage_panel = StagePanel(self)
         self.tracking_panel = TrackingPanel(stage, self)
+        self.lens_panel = LensPanel(stage, self)
         self.log_panel = LogPanel(self)
         self.stage_dock = self._dock("Stage", "stage_dock", self.stage_panel,
                                      Qt.DockWidgetArea.LeftDockWidgetArea)
         self.tracking_dock = self._dock("Tracking", "tracking_dock", self.tracking_panel,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
+        self.lens_dock = self._dock("Lens", "lens_dock", self.lens_panel,
+                                    Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.tracking_dock, self.lens_dock)
+        self.tracking_dock.raise_()
         self.log_dock = self._dock("Log", "log_dock", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._layout_restored = False
 
@@ -50,6 +57,7 @@ class MainWindow(QMainWindow):
         self._make_menu()
         self.stage_panel.camera_selected.connect(self._select_camera)
         self.tracking_panel.camera_selected.connect(self._select_camera)
+        self.lens_panel.camera_selected.connect(self._select_camera)
         self.bridge = StageBridge(stage, self)
         self.bridge.snapshot_ready.connect(self._on_snapshot)
         self.bridge.events_ready.connect(self.log_panel.add_events)
@@ -73,16 +81,18 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.stage_dock, self.tracking_dock, self.log_dock):
+        for dock in (self.stage_dock, self.tracking_dock, self.lens_dock, self.log_dock):
             view_menu.addAction(dock.toggleViewAction())
 
     def _select_camera(self, name: str) -> None:
         self.tracking_panel.select_camera(name)
         self.stage_panel.select_camera(name)
+        self.lens_panel.select_camera(name)
 
     def _on_snapshot(self, snap: StageSnapshot) -> None:
         self.stage_panel.update_snapshot(snap)
         self.tracking_panel.update_snapshot(snap)
+        self.lens_panel.update_snapshot(snap)
         self.timecode.setText(snap.timecode)
         up = sum(1 for c in snap.cameras if c.state == "up")
         self.totals.setText(
@@ -128,5 +138,6 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the layout and stop pulling from the stage; the runner stops the stage."""
         self.bridge.stop()
+        workers.shutdown(timeout_ms=2000)  # a calibration still running stops at its next image
         self.save_layout()
         super().closeEvent(event)

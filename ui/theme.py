@@ -82,3 +82,9 @@ def state_colour(state: str) -> str:
 def rate_label(fps: float) -> str:
     """A frame rate as an operator reads it: 25, 29.97, 23.976 (at most three decimals)."""
     return f"{fps:.3f}".rstrip("0").rstrip(".")
+
+
+#: Lens panel: the distorted grid of the distortion preview, and a value clamped at the edge of
+#: the lens file's calibrated range (amber: still usable, but not what the encoder asked for).
+DISTORTION_GRID = "#74c0fc"
+CLAMPED_TEXT = WARNING_TEXT

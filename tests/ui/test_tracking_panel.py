@@ -239,5 +239,15 @@ def test_header_names_the_timecode_source_and_the_lens(qtbot: QtBot) -> None:
                                 timecode=Timecode.from_components(10, 0, 1, 0, rate))
     panel.update_snapshot(_snapshot(stage, stage_sample, source))
     assert panel.timecode_source.text() == "TC stage"
-    assert panel.lens_label.text() == ""
+    assert panel.lens_label.text() == "lens unsolved"  # no lens values, no lens file
     assert not panel.values["Focal"].isVisible()
+
+
+def test_header_says_lens_unsolved_without_a_lens_file(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    label = window.tracking_panel.lens_label
+    # Demo camera A is solved by the demo lens file: the header shows its focal length.
+    qtbot.waitUntil(lambda: label.text().endswith(" m") or " mm" in label.text(), timeout=3000)
+    demo_runner.stage.use_lens_file("A", None)
+    qtbot.waitUntil(lambda: label.text() == "lens unsolved", timeout=3000)
+    assert "raw encoder counts still flow" in label.toolTip()

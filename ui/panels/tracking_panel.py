@@ -29,6 +29,9 @@ LENS_READOUTS = ("Focal",)
 INTERVALS_REFRESH_MS = 100
 
 
+LENS_TIP = "Lens (tracker or lens file): focal length · focus distance · stop"
+
+
 def lens_summary(lens: LensValues | None) -> str:
     """``35.0 mm · 2.50 m · T2.8`` from whatever the tracker sent (empty when nothing)."""
     if lens is None:
@@ -77,7 +80,7 @@ class TrackingPanel(QWidget):
         self.state_label = QLabel("—", self)
         self.lens_label = QLabel("", self)
         self.lens_label.setFont(theme.monospace(11))
-        self.lens_label.setToolTip("Lens as the tracker reports it: focal length · focus distance · stop")
+        self.lens_label.setToolTip(LENS_TIP)
         self.timecode_source = QLabel("TC", self)
         self.timecode_source.setStyleSheet(f"color: {theme.DIM_TEXT};")
         self.timecode_label = QLabel("--:--:--:--", self)
@@ -189,6 +192,7 @@ class TrackingPanel(QWidget):
                 plot.update(rows, now_s)
             self._show_state(status)
             self._show_values(status.latest)
+            self._show_lens_status(status)
             self.health.show_sources([s for s in snap.sources if s.camera == self.camera])
             self.delay_control.update_status(status)
         self.map.update_snapshot(snap, rows)
@@ -206,6 +210,16 @@ class TrackingPanel(QWidget):
                 f"<span style='color:{theme.DIM_TEXT}'>{status.rate_hz:.1f} Hz</span>")
         if self.state_label.text() != text:
             self.state_label.setText(text)
+
+    def _show_lens_status(self, status: CameraStatus) -> None:
+        """Say "lens unsolved" when neither a lens file nor the tracker gives lens values."""
+        if self.lens_label.text() in ("", "lens unsolved") and status.lens_status.startswith("unsolved"):
+            if self.lens_label.text() != "lens unsolved":
+                self.lens_label.setText("lens unsolved")
+            self.lens_label.setToolTip(f"{status.lens_status}: raw encoder counts still flow and are "
+                                       "recorded; choose a lens file in the Lens panel")
+        elif self.lens_label.toolTip() != LENS_TIP:
+            self.lens_label.setToolTip(LENS_TIP)
 
     def _show_values(self, sample: CameraSample | None) -> None:
         if sample is None:
