@@ -25,22 +25,25 @@ from stagectl.config_model import (
     PROTOCOLS,
     CameraConfig,
     Endpoint,
+    OutputConfig,
     SerialSettings,
     SourceConfig,
     StageConfig,
     source_name,
 )
+from stagectl.config_outputs import OutputTableChecker
 from stagectl.config_sources import SourceTableChecker
 from stagectl.errors import ConfigError
 from stagectl.timecode import FrameRate
 
 __all__ = [
     "DEFAULT_RATE_HZ", "DEMO_STAGE_TOML", "FUTURE_PROTOCOLS", "FUTURE_TABLES", "PROTOCOLS", "CameraConfig",
-    "ConfigErrors", "Endpoint", "SerialSettings", "SourceConfig", "StageConfig", "default_stage",
+    "ConfigErrors", "Endpoint", "OutputConfig", "SerialSettings", "SourceConfig", "StageConfig",
+    "default_stage",
     "load_stage", "parse_stage", "source_name",
 ]
 
-_TOP_KEYS = ("stage", "cameras", "sources")
+_TOP_KEYS = ("stage", "cameras", "sources", "outputs")
 _STAGE_KEYS = ("name", "frame_rate", "drop_frame")
 _CAMERA_KEYS = ("name", "delay_ms", "delay_frames", "smoothing", "lens")
 _CAMERA_NAME = re.compile(r"[A-Za-z0-9 _.-]{1,32}")
@@ -146,7 +149,7 @@ def parse_stage(text: str, path: str | None = None, base_dir: Path | None = None
     return config
 
 
-class _Checker(SourceTableChecker):
+class _Checker(SourceTableChecker, OutputTableChecker):
     """Validates the tomllib data of one stage file, collecting every error instead of stopping at the first.
 
     Each builder (``stage``, ``camera``, ``source``) returns None when it recorded an error.
@@ -169,11 +172,12 @@ class _Checker(SourceTableChecker):
         fed = {t["camera"] for _, t in source_tables if isinstance(t.get("camera"), str)}
         self.camera_names(camera_tables, fed)
         self.shared_listen([s for s in sources if s is not None])
+        outputs = [self.output(i, t, names) for i, t in self.tables(data, "outputs")]
         if stage is None or self.errors:
             return None
         extra = {k: v for k, v in data.items() if k in FUTURE_TABLES}
         return StageConfig(*stage, tuple(c for c in cameras if c), tuple(s for s in sources if s),
-                           Path(self.path) if self.path else None, extra)
+                           Path(self.path) if self.path else None, extra, tuple(o for o in outputs if o))
 
     def stage(self, data: Mapping[str, Any]) -> tuple[str, FrameRate, bool] | None:
         table = data.get("stage", MISSING)

@@ -18,7 +18,7 @@ PROTOCOLS = ("freed", "freed-serial", "opentrackio", "lens-serial", "simulator")
 """Tracking protocols this version can receive."""
 FUTURE_PROTOCOLS: tuple[str, ...] = ()
 """Protocols a later version adds; rejected with "not available in this version"."""
-FUTURE_TABLES = ("outputs", "devices", "control", "takes", "lenses")
+FUTURE_TABLES = ("devices", "control", "takes", "lenses")
 """Top-level tables a later version reads; accepted and kept raw in :attr:`StageConfig.extra`."""
 SIMULATED_PROTOCOLS = ("freed", "opentrackio")
 """What a ``protocol = "simulator"`` source can simulate (its ``simulate`` key)."""
@@ -134,6 +134,35 @@ class SourceConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class OutputConfig:
+    """One ``[[outputs]]`` table: where the solved camera (or frustum cues) go."""
+
+    kind: str
+    """opentrackio, osc or remote-control."""
+    target: Endpoint
+    cameras: tuple[str, ...] = ()
+    """The cameras sent (opentrackio, osc); empty for remote-control."""
+    encoding: str = "cbor"
+    interface: str | None = None
+    """Multicast: the address of the interface to send from."""
+    ttl: int = 1
+    bundle: bool = False
+    prefix: str = "/stagectl"
+    websocket: Endpoint | None = None
+    """remote-control: the WebSocket address (Unreal's default port 30020); None: HTTP only."""
+    preset: str = "stagectl"
+    timeout_ms: float = 1000.0
+    emulator: bool = False
+    """remote-control: run stagectl's Remote Control emulator on loopback and send to it (demo, tests)."""
+    index: int = 0
+
+    @property
+    def name(self) -> str:
+        """``opentrackio@127.0.0.1:55555``."""
+        return f"{self.kind}@{'emulator' if self.emulator else self.target}"
+
+
+@dataclass(frozen=True, slots=True)
 class StageConfig:
     """A validated stage file."""
 
@@ -146,6 +175,7 @@ class StageConfig:
     """The file it came from (the ``path`` given to :func:`parse_stage`), None for bare text."""
     extra: dict[str, Any] = field(default_factory=dict)
     """Raw top-level tables of later versions (:data:`FUTURE_TABLES`), as tomllib returned them."""
+    outputs: tuple[OutputConfig, ...] = ()
 
     def sources_for(self, camera: str) -> tuple[SourceConfig, ...]:
         """The sources feeding ``camera``, in file order."""

@@ -19,6 +19,7 @@ from stagectl.config import (
     CameraConfig,
     ConfigErrors,
     Endpoint,
+    OutputConfig,
     SourceConfig,
     StageConfig,
     default_stage,
@@ -103,7 +104,8 @@ def test_good_file_with_every_key_round_trips() -> None:
         sources=(SourceConfig("A", "freed", Endpoint("127.0.0.1", 40000), 1, 50.0, 0),
                  SourceConfig("Crane cam", "freed", Endpoint("127.0.0.1", 40000), 2, 50.0, 1),
                  SourceConfig("A", "simulator", Endpoint("127.0.0.1", 0), None, 100.0, 2)),
-        path=path, extra={"outputs": [{"kind": "unreal", "target": "10.0.0.5:6000"}]},
+        path=path, extra={"devices": {"note": "later"}},
+        outputs=(OutputConfig("opentrackio", Endpoint("10.0.0.5", 55555), ("A",), "json"),),
     )
     assert stage.sources_for("A") == (stage.sources[0], stage.sources[2])
     assert [source_name(s) for s in stage.sources] == [
@@ -124,16 +126,13 @@ def test_future_tables_are_kept_raw_in_extra(tmp_path: Path) -> None:
         camera = "A"
         protocol = "simulator"
 
-        [[outputs]]
-        kind = "unreal"
-        [[outputs]]
-        kind = "osc"
+        [devices]
+        kind = "tessera"
         [control]
         port = 9000
         """)
     stage = load_stage(path)
-    assert stage.extra == {"outputs": [{"kind": "unreal"}, {"kind": "osc"}], "control": {"port": 9000},
-                           "takes": "takes/"}
+    assert stage.extra == {"devices": {"kind": "tessera"}, "control": {"port": 9000}, "takes": "takes/"}
     assert set(stage.extra) <= set(FUTURE_TABLES)
 
 
