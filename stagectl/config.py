@@ -98,6 +98,12 @@ simulate = "opentrackio"
 encoding = "cbor"
 listen = "127.0.0.1:0"
 rate_hz = 50.0
+
+# Frustum cues to stagectl's own emulator of Unreal's Remote Control API (point `target` at a
+# render node to drive the real inner frustum).
+[[outputs]]
+kind = "remote-control"
+emulator = true
 """
 
 

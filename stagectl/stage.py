@@ -96,6 +96,8 @@ class StageSnapshot:
     cameras: tuple[CameraStatus, ...]
     sources: tuple[SourceStatus, ...]
     monotonic_ns: int
+    outputs: tuple[Any, ...] = ()
+    """``stagectl.stage_outputs.OutputStatus`` of every ``[[outputs]]``."""
 
     @property
     def total_samples(self) -> int:
@@ -134,6 +136,11 @@ class Stage:
                 self._load_lens(self.cameras[cam.name], cam.lens)
         self._freed_ports: dict[Endpoint, FreeDUdpSource] = {}
         self.sources: list[TrackingSource] = [self._make_source(src) for src in config.sources]
+        from stagectl.stage_outputs import StageOutputs
+
+        self.outputs = StageOutputs(config, self.cameras, self.events, self._static_for)
+        self.frustum_senders = self.outputs.frustum_senders
+        """The frustum-cue sender of each remote-control output, by output name."""
         self._monitor: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -156,6 +163,15 @@ class Stage:
             run()
         else:
             loop.call_soon_threadsafe(run)
+
+    def _static_for(self, camera: str) -> Any:
+        """The OpenTrackIO static block for ``camera``: its lens file's identity and sensor."""
+        solver = self.lens_solvers.get(camera)
+        if solver is None:
+            return None
+        from lens.interchange import to_opentrackio_static
+
+        return to_opentrackio_static(solver.lens)
 
     def _load_lens(self, camera: CameraPipeline, path: Path) -> None:
         """Solve ``camera`` with the lens file at ``path``; a bad file leaves the camera unsolved
@@ -252,6 +268,7 @@ class Stage:
             camera.attach(loop)
         for source in self.sources:
             await source.async_start()
+        await self.outputs.async_start()
         self._monitor = loop.create_task(self._async_monitor(), name="stage health monitor")
         self.started = True
         self.events.post(Level.INFO, "stage", "state",
@@ -265,6 +282,10 @@ class Stage:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._monitor
             self._monitor = None
+        try:
+            await self.outputs.async_stop()
+        except Exception as exc:  # keep closing the sources
+            self.events.post(Level.ERROR, "outputs", "error", f"error while stopping: {exc}")
         for source in self.sources:
             try:
                 await source.async_stop()
@@ -315,7 +336,7 @@ class Stage:
             for s in self.sources
         )
         return StageSnapshot(self.config.name, str(self.clock.timecode_at(now)), str(self.config.frame_rate),
-                             cameras, sources, now)
+                             cameras, sources, now, self.outputs.status())
 
     @staticmethod
     def _camera_status(cam: CameraPipeline, frame_s: float) -> CameraStatus:

@@ -80,5 +80,11 @@ def status_dict(snap: StageSnapshot) -> dict[str, Any]:
         }
         for src in snap.sources
     }
+    outputs = {
+        out.name: {"kind": out.kind, "target": out.target, "sent": out.sent, "dropped": out.dropped,
+                   "dropped_by_reason": out.dropped_by_reason, "state": out.state, "detail": out.detail,
+                   "error": out.last_error}
+        for out in snap.outputs
+    }
     return {"timecode": snap.timecode, "stage": snap.name, "frame_rate": snap.frame_rate,
-            "cameras": cameras, "sources": sources}
+            "cameras": cameras, "sources": sources, "outputs": outputs}

@@ -1,0 +1,1 @@
+"""Unreal Engine outputs: OpenTrackIO, OSC and the Remote Control client."""

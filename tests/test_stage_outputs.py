@@ -1,0 +1,75 @@
+"""The stage's [[outputs]] end to end: simulated tracking in, OpenTrackIO, OSC and frustum cues out."""
+
+from __future__ import annotations
+
+import socket
+import time
+from pathlib import Path
+
+from pythonosc.osc_packet import OscPacket
+
+from stagectl.app import StageRunner
+from stagectl.config import parse_stage
+from tracking.opentrackio import decode_payload, parse_datagram, parse_sample
+
+DEMO_LENS = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
+
+
+def _receiver() -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(3.0)
+    return sock
+
+
+def test_camera_streams_and_frustum_cues_leave_the_stage() -> None:
+    otio, osc = _receiver(), _receiver()
+    text = f"""
+[stage]
+name = "outputs"
+frame_rate = 25
+[[cameras]]
+name = "A"
+lens = "{DEMO_LENS}"
+[[sources]]
+camera = "A"
+protocol = "simulator"
+camera_id = 1
+[[outputs]]
+kind = "opentrackio"
+target = "127.0.0.1:{otio.getsockname()[1]}"
+encoding = "json"
+[[outputs]]
+kind = "osc"
+target = "127.0.0.1:{osc.getsockname()[1]}"
+[[outputs]]
+kind = "remote-control"
+emulator = true
+"""
+    runner = StageRunner(parse_stage(text))
+    try:
+        header, segment = parse_datagram(otio.recv(65536))
+        assert header.last_segment  # a lens-solved sample fits one datagram
+        sample = parse_sample(decode_payload(header.encoding, segment))
+        assert sample.translation_m is not None and sample.lens is not None
+        focal_mm = sample.lens.pinhole_focal_length_mm
+        assert focal_mm is not None and 24.0 <= focal_mm <= 70.0
+        addresses = {OscPacket(osc.recv(65536)).messages[0].message.address for _ in range(20)}
+        assert "/stagectl/camera/A/transform" in addresses
+        sender = runner.stage.frustum_senders["remote-control@emulator"]
+        runner.stage.call_in_loop(lambda: sender.set(overscan=1.3, inner_frustum=False))
+        emulator = runner.stage.outputs._emulators["remote-control@emulator"]
+        deadline = time.monotonic() + 5.0
+        while emulator.preset_value("stagectl", "Overscan") != 1.3:
+            assert time.monotonic() < deadline, sender.status()
+            time.sleep(0.02)
+        assert emulator.preset_value("stagectl", "Inner Frustum") is False
+        status = runner.stage.status()["outputs"]
+        assert set(status) == {f"opentrackio@127.0.0.1:{otio.getsockname()[1]}",
+                               f"osc@127.0.0.1:{osc.getsockname()[1]}", "remote-control@emulator"}
+        assert all(v["sent"] > 0 for k, v in status.items() if not k.startswith("remote"))
+        assert status["remote-control@emulator"]["state"] == "up"
+    finally:
+        runner.close()
+        otio.close()
+        osc.close()
