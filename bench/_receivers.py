@@ -8,7 +8,16 @@ GC tracks), and on ``expect N`` from stdin waits up to 1 s until it has N, write
 recorded to ``--out`` (.npz) with its I/O thread's CPU time and the page faults of the run, and
 prints ``done``.
 
-    python bench/_receivers.py --kind stagectl|asyncio|thread --cameras N --out FILE
+    python bench/_receivers.py --kind stagectl|asyncio|thread --cameras N --out FILE [--outputs-to P1,P2]
+
+``--outputs-to`` (stagectl only): the real OpenTrackIO (CBOR) and OSC senders of
+stagectl.unreal, attached to every camera *before* the counting sink (so the latency includes
+them), send to 127.0.0.1:P1 and :P2; their sent / dropped counters are saved too.
+
+``--kind count`` is the other end of those outputs, in its own process: it binds two ports,
+prints ``ports P1 P2``, counts the datagrams arriving on each (one blocking thread per socket),
+and on ``stop`` from stdin waits for stragglers, then prints
+``counts N1 N2 KERNEL_DROPS1 KERNEL_DROPS2`` and exits.
 """
 
 from __future__ import annotations
@@ -32,9 +41,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stagectl.app import StageRunner
 from stagectl.config import parse_stage
+from stagectl.config_model import Endpoint
 from stagectl.pipeline import Sink
 from stagectl.runtime import Runtime
 from stagectl.samples import CameraSample
+from stagectl.unreal.opentrackio_out import OpenTrackIOOutput
+from stagectl.unreal.osc_out import OscOutput
 from tracking.freed import D1_LENGTH
 from tracking.freed_udp import RECEIVE_BUFFER_BYTES
 from tracking.udp_source import READ_BUFFER_BYTES
@@ -116,9 +128,14 @@ class Receiver(abc.ABC):
 class StagectlReceiver(Receiver):
     """The real headless ingest path: StageRunner, as ``stagectl run --headless`` starts it."""
 
-    def __init__(self, cameras: int) -> None:
+    def __init__(self, cameras: int, outputs_to: tuple[int, int] | None = None) -> None:
         super().__init__()
         self.arrival_ns: list[int] = []
+        self.outputs: list[OpenTrackIOOutput | OscOutput] = []
+        if outputs_to is not None:
+            otio, osc = (Endpoint("127.0.0.1", port) for port in outputs_to)
+            self.outputs = [OpenTrackIOOutput("bench-otio", otio, encoding="cbor"),
+                            OscOutput("bench-osc", osc)]
         self.port = free_port()
         self.runner = StageRunner(parse_stage(stage_toml(cameras, self.port)))
         stage = self.runner.stage
@@ -130,8 +147,16 @@ class StagectlReceiver(Receiver):
         self.io_thread = self.runner.runtime.thread
 
     async def _async_add_sinks(self) -> None:
-        for index, camera in enumerate(self.runner.stage.cameras.values()):
+        for output in self.outputs:
+            await output.async_start()
+        for index, (name, camera) in enumerate(self.runner.stage.cameras.items()):
+            for output in self.outputs:  # before the counting sink: the latency includes them
+                camera.add_sink(output.sink_for(name))
             camera.add_sink(self._counting_sink(index))
+
+    async def _async_stop_outputs(self) -> None:
+        for output in self.outputs:
+            await output.async_stop()
 
     def _counting_sink(self, index: int) -> Sink:
         camera, seq, sink_ns, arrival_ns = (self.camera.append, self.seq.append, self.sink_ns.append,
@@ -154,9 +179,14 @@ class StagectlReceiver(Receiver):
         """Also ``arrival_ns``: the clock on entry to datagram_received."""
         out = super().records()
         out["arrival_ns"] = np.array(self.arrival_ns, np.int64)
+        if self.outputs:
+            out["out_sent"] = np.array([o.sent for o in self.outputs], np.int64)
+            out["out_dropped"] = np.array([o.dropped for o in self.outputs], np.int64)
         return out
 
     def close(self) -> None:
+        if self.outputs:
+            self.runner.runtime.call_sync(self._async_stop_outputs())
         self.runner.close()
 
 
@@ -231,10 +261,10 @@ class ThreadRelay(Receiver):
         self._sock.close()
 
 
-def make_receiver(kind: str, cameras: int) -> Receiver:
+def make_receiver(kind: str, cameras: int, outputs_to: tuple[int, int] | None = None) -> Receiver:
     """A bound, ready receiver: ``stagectl``, ``asyncio`` or ``thread``."""
     if kind == "stagectl":
-        return StagectlReceiver(cameras)
+        return StagectlReceiver(cameras, outputs_to)
     return AsyncioRelay() if kind == "asyncio" else ThreadRelay()
 
 
@@ -248,15 +278,64 @@ def thread_cpu_s(thread: threading.Thread | None) -> float:
         return float("nan")
 
 
+def _count_into(sock: socket.socket, counts: list[int], index: int) -> None:
+    recv = sock.recv
+    while True:
+        if not recv(65536):  # an empty datagram is the stop signal
+            return
+        counts[index] += 1
+
+
+def count_outputs() -> int:
+    """``--kind count``: the receiving end of the outputs, in its own process."""
+    socks = []
+    for _ in range(2):
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
+        sock.bind(("127.0.0.1", 0))
+        socks.append(sock)
+    ports = [s.getsockname()[1] for s in socks]
+    counts = [0, 0]
+    threads = [threading.Thread(target=_count_into, args=(sock, counts, i), daemon=True)
+               for i, sock in enumerate(socks)]
+    for thread in threads:
+        thread.start()
+    print(f"ports {ports[0]} {ports[1]}", flush=True)
+    sys.stdin.readline()  # "stop"
+    deadline, last = time.monotonic() + STRAGGLER_WAIT_S, None
+    while time.monotonic() < deadline:  # until the counts stop moving
+        time.sleep(0.1)
+        if counts == last:
+            break
+        last = list(counts)
+    drops = [udp_drops(p) for p in ports]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as wake:
+        for port in ports:
+            wake.sendto(b"", ("127.0.0.1", port))
+    for thread in threads:
+        thread.join(1.0)
+    print(f"counts {counts[0]} {counts[1]} {drops[0]} {drops[1]}", flush=True)
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kind", choices=("stagectl", "asyncio", "thread"), required=True)
+    parser.add_argument("--kind", choices=("stagectl", "asyncio", "thread", "count"), required=True)
     parser.add_argument("--cameras", type=int, default=8)
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--outputs-to", default=None, help="P1,P2: stagectl sends OpenTrackIO / OSC there")
     args = parser.parse_args()
+    if args.kind == "count":
+        return count_outputs()
+    if args.out is None:
+        parser.error("--out is required")
+    outputs_to = None
+    if args.outputs_to:
+        p1, p2 = (int(p) for p in args.outputs_to.split(","))
+        outputs_to = (p1, p2)
     logging.basicConfig(level=logging.WARNING, format="receiver: %(levelname)s %(name)s: %(message)s")
     logging.getLogger("stagectl.events").setLevel(logging.ERROR)  # "stale" after the sender stops is normal
-    receiver = make_receiver(args.kind, args.cameras)
+    receiver = make_receiver(args.kind, args.cameras, outputs_to)
     try:
         cpu0, faults0 = thread_cpu_s(receiver.io_thread), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         print(f"port {receiver.port}", flush=True)

@@ -40,13 +40,22 @@ Columns: ``krn`` datagrams the kernel dropped (full receive buffer), ``ooo`` out
 camera, ``cpu µs/dg`` the receiving thread's CPU time per datagram, ``flt/dg`` page faults per
 datagram in the receiver process.
 
+``--outputs`` attaches the real outputs (stagectl.unreal: OpenTrackIO in CBOR and OSC, one of
+each, every camera) to the stagectl receiver, before its counting sink so the latency includes
+them, sending over loopback to a counting receiver in a third process (``_receivers.py --kind
+count``). The table then adds, per output, datagrams sent, dropped at the sender (by the
+non-blocking sender's own counters) and received in the other process; output loss = sent -
+received + dropped. The relay phase is unchanged, so the ratio is the cost of ingest *and*
+outputs against a bare relay.
+
 Loss is exact: every (camera, tick) the sender sent must reach the sink once (a misrouted
 datagram shows as one lost and one duplicate). The exit status is 1 when stagectl lost,
 duplicated or misrouted a datagram; the p99 goal (at most 2x the relay) is reported, not
 enforced, because shared machines are noisy: compare runs by their ratios.
 
     python bench/tracking_pipeline.py [--quick] [--duration 30] [--cameras 8] [--rate 500]
-                                      [--chunks N] [--spread] [--relay asyncio|thread] [--json]
+                                      [--chunks N] [--spread] [--relay asyncio|thread] [--outputs]
+                                      [--json]
 """
 
 from __future__ import annotations
@@ -93,6 +102,8 @@ class RunResult:
     timer_slack_1ns: bool
     latency_camera: I64
     """Camera index of each ``latency_ns`` entry."""
+    outputs: dict[str, int] | None = None
+    """With --outputs: {otio,osc}_{sent,dropped,received,kernel_drops}."""
 
 
 def analyse(phase: str, sender: dict[str, Any], rec: dict[str, Any]) -> RunResult:
@@ -137,8 +148,18 @@ def run_once(phase: str, args: argparse.Namespace, tmp: Path, index: int) -> Run
     sender_out, receiver_out = tmp / f"sender-{phase}-{index}.npz", tmp / f"receiver-{phase}-{index}.npz"
     command = [sys.executable, str(RECEIVER), "--kind", kind, "--cameras", str(args.cameras),
                "--out", str(receiver_out)]
+    counter: subprocess.Popen[str] | None = None
+    if args.outputs and phase == "stagectl":
+        counter = subprocess.Popen([sys.executable, str(RECEIVER), "--kind", "count"], stdin=subprocess.PIPE,
+                                   stdout=subprocess.PIPE, text=True)
+        assert counter.stdout is not None
+        ports = counter.stdout.readline().split()
+        if ports[:1] != ["ports"]:
+            raise SystemExit("tracking_pipeline: the output counter did not start (see above)")
+        command += ["--outputs-to", f"{ports[1]},{ports[2]}"]
     receiver = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     assert receiver.stdin is not None and receiver.stdout is not None
+    counts: list[int] | None = None
     try:
         bound = receiver.stdout.readline().split()
         if bound[:1] != ["port"]:
@@ -158,13 +179,29 @@ def run_once(phase: str, args: argparse.Namespace, tmp: Path, index: int) -> Run
         receiver.stdin.flush()
         if receiver.stdout.readline().strip() != "done" or receiver.wait(10) != 0:
             raise SystemExit(f"tracking_pipeline: the {kind} receiver failed (see above)")
+        if counter is not None:
+            assert counter.stdin is not None and counter.stdout is not None
+            counter.stdin.write("stop\n")
+            counter.stdin.flush()
+            line = counter.stdout.readline().split()
+            if line[:1] != ["counts"] or counter.wait(10) != 0:
+                raise SystemExit("tracking_pipeline: the output counter failed (see above)")
+            counts = [int(v) for v in line[1:]]
     finally:
-        if receiver.poll() is None:
-            receiver.kill()
-            receiver.wait()
+        for process in (receiver, counter):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
     with np.load(receiver_out) as data:
         records = dict(data)
-    return analyse(phase, sent, records)
+    result = analyse(phase, sent, records)
+    if counts is not None:
+        out_sent, out_dropped = records["out_sent"], records["out_dropped"]
+        result.outputs = {}
+        for i, name in enumerate(("otio", "osc")):
+            result.outputs.update({f"{name}_sent": int(out_sent[i]), f"{name}_dropped": int(out_dropped[i]),
+                                   f"{name}_received": counts[i], f"{name}_kernel_drops": counts[2 + i]})
+    return result
 
 
 def percentiles_us(values: I64) -> dict[str, float]:
@@ -193,6 +230,13 @@ def summarise(runs: list[RunResult]) -> dict[str, Any]:
         "page_faults_per_datagram": round(sum(r.page_faults for r in runs) / max(delivered, 1), 3),
     }
     summary["p50_us_by_camera"] = [percentiles_us(latency[camera == c])["p50"] for c in np.unique(camera)]
+    outputs = [r.outputs for r in runs if r.outputs is not None]
+    if outputs:
+        totals = {key: sum(o[key] for o in outputs) for key in outputs[0]}
+        for name in ("otio", "osc"):
+            totals[f"{name}_lost"] = (totals[f"{name}_sent"] - totals[f"{name}_received"]
+                                      + totals[f"{name}_dropped"])
+        summary["outputs"] = totals
     transport = [r.transport_ns for r in runs if r.transport_ns is not None]
     handler = [r.handler_ns for r in runs if r.handler_ns is not None]
     if transport and handler:
@@ -210,10 +254,13 @@ def report(args: argparse.Namespace, runs: list[RunResult]) -> dict[str, Any]:
     sender = {"schedule_lateness_us": lateness, "send_errors": sum(r.send_errors for r in runs),
               "timer_slack_1ns": all(r.timer_slack_1ns for r in runs)}
     zero_loss = ours["delivered"] == ours["sent"] and ours["duplicates"] == 0 and ours["stray"] == 0
+    outputs = ours.get("outputs")
+    if outputs is not None:
+        zero_loss = zero_loss and outputs["otio_lost"] == 0 and outputs["osc_lost"] == 0
     result: dict[str, Any] = {
         "bench": "tracking_pipeline", "cameras": args.cameras, "rate_hz": args.rate,
         "duration_s_per_phase": args.duration, "runs_per_phase": args.chunks,
-        "schedule": "spread" if args.spread else "burst", "relay": args.relay,
+        "schedule": "spread" if args.spread else "burst", "relay": args.relay, "outputs": args.outputs,
         "python": platform.python_version(), "cpus": os.cpu_count(),
         "loadavg_1m": round(os.getloadavg()[0], 2), "sender": sender,
         "stagectl": ours, "relay_result": base, "ratio_stagectl_over_relay": ratio,
@@ -222,7 +269,8 @@ def report(args: argparse.Namespace, runs: list[RunResult]) -> dict[str, Any]:
     per_s = args.cameras * args.rate
     print(f"{args.cameras} cameras x {args.rate:g} Hz FreeD = {per_s:,.0f} datagrams/s over loopback, "
           f"{result['schedule']} schedule; {args.duration:g} s per phase in {args.chunks} runs (ABBA); "
-          f"relay: {args.relay}; {os.cpu_count()} CPUs, load {result['loadavg_1m']}")
+          f"relay: {args.relay}; outputs: {'OpenTrackIO + OSC' if args.outputs else 'none'}; "
+          f"{os.cpu_count()} CPUs, load {result['loadavg_1m']}")
     print(f"sender: lateness vs schedule p50 {lateness['p50']} µs, p99 {lateness['p99']} µs, "
           f"max {lateness['max']} µs; send errors {sender['send_errors']}; "
           f"1 ns timer slack: {'yes' if sender['timer_slack_1ns'] else 'no'}")
@@ -239,6 +287,12 @@ def report(args: argparse.Namespace, runs: list[RunResult]) -> dict[str, Any]:
         a, b = ours["send_to_handler_us"], ours["handler_to_sink_us"]
         print(f"stagectl split: send -> datagram_received p50 {a['p50']} / p99 {a['p99']} µs; "
               f"datagram_received -> sink p50 {b['p50']} / p99 {b['p99']} µs")
+    if outputs is not None:
+        for name, label in (("otio", "OpenTrackIO (CBOR)"), ("osc", "OSC")):
+            o = {k.removeprefix(f"{name}_"): v for k, v in outputs.items() if k.startswith(name)}
+            print(f"output {label}: sent {o['sent']}, dropped at sender {o['dropped']}, received in the "
+                  f"other process {o['received']}, lost {o['lost']} "
+                  f"(receiver kernel drops {o['kernel_drops']})")
     print(f"p50 by camera A.. (µs; a burst sends A first): stagectl {ours['p50_us_by_camera']}; "
           f"relay {base['p50_us_by_camera']}")
     print(f"p99 per run (µs): stagectl {ours['p99_us_per_run']}; relay {base['p99_us_per_run']}")
@@ -259,6 +313,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="3 s per phase: a smoke run")
     parser.add_argument("--spread", action="store_true", help="stagger the cameras instead of bursts")
     parser.add_argument("--relay", choices=("asyncio", "thread"), default="asyncio")
+    parser.add_argument("--outputs", action="store_true",
+                        help="stagectl also sends every sample as OpenTrackIO and OSC to another process")
     parser.add_argument("--json", action="store_true", help="also print one JSON line")
     args = parser.parse_args()
     if args.quick:
