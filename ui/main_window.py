@@ -1,4 +1,4 @@
-"""The main window: Stage, Tracking, Lens and Log docks and a status bar with the stage timecode."""
+"""The main window: Stage, Tracking, Lens, Frustum and Log docks and a status bar with the stage timecode."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 from stagectl.stage import Stage, StageSnapshot
 from ui import theme, workers
 from ui.bridge import StageBridge
+from ui.panels.frustum_panel import FrustumPanel
 from ui.panels.lens_panel import LensPanel
 from ui.panels.log_panel import LogPanel
 from ui.panels.stage_panel import StagePanel
@@ -17,7 +18,8 @@ from ui.panels.tracking_panel import TrackingPanel
 #: Bump when the dock layout changes incompatibly: Qt then ignores the saved state.
 #: 2: the Camera dock became the Tracking dock (new object name, much more content).
 #: 3: the Lens dock, tabbed with Tracking.
-LAYOUT_VERSION = 3
+#: 4: the Frustum dock, tabbed with Tracking and Lens.
+LAYOUT_VERSION = 4
 
 
 class MainWindow(QMainWindow):
@@ -34,6 +36,7 @@ class MainWindow(QMainWindow):
         self.stage_panel = StagePanel(self)
         self.tracking_panel = TrackingPanel(stage, self)
         self.lens_panel = LensPanel(stage, self)
+        self.frustum_panel = FrustumPanel.for_stage(stage, self)
         self.log_panel = LogPanel(self)
         self.stage_dock = self._dock("Stage", "stage_dock", self.stage_panel,
                                      Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -42,6 +45,9 @@ class MainWindow(QMainWindow):
         self.lens_dock = self._dock("Lens", "lens_dock", self.lens_panel,
                                     Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.tracking_dock, self.lens_dock)
+        self.frustum_dock = self._dock("Frustum", "frustum_dock", self.frustum_panel,
+                                       Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.lens_dock, self.frustum_dock)
         self.tracking_dock.raise_()
         self.log_dock = self._dock("Log", "log_dock", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._layout_restored = False
@@ -81,7 +87,7 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.stage_dock, self.tracking_dock, self.lens_dock, self.log_dock):
+        for dock in (self.stage_dock, self.tracking_dock, self.lens_dock, self.frustum_dock, self.log_dock):
             view_menu.addAction(dock.toggleViewAction())
 
     def _select_camera(self, name: str) -> None:
@@ -93,6 +99,7 @@ class MainWindow(QMainWindow):
         self.stage_panel.update_snapshot(snap)
         self.tracking_panel.update_snapshot(snap)
         self.lens_panel.update_snapshot(snap)
+        self.frustum_panel.update_snapshot(snap)
         self.timecode.setText(snap.timecode)
         up = sum(1 for c in snap.cameras if c.state == "up")
         self.totals.setText(

@@ -88,3 +88,23 @@ def rate_label(fps: float) -> str:
 #: the lens file's calibrated range (amber: still usable, but not what the encoder asked for).
 DISTORTION_GRID = "#74c0fc"
 CLAMPED_TEXT = WARNING_TEXT
+
+
+#: Frustum panel: acknowledgement colours (Unreal said ok / refused or timed out) and the big
+#: controls an operator can hit and read on a dark stage.
+ACK_OK_TEXT = STATE_COLOURS["up"]
+ACK_ERROR_TEXT = FAULT_TEXT
+TOGGLE_STYLE = (
+    "QPushButton { padding: 10px 18px; border: 2px solid #3a4350; border-radius: 6px;"
+    f" background: {BASE}; color: {DIM_TEXT}; font-weight: bold; }}"
+    f"QPushButton:checked {{ border-color: {ACCENT}; background: #3a2a14; color: {ACCENT}; }}"
+    "QPushButton:disabled { border-color: #2a2f36; color: #4a5058; }"
+)
+BIG_SLIDER_STYLE = (
+    "QSlider { min-height: 34px; }"
+    "QSlider::groove:horizontal { height: 10px; background: #2a2f36; border-radius: 5px; }"
+    "QSlider::sub-page:horizontal { height: 10px; background: #6b4a1f; border-radius: 5px; }"
+    f"QSlider::handle:horizontal {{ width: 26px; margin: -9px 0; background: {ACCENT};"
+    " border-radius: 13px; }"
+    "QSlider::handle:horizontal:disabled { background: #4a5058; }"
+)

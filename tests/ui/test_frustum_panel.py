@@ -1,0 +1,266 @@
+"""The Frustum dock against the Remote Control emulator on loopback (real HTTP + WebSocket): coalesced
+sends, Unreal's errors verbatim, and a hung editor that never freezes the window."""
+
+from __future__ import annotations
+
+import gc
+import itertools
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QCoreApplication, QEvent, QTimer
+from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QApplication, QMenu
+from pytestqt.qtbot import QtBot
+
+from stagectl.app import StageRunner
+from stagectl.events import EventQueue
+from stagectl.runtime import Runtime
+from stagectl.unreal.frustum import FrustumSender
+from stagectl.unreal.rc_emulator import ICVFX_CAMERA, RemoteControlEmulator, default_presets
+from stagectl.unreal.remote_control import LinkState, RemoteControlClient
+from ui import theme
+from ui.app import ensure_app, open_settings, save_screenshot
+from ui.main_window import LAYOUT_VERSION, MainWindow
+from ui.panels.frustum_panel import ACK, LINK, RATE, RTT, TARGET, FrustumPanel
+
+TIMEOUT_S = 0.5
+
+
+class Rig:
+    """An emulated Unreal node, a client and a frustum sender on their own I/O runtime."""
+
+    def __init__(self, **emulator: Any) -> None:
+        self.runtime = Runtime("test-frustum-io")
+        self.runtime.start()
+        self.emulator = RemoteControlEmulator(**emulator)
+        http_port, ws_port = self.runtime.call_sync(self.emulator.async_start())
+        self.client = RemoteControlClient("wall-node-1", f"http://127.0.0.1:{http_port}",
+                                          f"ws://127.0.0.1:{ws_port}", events=EventQueue(),
+                                          timeout_s=TIMEOUT_S, reconnect_min_s=0.2)
+        self.runtime.call_sync(self.client.async_start())
+        assert self.runtime.call_sync(self.client.async_wait_state(LinkState.UP, 3.0), timeout=4.0)
+        self.sender = FrustumSender(self.client)
+        self.runtime.call_sync(self.sender.async_start())
+        self.calls = 0
+
+    def call_in_loop(self, fn: Callable[..., object], *args: object) -> None:
+        """What Stage.call_in_loop does: queue on the loop, never wait."""
+        self.calls += 1
+        self.runtime.call_soon(fn, *args)
+
+    def senders(self) -> dict[str, FrustumSender]:
+        return {"stagectl": self.sender}
+
+    def requests(self) -> int:
+        return self.emulator.http_requests + self.emulator.ws_messages
+
+    def preset(self, label: str) -> Any:
+        return self.emulator.preset_value("stagectl", label)
+
+    def close(self) -> None:
+        for stop in (self.sender.async_stop, self.client.async_stop, self.emulator.async_stop):
+            self.runtime.call_sync(stop(), timeout=3.0)
+        self.runtime.stop()
+
+
+@pytest.fixture
+def rigs() -> Iterator[list[Rig]]:
+    made: list[Rig] = []
+    yield made
+    for rig in made:
+        rig.close()
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
+
+
+def _panel(qtbot: QtBot, rig: Rig) -> FrustumPanel:
+    ensure_app()
+    panel = FrustumPanel(rig.senders, rig.call_in_loop, clients=lambda: {"node": rig.client}, poll_ms=30)
+    qtbot.addWidget(panel)
+    panel.resize(1000, 520)
+    panel.show()
+    qtbot.waitExposed(panel)
+    return panel
+
+
+def _cell(panel: FrustumPanel, column: int, row: int = 0) -> str:
+    item = panel.table.item(row, column)
+    return item.text() if item is not None else ""
+
+
+def _settled(rig: Rig) -> bool:
+    ack = rig.sender.status()[0]
+    return ack.ok is True and not ack.in_flight and not ack.pending
+
+
+def test_dragging_overscan_is_coalesced_and_unreal_ends_with_the_last_values(
+        qtbot: QtBot, rigs: list[Rig]) -> None:
+    rig = Rig()
+    rigs.append(rig)
+    panel = _panel(qtbot, rig)
+    qtbot.waitUntil(lambda: _settled(rig) and _cell(panel, ACK) == "ok", timeout=3000)  # the initial cues
+    assert _cell(panel, TARGET) == "stagectl / wall-node-1"
+    assert _cell(panel, LINK).startswith("● up · websocket ws://127.0.0.1:")
+    assert _cell(panel, RTT).endswith(" ms")
+    before, calls_before = rig.requests(), rig.calls
+
+    panel.inner_frustum.click()
+    assert panel.inner_frustum.text() == "Inner frustum: OFF"
+    started = time.monotonic()
+    for position in range(101, 201):  # overscan 1.01 .. 2.00, as a drag delivers it
+        panel.overscan_slider.setValue(position)
+        QApplication.processEvents()
+        time.sleep(0.002)
+    elapsed = time.monotonic() - started
+    assert panel.overscan.value() == pytest.approx(2.0)
+    # Every change went to the loop at once (the panel keeps no queue of its own)...
+    assert rig.calls - calls_before == 101
+    qtbot.waitUntil(lambda: rig.preset("Overscan") == pytest.approx(2.0) and _settled(rig), timeout=3000)
+    assert rig.preset("Inner Frustum") is False
+    assert rig.emulator.objects[ICVFX_CAMERA]["CameraSettings"]["bEnable"] is False
+    # ...and the sender coalesced them: far fewer requests than changes, never above 60 per second.
+    sent = rig.requests() - before
+    assert 1 <= sent <= 30, sent
+    assert sent <= (time.monotonic() - started) * 60 + 2
+    assert rig.sender.max_in_flight <= 1
+    qtbot.waitUntil(lambda: _cell(panel, ACK) == "ok", timeout=1000)
+    item = panel.table.item(0, ACK)
+    assert item is not None and item.foreground().color().name() == theme.ACK_OK_TEXT
+    assert elapsed < 2.0
+
+
+def test_every_control_reaches_unreal(qtbot: QtBot, rigs: list[Rig]) -> None:
+    rig = Rig()
+    rigs.append(rig)
+    panel = _panel(qtbot, rig)
+    qtbot.waitUntil(lambda: _settled(rig), timeout=3000)
+    panel.soft_edge_slider.setValue(35)
+    panel.chroma_key.click()
+    panel.set_chroma_colour((0.0, 0.25, 1.0))
+    panel.exposure.setValue(-1.3)
+    panel.overscan.setValue(1.45)  # the spin box moves the slider too
+    assert panel.overscan_slider.value() == 145
+    assert panel.exposure_slider.value() == -13
+    assert panel.chroma_key.text() == "Chroma key: ON"
+    assert panel.colour_button.text() == "0.00 0.25 1.00"
+    qtbot.waitUntil(lambda: rig.preset("Frustum Exposure") == pytest.approx(-1.3) and _settled(rig),
+                    timeout=3000)
+    settings = rig.emulator.objects[ICVFX_CAMERA]["CameraSettings"]
+    assert settings["SoftEdge"] == {"Vertical": pytest.approx(0.35), "Horizontal": pytest.approx(0.35)}
+    assert settings["Chromakey"]["bEnable"] is True
+    assert settings["Chromakey"]["ChromakeyColor"] == {"R": 0.0, "G": 0.25, "B": 1.0, "A": 1.0}
+    assert rig.preset("Overscan") == pytest.approx(1.45)
+    # A colour picked in the dialog goes the same way (the dialog is not modal).
+    panel.choose_colour()
+    dialog = panel._dialog
+    assert dialog is not None and dialog.isVisible()
+    dialog.colorSelected.emit(QColor.fromRgbF(1.0, 0.0, 1.0))
+    dialog.close()
+    qtbot.waitUntil(lambda: rig.preset("Chroma Key Colour")["G"] == 0.0 and _settled(rig), timeout=3000)
+    assert rig.preset("Chroma Key Colour") == {"R": 1.0, "G": 0.0, "B": 1.0, "A": 1.0}
+
+
+def test_unreal_refusing_shows_its_error_verbatim_in_red(qtbot: QtBot, rigs: list[Rig]) -> None:
+    presets = {"Stage Main": default_presets()["stagectl"]}  # the preset was renamed in Unreal
+    rig = Rig(presets=presets)
+    rigs.append(rig)
+    panel = _panel(qtbot, rig)
+    qtbot.waitUntil(lambda: rig.sender.status()[0].ok is False, timeout=3000)
+    panel.overscan.setValue(1.2)  # one field: a single PUT, refused as a whole
+    expected = '404: {"errorMessage": "Preset stagectl could not be found."}'
+    qtbot.waitUntil(lambda: rig.sender.status()[0].error == expected, timeout=3000)
+    qtbot.waitUntil(lambda: _cell(panel, ACK) == expected, timeout=1000)
+    item = panel.table.item(0, ACK)
+    assert item is not None
+    assert item.toolTip() == expected
+    assert item.foreground().color().name() == theme.ACK_ERROR_TEXT
+    assert _cell(panel, LINK).startswith("● up")  # the link is fine; Unreal said no
+
+
+def test_a_long_error_is_cut_in_the_cell_and_whole_in_the_tooltip(qtbot: QtBot, rigs: list[Rig]) -> None:
+    rig = Rig(presets={"other": default_presets()["stagectl"]})
+    rigs.append(rig)
+    panel = _panel(qtbot, rig)
+    # The initial send sets all six labels in one batch: six refusals, joined.
+    qtbot.waitUntil(lambda: rig.sender.status()[0].ok is False, timeout=3000)
+    full = rig.sender.status()[0].error
+    assert full.count("Preset stagectl could not be found.") == 6
+    qtbot.waitUntil(lambda: _cell(panel, ACK).endswith(" …"), timeout=1000)
+    item = panel.table.item(0, ACK)
+    assert item is not None and item.toolTip() == full
+    assert full.startswith(_cell(panel, ACK)[:-2])
+
+
+def test_a_hung_unreal_never_freezes_the_window(qtbot: QtBot, rigs: list[Rig]) -> None:
+    rig = Rig(hang=True)
+    rigs.append(rig)
+    ticks: list[float] = []
+    ticker = QTimer()
+    ticker.setInterval(10)
+    ticker.timeout.connect(lambda: ticks.append(time.monotonic()))
+    ticker.start()
+    panel = _panel(qtbot, rig)
+    qtbot.waitUntil(lambda: _cell(panel, RTT).startswith("waiting"), timeout=1000)
+    assert _cell(panel, ACK) == "waiting for the first answer…"
+    started = time.monotonic()
+    for position in range(101, 161):
+        panel.overscan_slider.setValue(position)
+    assert time.monotonic() - started < 0.5  # pushing never waits on the loop, let alone on Unreal
+    shown: set[str] = set()
+
+    def timed_out() -> bool:
+        shown.add(_cell(panel, ACK))
+        return f"no answer within {TIMEOUT_S:g} s" in _cell(panel, ACK)
+
+    qtbot.waitUntil(timed_out, timeout=3000)
+    item = panel.table.item(0, ACK)
+    assert item is not None and item.foreground().color().name() == theme.ACK_ERROR_TEXT
+    assert "ok" not in shown
+    qtbot.wait(800)
+    ticker.stop()
+    gaps = [b - a for a, b in itertools.pairwise(ticks)]
+    assert len(ticks) > 50 and max(gaps) < 0.25, max(gaps)
+    # One request in flight at a time: 60 changes, a handful of hung requests.
+    assert rig.sender.max_in_flight <= 1
+    assert rig.emulator.hung <= 4
+    assert rig.preset("Overscan") == 1.0  # nothing arrived
+    assert _cell(panel, RATE) in {"0", "1", "2"}
+
+
+def test_the_frustum_dock_is_tabbed_with_tracking_and_lens(qtbot: QtBot, demo_runner: StageRunner,
+                                                           rigs: list[Rig], tmp_path: Any) -> None:
+    ensure_app()
+    window = MainWindow(demo_runner.stage, open_settings())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    assert LAYOUT_VERSION == 4
+    tabbed = window.tabifiedDockWidgets(window.tracking_dock)
+    assert window.frustum_dock in tabbed and window.lens_dock in tabbed
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    assert isinstance(view, QMenu) and "Frustum" in [a.text() for a in view.actions()]
+    window.frustum_dock.raise_()
+    panel = window.frustum_panel
+    qtbot.waitUntil(panel.isVisible, timeout=2000)
+    if not getattr(demo_runner.stage, "frustum_senders", None):
+        # A stage without Unreal outputs: the panel says so and its controls are off.
+        qtbot.waitUntil(lambda: panel.notice.isVisible(), timeout=1000)
+        assert not panel.overscan_slider.isEnabled()
+        # Senders wired later show up (the panel reads them on every refresh).
+        rig = Rig()
+        rigs.append(rig)
+        demo_runner.stage.frustum_senders = rig.senders()  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: panel.table.rowCount() >= 1 and _cell(panel, ACK) == "ok", timeout=3000)
+    assert panel.notice.isHidden() and panel.overscan_slider.isEnabled()
+    assert "websocket ws://127.0.0.1:" in _cell(panel, LINK)
+    panel.overscan_slider.setValue(130)  # through Stage.call_in_loop to the stage's own sender
+    sender = next(iter(panel._senders().values()))
+    qtbot.waitUntil(lambda: sender.cues.overscan == pytest.approx(1.3) and not sender.status()[0].pending
+                    and sender.status()[0].ok is True, timeout=3000)
+    qtbot.waitUntil(lambda: _cell(panel, RTT).endswith(" ms"), timeout=2000)
+    qtbot.wait(300)
+    path = tmp_path / "frustum.png"
+    assert save_screenshot(window, str(path))
