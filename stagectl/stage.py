@@ -16,16 +16,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lens.interchange import to_opentrackio_static
+from lens.lensfile import load_lens_file
+from lens.serial_source import LensSerialSource
+from lens.solve import LensSolver
 from stagectl.config import Endpoint, SourceConfig, StageConfig, source_name
 from stagectl.errors import ConfigError, StageError
 from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
+from stagectl.stage_outputs import StageOutputs
 from stagectl.status import status_dict
 from stagectl.timecode import StageClock
 from tracking.freed_presets import PRESETS
+from tracking.freed_serial import FreeDSerialSource
 from tracking.freed_udp import FreeDUdpSource
+from tracking.opentrackio_model import OpenTrackIOStatic
+from tracking.opentrackio_udp import OpenTrackIOUdpSource
 from tracking.simulated_source import SimulatedFreeDSource
 from tracking.source import TrackingSource
 
@@ -129,15 +137,13 @@ class Stage:
             cam.name: CameraPipeline(cam.name, cam.delay_ms, smoothing=cam.smoothing)
             for cam in config.cameras
         }
-        self.lens_solvers: dict[str, Any] = {}
+        self.lens_solvers: dict[str, LensSolver] = {}
         """The lens solver of each solved camera (``lens.solve.LensSolver``), for the Lens panel."""
         for cam in config.cameras:
             if cam.lens is not None:
                 self._load_lens(self.cameras[cam.name], cam.lens)
         self._freed_ports: dict[Endpoint, FreeDUdpSource] = {}
         self.sources: list[TrackingSource] = [self._make_source(src) for src in config.sources]
-        from stagectl.stage_outputs import StageOutputs
-
         self.outputs = StageOutputs(config, self.cameras, self.events, self._static_for)
         self.frustum_senders = self.outputs.frustum_senders
         """The frustum-cue sender of each remote-control output, by output name."""
@@ -164,13 +170,11 @@ class Stage:
         else:
             loop.call_soon_threadsafe(run)
 
-    def _static_for(self, camera: str) -> Any:
+    def _static_for(self, camera: str) -> OpenTrackIOStatic | None:
         """The OpenTrackIO static block for ``camera``: its lens file's identity and sensor."""
         solver = self.lens_solvers.get(camera)
         if solver is None:
             return None
-        from lens.interchange import to_opentrackio_static
-
         return to_opentrackio_static(solver.lens)
 
     def _load_lens(self, camera: CameraPipeline, path: Path) -> None:
@@ -178,7 +182,8 @@ class Stage:
         (raw values still flow) and says why, naming the file and field."""
         self._apply_lens(camera, path, *_read_lens(path))
 
-    def _apply_lens(self, camera: CameraPipeline, path: Path, solver: Any, error: str | None) -> None:
+    def _apply_lens(self, camera: CameraPipeline, path: Path, solver: LensSolver | None,
+                    error: str | None) -> None:
         if solver is None:
             camera.set_lens(None, error=error)
             self.lens_solvers.pop(camera.name, None)
@@ -233,18 +238,12 @@ class Stage:
                 owner.share(source)  # the stage file checker guarantees distinct camera ids
             return source
         if src.protocol == "freed-serial" and src.serial is not None:
-            from tracking.freed_serial import FreeDSerialSource
-
             return FreeDSerialSource(name, camera, self.clock, self.events, src.serial, src.camera_id, preset,
                                      src.start_stream, stale_s)
         if src.protocol == "lens-serial" and src.serial is not None:
-            from lens.serial_source import LensSerialSource
-
             return LensSerialSource(name, camera, self.clock, self.events, src.serial, src.lens_protocol,
                                     stale_s)
         if src.protocol == "opentrackio" and src.listen is not None:
-            from tracking.opentrackio_udp import OpenTrackIOUdpSource
-
             return OpenTrackIOUdpSource(name, camera, self.clock, self.events, src.listen, group=src.group,
                                         interface=src.interface, source_number=src.source_number,
                                         allow=src.allow, stale_after_s=stale_s)
@@ -379,11 +378,8 @@ class Stage:
         return status_dict(self.snapshot())
 
 
-def _read_lens(path: Path) -> tuple[Any, str | None]:
+def _read_lens(path: Path) -> tuple[LensSolver | None, str | None]:
     """(LensSolver, None) for a good lens file, else (None, what is wrong with it)."""
-    from lens.lensfile import load_lens_file
-    from lens.solve import LensSolver
-
     try:
         return LensSolver(load_lens_file(path), path.name), None
     except (StageError, OSError, ValueError) as exc:
