@@ -59,7 +59,7 @@ import numpy as np
 from lens.interchange import brown_conrady_to_opentrackio
 from stagectl.config_model import Endpoint
 from stagectl.samples import CameraSample, LensValues
-from stagectl.unreal.udp_out import UdpSender
+from stagectl.unreal.udp_out import UdpOutput, UdpSender
 from tracking.opentrackio import (
     DEFAULT_DISTORTION_MODEL,
     ENCODING_CBOR,
@@ -248,7 +248,7 @@ class _Stream:
         self.window_count += 1
 
 
-class OpenTrackIOOutput:
+class OpenTrackIOOutput(UdpOutput):
     """Sends cameras' samples as OpenTrackIO to ``target`` (see the module docstring).
 
     Attributes:
@@ -284,33 +284,11 @@ class OpenTrackIOOutput:
         self._sequence = 0
         self._host = socket_module.gethostname()
 
-    # --- counters (the UDP sender's) ---------------------------------------------------------------
-
-    @property
-    def sent(self) -> int:
-        return self._udp.sent
-
-    @property
-    def dropped(self) -> int:
-        return self._udp.dropped
-
-    @property
-    def dropped_by_reason(self) -> dict[str, int]:
-        return self._udp.dropped_by_reason
-
-    @property
-    def last_error(self) -> str | None:
-        return self._udp.last_error
-
-    # --- lifecycle -------------------------------------------------------------------------------------
+    # --- lifecycle (counters and async_stop: UdpOutput) -------------------------------------------------------------------------------------
 
     async def async_start(self, *, sock: socket_module.socket | None = None) -> None:
         """Open the socket and resolve the target (I/O loop); ``sock``: adopt a connected socket (tests)."""
         self._udp.open(sock)
-
-    async def async_stop(self) -> None:
-        """Close the socket; later samples count as dropped (``closed``)."""
-        self._udp.close()
 
     def source_id(self, camera: str) -> str:
         """The ``urn:uuid:`` this output sends ``camera`` under."""

@@ -73,7 +73,7 @@ from stagectl.unreal.osc_codec import (
     encode_message,
     ntp_timetag,
 )
-from stagectl.unreal.udp_out import UdpSender
+from stagectl.unreal.udp_out import UdpOutput, UdpSender
 
 Sink = Callable[[CameraSample], None]
 REASON_NON_FINITE = "non_finite"
@@ -107,7 +107,7 @@ class _CameraAddresses:
         self.timecode = MessageBuilder(f"{base}/timecode", "iiii")
 
 
-class OscOutput:
+class OscOutput(UdpOutput):
     """Sends cameras' samples and cues as OSC to ``target`` (see the module docstring for the map).
 
     Attributes:
@@ -133,30 +133,10 @@ class OscOutput:
         self._wall_offset_ns = 0
         self._offset_taken_ns = -CLOCK_REFRESH_NS
 
-    @property
-    def sent(self) -> int:
-        return self._udp.sent
-
-    @property
-    def dropped(self) -> int:
-        return self._udp.dropped
-
-    @property
-    def dropped_by_reason(self) -> dict[str, int]:
-        return self._udp.dropped_by_reason
-
-    @property
-    def last_error(self) -> str | None:
-        return self._udp.last_error
-
     async def async_start(self, *, sock: socket.socket | None = None) -> None:
         """Open the socket and resolve the target (I/O loop); ``sock``: adopt a connected socket (tests)."""
         self._udp.open(sock)
         self._take_clock_offset(time.monotonic_ns())
-
-    async def async_stop(self) -> None:
-        """Close the socket; later messages count as dropped (``closed``)."""
-        self._udp.close()
 
     def camera_address(self, camera: str) -> str:
         """``P/camera/C``: the base address of ``camera``."""

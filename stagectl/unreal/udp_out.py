@@ -146,6 +146,39 @@ class UdpSender:
         self.last_error = message
 
 
+class UdpOutput:
+    """What the camera outputs share: their :class:`UdpSender` and its counters, and closing it.
+
+    Subclasses set ``self._udp`` in their constructor and open it in ``async_start``.
+    """
+
+    _udp: UdpSender
+
+    @property
+    def sent(self) -> int:
+        """Datagrams handed to the kernel."""
+        return self._udp.sent
+
+    @property
+    def dropped(self) -> int:
+        """Datagrams (or samples never encoded) dropped, over all reasons."""
+        return self._udp.dropped
+
+    @property
+    def dropped_by_reason(self) -> dict[str, int]:
+        """Drops by reason (``buffer_full``, ``refused``, ``non_finite``, ...)."""
+        return self._udp.dropped_by_reason
+
+    @property
+    def last_error(self) -> str | None:
+        """The last send error's text, None when there was none."""
+        return self._udp.last_error
+
+    async def async_stop(self) -> None:
+        """Close the socket; later sends count as dropped (``closed``)."""
+        self._udp.close()
+
+
 class _Closed(Exception):
     pass
 
