@@ -284,7 +284,7 @@ class OpenTrackIOOutput(UdpOutput):
         self._sequence = 0
         self._host = socket_module.gethostname()
 
-    # --- lifecycle (counters and async_stop: UdpOutput) -------------------------------------------------------------------------------------
+    # --- lifecycle (counters and async_stop come from UdpOutput) ----------------------------------
 
     async def async_start(self, *, sock: socket_module.socket | None = None) -> None:
         """Open the socket and resolve the target (I/O loop); ``sock``: adopt a connected socket (tests)."""
