@@ -13,14 +13,14 @@ Machines here are noisy, so only the ratios are meant to be compared between run
 from __future__ import annotations
 
 import argparse
-import statistics
 import struct
 import sys
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import best_of
 
 from stagectl.config import Endpoint
 from stagectl.events import EventQueue
@@ -29,16 +29,6 @@ from stagectl.timecode import FrameRate, StageClock
 from tracking.freed import decode_d1
 from tracking.freed_udp import FreeDUdpSource
 from tracking.simulator import FreeDSimulator
-
-
-def best_of(repeats: int, fn: Callable[[], None], count: int) -> float:
-    """Median nanoseconds per item over ``repeats`` runs of ``fn`` (which handles ``count`` items)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter_ns()
-        fn()
-        times.append((time.perf_counter_ns() - start) / count)
-    return statistics.median(times)
 
 
 def main() -> int:

@@ -15,14 +15,14 @@ Machines here are noisy, so only the ratios are meant to be compared between run
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 from bisect import bisect_right
-from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _timing import best_of
 
 from lens.lensfile import LensFile, load_lens_file
 from lens.solve import LensSolver
@@ -30,16 +30,6 @@ from stagectl.samples import LensValues
 from tracking.simulator import MotionModel
 
 DEMO_LENS = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
-
-
-def best_of(repeats: int, fn: Callable[[], None], count: int) -> float:
-    """Median nanoseconds per item over ``repeats`` runs of ``fn`` (which handles ``count`` items)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter_ns()
-        fn()
-        times.append((time.perf_counter_ns() - start) / count)
-    return statistics.median(times)
 
 
 def prime_along_focus(zoom_lens: LensFile) -> LensFile:

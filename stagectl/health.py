@@ -19,6 +19,10 @@ NS_PER_MS = 1_000_000
 JITTER_INTERVALS = 1000
 #: How often the jitter figures are recomputed: they run on the I/O loop, between datagrams.
 TIMING_PERIOD_NS = 500_000_000
+#: Fewer intervals than this give no figure (a start-up burst is not the stream's rhythm).
+TIMING_MIN_INTERVALS = 8
+#: Until this many intervals are kept, the figures are recomputed on every monitor tick.
+TIMING_SETTLED = 64
 
 
 class StreamState(enum.StrEnum):
@@ -185,7 +189,7 @@ class StreamHealth:
         else:
             self.rate_hz = 0.0
         due = self._timing_ns is None or now_ns - self._timing_ns >= TIMING_PERIOD_NS
-        if due or self.interval_ms_p50 != self.interval_ms_p50:  # NaN: nothing measured yet, try now
+        if due or len(self._intervals) < TIMING_SETTLED:  # early figures are refreshed every tick
             self._timing_ns = now_ns
             self._timing()
         if self.failed is not None or self.last_arrival_ns is None:
@@ -206,7 +210,7 @@ class StreamHealth:
     def _timing(self) -> None:
         """Median interval and jitter percentiles (numpy partial sorts: ~20 us for 1000 intervals)."""
         count = len(self._intervals)
-        if count < 2:
+        if count < TIMING_MIN_INTERVALS:
             self.interval_ms_p50 = self.jitter_ms_p50 = self.jitter_ms_p99 = float("nan")
             return
         intervals = np.fromiter(self._intervals, dtype=np.int64, count=count)

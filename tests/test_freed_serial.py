@@ -13,13 +13,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
-import select
 import threading
 import time
-import tty
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -27,11 +24,13 @@ import pytest
 import serial
 
 from stagectl.config import SerialSettings
-from stagectl.events import EventQueue, Level, StageEvent
+from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
 from stagectl.timecode import FrameRate, StageClock
+from tests.serial_helpers import PtyDevice
+from tests.serial_helpers import run_serial_source as _run
 from tracking.freed import CMD_START_STREAM, FreeDPosition, encode_d0, encode_d1
 from tracking.freed_serial import FreeDSerialSource, backoff_s
 
@@ -40,45 +39,6 @@ RATE = FrameRate.parse(25)
 
 def _frame(pan: float = 12.5, camera_id: int = 1) -> bytes:
     return encode_d1(FreeDPosition(camera_id, pan, -3.25, 0.5, 1500.0, -2250.5, 1725.0, 1000, 2000, 0x1234))
-
-
-class PtyDevice:
-    """A serial device stand-in at a fixed path: a pty pair behind a symlink."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.master: int | None = None
-        self._slave: int | None = None
-
-    def plug(self) -> None:
-        """A new pty appears at ``path``."""
-        master, slave = os.openpty()
-        tty.setraw(slave)  # no echo before the source configures the line
-        self.master, self._slave = master, slave
-        link = self.path.with_suffix(".new")
-        link.unlink(missing_ok=True)
-        link.symlink_to(os.ttyname(slave))
-        os.replace(link, self.path)
-
-    def unplug(self) -> None:
-        """The device vanishes: the open port fails and the path is gone."""
-        self.path.unlink(missing_ok=True)
-        for fd in (self.master, self._slave):
-            if fd is not None:
-                os.close(fd)
-        self.master = self._slave = None
-
-    def write(self, data: bytes) -> None:
-        assert self.master is not None
-        os.write(self.master, data)
-
-    def read_ready(self) -> bytes:
-        """Whatever the source has written so far (no waiting)."""
-        assert self.master is not None
-        out = b""
-        while select.select([self.master], [], [], 0)[0]:
-            out += os.read(self.master, 1024)
-        return out
 
 
 @pytest.fixture
@@ -101,35 +61,6 @@ async def _wait_until(predicate: Callable[[], bool], what: str, timeout: float =
     while not predicate():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         await asyncio.sleep(0.002)
-
-
-def _run(source: FreeDSerialSource, body: Callable[[FreeDSerialSource], Awaitable[None]],
-         settle_s: float = 0.0) -> list[StageEvent]:
-    """Start ``source`` on a fresh loop, run ``body``, stop; returns the events; fails on loop errors.
-
-    The reader thread must have ended when async_stop returns (or within ``settle_s`` after).
-    """
-    loop_errors: list[dict[str, Any]] = []
-    threads: list[threading.Thread | None] = []
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
-        source.camera.attach(loop)
-        await source.async_start()
-        threads.append(source._thread)
-        try:
-            await body(source)
-        finally:
-            await source.async_stop()
-
-    asyncio.run(main())
-    assert loop_errors == []
-    thread = threads[0]
-    assert thread is not None
-    thread.join(settle_s)
-    assert not thread.is_alive()
-    return source.events.drain()
 
 
 def _collect(source: FreeDSerialSource) -> list[CameraSample]:

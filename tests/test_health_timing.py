@@ -121,3 +121,15 @@ def test_percentile_nearest_rank() -> None:
     values = list(range(1, 101))
     assert (percentile(values, 0.5), percentile(values, 0.99), percentile(values, 1.0)) == (50, 99, 100)
     assert math.isnan(percentile([], 0.5))
+
+
+def test_no_timing_figure_from_a_handful_of_intervals() -> None:
+    health = StreamHealth("s")
+    for i in range(6):  # 5 intervals: a start-up burst says nothing about the stream's rhythm
+        health.on_accept(i * MS)
+    health.evaluate(5 * MS)
+    assert math.isnan(health.interval_ms_p50)
+    for i in range(6, 12):  # 11 intervals of 1 ms
+        health.on_accept(i * MS)
+    health.evaluate(11 * MS)  # recomputed at once: early figures are not held for 0.5 s
+    assert health.interval_ms_p50 == 1.0

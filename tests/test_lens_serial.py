@@ -1,6 +1,6 @@
 """Tests of lens.serial_source through real pseudo-terminal pairs.
 
-The pty behind a symlink (tests.test_freed_serial.PtyDevice) lets a device vanish and come back
+The pty behind a symlink (tests.serial_helpers.PtyDevice) lets a device vanish and come back
 at the same path. The camera records every lens reading handed to it; nothing here waits a
 fixed time for a result: every wait polls with a deadline.
 """
@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +18,13 @@ import pytest
 
 from lens.serial_source import LensSerialSource
 from stagectl.config import SerialSettings
-from stagectl.events import EventQueue, Level, StageEvent
+from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import LensReading
 from stagectl.timecode import FrameRate, StageClock
-from tests.test_freed_serial import PtyDevice
+from tests.serial_helpers import PtyDevice
+from tests.serial_helpers import run_serial_source as _run
 from tests.test_lens_encoders import KD_FRAME, KD_VALUES, N_PRIME
 
 RATE = FrameRate.parse(25)
@@ -76,29 +76,6 @@ async def _wait_open(source: LensSerialSource) -> None:
                       "the port to open")
 
 
-def _run(source: LensSerialSource, body: Callable[[LensSerialSource], Awaitable[None]]) -> list[StageEvent]:
-    """Start ``source`` on a fresh loop, run ``body``, stop; returns the events; fails on loop errors."""
-    loop_errors: list[dict[str, Any]] = []
-    threads: list[threading.Thread | None] = []
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
-        source.camera.attach(loop)
-        await source.async_start()
-        threads.append(source._thread)
-        try:
-            await body(source)
-        finally:
-            await source.async_stop()
-
-    asyncio.run(main())
-    assert loop_errors == []
-    thread = threads[0]
-    assert thread is not None and not thread.is_alive()
-    return source.events.drain()
-
-
 async def _read_from(device: PtyDevice, expected: bytes) -> bytes:
     """What the source wrote to the device, once it is at least as long as ``expected``."""
     got = bytearray()
@@ -110,8 +87,6 @@ async def _read_from(device: PtyDevice, expected: bytes) -> bytes:
     await _wait_until(enough, f"the source to write {expected!r}")
     return bytes(got)
 
-
-# --- FIZ lines ----------------------------------------------------------------------------------
 
 def test_fiz_readings_reach_the_camera(device: PtyDevice) -> None:
     device.plug()

@@ -82,7 +82,7 @@ def test_the_lens_file_can_be_swapped_live(tmp_path: Path) -> None:
 def test_a_fiz_box_on_a_serial_line_feeds_the_tracked_camera(tmp_path: Path) -> None:
     """End to end: simulated FreeD tracking + a FIZ box on a pty -> samples carry the box's counts,
     solved by the lens file; the lens source never makes the camera "up" on its own."""
-    from tests.test_freed_serial import PtyDevice
+    from tests.serial_helpers import PtyDevice
 
     shutil.copy(DEMO_LENS, tmp_path / "demo.json")
     box = PtyDevice(tmp_path / "fiz0")

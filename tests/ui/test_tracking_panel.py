@@ -55,7 +55,9 @@ def test_health_table_shows_the_demo_sources_up_at_50_hz(qtbot: QtBot, demo_runn
     assert health.rowCount() == 1
     assert _cell(window, table.SOURCE) == source.name.removeprefix("A/")
     assert _cell(window, table.ADDRESS) == str(source.bound)
-    assert 15.0 < float(_cell(window, table.INTERVAL)) < 25.0
+    # The median settles at the 20 ms period (a start-up catch-up burst from the simulator can pull
+    # the first figures down while only a few intervals are known).
+    qtbot.waitUntil(lambda: 15.0 < float(_cell(window, table.INTERVAL)) < 25.0, timeout=5000)
     assert _cell(window, table.REJECTED) == "0"
     # Updated in place: more frames, new figures, the same rows.
     rebuilds, samples = health.rebuilds, demo_runner.stage.cameras["A"].delivered
