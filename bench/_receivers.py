@@ -8,11 +8,17 @@ GC tracks), and on ``expect N`` from stdin waits up to 1 s until it has N, write
 recorded to ``--out`` (.npz) with its I/O thread's CPU time and the page faults of the run, and
 prints ``done``.
 
-    python bench/_receivers.py --kind stagectl|asyncio|thread --cameras N --out FILE [--outputs-to P1,P2]
+    python bench/_receivers.py --kind stagectl|asyncio|forward|thread --cameras N --out FILE
+                               [--outputs-to P1,P2] [--osc-unbundled]
 
-``--outputs-to`` (stagectl only): the real OpenTrackIO (CBOR) and OSC senders of
+``--outputs-to`` (stagectl): the real OpenTrackIO (CBOR) and OSC senders of
 stagectl.unreal, attached to every camera *before* the counting sink (so the latency includes
 them), send to 127.0.0.1:P1 and :P2; their sent / dropped counters are saved too.
+
+``--kind forward`` is the asyncio relay that also sends two datagrams per datagram received (460
+and 160 bytes: the sizes of stagectl's OpenTrackIO CBOR and bundled OSC for a FreeD sample) to
+``--outputs-to``: the least any Python receiver that forwards every sample to two outputs does.
+``--osc-unbundled`` makes stagectl's OSC output send one datagram per message.
 
 ``--kind count`` is the other end of those outputs, in its own process: it binds two ports,
 prints ``ports P1 P2``, counts the datagrams arriving on each (one blocking thread per socket),
@@ -128,14 +134,15 @@ class Receiver(abc.ABC):
 class StagectlReceiver(Receiver):
     """The real headless ingest path: StageRunner, as ``stagectl run --headless`` starts it."""
 
-    def __init__(self, cameras: int, outputs_to: tuple[int, int] | None = None) -> None:
+    def __init__(self, cameras: int, outputs_to: tuple[int, int] | None = None,
+                 osc_bundle: bool = True) -> None:
         super().__init__()
         self.arrival_ns: list[int] = []
         self.outputs: list[OpenTrackIOOutput | OscOutput] = []
         if outputs_to is not None:
             otio, osc = (Endpoint("127.0.0.1", port) for port in outputs_to)
             self.outputs = [OpenTrackIOOutput("bench-otio", otio, encoding="cbor"),
-                            OscOutput("bench-osc", osc)]
+                            OscOutput("bench-osc", osc, bundle=osc_bundle)]
         self.port = free_port()
         self.runner = StageRunner(parse_stage(stage_toml(cameras, self.port)))
         stage = self.runner.stage
@@ -202,11 +209,38 @@ class _RelayProtocol(asyncio.DatagramProtocol):
             self._sink_ns(time.monotonic_ns())
 
 
+class _ForwardProtocol(_RelayProtocol):
+    """The relay, forwarding two datagrams per datagram (non-blocking sends, drops counted)."""
+
+    def __init__(self, receiver: AsyncioRelay, socks: list[socket.socket]) -> None:
+        super().__init__(receiver)
+        self._receiver = receiver
+        self._sends = [sock.send for sock in socks]
+        self._payloads = [bytes(460), bytes(160)]
+
+    def datagram_received(self, data: bytes, addr: Any) -> None:
+        if len(data) == D1_LENGTH:
+            for i in (0, 1):
+                try:
+                    self._sends[i](self._payloads[i])
+                    self._receiver.out_sent[i] += 1
+                except OSError:
+                    self._receiver.out_dropped[i] += 1
+            super().datagram_received(data, addr)
+
+
 class AsyncioRelay(Receiver):
     """A DatagramProtocol on a stagectl Runtime loop thread: stagectl's transport, none of its code."""
 
-    def __init__(self) -> None:
+    def __init__(self, outputs_to: tuple[int, int] | None = None) -> None:
         super().__init__()
+        self.out_sent, self.out_dropped = [0, 0], [0, 0]
+        self._out_socks: list[socket.socket] = []
+        for port in outputs_to or ():
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.setblocking(False)
+            sock.connect(("127.0.0.1", port))
+            self._out_socks.append(sock)
         self.runtime = Runtime("relay-io")
         self.runtime.start()
         self.transport = self.runtime.call_sync(self._async_open())
@@ -215,8 +249,10 @@ class AsyncioRelay(Receiver):
 
     async def _async_open(self) -> asyncio.DatagramTransport:
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(lambda: _RelayProtocol(self),
-                                                           local_addr=("127.0.0.1", 0))
+        socks = self._out_socks
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _ForwardProtocol(self, socks) if socks else _RelayProtocol(self),
+            local_addr=("127.0.0.1", 0))
         transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
                                                       RECEIVE_BUFFER_BYTES)
         # The same read buffer as stagectl's UdpSource, so the ratio measures stagectl's code and
@@ -224,9 +260,19 @@ class AsyncioRelay(Receiver):
         transport.max_size = READ_BUFFER_BYTES  # type: ignore[attr-defined]
         return transport
 
+    def records(self) -> Records:
+        """Also the forwarded datagrams' counters when forwarding."""
+        out = super().records()
+        if self._out_socks:
+            out["out_sent"] = np.array(self.out_sent, np.int64)
+            out["out_dropped"] = np.array(self.out_dropped, np.int64)
+        return out
+
     def close(self) -> None:
         self.runtime.call_soon(self.transport.close)
         self.runtime.stop()
+        for sock in self._out_socks:
+            sock.close()
 
 
 class ThreadRelay(Receiver):
@@ -261,10 +307,15 @@ class ThreadRelay(Receiver):
         self._sock.close()
 
 
-def make_receiver(kind: str, cameras: int, outputs_to: tuple[int, int] | None = None) -> Receiver:
-    """A bound, ready receiver: ``stagectl``, ``asyncio`` or ``thread``."""
+def make_receiver(kind: str, cameras: int, outputs_to: tuple[int, int] | None = None,
+                  osc_bundle: bool = True) -> Receiver:
+    """A bound, ready receiver: ``stagectl``, ``asyncio``, ``forward`` or ``thread``."""
     if kind == "stagectl":
-        return StagectlReceiver(cameras, outputs_to)
+        return StagectlReceiver(cameras, outputs_to, osc_bundle)
+    if kind == "forward":
+        if outputs_to is None:
+            raise SystemExit("--kind forward needs --outputs-to")
+        return AsyncioRelay(outputs_to)
     return AsyncioRelay() if kind == "asyncio" else ThreadRelay()
 
 
@@ -320,10 +371,12 @@ def count_outputs() -> int:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kind", choices=("stagectl", "asyncio", "thread", "count"), required=True)
+    parser.add_argument("--kind", choices=("stagectl", "asyncio", "forward", "thread", "count"),
+                        required=True)
     parser.add_argument("--cameras", type=int, default=8)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--outputs-to", default=None, help="P1,P2: stagectl sends OpenTrackIO / OSC there")
+    parser.add_argument("--osc-unbundled", action="store_true", help="stagectl's OSC: a datagram per message")
     args = parser.parse_args()
     if args.kind == "count":
         return count_outputs()
@@ -335,7 +388,7 @@ def main() -> int:
         outputs_to = (p1, p2)
     logging.basicConfig(level=logging.WARNING, format="receiver: %(levelname)s %(name)s: %(message)s")
     logging.getLogger("stagectl.events").setLevel(logging.ERROR)  # "stale" after the sender stops is normal
-    receiver = make_receiver(args.kind, args.cameras, outputs_to)
+    receiver = make_receiver(args.kind, args.cameras, outputs_to, not args.osc_unbundled)
     try:
         cpu0, faults0 = thread_cpu_s(receiver.io_thread), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         print(f"port {receiver.port}", flush=True)

@@ -41,12 +41,16 @@ camera, ``cpu µs/dg`` the receiving thread's CPU time per datagram, ``flt/dg`` 
 datagram in the receiver process.
 
 ``--outputs`` attaches the real outputs (stagectl.unreal: OpenTrackIO in CBOR and OSC, one of
-each, every camera) to the stagectl receiver, before its counting sink so the latency includes
-them, sending over loopback to a counting receiver in a third process (``_receivers.py --kind
-count``). The table then adds, per output, datagrams sent, dropped at the sender (by the
-non-blocking sender's own counters) and received in the other process; output loss = sent -
-received + dropped. The relay phase is unchanged, so the ratio is the cost of ingest *and*
-outputs against a bare relay.
+each, every camera; OSC bundled per sample unless ``--osc-unbundled``) to the stagectl receiver,
+before its counting sink so the latency includes them, sending over loopback to a counting
+receiver in a third process (``_receivers.py --kind count``). The table then adds, per output,
+datagrams sent, dropped at the sender (by the non-blocking sender's own counters) and received
+in the other process; output loss = sent - received + dropped. The relay phase is unchanged, so
+the goal's ratio is the cost of ingest *and* outputs against a bare relay. A third phase,
+``forward``, is the asyncio relay sending two datagrams of the outputs' sizes per datagram to
+the same kind of counter: the floor for any Python receiver that forwards each sample to two
+outputs over loopback (each send wakes another process on a 2-CPU machine), so the second
+ratio shows how much of the cost is stagectl's code and how much the two sends themselves.
 
 Loss is exact: every (camera, tick) the sender sent must reach the sink once (a misrouted
 datagram shows as one lost and one duplicate). The exit status is 1 when stagectl lost,
@@ -55,7 +59,7 @@ enforced, because shared machines are noisy: compare runs by their ratios.
 
     python bench/tracking_pipeline.py [--quick] [--duration 30] [--cameras 8] [--rate 500]
                                       [--chunks N] [--spread] [--relay asyncio|thread] [--outputs]
-                                      [--json]
+                                      [--osc-unbundled] [--json]
 """
 
 from __future__ import annotations
@@ -144,12 +148,14 @@ def analyse(phase: str, sender: dict[str, Any], rec: dict[str, Any]) -> RunResul
 
 def run_once(phase: str, args: argparse.Namespace, tmp: Path, index: int) -> RunResult:
     """A fresh receiver process, bound; then the sender process into it; then the records."""
-    kind = "stagectl" if phase == "stagectl" else args.relay
+    kind = {"stagectl": "stagectl", "forward": "forward"}.get(phase, args.relay)
     sender_out, receiver_out = tmp / f"sender-{phase}-{index}.npz", tmp / f"receiver-{phase}-{index}.npz"
     command = [sys.executable, str(RECEIVER), "--kind", kind, "--cameras", str(args.cameras),
                "--out", str(receiver_out)]
     counter: subprocess.Popen[str] | None = None
-    if args.outputs and phase == "stagectl":
+    if args.osc_unbundled:
+        command.append("--osc-unbundled")
+    if args.outputs and phase in ("stagectl", "forward"):
         counter = subprocess.Popen([sys.executable, str(RECEIVER), "--kind", "count"], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, text=True)
         assert counter.stdout is not None
@@ -247,9 +253,13 @@ def summarise(runs: list[RunResult]) -> dict[str, Any]:
 
 def report(args: argparse.Namespace, runs: list[RunResult]) -> dict[str, Any]:
     """Print the table; return the JSON object."""
-    phases = {p: summarise([r for r in runs if r.phase == p]) for p in ("stagectl", "relay")}
+    names = ("stagectl", "relay", "forward") if args.outputs else ("stagectl", "relay")
+    phases = {p: summarise([r for r in runs if r.phase == p]) for p in names}
     ours, base = phases["stagectl"], phases["relay"]
     ratio = {k: round(ours["latency_us"][k] / base["latency_us"][k], 2) for k in ("p50", "p99", "p99_9")}
+    forward = phases.get("forward")
+    ratio_forward = None if forward is None else {
+        k: round(ours["latency_us"][k] / forward["latency_us"][k], 2) for k in ("p50", "p99", "p99_9")}
     lateness = percentiles_us(np.concatenate([r.lateness_ns for r in runs]))
     sender = {"schedule_lateness_us": lateness, "send_errors": sum(r.send_errors for r in runs),
               "timer_slack_1ns": all(r.timer_slack_1ns for r in runs)}
@@ -264,12 +274,16 @@ def report(args: argparse.Namespace, runs: list[RunResult]) -> dict[str, Any]:
         "python": platform.python_version(), "cpus": os.cpu_count(),
         "loadavg_1m": round(os.getloadavg()[0], 2), "sender": sender,
         "stagectl": ours, "relay_result": base, "ratio_stagectl_over_relay": ratio,
+        "forward_result": forward, "ratio_stagectl_over_forward": ratio_forward,
+        "osc_bundle": not args.osc_unbundled,
         "goal": {"zero_loss": zero_loss, "p99_within_2x": ratio["p99"] <= GOAL_P99_RATIO},
     }
     per_s = args.cameras * args.rate
+    osc = "unbundled" if args.osc_unbundled else "bundled"
     print(f"{args.cameras} cameras x {args.rate:g} Hz FreeD = {per_s:,.0f} datagrams/s over loopback, "
           f"{result['schedule']} schedule; {args.duration:g} s per phase in {args.chunks} runs (ABBA); "
-          f"relay: {args.relay}; outputs: {'OpenTrackIO + OSC' if args.outputs else 'none'}; "
+          f"relay: {args.relay}; outputs: "
+          f"{f'OpenTrackIO + OSC {osc}' if args.outputs else 'none'}; "
           f"{os.cpu_count()} CPUs, load {result['loadavg_1m']}")
     print(f"sender: lateness vs schedule p50 {lateness['p50']} µs, p99 {lateness['p99']} µs, "
           f"max {lateness['max']} µs; send errors {sender['send_errors']}; "
@@ -283,19 +297,26 @@ def report(args: argparse.Namespace, runs: list[RunResult]) -> dict[str, Any]:
               f"{lat['p99']:>8.1f} {lat['p99_9']:>9.1f} {lat['max']:>8.1f} "
               f"{s['io_cpu_us_per_datagram']:>9.2f} {s['page_faults_per_datagram']:>6.2f}")
     print(f"stagectl/relay: p50 {ratio['p50']:.2f}x  p99 {ratio['p99']:.2f}x  p99.9 {ratio['p99_9']:.2f}x")
+    if ratio_forward is not None:
+        print(f"stagectl/forward: p50 {ratio_forward['p50']:.2f}x  p99 {ratio_forward['p99']:.2f}x  "
+              f"p99.9 {ratio_forward['p99_9']:.2f}x")
     if "send_to_handler_us" in ours:
         a, b = ours["send_to_handler_us"], ours["handler_to_sink_us"]
         print(f"stagectl split: send -> datagram_received p50 {a['p50']} / p99 {a['p99']} µs; "
               f"datagram_received -> sink p50 {b['p50']} / p99 {b['p99']} µs")
-    if outputs is not None:
+    for phase_name, phase in (("stagectl", ours), ("forward", forward)):
+        counts = None if phase is None else phase.get("outputs")
+        if counts is None:
+            continue
         for name, label in (("otio", "OpenTrackIO (CBOR)"), ("osc", "OSC")):
-            o = {k.removeprefix(f"{name}_"): v for k, v in outputs.items() if k.startswith(name)}
-            print(f"output {label}: sent {o['sent']}, dropped at sender {o['dropped']}, received in the "
-                  f"other process {o['received']}, lost {o['lost']} "
+            o = {k.removeprefix(f"{name}_"): v for k, v in counts.items() if k.startswith(name)}
+            print(f"{phase_name} output {label}: sent {o['sent']}, dropped at sender {o['dropped']}, "
+                  f"received in the other process {o['received']}, lost {o['lost']} "
                   f"(receiver kernel drops {o['kernel_drops']})")
     print(f"p50 by camera A.. (µs; a burst sends A first): stagectl {ours['p50_us_by_camera']}; "
           f"relay {base['p50_us_by_camera']}")
-    print(f"p99 per run (µs): stagectl {ours['p99_us_per_run']}; relay {base['p99_us_per_run']}")
+    print(f"p99 per run (µs): stagectl {ours['p99_us_per_run']}; relay {base['p99_us_per_run']}"
+          + (f"; forward {forward['p99_us_per_run']}" if forward is not None else ""))
     if ours["stray"] or base["stray"]:
         print(f"stray datagrams (unknown camera or tick): stagectl {ours['stray']}, relay {base['stray']}")
     print(f"goal: zero loss {'PASS' if zero_loss else 'FAIL'}; p99 <= {GOAL_P99_RATIO:g}x relay "
@@ -315,6 +336,8 @@ def main() -> int:
     parser.add_argument("--relay", choices=("asyncio", "thread"), default="asyncio")
     parser.add_argument("--outputs", action="store_true",
                         help="stagectl also sends every sample as OpenTrackIO and OSC to another process")
+    parser.add_argument("--osc-unbundled", action="store_true",
+                        help="with --outputs: stagectl's OSC output sends one datagram per message")
     parser.add_argument("--json", action="store_true", help="also print one JSON line")
     args = parser.parse_args()
     if args.quick:
@@ -327,8 +350,9 @@ def main() -> int:
         parser.error("a run longer than 65536 ticks overflows the 16-bit sequence; raise --chunks")
     runs: list[RunResult] = []
     with tempfile.TemporaryDirectory(prefix="stagectl-bench-") as tmp:
+        phases = ("stagectl", "relay", "forward") if args.outputs else ("stagectl", "relay")
         for i in range(args.chunks):
-            order = ("stagectl", "relay") if i % 2 == 0 else ("relay", "stagectl")
+            order = phases if i % 2 == 0 else phases[::-1]
             runs += [run_once(phase, args, Path(tmp), i) for phase in order]
     result = report(args, runs)
     if args.json:
