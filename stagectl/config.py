@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from stagectl.config_devices import DeviceTableChecker
 from stagectl.config_locate import MISSING, describe, syntax_position
 from stagectl.config_model import (
     DEFAULT_RATE_HZ,
@@ -43,7 +44,7 @@ __all__ = [
     "load_stage", "parse_stage", "source_name",
 ]
 
-_TOP_KEYS = ("stage", "cameras", "sources", "outputs")
+_TOP_KEYS = ("stage", "cameras", "sources", "outputs", "devices", "control", "looks", "discovery")
 _STAGE_KEYS = ("name", "frame_rate", "drop_frame")
 _CAMERA_KEYS = ("name", "delay_ms", "delay_frames", "smoothing", "lens")
 _CAMERA_NAME = re.compile(r"[A-Za-z0-9 _.-]{1,32}")
@@ -155,7 +156,7 @@ def parse_stage(text: str, path: str | None = None, base_dir: Path | None = None
     return config
 
 
-class _Checker(SourceTableChecker, OutputTableChecker):
+class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker):
     """Validates the tomllib data of one stage file, collecting every error instead of stopping at the first.
 
     Each builder (``stage``, ``camera``, ``source``) returns None when it recorded an error.
@@ -179,11 +180,18 @@ class _Checker(SourceTableChecker, OutputTableChecker):
         self.camera_names(camera_tables, fed)
         self.shared_listen([s for s in sources if s is not None])
         outputs = [self.output(i, t, names) for i, t in self.tables(data, "outputs")]
+        device_tables = self.tables(data, "devices")
+        devices = [self.device(i, t) for i, t in device_tables]
+        self.device_names(device_tables)
+        control = self.control(data)
+        looks = self.looks(data, self.base_dir)
+        discovery = self.discovery(data)
         if stage is None or self.errors:
             return None
         extra = {k: v for k, v in data.items() if k in FUTURE_TABLES}
         return StageConfig(*stage, tuple(c for c in cameras if c), tuple(s for s in sources if s),
-                           Path(self.path) if self.path else None, extra, tuple(o for o in outputs if o))
+                           Path(self.path) if self.path else None, extra, tuple(o for o in outputs if o),
+                           tuple(d for d in devices if d), control, looks, discovery)
 
     def stage(self, data: Mapping[str, Any]) -> tuple[str, FrameRate, bool] | None:
         table = data.get("stage", MISSING)

@@ -18,7 +18,7 @@ PROTOCOLS = ("freed", "freed-serial", "opentrackio", "lens-serial", "simulator")
 """Tracking protocols this version can receive."""
 FUTURE_PROTOCOLS: tuple[str, ...] = ()
 """Protocols a later version adds; rejected with "not available in this version"."""
-FUTURE_TABLES = ("devices", "control", "takes", "lenses")
+FUTURE_TABLES = ("takes", "lenses")
 """Top-level tables a later version reads; accepted and kept raw in :attr:`StageConfig.extra`."""
 SIMULATED_PROTOCOLS = ("freed", "opentrackio")
 """What a ``protocol = "simulator"`` source can simulate (its ``simulate`` key)."""
@@ -163,6 +163,83 @@ class OutputConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FixtureConfig:
+    """One ``[[devices.fixtures]]`` table of an sACN device."""
+
+    name: str
+    profile: str
+    universe: int
+    address: int
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class OscFeatureConfig:
+    """One ``[[devices.features]]`` table of a generic OSC device: one address per feature."""
+
+    name: str
+    address: str
+    type: str = "f"
+    """f (float32), i (int32) or bool (T/F)."""
+    unit: str = ""
+    minimum: float | None = None
+    maximum: float | None = None
+    fade: str = "linear"
+    zone_value: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """One ``[[devices]]`` table: an LED processor, a DMX universe set or an OSC device."""
+
+    kind: str
+    """tessera, helios, osc or sacn."""
+    name: str
+    url: str | None = None
+    """tessera / helios: the processor's base URL."""
+    target: Endpoint | None = None
+    """osc: where to send; sacn: a unicast receiver (None: multicast per universe)."""
+    zone: str | None = None
+    """The look zone the device follows (wall, ceiling, a fixture group)."""
+    timeout_ms: float = 1000.0
+    poll_ms: float = 2000.0
+    emulator: bool = False
+    """tessera / helios: start stagectl's emulator of the processor on loopback and talk to it."""
+    write_verb: str = "PATCH"
+    peak_nits: float = 1500.0
+    priority: int = 100
+    fps: float = 44.0
+    interface: str | None = None
+    fixtures: tuple[FixtureConfig, ...] = ()
+    features: tuple[OscFeatureConfig, ...] = ()
+    index: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class ControlConfig:
+    """The ``[control]`` table: the OSC control-in server for desks and Stream Decks."""
+
+    listen: Endpoint
+    allow: tuple[str, ...] = ()
+    """Addresses or CIDR networks allowed to send; empty: loopback only."""
+    passcode: str | None = None
+    advertise: bool = True
+    """Advertise the service over zeroconf (``_stagectl._udp``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class LooksConfig:
+    """The ``[looks]`` table: where looks and the cue list live, and the recall defaults."""
+
+    dir: Path | None = None
+    """None: the user's data folder (``~/.local/share/stagectl/looks`` on Linux)."""
+    safe: str | None = None
+    """The look "back to safe" recalls when there is no previous look."""
+    fade_s: float = 3.0
+    rate_hz: float = 60.0
+
+
+@dataclass(frozen=True, slots=True)
 class StageConfig:
     """A validated stage file."""
 
@@ -176,6 +253,11 @@ class StageConfig:
     extra: dict[str, Any] = field(default_factory=dict)
     """Raw top-level tables of later versions (:data:`FUTURE_TABLES`), as tomllib returned them."""
     outputs: tuple[OutputConfig, ...] = ()
+    devices: tuple[DeviceConfig, ...] = ()
+    control: ControlConfig | None = None
+    looks: LooksConfig = field(default_factory=LooksConfig)
+    discovery: bool = True
+    """Browse for stage devices with zeroconf (``[discovery] browse``)."""
 
     def sources_for(self, camera: str) -> tuple[SourceConfig, ...]:
         """The sources feeding ``camera``, in file order."""

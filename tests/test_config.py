@@ -28,6 +28,7 @@ from stagectl.config import (
     source_name,
 )
 from stagectl.config_locate import KeyLocator, locate_key, render_key
+from stagectl.config_model import ControlConfig, DeviceConfig, FixtureConfig, LooksConfig
 from stagectl.errors import ConfigError
 from stagectl.timecode import FrameRate
 
@@ -104,8 +105,13 @@ def test_good_file_with_every_key_round_trips() -> None:
         sources=(SourceConfig("A", "freed", Endpoint("127.0.0.1", 40000), 1, 50.0, 0),
                  SourceConfig("Crane cam", "freed", Endpoint("127.0.0.1", 40000), 2, 50.0, 1),
                  SourceConfig("A", "simulator", Endpoint("127.0.0.1", 0), None, 100.0, 2)),
-        path=path, extra={"devices": {"note": "later"}},
+        path=path, extra={"takes": {"note": "later"}},
         outputs=(OutputConfig("opentrackio", Endpoint("10.0.0.5", 55555), ("A",), "json"),),
+        devices=(DeviceConfig("tessera", "wall", url="http://10.0.0.50", zone="wall", index=0),
+                 DeviceConfig("sacn", "fixtures", priority=120, index=1,
+                              fixtures=(FixtureConfig("key-light", "intensity_cct", 2, 11, "key"),))),
+        control=ControlConfig(Endpoint("127.0.0.1", 53000), ("10.0.0.0/24",), "1234"),
+        looks=LooksConfig(DATA / "looks", "Safe", 2.5),
     )
     assert stage.sources_for("A") == (stage.sources[0], stage.sources[2])
     assert [source_name(s) for s in stage.sources] == [
@@ -126,13 +132,11 @@ def test_future_tables_are_kept_raw_in_extra(tmp_path: Path) -> None:
         camera = "A"
         protocol = "simulator"
 
-        [devices]
-        kind = "tessera"
-        [control]
-        port = 9000
+        [lenses]
+        kind = "zoom"
         """)
     stage = load_stage(path)
-    assert stage.extra == {"devices": {"kind": "tessera"}, "control": {"port": 9000}, "takes": "takes/"}
+    assert stage.extra == {"lenses": {"kind": "zoom"}, "takes": "takes/"}
     assert set(stage.extra) <= set(FUTURE_TABLES)
 
 
