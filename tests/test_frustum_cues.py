@@ -254,3 +254,33 @@ def test_timed_out_values_are_retried_after_a_pause() -> None:
         await emu.async_stop()
 
     _run(body)
+
+
+def test_cdl_is_clamped_and_sent_as_linear_colours() -> None:
+    cues = FrustumCues(cdl_slope=(9.0, -1.0, 1.2), cdl_power=(0.0, 1.0, 2.0), cdl_saturation=5.0)
+    assert cues.cdl_slope == (8.0, 0.0, 1.2) and cues.cdl_power == (0.1, 1.0, 2.0)
+    assert cues.cdl_saturation == 4.0
+    assert cues.wire_value("cdl_offset") == {"R": 0.0, "G": 0.0, "B": 0.0, "A": 1.0}
+    with pytest.raises(CueError, match=r"expected \(r, g, b\) in 0.1..8"):
+        clamp_field("cdl_power", (1.0, 1.0))
+
+
+def test_cdl_reaches_the_stage_grade_through_the_preset() -> None:
+    from stagectl.unreal.rc_emulator import STAGE_GRADE
+
+    async def body() -> None:
+        emu = RemoteControlEmulator()
+        await emu.async_start()
+        client = await _client(emu)
+        sender = FrustumSender(client)
+        try:
+            await sender.async_start()
+            sender.set(cdl_slope=(1.1, 1.0, 0.9), cdl_saturation=0.8)
+            await _until(lambda: emu.objects[STAGE_GRADE]["Saturation"] == 0.8)
+            assert emu.objects[STAGE_GRADE]["Slope"] == {"R": 1.1, "G": 1.0, "B": 0.9, "A": 1.0}
+        finally:
+            await sender.async_stop()
+            await client.async_stop()
+            await emu.async_stop()
+
+    _run(body)

@@ -35,13 +35,25 @@ DEFAULT_LABELS: Mapping[str, str] = {
     "chroma_key": "Chroma Key",
     "chroma_key_colour": "Chroma Key Colour",
     "exposure_stops": "Frustum Exposure",
+    "cdl_slope": "CDL Slope",
+    "cdl_offset": "CDL Offset",
+    "cdl_power": "CDL Power",
+    "cdl_saturation": "CDL Saturation",
 }
 
 _RANGES: Mapping[str, tuple[float, float]] = {
     "overscan": (0.05, 5.0),  # nDisplay CustomFrustum.FieldOfViewMultiplier
     "soft_edge": (0.0, 1.0),
     "exposure_stops": (-15.0, 15.0),
+    "cdl_saturation": (0.0, 4.0),
 }
+#: ASC CDL triples (per R, G, B): slope >= 0, offset, power > 0; clamped to what a grade uses.
+_TRIPLES: Mapping[str, tuple[float, float]] = {
+    "cdl_slope": (0.0, 8.0),
+    "cdl_offset": (-1.0, 1.0),
+    "cdl_power": (0.1, 8.0),
+}
+_COLOURS = ("chroma_key_colour", "cdl_slope", "cdl_offset", "cdl_power")
 
 
 class CueError(StageError, ValueError):
@@ -60,10 +72,11 @@ def clamp_field(name: str, value: object) -> Any:
         if not isinstance(value, bool):
             raise CueError(f"frustum cue {name}: expected true or false, got {value!r}")
         return value
-    if name == "chroma_key_colour":
+    if name == "chroma_key_colour" or name in _TRIPLES:
+        low, high = _TRIPLES.get(name, (0.0, 1.0))
         if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != 3:
-            raise CueError(f"frustum cue {name}: expected (r, g, b) in 0..1, got {value!r}")
-        return tuple(min(max(_number(name, c), 0.0), 1.0) for c in value)
+            raise CueError(f"frustum cue {name}: expected (r, g, b) in {low:g}..{high:g}, got {value!r}")
+        return tuple(min(max(_number(name, c), low), high) for c in value)
     if name in _RANGES:
         low, high = _RANGES[name]
         return min(max(_number(name, value), low), high)
@@ -80,15 +93,19 @@ class FrustumCues:
     chroma_key: bool = False
     chroma_key_colour: tuple[float, float, float] = (0.0, 0.8, 0.0)
     exposure_stops: float = 0.0
+    cdl_slope: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    cdl_offset: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    cdl_power: tuple[float, float, float] = (1.0, 1.0, 1.0)
+    cdl_saturation: float = 1.0
 
     def __post_init__(self) -> None:
         for f in dataclasses.fields(self):
             object.__setattr__(self, f.name, clamp_field(f.name, getattr(self, f.name)))
 
     def wire_value(self, name: str) -> Any:
-        """The JSON value Unreal gets for field ``name`` (colour as a linear colour struct)."""
+        """The JSON value Unreal gets for ``name`` (colours and CDL triples as linear colour structs)."""
         value = getattr(self, name)
-        if name == "chroma_key_colour":
+        if name in _COLOURS:
             r, g, b = value
             return {"R": r, "G": g, "B": b, "A": 1.0}
         return value

@@ -35,6 +35,8 @@ log = logging.getLogger("stagectl.unreal.rc_emulator")
 
 ICVFX_CAMERA = "/Game/Stage/Main.Main:PersistentLevel.nDisplay_Stage_C_0.ICVFXCamera"
 SYSTEM_LIBRARY = "/Script/Engine.Default__KismetSystemLibrary"
+#: A Blueprint actor applying an ASC CDL to the inner frustum (a stage's own; its shape is ours).
+STAGE_GRADE = "/Game/Stage/Main.Main:PersistentLevel.BP_StageGrade_C_0"
 MAX_BODY = 1 << 20
 _REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
             411: "Length Required", 413: "Payload Too Large"}
@@ -58,6 +60,12 @@ def default_objects() -> dict[str, dict[str, Any]]:
             },
             "bHiddenInGame": False,
         },
+        STAGE_GRADE: {
+            "Slope": {"R": 1.0, "G": 1.0, "B": 1.0, "A": 1.0},
+            "Offset": {"R": 0.0, "G": 0.0, "B": 0.0, "A": 1.0},
+            "Power": {"R": 1.0, "G": 1.0, "B": 1.0, "A": 1.0},
+            "Saturation": 1.0,
+        },
         SYSTEM_LIBRARY: {},
     }
 
@@ -79,6 +87,11 @@ def default_presets() -> dict[str, dict[str, Any]]:
         "Frustum Exposure": {"object": ICVFX_CAMERA,
                              "property": cs + "AllNodesColorGrading.ColorGradingSettings.AutoExposureBias",
                              "type": "float", "min": -15.0, "max": 15.0},
+        "CDL Slope": {"object": STAGE_GRADE, "property": "Slope", "type": "struct"},
+        "CDL Offset": {"object": STAGE_GRADE, "property": "Offset", "type": "struct"},
+        "CDL Power": {"object": STAGE_GRADE, "property": "Power", "type": "struct"},
+        "CDL Saturation": {"object": STAGE_GRADE, "property": "Saturation", "type": "float",
+                           "min": 0.0, "max": 4.0},
     }
     functions = {"Print": {"object": SYSTEM_LIBRARY, "function": "PrintString"}}
     return {"stagectl": {"properties": props, "functions": functions}}

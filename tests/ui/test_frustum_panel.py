@@ -18,7 +18,7 @@ from pytestqt.qtbot import QtBot
 from stagectl.app import StageRunner
 from stagectl.events import EventQueue
 from stagectl.runtime import Runtime
-from stagectl.unreal.frustum import FrustumSender
+from stagectl.unreal.frustum import DEFAULT_LABELS, FrustumSender
 from stagectl.unreal.rc_emulator import ICVFX_CAMERA, RemoteControlEmulator, default_presets
 from stagectl.unreal.remote_control import LinkState, RemoteControlClient
 from ui import theme
@@ -184,10 +184,10 @@ def test_a_long_error_is_cut_in_the_cell_and_whole_in_the_tooltip(qtbot: QtBot, 
     rig = Rig(presets={"other": default_presets()["stagectl"]})
     rigs.append(rig)
     panel = _panel(qtbot, rig)
-    # The initial send sets all six labels in one batch: six refusals, joined.
+    # The initial send sets every label in one batch: one refusal each, joined.
     qtbot.waitUntil(lambda: rig.sender.status()[0].ok is False, timeout=3000)
     full = rig.sender.status()[0].error
-    assert full.count("Preset stagectl could not be found.") == 6
+    assert full.count("Preset stagectl could not be found.") == len(DEFAULT_LABELS) == 10
     qtbot.waitUntil(lambda: _cell(panel, ACK).endswith(" …"), timeout=1000)
     item = panel.table.item(0, ACK)
     assert item is not None and item.toolTip() == full
