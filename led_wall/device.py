@@ -11,7 +11,10 @@ without per-vendor code. A :class:`Device` owns the transport to one thing and:
   never holds up another device (each device has its own writer);
 * keeps a link state (``connecting``, ``up``, ``down``, ``reconnecting``) from its writes and a
   periodic poll, retries with a capped, doubling backoff (0.5 s to 10 s by default) keeping the
-  newest unsent values, warns once per outage and logs the rest of the outage at DEBUG;
+  newest unsent values, warns once per outage and logs the rest of the outage at DEBUG; a poll
+  that succeeds while writes keep failing does not end the outage;
+* drops values the device answered and refused (:class:`DeviceRefused`, e.g. an HTTP 400): they
+  are not retried, the link stays up, an ERROR event (rate-limited) carries the device's reason;
 * keeps ``values``: the newest value per feature the device confirmed (poll) or accepted (write).
 
 Subclasses implement :meth:`Device._async_write` (send a batch; raise :class:`DeviceError` on
@@ -28,12 +31,13 @@ import enum
 import logging
 import math
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import ClassVar
 
 from stagectl.errors import StageError
 from stagectl.events import EventQueue, Level
+from stagectl.logutil import RateLimiter, with_suppressed
 
 log = logging.getLogger("stagectl.led_wall")
 
@@ -42,6 +46,18 @@ Value = float | int | bool | str
 
 class DeviceError(StageError):
     """A device refused a request, did not answer in time, or could not be reached."""
+
+
+class DeviceRefused(DeviceError):
+    """The device answered and refused values (HTTP 4xx, a NAK). Refused values are not retried.
+
+    ``features`` names the refused features; empty means the whole batch. Features of the batch
+    not named were accepted.
+    """
+
+    def __init__(self, message: str, features: Iterable[str] = ()) -> None:
+        super().__init__(message)
+        self.features = frozenset(features)
 
 
 class FeatureError(StageError):
@@ -204,6 +220,9 @@ class Device(abc.ABC):
         self._retry_s = retry_initial_s
         self._retry_at = 0.0
         self._outage_warned = False
+        self._write_failing = False
+        self._refused: dict[str, str] = {}
+        self._refusals = RateLimiter(1.0)
         self._tasks: list[asyncio.Task[None]] = []
         self._by_name: dict[str, Feature] | None = None
 
@@ -260,6 +279,7 @@ class Device(abc.ABC):
         """
         checked = self.feature(feature).check(value, self.name)
         self._pending[feature] = checked
+        self._refused.pop(feature, None)
         self._wake.set()
         return checked
 
@@ -267,12 +287,14 @@ class Device(abc.ABC):
         """Several features at once (all validated before any is recorded)."""
         checked = {name: self.feature(name).check(v, self.name) for name, v in values.items()}
         self._pending.update(checked)
+        for name in checked:
+            self._refused.pop(name, None)
         if checked:
             self._wake.set()
         return checked
 
     async def async_set(self, feature: str, value: object, timeout: float | None = None) -> Value:
-        """Set and wait until the device accepted it; DeviceError when the write failed or timed out."""
+        """Set and wait until the device accepted it; DeviceError when it failed, was refused or timed out."""
         checked = self.set(feature, value)
         errors = self.errors
         limit = timeout if timeout is not None else self.timeout_s * 2.0 + 0.5
@@ -285,6 +307,9 @@ class Device(abc.ABC):
         except TimeoutError:
             raise DeviceError(f"{self.name}: {feature} not accepted within {limit:g} s "
                               f"({self.last_error or self.detail})") from None
+        refused = self._refused.get(feature)
+        if refused is not None:
+            raise DeviceError(f"{self.name}: {feature} = {checked!r} refused: {refused}")
         return checked
 
     # --- subclass hooks ---------------------------------------------------------------------------
@@ -297,7 +322,11 @@ class Device(abc.ABC):
 
     @abc.abstractmethod
     async def _async_write(self, values: Mapping[str, Value]) -> None:
-        """Send ``values`` (feature name -> checked value); raise DeviceError on any failure."""
+        """Send ``values`` (feature name -> checked value).
+
+        Raise DeviceRefused for values the device answered and refused (not retried), DeviceError
+        for any other failure (the batch is retried after the backoff).
+        """
 
     @abc.abstractmethod
     async def _async_poll(self) -> Mapping[str, Value]:
@@ -320,14 +349,20 @@ class Device(abc.ABC):
             try:
                 async with asyncio.timeout(self.timeout_s):
                     await self._async_write(batch)
+            except DeviceRefused as exc:
+                self._inflight = {}
+                self._refused_write(batch, exc)
+                continue
             except (DeviceError, TimeoutError, OSError) as exc:
                 self._inflight = {}
                 for key, value in batch.items():  # keep what failed unless something newer came
                     self._pending.setdefault(key, value)
+                self._write_failing = True
                 self._failed(exc)
                 self._wake.set()
                 continue
             self._inflight = {}
+            self._write_failing = False
             self.rtt_ms = (time.monotonic() - started) * 1000.0
             self.writes += 1
             self.values.update(batch)
@@ -347,10 +382,29 @@ class Device(abc.ABC):
             for key, value in values.items():
                 if key not in self._pending and key not in self._inflight:
                     self.values[key] = value
-            self._succeeded("answering")
+            if not self._write_failing:  # answering polls does not end an outage of writes
+                self._succeeded("answering")
             if self._pending:
                 self._wake.set()
             await asyncio.sleep(self.poll_s)
+
+    def _refused_write(self, batch: Mapping[str, Value], exc: DeviceRefused) -> None:
+        refused = [key for key in batch if not exc.features or key in exc.features] or list(batch)
+        reason = str(exc) or "refused"
+        self.errors += 1
+        self.last_error = reason
+        accepted = {key: value for key, value in batch.items() if key not in refused}
+        if accepted:
+            self.writes += 1
+            self.values.update(accepted)
+        for key in refused:
+            self._refused[key] = reason
+        held_back = self._refusals.check("refused")
+        if held_back is not None:
+            self.events.post(Level.ERROR, self.name, "rejected", with_suppressed(
+                f"{self.kind} refused {', '.join(refused)}: {reason}", held_back))
+        self._write_failing = False
+        self._succeeded("answering (a write was refused)")
 
     def _succeeded(self, detail: str) -> None:
         self._retry_s = self.retry_initial_s

@@ -28,7 +28,8 @@ def test_cdl_features_fold_into_triples() -> None:
     changes = cue_changes(cues, {"cdl_slope_g": 0.5, "cdl_power_b": 2.0, "exposure": -1.0})
     assert changes == {"cdl_slope": (1.0, 0.5, 1.2), "cdl_power": (1.0, 1.0, 2.0), "exposure_stops": -1.0}
     values = cues_values(cues)
-    assert values["cdl_slope_b"] == 1.2 and values["cdl_offset_r"] == 0.0 and set(values) == {f.name for f in FEATURES}
+    assert values["cdl_slope_b"] == 1.2 and values["cdl_offset_r"] == 0.0
+    assert set(values) == {f.name for f in FEATURES}
 
 
 def test_values_reach_unreal_and_the_link_follows_the_nodes() -> None:
