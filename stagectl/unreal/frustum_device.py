@@ -38,9 +38,9 @@ def _features() -> tuple[Feature, ...]:
     for part, (low, high) in _CDL_RANGES.items():
         for channel in _CHANNELS:
             out.append(Feature(f"cdl_{part}_{channel}", f"CDL {part} {channel.upper()}", "", minimum=low,
-                               maximum=high, zone_value=f"cdl_{part}_{channel}", zone=ZONE))
+                               maximum=high, zone_value=f"cdl.{part}.{channel}", zone=ZONE))
     out.append(Feature("cdl_saturation", "CDL saturation", "", minimum=0.0, maximum=4.0,
-                       zone_value="cdl_saturation", zone=ZONE))
+                       zone_value="cdl.saturation", zone=ZONE))
     return tuple(out)
 
 
