@@ -353,7 +353,7 @@ class Device(abc.ABC):
                 self._inflight = {}
                 self._refused_write(batch, exc)
                 continue
-            except (DeviceError, TimeoutError, OSError) as exc:
+            except Exception as exc:  # any failure of a subclass is a device fault, never the end of the task
                 self._inflight = {}
                 for key, value in batch.items():  # keep what failed unless something newer came
                     self._pending.setdefault(key, value)
@@ -374,7 +374,7 @@ class Device(abc.ABC):
             try:
                 async with asyncio.timeout(self.timeout_s):
                     values = await self._async_poll()
-            except (DeviceError, TimeoutError, OSError) as exc:
+            except Exception as exc:  # any failure of a subclass is a device fault, never the end of the task
                 self._failed(exc)
                 await asyncio.sleep(max(self._retry_at - time.monotonic(), 0.05))
                 continue

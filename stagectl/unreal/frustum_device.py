@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from led_wall.device import Device, DeviceError, DeviceRefused, Fade, Feature, FeatureKind, Value
+from presets.colour import CDL_FADES
 from stagectl.events import EventQueue
 from stagectl.unreal.frustum import CueError, FrustumCues, FrustumSender
 
@@ -37,10 +38,11 @@ def _features() -> tuple[Feature, ...]:
     ]
     for part, (low, high) in _CDL_RANGES.items():
         for channel in _CHANNELS:
+            zone_value = f"cdl.{part}.{channel}"
             out.append(Feature(f"cdl_{part}_{channel}", f"CDL {part} {channel.upper()}", "", minimum=low,
-                               maximum=high, zone_value=f"cdl.{part}.{channel}", zone=ZONE))
+                               maximum=high, fade=CDL_FADES[zone_value], zone_value=zone_value, zone=ZONE))
     out.append(Feature("cdl_saturation", "CDL saturation", "", minimum=0.0, maximum=4.0,
-                       zone_value="cdl.saturation", zone=ZONE))
+                       fade=CDL_FADES["cdl.saturation"], zone_value="cdl.saturation", zone=ZONE))
     return tuple(out)
 
 

@@ -1,0 +1,139 @@
+"""The HTTP side shared by the LED processors that speak JSON over HTTP (Tessera, HELIOS).
+
+:class:`ProcessorHttp` wraps one ``httpx.AsyncClient`` per processor and turns every way a
+request can go wrong into the Device base's two errors, with the processor's answer verbatim:
+
+* :class:`~led_wall.device.DeviceRefused` -- the processor answered 400/404/405/409/422: it
+  refused these values (not retried; the link stays up);
+* :class:`~led_wall.device.DeviceError` -- anything else: no answer, connection refused, 5xx, 403,
+  an oversized or non-JSON body (retried after the backoff).
+
+Bodies over ``max_response_bytes`` are refused before they are parsed. JSON is parsed as
+Python does (a ``NaN`` token becomes a float NaN, so one odd value does not fail a whole poll);
+:class:`PolledValues` then checks each polled value against its feature, so a processor reporting
+nonsense (NaN, out of range, wrong type) is counted and logged (at most once a second per device
+and feature) and never becomes a value.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+import httpx
+
+from led_wall.device import DeviceError, DeviceRefused, Feature, FeatureValueError, Value
+from stagectl.logutil import RateLimiter, with_suppressed
+
+log = logging.getLogger("stagectl.led_wall.http")
+
+REFUSED_STATUSES = frozenset({400, 404, 405, 409, 422})
+"""Statuses meaning "I heard you and the answer is no" (values dropped, not retried)."""
+MAX_RESPONSE_BYTES = 4 << 20
+MAX_ERROR_TEXT = 2000
+"""An error body longer than this is cut (with a note) before it goes into a message."""
+
+
+def _clip(text: str) -> str:
+    text = text.strip()
+    if len(text) > MAX_ERROR_TEXT:
+        return f"{text[:MAX_ERROR_TEXT]}... ({len(text)} characters)"
+    return text
+
+
+class ProcessorHttp:
+    """JSON over HTTP to one processor at ``base_url``; open with :meth:`open` on the I/O loop.
+
+    Error messages read ``PUT /api/output/global-colour/brightness -> 400: <body as received>``
+    (the Device adds its own name where it reports them).
+    """
+
+    def __init__(self, base_url: str, *, timeout_s: float = 1.0,
+                 max_response_bytes: int = MAX_RESPONSE_BYTES) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout_s = timeout_s
+        self.max_response_bytes = max_response_bytes
+        self.requests = 0
+        self._client: httpx.AsyncClient | None = None
+
+    async def open(self) -> None:
+        """Create the client (keep-alive pool). ``trust_env=False``: no proxy between us and the wall."""
+        if self._client is None:
+            self._client = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout_s,
+                                             trust_env=False, follow_redirects=False)
+
+    async def close(self) -> None:
+        """Close the client and its connections."""
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def request(self, method: str, url: str, *, json_body: Any = None,
+                      params: dict[str, str] | None = None, features: Iterable[str] = ()) -> Any:
+        """Send one request; the JSON answer (None for an empty body).
+
+        ``features`` names the features this request carries, for :class:`DeviceRefused`.
+        """
+        client = self._client
+        if client is None:
+            raise DeviceError(f"{method} {url}: HTTP client not open")
+        self.requests += 1
+        where = f"{method} {url}"
+        try:
+            kwargs: dict[str, Any] = {"params": params}
+            if json_body is not None:
+                kwargs["json"] = json_body
+            async with client.stream(method, url, **kwargs) as response:
+                raw = await self._read_body(response, where)
+                status = response.status_code
+        except httpx.TimeoutException:
+            raise DeviceError(f"{where}: no answer within {self.timeout_s:g} s") from None
+        except httpx.HTTPError as exc:
+            raise DeviceError(f"{where}: {type(exc).__name__}: {str(exc) or 'connection failed'}") from None
+        text = raw.decode("utf-8", errors="replace")
+        if not 200 <= status < 300:
+            message = f"{where} -> {status}: {_clip(text) or '(empty body)'}"
+            if status in REFUSED_STATUSES:
+                raise DeviceRefused(message, features)
+            raise DeviceError(message)
+        if not text.strip():
+            return None
+        try:
+            return json.loads(text)
+        except ValueError as exc:
+            raise DeviceError(f"{where} -> {status}: answer is not JSON ({exc}): "
+                              f"{text.strip()[:200]}") from None
+
+    async def _read_body(self, response: httpx.Response, where: str) -> bytes:
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in response.aiter_bytes():
+            size += len(chunk)
+            if size > self.max_response_bytes:
+                raise DeviceError(f"{where}: answer larger than {self.max_response_bytes} bytes, refused")
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
+class PolledValues:
+    """Checks values read from a processor against their features; counts and logs the bad ones.
+
+    ``rejected`` counts values that failed their feature's check (NaN, out of range, wrong type).
+    """
+
+    def __init__(self, owner: str) -> None:
+        self.owner = owner
+        self.rejected = 0
+        self._limiter = RateLimiter(1.0)
+
+    def accept(self, feature: Feature, raw: Any, out: dict[str, Value]) -> None:
+        """Put ``raw`` into ``out`` under the feature's name if it passes the feature's check."""
+        try:
+            out[feature.name] = feature.check(raw, self.owner)
+        except FeatureValueError as exc:
+            self.rejected += 1
+            held_back = self._limiter.check(feature.name)
+            if held_back is not None:
+                log.warning("%s", with_suppressed(f"ignoring a polled value: {exc}", held_back))
