@@ -167,6 +167,11 @@ class HeliosDevice(Device):
         roots = {".".join(b.path[:3]) if b.path[1] != "groups" else "dev.groups" for b in self._bindings}
         self._query = "&".join(sorted(roots))
 
+    def set_url(self, url: str) -> None:
+        """Point the device at another base URL (before :meth:`async_start`; e.g. an emulator's)."""
+        self.url = self.target = url.rstrip("/")
+        self.http = ProcessorHttp(self.url, timeout_s=self.timeout_s)
+
     @property
     def features(self) -> tuple[Feature, ...]:
         """Display colour and overrides, test pattern, group controls, and ``preset`` (by name)."""

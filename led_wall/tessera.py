@@ -150,6 +150,11 @@ class TesseraDevice(Device):
             polls.setdefault(binding.poll, []).append(binding)
         self._polls = polls
 
+    def set_url(self, url: str) -> None:
+        """Point the device at another base URL (before :meth:`async_start`; e.g. an emulator's)."""
+        self.url = self.target = url.rstrip("/")
+        self.http = ProcessorHttp(self.url, timeout_s=self.timeout_s)
+
     @property
     def features(self) -> tuple[Feature, ...]:
         """Preset, output colour, overrides, frame remapping, 3D LUT, and any group brightness."""

@@ -105,6 +105,41 @@ rate_hz = 50.0
 [[outputs]]
 kind = "remote-control"
 emulator = true
+
+# The LED wall and ceiling: stagectl's emulators of a Brompton Tessera and a Megapixel HELIOS
+# processor on loopback (set `url` and drop `emulator` to drive real ones).
+[[devices]]
+kind = "tessera"
+name = "wall"
+zone = "wall"
+emulator = true
+
+[[devices]]
+kind = "helios"
+name = "ceiling"
+zone = "ceiling"
+emulator = true
+peak_nits = 1500
+
+# DMX fixtures over sACN, unicast to this machine (nothing listens: point `target` at a node).
+[[devices]]
+kind = "sacn"
+name = "fixtures"
+target = "127.0.0.1"
+
+[[devices.fixtures]]
+name = "key-light"
+profile = "intensity_cct16"
+universe = 1
+address = 1
+group = "key"
+
+[[devices.fixtures]]
+name = "house-lights"
+profile = "dimmer"
+universe = 1
+address = 5
+group = "house"
 """
 
 

@@ -67,7 +67,8 @@ class DeviceTableChecker(TableChecker):
             self.error((*base, "name"), f"invalid device name {name!r}; allowed: {_ALLOWED_NAME}")
         zone = self._zone(table, (*base, "zone"))
         url = self._url(table, (*base, "url"), DEFAULT_URL.get(kind or "")) if "url" in keys else None
-        target = self._target(table, (*base, "target")) if "target" in keys else None
+        target = self._target(table, (*base, "target"), port=5568 if kind == "sacn" else None) \
+            if "target" in keys else None
         if kind == "osc" and target is None and "target" not in table:
             self.error((*base, "target"), "missing required key 'target'; allowed: \"host:port\" of the "
                        "device")
@@ -186,11 +187,15 @@ class DeviceTableChecker(TableChecker):
             return None
         return url.rstrip("/")  # type: ignore[no-any-return]
 
-    def _target(self, table: Mapping[str, Any], key: KeyPath, default: str | None = None) -> Endpoint | None:
+    def _target(self, table: Mapping[str, Any], key: KeyPath, default: str | None = None,
+                port: int | None = None) -> Endpoint | None:
+        """An endpoint; with ``port``, a bare IPv4 host gets that port (sACN's 5568)."""
         allowed = '"host:port" with an IPv4 address or localhost, or "[IPv6]:port"'
         text = self.typed(table, key, (str,), allowed, default)
         if text is None:
             return None
+        if port is not None and ":" not in text:
+            text = f"{text}:{port}"
         try:
             return Endpoint.parse(text)
         except ValueError as exc:

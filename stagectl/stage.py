@@ -26,6 +26,7 @@ from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
+from stagectl.stage_lighting import StageLighting
 from stagectl.stage_outputs import StageOutputs
 from stagectl.status import status_dict
 from stagectl.timecode import StageClock
@@ -147,6 +148,8 @@ class Stage:
         self.outputs = StageOutputs(config, self.cameras, self.events, self._static_for)
         self.frustum_senders = self.outputs.frustum_senders
         """The frustum-cue sender of each remote-control output, by output name."""
+        self.lighting = StageLighting(config, self.events, self.frustum_senders)
+        """Devices, looks and cues (``[[devices]]``, ``[looks]``)."""
         self._monitor: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -268,6 +271,7 @@ class Stage:
         for source in self.sources:
             await source.async_start()
         await self.outputs.async_start()
+        await self.lighting.async_start()
         self._monitor = loop.create_task(self._async_monitor(), name="stage health monitor")
         self.started = True
         self.events.post(Level.INFO, "stage", "state",
@@ -281,6 +285,10 @@ class Stage:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._monitor
             self._monitor = None
+        try:
+            await self.lighting.async_stop()
+        except Exception as exc:  # keep closing the rest
+            self.events.post(Level.ERROR, "lighting", "error", f"error while stopping: {exc}")
         try:
             await self.outputs.async_stop()
         except Exception as exc:  # keep closing the sources

@@ -76,7 +76,8 @@ def loopback_only() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def settings_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Point the window's layout file at a fresh folder per test."""
+    """Point the window's layout file and stagectl's data folder (looks) at fresh folders per test."""
     path = str(tmp_path_factory.mktemp("settings"))
     monkeypatch.setenv("STAGECTL_SETTINGS_DIR", path)
+    monkeypatch.setenv("STAGECTL_DATA_DIR", str(tmp_path_factory.mktemp("data")))  # looks folder
     return path

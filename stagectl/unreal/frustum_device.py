@@ -7,8 +7,9 @@ saturation), and the frustum switches (inner frustum, overscan, soft edge, chrom
 sets it like any device; the sender already sends at most 60 times a second with one request in
 flight per node, so this device only hands values over (no network I/O of its own).
 
-The link state is the Unreal nodes': up while at least one node's Remote Control link is up,
-down (with the nodes' detail) when none is.
+The link state is the Unreal nodes': down (with the nodes' detail) when every node's Remote
+Control link is down or reconnecting, else up (a node still making its first connection is not
+an outage).
 """
 
 from __future__ import annotations
@@ -101,7 +102,7 @@ class FrustumDevice(Device):
 
     async def _async_poll(self) -> Mapping[str, Value]:
         statuses = self.sender.status()
-        if statuses and not any(s.link == "up" for s in statuses):
+        if statuses and all(s.link in ("down", "reconnecting") for s in statuses):
             details = "; ".join(f"{s.target}: {s.link} {s.detail}".strip() for s in statuses)
             raise DeviceError(f"no Unreal node is up ({details})")
         return cues_values(self.sender.cues)
