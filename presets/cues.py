@@ -165,10 +165,21 @@ class CueEngine:
         """
         try:
             look = self.store.get(look_name)
+        except LookError as exc:
+            self._refuse(exc, f"{what}: " if what else "")
+        return self.apply(look, fade_s, easing, delay_s=delay_s, cue=cue, what=what)
+
+    def apply(self, look: Look, fade_s: float | None = None, easing: str | None = None, *,
+              delay_s: float = 0.0, cue: str | None = None, what: str = "") -> FadeGroup:
+        """Fade to ``look`` (a look in memory: the DP's nudged working look, an A/B side).
+
+        CueError for a bad fade time, delay or easing. The live look becomes ``look.name``.
+        """
+        try:
             seconds = self.default_fade_s if fade_s is None else _seconds(fade_s, "fade_s")
             delay = _seconds(delay_s, "delay_s")
             curve = check_easing(self.default_easing if easing is None else easing)
-        except (LookError, CueError, EasingError) as exc:
+        except (CueError, EasingError) as exc:
             self._refuse(exc, f"{what}: " if what else "")
         self.runner.cancel_waiting()
         targets = self._unblackout() + self.targets(look)
