@@ -32,7 +32,7 @@ from presets.cues import CueEngine, EngineStatus
 from presets.model import Cue, CueList, Look
 from presets.store import CUES_FILE, LookStore
 from stagectl.config_model import DeviceConfig, StageConfig
-from stagectl.errors import ConfigError
+from stagectl.errors import ConfigError, StageError
 from stagectl.events import EventQueue, Level
 from stagectl.unreal.frustum import FrustumSender
 from stagectl.unreal.frustum_device import FrustumDevice
@@ -85,7 +85,7 @@ class StageLighting:
         self.events = events
         self.config = config
         self.devices: dict[str, Device] = {}
-        self._emulators: dict[str, TesseraEmulator | HeliosEmulator] = {}
+        self.emulators: dict[str, TesseraEmulator | HeliosEmulator] = {}
         for device in config.devices:
             self.devices[device.name] = self._device(device)
         for n, sender in enumerate(frustum_senders.values()):
@@ -104,7 +104,7 @@ class StageLighting:
         if d.kind in ("tessera", "helios"):
             url = d.url or ""
             if d.emulator:
-                self._emulators[d.name] = TesseraEmulator() if d.kind == "tessera" else HeliosEmulator()
+                self.emulators[d.name] = TesseraEmulator() if d.kind == "tessera" else HeliosEmulator()
             if d.kind == "tessera":
                 return TesseraDevice(d.name, url, zone=d.zone, events=self.events, timeout_s=timeout_s,
                                      poll_s=poll_s)
@@ -114,25 +114,31 @@ class StageLighting:
             assert d.target is not None
             specs = [OscFeatureSpec(f.name, f.address, f.type, f.unit, f.minimum, f.maximum, Fade(f.fade),
                                     f.zone_value) for f in d.features]
-            return OscDevice(d.name, str(d.target), specs, zone=d.zone, events=self.events, poll_s=poll_s,
-                             timeout_s=timeout_s)
+            try:
+                return OscDevice(d.name, str(d.target), specs, zone=d.zone, events=self.events, poll_s=poll_s,
+                                 timeout_s=timeout_s)
+            except ValueError as exc:
+                raise ConfigError(str(exc), key=f"devices[{d.index}].features") from exc
         fixtures = []
         for n, f in enumerate(d.fixtures):
             try:
                 fixtures.append(Fixture(f.name, find_profile(f.profile), f.universe, f.address, f.group))
-            except (KeyError, ValueError) as exc:
-                raise ConfigError(str(exc).strip("'\""), key=f"devices[{d.index}].fixtures[{n}]") from exc
+            except (StageError, ValueError) as exc:
+                raise ConfigError(str(exc), key=f"devices[{d.index}].fixtures[{n}]") from exc
         target = None if d.target is None else str(d.target)
-        return SacnDevice(d.name, fixtures, target=target, priority=d.priority, fps=round(d.fps),
-                          bind_address=d.interface or ("127.0.0.1" if target and target.startswith("127.")
-                                                       else "0.0.0.0"),
-                          zone=d.zone, events=self.events, poll_s=poll_s, timeout_s=timeout_s)
+        local = target is not None and target.startswith("127.")
+        try:
+            return SacnDevice(d.name, fixtures, target=target, priority=d.priority, fps=round(d.fps),
+                              bind_address=d.interface or ("127.0.0.1" if local else "0.0.0.0"),
+                              zone=d.zone, events=self.events, poll_s=poll_s, timeout_s=timeout_s)
+        except (StageError, ValueError) as exc:  # overlapping fixtures, a footprint past slot 512
+            raise ConfigError(str(exc), key=f"devices[{d.index}].fixtures") from exc
 
     # --- lifecycle (I/O loop) ---------------------------------------------------------------------
 
     async def async_start(self) -> None:
         """Start emulators and devices, load the looks (off the loop), start the cue engine."""
-        for name, emulator in self._emulators.items():
+        for name, emulator in self.emulators.items():
             await emulator.start()
             device = self.devices[name]
             assert isinstance(device, TesseraDevice | HeliosDevice)
@@ -164,7 +170,7 @@ class StageLighting:
                 await device.async_stop()
             except Exception as exc:  # keep stopping the others
                 self.events.post(Level.ERROR, device.name, "error", f"error while stopping: {exc}")
-        for emulator in self._emulators.values():
+        for emulator in self.emulators.values():
             await emulator.stop()
 
     async def async_reload_looks(self) -> None:
@@ -190,6 +196,20 @@ class StageLighting:
         if self.engine is not None:
             with contextlib.suppress(Exception):
                 self.engine.set_cues(self.store.load_cues())
+
+    async def async_save_look(self, look: Look, name: str) -> None:
+        """Write ``look`` as ``name`` to the looks folder (on a worker thread), then reload the looks.
+
+        A bad name or a failed write is posted as an ERROR event (the DP panel's "Save as look").
+        """
+        try:
+            renamed = look.renamed(name)
+            path = await asyncio.to_thread(self.store.save, renamed, replace=False)
+        except (StageError, OSError, ValueError) as exc:
+            self.events.post(Level.ERROR, SOURCE, "error", f"look {name!r} not saved: {exc}")
+            return
+        self.events.post(Level.INFO, SOURCE, "info", f"look {name!r} saved to {path}")
+        await self.async_reload_looks()
 
     # --- status -----------------------------------------------------------------------------------
 

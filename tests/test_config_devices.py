@@ -44,9 +44,10 @@ max = 1
 zone_value = "level"
 """)
     device = stage.devices[0]
-    assert (device.kind, device.name, device.target, device.zone) == ("osc", "house", Endpoint("127.0.0.1", 9000),
-                                                                      "ceiling")
-    assert device.features == (OscFeatureConfig("level", "/house/level", "f", "", 0.0, 1.0, "linear", "level"),)
+    assert (device.kind, device.name, device.zone) == ("osc", "house", "ceiling")
+    assert device.target == Endpoint("127.0.0.1", 9000)
+    assert device.features == (
+        OscFeatureConfig("level", "/house/level", "f", "", 0.0, 1.0, "linear", "level"),)
     assert stage.control is None and stage.discovery is True and stage.looks.dir is None
 
 
@@ -59,7 +60,8 @@ def test_control_and_looks_relative_to_the_stage_file(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("text", "expected"), [
     ('[[devices]]\nkind = "novastar"\nname = "x"\n', "unknown device kind 'novastar'"),
-    ('[[devices]]\nkind = "tessera"\nname = "w"\ntarget = "1.2.3.4:5"\n', "unknown key 'target' for a device"),
+    ('[[devices]]\nkind = "tessera"\nname = "w"\ntarget = "1.2.3.4:5"\n',
+     "unknown key 'target' for a device"),
     ('[[devices]]\nkind = "tessera"\nname = "w"\nurl = "ftp://x"\n', "is not an http(s) URL"),
     ('[[devices]]\nkind = "helios"\nname = "w"\nwrite_verb = "PUT"\n', "is not a write verb"),
     ('[[devices]]\nkind = "tessera"\nname = "w/x"\n', "invalid device name"),
@@ -69,7 +71,8 @@ def test_control_and_looks_relative_to_the_stage_file(tmp_path: Path) -> None:
     ('[[devices]]\nkind = "sacn"\nname = "d"\n', "an sACN device needs fixtures"),
     ('[[devices]]\nkind = "sacn"\nname = "d"\n[[devices.fixtures]]\nname = "k"\nprofile = "rgbw"\n'
      'address = 513\n', "a DMX start address 1..512"),
-    ('[[devices]]\nkind = "osc"\nname = "o"\n[[devices.features]]\nname = "l"\n', "missing required key 'target'"),
+    ('[[devices]]\nkind = "osc"\nname = "o"\n[[devices.features]]\nname = "l"\n',
+     "missing required key 'target'"),
     ('[[devices]]\nkind = "osc"\nname = "o"\ntarget = "127.0.0.1:9"\n[[devices.features]]\nname = "l"\n'
      'address = "/a b"\n', "is not an OSC address"),
     ('[control]\nallow = ["not-an-ip"]\n', "is not an address or network"),

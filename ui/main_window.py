@@ -9,6 +9,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
 from stagectl.stage import Stage, StageSnapshot
 from ui import theme, workers
 from ui.bridge import StageBridge
+from ui.panels.dp_panel import DpPanel
 from ui.panels.frustum_panel import FrustumPanel
 from ui.panels.lens_panel import LensPanel
 from ui.panels.log_panel import LogPanel
@@ -19,7 +20,7 @@ from ui.panels.tracking_panel import TrackingPanel
 #: 2: the Camera dock became the Tracking dock (new object name, much more content).
 #: 3: the Lens dock, tabbed with Tracking.
 #: 4: the Frustum dock, tabbed with Tracking and Lens.
-LAYOUT_VERSION = 4
+LAYOUT_VERSION = 5
 
 
 class MainWindow(QMainWindow):
@@ -37,6 +38,7 @@ class MainWindow(QMainWindow):
         self.tracking_panel = TrackingPanel(stage, self)
         self.lens_panel = LensPanel(stage, self)
         self.frustum_panel = FrustumPanel.for_stage(stage, self)
+        self.dp_panel = DpPanel.for_stage(stage, self)
         self.log_panel = LogPanel(self)
         self.stage_dock = self._dock("Stage", "stage_dock", self.stage_panel,
                                      Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -48,6 +50,9 @@ class MainWindow(QMainWindow):
         self.frustum_dock = self._dock("Frustum", "frustum_dock", self.frustum_panel,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.lens_dock, self.frustum_dock)
+        self.lighting_dock = self._dock("Lighting", "lighting_dock", self.dp_panel,
+                                        Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.frustum_dock, self.lighting_dock)
         self.tracking_dock.raise_()
         self.log_dock = self._dock("Log", "log_dock", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._layout_restored = False
@@ -145,6 +150,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the layout and stop pulling from the stage; the runner stops the stage."""
         self.bridge.stop()
+        self.dp_panel.stop()
         workers.shutdown(timeout_ms=2000)  # a calibration still running stops at its next image
         self.save_layout()
         super().closeEvent(event)
