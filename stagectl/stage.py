@@ -28,7 +28,7 @@ from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
 from stagectl.stage_lighting import StageLighting
 from stagectl.stage_outputs import StageOutputs
-from stagectl.status import status_dict
+from stagectl.status import lighting_dict, status_dict
 from stagectl.timecode import StageClock
 from tracking.freed_presets import PRESETS
 from tracking.freed_serial import FreeDSerialSource
@@ -383,7 +383,7 @@ class Stage:
 
     def status(self) -> dict[str, Any]:
         """The ``--status-json`` object (a public contract: keys are added, never removed)."""
-        return status_dict(self.snapshot())
+        return {**status_dict(self.snapshot()), **lighting_dict(self.lighting.latest)}
 
 
 def _read_lens(path: Path) -> tuple[LensSolver | None, str | None]:

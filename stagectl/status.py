@@ -13,6 +13,7 @@ from stagectl.samples import CameraSample
 
 if TYPE_CHECKING:  # stage.py imports this module
     from stagectl.stage import StageSnapshot
+    from stagectl.stage_lighting import LightingStatus
 
 
 def _rounded(values: tuple[float, float, float], digits: int) -> list[float]:
@@ -30,6 +31,26 @@ def _lens_field(sample: CameraSample | None, name: str) -> float | None:
 def _ms(value: float) -> float | None:
     """A figure for JSON: rounded to microseconds, None when not measured (NaN)."""
     return round(value, 3) if math.isfinite(value) else None
+
+
+def lighting_dict(status: LightingStatus) -> dict[str, Any]:
+    """The ``devices`` and ``cues`` parts of ``--status-json``: device links and values, the cue engine."""
+    devices = {
+        d.name: {"kind": d.kind, "zone": d.zone, "target": d.target, "state": d.state.value,
+                 "detail": d.detail, "error": d.last_error, "writes": d.writes, "errors": d.errors,
+                 "rtt_ms": None if d.rtt_ms is None else round(d.rtt_ms, 2), "values": dict(d.values)}
+        for d in status.devices
+    }
+    engine = status.engine
+    cues: dict[str, Any] = {"looks_dir": status.looks_dir, "looks": [look.name for look in status.looks],
+                            "look_errors": list(status.look_errors)}
+    if engine is not None:
+        cues.update({"live_look": engine.live_look, "live_cue": engine.live_cue, "next_cue": engine.next_cue,
+                     "cue_playing": engine.cue_playing, "held": engine.held, "blackout": engine.blackout,
+                     "fading": [{"label": f.label, "progress": round(f.progress, 3),
+                                 "remaining_s": round(f.remaining_s, 3)} for f in engine.fades],
+                     "errors": engine.errors})
+    return {"devices": devices, "cues": cues}
 
 
 def status_dict(snap: StageSnapshot) -> dict[str, Any]:

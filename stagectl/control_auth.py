@@ -1,0 +1,196 @@
+"""Who may control the stage over OSC: the sender allow-list and the optional passcode.
+
+* :class:`AllowList`: IP addresses and CIDR networks. An empty list means **loopback only**
+  (127.0.0.0/8 and ::1): a control port must be opened to a network on purpose, by writing it
+  down. ``0.0.0.0/0`` (and ``::/0``) allows everyone, explicitly. IPv4-mapped IPv6 senders
+  (``::ffff:10.0.0.5``, seen on a dual-stack socket) are checked as their IPv4 address.
+* :class:`PasscodeGate`: with a passcode, a sender *address* (IP, not port: desks and older
+  Companion versions send from changing ports) must first send ``/stagectl/auth <passcode>``.
+  A session lasts until the address has been silent for ``idle_s`` (1 hour by default); every
+  accepted message renews it. Wrong passcodes are counted per address; from the fourth wrong one
+  in a row the address must wait 1, 2, 4 ... up to 60 seconds before another attempt is even
+  compared, so guessing costs about a minute per try. A right passcode clears the count.
+  Passcodes are compared in constant time (:func:`hmac.compare_digest`).
+
+Both are plain objects used on the I/O loop; neither does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+import hmac
+import ipaddress
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+
+_T = TypeVar("_T")
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+LOOPBACK: tuple[IPNetwork, ...] = (ipaddress.ip_network("127.0.0.0/8"), ipaddress.ip_network("::1/128"))
+#: Wrong passcodes in a row that cost nothing (typos).
+FREE_ATTEMPTS = 3
+#: Longest wait imposed after wrong passcodes, seconds.
+MAX_LOCKOUT_S = 60.0
+#: Addresses tracked for sessions and failures; beyond this the stalest are forgotten.
+MAX_TRACKED = 4096
+
+
+def parse_allow(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
+    """The networks of ``allow`` entries (``"10.0.0.7"``, ``"10.0.0.0/24"``, ``"fd00::/64"``).
+
+    ValueError naming the entry and what is wrong with it (a host part set in a CIDR network, a
+    name instead of an address, ...). Names are never resolved.
+    """
+    networks: list[IPNetwork] = []
+    for position, entry in enumerate(entries):
+        if not isinstance(entry, str):
+            raise ValueError(f"allow[{position}] = {entry!r} is not a string (write \"10.0.0.7\" or "
+                             "\"10.0.0.0/24\")")
+        text = entry.strip()
+        try:
+            networks.append(ipaddress.ip_network(text, strict=True))
+        except ValueError as exc:
+            hint = " (host bits are set: did you mean the network address?)" if "host bits" in str(exc) else ""
+            raise ValueError(f"allow[{position}] = {entry!r} is not an IP address or CIDR network "
+                             f"such as 10.0.0.0/24{hint}") from None
+    return tuple(networks)
+
+
+def sender_ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The sender's address as an ip_address (IPv4-mapped IPv6 unwrapped); None if unparsable."""
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped
+    return address
+
+
+class AllowList:
+    """Senders allowed to talk to the control server (see the module docstring)."""
+
+    def __init__(self, entries: Iterable[str] = ()) -> None:
+        parsed = parse_allow(entries)
+        self.explicit = bool(parsed)
+        self.networks: tuple[IPNetwork, ...] = parsed or LOOPBACK
+
+    def allows(self, host: str) -> bool:
+        """True when ``host`` (an IP literal as a socket reports it) is inside one of the networks."""
+        address = sender_ip(host)
+        if address is None:
+            return False
+        return any(address.version == net.version and address in net for net in self.networks)
+
+    def describe(self) -> str:
+        """The list for logs and the status line (``loopback only`` when none was given)."""
+        text = ", ".join(str(net) for net in self.networks)
+        return text if self.explicit else f"loopback only ({text})"
+
+
+class AuthVerdict(enum.Enum):
+    """The outcome of one ``/stagectl/auth`` attempt."""
+
+    ACCEPTED = "accepted"
+    WRONG = "wrong"
+    LOCKED = "locked"
+    """Not compared: the address is still waiting out a lockout."""
+    NOT_REQUIRED = "not_required"
+
+
+@dataclass(frozen=True, slots=True)
+class AuthResult:
+    """An attempt's verdict and, for WRONG/LOCKED, how long until the next attempt counts (seconds)."""
+
+    verdict: AuthVerdict
+    retry_after_s: float = 0.0
+
+
+@dataclass(slots=True)
+class _Failures:
+    count: int
+    locked_until: float
+    last: float
+
+
+class PasscodeGate:
+    """Sessions per sender address and the wrong-passcode lockout (see the module docstring).
+
+    ``passcode`` None means no passcode: every allowed sender is trusted. An empty passcode is
+    refused (ValueError): leave the key out instead.
+    """
+
+    def __init__(self, passcode: str | None, *, idle_s: float = 3600.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        if passcode is not None and not passcode:
+            raise ValueError("passcode is empty: leave it out for no passcode, or set one")
+        if not idle_s > 0:
+            raise ValueError(f"auth idle time must be positive seconds, got {idle_s!r}")
+        self._secret = passcode.encode() if passcode is not None else None
+        self.idle_s = idle_s
+        self._clock = clock
+        self._sessions: dict[str, float] = {}
+        """sender address -> monotonic time of its last accepted message."""
+        self._failures: dict[str, _Failures] = {}
+
+    @property
+    def required(self) -> bool:
+        """True when a passcode is set."""
+        return self._secret is not None
+
+    def sessions(self) -> int:
+        """Addresses with a live session (expired ones are pruned first)."""
+        self._prune(self._clock())
+        return len(self._sessions)
+
+    def allowed(self, host: str) -> bool:
+        """True when ``host`` may send commands now; renews its session. Always True without a passcode."""
+        if self._secret is None:
+            return True
+        now = self._clock()
+        seen = self._sessions.get(host)
+        if seen is None or now - seen > self.idle_s:
+            self._sessions.pop(host, None)
+            return False
+        self._sessions[host] = now
+        return True
+
+    def attempt(self, host: str, passcode: str) -> AuthResult:
+        """Check one ``/stagectl/auth`` from ``host``; opens a session when it is right."""
+        if self._secret is None:
+            return AuthResult(AuthVerdict.NOT_REQUIRED)
+        now = self._clock()
+        failures = self._failures.get(host)
+        if failures is not None and now < failures.locked_until:
+            failures.last = now
+            return AuthResult(AuthVerdict.LOCKED, failures.locked_until - now)
+        if hmac.compare_digest(passcode.encode(), self._secret):
+            self._failures.pop(host, None)
+            self._remember(self._sessions, host, now)
+            return AuthResult(AuthVerdict.ACCEPTED)
+        if failures is None:
+            failures = _Failures(0, 0.0, now)
+            self._remember(self._failures, host, failures)
+        failures.count += 1
+        failures.last = now
+        extra = failures.count - FREE_ATTEMPTS
+        wait = min(2.0 ** (extra - 1), MAX_LOCKOUT_S) if extra > 0 else 0.0
+        failures.locked_until = now + wait
+        return AuthResult(AuthVerdict.WRONG, wait)
+
+    def _remember(self, table: dict[str, _T], host: str, value: _T) -> None:
+        if host not in table and len(table) >= MAX_TRACKED:
+            self._prune(self._clock())
+            if len(table) >= MAX_TRACKED:  # still full: forget the oldest entry
+                table.pop(next(iter(table)))
+        table[host] = value
+
+    def _prune(self, now: float) -> None:
+        for host in [h for h, seen in self._sessions.items() if now - seen > self.idle_s]:
+            del self._sessions[host]
+        for host in [h for h, f in self._failures.items()
+                     if now >= f.locked_until and now - f.last > self.idle_s]:
+            del self._failures[host]
