@@ -53,9 +53,13 @@ def parse_allow(entries: Iterable[str]) -> tuple[IPNetwork, ...]:
         try:
             networks.append(ipaddress.ip_network(text, strict=True))
         except ValueError as exc:
-            hint = " (host bits are set: did you mean the network address?)" if "host bits" in str(exc) else ""
+            if "host bits" in str(exc):
+                network = ipaddress.ip_network(text, strict=False)
+                address = text.split("/", 1)[0]
+                raise ValueError(f"allow[{position}] = {entry!r} has host bits set: write "
+                                 f"\"{network}\" for the network or \"{address}\" for one address") from None
             raise ValueError(f"allow[{position}] = {entry!r} is not an IP address or CIDR network "
-                             f"such as 10.0.0.0/24{hint}") from None
+                             "such as \"10.0.0.7\" or \"10.0.0.0/24\" (names are not resolved)") from None
     return tuple(networks)
 
 
@@ -142,9 +146,9 @@ class PasscodeGate:
         return self._secret is not None
 
     def sessions(self) -> int:
-        """Addresses with a live session (expired ones are pruned first)."""
-        self._prune(self._clock())
-        return len(self._sessions)
+        """Addresses with a live session (read-only: safe for a status snapshot from another thread)."""
+        now = self._clock()
+        return sum(1 for seen in list(self._sessions.values()) if now - seen <= self.idle_s)
 
     def allowed(self, host: str) -> bool:
         """True when ``host`` may send commands now; renews its session. Always True without a passcode."""
