@@ -140,6 +140,10 @@ profile = "dimmer"
 universe = 1
 address = 5
 group = "house"
+
+# OSC control-in for desks and Stream Decks (docs/control.md); port 0 picks a free one (see the log).
+[control]
+listen = "127.0.0.1:0"
 """
 
 

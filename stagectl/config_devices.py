@@ -35,7 +35,7 @@ ALL_DEVICE_KEYS = tuple(dict.fromkeys(k for keys in KEYS_BY_KIND.values() for k 
 DEFAULT_URL = {"tessera": "http://127.0.0.1:8080", "helios": "http://127.0.0.1:8081"}
 FIXTURE_KEYS = ("name", "profile", "universe", "address", "group")
 FEATURE_KEYS = ("name", "address", "type", "unit", "min", "max", "fade", "zone_value")
-CONTROL_KEYS = ("listen", "allow", "passcode", "advertise")
+CONTROL_KEYS = ("listen", "allow", "passcode", "advertise", "reply_port")
 LOOKS_KEYS = ("dir", "safe", "fade_s", "rate_hz")
 DISCOVERY_KEYS = ("browse",)
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$")
@@ -136,9 +136,11 @@ class DeviceTableChecker(TableChecker):
         if passcode == "":
             self.error(("control", "passcode"), "is empty; allowed: leave it out, or a non-empty passcode")
         advertise = self.typed(table, ("control", "advertise"), (bool,), "true or false", True)
+        reply_port = self.ranged(table, ("control", "reply_port"), 1, 65535, None,
+                                 "a port 1..65535 the desk listens on for replies", integer=True)
         if len(self.errors) > before or listen is None:
             return None
-        return ControlConfig(listen, tuple(str(a) for a in allow), passcode, advertise)
+        return ControlConfig(listen, tuple(str(a) for a in allow), passcode, advertise, reply_port)
 
     def looks(self, data: Mapping[str, Any], base_dir: Path) -> LooksConfig:
         """``[looks]`` (defaults when absent)."""

@@ -225,6 +225,9 @@ class ControlConfig:
     passcode: str | None = None
     advertise: bool = True
     """Advertise the service over zeroconf (``_stagectl._udp``)."""
+    reply_port: int | None = None
+    """Replies go to the sender's IP at this port (desks that listen on a fixed port); None: the
+    sender's own address and port."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from presets.cues import CueEngine, EngineStatus
 from presets.model import Cue, CueList, Look
 from presets.store import CUES_FILE, LookStore
 from stagectl.config_model import DeviceConfig, StageConfig
+from stagectl.control import ControlError, ControlServer
 from stagectl.errors import ConfigError, StageError
 from stagectl.events import EventQueue, Level
 from stagectl.unreal.frustum import FrustumSender
@@ -98,6 +99,8 @@ class StageLighting:
         self._looks: tuple[Look, ...] = ()
         self._look_errors: tuple[str, ...] = ()
         self._status_task: asyncio.Task[None] | None = None
+        self.control: ControlServer | None = None
+        """The OSC control-in server (``[control]``), None without one."""
 
     def _device(self, d: DeviceConfig) -> Device:
         timeout_s, poll_s = d.timeout_ms / 1000.0, d.poll_ms / 1000.0
@@ -155,6 +158,19 @@ class StageLighting:
         self._refresh()
         self._status_task = asyncio.get_running_loop().create_task(self._async_refresh(),
                                                                    name="lighting status")
+        control = self.config.control
+        if control is not None:
+            from stagectl.stage_control import StageControlActions
+
+            server = ControlServer(control.listen, StageControlActions(self), allow=control.allow,
+                                   passcode=control.passcode, reply_port=control.reply_port,
+                                   events=self.events)
+            try:
+                await server.async_start()
+            except (ControlError, OSError) as exc:  # the stage runs on without control-in
+                self.events.post(Level.ERROR, "control", "error", f"OSC control-in not started: {exc}")
+            else:
+                self.control = server
 
     async def async_stop(self) -> None:
         """Stop the cue engine's fades, the devices and the emulators."""
@@ -163,6 +179,9 @@ class StageLighting:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._status_task
             self._status_task = None
+        if self.control is not None:
+            await self.control.async_stop()
+            self.control = None
         if self.engine is not None:
             self.engine.runner.cancel_all()
         for device in self.devices.values():

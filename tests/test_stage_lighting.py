@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -159,3 +160,53 @@ def test_looks_folder_defaults_to_the_data_dir(tmp_path: Path, monkeypatch: pyte
 
     names = asyncio.run(start_stop())
     assert "Daylight 5600" in names and (tmp_path / "data" / "looks" / "cues.json").exists()
+
+
+def test_osc_control_in_drives_cues_and_devices(looks: Path) -> None:
+    import socket
+
+    from pythonosc.osc_message import OscMessage
+    from pythonosc.osc_message_builder import OscMessageBuilder
+
+    (looks / "cues.json").write_text(json.dumps({"schema": "stagectl.cues/1", "cues": [
+        {"number": "1", "look": "Bright", "fade_s": 0.0, "easing": "linear"}]}), encoding="utf-8")
+    text = TWO_WALLS + '\n[control]\nlisten = "127.0.0.1:0"\n'
+    runner = StageRunner(parse_stage(text, base_dir=looks.parent))
+    try:
+        lighting = runner.stage.lighting
+        _until(lambda: lighting.control is not None and lighting.engine is not None)
+        assert lighting.control is not None
+        port = lighting.control.address.port
+        right = lighting.emulators["right"]
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
+            desk.bind(("127.0.0.1", 0))
+            desk.settimeout(2.0)
+
+            def send(address: str, *args: float | str) -> list[tuple[str, list[object]]]:
+                builder = OscMessageBuilder(address)
+                for arg in args:
+                    builder.add_arg(arg)
+                desk.sendto(builder.build().dgram, ("127.0.0.1", port))
+                first = OscMessage(desk.recv(65536))
+                return [(first.address, list(first.params))]
+
+            reply = send("/stagectl/cue/go")
+            assert reply[0][0] == "/stagectl/reply" and reply[0][1][:2] == ["/stagectl/cue/go", "ok"], reply
+            _until(lambda: right.value(BRIGHTNESS) == 2000)
+            desk.settimeout(0.2)
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    desk.recv(65536)  # the state messages after the reply
+            desk.settimeout(2.0)
+            reply = send("/stagectl/device/right/brightness", 500.0)
+            assert reply[0][1][:2] == ["/stagectl/device/right/brightness", "ok"], reply
+            _until(lambda: right.value(BRIGHTNESS) == 500)
+            desk.settimeout(0.2)
+            with contextlib.suppress(TimeoutError):
+                while True:
+                    desk.recv(65536)
+            desk.settimeout(2.0)
+            reply = send("/stagectl/device/right/brightness", 20000.0)
+            assert reply[0][1][1] == "error" and "0..10000" in str(reply[0][1][2]), reply
+    finally:
+        runner.close()
