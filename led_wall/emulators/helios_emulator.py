@@ -28,9 +28,10 @@ import math
 import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from led_wall.emulators.http_server import Faults, HttpRequest, HttpResponse, HttpServer
+from led_wall.emulators.served import Change, ServedEmulator
 
 SEED = Path(__file__).resolve().parent / "data" / "helios_state.json"
 TEST_PATTERN_TYPES = (
@@ -48,14 +49,6 @@ RANGES: dict[str, tuple[float, float]] = {
 CHOICES: dict[str, tuple[str, ...]] = {"dev.ingest.testPattern.type": TEST_PATTERN_TYPES}
 READ_ONLY = ("sys.*", "dev.display.tilesCount", "dev.display.tilesInfo", "dev.display.redundancy.*",
              "dev.ingest.inputs.*", "dev.groups.*.name")
-
-
-class Change(NamedTuple):
-    """One value written through the API: monotonic time (ns), dotted path, new value."""
-
-    t_ns: int
-    path: str
-    value: Any
 
 
 def _matches(pattern: str, path: str) -> bool:
@@ -80,7 +73,7 @@ class _Refusal(Exception):
         self.status = status
 
 
-class HeliosEmulator:
+class HeliosEmulator(ServedEmulator):
     """A HELIOS's public API on ``host``:``port`` (0: a free port; ``port``/``url`` after start).
 
     ``state`` is the public tree; ``presets`` maps names to the fragments they apply;
@@ -103,50 +96,6 @@ class HeliosEmulator:
         self.faults = Faults(fail_body={"error": "fault injected by the emulator"})
         self.server = HttpServer(self.handle, host, port, faults=self.faults, name="helios-emulator")
 
-    @property
-    def port(self) -> int:
-        """The bound port (after start)."""
-        return self.server.port
-
-    @property
-    def url(self) -> str:
-        """``http://host:port`` (the device's ``url``)."""
-        return self.server.url
-
-    @property
-    def delay_s(self) -> float:
-        """Seconds each answer is held back."""
-        return self.faults.delay_s
-
-    @delay_s.setter
-    def delay_s(self, value: float) -> None:
-        self.faults.delay_s = value
-
-    @property
-    def hang(self) -> bool:
-        """Accept requests and never answer."""
-        return self.faults.hang
-
-    @hang.setter
-    def hang(self, value: bool) -> None:
-        self.faults.hang = value
-
-    @property
-    def fail_status(self) -> int | None:
-        """Answer everything with this status."""
-        return self.faults.fail_status
-
-    @fail_status.setter
-    def fail_status(self, value: int | None) -> None:
-        self.faults.fail_status = value
-
-    async def start(self) -> int:
-        """Bind and serve; returns the port."""
-        return await self.server.start()
-
-    async def stop(self) -> None:
-        """Close the server and every connection."""
-        await self.server.stop()
 
     def value(self, dotted: str) -> Any:
         """The value at a dotted path (KeyError when there is none)."""
@@ -164,10 +113,6 @@ class HeliosEmulator:
         for key in parents:
             node = node.setdefault(key, {})
         node[leaf] = value
-
-    def changes_of(self, dotted: str) -> list[Change]:
-        """The logged writes of one path, oldest first."""
-        return [c for c in self.changes if c.path == dotted]
 
     # --- the API ----------------------------------------------------------------------------------
     def handle(self, request: HttpRequest) -> HttpResponse:

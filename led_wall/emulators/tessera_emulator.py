@@ -30,9 +30,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 from led_wall.emulators.http_server import Faults, HttpRequest, HttpResponse, HttpServer
+from led_wall.emulators.served import Change, ServedEmulator
 
 SEED = Path(__file__).resolve().parent / "data" / "tessera_state.json"
 TEST_PATTERN_TYPES = (
@@ -49,14 +50,6 @@ DEFAULT_PRESET_LOOKS: dict[int, dict[str, Any]] = {
     3: {"output/global-colour/brightness": 800, "output/global-colour/colour-temperature": 3200},
 }
 """What recalling each seeded preset does to the output (the API does not publish preset contents)."""
-
-
-class Change(NamedTuple):
-    """One value written through the API: monotonic time (ns), API path, new value."""
-
-    t_ns: int
-    path: str
-    value: Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,7 +175,7 @@ def _from_query(leaf: Leaf, text: str) -> Any:
     return text
 
 
-class TesseraEmulator:
+class TesseraEmulator(ServedEmulator):
     """A Tessera's API on ``host``:``port`` (0: a free port; ``port``/``url`` after :meth:`start`).
 
     ``state`` is the tree under ``/api/``; ``changes`` logs every API write as :class:`Change`
@@ -201,50 +194,6 @@ class TesseraEmulator:
         self.server = HttpServer(self.handle, host, port, faults=self.faults, name="tessera-emulator")
 
     # --- lifecycle and faults -------------------------------------------------------------------
-    @property
-    def port(self) -> int:
-        """The bound port (after start)."""
-        return self.server.port
-
-    @property
-    def url(self) -> str:
-        """``http://host:port`` (the device's ``url``)."""
-        return self.server.url
-
-    @property
-    def delay_s(self) -> float:
-        """Seconds each answer is held back."""
-        return self.faults.delay_s
-
-    @delay_s.setter
-    def delay_s(self, value: float) -> None:
-        self.faults.delay_s = value
-
-    @property
-    def hang(self) -> bool:
-        """Accept requests and never answer."""
-        return self.faults.hang
-
-    @hang.setter
-    def hang(self, value: bool) -> None:
-        self.faults.hang = value
-
-    @property
-    def fail_status(self) -> int | None:
-        """Answer everything with this status."""
-        return self.faults.fail_status
-
-    @fail_status.setter
-    def fail_status(self, value: int | None) -> None:
-        self.faults.fail_status = value
-
-    async def start(self) -> int:
-        """Bind and serve; returns the port."""
-        return await self.server.start()
-
-    async def stop(self) -> None:
-        """Close the server and every connection."""
-        await self.server.stop()
 
     # --- state ----------------------------------------------------------------------------------
     def value(self, path: str) -> Any:
@@ -263,10 +212,6 @@ class TesseraEmulator:
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
-
-    def changes_of(self, path: str) -> list[Change]:
-        """The logged writes of one path, oldest first."""
-        return [c for c in self.changes if c.path == path]
 
     # --- the API ----------------------------------------------------------------------------------
     def handle(self, request: HttpRequest) -> HttpResponse:
