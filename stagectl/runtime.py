@@ -82,6 +82,8 @@ class Runtime:
             try:
                 _cancel_all(loop)
                 loop.run_until_complete(loop.shutdown_asyncgens())
+                # asyncio.to_thread's workers (file reads of looks) end with the loop, not after it.
+                loop.run_until_complete(loop.shutdown_default_executor())
             finally:
                 loop.close()
                 self._stopped.set()

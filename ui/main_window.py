@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QWidget
 
 from stagectl.stage import Stage, StageSnapshot
 from ui import theme, workers
@@ -50,7 +50,11 @@ class MainWindow(QMainWindow):
         self.frustum_dock = self._dock("Frustum", "frustum_dock", self.frustum_panel,
                                        Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.lens_dock, self.frustum_dock)
-        self.lighting_dock = self._dock("Lighting", "lighting_dock", self.dp_panel,
+        lighting_scroll = QScrollArea(self)  # the panel's full layout may be taller than a small window
+        lighting_scroll.setWidget(self.dp_panel)
+        lighting_scroll.setWidgetResizable(True)
+        lighting_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.lighting_dock = self._dock("Lighting", "lighting_dock", lighting_scroll,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.frustum_dock, self.lighting_dock)
         self.tracking_dock.raise_()
