@@ -107,8 +107,8 @@ def test_a_fade_from_the_panel_follows_the_log_nits_curve(qtbot: QtBot, runner: 
     # Perceptual, not linear in nits: half-way through the fade the wall is at ~400 nits, not 850.
     mid = min(writes, key=lambda c: abs((c.t_ns - t0) / 1e9 - 0.5))
     assert 300 <= mid.value <= 520, mid
-    # CCT moved in mired: 3200 K -> 5600 K.
-    assert emulator.value("output/global-colour/colour-temperature") == 5600
+    # CCT moved too (in mired), 3200 K -> 5600 K; its PUT follows the brightness PUT of the same batch.
+    qtbot.waitUntil(lambda: emulator.value("output/global-colour/colour-temperature") == 5600, timeout=2000)
 
 
 def test_nudges_undo_and_redo_on_the_wall(qtbot: QtBot, runner: StageRunner) -> None:
