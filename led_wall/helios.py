@@ -27,7 +27,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from led_wall.device import (
-    Device,
     DeviceError,
     DeviceRefused,
     Fade,
@@ -35,7 +34,7 @@ from led_wall.device import (
     FeatureKind,
     Value,
 )
-from led_wall.http_client import PolledValues, ProcessorHttp
+from led_wall.http_client import HttpProcessorDevice, PolledValues
 from stagectl.events import EventQueue
 from stagectl.logutil import RateLimiter, with_suppressed
 
@@ -129,7 +128,7 @@ def _preset_names(answer: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
-class HeliosDevice(Device):
+class HeliosDevice(HttpProcessorDevice):
     """One Megapixel HELIOS processor. See the module docstring for what goes over the wire.
 
     ``groups`` adds ``group-<i>.blackout`` and ``group-<i>.intensity`` per group index.
@@ -148,12 +147,10 @@ class HeliosDevice(Device):
             raise ValueError(f"{name}: write_verb must be PATCH or POST, not {write_verb!r}")
         if not peak_nits > 0:
             raise ValueError(f"{name}: peak_nits must be > 0 nits, not {peak_nits!r}")
-        super().__init__(name, target=url, zone=zone, events=events, timeout_s=timeout_s, poll_s=poll_s)
-        self.url = url.rstrip("/")
+        super().__init__(name, url, zone=zone, events=events, timeout_s=timeout_s, poll_s=poll_s)
         self.write_verb = verb
         self.peak_nits = float(peak_nits)
         self.preset_refresh_s = preset_refresh_s
-        self.http = ProcessorHttp(self.url, timeout_s=timeout_s)
         self.polled = PolledValues(name)
         self.preset_names: tuple[str, ...] = ()
         self.preset_errors = 0
@@ -166,11 +163,6 @@ class HeliosDevice(Device):
         self._features = (*self._static, self._preset_feature())
         roots = {".".join(b.path[:3]) if b.path[1] != "groups" else "dev.groups" for b in self._bindings}
         self._query = "&".join(sorted(roots))
-
-    def set_url(self, url: str) -> None:
-        """Point the device at another base URL (before :meth:`async_start`; e.g. an emulator's)."""
-        self.url = self.target = url.rstrip("/")
-        self.http = ProcessorHttp(self.url, timeout_s=self.timeout_s)
 
     @property
     def features(self) -> tuple[Feature, ...]:
@@ -186,12 +178,6 @@ class HeliosDevice(Device):
     def _preset_feature(self) -> Feature:
         return Feature("preset", "Preset", "", FeatureKind.CHOICE, choices=self.preset_names, fade=Fade.STEP,
                        description="Recall a processor preset by name (list read from the processor)")
-
-    async def _async_open(self) -> None:
-        await self.http.open()
-
-    async def _async_close(self) -> None:
-        await self.http.close()
 
     async def _async_write(self, values: Mapping[str, Value]) -> None:
         refusals: list[str] = []

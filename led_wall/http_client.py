@@ -24,7 +24,8 @@ from typing import Any
 
 import httpx
 
-from led_wall.device import DeviceError, DeviceRefused, Feature, FeatureValueError, Value
+from led_wall.device import Device, DeviceError, DeviceRefused, Feature, FeatureValueError, Value
+from stagectl.events import EventQueue
 from stagectl.logutil import RateLimiter, with_suppressed
 
 log = logging.getLogger("stagectl.led_wall.http")
@@ -137,3 +138,25 @@ class PolledValues:
             held_back = self._limiter.check(feature.name)
             if held_back is not None:
                 log.warning("%s", with_suppressed(f"ignoring a polled value: {exc}", held_back))
+
+
+class HttpProcessorDevice(Device):
+    """A processor reached over its HTTP API at ``url``: the shared part of Tessera and HELIOS."""
+
+    def __init__(self, name: str, url: str, *, zone: str | None, events: EventQueue | None, timeout_s: float,
+                 poll_s: float) -> None:
+        super().__init__(name, target=url.rstrip("/"), zone=zone, events=events, timeout_s=timeout_s,
+                         poll_s=poll_s)
+        self.url = url.rstrip("/")
+        self.http = ProcessorHttp(self.url, timeout_s=timeout_s)
+
+    def set_url(self, url: str) -> None:
+        """Point the device at another base URL (before :meth:`async_start`; e.g. an emulator's)."""
+        self.url = self.target = url.rstrip("/")
+        self.http = ProcessorHttp(self.url, timeout_s=self.timeout_s)
+
+    async def _async_open(self) -> None:
+        await self.http.open()
+
+    async def _async_close(self) -> None:
+        await self.http.close()

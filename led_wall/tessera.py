@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from led_wall.device import (
-    Device,
     DeviceError,
     DeviceRefused,
     Fade,
@@ -31,7 +30,7 @@ from led_wall.device import (
     FeatureKind,
     Value,
 )
-from led_wall.http_client import PolledValues, ProcessorHttp
+from led_wall.http_client import HttpProcessorDevice, PolledValues
 from stagectl.events import EventQueue
 
 TEST_PATTERN_TYPES = (
@@ -126,7 +125,7 @@ def _find(tree: Any, parts: Sequence[str]) -> tuple[bool, Any]:
     return True, tree
 
 
-class TesseraDevice(Device):
+class TesseraDevice(HttpProcessorDevice):
     """One Brompton Tessera processor (SX40, S8, M2, T1...) with IP control enabled.
 
     ``groups`` adds a ``group-<n>.brightness`` feature (nits) per processor group number.
@@ -138,9 +137,7 @@ class TesseraDevice(Device):
     def __init__(self, name: str, url: str = "http://127.0.0.1:8080", *, zone: str | None = None,
                  events: EventQueue | None = None, timeout_s: float = 1.0, poll_s: float = 2.0,
                  groups: Sequence[int] = ()) -> None:
-        super().__init__(name, target=url, zone=zone, events=events, timeout_s=timeout_s, poll_s=poll_s)
-        self.url = url.rstrip("/")
-        self.http = ProcessorHttp(self.url, timeout_s=timeout_s)
+        super().__init__(name, url, zone=zone, events=events, timeout_s=timeout_s, poll_s=poll_s)
         self.polled = PolledValues(name)
         self._bindings = _bindings(groups)
         self._by_feature = {b.feature.name: b for b in self._bindings}
@@ -150,11 +147,6 @@ class TesseraDevice(Device):
             polls.setdefault(binding.poll, []).append(binding)
         self._polls = polls
 
-    def set_url(self, url: str) -> None:
-        """Point the device at another base URL (before :meth:`async_start`; e.g. an emulator's)."""
-        self.url = self.target = url.rstrip("/")
-        self.http = ProcessorHttp(self.url, timeout_s=self.timeout_s)
-
     @property
     def features(self) -> tuple[Feature, ...]:
         """Preset, output colour, overrides, frame remapping, 3D LUT, and any group brightness."""
@@ -163,12 +155,6 @@ class TesseraDevice(Device):
     def api_path(self, feature: str) -> str:
         """The API path (under ``/api/``) a feature is written to."""
         return self._by_feature[self.feature(feature).name].path
-
-    async def _async_open(self) -> None:
-        await self.http.open()
-
-    async def _async_close(self) -> None:
-        await self.http.close()
 
     async def _async_write(self, values: Mapping[str, Value]) -> None:
         refusals: list[str] = []
