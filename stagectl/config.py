@@ -34,6 +34,7 @@ from stagectl.config_model import (
 )
 from stagectl.config_outputs import OutputTableChecker
 from stagectl.config_sources import SourceTableChecker
+from stagectl.config_takes import TakesTableChecker
 from stagectl.errors import ConfigError
 from stagectl.timecode import FrameRate
 
@@ -44,7 +45,7 @@ __all__ = [
     "load_stage", "parse_stage", "source_name",
 ]
 
-_TOP_KEYS = ("stage", "cameras", "sources", "outputs", "devices", "control", "looks", "discovery")
+_TOP_KEYS = ("stage", "cameras", "sources", "outputs", "devices", "control", "looks", "discovery", "takes")
 _STAGE_KEYS = ("name", "frame_rate", "drop_frame")
 _CAMERA_KEYS = ("name", "delay_ms", "delay_frames", "smoothing", "lens")
 _CAMERA_NAME = re.compile(r"[A-Za-z0-9 _.-]{1,32}")
@@ -144,6 +145,11 @@ group = "house"
 # OSC control-in for desks and Stream Decks (docs/control.md); port 0 picks a free one (see the log).
 [control]
 listen = "127.0.0.1:0"
+
+# Zeroconf on this machine only: the emulators and the control service are announced and found on
+# loopback (drop `interfaces` to browse the stage network for processors).
+[discovery]
+interfaces = ["127.0.0.1"]
 """
 
 
@@ -195,7 +201,7 @@ def parse_stage(text: str, path: str | None = None, base_dir: Path | None = None
     return config
 
 
-class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker):
+class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker, TakesTableChecker):
     """Validates the tomllib data of one stage file, collecting every error instead of stopping at the first.
 
     Each builder (``stage``, ``camera``, ``source``) returns None when it recorded an error.
@@ -225,12 +231,13 @@ class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker):
         control = self.control(data)
         looks = self.looks(data, self.base_dir)
         discovery = self.discovery(data)
+        takes = self.takes(data, self.base_dir, names)
         if stage is None or self.errors:
             return None
         extra = {k: v for k, v in data.items() if k in FUTURE_TABLES}
         return StageConfig(*stage, tuple(c for c in cameras if c), tuple(s for s in sources if s),
                            Path(self.path) if self.path else None, extra, tuple(o for o in outputs if o),
-                           tuple(d for d in devices if d), control, looks, discovery)
+                           tuple(d for d in devices if d), control, looks, discovery, takes)
 
     def stage(self, data: Mapping[str, Any]) -> tuple[str, FrameRate, bool] | None:
         table = data.get("stage", MISSING)

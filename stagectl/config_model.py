@@ -18,7 +18,7 @@ PROTOCOLS = ("freed", "freed-serial", "opentrackio", "lens-serial", "simulator")
 """Tracking protocols this version can receive."""
 FUTURE_PROTOCOLS: tuple[str, ...] = ()
 """Protocols a later version adds; rejected with "not available in this version"."""
-FUTURE_TABLES = ("takes", "lenses")
+FUTURE_TABLES = ("lenses",)
 """Top-level tables a later version reads; accepted and kept raw in :attr:`StageConfig.extra`."""
 SIMULATED_PROTOCOLS = ("freed", "opentrackio")
 """What a ``protocol = "simulator"`` source can simulate (its ``simulate`` key)."""
@@ -243,6 +243,29 @@ class LooksConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DiscoveryConfig:
+    """The ``[discovery]`` table: zeroconf browsing for stage devices."""
+
+    browse: bool = True
+    """Browse the network for LED processors and other stagectl instances."""
+    interfaces: tuple[str, ...] | None = None
+    """IP addresses of the interfaces mDNS runs on; None: automatic (loopback only when every
+    address the stage uses is loopback, else every interface)."""
+
+
+@dataclass(frozen=True, slots=True)
+class TakesConfig:
+    """The ``[takes]`` table: where takes are recorded and where their timecode comes from."""
+
+    dir: Path | None = None
+    """The takes folder (relative paths from the stage file); None: ``<data dir>/takes``."""
+    timecode: str = "stage"
+    """``stage`` (tc in/out from the stage clock) or a camera's name (its tracker's timecode)."""
+    production: str = ""
+    """The production name the slate starts with."""
+
+
+@dataclass(frozen=True, slots=True)
 class StageConfig:
     """A validated stage file."""
 
@@ -259,8 +282,10 @@ class StageConfig:
     devices: tuple[DeviceConfig, ...] = ()
     control: ControlConfig | None = None
     looks: LooksConfig = field(default_factory=LooksConfig)
-    discovery: bool = True
-    """Browse for stage devices with zeroconf (``[discovery] browse``)."""
+    discovery: DiscoveryConfig = field(default_factory=DiscoveryConfig)
+    """Zeroconf browsing (``[discovery]``)."""
+    takes: TakesConfig = field(default_factory=TakesConfig)
+    """Recording (``[takes]``)."""
 
     def sources_for(self, camera: str) -> tuple[SourceConfig, ...]:
         """The sources feeding ``camera``, in file order."""

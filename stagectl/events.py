@@ -12,6 +12,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 
@@ -62,6 +63,17 @@ class EventQueue:
         self._lock = threading.Lock()
         self.dropped = 0
         self.posted = 0
+        self._listeners: list[Callable[[StageEvent], None]] = []
+
+    def subscribe(self, listener: Callable[[StageEvent], None]) -> None:
+        """Also hand every posted event to ``listener`` (called on the posting thread, after the
+        event is queued; it must not block, and what it raises is swallowed). The take recorder
+        logs events this way."""
+        self._listeners = [*self._listeners, listener]
+
+    def unsubscribe(self, listener: Callable[[StageEvent], None]) -> None:
+        """Stop handing events to ``listener`` (unknown ones are ignored)."""
+        self._listeners = [x for x in self._listeners if x is not listener]
 
     def post(self, level: Level, source: str, kind: str, message: str) -> StageEvent:
         """Append an event; never blocks for long, never raises."""
@@ -73,6 +85,11 @@ class EventQueue:
             self._events.append(event)
             self.posted += 1
         log.log(int(level), "%s: %s", source, message)
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:  # a listener's bug must not reach the poster
+                log.exception("event listener %r failed", listener)
         return event
 
     def drain(self, limit: int | None = None) -> list[StageEvent]:

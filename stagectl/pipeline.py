@@ -67,6 +67,7 @@ class CameraPipeline:
         self.sources: list[StreamHealth] = []
         self.lens_sources: list[StreamHealth] = []
         self._sinks: list[Sink] = []
+        self._taps: list[Sink] = []
         self._delay_s = 0.0
         self._last_release = 0.0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -134,6 +135,12 @@ class CameraPipeline:
             raise ValueError(f"delay_ms = {delay_ms} is outside 0..1000")
         self._delay_s = delay_ms / 1000.0
 
+    def add_tap(self, tap: Sink) -> None:
+        """Hand every sample to ``tap`` as it arrives: lens solved and merged, before smoothing and
+        the delay line (I/O thread). The take recorder records here: the raw pose, at arrival, so a
+        crash never loses the samples the delay line was holding."""
+        self._taps.append(tap)
+
     def add_sink(self, sink: Sink) -> None:
         """Hand every delivered sample to ``sink`` too (called on the I/O thread)."""
         self._sinks.append(sink)
@@ -153,6 +160,14 @@ class CameraPipeline:
             sample = self._solved(sample)
         if reading is not None:
             sample = sample._replace(lens=_measured(sample.lens or LensValues(), reading))
+        for tap in self._taps:
+            try:
+                tap(sample)
+            except Exception as exc:  # a broken tap must not stop the stream
+                self.sink_errors += 1
+                held = self._limiter.check(repr(tap))
+                if held is not None:
+                    log.error(with_suppressed(f"camera {self.name}: tap {tap!r} failed: {exc}", held))
         if self._smoothing:
             sample = self._smooth(sample)
         loop = self._loop

@@ -28,6 +28,7 @@ from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
 from stagectl.stage_lighting import StageLighting
 from stagectl.stage_outputs import StageOutputs
+from stagectl.stage_takes import make_recorder
 from stagectl.status import lighting_dict, status_dict
 from stagectl.timecode import StageClock
 from tracking.freed_presets import PRESETS
@@ -150,6 +151,9 @@ class Stage:
         """The frustum-cue sender of each remote-control output, by output name."""
         self.lighting = StageLighting(config, self.events, self.frustum_senders)
         """Devices, looks and cues (``[[devices]]``, ``[looks]``)."""
+        self.recorder = make_recorder(config, self.clock, self.events, self.cameras, self.lens_solvers,
+                                      self.lighting)
+        """The take recorder (``[takes]``): slate, record / stop, recovery of interrupted takes."""
         self._monitor: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -272,6 +276,7 @@ class Stage:
             await source.async_start()
         await self.outputs.async_start()
         await self.lighting.async_start()
+        await self.recorder.async_start()
         self._monitor = loop.create_task(self._async_monitor(), name="stage health monitor")
         self.started = True
         self.events.post(Level.INFO, "stage", "state",
@@ -285,6 +290,10 @@ class Stage:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._monitor
             self._monitor = None
+        try:
+            await self.recorder.async_stop()
+        except Exception as exc:  # keep closing the rest
+            self.events.post(Level.ERROR, "takes", "error", f"error while stopping: {exc}")
         try:
             await self.lighting.async_stop()
         except Exception as exc:  # keep closing the rest

@@ -1,0 +1,298 @@
+"""From journal records to the take store: the committer thread, and recovery after a crash.
+
+Both read the same records the same way (:class:`TakeIngest`): a ``HEADER`` creates the take row,
+``CAMERA`` declares a camera, ``SAMPLE`` and ``LOG`` records are stored in batches, ``END`` marks
+the take complete. Each commit also stores how far into the journal the store now holds
+everything, so a recovery replays only the rest.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import logging
+import os
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stagectl.takes.journal import CAMERA, END, HEADER, JOURNAL_SUFFIX, LOG, SAMPLE, Record, read_journal
+from stagectl.takes.records import SAMPLE_DTYPE, lens_from_json
+from stagectl.takes.store import TakeStore, TakeStoreError
+
+log = logging.getLogger("stagectl.takes")
+
+#: The committer commits at least this often while records arrive.
+COMMIT_PERIOD_S = 0.2
+JOURNAL_DIR = "journal"
+
+
+class TakeIngest:
+    """Applies one take's journal records to the store (call :meth:`commit` to make them durable)."""
+
+    def __init__(self, store: TakeStore, journal_name: str, take_id: int | None = None) -> None:
+        self.store = store
+        self.journal_name = journal_name
+        self.take_id = take_id
+        self.ended: dict[str, Any] | None = None
+        self.samples = 0
+        self._samples: list[bytes] = []
+        self._logs: list[dict[str, Any]] = []
+        self._cameras: list[dict[str, Any]] = []
+        self._header: dict[str, Any] | None = None
+        self._offset = 0
+
+    def add(self, records: list[Record], offset: int) -> None:
+        """Take in records that end at journal byte ``offset`` (not yet committed)."""
+        for rtype, payload in records:
+            if rtype == SAMPLE:
+                self._samples.append(payload)
+            elif rtype == LOG:
+                self._logs.append(json.loads(payload))
+            elif rtype == CAMERA:
+                self._cameras.append(json.loads(payload))
+            elif rtype == HEADER:
+                self._header = json.loads(payload)
+            elif rtype == END:
+                self.ended = json.loads(payload)
+        self._offset = offset
+
+    @property
+    def dirty(self) -> bool:
+        """Records taken in and not committed."""
+        return bool(self._samples or self._logs or self._cameras or self._header or self.ended)
+
+    def commit(self) -> None:
+        """Store what was taken in, in one transaction (TakeStoreError / sqlite3.Error on failure:
+        nothing is lost, the records stay and the next commit retries them)."""
+        store = self.store
+        with store.transaction():
+            if self._header is not None and self.take_id is None:
+                self.take_id = store.insert_take(self._header, self.journal_name)
+            if self.take_id is None:
+                raise TakeStoreError(f"{self.journal_name}: records before the take's header")
+            for cam in self._cameras:
+                store.put_camera(
+                    self.take_id,
+                    int(cam["index"]),
+                    str(cam["camera"]),
+                    str(cam.get("source", "")),
+                    lens_from_json(cam.get("lens")),
+                )
+            if self._samples:
+                store.put_samples(self.take_id, np.frombuffer(b"".join(self._samples), dtype=SAMPLE_DTYPE))
+            if self._logs:
+                store.put_log(self.take_id, self._logs)
+            store.set_journal_offset(self.take_id, self._offset)
+        self.samples += len(self._samples)
+        self._header = None
+        self._cameras, self._samples, self._logs = [], [], []
+
+    def finish(self, state: str) -> None:
+        """Mark the take ``complete`` (an END record was seen) or ``recovered``."""
+        assert self.take_id is not None
+        end = self.ended or {}
+        with self.store.transaction():
+            self.store.finish(
+                self.take_id,
+                "complete" if state == "complete" else "recovered",
+                end.get("stopped"),
+                end.get("tc_out"),
+            )
+
+
+@dataclass
+class CommitterStats:
+    """How the committer is doing (read from any thread)."""
+
+    commits: int = 0
+    errors: int = 0
+    error: str | None = None
+    committed_records: int = 0
+    last_commit_ns: int = 0
+    finished: list[int] = field(default_factory=list)
+
+
+class Committer:
+    """A thread that stores journal batches in SQLite (see the module docstring).
+
+    ``feed(journal_name, records, offset)`` is the journal writer's ``on_batch``; ``on_take`` is
+    called (on this thread) with (journal name, take id) once a take's row exists, and
+    ``on_done`` with (journal name, take id) after a take's END was committed and its journal deleted.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        on_take: Callable[[str, int], None] | None = None,
+        on_done: Callable[[str, int], None] | None = None,
+    ) -> None:
+        self.folder = folder
+        self.on_take = on_take
+        self.on_done = on_done
+        self.stats = CommitterStats()
+        self._queue: queue.SimpleQueue[tuple[str, list[Record], int] | None] = queue.SimpleQueue()
+        self._ingests: dict[str, TakeIngest] = {}
+        self._store: TakeStore | None = None
+        self._thread = threading.Thread(target=self._run, name="take committer", daemon=True)
+        self._started = threading.Event()
+        self._open_error: Exception | None = None
+
+    def start(self) -> None:
+        """Open the store on the thread; TakeStoreError when it cannot open (waits for that answer)."""
+        self._thread.start()
+        self._started.wait(30.0)
+        if self._open_error is not None:
+            raise self._open_error
+
+    def feed(self, journal_name: str, records: list[Record], offset: int) -> None:
+        """Queue a written batch (the journal thread; never blocks)."""
+        self._queue.put((journal_name, records, offset))
+
+    def stop(self, timeout_s: float = 30.0) -> bool:
+        """Commit what is queued and close; False when it did not finish in time."""
+        if not self._thread.is_alive():
+            return True
+        self._queue.put(None)
+        self._thread.join(timeout_s)
+        return not self._thread.is_alive()
+
+    @property
+    def pending(self) -> int:
+        """Batches queued and not yet taken in (an estimate, for the lag display)."""
+        return self._queue.qsize()
+
+    def _run(self) -> None:
+        try:
+            self._store = TakeStore(self.folder)
+        except Exception as exc:
+            self._open_error = exc
+            self._started.set()
+            return
+        self._started.set()
+        last_commit = time.monotonic()
+        running = True
+        while running:
+            timeout = max(0.0, COMMIT_PERIOD_S - (time.monotonic() - last_commit))
+            try:
+                item = self._queue.get(timeout=timeout)
+            except queue.Empty:
+                item = ("", [], 0)
+            if item is None:
+                running = False
+            elif item[1]:
+                self._take_in(*item)
+            if not running or time.monotonic() - last_commit >= COMMIT_PERIOD_S:
+                self._commit_all()
+                last_commit = time.monotonic()
+        self._store.close()
+
+    def _take_in(self, journal_name: str, records: list[Record], offset: int) -> None:
+        assert self._store is not None
+        ingest = self._ingests.get(journal_name)
+        if ingest is None:
+            ingest = self._ingests[journal_name] = TakeIngest(self._store, journal_name)
+        ingest.add(records, offset)
+
+    def _commit_all(self) -> None:
+        for name, ingest in list(self._ingests.items()):
+            if not ingest.dirty:
+                continue
+            had_id = ingest.take_id is not None
+            before = ingest.samples
+            try:
+                ingest.commit()
+                if ingest.ended is not None:
+                    ingest.finish("complete")
+            except Exception as exc:  # disk full, locked: the journal still holds it; retry next period
+                self.stats.errors += 1
+                if self.stats.error is None:
+                    log.error("take store: commit failed: %s (the journal keeps the take; retrying)", exc)
+                self.stats.error = f"take store commit failed: {exc}"
+                continue
+            self.stats.error = None
+            self.stats.commits += 1
+            self.stats.committed_records += ingest.samples - before
+            self.stats.last_commit_ns = time.monotonic_ns()
+            if not had_id and ingest.take_id is not None and self.on_take is not None:
+                self.on_take(name, ingest.take_id)
+            if ingest.ended is not None and ingest.take_id is not None:
+                del self._ingests[name]
+                try:
+                    (self.folder / JOURNAL_DIR / name).unlink(missing_ok=True)
+                except OSError as exc:
+                    log.warning("take journal %s not removed: %s", name, exc)
+                self.stats.finished.append(ingest.take_id)
+                if self.on_done is not None:
+                    self.on_done(name, ingest.take_id)
+
+
+@dataclass(frozen=True, slots=True)
+class Recovered:
+    """One take rebuilt from its journal after a crash."""
+
+    take_id: int
+    journal: str
+    samples: int
+    problem: str | None
+    """The torn or corrupt tail that was dropped, None when the journal ended cleanly."""
+    state: str
+
+
+def recover(folder: Path) -> list[Recovered]:
+    """Rebuild every interrupted take in the takes ``folder`` from its journal (call before recording).
+
+    Journals another live stagectl holds (locked) are left alone. A take whose journal ends in a
+    torn record keeps everything before it and is marked ``recovered``; a journal whose END record
+    was written (the crash came after stop) gives a ``complete`` take. Journals are removed once
+    their take is stored. TakeStoreError when the store cannot be opened.
+    """
+    journal_dir = folder / JOURNAL_DIR
+    out: list[Recovered] = []
+    with TakeStore(folder) as store:
+        known = {journal: (take_id, offset) for take_id, journal, offset in store.recording()}
+        paths = sorted(journal_dir.glob(f"*{JOURNAL_SUFFIX}")) if journal_dir.is_dir() else []
+        for path in paths:
+            result = _recover_one(store, path, known.pop(path.name, None))
+            if result is not None:
+                out.append(result)
+        for take_id, _offset in known.values():  # marked recording, journal gone: keep what is stored
+            with store.transaction():
+                store.finish(take_id, "recovered", None, None)
+            out.append(Recovered(take_id, "", 0, "journal missing: kept what the store held", "recovered"))
+    return out
+
+
+def _recover_one(store: TakeStore, path: Path, row: tuple[int, int] | None) -> Recovered | None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError as exc:
+        log.error("take journal %s cannot be opened for recovery: %s", path.name, exc.strerror)
+        return None
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return None  # a live recorder holds it
+        take_id, offset = row if row is not None else (None, 0)
+        read = read_journal(path, offset)
+        ingest = TakeIngest(store, path.name, take_id)
+        ingest.add(read.records, read.good_size)
+        if ingest.take_id is None and not any(rtype == HEADER for rtype, _ in read.records):
+            path.unlink()  # killed before the header reached the disk: there is no take
+            return None
+        ingest.commit()
+        state = "complete" if ingest.ended is not None else "recovered"
+        ingest.finish(state)
+        assert ingest.take_id is not None
+        path.unlink()
+        return Recovered(ingest.take_id, path.name, ingest.samples, read.problem, state)
+    finally:
+        os.close(fd)
