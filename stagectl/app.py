@@ -6,6 +6,7 @@ opened through ``ui.app`` (imported only then, so the core runs where Qt is not 
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import signal
@@ -13,6 +14,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 from types import FrameType
 from typing import TextIO
 
@@ -56,6 +58,27 @@ class StageRunner:
         except StageError as exc:
             log.warning("while stopping the stage: %s", exc)
         self.runtime.stop(STOP_LOOP_TIMEOUT_S)
+
+
+def _take_command(args: argparse.Namespace, config: StageConfig) -> int:
+    """``stagectl takes ...`` and ``stagectl export`` (stagectl/commands_takes.py)."""
+    from stagectl import commands_takes as takes
+
+    try:
+        if args.command == "export":
+            return takes.export_command(config, args.takes, args.format, Path(args.out))
+        if args.takes_command == "list":
+            return takes.takes_list(config, args.json)
+        if args.takes_command == "show":
+            return takes.takes_show(config, args.take, args.json)
+        slate = {k: getattr(args, k) for k in ("production", "scene", "shot", "notes", "take")
+                 if getattr(args, k) is not None}
+        stop = threading.Event()
+        _install_stop_signals(stop.set)
+        return takes.takes_record(config, args.duration, slate, args.json, stop=stop)
+    except StageError as exc:
+        print(f"stagectl: {exc}", file=sys.stderr)
+        return 1
 
 
 def load_config(path: str | None) -> StageConfig:
@@ -121,6 +144,8 @@ def main(argv: list[str] | None = None) -> int:
     except StageError as exc:
         print(f"stagectl: {exc}", file=sys.stderr)
         return 2
+    if args.command in ("takes", "export"):
+        return _take_command(args, config)
     if args.headless and args.screenshot:
         print("stagectl: --screenshot needs the window; drop --headless", file=sys.stderr)
         return 2

@@ -1,4 +1,4 @@
-"""The command line: ``stagectl run | simulate | decode``.
+"""The command line: ``stagectl run | simulate | decode | lens | takes | export``.
 
 Only argument parsing lives here; the commands themselves are in app.py (run) and
 commands.py (simulate, decode).
@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from stagectl import __version__
 
-SUBCOMMANDS = ("run", "simulate", "decode", "lens")
+SUBCOMMANDS = ("run", "simulate", "decode", "lens", "takes", "export")
 
 
 def _positive_float(text: str) -> float:
@@ -135,7 +135,37 @@ def build_parser() -> argparse.ArgumentParser:
     cal.add_argument("-o", "--output", metavar="LENSFILE", help="add the calibrated point to this lens file")
     cal.add_argument("--json", action="store_true", help="print the result as one JSON object")
     _add_lens_file_commands(lens_sub)
+    _add_take_commands(sub)
     return parser
+
+
+def _add_take_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``stagectl takes list | show | record`` and ``stagectl export`` (stagectl/commands_takes.py)."""
+    config_help = "stage file (TOML) whose [takes] dir holds the takes; default: the demo stage's"
+    takes = sub.add_parser("takes", help="recorded takes: list, show, record")
+    takes_sub = takes.add_subparsers(dest="takes_command", metavar="ACTION", required=True)
+    lst = takes_sub.add_parser("list", help="every take: slate, state, timecode, samples")
+    lst.add_argument("--config", metavar="FILE", help=config_help)
+    lst.add_argument("--json", action="store_true", help="print a JSON array")
+    show = takes_sub.add_parser("show", help="one take: slate, timecode, cameras, dropouts, looks, cue log")
+    show.add_argument("take", metavar="TAKE", help="take id or name (as `takes list` shows)")
+    show.add_argument("--config", metavar="FILE", help=config_help)
+    show.add_argument("--json", action="store_true", help="print one JSON object")
+    rec = takes_sub.add_parser("record", help="run the stage headless and record one take")
+    rec.add_argument("--duration", type=_positive_float, required=True, metavar="S", help="seconds to record")
+    rec.add_argument("--config", metavar="FILE", help="stage file (TOML); default: the demo stage")
+    for name in ("production", "scene", "shot", "notes"):
+        rec.add_argument(f"--{name}", metavar="TEXT", help=f"slate {name}")
+    rec.add_argument("--take", type=_ranged_int(1, 9999), metavar="N",
+                     help="take number (default: the next one for this scene and shot)")
+    rec.add_argument("--json", action="store_true", help="print the recorded take as JSON")
+    export = sub.add_parser("export",
+                            help="export takes for post (USD, .chan, CSV, OpenTrackIO, OTIO, ALE, CDL)")
+    export.add_argument("takes", nargs="+", metavar="TAKE", help="take ids or names")
+    export.add_argument("--format", default="all", metavar="LIST",
+                        help="comma-separated: usd,chan,csv,jsonl,otio,ale,cdl (default all)")
+    export.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created)")
+    export.add_argument("--config", metavar="FILE", help=config_help)
 
 
 def _add_lens_file_commands(lens_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -28,7 +28,7 @@ from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
 from stagectl.stage_lighting import StageLighting
 from stagectl.stage_outputs import StageOutputs
-from stagectl.stage_takes import make_recorder
+from stagectl.stage_takes import make_recorder, takes_dict
 from stagectl.status import lighting_dict, status_dict
 from stagectl.timecode import StageClock
 from tracking.freed_presets import PRESETS
@@ -154,6 +154,7 @@ class Stage:
         self.recorder = make_recorder(config, self.clock, self.events, self.cameras, self.lens_solvers,
                                       self.lighting)
         """The take recorder (``[takes]``): slate, record / stop, recovery of interrupted takes."""
+        self.lighting.recorder = self.recorder
         self._monitor: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -392,7 +393,8 @@ class Stage:
 
     def status(self) -> dict[str, Any]:
         """The ``--status-json`` object (a public contract: keys are added, never removed)."""
-        return {**status_dict(self.snapshot()), **lighting_dict(self.lighting.latest)}
+        return {**status_dict(self.snapshot()), **lighting_dict(self.lighting.latest),
+                **takes_dict(self.recorder.status())}
 
 
 def _read_lens(path: Path) -> tuple[LensSolver | None, str | None]:

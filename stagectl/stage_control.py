@@ -2,8 +2,8 @@
 
 Every method runs on the I/O loop, returns at once with a short text for the ``ok`` reply, and
 raises :class:`~stagectl.errors.StageError` (the sender gets ``error`` with the message) for an
-unknown cue, look, device or feature, or a value out of a feature's range. Takes (record / stop)
-arrive with the takes issue: until then they are refused with that reason.
+unknown cue, look, device or feature, or a value out of a feature's range. Takes: record (with
+slate fields, else the current slate) and stop drive the stage's take recorder.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from led_wall.device import Value
 from presets.cues import CueEngine
 from stagectl.errors import StageError
 from stagectl.stage_lighting import StageLighting
+from stagectl.takes.recorder import Recorder
 
 
 class StageControlActions:
@@ -66,13 +67,23 @@ class StageControlActions:
         self._engine().blackout()
         return "blackout"
 
+    def _recorder(self) -> Recorder:
+        recorder = self.lighting.recorder
+        if recorder is None:
+            raise StageError("this stage has no take recorder")
+        return recorder
+
     def take_record(self, slate: Mapping[str, str]) -> str:
-        """Not yet: recording arrives with the takes issue (S6)."""
-        raise StageError("recording takes is not in this version yet (S6)")
+        """Record a take: ``slate`` fields (scene, shot, take, production, notes) change the slate
+        first; none: the current slate. Refused while recording or with a bad field."""
+        recorder = self._recorder()
+        name = recorder.record(**dict(slate))
+        tc = recorder.status().tc_in
+        return f"recording {name}" + (f" from {tc}" if tc else "")
 
     def take_stop(self) -> str:
-        """Not yet: recording arrives with the takes issue (S6)."""
-        raise StageError("recording takes is not in this version yet (S6)")
+        """Stop the take in progress (refused when not recording)."""
+        return f"stopped {self._recorder().stop()}"
 
     def state(self) -> Mapping[str, float | int | str | bool]:
         """Live look and cue, next cue, blackout and hold: sent with every reply."""
@@ -80,5 +91,12 @@ class StageControlActions:
         if engine is None:
             return {"running": False}
         status = engine.status()
-        return {"running": True, "live_look": status.live_look or "", "live_cue": status.live_cue or "",
-                "next_cue": status.next_cue or "", "blackout": status.blackout, "held": status.held}
+        state: dict[str, float | int | str | bool] = {
+            "running": True, "live_look": status.live_look or "", "live_cue": status.live_cue or "",
+            "next_cue": status.next_cue or "", "blackout": status.blackout, "held": status.held}
+        recorder = self.lighting.recorder
+        if recorder is not None:
+            take = recorder.status()
+            state["recording"] = take.recording
+            state["take"] = take.take_name or take.last_take
+        return state

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from lens.solve import LensSolver
 from presets.colour import Cdl
@@ -12,7 +13,7 @@ from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
 from stagectl.stage_lighting import StageLighting, default_data_dir
 from stagectl.takes.model import LensInfo
-from stagectl.takes.recorder import Recorder
+from stagectl.takes.recorder import Recorder, RecorderStatus
 from stagectl.timecode import StageClock
 
 
@@ -26,15 +27,28 @@ def lens_info(solver: LensSolver | None) -> LensInfo | None:
     if solver is None:
         return None
     lens = solver.lens
-    return LensInfo(solver.lens_file_name, lens.identity.make,
-                    lens.identity.model, lens.identity.serial, lens.sensor.width_mm, lens.sensor.height_mm,
-                    lens.sensor.width_px, lens.sensor.height_px)
+    return LensInfo(
+        solver.lens_file_name or lens.name or "",
+        lens.identity.make,
+        lens.identity.model,
+        lens.identity.serial,
+        lens.sensor.width_mm,
+        lens.sensor.height_mm,
+        lens.sensor.width_px,
+        lens.sensor.height_px,
+    )
 
 
-def make_recorder(config: StageConfig, clock: StageClock, events: EventQueue,
-                  cameras: Mapping[str, CameraPipeline], lens_solvers: Mapping[str, LensSolver],
-                  lighting: StageLighting) -> Recorder:
+def make_recorder(
+    config: StageConfig,
+    clock: StageClock,
+    events: EventQueue,
+    cameras: Mapping[str, CameraPipeline],
+    lens_solvers: Mapping[str, LensSolver],
+    lighting: StageLighting,
+) -> Recorder:
     """A recorder for the stage's cameras that reads lenses and the live look from the stage."""
+
     def lens_of(camera: str) -> LensInfo | None:
         return lens_info(lens_solvers.get(camera))
 
@@ -48,5 +62,45 @@ def make_recorder(config: StageConfig, clock: StageClock, events: EventQueue,
             return name, {}
         return name, {zone: v.cdl for zone, v in look.zones.items() if v.cdl is not None}
 
-    return Recorder(takes_folder(config), clock, events, cameras, lens_of=lens_of, look_of=look_of,
-                    timecode_from=config.takes.timecode, production=config.takes.production)
+    return Recorder(
+        takes_folder(config),
+        clock,
+        events,
+        cameras,
+        lens_of=lens_of,
+        look_of=look_of,
+        timecode_from=config.takes.timecode,
+        production=config.takes.production,
+    )
+
+
+def takes_dict(status: RecorderStatus) -> dict[str, Any]:
+    """The ``takes`` part of ``--status-json``: recording, the take, samples, lag and the slate."""
+    s = status.slate
+    return {
+        "takes": {
+            "ready": status.ready,
+            "recording": status.recording,
+            "take": status.take_name,
+            "take_id": status.take_id,
+            "tc_in": status.tc_in,
+            "elapsed_s": round(status.elapsed_s, 3),
+            "samples": dict(status.samples),
+            "journal_pending": status.journal_pending,
+            "commit_pending": status.commit_pending,
+            "commit_age_s": None if status.commit_age_s is None else round(status.commit_age_s, 3),
+            "errors": status.errors,
+            "error": status.error,
+            "last_take": status.last_take,
+            "last_take_id": status.last_take_id,
+            "dir": status.takes_dir,
+            "slate": {
+                "production": s.production,
+                "scene": s.scene,
+                "shot": s.shot,
+                "take": s.take,
+                "cameras": list(s.cameras),
+                "notes": s.notes,
+            },
+        }
+    }

@@ -159,15 +159,11 @@ class JournalWriter:
 
     def _run(self) -> None:
         stop = False
-        carry: list[Record] = []
-        while not stop:
-            first = self._queue.get() if not carry else None
-            batch = carry
-            carry = []
-            if first is None and not batch:
-                stop = True
-            elif first is not None:
-                batch.append(first)
+        while True:
+            first = self._queue.get()
+            if first is None:
+                break
+            batch = [first]
             while len(batch) < MAX_BATCH:
                 try:
                     item = self._queue.get_nowait()
@@ -177,11 +173,10 @@ class JournalWriter:
                     stop = True
                     break
                 batch.append(item)
-            if batch and not self._write(batch):
-                carry = batch
-                if stop:
-                    break
-                time.sleep(0.05)  # disk full or gone: retry the same batch, never drop it
+            while not self._write(batch):  # disk full or gone: retry this batch alone, never drop it
+                time.sleep(0.05)
+            if stop:
+                break
         with contextlib.suppress(OSError):
             os.close(self._fd)
 

@@ -158,9 +158,14 @@ class Recorder:
         (self.folder / JOURNAL_DIR).mkdir(parents=True, exist_ok=True)
         recovered = recover(self.folder)
         with TakeStore(self.folder) as store:
-            for info in store.takes():
-                key = (info.slate.production, info.slate.scene, info.slate.shot)
-                self._numbers[key] = max(self._numbers.get(key, 0), info.slate.take)
+            takes = store.takes()
+        for info in takes:
+            key = (info.slate.production, info.slate.scene, info.slate.shot)
+            self._numbers[key] = max(self._numbers.get(key, 0), info.slate.take)
+        if takes:  # the slate carries on where the last take left it (production, scene, shot)
+            last = takes[-1].slate
+            self.slate = replace(self.slate, production=self.slate.production or last.production,
+                                 scene=last.scene, shot=last.shot, take=1)
         self._next_take()
         committer = Committer(self.folder, on_take=self._on_take, on_done=self._on_done)
         committer.start()
