@@ -28,7 +28,7 @@ from stagectl.config import (
     source_name,
 )
 from stagectl.config_locate import KeyLocator, locate_key, render_key
-from stagectl.config_model import ControlConfig, DeviceConfig, FixtureConfig, LooksConfig
+from stagectl.config_model import ControlConfig, DeviceConfig, FixtureConfig, LooksConfig, TakesConfig
 from stagectl.errors import ConfigError
 from stagectl.timecode import FrameRate
 
@@ -105,13 +105,14 @@ def test_good_file_with_every_key_round_trips() -> None:
         sources=(SourceConfig("A", "freed", Endpoint("127.0.0.1", 40000), 1, 50.0, 0),
                  SourceConfig("Crane cam", "freed", Endpoint("127.0.0.1", 40000), 2, 50.0, 1),
                  SourceConfig("A", "simulator", Endpoint("127.0.0.1", 0), None, 100.0, 2)),
-        path=path, extra={"takes": {"note": "later"}},
+        path=path, extra={"lenses": {"note": "later"}},
         outputs=(OutputConfig("opentrackio", Endpoint("10.0.0.5", 55555), ("A",), "json"),),
         devices=(DeviceConfig("tessera", "wall", url="http://10.0.0.50", zone="wall", index=0),
                  DeviceConfig("sacn", "fixtures", priority=120, index=1,
                               fixtures=(FixtureConfig("key-light", "intensity_cct", 2, 11, "key"),))),
         control=ControlConfig(Endpoint("127.0.0.1", 53000), ("10.0.0.0/24",), "1234"),
         looks=LooksConfig(DATA / "looks", "Safe", 2.5),
+        takes=TakesConfig(DATA / "takes", "A", "Night Drive"),
     )
     assert stage.sources_for("A") == (stage.sources[0], stage.sources[2])
     assert [source_name(s) for s in stage.sources] == [
@@ -127,17 +128,25 @@ def test_defaults_and_lens_relative_to_base_dir(tmp_path: Path) -> None:
 
 
 def test_future_tables_are_kept_raw_in_extra(tmp_path: Path) -> None:
-    path = write(tmp_path, 'takes = "takes/"\n' + HEAD + """\
+    path = write(tmp_path, 'lenses = "lenses/"\n' + HEAD + """\
         [[sources]]
         camera = "A"
         protocol = "simulator"
 
-        [lenses]
-        kind = "zoom"
         """)
     stage = load_stage(path)
-    assert stage.extra == {"lenses": {"kind": "zoom"}, "takes": "takes/"}
+    assert stage.extra == {"lenses": "lenses/"}
     assert set(stage.extra) <= set(FUTURE_TABLES)
+
+
+def test_takes_table_defaults_and_a_timecode_camera_that_does_not_exist(tmp_path: Path) -> None:
+    stage = load_stage(write(tmp_path, HEAD + FREED_A + '[takes]\ndir = "t"\n'))
+    assert stage.takes == TakesConfig(tmp_path / "t", "stage", "")
+    with pytest.raises(ConfigErrors) as caught:
+        load_stage(write(tmp_path, HEAD + FREED_A + '[takes]\ntimecode = "B"\nfolder = "x"\n'))
+    text = str(caught.value)
+    assert "takes.timecode: 'B' is neither \"stage\" nor a camera of this stage" in text
+    assert "allowed: stage, A" in text and "unknown key 'folder' in [takes]" in text
 
 
 # --- one test per error class -----------------------------------------------------------------
