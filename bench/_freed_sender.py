@@ -34,10 +34,12 @@ PR_SET_TIMERSLACK = 29
 START_DELAY_NS = 20_000_000
 
 
-def encode_schedule(cameras: int, rate_hz: float, ticks: int) -> list[bytes]:
-    """Every datagram in send order: tick-major, then camera; spare = tick number."""
+def encode_schedule(cameras: int, rate_hz: float, ticks: int, tick_in_zoom: bool = False) -> list[bytes]:
+    """Every datagram in send order: tick-major, then camera; spare = tick number (and the zoom
+    count too with ``tick_in_zoom``: the take recorder keeps zoom, not spare)."""
     models = [MotionModel(k) for k in range(cameras)]
-    return [encode_d1(model.freed(tick / rate_hz, k + 1)._replace(spare=tick))
+    return [encode_d1(model.freed(tick / rate_hz, k + 1)._replace(
+                spare=tick & 0xFFFF, **({"zoom": tick} if tick_in_zoom else {})))
             for tick in range(ticks) for k, model in enumerate(models)]
 
 
@@ -92,11 +94,13 @@ def main() -> int:
     parser.add_argument("--spread", action="store_true",
                         help="camera k sends k/N of a period after camera 0 (default: all at once)")
     parser.add_argument("--spin-us", type=float, default=100.0)
+    parser.add_argument("--tick-in-zoom", action="store_true",
+                        help="also put the tick number in the zoom count (24 bits; bench/take_crash.py)")
     args = parser.parse_args()
     ticks = round(args.duration * args.rate)
-    if ticks > 0x10000:
-        parser.error(f"{ticks} ticks do not fit the 16-bit sequence in spare; shorten --duration")
-    packets = encode_schedule(args.cameras, args.rate, ticks)
+    if ticks > (0xFFFFFF if args.tick_in_zoom else 0x10000):
+        parser.error(f"{ticks} ticks do not fit the sequence field; shorten --duration")
+    packets = encode_schedule(args.cameras, args.rate, ticks, args.tick_in_zoom)
     slack = precise_sleeps()
     due, sent, errors = run(args.port, args.cameras, args.rate, ticks, args.spread,
                             round(args.spin_us * 1000), packets)
