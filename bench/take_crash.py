@@ -70,8 +70,10 @@ def _stage_file(folder: Path, cameras: int, port: int) -> Path:
     lines = ['[stage]\nname = "crash test"\nframe_rate = 24\n']
     for k in range(cameras):
         name = chr(ord("A") + k)
-        lines.append(f'[[cameras]]\nname = "{name}"\n[[sources]]\ncamera = "{name}"\nprotocol = "freed"\n'
-                     f'listen = "127.0.0.1:{port}"\ncamera_id = {k + 1}\n')
+        lines.append(
+            f'[[cameras]]\nname = "{name}"\n[[sources]]\ncamera = "{name}"\nprotocol = "freed"\n'
+            f'listen = "127.0.0.1:{port}"\ncamera_id = {k + 1}\n'
+        )
     lines.append(f'[takes]\ndir = "{folder / "takes"}"\n')
     path = folder / "stage.toml"
     path.write_text("\n".join(lines), encoding="utf-8")
@@ -84,14 +86,34 @@ def _env() -> dict[str, str]:
     return env
 
 
-def run_crash(folder: Path, cameras: int = 8, rate_hz: float = 240.0, record_s: float = 3.0,
-              margin_ms: float = 10.0) -> CrashResult:
+def run_crash(
+    folder: Path, cameras: int = 8, rate_hz: float = 240.0, record_s: float = 3.0, margin_ms: float = 10.0
+) -> CrashResult:
     """One crash run in ``folder`` (see the module docstring)."""
     port = _free_port()
     stage = _stage_file(folder, cameras, port)
-    recorder = subprocess.Popen([sys.executable, "-m", "stagectl", "--log-level", "WARNING", "takes", "record",
-                                 "--config", str(stage), "--duration", "600", "--scene", "crash"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=_env(), cwd=ROOT)
+    recorder = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "stagectl",
+            "--log-level",
+            "WARNING",
+            "takes",
+            "record",
+            "--config",
+            str(stage),
+            "--duration",
+            "600",
+            "--scene",
+            "crash",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+    )
     said = threading.Event()
     said_ns = [0]
     lines: list[str] = []
@@ -110,10 +132,27 @@ def run_crash(folder: Path, cameras: int = 8, rate_hz: float = 240.0, record_s: 
             raise RuntimeError(f"the recorder never started: {''.join(lines)[-2000:]}")
         log = folder / "sender.npz"
         duration = record_s + 1.0
-        sender = subprocess.Popen([sys.executable, str(ROOT / "bench" / "_freed_sender.py"), "--port", str(port),
-                                   "--out", str(log), "--cameras", str(cameras), "--rate", str(rate_hz),
-                                   "--duration", str(duration), "--spin-us", "0", "--tick-in-zoom"],
-                                  env=_env(), cwd=ROOT)
+        sender = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "_freed_sender.py"),
+                "--port",
+                str(port),
+                "--out",
+                str(log),
+                "--cameras",
+                str(cameras),
+                "--rate",
+                str(rate_hz),
+                "--duration",
+                str(duration),
+                "--spin-us",
+                "0",
+                "--tick-in-zoom",
+            ],
+            env=_env(),
+            cwd=ROOT,
+        )
         time.sleep(record_s)
         kill_ns = time.monotonic_ns()
         os.kill(recorder.pid, signal.SIGKILL)
@@ -124,8 +163,15 @@ def run_crash(folder: Path, cameras: int = 8, rate_hz: float = 240.0, record_s: 
         if recorder.poll() is None:
             recorder.kill()
     started = time.monotonic()
-    shown = subprocess.run([sys.executable, "-m", "stagectl", "takes", "show", "1", "--json", "--config", str(stage)],
-                           capture_output=True, text=True, env=_env(), cwd=ROOT, timeout=120, check=False)
+    shown = subprocess.run(
+        [sys.executable, "-m", "stagectl", "takes", "show", "1", "--json", "--config", str(stage)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        cwd=ROOT,
+        timeout=120,
+        check=False,
+    )
     restart_s = time.monotonic() - started
     if shown.returncode != 0:
         raise RuntimeError(f"takes show after the crash failed: {shown.stderr}")
@@ -150,8 +196,18 @@ def run_crash(folder: Path, cameras: int = 8, rate_hz: float = 240.0, record_s: 
         kept_late += sum(1 for t in late.tolist() if t in ticks)
         kept_times = [int(times[t]) for t in ticks if 0 <= t < times.size and times[t] <= kill_ns]
         newest = max([newest, *kept_times])
-    return CrashResult(cameras, rate_hz, must, missing, recorded, kept_late, state, integrity,
-                       (kill_ns - newest) / 1e6 if newest > 0 else float("nan"), restart_s)
+    return CrashResult(
+        cameras,
+        rate_hz,
+        must,
+        missing,
+        recorded,
+        kept_late,
+        state,
+        integrity,
+        (kill_ns - newest) / 1e6 if newest > 0 else float("nan"),
+        restart_s,
+    )
 
 
 def main() -> int:
@@ -169,12 +225,16 @@ def main() -> int:
     if args.json:
         print(json.dumps([asdict(r) for r in results], indent=1))
         return 0
-    print(f"{'cams':>4} {'Hz':>5} {'must keep':>9} {'missing':>7} {'recorded':>8} {'kept<10ms':>9} "
-          f"{'newest kept':>11} {'state':<10} {'integrity':<9} {'restart':>7}")
+    print(
+        f"{'cams':>4} {'Hz':>5} {'must keep':>9} {'missing':>7} {'recorded':>8} {'kept<10ms':>9} "
+        f"{'newest kept':>11} {'state':<10} {'integrity':<9} {'restart':>7}"
+    )
     for r in results:
-        print(f"{r.cameras:>4} {r.rate_hz:>5g} {r.sent_in_window:>9} {r.missing:>7} {r.recorded:>8} "
-              f"{r.recorded_after_cutoff:>9} {r.last_kept_before_kill_ms:>9.2f}ms {r.state:<10} {r.integrity:<9} "
-              f"{r.restart_s:>6.2f}s")
+        print(
+            f"{r.cameras:>4} {r.rate_hz:>5g} {r.sent_in_window:>9} {r.missing:>7} {r.recorded:>8} "
+            f"{r.recorded_after_cutoff:>9} {r.last_kept_before_kill_ms:>9.2f}ms {r.state:<10} "
+            f"{r.integrity:<9} {r.restart_s:>6.2f}s"
+        )
     return 0 if all(r.missing == 0 and r.integrity == "ok" for r in results) else 1
 
 
