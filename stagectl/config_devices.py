@@ -17,6 +17,7 @@ from stagectl.config_locate import MISSING, KeyPath, TableChecker, describe, did
 from stagectl.config_model import (
     ControlConfig,
     DeviceConfig,
+    DiscoveryConfig,
     Endpoint,
     FixtureConfig,
     LooksConfig,
@@ -37,7 +38,7 @@ FIXTURE_KEYS = ("name", "profile", "universe", "address", "group")
 FEATURE_KEYS = ("name", "address", "type", "unit", "min", "max", "fade", "zone_value")
 CONTROL_KEYS = ("listen", "allow", "passcode", "advertise", "reply_port")
 LOOKS_KEYS = ("dir", "safe", "fade_s", "rate_hz")
-DISCOVERY_KEYS = ("browse",)
+DISCOVERY_KEYS = ("browse", "interfaces")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$")
 _ZONE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
 _ALLOWED_NAME = "1 to 32 characters from A-Z a-z 0-9 _ . - (it is part of OSC addresses)"
@@ -158,16 +159,42 @@ class DeviceTableChecker(TableChecker):
                            "a number 50..240 (fade updates per second to each device)")
         return LooksConfig(None if folder is None else (base_dir / folder), safe, fade, rate)
 
-    def discovery(self, data: Mapping[str, Any]) -> bool:
-        """``[discovery] browse`` (default true)."""
+    def discovery(self, data: Mapping[str, Any]) -> DiscoveryConfig:
+        """``[discovery]``: ``browse`` (default true) and ``interfaces`` (default automatic)."""
         table = data.get("discovery", MISSING)
         if table is MISSING:
-            return True
+            return DiscoveryConfig()
         if not isinstance(table, dict):
             self.error(("discovery",), f"must be a table, not {describe(table)}; allowed: [discovery] browse")
-            return True
+            return DiscoveryConfig()
         self.unknown_keys(table, ("discovery",), "[discovery]", DISCOVERY_KEYS)
-        return bool(self.typed(table, ("discovery", "browse"), (bool,), "true or false", True))
+        browse = bool(self.typed(table, ("discovery", "browse"), (bool,), "true or false", True))
+        allowed = ('a list of the IPv4 addresses of the interfaces to use, e.g. ["127.0.0.1"] (this machine '
+                   'only) or ["10.0.0.20"]; leave it out for automatic')
+        listed = table.get("interfaces", MISSING)
+        if listed is MISSING:
+            return DiscoveryConfig(browse)
+        if not isinstance(listed, list):
+            self.error(("discovery", "interfaces"),
+                       f"must be an array, not {describe(listed)}; allowed: {allowed}")
+            return DiscoveryConfig(browse)
+        if not listed:
+            self.error(("discovery", "interfaces"), f"is empty; allowed: {allowed}")
+        interfaces = []
+        for n, entry in enumerate(listed):
+            try:
+                if not isinstance(entry, str):
+                    raise TypeError(entry)
+                address = ipaddress.IPv4Address(entry)
+            except (TypeError, ValueError):
+                self.error(("discovery", "interfaces", n),
+                           f"{entry!r} is not an IPv4 address; allowed: {allowed}")
+                continue
+            if address.is_unspecified or address.is_multicast:
+                self.error(("discovery", "interfaces", n),
+                           f"{entry!r} is not an interface's address; allowed: {allowed}")
+            interfaces.append(str(address))
+        return DiscoveryConfig(browse, tuple(dict.fromkeys(interfaces)) or None)
 
     # --- parts ------------------------------------------------------------------------------------
 

@@ -249,7 +249,7 @@ class DiscoveryConfig:
     browse: bool = True
     """Browse the network for LED processors and other stagectl instances."""
     interfaces: tuple[str, ...] | None = None
-    """IP addresses of the interfaces mDNS runs on; None: automatic (loopback only when every
+    """IPv4 addresses of the interfaces mDNS runs on; None: automatic (loopback only when every
     address the stage uses is loopback, else every interface)."""
 
 

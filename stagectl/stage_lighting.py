@@ -5,6 +5,9 @@
   the inner frustum of every remote-control output (:class:`FrustumDevice`, zone ``frustum``).
 * Looks and cues: a :class:`LookStore` in the looks folder (factory looks copied into an empty one)
   and a :class:`CueEngine` fading looks onto the devices.
+* Discovery (``[discovery]``, :mod:`stagectl.stage_discovery`): devices found on the network, the
+  emulators and the control service announced; a device can be added while running
+  (:meth:`StageLighting.async_add_device`, for this session: :func:`stage_file_snippet` keeps it).
 
 Everything runs on the I/O loop. The window reads :attr:`StageLighting.latest`, a frozen
 :class:`LightingStatus` the loop refreshes every 50 ms (an atomic reference swap, so a reader
@@ -17,7 +20,7 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from led_wall.device import Device, DeviceStatus, Fade
@@ -26,6 +29,7 @@ from led_wall.emulators.helios_emulator import HeliosEmulator
 from led_wall.emulators.tessera_emulator import TesseraEmulator
 from led_wall.fixtures import Fixture, find_profile
 from led_wall.helios import HeliosDevice
+from led_wall.http_client import HttpProcessorDevice
 from led_wall.osc_device import OscDevice, OscFeatureSpec
 from led_wall.tessera import TesseraDevice
 from presets.cues import CueEngine, EngineStatus
@@ -33,14 +37,19 @@ from presets.model import Cue, CueList, Look
 from presets.store import CUES_FILE, LookStore
 from stagectl.config_model import DeviceConfig, StageConfig
 from stagectl.control import ControlError, ControlServer
+from stagectl.discovery import FoundDevice
 from stagectl.errors import ConfigError, StageError
 from stagectl.events import EventQueue, Level
+from stagectl.stage_discovery import EmulatorAdvert, StageDiscovery, check_device_config, endpoint_key
+from stagectl.takes.recorder import Recorder
 from stagectl.unreal.frustum import FrustumSender
 from stagectl.unreal.frustum_device import FrustumDevice
 
 DATA_DIR_ENV = "STAGECTL_DATA_DIR"
 STATUS_PERIOD_S = 0.05
 SOURCE = "looks"
+SOURCE_DEVICES = "devices"
+MAX_REFUSALS = 20
 #: The cue list a new looks folder starts with (only factory looks in it): something to GO through.
 STARTER_CUES = (Cue("1", "Safe (house lights)", 0.0, label="House"),
                 Cue("2", "Daylight 5600", 3.0, label="Day exterior"),
@@ -69,6 +78,17 @@ class LightingStatus:
     looks_dir: str = ""
     features: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     """Feature names by device (for the panel's device table)."""
+    found: tuple[FoundDevice, ...] = ()
+    """Devices seen on the network (zeroconf), by kind then name."""
+    found_added: Mapping[str, str] = field(default_factory=dict)
+    """``found.url`` -> the device of this stage at that address, or
+    :data:`stagectl.stage_discovery.OWN_CONTROL` for this stage's own control service."""
+    discovery: str = ""
+    """Zeroconf in one line: ``browsing on 127.0.0.1``, ``mDNS unavailable: ...``, ``off (...)``."""
+    session_devices: tuple[DeviceConfig, ...] = ()
+    """Devices added while running (gone at the next start unless their table is in the stage file)."""
+    add_refusals: tuple[tuple[int, str, str], ...] = ()
+    """The last refused adds: (sequence number, counting up; device name; why), oldest first."""
 
 
 class StageLighting:
@@ -100,7 +120,17 @@ class StageLighting:
         self._look_errors: tuple[str, ...] = ()
         self._status_task: asyncio.Task[None] | None = None
         self.control: ControlServer | None = None
+        self.recorder: Recorder | None = None
+        """The stage's take recorder (set by the Stage), for control-in's take record / stop."""
         """The OSC control-in server (``[control]``), None without one."""
+        self.discovery = StageDiscovery(config, events)
+        """Zeroconf browsing and adverts (``[discovery]``)."""
+        self.session_devices: list[DeviceConfig] = []
+        """Devices added with :meth:`async_add_device`, in order."""
+        self._adding: set[str] = set()
+        self._refusals: tuple[tuple[int, str, str], ...] = ()
+        self._refused = 0
+        self._tasks: set[asyncio.Task[object]] = set()
 
     def _device(self, d: DeviceConfig) -> Device:
         timeout_s, poll_s = d.timeout_ms / 1000.0, d.poll_ms / 1000.0
@@ -171,9 +201,17 @@ class StageLighting:
                 self.events.post(Level.ERROR, "control", "error", f"OSC control-in not started: {exc}")
             else:
                 self.control = server
+        advertise = self.control is not None and control is not None and control.advertise
+        self.discovery.start([_emulator_advert(name, e) for name, e in self.emulators.items()],
+                             self.control.address if advertise and self.control is not None else None,
+                             passcode_required=control is not None and control.passcode is not None)
 
     async def async_stop(self) -> None:
-        """Stop the cue engine's fades, the devices and the emulators."""
+        """Withdraw the adverts and stop browsing; stop the cue engine's fades, the devices and emulators."""
+        # The goodbye packets take ~250 ms: they go out while the rest stops.
+        discovery_stopped = asyncio.ensure_future(self.discovery.async_stop())
+        for task in list(self._tasks):
+            task.cancel()
         if self._status_task is not None:
             self._status_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -191,6 +229,87 @@ class StageLighting:
                 self.events.post(Level.ERROR, device.name, "error", f"error while stopping: {exc}")
         for emulator in self.emulators.values():
             await emulator.stop()
+        await discovery_stopped
+
+    # --- adding devices while running (I/O loop) --------------------------------------------------
+
+    def add_device_soon(self, config: DeviceConfig) -> None:
+        """:meth:`async_add_device` in the background: for ``call_in_loop`` (the window never waits)."""
+        task: asyncio.Task[object] = asyncio.get_running_loop().create_task(
+            self.async_add_device(config), name=f"add device {config.name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def async_add_device(self, config: DeviceConfig) -> Device | None:
+        """Build ``config`` as the stage file would (same checks, same :meth:`_device`), start it and
+        make it part of the stage for this session: looks reach its zone, control-in reaches
+        ``/stagectl/device/<name>/...``. A refusal (bad table, a name or address already used, a
+        device that cannot start) is an ERROR event and None.
+        """
+        try:
+            config = check_device_config(config)
+        except ConfigError as exc:
+            self._refuse(config.name, str(exc))
+            return None
+        if config.name in self.devices or config.name in self._adding:
+            self._refuse(config.name, f"a device of that name exists (devices: {', '.join(self.devices)}); "
+                         "allowed: a name no other device has")
+            return None
+        key = None if config.emulator or config.url is None else endpoint_key(config.url)
+        same = next((name for name, url in processor_urls(self.devices).items()
+                     if key is not None and endpoint_key(url) == key), None)
+        if same is not None:
+            self._refuse(config.name, f"{config.url} is already device {same!r} (two devices writing to one "
+                         "processor would fight)")
+            return None
+        config = replace(config, index=len(self.config.devices) + len(self.session_devices))
+        self._adding.add(config.name)
+        try:
+            return await self._async_add(config)
+        finally:
+            self._adding.discard(config.name)
+
+    def _refuse(self, name: str, why: str) -> None:
+        """An add refused: an ERROR event, and a line in :attr:`LightingStatus.add_refusals`."""
+        self.events.post(Level.ERROR, SOURCE_DEVICES, "error", f"device {name!r} not added: {why}")
+        self._refused += 1
+        self._refusals = (*self._refusals[-(MAX_REFUSALS - 1):], (self._refused, name, why))
+
+    async def _async_add(self, config: DeviceConfig) -> Device | None:
+        try:
+            device = self._device(config)
+        except StageError as exc:
+            self._refuse(config.name, str(exc))
+            return None
+        emulator = self.emulators.get(config.name) if config.emulator else None
+        try:
+            if emulator is not None:
+                await emulator.start()
+                assert isinstance(device, TesseraDevice | HeliosDevice)
+                device.set_url(emulator.url)
+            await device.async_start()
+        except BaseException as exc:  # it never joins the stage (a cancelled add, too: the stage stopping)
+            if isinstance(exc, Exception):
+                self._refuse(config.name, f"could not start: {exc}")
+            with contextlib.suppress(Exception):
+                await device.async_stop()
+            if emulator is not None:
+                self.emulators.pop(config.name, None)
+                with contextlib.suppress(Exception):
+                    await emulator.stop()
+            if not isinstance(exc, Exception):
+                raise
+            return None
+        self.devices[config.name] = device
+        self.session_devices.append(config)
+        if emulator is not None:
+            self.discovery.advertise_emulator(_emulator_advert(config.name, emulator))
+        self.events.post(Level.INFO, SOURCE_DEVICES, "state",
+                         f"device {config.name!r} ({config.kind} at {device.target}"
+                         f"{f', zone {config.zone}' if config.zone else ''}) added for this session; to keep "
+                         "it, add its [[devices]] table to the stage file")
+        self._refresh()
+        return device
 
     async def async_reload_looks(self) -> None:
         """Read the looks folder again (on a worker thread); bad files are reported, the rest load."""
@@ -239,9 +358,23 @@ class StageLighting:
 
     def _refresh(self) -> None:
         engine = self.engine
+        found = self.discovery.found()
         self.latest = LightingStatus(
             devices=tuple(d.status() for d in self.devices.values()),
             engine=engine.status() if engine is not None else None,
             looks=self._looks, cues=tuple(engine.cues) if engine is not None else (),
             look_errors=self._look_errors, looks_dir=str(self.store.folder),
-            features={name: tuple(f.name for f in d.features) for name, d in self.devices.items()})
+            features={name: tuple(f.name for f in d.features) for name, d in self.devices.items()},
+            found=found, found_added=self.discovery.added(found, processor_urls(self.devices)),
+            discovery=self.discovery.note, session_devices=tuple(self.session_devices),
+            add_refusals=self._refusals)
+
+
+def processor_urls(devices: Mapping[str, Device]) -> dict[str, str]:
+    """The base URL of every HTTP processor device (Tessera, HELIOS) by name."""
+    return {name: d.url for name, d in devices.items() if isinstance(d, HttpProcessorDevice)}
+
+
+def _emulator_advert(device: str, emulator: TesseraEmulator | HeliosEmulator) -> EmulatorAdvert:
+    kind = "tessera" if isinstance(emulator, TesseraEmulator) else "helios"
+    return EmulatorAdvert(device, kind, emulator.port)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stagectl.config import ConfigErrors, parse_stage
-from stagectl.config_model import ControlConfig, Endpoint, OscFeatureConfig
+from stagectl.config_model import ControlConfig, DiscoveryConfig, Endpoint, OscFeatureConfig
 
 HEAD = """\
 [stage]
@@ -48,14 +48,15 @@ zone_value = "level"
     assert device.target == Endpoint("127.0.0.1", 9000)
     assert device.features == (
         OscFeatureConfig("level", "/house/level", "f", "", 0.0, 1.0, "linear", "level"),)
-    assert stage.control is None and stage.discovery is True and stage.looks.dir is None
+    assert stage.control is None and stage.looks.dir is None
+    assert stage.discovery == DiscoveryConfig(True, None)
 
 
 def test_control_and_looks_relative_to_the_stage_file(tmp_path: Path) -> None:
     stage = parse_stage(HEAD + '[control]\nallow = ["127.0.0.1", "10.1.0.0/16"]\n[looks]\ndir = "looks"\n'
                         '[discovery]\nbrowse = false\n', base_dir=tmp_path)
     assert stage.control == ControlConfig(Endpoint("127.0.0.1", 53000), ("127.0.0.1", "10.1.0.0/16"), None)
-    assert stage.looks.dir == tmp_path / "looks" and stage.discovery is False
+    assert stage.looks.dir == tmp_path / "looks" and stage.discovery == DiscoveryConfig(False, None)
 
 
 @pytest.mark.parametrize(("text", "expected"), [

@@ -52,6 +52,7 @@ from stagectl.errors import StageError
 from stagectl.stage import Stage
 from stagectl.stage_lighting import LightingStatus, StageLighting
 from ui import theme
+from ui.panels.discovery_panel import DiscoveryPanel
 from ui.panels.lighting_tables import CueTable, DeviceTable, LooksTable
 from ui.panels.nudge_commands import LookChange
 
@@ -129,6 +130,7 @@ class DpPanel(QWidget):
         self.cue_table = CueTable()
         self.looks_table = LooksTable()
         self.device_table = DeviceTable()
+        self.discovery_panel = DiscoveryPanel(lighting, call_in_loop)
         self.recall_button = _button("Recall look", "Fade to the selected look (fade and easing at left)")
         self.save_button = _button("Save as look…", "Write the working look (with its nudges) as a new look")
 
@@ -223,6 +225,7 @@ class DpPanel(QWidget):
         layout.addLayout(middle, 3)
         layout.addWidget(nudge_box)
         layout.addWidget(devices_box, 1)
+        layout.addWidget(self.discovery_panel, 1)
 
     def _connect(self) -> None:
         self.go_button.clicked.connect(lambda: self._engine(lambda e: e.go()))
@@ -359,6 +362,7 @@ class DpPanel(QWidget):
         self.looks_table.show_looks(status.looks, live)
         self.cue_table.show_cues(status.cues, engine)
         self.device_table.show_devices(status.devices)
+        self.discovery_panel.show_status(status)
         zones = sorted({z for look in status.looks for z in look.zones if z != "frustum"})
         current = [self.zone_combo.itemText(i) for i in range(1, self.zone_combo.count())]
         if zones != current:

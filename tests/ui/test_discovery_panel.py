@@ -1,0 +1,236 @@
+"""Devices on the network in the Lighting dock: a processor announced on loopback shows up, one
+click adds it to the stage, the manual dialog checks what it is given; and a screenshot."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QDialog, QTableWidget
+from pytestqt.qtbot import QtBot
+
+from led_wall.emulators.helios_emulator import HeliosEmulator
+from stagectl.app import StageRunner
+from stagectl.config import parse_stage
+from stagectl.config_model import DeviceConfig
+from stagectl.discovery import HTTP_SERVICE, KIND_KEY, Advertiser
+from stagectl.stage_discovery import stage_file_snippet
+from ui import theme
+from ui.panels.discovery_panel import AddDeviceDialog, DiscoveryPanel
+from ui.panels.dp_panel import DpPanel
+
+SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-discovery.png"
+STAGE = """\
+[stage]
+name = "Discovery UI"
+frame_rate = 25
+
+[[cameras]]
+name = "A"
+
+[[sources]]
+camera = "A"
+protocol = "simulator"
+listen = "127.0.0.1:0"
+
+[[devices]]
+kind = "tessera"
+name = "wall"
+zone = "wall"
+emulator = true
+
+[control]
+listen = "127.0.0.1:0"
+
+[looks]
+dir = "looks"
+"""
+
+
+class Bench:
+    """A running stage, plus a HELIOS emulator announced on loopback as another process would."""
+
+    def __init__(self, tmp_path: Path) -> None:
+        (tmp_path / "looks").mkdir()
+        self.runner = StageRunner(parse_stage(STAGE, base_dir=tmp_path))
+        self.helios = HeliosEmulator()
+        self.spare = HeliosEmulator()
+        self.advertiser = Advertiser(interfaces=["127.0.0.1"])
+        self.instance = f"HELIOS {uuid.uuid4().hex[:6]}"
+        call = self.runner.runtime.call_sync
+        self.port = call(self.helios.start(), timeout=5.0)
+        self.spare_port = call(self.spare.start(), timeout=5.0)
+        call(self.advertiser.advertise(HTTP_SERVICE, self.instance, self.port, {KIND_KEY: "helios"}),
+             timeout=5.0)
+
+    def close(self) -> None:
+        self.runner.runtime.call_sync(self.advertiser.async_stop(), timeout=5.0)
+        self.runner.close()
+        for emulator in (self.helios, self.spare):
+            asyncio.run(emulator.stop())
+
+
+@pytest.fixture
+def bench(tmp_path: Path) -> Iterator[Bench]:
+    bench = Bench(tmp_path)
+    yield bench
+    bench.close()
+
+
+def _text(table: QTableWidget, row: int, column: int) -> str:
+    item = table.item(row, column)
+    return "" if item is None else item.text()
+
+
+def _rows(panel: DiscoveryPanel) -> list[list[str]]:
+    return [[_text(panel.table, r, c) for c in range(4)] for r in range(panel.table.rowCount())]
+
+
+def _row_of(panel: DiscoveryPanel, address: str) -> int | None:
+    return next((r for r, cells in enumerate(_rows(panel)) if cells[2] == address), None)
+
+
+def _device_names(dp: DpPanel) -> list[str]:
+    return [_text(dp.device_table, r, 0) for r in range(dp.device_table.rowCount())]
+
+
+def test_a_found_processor_is_added_with_one_click(qtbot: QtBot, bench: Bench) -> None:
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    theme.apply(app)  # as the real window is (for the screenshot)
+    dp = DpPanel.for_stage(bench.runner.stage)
+    qtbot.addWidget(dp)
+    dp.resize(1280, 1100)
+    dp.show()
+    panel = dp.discovery_panel
+    address = f"127.0.0.1:{bench.port}"
+    qtbot.waitUntil(lambda: _row_of(panel, address) is not None, timeout=8000)
+    wall = f"127.0.0.1:{bench.runner.stage.lighting.emulators['wall'].port}"
+    qtbot.waitUntil(lambda: _row_of(panel, wall) is not None, timeout=8000)
+    row = _row_of(panel, address)
+    assert row is not None
+    assert _rows(panel)[row] == [bench.instance, "Megapixel HELIOS", address, "new"]
+    wall_row = _row_of(panel, wall)
+    assert wall_row is not None and _rows(panel)[wall_row][3] == "added as wall"
+    wall_button = panel.table.buttons[wall_row]
+    assert wall_button is not None and not wall_button.isEnabled() and wall_button.text() == "Added"
+    qtbot.waitUntil(lambda: any(cells[3] == "this stage" for cells in _rows(panel)), timeout=5000)
+    control = next(r for r, cells in enumerate(_rows(panel)) if cells[3] == "this stage")
+    assert panel.table.buttons[control] is None and panel.table.cellWidget(control, 4) is None
+    assert panel.note_label.text().startswith("Zeroconf: browsing on 127.0.0.1")
+
+    panel.zone_combo.setCurrentText("wall")
+    assert panel.zone_combo.currentText() == "wall"  # the wall device's zone is offered
+    button = panel.table.buttons[row]
+    assert button is not None and button.isEnabled()
+    button.click()
+    name = f"helios-{bench.instance[-6:]}"
+    qtbot.waitUntil(lambda: name in _device_names(dp), timeout=5000)
+    qtbot.waitUntil(lambda: _row_of(panel, address) is not None
+                    and _rows(panel)[_row_of(panel, address) or 0][3] == f"added as {name}", timeout=3000)
+    lighting = bench.runner.stage.lighting
+    [config] = lighting.latest.session_devices
+    assert (config.kind, config.name, config.url, config.zone) == (
+        "helios", name, f"http://127.0.0.1:{bench.port}", "wall")
+    qtbot.waitUntil(lambda: panel.snippet_box.isVisible(), timeout=2000)
+    assert panel.snippet_edit.toPlainText() == stage_file_snippet(config)
+    assert f'url = "http://127.0.0.1:{bench.port}"' in panel.snippet_edit.toPlainText()
+    qtbot.wait(400)  # the link comes up, then the picture
+    SHOT.parent.mkdir(exist_ok=True)
+    assert dp.grab().save(str(SHOT), "PNG")
+    panel.copy_button.click()
+    assert QGuiApplication.clipboard().text() == stage_file_snippet(config)
+    assert panel.copy_button.text() == "Copied"
+
+
+def test_the_manual_dialog_checks_the_url_and_the_name(qtbot: QtBot, bench: Bench) -> None:
+    dialog = AddDeviceDialog(taken=["wall"], zones=["ceiling", "wall"])
+    qtbot.addWidget(dialog)
+    dialog.kind_combo.setCurrentIndex(1)  # HELIOS
+    assert dialog.kind() == "helios"
+    dialog.name_edit.setText("side")
+    dialog.url_edit.setText("ftp://10.0.0.50")
+    dialog.ok_button.click()
+    assert dialog.result() != QDialog.DialogCode.Accepted and dialog.config is None
+    assert dialog.error_label.text().startswith("url: 'ftp://10.0.0.50' is not an http(s) URL")
+    assert "border" in dialog.url_edit.styleSheet()
+    dialog.url_edit.setText("10.0.0.50:99999")
+    dialog.ok_button.click()
+    assert dialog.error_label.text() == ("url: 'http://10.0.0.50:99999' has no valid port; allowed: a port "
+                                         "1..65535")
+    dialog.url_edit.setText("http://not a host")
+    dialog.ok_button.click()
+    assert "'not a host' is not a host name or IP address" in dialog.error_label.text()
+    dialog.url_edit.setText(f"127.0.0.1:{bench.spare_port}")  # a bare address gets http://
+    dialog.name_edit.setText("wall")
+    dialog.ok_button.click()
+    assert dialog.error_label.text() == "name: a device named 'wall' exists; choose another name"
+    assert "border" in dialog.name_edit.styleSheet() and dialog.url_edit.styleSheet() == ""
+    dialog.name_edit.setText("side")
+    dialog.zone_combo.setCurrentText("ceiling")
+    dialog.ok_button.click()
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    assert dialog.config is not None
+    assert (dialog.config.kind, dialog.config.name, dialog.config.url, dialog.config.zone) == (
+        "helios", "side", f"http://127.0.0.1:{bench.spare_port}", "ceiling")
+
+    # What the dialog accepted goes to the stage like a one-click add.
+    dp = DpPanel.for_stage(bench.runner.stage)
+    qtbot.addWidget(dp)
+    dp.discovery_panel.submit(dialog.config)
+    qtbot.waitUntil(lambda: "side" in _device_names(dp), timeout=5000)
+    bench.runner.stage.call_in_loop(bench.runner.stage.lighting.devices["side"].set, "brightness", 42.0)
+    qtbot.waitUntil(lambda: bench.spare.value("dev.display.brightness") == 42, timeout=3000)
+
+
+def test_osc_and_sacn_are_pointed_at_the_stage_file(qtbot: QtBot) -> None:
+    dialog = AddDeviceDialog(taken=[], zones=[])
+    qtbot.addWidget(dialog)
+    dialog.kind_combo.setCurrentIndex(2)  # OSC
+    assert not dialog.ok_button.isEnabled() and not dialog.url_edit.isEnabled()
+    assert "add a [[devices]] table to the stage file" in dialog.note.text()
+    dialog.kind_combo.setCurrentIndex(3)  # sACN
+    assert "fixtures" in dialog.note.text()
+    dialog.kind_combo.setCurrentIndex(0)
+    assert dialog.ok_button.isEnabled() and dialog.note.text() == ""
+
+
+def test_a_refused_add_is_said_inline(qtbot: QtBot, bench: Bench) -> None:
+    dp = DpPanel.for_stage(bench.runner.stage)
+    qtbot.addWidget(dp)
+    dp.show()
+    lighting = bench.runner.stage.lighting
+    qtbot.waitUntil(lambda: "wall" in _device_names(dp), timeout=5000)
+    wall_url = lighting.emulators["wall"].url
+    dp.discovery_panel.submit(DeviceConfig("tessera", "second-wall", url=wall_url))  # the same processor
+    qtbot.waitUntil(lambda: dp.discovery_panel.message_label.isVisible(), timeout=3000)
+    assert dp.discovery_panel.message_label.text() == (
+        f"'second-wall' not added: {wall_url} is already device 'wall' (two devices writing to one processor "
+        "would fight)")
+
+
+def test_add_device_button_opens_the_dialog_with_the_stage_names_and_zones(
+        qtbot: QtBot, bench: Bench, monkeypatch: pytest.MonkeyPatch) -> None:
+    dp = DpPanel.for_stage(bench.runner.stage)
+    qtbot.addWidget(dp)
+    qtbot.waitUntil(lambda: "wall" in _device_names(dp), timeout=5000)
+    seen: dict[str, object] = {}
+
+    def fake_exec(dialog: AddDeviceDialog) -> int:  # the operator types and presses Add
+        seen["taken"] = set(dialog.taken)
+        seen["zones"] = [dialog.zone_combo.itemText(i) for i in range(dialog.zone_combo.count())]
+        dialog.url_edit.setText(f"http://127.0.0.1:{bench.spare_port}")
+        dialog.name_edit.setText("by-hand")
+        dialog.try_accept()
+        return int(dialog.result())
+
+    monkeypatch.setattr(AddDeviceDialog, "exec", fake_exec)
+    dp.discovery_panel.manual_button.click()
+    assert "wall" in seen["taken"]  # type: ignore[operator]
+    # The factory looks' zones (frustum left out: it is no device's zone) and the wall device's.
+    assert seen["zones"] == ["(no zone)", "ceiling", "house", "key", "wall"]
+    qtbot.waitUntil(lambda: "by-hand" in _device_names(dp), timeout=5000)
