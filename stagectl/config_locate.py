@@ -35,7 +35,8 @@ _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\
 _SCALAR_END = frozenset(",]}#\r\n")
 _SYNTAX_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
 _KINDS = ((int, "an integer"), (float, "a number"), (str, "a string"), (dict, "a table"), (list, "an array"))
-_TYPE_NAMES = {(str,): "a string", (int,): "an integer", (int, float): "a number", (bool,): "a boolean"}
+_TYPE_NAMES = {(str,): "a string", (int,): "an integer", (int, float): "a number", (bool,): "a boolean",
+               (list,): "an array"}
 MISSING: Any = object()
 """Sentinel for "key not in the table" (``table.get(key, MISSING)``)."""
 

@@ -77,6 +77,7 @@ def test_control_and_looks_relative_to_the_stage_file(tmp_path: Path) -> None:
     ('[[devices]]\nkind = "osc"\nname = "o"\ntarget = "127.0.0.1:9"\n[[devices.features]]\nname = "l"\n'
      'address = "/a b"\n', "is not an OSC address"),
     ('[control]\nallow = ["not-an-ip"]\n', "is not an address or network"),
+    ('[control]\nallow = "10.0.0.1"\n', "control.allow: must be an array, not a string"),
     ('[control]\npasscode = ""\n', "passcode"),
     ('[looks]\nrate_hz = 10\n', "a number 50..240"),
     ('[looks]\nfolder = "x"\n', "unknown key 'folder' in [looks]"),
