@@ -48,6 +48,8 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/tracking_pipeline.py
 	$(BIN)/python bench/fuzz_tracking.py
 	$(BIN)/python bench/lens_solve.py
+	$(BIN)/python bench/take_crash.py --runs 3
+	$(BIN)/python bench/takes.py
 
 # Grabs the main window on the demo stage to docs/screenshot.png (offscreen, 1920x1080 screen,
 # fresh layout).
