@@ -127,3 +127,86 @@ def forward_vector(pan: float, tilt: float) -> Vec3:
     """Unit optical-axis direction in stage axes (roll does not move it)."""
     p, t = math.radians(pan), math.radians(tilt)
     return -math.sin(p) * math.cos(t), math.cos(p) * math.cos(t), math.sin(t)
+
+
+# --- Y-up camera formats (USD, Nuke) -------------------------------------------------------
+#
+# USD and Nuke scenes are right-handed with Y up, and a camera there looks down its local -Z
+# with local +Y up and +X right (OpenGL's camera). stagectl's internal axes map onto them as
+#     X right -> +X,   Y forward -> -Z,   Z up -> +Y,
+# i.e. p_yup = M p_internal with M = [[1, 0, 0], [0, 0, 1], [0, -1, 0]] (det +1, no mirror), so
+# a camera at pan = tilt = roll = 0 (looking along internal +Y) has the identity orientation
+# there. Its orientation is R_yup = M R M^T with R = camera_to_stage_matrix: the columns of
+# R_yup are the camera's local +X (right), +Y (up) and +Z (backwards: the view direction is -Z).
+# Conjugating each factor of R = Rz(pan) Rx(tilt) Ry(roll) by M turns it into a rotation about
+# the image of its axis: R_yup = RY(pan) RX(tilt) RZ(-roll), which is exactly Nuke's rotation
+# order "ZXY" (its Matrix4 is built rotateY, rotateX, rotateZ: Z applied first) with
+# rx = tilt, ry = pan, rz = -roll.
+
+INTERNAL_TO_Y_UP = np.array([[1.0, 0.0, 0.0], [0.0, 0.0, 1.0], [0.0, -1.0, 0.0]])
+"""M: internal (X right, Y forward, Z up) -> Y-up (X right, Y up, Z towards the viewer)."""
+
+
+def _rows_of_three(values: npt.ArrayLike, what: str) -> npt.NDArray[np.float64]:
+    array = np.asarray(values, dtype=np.float64)
+    if array.ndim != 2 or array.shape[1] != 3:
+        raise ValueError(f"{what}: expected an (N, 3) array, got shape {array.shape}")
+    return array
+
+
+def camera_to_stage_matrices(rotation_deg: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """:func:`camera_to_stage_matrix` for N rows of (pan, tilt, roll) degrees at once: (N, 3, 3)."""
+    angles = np.radians(_rows_of_three(rotation_deg, "rotation_deg"))
+    n = angles.shape[0]
+    c, s = np.cos(angles), np.sin(angles)
+    rz, rx, ry = (np.zeros((n, 3, 3)) for _ in range(3))
+    rz[:, 0, 0], rz[:, 0, 1], rz[:, 1, 0], rz[:, 1, 1], rz[:, 2, 2] = c[:, 0], -s[:, 0], s[:, 0], c[:, 0], 1.0
+    rx[:, 0, 0], rx[:, 1, 1], rx[:, 1, 2], rx[:, 2, 1], rx[:, 2, 2] = 1.0, c[:, 1], -s[:, 1], s[:, 1], c[:, 1]
+    ry[:, 0, 0], ry[:, 0, 2], ry[:, 1, 1], ry[:, 2, 0], ry[:, 2, 2] = c[:, 2], s[:, 2], 1.0, -s[:, 2], c[:, 2]
+    matrices: npt.NDArray[np.float64] = rz @ rx @ ry
+    return matrices
+
+
+def internal_to_y_up(translation_m: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """(N, 3) internal positions -> Y-up positions (x, z, -y), same unit."""
+    points = _rows_of_three(translation_m, "translation_m")
+    converted: npt.NDArray[np.float64] = points @ INTERNAL_TO_Y_UP.T
+    return converted
+
+
+def y_up_camera_orientations(rotation_deg: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """(N, 3, 3) camera orientations in Y-up axes: columns = the camera's local +X (right), +Y (up)
+    and +Z (backwards; it looks down -Z), for N rows of internal (pan, tilt, roll) degrees."""
+    m = INTERNAL_TO_Y_UP
+    matrices: npt.NDArray[np.float64] = m @ camera_to_stage_matrices(rotation_deg) @ m.T
+    return matrices
+
+
+def internal_to_usd_camera_matrix(translation_m: npt.ArrayLike, rotation_deg: npt.ArrayLike,
+                                  meters_per_unit: float) -> npt.NDArray[np.float64]:
+    """(N, 4, 4) USD ``xformOp:transform`` values (GfMatrix4d, row-vector convention) of a Y-up
+    UsdGeomCamera for N internal poses (metres, (pan, tilt, roll) degrees).
+
+    Rows 0-2 are the camera's local +X, +Y, +Z in stage axes (USD transforms row vectors, so a
+    point is ``p_local @ M``); row 3 is the position in scene units (metres / meters_per_unit).
+    """
+    if not meters_per_unit > 0.0:
+        raise ValueError(f"meters_per_unit {meters_per_unit} must be > 0")
+    position = internal_to_y_up(translation_m) / meters_per_unit
+    orientation = y_up_camera_orientations(rotation_deg)
+    if position.shape[0] != orientation.shape[0]:
+        raise ValueError(f"{position.shape[0]} translations but {orientation.shape[0]} rotations")
+    matrices = np.zeros((position.shape[0], 4, 4))
+    matrices[:, :3, :3] = orientation.transpose(0, 2, 1)
+    matrices[:, 3, :3] = position
+    matrices[:, 3, 3] = 1.0
+    return matrices
+
+
+def internal_to_nuke_camera(translation_m: npt.ArrayLike, rotation_deg: npt.ArrayLike
+                            ) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """N internal poses -> a Nuke Camera's (translate (N, 3) metres, rotate (N, 3) degrees
+    (rx, ry, rz)) for rotation order ZXY: rx = tilt, ry = pan, rz = -roll (see the section note)."""
+    rotation = _rows_of_three(rotation_deg, "rotation_deg")
+    angles = np.stack([rotation[:, 1], rotation[:, 0], -rotation[:, 2]], axis=1)
+    return internal_to_y_up(translation_m), angles

@@ -1,10 +1,11 @@
-"""The main window: Stage, Tracking, Lens, Frustum and Log docks and a status bar with the stage timecode."""
+"""The main window: the take bar on top, Stage, Tracking, Lens, Frustum, Lighting, Takes and Log docks, and a
+status bar with the stage timecode."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
-from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QWidget
+from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QToolBar, QWidget
 
 from stagectl.stage import Stage, StageSnapshot
 from ui import theme, workers
@@ -14,13 +15,16 @@ from ui.panels.frustum_panel import FrustumPanel
 from ui.panels.lens_panel import LensPanel
 from ui.panels.log_panel import LogPanel
 from ui.panels.stage_panel import StagePanel
+from ui.panels.take_bar import TakeBar
+from ui.panels.takes_browser import TakesBrowser
 from ui.panels.tracking_panel import TrackingPanel
 
 #: Bump when the dock layout changes incompatibly: Qt then ignores the saved state.
 #: 2: the Camera dock became the Tracking dock (new object name, much more content).
 #: 3: the Lens dock, tabbed with Tracking.
 #: 4: the Frustum dock, tabbed with Tracking and Lens.
-LAYOUT_VERSION = 5
+#: 6: the take bar (a toolbar across the top) and the Takes dock, tabbed after Lighting.
+LAYOUT_VERSION = 6
 
 
 class MainWindow(QMainWindow):
@@ -57,6 +61,17 @@ class MainWindow(QMainWindow):
         self.lighting_dock = self._dock("Lighting", "lighting_dock", lighting_scroll,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.frustum_dock, self.lighting_dock)
+        self.takes_browser = TakesBrowser.for_stage(stage, self)
+        self.takes_dock = self._dock("Takes", "takes_dock", self.takes_browser,
+                                     Qt.DockWidgetArea.RightDockWidgetArea)
+        self.tabifyDockWidget(self.lighting_dock, self.takes_dock)
+        # Record / stop and the running timecode stay in sight whichever dock is raised.
+        self.take_bar = TakeBar.for_stage(stage, self)
+        self.take_toolbar = QToolBar("Take", self)
+        self.take_toolbar.setObjectName("take_toolbar")
+        self.take_toolbar.setMovable(False)
+        self.take_toolbar.addWidget(self.take_bar)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.take_toolbar)
         self.tracking_dock.raise_()
         self.log_dock = self._dock("Log", "log_dock", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self._layout_restored = False
@@ -96,8 +111,10 @@ class MainWindow(QMainWindow):
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
         view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.stage_dock, self.tracking_dock, self.lens_dock, self.frustum_dock, self.log_dock):
+        for dock in (self.stage_dock, self.tracking_dock, self.lens_dock, self.frustum_dock, self.takes_dock,
+                     self.log_dock):
             view_menu.addAction(dock.toggleViewAction())
+        view_menu.addAction(self.take_toolbar.toggleViewAction())
 
     def _select_camera(self, name: str) -> None:
         self.tracking_panel.select_camera(name)
@@ -155,6 +172,8 @@ class MainWindow(QMainWindow):
         """Save the layout and stop pulling from the stage; the runner stops the stage."""
         self.bridge.stop()
         self.dp_panel.stop()
+        self.take_bar.stop()
+        self.takes_browser.stop()
         workers.shutdown(timeout_ms=2000)  # a calibration still running stops at its next image
         self.save_layout()
         super().closeEvent(event)

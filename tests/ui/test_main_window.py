@@ -84,13 +84,13 @@ def test_log_dock_shows_stage_events(qtbot: QtBot, demo_runner: StageRunner) -> 
 
 def test_layout_and_geometry_persist_between_runs(qtbot: QtBot, demo_runner: StageRunner) -> None:
     window = _window(qtbot, demo_runner)
-    window.resize(1013, 641)
+    window.resize(1013, 741)  # above the minimum height (695 px with the take bar on top)
     window.log_dock.hide()
     window.tracking_panel.selector.setCurrentText("B")
     window.close()
 
     again = _window(qtbot, demo_runner)
-    assert (again.width(), again.height()) == (1013, 641)
+    assert (again.width(), again.height()) == (1013, 741)
     assert again.log_dock.isHidden()
     assert again.tracking_panel.camera == "B"
 

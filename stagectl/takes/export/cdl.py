@@ -13,8 +13,8 @@ Zones are written primary zone first, then the others by name. ``Description`` e
 look, the zone and the take. Numbers are fixed-point with up to six decimals and at least one
 (:func:`format_cdl_number`), which both XML readers and the ASC_SOP regexes of ALE/EDL readers take.
 
-This module also holds what the sibling exporters share: :class:`ExportError` and the CDL number
-formatting (``ale.py`` writes ASC_SOP / ASC_SAT with it).
+This module also holds the CDL number formatting and checks the ALE and OTIO exporters share.
+Values the ASC CDL cannot hold raise :class:`stagectl.takes.export.registry.ExportError`.
 """
 
 from __future__ import annotations
@@ -26,19 +26,15 @@ from pathlib import Path
 
 from lens.atomic import atomic_write_text
 from presets.colour import Cdl
-from stagectl.errors import StageError
+from stagectl.takes.export.registry import ExportError
 from stagectl.takes.model import TakeData
 
-__all__ = ["CDL_NAMESPACE", "ExportError", "asc_sop_text", "cc_xml", "ccc_xml", "cdl_list_xml", "check_cdl",
+__all__ = ["CDL_NAMESPACE", "asc_sop_text", "cc_xml", "ccc_xml", "cdl_list_xml", "check_cdl",
            "export_cdl", "format_cdl_number", "ordered_zones"]
 
 CDL_NAMESPACE = "urn:ASC:CDL:v1.01"
 _DECIMALS = 6
 _XML_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
-
-
-class ExportError(StageError, ValueError):
-    """A take cannot be exported as asked: a value the format cannot hold, takes that cannot share a file."""
 
 
 def format_cdl_number(value: float) -> str:
