@@ -84,6 +84,7 @@ def summary_json(summary: TakeSummary) -> dict[str, Any]:
     ]
     out["samples"] = sum(c.samples for c in summary.cameras)
     out["dropouts"] = sum(c.dropouts for c in summary.cameras)
+    out["stream_dropouts"] = [_log_json(e) for e in summary.log if e.kind == "dropout"]
     out["looks"] = list(summary.looks)
     out["cue_log"] = [_log_json(e) for e in summary.log if e.kind in ("cue", "look")]
     out["log"] = [_log_json(e) for e in summary.log]

@@ -238,3 +238,32 @@ dir = "takes"
     with contextlib.closing(sqlite3.connect(tmp_path / "takes" / "takes.sqlite")) as db:
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_a_stream_going_stale_mid_take_is_logged_as_a_dropout(tmp_path: Path) -> None:
+    text = STAGE.replace("camera_id = 1\n", "camera_id = 1\nstale_ms = 100\n", 1)
+    runner = StageRunner(parse_stage(text, base_dir=tmp_path))
+    try:
+        _until(lambda: runner.stage.recorder.ready)
+        recorder = runner.stage.recorder
+        _on_loop(runner, lambda: recorder.record(scene="7"))
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tracker:
+            for n in range(20):
+                tracker.sendto(_packet(1, n), ("127.0.0.1", _port(runner, 0)))
+                time.sleep(0.005)
+            time.sleep(0.6)  # silence: stale after 100 ms
+            for n in range(20, 40):
+                tracker.sendto(_packet(1, n), ("127.0.0.1", _port(runner, 0)))
+                time.sleep(0.005)
+            _until(lambda: recorder.status().samples["A"] == 40)
+        time.sleep(0.3)
+        _on_loop(runner, recorder.stop)
+        _until(lambda: recorder.status().last_take_id is not None)
+    finally:
+        runner.close()
+    with TakeStore(tmp_path / "takes") as store:
+        log = store.log(store.find("7-T001"))
+    dropouts = [(e.source, e.data.get("state")) for e in log if e.kind == "dropout"]
+    assert ("A/freed#1", "stale") in dropouts, [(e.kind, e.source, e.text) for e in log]
+    first_stale = dropouts.index(("A/freed#1", "stale"))
+    assert ("A/freed#1", "up") in dropouts[first_stale:], dropouts  # and back up when samples came again

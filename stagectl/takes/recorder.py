@@ -438,11 +438,17 @@ class Recorder:
             return
         kind = _EVENT_KINDS.get(event.kind, "event")
         data: dict[str, Any] = {"level": event.level.name}
+        if event.kind == "state" and self._is_tracking_source(event.source):
+            kind = "dropout"  # a camera's stream going stale or down, or coming back
+            data["state"] = event.message.split(":", 1)[0].split(" ", 1)[0]
         if kind == "cue":
             look, _ = self._look()
             if look:
                 data["look"] = look
         self._log(event.monotonic_ns, kind, event.source, event.message, data)
+
+    def _is_tracking_source(self, name: str) -> bool:
+        return any(h.name == name for pipeline in self.cameras.values() for h in pipeline.sources)
 
     def _look(self) -> tuple[str, Mapping[str, Cdl]]:
         try:
