@@ -237,9 +237,10 @@ def test_the_frustum_dock_is_tabbed_with_tracking_and_lens(qtbot: QtBot, demo_ru
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    assert LAYOUT_VERSION == 5
+    assert LAYOUT_VERSION == 6  # 6: the Takes dock and the take bar
     tabbed = window.tabifiedDockWidgets(window.tracking_dock)
     assert window.frustum_dock in tabbed and window.lens_dock in tabbed and window.lighting_dock in tabbed
+    assert window.takes_dock in tabbed
     view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
     assert isinstance(view, QMenu) and "Frustum" in [a.text() for a in view.actions()]
     window.frustum_dock.raise_()
