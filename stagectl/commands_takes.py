@@ -108,12 +108,7 @@ def takes_list(config: StageConfig, as_json: bool, out: TextIO = sys.stdout) -> 
     """Print every take (a table, or a JSON array)."""
     with _open_store(config) as store:
         takes = store.takes()
-        counts = {
-            t.take_id: store.conn.execute("SELECT samples FROM takes WHERE id = ?", (t.take_id,)).fetchone()[
-                0
-            ]
-            for t in takes
-        }
+        counts = store.sample_counts()
     if as_json:
         json.dump([{**take_json(t), "samples": counts[t.take_id]} for t in takes], out, indent=1)
         out.write("\n")

@@ -360,6 +360,10 @@ class TakeStore:
         rows = self.conn.execute(f"SELECT {_TAKE_COLUMNS} FROM takes ORDER BY id").fetchall()
         return [_info(row) for row in rows]
 
+    def sample_counts(self) -> dict[int, int]:
+        """Samples stored per take id (all cameras), without reading them."""
+        return {int(i): int(n) for i, n in self.conn.execute("SELECT id, samples FROM takes").fetchall()}
+
     def recording(self) -> list[tuple[int, str, int]]:
         """Takes still marked recording: (id, journal file name, journal offset)."""
         return [

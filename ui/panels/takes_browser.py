@@ -77,7 +77,7 @@ def list_takes(folder: Path) -> list[TakeRow]:
     if not (folder / "takes.sqlite").exists():
         return []
     with TakeStore(folder, readonly=True) as store:
-        counts = dict(store.conn.execute("SELECT id, samples FROM takes").fetchall())
+        counts = store.sample_counts()
         return [TakeRow(info, int(counts.get(info.take_id, 0))) for info in reversed(store.takes())]
 
 
