@@ -16,7 +16,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -116,15 +116,13 @@ class CommitterStats:
     error: str | None = None
     committed_records: int = 0
     last_commit_ns: int = 0
-    finished: list[int] = field(default_factory=list)
 
 
 class Committer:
     """A thread that stores journal batches in SQLite (see the module docstring).
 
     ``feed(journal_name, records, offset)`` is the journal writer's ``on_batch``; ``on_take`` is
-    called (on this thread) with (journal name, take id) once a take's row exists, and
-    ``on_done`` with (journal name, take id) after a take's END was committed and its journal deleted.
+    called (on this thread) with (journal name, take id) once a take's row exists.
     """
 
     def __init__(
@@ -132,11 +130,9 @@ class Committer:
         folder: Path,
         *,
         on_take: Callable[[str, int], None] | None = None,
-        on_done: Callable[[str, int], None] | None = None,
     ) -> None:
         self.folder = folder
         self.on_take = on_take
-        self.on_done = on_done
         self.stats = CommitterStats()
         self._queue: queue.SimpleQueue[tuple[str, list[Record], int] | None] = queue.SimpleQueue()
         self._ingests: dict[str, TakeIngest] = {}
@@ -229,9 +225,6 @@ class Committer:
                     (self.folder / JOURNAL_DIR / name).unlink(missing_ok=True)
                 except OSError as exc:
                     log.warning("take journal %s not removed: %s", name, exc)
-                self.stats.finished.append(ingest.take_id)
-                if self.on_done is not None:
-                    self.on_done(name, ingest.take_id)
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,9 +29,10 @@ from stagectl.timecode import FrameRate, Timecode
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 TakeState = Literal["recording", "complete", "recovered"]
-LOG_KINDS = ("cue", "look", "device", "note", "take", "dropout")
+LOG_KINDS = ("cue", "look", "device", "note", "take", "dropout", "event")
 """What a :class:`LogEntry` can be: a cue fired, a look applied, a device state change, an operator
-note, a take event (record, stop, slate change), a camera's stream dropping out or coming back."""
+note, a take event (record, stop), a camera's stream dropping out or coming back, any other stage
+event (errors, warnings)."""
 
 
 @dataclass(frozen=True, slots=True)

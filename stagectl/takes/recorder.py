@@ -167,7 +167,7 @@ class Recorder:
             self.slate = replace(self.slate, production=self.slate.production or last.production,
                                  scene=last.scene, shot=last.shot, take=1)
         self._next_take()
-        committer = Committer(self.folder, on_take=self._on_take, on_done=self._on_done)
+        committer = Committer(self.folder, on_take=self._on_take)
         committer.start()
         self._committer = committer
         return recovered
@@ -460,7 +460,4 @@ class Recorder:
     # --- committer callbacks (committer thread) -----------------------------------------------------
 
     def _on_take(self, journal_name: str, take_id: int) -> None:
-        self._take_ids[journal_name] = take_id
-
-    def _on_done(self, journal_name: str, take_id: int) -> None:
         self._take_ids[journal_name] = take_id

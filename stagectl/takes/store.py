@@ -23,7 +23,7 @@ import contextlib
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, cast
@@ -110,8 +110,6 @@ class TakeSummary:
     cameras: tuple[CameraSummary, ...]
     log: tuple[LogEntry, ...] = ()
     looks: tuple[str, ...] = ()
-    journal: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
 
 
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
@@ -315,12 +313,19 @@ class TakeStore:
         self.conn.execute("UPDATE takes SET journal_offset = ? WHERE id = ?", (offset, take_id))
 
     def finish(self, take_id: int, state: TakeState, stopped: float | None, tc_out: int | None) -> None:
-        """Mark a take complete or recovered; tc_in/tc_out default to its samples' first/last frame."""
-        row = self.conn.execute("SELECT tc_in, timecode_from FROM takes WHERE id = ?", (take_id,)).fetchone()
-        span = self._frame_span(take_id, None if row is None or row[1] == "stage" else row[1])
-        tc_in = row[0] if row is not None and row[0] is not None and row[1] == "stage" else span[0]
-        if tc_out is None or (row is not None and row[1] != "stage"):
-            tc_out = span[1] if span[1] is not None else tc_out
+        """Mark a take complete or recovered.
+
+        Timecode in/out: with ``timecode_from = "stage"`` the stage clock at record and ``tc_out``
+        (the clock at stop), each falling back to the samples' first/last frame when missing (a
+        recovered take has no stop); with a camera's name, that camera's first and last frame.
+        """
+        tc_in, source = self.conn.execute("SELECT tc_in, timecode_from FROM takes WHERE id = ?",
+                                          (take_id,)).fetchone()
+        first, last = self._frame_span(take_id, None if source == "stage" else source)
+        if source != "stage":
+            tc_in, tc_out = first, last
+        tc_in = first if tc_in is None else tc_in
+        tc_out = last if tc_out is None else tc_out
         self.conn.execute(
             "UPDATE takes SET state = ?, stopped = ?, tc_in = ?, tc_out = ?, journal = '' WHERE id = ?",
             (state, stopped, tc_in, tc_out, take_id),
@@ -462,8 +467,7 @@ class TakeStore:
             )
         entries = self.log(take_id)
         looks = tuple(dict.fromkeys(str(e.data["look"]) for e in entries if e.data.get("look")))
-        journal = self.conn.execute("SELECT journal FROM takes WHERE id = ?", (take_id,)).fetchone()[0]
-        return TakeSummary(info, tuple(cams), tuple(entries), looks, journal)
+        return TakeSummary(info, tuple(cams), tuple(entries), looks)
 
     def read(self, take_id: int) -> TakeData:
         """The whole take, for export and the browser."""
