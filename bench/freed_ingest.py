@@ -22,10 +22,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import best_of
 
+from stagectl.clock import StageClock
 from stagectl.config import Endpoint
 from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
-from stagectl.timecode import FrameRate, StageClock
+from stagectl.timecode import FrameRate
 from tracking.freed import decode_d1
 from tracking.freed_udp import FreeDUdpSource
 from tracking.simulator import FreeDSimulator

@@ -35,10 +35,11 @@ from typing import Any, Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from stagectl.clock import StageClock
 from stagectl.config import Endpoint
 from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
-from stagectl.timecode import FrameRate, StageClock
+from stagectl.timecode import FrameRate
 from tracking.freed import checksum as freed_checksum
 from tracking.freed_stream import FreeDStreamParser
 from tracking.freed_udp import FreeDUdpSource

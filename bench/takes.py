@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from presets.colour import Cdl  # noqa: E402
+from stagectl.clock import StageClock  # noqa: E402
 from stagectl.events import EventQueue  # noqa: E402
 from stagectl.pipeline import CameraPipeline  # noqa: E402
 from stagectl.samples import CameraSample, LensValues  # noqa: E402
@@ -43,7 +44,7 @@ from stagectl.takes.journal import CAMERA, HEADER, SAMPLE  # noqa: E402
 from stagectl.takes.recorder import Recorder  # noqa: E402
 from stagectl.takes.records import SAMPLE_DTYPE, cdl_json, dumps, pack_sample  # noqa: E402
 from stagectl.takes.store import TakeStore  # noqa: E402
-from stagectl.timecode import FrameRate, StageClock  # noqa: E402
+from stagectl.timecode import FrameRate  # noqa: E402
 
 LOAD = 8 * 240
 LENS = LensValues(

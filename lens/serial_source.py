@@ -32,10 +32,10 @@ from lens.encoders import (
     LensReject,
     make_parser,
 )
+from stagectl.clock import StageClock
 from stagectl.config import SerialSettings
 from stagectl.events import EventQueue, Level
 from stagectl.pipeline import CameraPipeline
-from stagectl.timecode import StageClock
 from tracking.serial_reader import SerialSource
 
 log = logging.getLogger("lens.serial")

@@ -11,6 +11,7 @@ The reference of the format is ``docs/stage-file.md``; :data:`DEMO_STAGE_TOML` i
 
 from __future__ import annotations
 
+import math
 import re
 import tomllib
 from collections.abc import Mapping, Sequence
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from stagectl.config_devices import DeviceTableChecker
-from stagectl.config_locate import MISSING, describe, syntax_position
+from stagectl.config_locate import MISSING, KeyPath, describe, syntax_position
 from stagectl.config_model import (
     DEFAULT_RATE_HZ,
     FUTURE_PROTOCOLS,
@@ -47,7 +48,7 @@ __all__ = [
 
 _TOP_KEYS = ("stage", "cameras", "sources", "outputs", "devices", "control", "looks", "discovery", "takes")
 _STAGE_KEYS = ("name", "frame_rate", "drop_frame")
-_CAMERA_KEYS = ("name", "delay_ms", "delay_frames", "smoothing", "lens")
+_CAMERA_KEYS = ("name", "delay_ms", "delay_frames", "smoothing", "lens", "sensor_mm")
 _CAMERA_NAME = re.compile(r"[A-Za-z0-9 _.-]{1,32}")
 _ALLOWED_RATE = 'a positive number or "num/den" (e.g. 25, 29.97 or "24000/1001")'
 MAX_SMOOTHING = 50
@@ -300,9 +301,23 @@ class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker, Takes
                 lens = (self.base_dir / lens_text).resolve()
             except (OSError, ValueError, RuntimeError) as exc:
                 self.error((*base, "lens"), f"invalid path {lens_text!r} ({exc}); allowed: {allowed}")
+        sensor = self._sensor(table, (*base, "sensor_mm"))
         if len(self.errors) > before:
             return None
-        return CameraConfig(name, delay, lens, frames, smoothing)
+        return CameraConfig(name, delay, lens, frames, smoothing, sensor)
+
+    def _sensor(self, table: Mapping[str, Any], key: KeyPath) -> tuple[float, float] | None:
+        """``sensor_mm = [width, height]``: the active sensor area in millimetres, both > 0."""
+        allowed = "[width, height] in millimetres, e.g. [36.0, 24.0] (the active sensor area)"
+        value = self.typed(table, key, (list,), allowed)
+        if value is None:
+            return None
+        numbers = [v for v in value if isinstance(v, int | float) and not isinstance(v, bool)]
+        sizes = len(value) == 2 and len(numbers) == 2
+        if not sizes or not all(math.isfinite(v) and 0 < v <= 200 for v in numbers):
+            self.error(key, f"{value!r} is not two sizes 0..200 mm; allowed: {allowed}")
+            return None
+        return float(numbers[0]), float(numbers[1])
 
     def camera_names(self, tables: Sequence[tuple[int, dict[str, Any]]], fed: set[str]) -> None:
         """Camera names are unique and every camera has a source."""

@@ -81,6 +81,8 @@ class CameraConfig:
     """The delay as the stage file gave it in frames (``delay_ms`` then holds it in ms)."""
     smoothing: int = 0
     """Moving-average window in samples (0 or 1: off). It adds (n - 1) / 2 sample periods of latency."""
+    sensor_mm: tuple[float, float] | None = None
+    """The active sensor area (width, height) in mm when neither a lens file nor the tracker says it."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,10 +36,13 @@ class StreamState(enum.StrEnum):
 class SequenceCheck:
     """Loss and reordering from a protocol's wrapping sequence number (RFC 3550 style).
 
-    A number one ahead of the last is in order; ``k`` ahead means ``k - 1`` were lost; a number
-    behind the last (within half the modulus) is late: counted as reordered, no longer counted
-    as lost, and not delivered (a late pose would make the camera jump back). A repeat is a
-    duplicate. After ``resync_after_ns`` of silence the tracker probably restarted: the next
+    Each item (a sample) uses ``span`` numbers, 1 unless told: OpenTrackIO's reference sender numbers
+    every *datagram*, so a sample sent in three segments uses three, and the next sample's first
+    datagram is three on. An item at the number expected next is in order; ``k`` numbers ahead means
+    items were lost (``k`` divided by the last item's span, rounded up); a number behind (within half
+    the modulus) is late: counted as reordered, no longer counted as lost, and not delivered (a late
+    pose would make the camera jump back). The last item's number again is a duplicate. After
+    ``resync_after_ns`` of silence, or :meth:`restart` (a new tracker on the same port), the next
     number starts afresh and nothing is counted as lost.
     """
 
@@ -52,26 +55,38 @@ class SequenceCheck:
         self.reordered = 0
         self.duplicates = 0
         self._last: int | None = None
+        self._next = 0
+        self._span = 1
         self._last_ns = 0
 
-    def check(self, sequence: int, arrival_ns: int) -> bool:
-        """Account for ``sequence``; True when the sample should be delivered."""
+    def restart(self) -> None:
+        """Forget the numbering (the counts stay): the next number is taken as it comes."""
+        self._last = None
+
+    def check(self, sequence: int, arrival_ns: int, span: int = 1) -> bool:
+        """Account for ``sequence`` (an item using ``span`` numbers); True when it should be delivered."""
+        modulus = self.modulus
+        sequence %= modulus
         last = self._last
         if last is None or arrival_ns - self._last_ns > self.resync_after_ns:
-            self._last, self._last_ns = sequence % self.modulus, arrival_ns
+            self._accept(sequence, span, arrival_ns)
             return True
-        ahead = (sequence - last) % self.modulus
-        if ahead == 0:
+        if sequence == last:
             self.duplicates += 1
             return False
-        if ahead <= self.modulus // 2:
-            self.lost += ahead - 1
-            self._last, self._last_ns = sequence % self.modulus, arrival_ns
+        ahead = (sequence - self._next) % modulus
+        if ahead < modulus // 2:
+            self.lost += -(-ahead // self._span)
+            self._accept(sequence, span, arrival_ns)
             return True
         self.reordered += 1
         if self.lost:
             self.lost -= 1
         return False
+
+    def _accept(self, sequence: int, span: int, arrival_ns: int) -> None:
+        self._last, self._span, self._last_ns = sequence, max(1, span), arrival_ns
+        self._next = (sequence + self._span) % self.modulus
 
 
 def _rank(count: int, fraction: float) -> int:
@@ -111,6 +126,9 @@ class StreamHealth:
         self.accepted = 0
         self.rejected = 0
         self.rejected_by_reason: dict[str, int] = {}
+        self.warned = 0
+        """Samples accepted as sent though something in them is odd (a schema-valid oddity)."""
+        self.warnings_by_reason: dict[str, int] = {}
         self.last_arrival_ns: int | None = None
         self.rate_hz = 0.0
         self.state = StreamState.DOWN
@@ -172,6 +190,11 @@ class StreamHealth:
         """Count a rejected datagram under ``reason`` (I/O thread)."""
         self.rejected += 1
         self.rejected_by_reason[reason] = self.rejected_by_reason.get(reason, 0) + 1
+
+    def on_warning(self, reason: str) -> None:
+        """Count an accepted sample with something odd in it under ``reason`` (I/O thread)."""
+        self.warned += 1
+        self.warnings_by_reason[reason] = self.warnings_by_reason.get(reason, 0) + 1
 
     def fail(self, message: str) -> None:
         """Mark the stream down because its transport failed (e.g. the port is taken)."""

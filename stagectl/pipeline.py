@@ -23,7 +23,7 @@ import asyncio
 import logging
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from stagectl.health import StreamHealth, StreamState
@@ -81,6 +81,10 @@ class CameraPipeline:
         """Why the camera's lens file could not be used, None when there is none or it loaded."""
         self.solve_errors = 0
         self.lens_readings = 0
+        self.tracker_static: Mapping[str, Any] | None = None
+        """The newest OpenTrackIO ``static`` block a source received for this camera, as sent."""
+        self.tracker_sensor_mm: tuple[float, float] | None = None
+        """The sensor size (width, height) in that block, None when it named none."""
         self._readings: deque[LensReading] = deque(maxlen=64)
         self._smoothing = 0
         self.set_delay_ms(delay_ms)
@@ -98,6 +102,13 @@ class CameraPipeline:
         if self._solve is not None:
             return f"solved ({self.lens_file})" if self.lens_file else "solved"
         return f"unsolved: {self.lens_error}" if self.lens_error else "unsolved"
+
+    def set_tracker_static(self, static: Mapping[str, Any], width_mm: float | None,
+                           height_mm: float | None) -> None:
+        """Keep the tracker's newest ``static`` block and the sensor size it names (I/O thread)."""
+        self.tracker_static = static
+        if width_mm and height_mm:
+            self.tracker_sensor_mm = (width_mm, height_mm)
 
     def lens_reading(self, reading: LensReading) -> None:
         """Keep a lens encoder's reading for merging into the next tracking samples (I/O thread)."""
@@ -149,6 +160,20 @@ class CameraPipeline:
         """Bind to the I/O loop whose timer runs the delay line."""
         self._loop = loop
 
+    def record_only(self, sample: CameraSample) -> None:
+        """Hand a sample that must not move the camera (no pose) to the taps only (I/O thread)."""
+        self._tap(sample)
+
+    def _tap(self, sample: CameraSample) -> None:
+        for tap in self._taps:
+            try:
+                tap(sample)
+            except Exception as exc:  # a broken tap must not stop the stream
+                self.sink_errors += 1
+                held = self._limiter.check(repr(tap))
+                if held is not None:
+                    log.error(with_suppressed(f"camera {self.name}: tap {tap!r} failed: {exc}", held))
+
     def push(self, sample: CameraSample) -> None:
         """Accept a sample from a source (I/O thread)."""
         reading = self._reading_for(sample) if self._readings else None
@@ -160,14 +185,8 @@ class CameraPipeline:
             sample = self._solved(sample)
         if reading is not None:
             sample = sample._replace(lens=_measured(sample.lens or LensValues(), reading))
-        for tap in self._taps:
-            try:
-                tap(sample)
-            except Exception as exc:  # a broken tap must not stop the stream
-                self.sink_errors += 1
-                held = self._limiter.check(repr(tap))
-                if held is not None:
-                    log.error(with_suppressed(f"camera {self.name}: tap {tap!r} failed: {exc}", held))
+        if self._taps:
+            self._tap(sample)
         if self._smoothing:
             sample = self._smooth(sample)
         loop = self._loop

@@ -13,9 +13,9 @@ times as much (measured: 1.2 us against 0.35 us for CameraSample's 16 fields). U
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from stagectl.timecode import Timecode
+from stagectl.timecode import Timecode, TimecodeLabel
 
 Vec3 = tuple[float, float, float]
 
@@ -84,6 +84,12 @@ class CameraSample(NamedTuple):
         sample_time_ns: the tracker's own sample time (OpenTrackIO ``sampleTimestamp``, PTP
             epoch) in nanoseconds, None when it sends none.
         timecode_source: ``"tracker"`` or ``"stage"`` (the stage clock at arrival).
+        tracker_timecode: the tracker's timecode exactly as it sent it (fields, rate, drop-frame flag,
+            sub-frame), None when the timecode is the stage clock's. ``timecode`` is what it counts to.
+        sample_timestamp: ``sampleTimestamp`` as sent, (seconds, nanoseconds): the schema allows
+            nanoseconds up to 2**32 - 1, which ``sample_time_ns`` normalises.
+        received: what the tracker sent for this sample, as it sent it (OpenTrackIO), so outputs
+            and the take pass on every field stagectl does not change; None for FreeD.
     """
 
     camera: str
@@ -101,6 +107,48 @@ class CameraSample(NamedTuple):
     lens: LensValues | None = None
     sample_time_ns: int | None = None
     timecode_source: str = "stage"
+    tracker_timecode: TimecodeLabel | None = None
+    sample_timestamp: tuple[int, int] | None = None
+    received: Received | None = None
+
+
+class Received(NamedTuple):
+    """A sample as its tracker sent it: the decoded map, untouched, and stagectl's first reading of it.
+
+    The camera pipeline replaces a sample's pose (smoothing) and lens (lens file, lens encoder) with
+    its own values; comparing them with ``translation_m`` / ``rotation_deg`` / ``lens`` here says
+    what stagectl changed, and everything else in ``payload`` passes through unchanged.
+
+    Attributes:
+        protocol: ``"opentrackio"``.
+        payload: the decoded sample map (JSON or CBOR), never modified.
+        translation_m / rotation_deg: the pose the transform chain composes to (NaN when the sample
+            carries no transforms).
+        lens: the lens values as parsed from ``payload`` (the sample's ``lens`` is this object until
+            the pipeline changes it).
+        warnings: what is odd but schema-valid in the sample (kept as sent, counted in health).
+    """
+
+    protocol: str
+    payload: Mapping[str, Any]
+    translation_m: Vec3
+    rotation_deg: Vec3
+    lens: LensValues | None = None
+    warnings: tuple[str, ...] = ()
+
+
+class FilmBack(NamedTuple):
+    """A camera's sensor size (the active area the lens projects on), and where stagectl got it.
+
+    One answer per camera, shared by every output and export: the lens file's sensor, else the
+    tracker's ``static.camera.activeSensorPhysicalDimensions``, else ``[[cameras]] sensor_mm`` in the
+    stage file. None where a camera has none of those: "unknown", never a guessed default.
+    """
+
+    width_mm: float
+    height_mm: float
+    source: str
+    """``"lens file"``, ``"tracker"`` or ``"stage file"``."""
 
 
 class LensReading(NamedTuple):

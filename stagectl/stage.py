@@ -11,8 +11,8 @@ import asyncio
 import contextlib
 import math
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,21 +20,22 @@ from lens.interchange import to_opentrackio_static
 from lens.lensfile import load_lens_file
 from lens.serial_source import LensSerialSource
 from lens.solve import LensSolver
+from stagectl.clock import StageClock
 from stagectl.config import Endpoint, SourceConfig, StageConfig, source_name
 from stagectl.errors import ConfigError, StageError
 from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
 from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample
+from stagectl.samples import CameraSample, FilmBack
 from stagectl.stage_lighting import StageLighting
 from stagectl.stage_outputs import StageOutputs
-from stagectl.stage_takes import make_recorder, takes_dict
+from stagectl.stage_takes import make_recorder, takes_dict, tracker_vendors
 from stagectl.status import lighting_dict, status_dict
-from stagectl.timecode import StageClock
 from tracking.freed_presets import PRESETS
 from tracking.freed_serial import FreeDSerialSource
 from tracking.freed_udp import FreeDUdpSource
-from tracking.opentrackio_model import OpenTrackIOStatic
+from tracking.opentrackio_merge import camera_static
+from tracking.opentrackio_static import build_static
 from tracking.opentrackio_udp import OpenTrackIOUdpSource
 from tracking.simulated_source import SimulatedFreeDSource
 from tracking.source import TrackingSource
@@ -72,6 +73,9 @@ class SourceStatus:
     allow: tuple[str, ...] = ()
     description: str = ""
     """What the source is, for people: "FreeD (sony)", "simulated OpenTrackIO (CBOR)"."""
+    warned: int = 0
+    warnings_by_reason: dict[str, int] = field(default_factory=dict)
+    """Samples kept as sent though odd (a drop-frame flag at 23.976, no transforms, ...), by reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,8 @@ class CameraStatus:
     reordered: int = 0
     lens_status: str = "unsolved"
     """"solved (<file>)", "unsolved", or "unsolved: <why the lens file was not used>"."""
+    film_back: FilmBack | None = None
+    """The camera's sensor size for every output and export, and where it comes from (None: unknown)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,13 +152,15 @@ class Stage:
                 self._load_lens(self.cameras[cam.name], cam.lens)
         self._freed_ports: dict[Endpoint, FreeDUdpSource] = {}
         self.sources: list[TrackingSource] = [self._make_source(src) for src in config.sources]
+        self._sensors = {cam.name: cam.sensor_mm for cam in config.cameras if cam.sensor_mm is not None}
+        self._vendors = tracker_vendors(config)
         self.outputs = StageOutputs(config, self.cameras, self.events, self._static_for)
         self.frustum_senders = self.outputs.frustum_senders
         """The frustum-cue sender of each remote-control output, by output name."""
         self.lighting = StageLighting(config, self.events, self.frustum_senders)
         """Devices, looks and cues (``[[devices]]``, ``[looks]``)."""
         self.recorder = make_recorder(config, self.clock, self.events, self.cameras, self.lens_solvers,
-                                      self.lighting)
+                                      self.lighting, self.sources)
         """The take recorder (``[takes]``): slate, record / stop, recovery of interrupted takes."""
         self.lighting.recorder = self.recorder
         self._monitor: asyncio.Task[None] | None = None
@@ -178,12 +186,34 @@ class Stage:
         else:
             loop.call_soon_threadsafe(run)
 
-    def _static_for(self, camera: str) -> OpenTrackIOStatic | None:
-        """The OpenTrackIO static block for ``camera``: its lens file's identity and sensor."""
+    def film_back(self, camera: str) -> FilmBack | None:
+        """``camera``'s one sensor size, shared by the outputs and the takes: its lens file's, else the
+        tracker's static block's, else the stage file's ``sensor_mm``; None when none says (unknown)."""
         solver = self.lens_solvers.get(camera)
-        if solver is None:
-            return None
-        return to_opentrackio_static(solver.lens)
+        if solver is not None and solver.lens.sensor.width_mm > 0 and solver.lens.sensor.height_mm > 0:
+            return FilmBack(solver.lens.sensor.width_mm, solver.lens.sensor.height_mm, "lens file")
+        tracker = self.cameras[camera].tracker_sensor_mm
+        if tracker is not None:
+            return FilmBack(tracker[0], tracker[1], "tracker")
+        sensor = self._sensors.get(camera)
+        return None if sensor is None else FilmBack(sensor[0], sensor[1], "stage file")
+
+    def lens_static(self, camera: str) -> dict[str, Any] | None:
+        """The lens file's part of ``camera``'s OpenTrackIO static block (None: unsolved)."""
+        solver = self.lens_solvers.get(camera)
+        return None if solver is None else build_static(to_opentrackio_static(solver.lens))
+
+    def _static_for(self, camera: str, base: Mapping[str, Any] | None, changed: dict[str, Any]
+                    ) -> dict[str, Any]:
+        """The OpenTrackIO static block stagectl sends for ``camera`` (tracking.opentrackio_merge
+        .camera_static): ``base`` (default: the tracker's newest block) with the lens file's identity and
+        sensor and the camera's film back laid over it, its label and tracker vendor filled in."""
+        film = self.film_back(camera)
+        if base is None:
+            base = self.cameras[camera].tracker_static or {}
+        return camera_static(base, changed, label=camera,
+                             sensor_mm=None if film is None else (film.width_mm, film.height_mm),
+                             lens_static=self.lens_static(camera), tracker_make=self._vendors.get(camera))
 
     def _load_lens(self, camera: CameraPipeline, path: Path) -> None:
         """Solve ``camera`` with the lens file at ``path``; a bad file leaves the camera unsolved
@@ -336,7 +366,8 @@ class Stage:
         """Copy the stage's state for display (any thread, never blocks)."""
         now = time.monotonic_ns()
         frame_s = 1.0 / float(self.config.frame_rate.rate)
-        cameras = tuple(self._camera_status(cam, frame_s) for cam in self.cameras.values())
+        cameras = tuple(self._camera_status(cam, frame_s, self.film_back(name))
+                        for name, cam in self.cameras.items())
         sources = tuple(
             SourceStatus(
                 name=s.name, camera=s.camera.name, protocol=s.protocol,
@@ -348,7 +379,8 @@ class Stage:
                 jitter_ms_p99=s.health.jitter_ms_p99, has_sequence=s.health.has_sequence,
                 lost=s.health.lost, reordered=s.health.reordered, duplicates=s.health.duplicates,
                 preset=s.preset_name,
-                allow=tuple(sorted(s.allow)), description=s.description,
+                allow=tuple(sorted(s.allow)), description=s.description, warned=s.health.warned,
+                warnings_by_reason=dict(s.health.warnings_by_reason),
             )
             for s in self.sources
         )
@@ -356,7 +388,7 @@ class Stage:
                              cameras, sources, now, self.outputs.status())
 
     @staticmethod
-    def _camera_status(cam: CameraPipeline, frame_s: float) -> CameraStatus:
+    def _camera_status(cam: CameraPipeline, frame_s: float, film_back: FilmBack | None) -> CameraStatus:
         feeding = next((h for h in cam.sources if h.state is StreamState.UP), cam.sources[0] if cam.sources
                        else None)
         return CameraStatus(
@@ -366,7 +398,7 @@ class Stage:
             jitter_ms_p50=feeding.jitter_ms_p50 if feeding else math.nan,
             jitter_ms_p99=feeding.jitter_ms_p99 if feeding else math.nan,
             lost=sum(h.lost for h in cam.sources), reordered=sum(h.reordered for h in cam.sources),
-            lens_status=cam.lens_status)
+            lens_status=cam.lens_status, film_back=film_back)
 
     def set_delay(self, camera: str, *, ms: float | None = None, frames: float | None = None) -> float:
         """Change a camera's delay line live (I/O thread), in ms or in frames of the stage rate.

@@ -13,7 +13,7 @@ copies plain values for any thread.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +21,10 @@ from stagectl.config_model import OutputConfig, StageConfig
 from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
 from stagectl.unreal.frustum import FrustumSender
-from stagectl.unreal.opentrackio_out import OpenTrackIOOutput
+from stagectl.unreal.opentrackio_out import OpenTrackIOOutput, StaticFor
 from stagectl.unreal.osc_out import OscOutput
 from stagectl.unreal.rc_emulator import RemoteControlEmulator
 from stagectl.unreal.remote_control import RemoteControlClient
-from tracking.opentrackio_model import OpenTrackIOStatic
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +52,7 @@ class StageOutputs:
     """
 
     def __init__(self, config: StageConfig, cameras: Mapping[str, CameraPipeline], events: EventQueue,
-                 static_for: Callable[[str], OpenTrackIOStatic | None]) -> None:
+                 static_for: StaticFor) -> None:
         self.events = events
         self.streams: list[OpenTrackIOOutput | OscOutput] = []
         self.clients: dict[str, RemoteControlClient] = {}

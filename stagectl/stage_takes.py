@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from lens.interchange import to_opentrackio_static
 from lens.solve import LensSolver
 from presets.colour import Cdl
-from stagectl.config_model import StageConfig
+from stagectl.clock import StageClock
+from stagectl.config_model import SourceConfig, StageConfig
 from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
 from stagectl.stage_lighting import StageLighting, default_data_dir
 from stagectl.takes.model import LensInfo
 from stagectl.takes.recorder import Recorder, RecorderStatus
-from stagectl.timecode import StageClock
+from tracking.freed_presets import PRESETS
+from tracking.opentrackio_static import build_static
+from tracking.source import TrackingSource
 
 
 def takes_folder(config: StageConfig) -> Path:
@@ -39,6 +43,51 @@ def lens_info(solver: LensSolver | None) -> LensInfo | None:
     )
 
 
+def source_settings(src: SourceConfig) -> dict[str, Any]:
+    """What decoding a source's raw datagrams again needs (``stagectl takes raw --redecode``).
+
+    ``protocol`` is the protocol on the wire (a simulator's simulated one); the rest is the
+    stage file's decoding settings for it."""
+    protocol = src.simulate if src.protocol == "simulator" else src.protocol
+    out: dict[str, Any] = {"protocol": protocol}
+    if protocol in ("freed", "freed-serial"):
+        out.update(preset=src.preset, camera_id=src.camera_id)
+    if protocol == "opentrackio":
+        out.update(source_number=src.source_number, group=src.group)
+    if protocol == "lens-serial":
+        out["lens_protocol"] = src.lens_protocol
+    if src.listen is not None:
+        out["listen"] = str(src.listen)
+    if src.serial is not None:
+        out["port"] = src.serial.port
+    return out
+
+
+def tracker_vendors(config: StageConfig) -> dict[str, str]:
+    """The vendor of each camera's FreeD tracker where its preset names one (the static block's
+    ``tracker.make``; FreeD itself carries no identity)."""
+    return {src.camera: PRESETS[src.preset].label for src in config.sources
+            if src.preset != "generic" and source_settings(src)["protocol"] in ("freed", "freed-serial")}
+
+
+def capture_sources(recorder: Recorder, config: StageConfig, sources: Sequence[TrackingSource]) -> None:
+    """Give every tracking source the recorder's raw capture (its datagrams go into each take of its
+    cameras). A FreeD port shared by camera id is captured once, by the source owning the socket, with
+    each camera id's camera in ``settings["routes"]``."""
+    by_name = {s.name: (c, s) for c, s in zip(config.sources, sources, strict=True)}
+    for src, source in zip(config.sources, sources, strict=True):
+        names = source.capture_names
+        if not names:
+            continue  # another source owns this socket and captures for it
+        settings = source_settings(src)
+        fed = [by_name[n][0] for n in names if n in by_name]
+        if len(fed) > 1:
+            settings["routes"] = {str(f.camera_id): f.camera for f in fed}
+        cameras = tuple(dict.fromkeys(f.camera for f in fed))
+        source.capture = recorder.add_source(source.name, settings["protocol"], cameras, settings,
+                                             names=names, preroll=source.preroll)
+
+
 def make_recorder(
     config: StageConfig,
     clock: StageClock,
@@ -46,8 +95,10 @@ def make_recorder(
     cameras: Mapping[str, CameraPipeline],
     lens_solvers: Mapping[str, LensSolver],
     lighting: StageLighting,
+    sources: Sequence[TrackingSource] = (),
 ) -> Recorder:
-    """A recorder for the stage's cameras that reads lenses and the live look from the stage."""
+    """A recorder for the stage's cameras that reads lenses and the live look from the stage, and
+    captures its sources' raw datagrams."""
 
     def lens_of(camera: str) -> LensInfo | None:
         return lens_info(lens_solvers.get(camera))
@@ -62,16 +113,30 @@ def make_recorder(
             return name, {}
         return name, {zone: v.cdl for zone, v in look.zones.items() if v.cdl is not None}
 
-    return Recorder(
+    sensors = {camera.name: camera.sensor_mm for camera in config.cameras}
+    vendors = tracker_vendors(config)
+
+    def camera_info_of(camera: str) -> dict[str, Any]:
+        solver = lens_solvers.get(camera)
+        sensor = sensors.get(camera)
+        return {"sensor_mm": None if sensor is None else list(sensor),
+                "lens_static": None if solver is None else build_static(to_opentrackio_static(solver.lens)),
+                "tracker_make": vendors.get(camera)}
+
+    recorder = Recorder(
         takes_folder(config),
         clock,
         events,
         cameras,
         lens_of=lens_of,
         look_of=look_of,
+        camera_info_of=camera_info_of,
         timecode_from=config.takes.timecode,
         production=config.takes.production,
     )
+    if sources:
+        capture_sources(recorder, config, sources)
+    return recorder
 
 
 def takes_dict(status: RecorderStatus) -> dict[str, Any]:

@@ -86,6 +86,8 @@ def status_dict(snap: StageSnapshot) -> dict[str, Any]:
             "k1": s.lens.brown_conrady[0] if s and s.lens and s.lens.brown_conrady else None,
             "lens_clamped": list(s.lens.clamped) if s and s.lens else [],
             "iris_raw": s.iris_raw if s else None,
+            "sensor_mm": None if cam.film_back is None else [cam.film_back.width_mm, cam.film_back.height_mm],
+            "sensor_source": "unknown" if cam.film_back is None else cam.film_back.source,
         }
     sources = {
         src.name: {
@@ -98,6 +100,7 @@ def status_dict(snap: StageSnapshot) -> dict[str, Any]:
             "reordered": src.reordered if src.has_sequence else None,
             "duplicates": src.duplicates if src.has_sequence else None,
             "preset": src.preset, "allow": list(src.allow), "description": src.description,
+            "warned": src.warned, "warnings_by_reason": src.warnings_by_reason,
         }
         for src in snap.sources
     }

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import math
 import re
-import time
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import overload
 
 from stagectl.errors import StageError
 
-__all__ = ["FrameRate", "StageClock", "Timecode", "TimecodeError", "frames_per_24h"]
+__all__ = ["LABEL_ODDITIES", "FrameRate", "Timecode", "TimecodeError", "TimecodeLabel", "frames_per_24h"]
 
 _NS_PER_S = 1_000_000_000
 # Label frames skipped per minute; SMPTE defines drop-frame for these two rates only.
@@ -302,6 +301,26 @@ class Timecode:
         """Real elapsed time since 00:00:00:00: frames / rate (not the label's seconds)."""
         return self.rate.seconds_of(self.frames)
 
+    def rebase(self, rate: FrameRate, drop_frame: bool = False) -> Timecode:
+        """The same clock face on another timecode base, counted, never through real seconds.
+
+        A label means a time of day on the clock that wrote it: 10:00:00:12 at 23.976 and at 24 both
+        say "ten o'clock, frame 12" (real seconds would move it 3.6 s an hour at 23.976). So hours,
+        minutes and seconds are kept; the frame within the second is scaled between the nominal
+        rates, rounding down (frame 37 at 50 is frame 17 at 24: it starts inside that frame); a
+        drop-frame label the new base skips becomes the next one it has. Same base: ``self``.
+        """
+        if rate == self.rate and drop_frame == self.drop_frame:
+            return self
+        h, m, s, f = self._label
+        nominal = rate.nominal
+        if nominal != self.rate.nominal:
+            f = f * nominal // self.rate.nominal
+        drop = _drop_count(rate, drop_frame)
+        if drop and s == 0 and f < drop and m % 10:
+            f = drop
+        return Timecode(_label_to_frames(h, m, s, f, nominal, drop), rate, drop_frame)
+
     def __str__(self) -> str:
         h, m, s, f = self._label
         sep = ";" if self.drop_frame else ":"
@@ -360,92 +379,71 @@ class Timecode:
         return NotImplemented if theirs is None else self.frames >= theirs
 
 
-class StageClock:
-    """Free-running stage timecode generator, jammed to the local time of day.
+LABEL_ODDITIES = {
+    "drop_frame": "drop-frame flag at a rate without drop-frame (counted as non-drop)",
+    "frames": "frame number at or beyond the rate (carried into the next second)",
+    "skipped": "a drop-frame label that does not exist (counted as the next one that does)",
+}
 
-    At a jam the label is set to the local time of day (frames within the second = fraction of the
-    second x nominal rate; a drop-frame label that does not exist becomes the next one that does).
-    From then on it counts frames at the true rational rate on the monotonic clock, so an NTP step
-    of the wall clock never makes it jump. At 23.976 (and other x/1001 non-drop rates) the label
-    therefore runs 0.1% slow against the wall clock between jams (3.6 s per hour), which is what
-    free-run generators and cameras do; drop-frame labels stay within a frame or so of it.
+
+@dataclass(frozen=True, slots=True)
+class TimecodeLabel:
+    """A timecode exactly as a device sent it: the label's fields, rate, drop-frame flag and sub-frame.
+
+    OpenTrackIO's schema allows labels SMPTE has no frame for, and a tracker's timecode must be
+    kept as it was sent: drop-frame at a rate without it (camdkit's own example sends it at
+    24000/1001), a frame number at or beyond the rate (``frames: 30`` at 25 fps: the schema allows
+    up to 119), a drop-frame label that is skipped (00:01:00;00 at 29.97). :meth:`timecode` counts
+    the frame it stands for; :meth:`oddities` says what is odd about it. ``str()`` writes the fields
+    as sent (``;`` before the frames when the flag is set).
     """
 
-    __slots__ = ("_den_ns", "_drop_frame", "_jam", "_last", "_num", "_rate")
+    hours: int
+    minutes: int
+    seconds: int
+    frames: int
+    rate: FrameRate
+    drop_frame: bool = False
+    sub_frame: int | None = None
 
-    def __init__(self, rate: FrameRate, drop_frame: bool = False, *, wall_time_s: float | None = None,
-                 monotonic_ns: int | None = None) -> None:
-        _drop_count(rate, drop_frame)
-        self._rate = rate
-        self._drop_frame = drop_frame
-        self._num = rate.rate.numerator
-        self._den_ns = rate.rate.denominator * _NS_PER_S
-        # (label frame count at the jam, monotonic ns at which that frame started); one tuple so
-        # a re-jam from another thread is seen whole by frame_at.
-        self._jam: tuple[int, int] = (0, 0)
-        # (absolute frame, its label): the label is a pure function of the frame, so this stays
-        # right across re-jams; one tuple so another thread never sees half of it.
-        self._last: tuple[int, Timecode] | None = None
-        self.jam(wall_time_s=wall_time_s, monotonic_ns=monotonic_ns)
+    @classmethod
+    def of(cls, timecode: Timecode, sub_frame: int | None = None) -> TimecodeLabel:
+        """The label of a counted timecode."""
+        h, m, s, f = timecode.components()
+        return cls(h, m, s, f, timecode.rate, timecode.drop_frame, sub_frame)
 
-    @property
-    def rate(self) -> FrameRate:
-        """The rate the clock counts at."""
-        return self._rate
+    def oddities(self) -> tuple[str, ...]:
+        """What SMPTE has no frame for here: ``drop_frame``, ``frames``, ``skipped`` (see LABEL_ODDITIES)."""
+        found: list[str] = []
+        drop = _DROP_FRAMES.get(self.rate.rate, 0) if self.drop_frame else 0
+        if self.drop_frame and not drop:
+            found.append("drop_frame")
+        if self.frames >= self.rate.nominal:
+            found.append("frames")
+        elif drop and self.seconds == 0 and self.frames < drop and self.minutes % 10:
+            found.append("skipped")
+        return tuple(found)
 
-    @property
-    def drop_frame(self) -> bool:
-        """Whether labels are drop-frame."""
-        return self._drop_frame
+    def timecode(self) -> Timecode:
+        """The frame this label stands for, counted at the nominal rate.
 
-    def jam(self, *, wall_time_s: float | None = None, monotonic_ns: int | None = None) -> Timecode:
-        """Set the label to the local time of day at ``wall_time_s`` (default now), seen at ``monotonic_ns``.
-
-        Returns the label at the jam instant.
+        Drop-frame counts only where SMPTE defines it (29.97, 59.94); frames beyond the rate carry
+        into the next second; a skipped drop-frame label counts as the next one that exists. Hours
+        0-23 as the schema allows, so the count stays within the day.
         """
-        if monotonic_ns is None:
-            monotonic_ns = time.monotonic_ns()
-        if wall_time_s is None:
-            wall_time_s = time.time()
-        if not math.isfinite(wall_time_s):
-            raise TimecodeError(f"wall_time_s {wall_time_s!r} is not allowed: it must be a finite number")
-        whole = math.floor(wall_time_s)
-        frac_ns = min(round((wall_time_s - whole) * _NS_PER_S), _NS_PER_S - 1)
-        local = time.localtime(whole)
-        # Labels are read off the local clock face (not elapsed seconds), so DST days still jam to
-        # the hour shown on the wall; a leap second (tm_sec 60) has no label and holds :59.
-        h, m, s = local.tm_hour, local.tm_min, min(local.tm_sec, 59)
-        nominal = self._rate.nominal
-        f, part = divmod(frac_ns * nominal, _NS_PER_S)
-        drop = _drop_count(self._rate, self._drop_frame)
+        nominal = self.rate.nominal
+        drop = _DROP_FRAMES.get(self.rate.rate, 0) if self.drop_frame else 0
+        h, m, s, f = self.hours, self.minutes, self.seconds, self.frames
+        if f >= nominal:
+            secs, f = divmod((h * 3600 + m * 60 + s) * nominal + f, nominal)
+            mins, s = divmod(secs, 60)
+            h, m = divmod(mins, 60)
+            h %= 24
         if drop and s == 0 and f < drop and m % 10:
-            f, part = drop, 0
-        base = _label_to_frames(h, m, s, f, nominal, drop)
-        # `part` (in 1e-9 frames) of the current frame has already run: start it that much earlier.
-        started_ns = monotonic_ns - (part * self._rate.rate.denominator) // self._num
-        self._jam = (base, started_ns)
-        return self.timecode_at(monotonic_ns)
+            f = drop
+        return Timecode(_label_to_frames(h, m, s, f, nominal, drop), self.rate, bool(drop))
 
-    def frame_at(self, monotonic_ns: int) -> int:
-        """Absolute label frame count at ``monotonic_ns`` (not wrapped at 24 h; integer math only)."""
-        base, started_ns = self._jam
-        return base + ((monotonic_ns - started_ns) * self._num) // self._den_ns
-
-    def timecode_at(self, monotonic_ns: int) -> Timecode:
-        """The label at ``monotonic_ns`` (a ``time.monotonic_ns()`` reading), wrapped at 24 h.
-
-        Trackers send several samples per frame (500 Hz against 24 fps): the label of the last
-        frame asked for is kept and handed out again while the frame has not changed, which
-        takes Timecode construction off most samples' path.
-        """
-        frame = self.frame_at(monotonic_ns)
-        cached = self._last
-        if cached is not None and cached[0] == frame:
-            return cached[1]
-        label = Timecode.from_frames(frame, self._rate, self._drop_frame)
-        self._last = (frame, label)
-        return label
-
-    def now(self) -> Timecode:
-        """The label now."""
-        return self.timecode_at(time.monotonic_ns())
+    def __str__(self) -> str:
+        sep = ";" if self.drop_frame else ":"
+        width = 3 if self.rate.nominal > 100 or self.frames >= 100 else 2
+        return f"{self.hours:02d}:{self.minutes:02d}:{self.seconds:02d}{sep}{self.frames:0{width}d}"

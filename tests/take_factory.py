@@ -12,6 +12,7 @@ from fractions import Fraction
 import numpy as np
 
 from presets.colour import Cdl
+from stagectl.samples import FilmBack
 from stagectl.takes.model import CameraTrack, LensInfo, LogEntry, Slate, TakeData, TakeInfo
 from stagectl.timecode import FrameRate, Timecode
 
@@ -54,6 +55,7 @@ def make_track(
         )
         if lens
         else None,
+        film_back=FilmBack(SENSOR_W_MM, SENSOR_H_MM, "lens file") if lens else None,
     )
 
 

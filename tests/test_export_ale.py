@@ -53,6 +53,7 @@ def test_one_take_heading_and_row_hand_worked(tmp_path: Path) -> None:
     assert (row["Circled"], row["No Good"]) == ("Yes", "")
     assert (row["Comments"], row["Slate Notes"], row["Look"]) == ("good one", "rain on glass", "dusk")
     assert (row["Take ID"], row["Take State"]) == ("7", "complete")
+    assert (row["Tape"], row["Source File"]) == ("12-A-T003", "12-A-T003_A.jsonl")
 
 
 def test_asc_sop_and_sat_parse_back_to_the_grade(tmp_path: Path) -> None:

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stagectl.samples import FilmBack
 from stagectl.takes.export.chan import export_chan
 from stagectl.takes.model import CameraTrack
 from tests.chan_reader import Chan, ChanError, read_chan
@@ -77,13 +78,20 @@ def test_view_direction_from_zxy(tmp_path: Path, pan: float, tilt: float, roll: 
     np.testing.assert_allclose(got_up, up, atol=1e-6)
 
 
-def test_unsolved_camera_uses_nukes_film_back(tmp_path: Path) -> None:
+def test_an_unknown_film_back_leaves_the_fov_column_out(tmp_path: Path) -> None:
+    # It used to assume Nuke's default 18.672 mm, 6 degrees away from what USD said for the same frame.
     track = make_track("A", 100, 3, 1, make_take().info.rate)
-    track.lens = None
+    track.lens, track.film_back = None, None
+    chan = _export({"A": track}, tmp_path, columns=7)
+    assert chan.values.shape == (3, 6)
+
+
+def test_the_trackers_film_back_gives_the_fov(tmp_path: Path) -> None:
+    track = make_track("A", 100, 3, 1, make_take().info.rate)
+    track.lens, track.film_back = None, FilmBack(36.0, 20.25, "tracker")
     chan = _export({"A": track}, tmp_path)
-    # 35 mm on Nuke's default 18.672 mm vertical aperture:
-    # 2 atan(9.336 / 35) = 2 * 0.260677 rad = 29.871 degrees.
-    np.testing.assert_allclose(chan.values[:, 6], 29.870985, atol=1e-6)
+    # 35 mm on a 20.25 mm high sensor: 2 atan(10.125 / 35) = 32.2700... degrees.
+    np.testing.assert_allclose(chan.values[:, 6], 2 * math.degrees(math.atan(10.125 / 35)), atol=1e-9)
 
 
 def test_unknown_focal_lengths_hold_the_nearest_known(tmp_path: Path) -> None:

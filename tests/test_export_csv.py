@@ -34,7 +34,9 @@ from tests.take_factory import make_take, make_track
 
 HEADER = ["arrival_ns", "timecode", "frame", "sequence", "tracker_timecode", "x_m", "y_m", "z_m", "pan_deg",
           "tilt_deg", "roll_deg", "zoom_raw", "focus_raw", "iris_raw", "focal_length_mm", "focus_distance_m",
-          "f_stop", "t_stop", "entrance_pupil_m", "k1", "k2", "k3", "p1", "p2", "cx_px", "cy_px"]
+          "f_stop", "t_stop", "entrance_pupil_m", "k1", "k2", "k3", "p1", "p2", "cx_px", "cy_px",
+          "source_timecode", "source_timecode_rate", "sub_frame", "sample_timestamp_s", "sample_timestamp_ns",
+          "device_id", "freed_spare", "vfov_deg", "raw_index"]
 
 
 def _read(path: Path) -> list[dict[str, str]]:
@@ -79,6 +81,31 @@ def test_rows_hold_hand_worked_values(tmp_path: Path) -> None:
     assert float(tenth["pan_deg"]) == pytest.approx(10 / 24, abs=1e-6)
     assert rows[-1]["timecode"] == "10:00:01:23"
     assert progress[-1] == 1.0 and progress == sorted(progress) and len(progress) <= 100
+    # A hand-made take has no recorded labels: the sample's own timecode is the take's.
+    assert (first["source_timecode"], first["source_timecode_rate"]) == ("10:00:00:00", "24/1")
+    assert float(first["vfov_deg"]) == pytest.approx(math.degrees(2 * math.atan(24.0 / 70.0)), abs=1e-9)
+    for key in ("sub_frame", "sample_timestamp_s", "sample_timestamp_ns", "device_id", "freed_spare",
+                "raw_index"):
+        assert first[key] == "", key
+
+
+def test_the_tracker_timecode_and_ptp_time_are_written_as_sent(tmp_path: Path) -> None:
+    take = make_take(rate=FrameRate(Fraction(24000, 1001)), frames=2, samples_per_frame=1)
+    track = take.cameras["A"]
+    # Camdkit's complete example: 01:02:03:04 at 24000/1001 sent with dropFrame true and subFrame 1.
+    track.timecode = np.array([[1, 2, 3, 4], [1, 2, 3, 30]])
+    track.timecode_rate = np.array([[24000, 1001], [25, 1]])
+    track.timecode_drop = np.array([True, False])
+    track.sub_frame = np.array([1, -1])
+    track.sample_timestamp = np.array([[1718806554, 4294967295], [-1, -1]])
+    track.device_id, track.spare, track.raw_index = np.array([1, 1]), np.array([-1, 0xD1FF]), np.array([7, 9])
+    rows = _read(export_csv(take, tmp_path)[0])
+    assert [(r["source_timecode"], r["source_timecode_rate"], r["sub_frame"]) for r in rows] == [
+        ("01:02:03;04", "24000/1001", "1"), ("01:02:03:30", "25/1", "")]
+    assert (rows[0]["sample_timestamp_s"], rows[0]["sample_timestamp_ns"]) == ("1718806554", "4294967295")
+    assert rows[1]["sample_timestamp_s"] == ""
+    assert [(r["device_id"], r["freed_spare"], r["raw_index"]) for r in rows] == [("1", "", "7"),
+                                                                                  ("1", "53759", "9")]
 
 
 def test_unknowns_are_empty_cells(tmp_path: Path) -> None:
@@ -88,7 +115,7 @@ def test_unknowns_are_empty_cells(tmp_path: Path) -> None:
     take.cameras = {"B": track}
     (row, *_) = _read(export_csv(take, tmp_path)[0])
     for key in ("sequence", "focal_length_mm", "focus_distance_m", "f_stop", "t_stop", "entrance_pupil_m",
-                "k1", "k2", "k3", "p1", "p2", "cx_px", "cy_px"):
+                "k1", "k2", "k3", "p1", "p2", "cx_px", "cy_px", "vfov_deg"):
         assert row[key] == "", key
     assert row["zoom_raw"] == "1000"
 
@@ -100,6 +127,7 @@ def test_drop_frame_labels(tmp_path: Path) -> None:
     rows = _read(export_csv(take, tmp_path)[0])
     assert [r["timecode"] for r in rows] == ["00:00:59;28", "00:00:59;29", "00:01:00;02", "00:01:00;03"]
     assert [r["frame"] for r in rows] == ["1798", "1799", "1800", "1801"]
+    assert [r["source_timecode"] for r in rows] == [r["timecode"] for r in rows]
 
 
 def test_camera_without_samples_writes_nothing(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ view directions and lens values."""
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ import numpy as np
 import pytest
 from pxr import Gf, Usd, UsdGeom
 
+from stagectl.samples import FilmBack
 from stagectl.takes.export.usd import export_usd
 from stagectl.takes.model import CameraTrack
 from stagectl.timecode import FrameRate
@@ -153,3 +155,56 @@ def test_camera_without_samples_writes_nothing(tmp_path: Path) -> None:
     take = make_take(cameras=("A", "B"))
     take.cameras["A"] = CameraTrack.empty("A")
     assert [p.name for p in export_usd(take, tmp_path)] == ["12-A-T003_B.usda"]
+
+
+# --- what the USD camera carries beyond USD's own lens attributes ----------------------------------------
+
+def test_aperture_offsets_put_the_lens_axis_on_the_principal_point(tmp_path: Path) -> None:
+    track = make_track("A", 100, 2, 1, make_take().info.rate)
+    track.principal_point_px[:] = (1800.0, 1200.0)  # left of and below the centre of a 3840 x 2160 image
+    _, camera = _export_one(track, tmp_path)
+    lens = camera.GetCamera(Usd.TimeCode(100))
+    # Pixels of 36 / 3840 by 24 / 2160 mm: 120 px left = +1.125 mm, 120 px down = +1.3333 mm.
+    assert (lens.horizontalApertureOffset, lens.verticalApertureOffset) == (pytest.approx(1.125),
+                                                                             pytest.approx(4 / 3))
+    # usd-core's own frustum: where does the lens axis (window coordinate 0, 0) land in the image?
+    window = lens.frustum.GetWindow()
+    u = (0.0 - window.GetMin()[0]) / (window.GetMax()[0] - window.GetMin()[0])
+    v_from_top = (window.GetMax()[1] - 0.0) / (window.GetMax()[1] - window.GetMin()[1])
+    assert (u * 3840, v_from_top * 2160) == (pytest.approx(1800.0), pytest.approx(1200.0))
+
+
+def test_distortion_principal_point_and_ptp_time_are_double_custom_attributes(tmp_path: Path) -> None:
+    track = make_track("A", 100, 3, 1, make_take().info.rate)
+    track.distortion[:, 0] = [-0.123456789012345, -0.123456789012345, -0.1]
+    track.sample_timestamp = np.array([[1718806554, 500000000], [1718806554, 541666666], [-1, -1]])
+    stage, camera = _export_one(track, tmp_path)
+    prim = camera.GetPrim()
+    assert "undistorted -> distorted" in prim.GetAttribute("stagectl:lens:distortionModel").Get()
+    k1 = prim.GetAttribute("stagectl:lens:k1")
+    assert k1.GetTypeName() == "double" and k1.Get(Usd.TimeCode(100)) == -0.123456789012345
+    assert k1.Get(Usd.TimeCode(102)) == -0.1
+    assert prim.GetAttribute("stagectl:lens:p2").Get(Usd.TimeCode(101)) == -0.002
+    centre = prim.GetAttribute("stagectl:lens:principalPointPx").Get(Usd.TimeCode(101))
+    assert tuple(centre) == (1920.0, 1080.0)
+    assert tuple(prim.GetAttribute("stagectl:lens:imageSizePx").Get()) == (3840, 2160)
+    seconds = prim.GetAttribute("stagectl:sampleTimestamp:seconds")
+    nanoseconds = prim.GetAttribute("stagectl:sampleTimestamp:nanoseconds")
+    assert seconds.GetTypeName() == "int64" and seconds.Get(Usd.TimeCode(100)) == 1718806554
+    assert (nanoseconds.Get(Usd.TimeCode(100)), nanoseconds.Get(Usd.TimeCode(101))) == (500000000, 541666666)
+    assert nanoseconds.GetTimeSamples() == [100, 101]  # frame 102 sent none
+    assert not re.search(r"\bnan\b", stage.GetRootLayer().ExportToString().lower())
+
+
+def test_the_film_back_is_the_cameras_one_answer(tmp_path: Path) -> None:
+    track = make_track("A", 100, 2, 1, make_take().info.rate)
+    track.film_back = FilmBack(27.99, 19.22, "tracker")
+    stage, camera = _export_one(track, tmp_path)
+    lens = camera.GetCamera(Usd.TimeCode(100))
+    assert (lens.horizontalAperture, lens.verticalAperture) == (pytest.approx(27.99), pytest.approx(19.22))
+    assert stage.GetRootLayer().customLayerData["stagectl"]["filmBack"] == {
+        "widthMm": 27.99, "heightMm": 19.22, "source": "tracker"}
+    unknown = make_track("B", 100, 2, 1, make_take().info.rate, lens=False)
+    stage, camera = _export_one(unknown, tmp_path)
+    assert not camera.GetVerticalApertureAttr().HasAuthoredValue()
+    assert stage.GetRootLayer().customLayerData["stagectl"]["filmBack"] == {"source": "unknown"}

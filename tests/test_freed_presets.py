@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from stagectl.clock import StageClock
 from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
-from stagectl.timecode import FrameRate, StageClock
+from stagectl.timecode import FrameRate
 from tests.test_freed_udp import ANY_PORT
 from tracking.freed import FreeDPosition, encode_d1
 from tracking.freed_presets import PRESETS, freed_sample

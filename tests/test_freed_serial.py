@@ -23,12 +23,13 @@ from typing import Any
 import pytest
 import serial
 
+from stagectl.clock import StageClock
 from stagectl.config import SerialSettings
 from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
-from stagectl.timecode import FrameRate, StageClock
+from stagectl.timecode import FrameRate
 from tests.serial_helpers import PtyDevice
 from tests.serial_helpers import run_serial_source as _run
 from tracking.freed import CMD_START_STREAM, FreeDPosition, encode_d0, encode_d1

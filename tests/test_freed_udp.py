@@ -11,13 +11,14 @@ from typing import Any
 
 import pytest
 
+from stagectl.clock import StageClock
 from stagectl.config import Endpoint
 from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
 from stagectl.logutil import RateLimiter
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
-from stagectl.timecode import FrameRate, StageClock, frames_per_24h
+from stagectl.timecode import FrameRate, frames_per_24h
 from tracking.freed import FreeDPosition, encode_d1
 from tracking.freed_udp import FreeDUdpSource
 

@@ -17,12 +17,13 @@ from typing import Any
 import pytest
 
 from lens.serial_source import LensSerialSource
+from stagectl.clock import StageClock
 from stagectl.config import SerialSettings
 from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import LensReading
-from stagectl.timecode import FrameRate, StageClock
+from stagectl.timecode import FrameRate
 from tests.serial_helpers import PtyDevice
 from tests.serial_helpers import run_serial_source as _run
 from tests.test_lens_encoders import KD_FRAME, KD_VALUES, N_PRIME

@@ -27,6 +27,7 @@ from tracking.opentrackio import (
     parse_datagram,
     parse_sample,
 )
+from tracking.opentrackio_static import build_static
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "opentrackio" / "schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
@@ -113,7 +114,8 @@ def test_a_sample_arrives_with_pose_lens_timing_and_static(receiver: socket.sock
 def test_fast_cbor_encoding_is_the_same_map_as_build(receiver: socket.socket) -> None:
     import cbor2
 
-    out = _output(receiver, static_for=lambda _camera: OpenTrackIOStatic(lens_make="Cooke"))
+    out = _output(receiver, static_for=lambda _camera, _base, _changed: build_static(
+        OpenTrackIOStatic(lens_make="Cooke")))
     stream = out._stream("A")
     for sample in (_sample(), _sample(10**12 + 5 * MS, lens=None, timecode=None, sample_time_ns=5)):
         stream.last_static_ns = None
@@ -149,7 +151,8 @@ def test_freed_pan_right_arrives_as_negative_pan(receiver: socket.socket) -> Non
 def test_static_every_two_seconds_and_sequences(receiver: socket.socket) -> None:
     static = OpenTrackIOStatic(sensor_width_mm=36.0, sensor_height_mm=20.25, sensor_width_px=3840,
                                sensor_height_px=2160, lens_make="Cooke", lens_model="S7i 32mm")
-    out = _output(receiver, static_for=lambda camera: static if camera == "A" else None)
+    out = _output(receiver, static_for=lambda camera, _base, _changed: build_static(static) if camera == "A"
+                  else None)
     sink = out.sink_for("A")
     assert out.sink_for("A") is sink
     t0 = 10**12

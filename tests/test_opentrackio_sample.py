@@ -17,7 +17,7 @@ import pytest
 
 from stagectl.coords import camera_to_stage_matrix
 from stagectl.errors import DecodeError
-from stagectl.timecode import FrameRate, Timecode
+from stagectl.timecode import FrameRate, Timecode, TimecodeLabel
 from tracking.opentrackio import (
     ENCODING_CBOR,
     ENCODING_JSON,
@@ -215,8 +215,15 @@ def test_full_sample_round_trips_and_validates(encoding: int) -> None:
     _assert_schema_valid(decoded)
     parsed = parse_sample(decoded)
     assert parsed.translation_m is not None and parsed.rotation_deg is not None
+    assert FULL.timecode is not None and FULL.sample_time_ns is not None and FULL.recorded_time_ns is not None
+    assert parsed.timecode_label == TimecodeLabel.of(FULL.timecode, FULL.sub_frame)
+    assert parsed.sample_timestamp == divmod(FULL.sample_time_ns, 10**9)
+    assert parsed.recorded_timestamp == divmod(FULL.recorded_time_ns, 10**9)
     assert parsed == dataclasses.replace(FULL, translation_m=parsed.translation_m,
-                                         rotation_deg=parsed.rotation_deg)
+                                         rotation_deg=parsed.rotation_deg,
+                                         timecode_label=parsed.timecode_label,
+                                         sample_timestamp=parsed.sample_timestamp,
+                                         recorded_timestamp=parsed.recorded_timestamp)
 
 
 @pytest.mark.parametrize("encoding", ENCODINGS)
@@ -248,9 +255,12 @@ def test_build_refuses_what_a_receiver_would_reject() -> None:
 
 def test_empty_and_unknown_fields() -> None:
     assert parse_sample({}) == OpenTrackIOSample()
-    sample = parse_sample({"custom": {"pot1": 1}, "future": [1, {"x": None}], "globalStage": {"E": 1.0},
+    stage = {"E": 1.0, "N": 2.0, "U": 3.0, "lat0": 4.0, "lon0": 5.0, "h0": 6.0}
+    sample = parse_sample({"custom": {"pot1": 1}, "future": [1, {"x": None}], "globalStage": stage,
                            "sourceNumber": 3.0, "lens": {"custom": [1.0], "fStop": 2}})
     assert sample.source_number == 3 and sample.lens is not None and sample.lens.f_stop == 2.0
+    assert sample.custom == {"pot1": 1} and sample.lens.custom == (1.0,)
+    assert sample.global_stage == (1.0, 2.0, 3.0, 4.0, 5.0, 6.0)
 
 
 def _set(obj: dict[str, Any], path: str, value: Any) -> dict[str, Any]:
@@ -281,20 +291,20 @@ BAD_VALUES = [
     ("lens.distortion.1", {"tangential": [1.0]}, "lens.distortion[1].radial: is required"),
     ("lens.distortion.0.overscan", 0.5, "overscan: 0.5 is below the minimum 1"),
     ("lens.projectionOffset", {"x": 1.0}, "lens.projectionOffset.y: is required"),
-    ("transforms.0.rotation.tilt", 1e7, "transforms[0].rotation.tilt: 1e+07 is absurd"),
-    ("transforms.1.translation.x", 1e300, "transforms[1].translation.x"),
     ("transforms.2", {"rotation": {}}, "transforms[2].translation: is required"),
     ("transforms", [], "transforms: has 0 items"),
     ("transforms", {}, "transforms: must be a list, got a map"),
     ("transforms.0.id", "x" * 1024, "transforms[0].id: has 1024 characters"),
     ("transforms.0.id", "", "transforms[0].id: has 0 characters"),
     ("timing", [], "timing: must be a map, got a list"),
-    ("timing.timecode.frames", 24, "timing.timecode: timecode 01:02:03:24: frame 24 is out of range"),
     ("timing.timecode.hours", 24, "timing.timecode.hours: 24 is outside 0..23"),
-    ("timing.timecode.dropFrame", True, "drop-frame is not defined at 24000/1001 fps"),
+    ("timing.timecode.frames", 120, "timing.timecode.frames: 120 is outside 0..119"),
+    ("timing.sampleTimestamp.nanoseconds", 2**32, "sampleTimestamp.nanoseconds: 4294967296 is outside"),
+    ("globalStage", {"E": 1.0}, "globalStage.N: is required"),
+    ("lens.exposureFalloff", {"a2": 1.0}, "lens.exposureFalloff.a1: is required"),
+    ("lens.custom", [1.0, "x"], "lens.custom[1]: must be a number"),
     ("timing.timecode.frameRate", {"num": 0, "denom": 1}, "timing.timecode.frameRate.num: 0 is outside"),
     ("timing.timecode.subFrame", -1, "timing.timecode.subFrame: -1 is outside"),
-    ("timing.sampleTimestamp.nanoseconds", 10**9, "sampleTimestamp.nanoseconds: 1000000000 is outside"),
     ("timing.sampleTimestamp.seconds", 2**48, "sampleTimestamp.seconds"),
     ("timing.sampleRate", {"num": 24}, "timing.sampleRate.denom: is required"),
     ("timing.mode", "auto", "timing.mode: 'auto' is not one of internal, external"),
@@ -345,7 +355,51 @@ def test_drop_frame_timecode() -> None:
     sample = parse_sample(obj)
     assert sample.timecode is not None and sample.timecode.frames == 17982
     assert str(sample.timecode) == "00:10:00;00"
-    nonexistent = _set(obj, "timing.timecode.minutes", 1)
+    skipped = parse_sample(_set(obj, "timing.timecode.minutes", 1))
+    assert skipped.warnings == ("timecode_skipped",)
+    assert str(skipped.timecode_label) == "00:01:00;00" and str(skipped.timecode) == "00:01:00;02"
+
+
+# Schema-valid but odd: accepted, kept exactly as sent, named in warnings (the issue's finding 2).
+ODD_VALUES = [
+    ("timing.timecode.dropFrame", True, "timecode_drop_frame"),      # camdkit's example at 24000/1001
+    ("timing.timecode.frames", 30, "timecode_frames"),
+    ("timing.sampleTimestamp.nanoseconds", 4294967295, "nanoseconds"),
+    ("timing.recordedTimestamp.nanoseconds", 10**9, "nanoseconds"),
+    ("transforms.0.rotation.tilt", 1e7, "magnitude"),
+    ("transforms.0.translation.x", 2e6, "magnitude"),
+]
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+@pytest.mark.parametrize(("path", "value", "warning"), ODD_VALUES,
+                         ids=[f"{p}={v!r}" for p, v, _ in ODD_VALUES])
+def test_schema_valid_odd_values_are_kept_and_flagged(path: str, value: Any, warning: str,
+                                                     encoding: int) -> None:
+    odd = _set(_example("complete_static_example"), path, value)
+    _assert_schema_valid(odd)
+    sample = decode_sample(encoding, encode_payload(odd, encoding))
+    assert warning in sample.warnings
+    rebuilt = build_sample(sample)
+    keys = [int(k) if k.isdigit() else k for k in path.split(".")]
+    if keys[0] != "transforms":  # the chain is rebuilt entry by entry; the rest must come back as sent
+        found: Any = rebuilt
+        for key in keys:
+            found = found[key]
+        assert found == value
+
+
+def test_drop_frame_at_25_and_frames_beyond_the_rate_count_sensibly() -> None:
+    tc = {"hours": 10, "minutes": 0, "seconds": 0, "frames": 30, "dropFrame": True,
+          "frameRate": {"num": 25, "denom": 1}}
+    sample = parse_sample({"timing": {"timecode": tc}})
+    assert sample.warnings == ("timecode_drop_frame", "timecode_frames")
+    assert str(sample.timecode_label) == "10:00:00;30"
+    assert str(sample.timecode) == "10:00:01:05" and not sample.timecode.drop_frame
+    assert build_sample(sample)["timing"]["timecode"] == tc
+
+
+def test_over_long_lists_are_a_resource_limit() -> None:
     with pytest.raises(DecodeError) as info:
-        parse_sample(nonexistent)
-    assert "does not exist in drop-frame" in str(info.value)
+        parse_sample({"relatedSampleIds": ["urn:uuid:b545b989-34b2-452a-9630-cf952d021a3f"] * 1025})
+    assert info.value.reason == "too_large"

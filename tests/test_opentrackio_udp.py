@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
+from stagectl.clock import StageClock
 from stagectl.config import Endpoint
 from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
-from stagectl.timecode import FrameRate, StageClock, Timecode
+from stagectl.timecode import FrameRate, Timecode, TimecodeLabel
 from tracking.opentrackio import (
     ENCODING_CBOR,
     ENCODING_JSON,
@@ -23,7 +24,9 @@ from tracking.opentrackio import (
     OpenTrackIOLens,
     OpenTrackIOSample,
     OpenTrackIOStatic,
+    build_sample,
     encode_datagram,
+    encode_payload,
     encode_sample,
 )
 from tracking.opentrackio_udp import OpenTrackIOUdpSource
@@ -153,16 +156,18 @@ def test_bad_datagrams_are_counted_by_reason_and_never_raise() -> None:
                           b'"rotation":{"pan":0,"tilt":0,"roll":0}}]}', ENCODING_JSON, 4)
     no_pose = encode_datagram(b'{"sourceNumber":1}', ENCODING_JSON, 5)
     addr = (LOCAL, 5555)
-    bad = (b"", b"OTrk", good[:20], bad_checksum, b"XTrk" + good[4:], not_json, nested, nan, no_pose)
+    bad = (b"", b"OTrk", good[:20], bad_checksum, b"XTrk" + good[4:], not_json, nested, nan)
     for datagram in bad:
         source.datagram_received(datagram, addr)
     source.datagram_received(good, ("10.0.0.9", 5555))  # not on the allow-list
     source.datagram_received(b"\x00" * 70000, addr)  # cannot come over UDP; still never parsed
+    source.datagram_received(no_pose, addr)  # schema-valid: kept (no pose), not rejected
     reasons = source.health.rejected_by_reason
-    assert reasons.get("sender") == 1 and reasons.get("checksum") == 1 and reasons.get("no_pose") == 1
+    assert reasons.get("sender") == 1 and reasons.get("checksum") == 1
     assert {"length", "magic", "json", "too_deep", "value"} <= set(reasons)
-    assert "internal" not in reasons
-    assert source.health.rejected == source.health.received == 11
+    assert "internal" not in reasons and "no_pose" not in reasons
+    assert source.health.rejected == source.health.received - 1 == 10
+    assert source.health.warnings_by_reason == {"no_pose": 1}
     assert source.camera.delivered == 0
 
 
@@ -226,3 +231,83 @@ def test_largest_udp_datagram_arrives_whole_and_is_rejected_by_length() -> None:
     _run(source, body)
     assert source.health.rejected_by_reason == {"length": 1}  # the header's length disagrees
     assert source.camera.delivered == 1
+
+
+# --- the issue's findings 2 and 3, kept as regression tests ----------------------------------------------
+
+def _segments_like_the_reference_sender(payload: bytes, first: int, segments: int) -> list[bytes]:
+    """camdkit's sender with --num-segments N: ceil(len / N) bytes a segment, a number per datagram."""
+    size = -(-len(payload) // segments)
+    return [encode_datagram(payload[o:o + size], ENCODING_JSON, (first + i) % 65536, o,
+                            o + size >= len(payload))
+            for i, o in enumerate(range(0, len(payload), size))]
+
+
+def test_per_datagram_numbering_without_sample_numbers_is_not_loss() -> None:
+    # 60 samples of 3 segments, no timing.sequenceNumber: the old check counted lost = 118.
+    source = _make()
+    sequence = 0
+    for n in range(60):
+        obj = build_sample(_sample(0, pan=float(n)))
+        del obj["timing"]["sequenceNumber"]
+        for datagram in _segments_like_the_reference_sender(encode_payload(obj, ENCODING_JSON), sequence, 3):
+            source.datagram_received(datagram, (LOCAL, 1))
+            sequence += 1
+    h = source.health
+    assert source.camera.delivered == 60 and source.reassembler.completed_segments == 3
+    assert (h.lost, h.reordered, h.duplicates) == (0, 0, 0)
+
+
+def test_a_lost_segmented_sample_counts_as_one() -> None:
+    source = _make()
+    sequence = 0
+    for n in range(10):
+        obj = build_sample(_sample(0, pan=float(n)))
+        del obj["timing"]["sequenceNumber"]
+        datagrams = _segments_like_the_reference_sender(encode_payload(obj, ENCODING_JSON), sequence, 3)
+        sequence += len(datagrams)
+        if n != 4:  # sample 4 never arrives
+            for datagram in datagrams:
+                source.datagram_received(datagram, (LOCAL, 1))
+    assert source.camera.delivered == 9 and source.health.lost == 1
+
+
+def test_a_new_source_id_starts_the_numbers_afresh() -> None:
+    # A second tracker within a second of the first: its low numbers are not "reordered".
+    source = _make()
+    old = "urn:uuid:fc9bc480-02bd-4bd0-96c7-bce47197f720"
+    new = "urn:uuid:5210332e-0292-4f8e-a606-a23ebe2ae18e"
+    for source_id, numbers in ((old, range(1000, 1010)), (new, range(10))):
+        for seq in numbers:
+            datagram = encode_sample(_sample(seq, source_id=source_id), ENCODING_JSON, seq)[0]
+            source.datagram_received(datagram, (LOCAL, 1))
+    h = source.health
+    assert source.camera.delivered == 20
+    assert (h.lost, h.reordered, h.duplicates) == (0, 0, 0)
+
+
+def test_schema_valid_odd_timecode_is_delivered_as_sent_and_counted() -> None:
+    label = TimecodeLabel(1, 2, 3, 4, RATE_24, drop_frame=True, sub_frame=1)  # camdkit's complete example
+    source = _make()
+    source.datagram_received(encode_sample(_sample(1, timecode_label=label), ENCODING_CBOR, 1)[0], (LOCAL, 1))
+    latest = source.camera.latest
+    assert latest is not None and latest.tracker_timecode == label
+    assert str(latest.timecode) == "01:02:03:04" and not latest.timecode.drop_frame
+    assert latest.received is not None and latest.received.payload["timing"]["timecode"]["dropFrame"] is True
+    assert source.health.warnings_by_reason == {"timecode_drop_frame": 1}
+    assert source.health.rejected == 0
+
+
+def test_a_sample_without_transforms_feeds_the_lens_and_the_taps_not_the_pose() -> None:
+    source = _make()
+    tapped: list[CameraSample] = []
+    source.camera.add_tap(tapped.append)
+    lens_only = OpenTrackIOSample(lens=OpenTrackIOLens(pinhole_focal_length_mm=50.0, raw_zoom=1234),
+                                  sequence_number=1)
+    source.datagram_received(encode_sample(lens_only, ENCODING_JSON, 1)[0], (LOCAL, 1))
+    assert source.camera.delivered == 0 and source.camera.lens_readings == 1
+    assert len(tapped) == 1 and tapped[0].received is not None
+    assert all(v != v for v in tapped[0].translation_m)  # NaN: the pose is unknown
+    source.datagram_received(encode_sample(_sample(2), ENCODING_JSON, 2)[0], (LOCAL, 1))
+    latest = source.camera.latest
+    assert latest is not None and latest.zoom_raw == 1234  # the lens-only sample's reading was merged

@@ -16,11 +16,12 @@ import time
 from typing import Any
 
 from bench._receivers import udp_drops
+from stagectl.clock import StageClock
 from stagectl.config_model import Endpoint
 from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
-from stagectl.timecode import FrameRate, StageClock
+from stagectl.timecode import FrameRate
 from stagectl.unreal.opentrackio_out import OpenTrackIOOutput
 from stagectl.unreal.osc_out import OscOutput
 from stagectl.unreal.udp_out import UdpSender

@@ -18,7 +18,9 @@ from stagectl.takes.committer import JOURNAL_DIR, TakeIngest, recover
 from stagectl.takes.journal import CAMERA, END, HEADER, LOG, SAMPLE, JournalWriter, frame, read_journal
 from stagectl.takes.records import SAMPLE_SIZE, dumps, pack_sample, unpack_samples
 from stagectl.takes.store import TakeStore
-from stagectl.timecode import Timecode
+from stagectl.timecode import FrameRate, Timecode
+
+R24 = FrameRate.parse(24)
 
 HEADER_JSON = {
     "name": "3-T002",
@@ -41,6 +43,7 @@ def _sample(n: int) -> bytes:
         (n * 0.5, 2.0, 1.5),
         (n * 1.0, -5.0, 0.0),
         zoom_raw=n,
+        timecode=Timecode(864000 + n // 10, R24),
         lens=LensValues(focal_length_mm=35.0, lens_file="z.json"),
     )
     return pack_sample(sample, 0, 864000 + n // 10)
@@ -65,9 +68,9 @@ def _journal(folder: Path, records: list[tuple[int, bytes]], name: str = "t.jour
     return path
 
 
-def test_a_sample_record_packs_to_208_bytes_and_reads_back_with_nan_for_unknowns() -> None:
+def test_a_sample_record_packs_to_256_bytes_and_reads_back_with_nan_for_unknowns() -> None:
     data = _sample(7)
-    assert len(data) == SAMPLE_SIZE == 208
+    assert len(data) == SAMPLE_SIZE == 256
     [r] = unpack_samples(data)
     assert (r["arrival_ns"], r["frame"], r["sequence"], r["x"], r["pan"], r["zoom_raw"]) == (
         1_000_007,
@@ -79,6 +82,8 @@ def test_a_sample_record_packs_to_208_bytes_and_reads_back_with_nan_for_unknowns
     )
     assert r["focal_length_mm"] == 35.0 and np.isnan(r["focus_distance_m"]) and np.isnan(r["iris_raw"])
     assert r["flags"] == 2  # solved (a lens file), stage timecode
+    assert (r["tc_hours"], r["tc_minutes"], r["tc_seconds"], r["tc_frames"]) == (10, 0, 0, 0)
+    assert (r["tc_rate_num"], r["tc_rate_den"], r["raw_index"], r["ptp_seconds"]) == (24, 1, -1, -1)
 
 
 def test_reading_stops_at_a_torn_last_record_and_keeps_everything_before(tmp_path: Path) -> None:

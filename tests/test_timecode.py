@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from stagectl.clock import StageClock
 from stagectl.errors import StageError
-from stagectl.timecode import FrameRate, StageClock, Timecode, TimecodeError, frames_per_24h
+from stagectl.timecode import FrameRate, Timecode, TimecodeError, frames_per_24h
 
 R2997 = FrameRate(Fraction(30000, 1001))
 R5994 = FrameRate(Fraction(60000, 1001))

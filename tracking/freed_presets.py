@@ -30,8 +30,8 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from stagectl import coords
+from stagectl.clock import StageClock
 from stagectl.samples import CameraSample, LensValues
-from stagectl.timecode import StageClock
 from tracking.freed import FreeDPosition
 
 #: FreeD angles a real head can report; anything outside is rejected as a bad value.

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from stagectl.clock import StageClock
 from stagectl.config import SerialSettings
 from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
-from stagectl.timecode import StageClock
 from tracking.freed import BROADCAST_ID, CMD_START_STREAM, encode_d0
 from tracking.freed_presets import DEFAULT_PRESET, FreeDPreset
 from tracking.freed_source import FreeDSource

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from stagectl.clock import StageClock
 from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
-from stagectl.timecode import StageClock
 from tracking.freed import FreeDPosition
 from tracking.freed_presets import DEFAULT_PRESET, FreeDPreset, angle_problem, freed_sample
 from tracking.source import TrackingSource

@@ -6,11 +6,11 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
+from stagectl.clock import StageClock
 from stagectl.config import Endpoint
 from stagectl.errors import DecodeError
 from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
-from stagectl.timecode import StageClock
 from tracking.freed import D1_LENGTH, MESSAGE_NAMES, decode_d1
 from tracking.freed_presets import DEFAULT_PRESET, FreeDPreset
 from tracking.freed_source import FreeDSource
@@ -54,6 +54,13 @@ class FreeDUdpSource(FreeDSource, UdpSource):
             raise ValueError(f"{other.name}: sharing {self.listen} needs distinct camera ids on every source")
         other._owner = self
         self._routes[other.camera_id] = other
+
+    @property
+    def capture_names(self) -> tuple[str, ...]:
+        """The owner of a shared port captures for every source on it; the others capture nothing."""
+        if self._owner is not None:
+            return ()
+        return tuple(dict.fromkeys([self.name, *(s.name for s in self._routes.values())]))
 
     @property
     def bound(self) -> Endpoint | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from stagectl.timecode import TimecodeLabel
 from tracking.opentrackio_model import (
     DEFAULT_DISTORTION_MODEL,
     OpenTrackIOLens,
@@ -25,6 +26,7 @@ from tracking.opentrackio_static import build_static
 PROTOCOL_NAME = "OpenTrackIO"
 PROTOCOL_VERSION = (1, 0, 1)
 _NS_PER_S = 1_000_000_000
+_GLOBAL_STAGE = ("E", "N", "U", "lat0", "lon0", "h0")
 
 
 def _rational(value: Fraction) -> dict[str, int]:
@@ -90,6 +92,14 @@ def _lens(lens: OpenTrackIOLens) -> dict[str, Any]:
                        ("distortionOffset", lens.distortion_offset_mm)):
         if value is not None:
             out[key] = {"x": value[0], "y": value[1]}
+    if lens.exposure_falloff is not None:
+        a1, a2, a3 = lens.exposure_falloff
+        falloff: dict[str, Any] = {"a1": a1}
+        _put(falloff, "a2", a2)
+        _put(falloff, "a3", a3)
+        out["exposureFalloff"] = falloff
+    if lens.custom:
+        out["custom"] = list(lens.custom)
     return out
 
 
@@ -124,24 +134,34 @@ def _synchronization(sync: Synchronization) -> dict[str, Any]:
     return out
 
 
+def timecode_map(label: TimecodeLabel) -> dict[str, Any]:
+    """``timing.timecode`` of a label, its fields as they are (``dropFrame`` only when set)."""
+    out: dict[str, Any] = {"hours": label.hours, "minutes": label.minutes, "seconds": label.seconds,
+                           "frames": label.frames, "frameRate": _rational(label.rate.rate)}
+    if label.drop_frame:
+        out["dropFrame"] = True
+    _put(out, "subFrame", label.sub_frame)
+    return out
+
+
+def _stamp(pair: tuple[int, int] | None, ns: int | None) -> dict[str, int] | None:
+    if pair is not None:
+        return {"seconds": pair[0], "nanoseconds": pair[1]}
+    return None if ns is None else _timestamp(ns)
+
+
 def _timing(sample: OpenTrackIOSample) -> dict[str, Any]:
     out: dict[str, Any] = {}
     _put(out, "mode", sample.timing_mode)
     _put(out, "sampleRate", sample.sample_rate)
-    if sample.sample_time_ns is not None:
-        out["sampleTimestamp"] = _timestamp(sample.sample_time_ns)
-    if sample.recorded_time_ns is not None:
-        out["recordedTimestamp"] = _timestamp(sample.recorded_time_ns)
+    _put(out, "sampleTimestamp", _stamp(sample.sample_timestamp, sample.sample_time_ns))
+    _put(out, "recordedTimestamp", _stamp(sample.recorded_timestamp, sample.recorded_time_ns))
     _put(out, "sequenceNumber", sample.sequence_number)
-    tc = sample.timecode
-    if tc is not None:
-        hours, minutes, seconds, frames = tc.components()
-        timecode: dict[str, Any] = {"hours": hours, "minutes": minutes, "seconds": seconds, "frames": frames,
-                                    "frameRate": _rational(tc.rate.rate)}
-        if tc.drop_frame:
-            timecode["dropFrame"] = True
-        _put(timecode, "subFrame", sample.sub_frame)
-        out["timecode"] = timecode
+    label = sample.timecode_label
+    if label is None and sample.timecode is not None:
+        label = TimecodeLabel.of(sample.timecode, sample.sub_frame)
+    if label is not None:
+        out["timecode"] = timecode_map(label)
     if sample.synchronization is not None:
         out["synchronization"] = _synchronization(sample.synchronization)
     return out
@@ -177,9 +197,13 @@ def build_sample(sample: OpenTrackIOSample, *, check: bool = True) -> dict[str, 
     _put(out, "sourceNumber", sample.source_number)
     if sample.related_sample_ids:
         out["relatedSampleIds"] = list(sample.related_sample_ids)
+    if sample.global_stage is not None:
+        out["globalStage"] = dict(zip(_GLOBAL_STAGE, sample.global_stage, strict=True))
     transforms = _transforms(sample)
     if transforms is not None:
         out["transforms"] = transforms
+    if sample.custom is not None:
+        out["custom"] = dict(sample.custom)
     if check:
         parse_sample(out)
     return out

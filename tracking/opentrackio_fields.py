@@ -18,8 +18,13 @@ from stagectl.errors import DecodeError
 
 #: The schema's maxLength for every free-text field.
 MAX_STRING_CHARS = 1023
-#: Cap on list lengths (distortion entries, coefficients, transforms, ids): far above real use.
-MAX_LIST_ITEMS = 64
+#: Cap on list lengths (distortion entries, coefficients, transforms, ids). The schema sets none; this
+#: is a resource limit like the payload's 256 KiB (a longer list is refused as ``too_large``), far
+#: above any real tracker (one to three transforms, a handful of coefficients).
+MAX_LIST_ITEMS = 1024
+#: The schema's largest sampleTimestamp / recordedTimestamp nanoseconds (u32); more than 999999999
+#: is schema-valid, kept as sent and flagged.
+NANOSECONDS_MAX = 0xFFFFFFFF
 U32_MAX = 0xFFFFFFFF
 I32_MAX = 0x7FFFFFFF
 URN_UUID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -70,7 +75,10 @@ def items(obj: Mapping[str, Any], key: str, where: str, min_items: int = 0,
         return None
     if type(value) is not list:
         raise invalid(where, key, f"must be a list, got {_type_name(value)}")
-    if not min_items <= len(value) <= max_items:
+    if len(value) > max_items:
+        raise DecodeError("too_large", f"{path_of(where, key)}: has {len(value)} items; stagectl takes at "
+                                       f"most {max_items}")
+    if len(value) < min_items:
         raise invalid(where, key, f"has {len(value)} items, allowed {min_items}..{max_items}")
     return value
 
@@ -175,15 +183,19 @@ def rational(obj: Mapping[str, Any], key: str, where: str) -> Fraction | None:
                     as_integer(value["denom"], inner, "denom", 1, U32_MAX))
 
 
-def timestamp_ns(obj: Mapping[str, Any], key: str, where: str) -> int | None:
-    """``{"seconds": 48-bit, "nanoseconds": < 1e9}`` as integer nanoseconds (None when absent)."""
+def timestamp(obj: Mapping[str, Any], key: str, where: str) -> tuple[int, int] | None:
+    """``{"seconds": 48-bit, "nanoseconds": u32}`` as sent, (seconds, nanoseconds) (None when absent).
+
+    The schema allows nanoseconds up to 2**32 - 1; above 999999999 is odd, not invalid: the pair is
+    kept as sent (``sum`` of seconds and nanoseconds is the instant it names).
+    """
     value = block(obj, key, where, required=("seconds", "nanoseconds"))
     if value is None:
         return None
     inner = path_of(where, key)
     seconds = as_integer(value["seconds"], inner, "seconds", 0, (1 << 48) - 1)
-    nanoseconds = as_integer(value["nanoseconds"], inner, "nanoseconds", 0, 999_999_999)
-    return seconds * 1_000_000_000 + nanoseconds
+    nanoseconds = as_integer(value["nanoseconds"], inner, "nanoseconds", 0, NANOSECONDS_MAX)
+    return seconds, nanoseconds
 
 
 def numbers(obj: Mapping[str, Any], key: str, where: str, min_items: int = 1) -> tuple[float, ...] | None:

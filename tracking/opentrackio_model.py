@@ -9,10 +9,12 @@ None (or an empty tuple) means the sample did not carry it. Units are in the nam
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from fractions import Fraction
+from typing import Any
 
-from stagectl.timecode import Timecode
+from stagectl.timecode import Timecode, TimecodeLabel
 
 Vec3 = tuple[float, float, float]
 #: The model OpenTrackIO implies when a distortion entry names none: distorted -> undistorted.
@@ -63,6 +65,9 @@ class OpenTrackIOLens:
         distortion: the distortion entries in the order sent.
         projection_offset_mm / distortion_offset_mm: (x, y) offsets of the centre of projection
             and of distortion from the sensor centre.
+        exposure_falloff: ``exposureFalloff`` (a1, a2, a3): vignetting coefficients; a2 and a3 may
+            be absent (None).
+        custom: ``lens.custom``: extra coefficients whose meaning producer and consumer agree on.
     """
 
     pinhole_focal_length_mm: float | None = None
@@ -79,6 +84,8 @@ class OpenTrackIOLens:
     distortion: tuple[LensDistortion, ...] = ()
     projection_offset_mm: tuple[float, float] | None = None
     distortion_offset_mm: tuple[float, float] | None = None
+    exposure_falloff: tuple[float, float | None, float | None] | None = None
+    custom: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,12 +158,20 @@ class OpenTrackIOSample:
         sample_rate: samples per second, exact.
         sample_time_ns / recorded_time_ns: ``sampleTimestamp`` / ``recordedTimestamp`` in ns since
             the PTP epoch.
+        sample_timestamp / recorded_timestamp: the same as sent, (seconds, nanoseconds): the schema
+            allows nanoseconds up to 2**32 - 1 (building a sample writes these when set).
         sequence_number: ``timing.sequenceNumber`` (u32, one per sample; not the header's).
-        timecode: the sample's timecode (its rate and drop-frame flag inside); ``sub_frame`` apart.
+        timecode: the frame the sample's timecode counts to (its rate and drop-frame mode inside);
+            ``timecode_label`` is the timecode exactly as sent (drop-frame flag, sub-frame, odd
+            labels) and wins over ``timecode`` and ``sub_frame`` when a sample is built.
         source_id / sample_id: ``urn:uuid:`` strings (lowercase); ``source_number`` 0..2**32-1.
         protocol_name / protocol_version: e.g. "OpenTrackIO", (1, 0, 1).
         tracker_*: the ``tracker`` block (status text, slate, notes, recording flag).
         static: the ``static`` block when this sample carries one.
+        global_stage: ``globalStage`` (E, N, U, lat0, lon0, h0): the stage origin on the globe.
+        custom: the top-level ``custom`` map, as sent (the schema leaves it to producers).
+        warnings: what is schema-valid but odd (kept as sent): ``timecode_drop_frame``,
+            ``timecode_frames``, ``timecode_skipped``, ``nanoseconds``, ``magnitude``.
     """
 
     translation_m: Vec3 | None = None
@@ -182,3 +197,9 @@ class OpenTrackIOSample:
     tracker_notes: str | None = None
     tracker_recording: bool | None = None
     static: OpenTrackIOStatic | None = None
+    timecode_label: TimecodeLabel | None = None
+    sample_timestamp: tuple[int, int] | None = None
+    recorded_timestamp: tuple[int, int] | None = None
+    global_stage: tuple[float, float, float, float, float, float] | None = None
+    custom: Mapping[str, Any] | None = field(default=None, hash=False)
+    warnings: tuple[str, ...] = ()

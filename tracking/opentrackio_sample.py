@@ -3,9 +3,25 @@
 Fields are read per the schema (camdkit ``src/test/resources/classic/schema.json``, OpenTrackIO
 1.0.x): everything optional, but a present field must have the right type and range, and the
 objects the schema gives required members (a timecode's hours..frameRate, a transform's
-translation and rotation, ...) must have them. Unknown fields are ignored (producers may add
-``custom`` data); so are ``globalStage``, ``lens.custom`` and ``lens.exposureFalloff``, which
-stagectl has no use for yet.
+translation and rotation, ...) must have them. Unknown fields are ignored here (producers may add
+their own); the source keeps the whole decoded map beside the sample, so nothing is dropped on the
+way to the outputs and the take.
+
+The rule is the published schema's: whatever it accepts is accepted. What it accepts but is odd is
+kept as sent and named in :attr:`OpenTrackIOSample.warnings` (counted per reason by the source):
+
+* ``timecode_drop_frame``: ``dropFrame`` at a rate without drop-frame (camdkit's own complete example
+  sends it at 24000/1001): counted as non-drop;
+* ``timecode_frames``: a frame number at or beyond the rate (the schema allows 0..119): carried into
+  the next second;
+* ``timecode_skipped``: a drop-frame label that does not exist: counted as the next one that does;
+* ``nanoseconds``: a sampleTimestamp / recordedTimestamp with nanoseconds above 999999999 (the
+  schema allows a u32): the instant is seconds + nanoseconds;
+* ``magnitude``: a translation beyond 1000 km or an angle beyond a million degrees.
+
+Resource limits the schema does not have (a reassembled payload over 256 KiB, nesting deeper than
+32, a list over 1024 items) are refused as ``too_large`` / ``too_deep``; NaN and infinities (CBOR
+can carry them, JSON cannot) as ``value``.
 
 The transform chain: the schema says "Transforms are composed in sequential order, starting
 with the first transform in the list and concluding with the last", the compound being the
@@ -23,8 +39,7 @@ from typing import Any
 import numpy as np
 
 from stagectl.coords import angles_from_matrix, camera_to_stage_matrix
-from stagectl.errors import DecodeError
-from stagectl.timecode import FrameRate, Timecode, TimecodeError
+from stagectl.timecode import FrameRate, TimecodeLabel
 from tracking.opentrackio_fields import (
     URN_UUID,
     as_integer,
@@ -40,7 +55,7 @@ from tracking.opentrackio_fields import (
     path_of,
     rational,
     string,
-    timestamp_ns,
+    timestamp,
     xy,
 )
 from tracking.opentrackio_model import (
@@ -55,11 +70,11 @@ from tracking.opentrackio_model import (
 )
 from tracking.opentrackio_static import parse_static
 
-#: Angles beyond this are garbage, not cycles (the schema allows > 360 for cycles).
+#: Angles beyond this are flagged as ``magnitude`` (the schema allows > 360 for cycles, and any number).
 MAX_ABS_ANGLE_DEG = 1e6
-#: Translations beyond 1000 km are garbage too.
+#: Translations beyond 1000 km are flagged too.
 MAX_ABS_TRANSLATION_M = 1e6
-MAX_ABS_SCALE = 1e6
+_NS_PER_S = 1_000_000_000
 _MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}|[0-9a-f]{2}(?:-[0-9a-f]{2}){5}")
 _SYNC_SOURCES = ("genlock", "videoIn", "ptp", "ntp")
 _PTP_PROFILES = ("IEEE Std 1588-2019", "IEEE Std 802.1AS-2020", "SMPTE ST2059-2:2021")
@@ -91,14 +106,13 @@ def compose_transforms(transforms: tuple[OpenTrackIOTransform, ...]) -> tuple[Ve
     return (x, y, z), angles_from_matrix(rotation)
 
 
-def _vector(obj: Mapping[str, Any], key: str, where: str, names: tuple[str, str, str],
-            magnitude: float) -> Vec3 | None:
+def _vector(obj: Mapping[str, Any], key: str, where: str, names: tuple[str, str, str]) -> Vec3 | None:
     value = block(obj, key, where)
     if value is None:
         return None
     inner = path_of(where, key)
     # The schema requires none of x/y/z (pan/tilt/roll): a missing component is 0.
-    a, b, c = (as_number(value.get(n, 0.0), inner, n, magnitude=magnitude) for n in names)
+    a, b, c = (as_number(value.get(n, 0.0), inner, n) for n in names)
     return a, b, c
 
 
@@ -114,11 +128,11 @@ def _transforms(obj: Mapping[str, Any]) -> tuple[OpenTrackIOTransform, ...]:
         for name in ("translation", "rotation"):
             if name not in entry:
                 raise invalid(where, name, "is required here and missing")
-        translation = _vector(entry, "translation", where, ("x", "y", "z"), MAX_ABS_TRANSLATION_M)
-        rotation = _vector(entry, "rotation", where, ("pan", "tilt", "roll"), MAX_ABS_ANGLE_DEG)
+        translation = _vector(entry, "translation", where, ("x", "y", "z"))
+        rotation = _vector(entry, "rotation", where, ("pan", "tilt", "roll"))
         assert translation is not None and rotation is not None  # both checked present above
         result.append(OpenTrackIOTransform(translation, rotation,
-                                           _vector(entry, "scale", where, ("x", "y", "z"), MAX_ABS_SCALE),
+                                           _vector(entry, "scale", where, ("x", "y", "z")),
                                            string(entry, "id", where)))
     return tuple(result)
 
@@ -147,6 +161,7 @@ def _lens(obj: Mapping[str, Any]) -> OpenTrackIOLens | None:
         return None
     encoders = block(lens, "encoders", "lens") or {}
     raw = block(lens, "rawEncoders", "lens") or {}
+    falloff = block(lens, "exposureFalloff", "lens", required=("a1",))
 
     def encoder(name: str) -> float | None:
         return number(encoders, name, "lens.encoders", minimum=0.0, maximum=1.0)
@@ -156,7 +171,7 @@ def _lens(obj: Mapping[str, Any]) -> OpenTrackIOLens | None:
         focus_distance_m=number(lens, "focusDistance", "lens", above=0.0),
         f_stop=number(lens, "fStop", "lens", above=0.0),
         t_stop=number(lens, "tStop", "lens", above=0.0),
-        entrance_pupil_offset_m=number(lens, "entrancePupilOffset", "lens", magnitude=MAX_ABS_TRANSLATION_M),
+        entrance_pupil_offset_m=number(lens, "entrancePupilOffset", "lens"),
         encoder_focus=encoder("focus"),
         encoder_iris=encoder("iris"),
         encoder_zoom=encoder("zoom"),
@@ -166,24 +181,26 @@ def _lens(obj: Mapping[str, Any]) -> OpenTrackIOLens | None:
         distortion=_distortion(lens),
         projection_offset_mm=xy(lens, "projectionOffset", "lens"),
         distortion_offset_mm=xy(lens, "distortionOffset", "lens"),
+        exposure_falloff=None if falloff is None else (
+            as_number(falloff["a1"], "lens.exposureFalloff", "a1"),
+            number(falloff, "a2", "lens.exposureFalloff"), number(falloff, "a3", "lens.exposureFalloff")),
+        custom=numbers(lens, "custom", "lens", min_items=0) or (),
     )
 
 
-def _timecode(timing: Mapping[str, Any]) -> tuple[Timecode | None, int | None]:
+def _timecode(timing: Mapping[str, Any]) -> TimecodeLabel | None:
+    """The timecode exactly as sent (any label the schema allows: see the module docstring)."""
     where = "timing.timecode"
     tc = block(timing, "timecode", "timing", required=("hours", "minutes", "seconds", "frames", "frameRate"))
     if tc is None:
-        return None, None
+        return None
     hours, minutes, seconds, frames = (as_integer(tc[name], where, name, 0, top) for name, top in
                                        (("hours", 23), ("minutes", 59), ("seconds", 59), ("frames", 119)))
     rate = rational(tc, "frameRate", where)
     assert rate is not None  # required above
     drop_frame = bool(boolean(tc, "dropFrame", where))
-    try:
-        timecode = Timecode.from_components(hours, minutes, seconds, frames, FrameRate(rate), drop_frame)
-    except TimecodeError as exc:
-        raise DecodeError("value", f"{where}: {exc}") from None
-    return timecode, integer(tc, "subFrame", where)
+    return TimecodeLabel(hours, minutes, seconds, frames, FrameRate(rate), drop_frame,
+                         integer(tc, "subFrame", where))
 
 
 def _synchronization(timing: Mapping[str, Any]) -> Synchronization | None:
@@ -237,16 +254,43 @@ def _ids(obj: Mapping[str, Any]) -> tuple[str, ...]:
         as_string(v, "relatedSampleIds", i, pattern=URN_UUID) for i, v in enumerate(related))
 
 
+def _global_stage(obj: Mapping[str, Any]) -> tuple[float, float, float, float, float, float] | None:
+    names = ("E", "N", "U", "lat0", "lon0", "h0")
+    stage = block(obj, "globalStage", "", required=names)
+    if stage is None:
+        return None
+    e, n, u, lat, lon, h = (as_number(stage[name], "globalStage", name) for name in names)
+    return e, n, u, lat, lon, h
+
+
+def _ns(pair: tuple[int, int] | None) -> int | None:
+    return None if pair is None else pair[0] * _NS_PER_S + pair[1]
+
+
+def _warnings(transforms: tuple[OpenTrackIOTransform, ...], label: TimecodeLabel | None,
+              stamps: tuple[tuple[int, int] | None, ...]) -> tuple[str, ...]:
+    found = [f"timecode_{odd}" for odd in label.oddities()] if label is not None else []
+    if any(pair is not None and pair[1] >= _NS_PER_S for pair in stamps):
+        found.append("nanoseconds")
+    if any(max(map(abs, t.translation_m)) > MAX_ABS_TRANSLATION_M
+           or max(map(abs, t.rotation_deg)) > MAX_ABS_ANGLE_DEG for t in transforms):
+        found.append("magnitude")
+    return tuple(found)
+
+
 def parse_sample(obj: Mapping[str, Any]) -> OpenTrackIOSample:
     """Check ``obj`` (from decode_payload) and convert it; DecodeError(reason "value") names the path."""
     transforms = _transforms(obj)
     translation, rotation = compose_transforms(transforms) if transforms else (None, None)
     timing = block(obj, "timing", "") or {}
     tracker = block(obj, "tracker", "") or {}
-    timecode, sub_frame = _timecode(timing)
+    label = _timecode(timing)
     protocol_name, protocol_version = _protocol(obj)
     static_block = block(obj, "static", "")
     static: OpenTrackIOStatic | None = None if static_block is None else parse_static(static_block)
+    sample_stamp = timestamp(timing, "sampleTimestamp", "timing")
+    recorded_stamp = timestamp(timing, "recordedTimestamp", "timing")
+    custom = block(obj, "custom", "")
     return OpenTrackIOSample(
         translation_m=translation,
         rotation_deg=rotation,
@@ -254,11 +298,11 @@ def parse_sample(obj: Mapping[str, Any]) -> OpenTrackIOSample:
         lens=_lens(obj),
         timing_mode=string(timing, "mode", "timing", choices=("internal", "external")),
         sample_rate=rational(timing, "sampleRate", "timing"),
-        sample_time_ns=timestamp_ns(timing, "sampleTimestamp", "timing"),
-        recorded_time_ns=timestamp_ns(timing, "recordedTimestamp", "timing"),
+        sample_time_ns=_ns(sample_stamp),
+        recorded_time_ns=_ns(recorded_stamp),
         sequence_number=integer(timing, "sequenceNumber", "timing"),
-        timecode=timecode,
-        sub_frame=sub_frame,
+        timecode=None if label is None else label.timecode(),
+        sub_frame=None if label is None else label.sub_frame,
         synchronization=_synchronization(timing),
         source_id=string(obj, "sourceId", "", pattern=URN_UUID),
         sample_id=string(obj, "sampleId", "", pattern=URN_UUID),
@@ -271,5 +315,11 @@ def parse_sample(obj: Mapping[str, Any]) -> OpenTrackIOSample:
         tracker_notes=string(tracker, "notes", "tracker"),
         tracker_recording=boolean(tracker, "recording", "tracker"),
         static=static,
+        timecode_label=label,
+        sample_timestamp=sample_stamp,
+        recorded_timestamp=recorded_stamp,
+        global_stage=_global_stage(obj),
+        custom=custom,
+        warnings=_warnings(transforms, label, (sample_stamp, recorded_stamp)),
     )
 

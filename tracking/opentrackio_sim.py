@@ -23,8 +23,9 @@ from fractions import Fraction
 from typing import Any, Literal
 
 from stagectl import __version__
+from stagectl.clock import StageClock
 from stagectl.config import Endpoint
-from stagectl.timecode import FrameRate, StageClock
+from stagectl.timecode import FrameRate
 from tracking.opentrackio_build import PROTOCOL_NAME, PROTOCOL_VERSION, build_sample
 from tracking.opentrackio_datagram import (
     DEFAULT_MTU,

@@ -8,8 +8,15 @@ the camera pipeline. Every failure is counted under a reason and reported at mos
 per reason; nothing raises out of the handler.
 
 Loss and reordering come from the sample's ``timing.sequenceNumber`` (u32, one per sample);
-a sender that omits it is measured by the header's u16 sequence number of the datagram that
-completed the payload (per-datagram numbering, as the reference sender does).
+a sender that omits it is measured by the header's u16 sequence number of the payload's first
+datagram, a payload of n segments using n numbers (the reference sender numbers every datagram).
+A new ``sourceId`` on the port (a tracker restarted or swapped) starts the numbering afresh.
+
+What the schema accepts is accepted: odd values (a drop-frame flag at 23.976, ...) are kept as sent
+and counted under ``warnings_by_reason``; a sample without transforms (lens data, a static block)
+feeds the camera's lens and the take but never moves the camera (``no_pose``). Every sample keeps
+its decoded map (:class:`stagectl.samples.Received`) so outputs and takes pass on what stagectl does
+not change.
 
 Multicast: the socket binds the group address and port (so it receives only that group, and
 with SO_REUSEADDR can share the port with Unreal on the same machine) and joins the group on
@@ -19,17 +26,19 @@ the configured interface.
 from __future__ import annotations
 
 import logging
+import math
 import socket
+from collections import deque
 from collections.abc import Iterable
 from typing import Any
 
+from stagectl.clock import StageClock
 from stagectl.config import Endpoint
 from stagectl.errors import DecodeError
 from stagectl.events import EventQueue, Level
 from stagectl.health import SequenceCheck
 from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample, LensValues
-from stagectl.timecode import StageClock
+from stagectl.samples import CameraSample, LensReading, LensValues, Received
 from tracking.opentrackio_datagram import MAX_DATAGRAM_BYTES, SEQUENCE_MODULUS, parse_datagram
 from tracking.opentrackio_model import OpenTrackIOLens, OpenTrackIOSample, OpenTrackIOStatic
 from tracking.opentrackio_payload import decode_payload
@@ -40,6 +49,9 @@ from tracking.udp_source import UdpSource
 log = logging.getLogger("tracking.opentrackio")
 
 SAMPLE_SEQUENCE_MODULUS = 1 << 32
+_UNKNOWN_POSE = (math.nan, math.nan, math.nan)
+#: Datagrams kept for a take's pre-roll: more than one segmented sample's worth.
+PREROLL_DATAGRAMS = 32
 
 
 class OpenTrackIOUdpSource(UdpSource):
@@ -70,6 +82,8 @@ class OpenTrackIOUdpSource(UdpSource):
         self._header_check = SequenceCheck(SEQUENCE_MODULUS, self.health.stale_after_ns * 2)
         self.health.sequence = self._sample_check  # what health shows; swapped if the sender has none
         self._counter = 0
+        self._source_id: str | None = None
+        self._recent: deque[tuple[bytes, Any, int]] = deque(maxlen=PREROLL_DATAGRAMS)
 
     @property
     def description(self) -> str:
@@ -118,23 +132,35 @@ class OpenTrackIOUdpSource(UdpSource):
             raise DecodeError("length", f"{len(data)} bytes is over the UDP maximum {MAX_DATAGRAM_BYTES}")
         if not self.sender_allowed(addr):
             return
+        self._recent.append((data, addr, arrival_ns))
         header, segment = parse_datagram(data)
         payload = self.reassembler.feed(header, segment, arrival_ns)
         self._count_discarded()
         if payload is None:
             return  # waiting for more segments
-        sample = parse_sample(decode_payload(header.encoding, payload))
+        obj = decode_payload(header.encoding, payload)
+        sample = parse_sample(obj)
         if self.source_number is not None and sample.source_number != self.source_number:
             raise DecodeError("source_number", f"sourceNumber {sample.source_number}; this source takes "
                               f"{self.source_number}")
+        self._note_source(sample.source_id)
         if sample.static is not None:
             self.static = sample.static
-        if sample.translation_m is None or sample.rotation_deg is None:
-            raise DecodeError("no_pose", "sample carries no camera transform")
-        if not self._in_order(sample, header.sequence, arrival_ns):
+            self.camera.set_tracker_static(obj["static"], sample.static.sensor_width_mm,
+                                           sample.static.sensor_height_mm)
+        if not self._in_order(sample, arrival_ns):
             return  # late or repeated: counted in health, never delivered
+        if sample.warnings:
+            self.warn(sample.warnings, _warning_detail(sample))
+        if sample.translation_m is None or sample.rotation_deg is None:
+            self._without_pose(sample, obj, arrival_ns)
+            return
         self.health.on_accept(arrival_ns)
-        self.camera.push(self._camera_sample(sample, header.sequence, arrival_ns))
+        self.camera.push(self._camera_sample(sample, obj, header.sequence, arrival_ns))
+
+    def preroll(self) -> list[tuple[bytes, Any, int]]:
+        """The last datagrams received (a take starting now may need their segments)."""
+        return list(self._recent)
 
     def _count_discarded(self) -> None:
         discarded = self.reassembler.discarded
@@ -143,15 +169,45 @@ class OpenTrackIOUdpSource(UdpSource):
                 self.reject("incomplete", "an incomplete segmented payload was discarded")
             self._discarded_seen = discarded
 
-    def _in_order(self, sample: OpenTrackIOSample, header_sequence: int, arrival_ns: int) -> bool:
+    def _note_source(self, source_id: str | None) -> None:
+        """A new ``sourceId`` is a new tracker (or a restarted one): its numbers start afresh."""
+        if source_id is None or source_id == self._source_id:
+            return
+        if self._source_id is not None:
+            self._sample_check.restart()
+            self._header_check.restart()
+            self.events.post(Level.INFO, self.name, "state",
+                             f"new tracker: sourceId {source_id} (was {self._source_id}); sequence numbers "
+                             "start afresh")
+        self._source_id = source_id
+
+    def _in_order(self, sample: OpenTrackIOSample, arrival_ns: int) -> bool:
         if sample.sequence_number is not None:
             self.health.sequence = self._sample_check
             return self._sample_check.check(sample.sequence_number, arrival_ns)
+        # No sample number: the header's, of the payload's first datagram. The reference sender numbers
+        # every datagram, so a payload of n segments uses n numbers (a sender numbering payloads: 1).
         self.health.sequence = self._header_check
-        return self._header_check.check(header_sequence, arrival_ns)
+        reassembler = self.reassembler
+        span = reassembler.completed_segments if reassembler.numbering == "per_datagram" else 1
+        return self._header_check.check(reassembler.completed_sequence, arrival_ns, span)
 
-    def _camera_sample(self, s: OpenTrackIOSample, header_sequence: int, arrival_ns: int) -> CameraSample:
-        assert s.translation_m is not None and s.rotation_deg is not None
+    def _without_pose(self, s: OpenTrackIOSample, obj: dict[str, Any], arrival_ns: int) -> None:
+        """A schema-valid sample with no ``transforms`` (lens data, a static block): kept, not a pose.
+
+        Its lens values reach the camera like a lens encoder's reading, the take records it (pose
+        unknown) and it is counted under warnings as ``no_pose``; it never moves the camera."""
+        self.warn(("no_pose",), "a sample without transforms: its lens values and static block are used "
+                                "and recorded; it does not move the camera")
+        lens = s.lens
+        if lens is not None:
+            self.camera.lens_reading(LensReading(
+                self.name, arrival_ns, lens.raw_focus, lens.raw_iris, lens.raw_zoom, lens.focus_distance_m,
+                lens.t_stop, lens.pinhole_focal_length_mm, lens.entrance_pupil_offset_m))
+        self.camera.record_only(self._camera_sample(s, obj, -1, arrival_ns))
+
+    def _camera_sample(self, s: OpenTrackIOSample, obj: dict[str, Any], header_sequence: int,
+                       arrival_ns: int) -> CameraSample:
         lens = s.lens
         self._counter += 1
         if s.timecode is not None:
@@ -163,12 +219,15 @@ class OpenTrackIOUdpSource(UdpSource):
             extra["source_id"] = s.source_id
         if s.tracker_status:
             extra["tracker_status"] = s.tracker_status
+        translation = s.translation_m or _UNKNOWN_POSE
+        rotation = s.rotation_deg or _UNKNOWN_POSE
+        values = lens_values(lens) if lens else None
         return CameraSample(
             camera=self.camera.name,
             source=self.name,
             arrival_ns=arrival_ns,
-            translation_m=s.translation_m,
-            rotation_deg=s.rotation_deg,
+            translation_m=translation,
+            rotation_deg=rotation,
             zoom_raw=lens.raw_zoom if lens else None,
             focus_raw=lens.raw_focus if lens else None,
             iris_raw=lens.raw_iris if lens else None,
@@ -176,10 +235,23 @@ class OpenTrackIOUdpSource(UdpSource):
             timecode=timecode,
             device_id=s.source_number,
             extra=extra,
-            lens=lens_values(lens) if lens else None,
+            lens=values,
             sample_time_ns=s.sample_time_ns,
             timecode_source=timecode_source,
+            tracker_timecode=s.timecode_label,
+            sample_timestamp=s.sample_timestamp,
+            received=Received("opentrackio", obj, translation, rotation, values, s.warnings),
         )
+
+
+def _warning_detail(sample: OpenTrackIOSample) -> str:
+    """What is odd, for the event: the timecode as sent, or the timestamp."""
+    label = sample.timecode_label
+    if label is not None and label.oddities():
+        return f"timecode {label} at {label.rate} fps counts as {sample.timecode}"
+    if "nanoseconds" in sample.warnings:
+        return "a timestamp's nanoseconds are 1e9 or more: the instant is seconds + nanoseconds"
+    return "a transform beyond 1000 km or a million degrees"
 
 
 def lens_values(lens: OpenTrackIOLens) -> LensValues:

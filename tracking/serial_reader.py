@@ -31,10 +31,10 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import serial
 
+from stagectl.clock import StageClock
 from stagectl.config import Endpoint, SerialSettings
 from stagectl.events import EventQueue, Level
 from stagectl.pipeline import CameraPipeline
-from stagectl.timecode import StageClock
 from tracking.source import TrackingSource
 
 PARITIES = {"none": serial.PARITY_NONE, "even": serial.PARITY_EVEN, "odd": serial.PARITY_ODD,
@@ -224,7 +224,7 @@ class SerialSource(TrackingSource, Generic[ItemT]):
                 return self._lost(exc, parser)
             arrival_ns = time.monotonic_ns()
             items = parser.feed(data) if data else parser.flush()
-            self._hand_over(items, arrival_ns)
+            self._hand_over(items, arrival_ns, data)
             if items:
                 try:
                     self.on_items(port, items)
@@ -241,9 +241,9 @@ class SerialSource(TrackingSource, Generic[ItemT]):
         self._hand_over(parser.flush(), time.monotonic_ns())
         return failure_reason(exc)
 
-    def _hand_over(self, items: list[ItemT], arrival_ns: int) -> None:
-        if items:
-            self._to_loop(self._on_read, items, arrival_ns)
+    def _hand_over(self, items: list[ItemT], arrival_ns: int, data: bytes = b"") -> None:
+        if items or (data and self.capture is not None):  # a take records every read, complete or not
+            self._to_loop(self._on_read, items, arrival_ns, data)
 
     def _report_outage(self, message: str, attempt: int) -> None:
         delay = backoff_s(attempt, self.reconnect_min_s, self.reconnect_max_s)
@@ -290,8 +290,12 @@ class SerialSource(TrackingSource, Generic[ItemT]):
         else:
             self.logger.debug("%s: %s; %s", self.name, message, self.health.detail)
 
-    def _on_read(self, items: list[ItemT], arrival_ns: int) -> None:
+    def _on_read(self, items: list[ItemT], arrival_ns: int, data: bytes = b"") -> None:
         if self._stop.is_set():
+            return
+        if data and self.capture is not None:
+            self.captured(data, self.settings.port, arrival_ns)
+        if not items:
             return
         try:
             self.handle_items(items, arrival_ns)

@@ -12,10 +12,10 @@ import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
+from stagectl.clock import StageClock
 from stagectl.config import Endpoint
 from stagectl.events import EventQueue, Level
 from stagectl.pipeline import CameraPipeline
-from stagectl.timecode import StageClock
 from tracking.freed_presets import DEFAULT_PRESET, FreeDPreset
 from tracking.freed_udp import FreeDUdpSource
 from tracking.opentrackio_sim import OpenTrackIOSimulator

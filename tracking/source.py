@@ -5,17 +5,20 @@ from __future__ import annotations
 import abc
 import ipaddress
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from stagectl.clock import StageClock
 from stagectl.config import Endpoint
 from stagectl.events import EventQueue, Level
 from stagectl.health import StreamHealth
 from stagectl.logutil import RateLimiter, with_suppressed
 from stagectl.pipeline import CameraPipeline
-from stagectl.timecode import StageClock
 
 log = logging.getLogger("tracking.source")
+
+Capture = Callable[[bytes, Any, int], None]
+"""Called with every datagram (or serial read) as it arrived, before decoding: (data, sender, arrival ns)."""
 
 
 class TrackingSource(abc.ABC):
@@ -33,6 +36,8 @@ class TrackingSource(abc.ABC):
     """What one rejected thing is called in messages ("datagram", "serial data")."""
     preset_name: str | None = None
     """The vendor preset the source reads its protocol with (FreeD), else None."""
+    capture: Capture | None = None
+    """Set by the stage when takes record this source's raw datagrams (the take recorder's capture)."""
 
     def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
                  allow: Iterable[str] = (), stale_after_s: float = 0.5) -> None:
@@ -43,6 +48,7 @@ class TrackingSource(abc.ABC):
         self.health = StreamHealth(name, stale_after_s=stale_after_s)
         (camera.sources if self.carries_pose else camera.lens_sources).append(self.health)
         self._limiter = RateLimiter(1.0)
+        self._warn_limiter = RateLimiter(60.0)
         self.allow: frozenset[str] = frozenset(_normalise_ip(a) for a in allow)
         """Sender addresses accepted (empty: any sender)."""
 
@@ -60,6 +66,26 @@ class TrackingSource(abc.ABC):
     def configured_address(self) -> str:
         """What the stage file asked for (shown until the transport is open)."""
         return ""
+
+    @property
+    def capture_names(self) -> tuple[str, ...]:
+        """The sources whose datagrams arrive through this one's transport (and so its capture): itself;
+        a FreeD port shared by camera id lists every source on it, the others list none."""
+        return (self.name,)
+
+    def preroll(self) -> list[tuple[bytes, Any, int]]:
+        """Datagrams kept from just before now, (data, sender, arrival ns), oldest first: what a take
+        that starts now needs to decode its first sample (OpenTrackIO's earlier segments)."""
+        return []
+
+    def captured(self, data: bytes, sender: Any, arrival_ns: int) -> None:
+        """Hand a datagram to the capture, if any (transports call this before decoding)."""
+        capture = self.capture
+        if capture is not None:
+            try:
+                capture(data, sender, arrival_ns)
+            except Exception:  # recording must never stop the stream
+                log.exception("%s: raw capture failed", self.name)
 
     @abc.abstractmethod
     async def async_start(self) -> None:
@@ -81,6 +107,16 @@ class TrackingSource(abc.ABC):
             return True
         self.reject("sender", f"from {host}, which is not in allow = [{', '.join(sorted(self.allow))}]")
         return False
+
+    def warn(self, reasons: tuple[str, ...], detail: str) -> None:
+        """Count a sample kept as sent though odd (schema-valid), once per reason; reported at most once
+        a minute per reason: a tracker that always sends the same oddity must not fill the log."""
+        for reason in reasons:
+            self.health.on_warning(reason)
+            held = self._warn_limiter.check(reason)
+            if held is not None:
+                self.events.post(Level.WARNING, self.name, "warning",
+                                 with_suppressed(f"kept as sent ({reason}): {detail}", held))
 
     def reject(self, reason: str, detail: str) -> None:
         """Count a rejected datagram and report it, rate-limited per reason."""

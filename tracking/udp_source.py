@@ -130,6 +130,8 @@ class UdpSource(TrackingSource, asyncio.DatagramProtocol):
         """Handle one datagram; bad input is counted and reported, never raised."""
         arrival_ns = time.monotonic_ns()
         self.health.received += 1
+        if self.capture is not None:
+            self.captured(data, addr, arrival_ns)
         try:
             self.handle(data, addr, arrival_ns)
         except DecodeError as exc:

@@ -17,17 +17,33 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from stagectl.takes.journal import CAMERA, END, HEADER, JOURNAL_SUFFIX, LOG, SAMPLE, Record, read_journal
-from stagectl.takes.records import SAMPLE_DTYPE, lens_from_json
+from stagectl.takes.journal import (
+    CAMERA,
+    END,
+    HEADER,
+    JOURNAL_SUFFIX,
+    LOG,
+    RAW,
+    SAMPLE,
+    SOURCE,
+    STATIC,
+    Record,
+    read_journal,
+)
+from stagectl.takes.records import RAW_HEAD, SAMPLE_DTYPE, SAMPLE_SIZE, lens_from_json, upgrade_v1
 from stagectl.takes.store import TakeStore, TakeStoreError
+from stagectl.timecode import FrameRate
 
 log = logging.getLogger("stagectl.takes")
 
+#: What a CAMERA record may hold beyond the camera and its lens file (``cameras.info`` in the store).
+CAMERA_INFO = ("sensor_mm", "lens_static", "tracker_make")
 #: The committer commits at least this often while records arrive.
 COMMIT_PERIOD_S = 0.2
 JOURNAL_DIR = "journal"
@@ -42,23 +58,37 @@ class TakeIngest:
         self.take_id = take_id
         self.ended: dict[str, Any] | None = None
         self.samples = 0
+        self.raw = 0
         self._samples: list[bytes] = []
+        self._old_samples: list[bytes] = []  # layout 1 (a journal of stagectl 0.1 being recovered)
+        self._raw: dict[int, list[bytes]] = {}
         self._logs: list[dict[str, Any]] = []
         self._cameras: list[dict[str, Any]] = []
+        self._sources: list[dict[str, Any]] = []
+        self._statics: list[dict[str, Any]] = []
         self._header: dict[str, Any] | None = None
+        self._rate: tuple[FrameRate, bool] | None = None
         self._offset = 0
 
     def add(self, records: list[Record], offset: int) -> None:
         """Take in records that end at journal byte ``offset`` (not yet committed)."""
         for rtype, payload in records:
             if rtype == SAMPLE:
-                self._samples.append(payload)
+                (self._samples if len(payload) == SAMPLE_SIZE else self._old_samples).append(payload)
+            elif rtype == RAW:
+                self._raw.setdefault(RAW_HEAD.unpack_from(payload)[3], []).append(payload)
             elif rtype == LOG:
                 self._logs.append(json.loads(payload))
+            elif rtype == STATIC:
+                self._statics.append(json.loads(payload))
             elif rtype == CAMERA:
                 self._cameras.append(json.loads(payload))
+            elif rtype == SOURCE:
+                self._sources.append(json.loads(payload))
             elif rtype == HEADER:
                 self._header = json.loads(payload)
+                num, den = self._header["rate"]
+                self._rate = (FrameRate(Fraction(num, den)), bool(self._header.get("drop_frame")))
             elif rtype == END:
                 self.ended = json.loads(payload)
         self._offset = offset
@@ -66,7 +96,14 @@ class TakeIngest:
     @property
     def dirty(self) -> bool:
         """Records taken in and not committed."""
-        return bool(self._samples or self._logs or self._cameras or self._header or self.ended)
+        return bool(self._samples or self._old_samples or self._raw or self._logs or self._cameras
+                    or self._sources or self._statics or self._header or self.ended)
+
+    def _rate_of(self, take_id: int) -> tuple[FrameRate, bool]:
+        if self._rate is None:
+            info = self.store.info(take_id)
+            self._rate = (info.rate, info.drop_frame)
+        return self._rate
 
     def commit(self) -> None:
         """Store what was taken in, in one transaction (TakeStoreError / sqlite3.Error on failure:
@@ -84,15 +121,27 @@ class TakeIngest:
                     str(cam["camera"]),
                     str(cam.get("source", "")),
                     lens_from_json(cam.get("lens")),
+                    {key: cam[key] for key in CAMERA_INFO if cam.get(key) is not None},
                 )
+            for source in self._sources:
+                store.put_source(self.take_id, source)
+            if self._old_samples:
+                store.put_samples(self.take_id, upgrade_v1(b"".join(self._old_samples),
+                                                           *self._rate_of(self.take_id)))
             if self._samples:
                 store.put_samples(self.take_id, np.frombuffer(b"".join(self._samples), dtype=SAMPLE_DTYPE))
+            for source_idx, entries in self._raw.items():
+                store.put_raw(self.take_id, source_idx, entries)
+            if self._statics:
+                store.put_statics(self.take_id, self._statics)
             if self._logs:
                 store.put_log(self.take_id, self._logs)
             store.set_journal_offset(self.take_id, self._offset)
-        self.samples += len(self._samples)
+        self.samples += len(self._samples) + len(self._old_samples)
+        self.raw += sum(map(len, self._raw.values()))
         self._header = None
-        self._cameras, self._samples, self._logs = [], [], []
+        self._cameras, self._sources, self._samples, self._old_samples, self._logs = [], [], [], [], []
+        self._raw, self._statics = {}, []
 
     def finish(self, state: str) -> None:
         """Mark the take ``complete`` (an END record was seen) or ``recovered``."""

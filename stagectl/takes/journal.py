@@ -2,8 +2,11 @@
 
 Frame of one record, little-endian: ``u32 length`` (of type + payload), ``u32 crc32`` (of type +
 payload), ``u8 type``, payload. Types: :data:`HEADER` (JSON: slate, rate, start), :data:`CAMERA`
-(JSON: camera index, name, lens), :data:`SAMPLE` (208 bytes, ``records.SAMPLE_STRUCT``),
-:data:`LOG` (JSON: cue, look, device, note...), :data:`END` (JSON: stop time).
+(JSON: camera index, name, lens, stage-file sensor), :data:`SOURCE` (JSON: source index, name,
+protocol, cameras, decoding settings), :data:`SAMPLE` (``records.SAMPLE_STRUCT``; 208 bytes in
+layout 1), :data:`RAW` (a datagram as it arrived, ``records.pack_raw``), :data:`STATIC` (JSON: a
+camera's tracker ``static`` block as sent), :data:`LOG` (JSON: cue, look, device, note...),
+:data:`END` (JSON: stop time).
 
 Why a journal in front of SQLite: a ``write()`` into the page cache survives the process being
 killed (SIGKILL, a segfault in a driver), costs a few microseconds, and needs no transaction; the
@@ -34,7 +37,8 @@ from pathlib import Path
 from stagectl.errors import StageError
 
 HEADER, CAMERA, SAMPLE, LOG, END = b"H"[0], b"C"[0], b"S"[0], b"L"[0], b"E"[0]
-TYPES = frozenset((HEADER, CAMERA, SAMPLE, LOG, END))
+SOURCE, RAW, STATIC = b"O"[0], b"R"[0], b"T"[0]
+TYPES = frozenset((HEADER, CAMERA, SAMPLE, LOG, END, SOURCE, RAW, STATIC))
 _FRAME = struct.Struct("<II")
 FRAME_SIZE = _FRAME.size
 #: A record longer than this is corruption, not data (the largest real one is a log entry).

@@ -9,25 +9,36 @@ Units and axes are stagectl's internal ones (``stagectl/coords.py``): metres, de
 Y forward, X right, rotation (pan, tilt, roll) intrinsic ZXY. A lens value nobody knew is NaN,
 never 0. Exporters convert to their format's axes through ``stagectl/coords.py`` only.
 
-Frames: each sample carries ``frame``, the absolute frame count (frames since 00:00:00:00, at the
-take's rate and drop-frame mode) of its timecode. Per-frame formats (USD, .chan, OTIO ranges)
-take one sample per frame: the first sample whose timecode is that frame (:meth:`CameraTrack.per_frame`),
-the one nearest the frame's start edge. Frames with no sample (a dropout) are left out, not invented.
+Frames: each sample carries ``frame``, the frame count of its timecode at the take's rate and
+drop-frame mode (a tracker's timecode at another rate counted there by its clock face, never through
+seconds: ``Timecode.rebase``). The store unwraps it around the take's start, so a take across
+midnight keeps counting (00:00:00:01 after 23:59:59:23 at 24 is 2073601): frames only grow, and
+labels are taken modulo a day. Per-frame formats (USD, .chan, OTIO ranges) take one sample per frame:
+the first sample whose timecode is that frame (:meth:`CameraTrack.per_frame`), the one nearest the
+frame's start edge. Frames with no sample (a dropout) are left out, not invented.
+
+Each sample also keeps its own timecode exactly as the tracker sent it (``timecode``: hours,
+minutes, seconds, frames; ``timecode_rate``; ``timecode_drop``; ``sub_frame``), or the stage clock's
+at arrival, and the take keeps every datagram its sources received (:class:`TakeData.raw`).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from fractions import Fraction
+from typing import Any, Literal, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from presets.colour import Cdl
-from stagectl.timecode import FrameRate, Timecode
+from stagectl.samples import FilmBack
+from stagectl.timecode import FrameRate, Timecode, TimecodeLabel, frames_per_24h
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
+BoolArray = npt.NDArray[np.bool_]
 TakeState = Literal["recording", "complete", "recovered"]
 LOG_KINDS = ("cue", "look", "device", "note", "take", "dropout", "event")
 """What a :class:`LogEntry` can be: a cue fired, a look applied, a device state change, an operator
@@ -88,10 +99,10 @@ class TakeInfo:
 
     @property
     def duration_frames(self) -> int:
-        """Frames from tc_in to tc_out inclusive (0 when either is missing)."""
+        """Frames from tc_in to tc_out inclusive, across midnight too (0 when either is missing)."""
         if self.tc_in is None or self.tc_out is None:
             return 0
-        return self.tc_out.frames - self.tc_in.frames + 1
+        return (self.tc_out.frames - self.tc_in.frames) % frames_per_24h(self.rate, self.drop_frame) + 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +141,23 @@ class CameraTrack:
         distortion: (N, 5) k1, k2, k3, p1, p2 (OpenCV normalisation and direction), NaN unknown.
         principal_point_px: (N, 2) cx, cy in pixels of the lens file's image, NaN unknown.
         lens: the lens file and film back (None when the camera was not solved).
+        film_back: the camera's one sensor size for every export (lens file, else the tracker's
+            static block, else the stage file; None: unknown).
+        The rest are None for takes made without them (hand-made in tests; stagectl 0.1 takes have
+        all but ``raw_index``, ``device_id`` and ``spare``):
+        raw_index: the take's raw datagram that completed each sample, -1 none (int64).
+        sample_timestamp: (N, 2) the tracker's ``sampleTimestamp`` as sent, seconds and
+            nanoseconds, -1 when not sent.
+        device_id: FreeD camera id / OpenTrackIO sourceNumber, -1 none. spare: FreeD spare bits, -1 none.
+        timecode: (N, 4) each sample's own timecode label (hours, minutes, seconds, frames) as the
+            tracker sent it, or the stage clock's; ``timecode_rate`` (N, 2) its rate (num, den);
+            ``timecode_drop`` its drop-frame flag as sent; ``sub_frame`` -1 when not sent.
+        source_index: the take source (:attr:`TakeData.sources`) each sample came from.
+        solved: True where the lens values came from a lens file.
+        no_pose: True for samples that carried no transforms (their pose is NaN).
+        statics: the tracker's ``static`` blocks received during the take: (arrival_ns, map as sent).
+        lens_static: the lens file's part of the static block stagectl sent (None: unsolved).
+        tracker_make: the tracker vendor a FreeD preset names (None: unknown or not FreeD).
     """
 
     camera: str
@@ -151,6 +179,31 @@ class CameraTrack:
     distortion: FloatArray
     principal_point_px: FloatArray
     lens: LensInfo | None = None
+    film_back: FilmBack | None = None
+    raw_index: IntArray | None = None
+    sample_timestamp: IntArray | None = None
+    device_id: IntArray | None = None
+    spare: IntArray | None = None
+    timecode: IntArray | None = None
+    timecode_rate: IntArray | None = None
+    timecode_drop: BoolArray | None = None
+    sub_frame: IntArray | None = None
+    source_index: IntArray | None = None
+    solved: BoolArray | None = None
+    no_pose: BoolArray | None = None
+    statics: list[tuple[int, Mapping[str, Any]]] = field(default_factory=list)
+    lens_static: Mapping[str, Any] | None = None
+    tracker_make: str | None = None
+
+    def label(self, i: int, rate: FrameRate, drop_frame: bool) -> TimecodeLabel:
+        """Sample ``i``'s own timecode as sent (without recorded labels: the take's label of its frame)."""
+        if self.timecode is None or self.timecode_rate is None:
+            return TimecodeLabel.of(Timecode.from_frames(int(self.frame[i]), rate, drop_frame))
+        h, m, s, f = (int(v) for v in self.timecode[i])
+        num, den = (int(v) for v in self.timecode_rate[i])
+        sub = int(self.sub_frame[i]) if self.sub_frame is not None and self.sub_frame[i] >= 0 else None
+        drop = bool(self.timecode_drop[i]) if self.timecode_drop is not None else drop_frame
+        return TimecodeLabel(h, m, s, f, FrameRate(Fraction(num, den)), drop, sub)
 
     def __len__(self) -> int:
         return int(self.arrival_ns.shape[0])
@@ -192,6 +245,60 @@ class LogEntry:
     data: dict[str, object] = field(default_factory=dict)
 
 
+@dataclass(frozen=True, slots=True)
+class TakeSource:
+    """A tracking source of a take: what its raw datagrams are and how to decode them again.
+
+    ``settings`` holds what decoding needs (``protocol``: freed, freed-serial, opentrackio or
+    lens-serial, and e.g. the FreeD preset and camera id); ``cameras`` the cameras it fed (a FreeD
+    port shared by camera id feeds several).
+    """
+
+    index: int
+    name: str
+    protocol: str
+    cameras: tuple[str, ...]
+    settings: Mapping[str, Any]
+
+
+class RawEntryLike(Protocol):
+    """One raw datagram as :class:`RawAccess` yields it (``records.RawEntry``): arrival monotonic and
+    wall-clock ns, its number in the take (arrival order), source index, flags, peer and bytes."""
+
+    @property
+    def arrival_ns(self) -> int: ...
+
+    @property
+    def wall_ns(self) -> int: ...
+
+    @property
+    def number(self) -> int: ...
+
+    @property
+    def source(self) -> int: ...
+
+    @property
+    def flags(self) -> int: ...
+
+    @property
+    def peer(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+
+class RawAccess(Protocol):
+    """The take's raw datagrams, read on demand (a take's raw capture can be gigabytes)."""
+
+    def entries(self, sources: tuple[int, ...] | None = None) -> Iterator[RawEntryLike]:
+        """Every raw entry of ``sources`` (None: all), in the order they arrived."""
+        ...
+
+    def count(self, sources: tuple[int, ...] | None = None) -> int:
+        """How many raw entries ``sources`` (None: all) have."""
+        ...
+
+
 @dataclass(slots=True)
 class TakeData:
     """A whole take as read from the store: what every exporter consumes."""
@@ -204,6 +311,10 @@ class TakeData:
     log: list[LogEntry]
     dropouts: dict[str, int] = field(default_factory=dict)
     """Per camera: samples the tracker numbered but that never arrived (sequence gaps) during the take."""
+    sources: dict[int, TakeSource] = field(default_factory=dict)
+    """The take's tracking sources by index (empty for takes made without raw capture)."""
+    raw: RawAccess | None = None
+    """Every datagram the sources received during the take, as it arrived (None: not captured)."""
 
     def primary_cdl(self) -> tuple[str, Cdl] | None:
         """The one CDL that stands for the take (ALE, OTIO clips, ``.cc``): the ``frustum`` zone's

@@ -2,11 +2,16 @@
 
 Threads: the recorder's methods run on the I/O loop. Each camera pipeline's tap hands every
 sample here as it arrives (lens solved, before smoothing and the delay line); it is packed into a
-208-byte record and put on the journal writer's queue — a microsecond or two, no I/O, no lock
-held. The journal thread writes each burst with one ``write()`` (the record is in the kernel
-within about a millisecond of arrival); the committer thread stores it in SQLite every 200 ms.
-Stage events (cues, looks, devices going up and down, errors) and operator notes become log
-records the same way.
+256-byte record and put on the journal writer's queue — a microsecond or two, no I/O, no lock
+held. Every datagram the tracking sources receive reaches the take's raw capture
+(:mod:`stagectl.takes.capture`) the same way, before decoding. The journal thread writes each burst
+with one ``write()`` (the record is in the kernel within about a millisecond of arrival); the
+committer thread stores it in SQLite every 200 ms. Stage events (cues, looks, devices going up and
+down, errors) and operator notes become log records the same way.
+
+Timecode: each sample keeps its own timecode as the tracker sent it; its ``frame`` at the take's
+rate is counted with ``Timecode.rebase``, by the clock face, never through seconds (a tracker at
+50 fps and a stage at 23.976 agree that 10:00:00 is 10:00:00).
 
 Lag is visible (:class:`RecorderStatus`): records waiting for the journal, batches waiting for the
 committer, and the age of the last commit.
@@ -25,10 +30,12 @@ from pathlib import Path
 from typing import Any
 
 from presets.colour import Cdl
+from stagectl.clock import StageClock
 from stagectl.errors import StageError
 from stagectl.events import EventQueue, Level, StageEvent
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
+from stagectl.takes.capture import Capture, Preroll, RawCapture
 from stagectl.takes.committer import JOURNAL_DIR, Committer, Recovered, recover
 from stagectl.takes.journal import (
     CAMERA,
@@ -37,13 +44,14 @@ from stagectl.takes.journal import (
     JOURNAL_SUFFIX,
     LOG,
     SAMPLE,
+    STATIC,
     JournalError,
     JournalWriter,
 )
 from stagectl.takes.model import LensInfo, Slate
 from stagectl.takes.records import cdl_json, dumps, lens_json, pack_sample, rate_json, slate_json
 from stagectl.takes.store import TakeStore
-from stagectl.timecode import StageClock, Timecode, frames_per_24h
+from stagectl.timecode import Timecode, frames_per_24h
 
 log = logging.getLogger("stagectl.takes")
 SOURCE = "takes"
@@ -53,6 +61,7 @@ _NAME_CLEAN = re.compile(r"[^A-Za-z0-9._-]+")
 
 LensLookup = Callable[[str], LensInfo | None]
 LookLookup = Callable[[], tuple[str, Mapping[str, Cdl]]]
+InfoLookup = Callable[[str], Mapping[str, Any]]
 
 
 class RecorderError(StageError):
@@ -85,8 +94,11 @@ class Recorder:
     """Records takes of a stage (see the module docstring). Construct anywhere; run on the loop.
 
     ``lens_of(camera)`` gives a camera's lens file and film back; ``look_of()`` the live look's
-    name and its CDL per zone. ``timecode_from``: ``"stage"`` (tc in/out from the stage clock at
-    record and stop) or a camera name (its samples' timecode).
+    name and its CDL per zone; ``camera_info_of(camera)`` what the take keeps of a camera besides its
+    lens file (JSON values: the stage file's ``sensor_mm``, the lens file's ``lens_static`` block, the
+    ``tracker_make`` of a FreeD preset).
+    ``timecode_from``: ``"stage"`` (tc in/out from the stage clock at record and stop) or a camera
+    name (its samples' timecode). Sources are registered with :meth:`add_source`.
     """
 
     def __init__(
@@ -98,6 +110,7 @@ class Recorder:
         *,
         lens_of: LensLookup | None = None,
         look_of: LookLookup | None = None,
+        camera_info_of: InfoLookup | None = None,
         timecode_from: str = "stage",
         production: str = "",
     ) -> None:
@@ -107,6 +120,9 @@ class Recorder:
         self.cameras = dict(cameras)
         self.lens_of = lens_of or (lambda camera: None)
         self.look_of = look_of or (lambda: ("", {}))
+        self.camera_info_of = camera_info_of or (lambda camera: {})
+        self.capture = RawCapture()
+        self._rebased: tuple[Timecode, int] | None = None
         self.timecode_from = timecode_from
         self.slate = Slate(production=production, take=1, cameras=tuple(self.cameras))
         self._index = {name: n for n, name in enumerate(self.cameras)}
@@ -184,6 +200,12 @@ class Recorder:
         if committer is not None:
             await asyncio.to_thread(committer.stop)
         self.ready = False
+
+    def add_source(self, name: str, protocol: str, cameras: tuple[str, ...], settings: Mapping[str, Any], *,
+                   names: tuple[str, ...] = (), preroll: Preroll | None = None) -> Capture:
+        """Record a tracking source's raw datagrams in every take of its cameras: returns the callable
+        the source calls with each datagram as it arrives (I/O loop). See :mod:`stagectl.takes.capture`."""
+        return self.capture.add_source(name, protocol, cameras, settings, names=names, preroll=preroll)
 
     # --- slate ------------------------------------------------------------------------------------
 
@@ -285,6 +307,7 @@ class Recorder:
                 CAMERA,
                 dumps(
                     {
+                        **self.camera_info_of(camera),
                         "index": idx,
                         "camera": camera,
                         "source": source,
@@ -292,6 +315,9 @@ class Recorder:
                     }
                 ),
             )
+            if pipeline.tracker_static is not None:  # the newest static block, before any arrives
+                self._static(writer, idx, now_ns, pipeline.tracker_static)
+        self.capture.start(writer, self._index)
         self._counts = dict.fromkeys(self.cameras, 0)
         self._take_name, self._journal_name, self._started_ns, self._tc_in = name, journal_name, now_ns, tc_in
         self._writer = writer
@@ -314,6 +340,7 @@ class Recorder:
         now_ns = time.monotonic_ns()
         tc_out = self.clock.timecode_at(now_ns) if self.timecode_from == "stage" else None
         self._log(now_ns, "take", "operator", f"stop {self._take_name}", {})
+        self.capture.stop()
         writer.put(
             END,
             dumps(
@@ -399,22 +426,45 @@ class Recorder:
     def _tap_for(self, camera: str) -> Callable[[CameraSample], None]:
         idx = self._index[camera]
 
+        capture = self.capture
+
         def tap(sample: CameraSample) -> None:
             writer = self._writer
             if writer is None:
                 return
-            writer.put(SAMPLE, pack_sample(sample, idx, self._frame(sample)))
+            received = sample.received
+            if received is not None and "static" in received.payload:
+                self._static(writer, idx, sample.arrival_ns, received.payload["static"])
+            if sample.timecode is None:
+                sample = sample._replace(timecode=self.clock.timecode_at(sample.arrival_ns))
+            name = sample.source
+            writer.put(SAMPLE, pack_sample(sample, idx, self._frame(sample), capture.source_index(name),
+                                           capture.last.get(name, -1)))
             self._counts[camera] += 1
 
         return tap
 
     def _frame(self, sample: CameraSample) -> int:
+        """The sample's timecode counted at the take's rate and drop-frame mode: by its clock face
+        (``Timecode.rebase``), never through seconds; the last conversion is kept (a tracker sends
+        several samples per frame)."""
         tc = sample.timecode
-        if tc is None:
-            return self.clock.frame_at(sample.arrival_ns) % self._per_day
+        assert tc is not None  # the tap gives every sample one
         if tc.rate == self._rate and tc.drop_frame == self._drop:
             return tc.frames
-        return int(tc.to_seconds() * self._rate.rate) % self._per_day
+        cached = self._rebased
+        if cached is not None and cached[0] == tc:
+            return cached[1]
+        frame = tc.rebase(self._rate, self._drop).frames
+        self._rebased = (tc, frame)
+        return frame
+
+    def _static(self, writer: JournalWriter, camera_idx: int, arrival_ns: int, static: Any) -> None:
+        """A tracker's ``static`` block into the take (the film back and identity post needs)."""
+        try:
+            writer.put(STATIC, dumps({"camera": camera_idx, "ns": arrival_ns, "static": static}))
+        except (TypeError, ValueError) as exc:  # not JSON-able (NaN in CBOR): the raw capture keeps it
+            log.debug("take recorder: static block of camera %d not stored as JSON: %s", camera_idx, exc)
 
     # --- log ------------------------------------------------------------------------------------
 

@@ -1,15 +1,30 @@
-"""The bytes a take is recorded as: one fixed 208-byte record per camera sample, JSON for the rest.
+"""The bytes a take is recorded as: a fixed 256-byte record per camera sample, raw datagrams, JSON.
 
 A camera sample is packed with one precompiled ``struct`` on the I/O thread (about a microsecond)
 and read back in bulk with numpy (:data:`SAMPLE_DTYPE` has the same layout), so neither the hot
 path nor an export of a million samples touches a Python object per field.
 
-Sample layout, little-endian (:data:`SAMPLE_STRUCT`): arrival_ns, frame, sequence, sample_time_ns
-(int64; sequence and sample_time -1 when the tracker sent none), then float64 x, y, z (m; X right,
-Y forward, Z up), pan, tilt, roll (deg), zoom/focus/iris raw counts, focal length (mm), focus
-distance (m), f-stop, T-stop, entrance pupil (m), k1, k2, k3, p1, p2, cx, cy (px), then uint16
-camera index, uint16 flags (:data:`FLAG_TRACKER_TIMECODE`, :data:`FLAG_SOLVED`), 4 pad bytes.
-NaN = unknown.
+Sample layout (layout 2), little-endian (:data:`SAMPLE_STRUCT`):
+
+* int64: arrival_ns, frame (at the take's rate and drop-frame mode, counted through
+  ``Timecode.rebase``), sequence, raw_index (the take's raw datagram that completed the sample),
+  ptp_seconds / ptp_nanoseconds (``sampleTimestamp`` exactly as sent); -1 = none;
+* float64: x, y, z (m; X right, Y forward, Z up), pan, tilt, roll (deg), zoom/focus/iris raw counts,
+  focal length (mm), focus distance (m), f-stop, T-stop, entrance pupil (m), k1, k2, k3, p1, p2,
+  cx, cy (px); NaN = unknown (a sample without transforms has a NaN pose);
+* int64 device_id (FreeD camera id, OpenTrackIO sourceNumber; -1 none);
+* uint32 tc_rate_num, tc_rate_den, tc_sub_frame; int32 spare (FreeD's 16 spare bits, -1 none);
+* uint8 tc_hours, tc_minutes, tc_seconds, tc_frames: the sample's own timecode label exactly as the
+  tracker sent it (or the stage clock's at arrival), at its own rate;
+* uint16 camera index, flags (:data:`FLAG_TRACKER_TIMECODE`, :data:`FLAG_SOLVED`, :data:`FLAG_TC_DROP`,
+  :data:`FLAG_TC_SUB_FRAME`, :data:`FLAG_NO_POSE`), source index; 6 pad bytes.
+
+Layout 1 (208 bytes, :data:`SAMPLE_V1_DTYPE`) is what stagectl 0.1 wrote; :func:`upgrade_v1` reads it
+into layout 2 (its timecode was the take's, its PTP time normalised).
+
+Raw datagrams (:func:`pack_raw`): every datagram (or serial read) a source received during the take,
+as it arrived: ``<qqIHBBI`` arrival monotonic ns, arrival wall-clock ns, index in the take, source
+index, flags (:data:`RAW_PREROLL`), peer length, data length, then the peer text and the bytes.
 """
 
 from __future__ import annotations
@@ -17,9 +32,9 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -27,35 +42,74 @@ from presets.colour import Cdl
 from stagectl.samples import CameraSample
 from stagectl.takes.model import LensInfo, Slate
 from stagectl.timecode import FrameRate
+from stagectl.timecode_columns import timecode_fields
 
-SAMPLE_STRUCT = struct.Struct("<4q21d2H4x")
+SAMPLE_STRUCT = struct.Struct("<6q21dq3Ii4B3H6x")
 SAMPLE_SIZE = SAMPLE_STRUCT.size
+_POSE_AND_LENS = ("x", "y", "z", "pan", "tilt", "roll", "zoom_raw", "focus_raw", "iris_raw",
+                  "focal_length_mm", "focus_distance_m", "f_stop", "t_stop", "entrance_pupil_m",
+                  "k1", "k2", "k3", "p1", "p2", "cx", "cy")
 SAMPLE_DTYPE = np.dtype([
+    ("arrival_ns", "<i8"), ("frame", "<i8"), ("sequence", "<i8"), ("raw_index", "<i8"),
+    ("ptp_seconds", "<i8"), ("ptp_nanoseconds", "<i8"),
+    *((name, "<f8") for name in _POSE_AND_LENS),
+    ("device_id", "<i8"), ("tc_rate_num", "<u4"), ("tc_rate_den", "<u4"), ("tc_sub_frame", "<u4"),
+    ("spare", "<i4"), ("tc_hours", "u1"), ("tc_minutes", "u1"), ("tc_seconds", "u1"), ("tc_frames", "u1"),
+    ("camera", "<u2"), ("flags", "<u2"), ("source", "<u2"), ("_pad", "V6")])
+assert SAMPLE_DTYPE.itemsize == SAMPLE_SIZE == 256
+SAMPLE_V1_DTYPE = np.dtype([
     ("arrival_ns", "<i8"), ("frame", "<i8"), ("sequence", "<i8"), ("sample_time_ns", "<i8"),
-    ("x", "<f8"), ("y", "<f8"), ("z", "<f8"), ("pan", "<f8"), ("tilt", "<f8"), ("roll", "<f8"),
-    ("zoom_raw", "<f8"), ("focus_raw", "<f8"), ("iris_raw", "<f8"),
-    ("focal_length_mm", "<f8"), ("focus_distance_m", "<f8"), ("f_stop", "<f8"), ("t_stop", "<f8"),
-    ("entrance_pupil_m", "<f8"), ("k1", "<f8"), ("k2", "<f8"), ("k3", "<f8"), ("p1", "<f8"), ("p2", "<f8"),
-    ("cx", "<f8"), ("cy", "<f8"), ("camera", "<u2"), ("flags", "<u2"), ("_pad", "<u4")])
-assert SAMPLE_DTYPE.itemsize == SAMPLE_SIZE == 208
+    *((name, "<f8") for name in _POSE_AND_LENS), ("camera", "<u2"), ("flags", "<u2"), ("_pad", "<u4")])
+assert SAMPLE_V1_DTYPE.itemsize == 208
+LAYOUT = 2
+"""The layout :func:`pack_sample` writes."""
+LAYOUT_SIZES = {1: 208, 2: SAMPLE_SIZE}
 
 FLAG_TRACKER_TIMECODE = 1
 """The sample's timecode came from the tracker (else the stage clock at arrival)."""
 FLAG_SOLVED = 2
 """The lens values were solved from a lens file (else the tracker's own, or none)."""
+FLAG_TC_DROP = 4
+"""The timecode was sent with the drop-frame flag (kept as sent, even at a rate without drop-frame)."""
+FLAG_TC_SUB_FRAME = 8
+"""The timecode carried a sub-frame (``tc_sub_frame``)."""
+FLAG_NO_POSE = 16
+"""The sample carried no transforms (a lens-only or static-only sample): its pose is NaN."""
+
+RAW_HEAD = struct.Struct("<qqIHBBI")
+RAW_PREROLL = 1
+"""A datagram that arrived just before RECORD (a segment of the first sample may be among them)."""
 
 NAN = math.nan
 _NO_LENS = (NAN,) * 14
+_NS_PER_S = 1_000_000_000
 
 
 def _num(value: float | int | None) -> float:
     return NAN if value is None else float(value)
 
 
-def pack_sample(sample: CameraSample, camera_index: int, frame: int) -> bytes:
-    """One sample as its 208-byte record; ``frame`` is its timecode's absolute frame at the take's rate."""
+def pack_sample(sample: CameraSample, camera_index: int, frame: int, source_index: int = 0,
+                raw_index: int = -1) -> bytes:
+    """One sample as its 256-byte record; ``frame`` is its timecode's absolute frame at the take's rate."""
     lens = sample.lens
-    flags = FLAG_TRACKER_TIMECODE if sample.timecode_source == "tracker" else 0
+    label = sample.tracker_timecode
+    flags = 0
+    if label is not None:
+        flags = FLAG_TRACKER_TIMECODE
+        h, m, s, f, rate, sub = label.hours, label.minutes, label.seconds, label.frames, label.rate, \
+            label.sub_frame
+        if label.drop_frame:
+            flags |= FLAG_TC_DROP
+    else:
+        tc = sample.timecode
+        assert tc is not None, "the recorder gives every sample a timecode"
+        h, m, s, f = tc.components()
+        rate, sub = tc.rate, None
+        if tc.drop_frame:
+            flags |= FLAG_TC_DROP
+    if sub is not None:
+        flags |= FLAG_TC_SUB_FRAME
     if lens is None:
         lens_part: tuple[float, ...] = _NO_LENS
     else:
@@ -66,18 +120,88 @@ def pack_sample(sample: CameraSample, camera_index: int, frame: int) -> bytes:
         if lens.lens_file is not None:
             flags |= FLAG_SOLVED
     t, r = sample.translation_m, sample.rotation_deg
+    if t[0] != t[0]:  # NaN: a sample without transforms
+        flags |= FLAG_NO_POSE
     seq = sample.sequence
-    when = sample.sample_time_ns
+    stamp = sample.sample_timestamp
+    if stamp is None and sample.sample_time_ns is not None:
+        stamp = divmod(sample.sample_time_ns, _NS_PER_S)
+    extra = sample.extra
+    spare = extra.get("spare") if extra is not None else None
+    fraction = rate.rate
     return SAMPLE_STRUCT.pack(
-        sample.arrival_ns, frame, -1 if seq is None else seq, -1 if when is None else when,
+        sample.arrival_ns, frame, -1 if seq is None else seq, raw_index,
+        -1 if stamp is None else stamp[0], -1 if stamp is None else stamp[1],
         t[0], t[1], t[2], r[0], r[1], r[2],
-        _num(sample.zoom_raw), _num(sample.focus_raw), _num(sample.iris_raw),
-        *lens_part, camera_index, flags)
+        _num(sample.zoom_raw), _num(sample.focus_raw), _num(sample.iris_raw), *lens_part,
+        -1 if sample.device_id is None else sample.device_id,
+        fraction.numerator, fraction.denominator, 0 if sub is None else sub,
+        spare if isinstance(spare, int) else -1, h, m, s, f, camera_index, flags, source_index)
 
 
 def unpack_samples(blob: bytes | bytearray | memoryview) -> np.ndarray:
-    """Records (a whole number of them) as a structured array of :data:`SAMPLE_DTYPE` (a view)."""
+    """Layout-2 records (a whole number of them) as a structured array of :data:`SAMPLE_DTYPE` (a view)."""
     return np.frombuffer(blob, dtype=SAMPLE_DTYPE)
+
+
+def upgrade_v1(blob: bytes | bytearray | memoryview, rate: FrameRate, drop_frame: bool) -> np.ndarray:
+    """Layout-1 records (208 bytes, stagectl 0.1) as layout 2.
+
+    Layout 1 kept each sample's frame at the take's rate and its PTP time in nanoseconds: the
+    timecode label is the take's label of that frame, the PTP pair is split back into seconds and
+    nanoseconds; there was no raw capture, device id or spare bits (-1)."""
+    old = np.frombuffer(blob, dtype=SAMPLE_V1_DTYPE)
+    new = np.zeros(old.size, dtype=SAMPLE_DTYPE)
+    for name in ("arrival_ns", "frame", "sequence", *_POSE_AND_LENS, "camera"):
+        new[name] = old[name]
+    new["flags"] = old["flags"] & (FLAG_TRACKER_TIMECODE | FLAG_SOLVED)
+    if drop_frame:
+        new["flags"] |= FLAG_TC_DROP
+    known = old["sample_time_ns"] >= 0
+    new["ptp_seconds"] = np.where(known, old["sample_time_ns"] // _NS_PER_S, -1)
+    new["ptp_nanoseconds"] = np.where(known, old["sample_time_ns"] % _NS_PER_S, -1)
+    new["raw_index"] = new["device_id"] = -1
+    new["spare"] = -1
+    new["tc_rate_num"], new["tc_rate_den"] = rate.rate.numerator, rate.rate.denominator
+    fields = timecode_fields(old["frame"], rate, drop_frame)
+    for name, values in zip(("tc_hours", "tc_minutes", "tc_seconds", "tc_frames"), fields, strict=True):
+        new[name] = values
+    return new
+
+
+class RawEntry(NamedTuple):
+    """One datagram (or serial read) as it arrived."""
+
+    arrival_ns: int
+    wall_ns: int
+    number: int
+    """The entry's place in the take's raw capture (0, 1, ...: the order the datagrams arrived)."""
+    source: int
+    flags: int
+    peer: str
+    data: bytes
+
+
+def pack_raw(arrival_ns: int, wall_ns: int, number: int, source: int, flags: int, peer: str,
+             data: bytes) -> bytes:
+    """One raw entry's bytes (the journal's RAW record, and one entry of a stored batch)."""
+    where = peer.encode("utf-8", "replace")[:255]
+    return RAW_HEAD.pack(arrival_ns, wall_ns, number, source, flags, len(where), len(data)) + where + data
+
+
+def iter_raw(blob: bytes | memoryview) -> Iterator[RawEntry]:
+    """The entries of a batch of :func:`pack_raw` records, in order (a short tail is ignored)."""
+    view = memoryview(blob)
+    pos, size, head = 0, len(view), RAW_HEAD.size
+    while pos + head <= size:
+        arrival, wall, number, source, flags, peer_len, data_len = RAW_HEAD.unpack_from(view, pos)
+        start = pos + head
+        end = start + peer_len + data_len
+        if end > size:
+            return
+        peer = bytes(view[start:start + peer_len]).decode("utf-8", "replace")
+        yield RawEntry(arrival, wall, number, source, flags, peer, bytes(view[start + peer_len:end]))
+        pos = end
 
 
 # --- JSON records -----------------------------------------------------------------------------------

@@ -21,9 +21,19 @@ lens solve and delay line) becomes one OpenTrackIO sample:
 * ``sourceId`` (``urn:uuid:``, stable per host, output and camera, so Live Link keeps the same
   source across restarts), ``sourceNumber`` (from ``source_numbers``, else 1, 2, ... in the
   order cameras were attached), ``sampleId`` (a fresh ``urn:uuid:``), ``protocol``.
-* ``static`` about every ``static_every_s`` (and on the first sample): ``static_for(camera)``
-  (e.g. lens.interchange.to_opentrackio_static of the camera's lens file), with
-  ``camera.label`` = the camera's name filled in when missing.
+* ``static`` about every ``static_every_s`` (and on the first sample): ``static_for(camera, base,
+  changed)`` (the stage lays the camera's lens file identity and film back over the tracker's newest
+  static block), with ``camera.label`` = the camera's name filled in when missing.
+
+A sample that came from an OpenTrackIO tracker (``CameraSample.received``) is relayed instead:
+everything the tracker sent passes through untouched (static, tracker, timing, the transform chain,
+every distortion entry, ``custom``, ``globalStage``, keys stagectl does not know), and what stagectl
+changes is replaced where consumers look for it, the tracker's value kept in
+``custom.stagectl.changed`` (tracking.opentrackio_merge): its sample identity (``sourceId``,
+``sourceNumber``, ``sampleId``, ``protocol``, ``timing.sequenceNumber``; the tracker's ``sampleId``
+is also appended to ``relatedSampleIds``), the lens values the pipeline changed (a lens file's
+solve, a lens encoder's reading), the film back and lens identity in ``static``, and a smoothed pose
+(as a transform appended to the chain). A static block the tracker sent goes out with that sample.
 
 Payloads over ``mtu - 16`` bytes are segmented like camdkit's reference sender; the header
 sequence number counts datagrams per output (one counter for all its cameras, because a
@@ -43,7 +53,6 @@ See ``bench/tracking_pipeline.py --outputs``.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 import socket as socket_module
@@ -58,7 +67,7 @@ import numpy as np
 
 from lens.interchange import brown_conrady_to_opentrackio
 from stagectl.config_model import Endpoint
-from stagectl.samples import CameraSample, LensValues
+from stagectl.samples import CameraSample, LensValues, Received
 from stagectl.unreal.udp_out import UdpOutput, UdpSender
 from tracking.opentrackio import (
     DEFAULT_DISTORTION_MODEL,
@@ -67,12 +76,13 @@ from tracking.opentrackio import (
     HEADER_LENGTH,
     PROTOCOL_NAME,
     PROTOCOL_VERSION,
-    OpenTrackIOStatic,
     encode_datagrams,
 )
-from tracking.opentrackio_static import build_static
+from tracking.opentrackio_merge import REMOVED, append_correction, overlay, with_notes
 
 Sink = Callable[[CameraSample], None]
+StaticFor = Callable[[str, Mapping[str, Any] | None, dict[str, Any]], dict[str, Any] | None]
+"""(camera, the tracker's static block as sent or None, changed) -> the static block to send."""
 ENCODINGS = {"json": ENCODING_JSON, "cbor": ENCODING_CBOR}
 REASON_NON_FINITE = "non_finite"
 REASON_ENCODE = "encode"
@@ -191,6 +201,26 @@ def lens_block(lens: LensValues | None, raw: tuple[int | None, int | None, int |
     return out
 
 
+def _raw_of(payload: Mapping[str, Any]) -> tuple[Any, Any, Any]:
+    """(focus, iris, zoom) ``lens.rawEncoders`` of a received sample (None where not sent)."""
+    lens = payload.get("lens")
+    raw = lens.get("rawEncoders") if isinstance(lens, Mapping) else None
+    if not isinstance(raw, Mapping):
+        return None, None, None
+    return raw.get("focus"), raw.get("iris"), raw.get("zoom")
+
+
+def changed_lens(lens: LensValues | None, raw: tuple[int | None, int | None, int | None]) -> dict[str, Any]:
+    """``lens_block`` plus :data:`REMOVED` for what stagectl knows has no value here (focus at
+    infinity; a distortion offset, once stagectl's distortion replaces the tracker's)."""
+    out = lens_block(lens, raw)
+    if lens is not None and lens.focus_distance_m == math.inf:
+        out["focusDistance"] = REMOVED
+    if "distortion" in out and "distortionOffset" not in out:
+        out["distortionOffset"] = REMOVED
+    return out
+
+
 def _distortion(lens: LensValues) -> dict[str, Any] | None:
     radial, tangential, model = lens.radial, lens.tangential, lens.distortion_model
     if not radial and lens.brown_conrady is not None and _positive(lens.focal_length_mm):
@@ -212,7 +242,7 @@ class _Stream:
 
     __slots__ = ("camera", "cbor_head", "cbor_source", "count", "id_prefix", "last_arrival_ns",
                  "last_static_ns", "rate", "source_id", "source_number", "static_built", "static_cbor",
-                 "static_source", "window_count", "window_start_ns")
+                 "window_count", "window_start_ns")
 
     def __init__(self, camera: str, source_id: str, source_number: int) -> None:
         self.camera = camera
@@ -220,7 +250,6 @@ class _Stream:
         self.source_number = source_number
         self.count = 0
         self.last_static_ns: int | None = None
-        self.static_source: OpenTrackIOStatic | None = None
         self.static_built: dict[str, Any] | None = None
         self.static_cbor: bytes | None = None
         # sampleId: a random version-4 UUID whose last 48 bits count samples (unique, ~0.2 µs).
@@ -262,7 +291,7 @@ class OpenTrackIOOutput(UdpOutput):
     def __init__(self, name: str, target: Endpoint, *, encoding: str = "cbor", interface: str | None = None,
                  ttl: int = 1, mtu: int = 1500, static_every_s: float = 2.0,
                  source_numbers: Mapping[str, int] | None = None,
-                 static_for: Callable[[str], OpenTrackIOStatic | None] | None = None) -> None:
+                 static_for: StaticFor | None = None) -> None:
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding {encoding!r} is not 'json' or 'cbor'")
         if mtu <= 16:
@@ -339,7 +368,7 @@ class OpenTrackIOOutput(UdpOutput):
         if lens:
             out["lens"] = lens
         if self._static_due(stream, sample.arrival_ns):
-            static = self._static(stream)
+            static = self._cached_static(stream)
             if static:
                 out["static"] = static
         return out
@@ -351,7 +380,7 @@ class OpenTrackIOOutput(UdpOutput):
         if not math.isfinite(x + y + z + pan + tilt + roll):
             return None
         lens = lens_block(sample.lens, (sample.focus_raw, sample.iris_raw, sample.zoom_raw))
-        static = self._static(stream) if self._static_due(stream, sample.arrival_ns) else None
+        static = self._cached_static(stream) if self._static_due(stream, sample.arrival_ns) else None
         parts = [_CBOR_MAP_HEADS[6 + bool(lens) + bool(static)], stream.cbor_head,
                  _cbor_text(stream.next_sample_id()), stream.cbor_source,
                  _CBOR_TIMING_KEY, cbor2.dumps(self._timing(stream, sample)),
@@ -394,24 +423,88 @@ class OpenTrackIOOutput(UdpOutput):
             return True
         return False
 
-    def _static(self, stream: _Stream) -> dict[str, Any] | None:
-        static = (self._static_for(stream.camera) if self._static_for is not None
-                  else OpenTrackIOStatic(camera_label=stream.camera))
+    def _static(self, stream: _Stream, base: Mapping[str, Any] | None, changed: dict[str, Any]
+                ) -> dict[str, Any] | None:
+        """The static block to send: ``static_for``'s (None ``base``: the stage uses the camera's newest
+        tracker block; without ``static_for``: ``base``), the camera's name as its label when it has none."""
+        if self._static_for is None:
+            static: dict[str, Any] | None = dict(base or {})
+        else:
+            static = self._static_for(stream.camera, base, changed)
         if static is None:
             return None
-        if static is not stream.static_source:
-            stream.static_source = static
-            if static.camera_label is None:
-                static = dataclasses.replace(static, camera_label=stream.camera)
-            stream.static_built = build_static(static)
-            stream.static_cbor = None
+        return overlay(static, {"camera": {"label": stream.camera}}, "static", changed, fill_only=True)
+
+    def _cached_static(self, stream: _Stream) -> dict[str, Any] | None:
+        """The FreeD path's static block; its CBOR is kept until the block changes."""
+        static = self._static(stream, None, {})
+        if static != stream.static_built:
+            stream.static_built, stream.static_cbor = static, None
         return stream.static_built
+
+    def relay(self, stream: _Stream, sample: CameraSample, received: Received) -> dict[str, Any] | None:
+        """The OpenTrackIO map of a sample from an OpenTrackIO tracker: what it sent, with what stagectl
+        changed laid over it visibly (see the module docstring); None for a non-finite pose."""
+        (x, y, z), (pan, tilt, roll) = sample.translation_m, sample.rotation_deg
+        if not math.isfinite(x + y + z + pan + tilt + roll):
+            return None
+        payload = received.payload
+        changed: dict[str, Any] = {}
+        out = dict(payload)
+        identity = {"protocol": _PROTOCOL, "sampleId": stream.next_sample_id(), "sourceId": stream.source_id,
+                    "sourceNumber": stream.source_number}
+        for key, value in identity.items():
+            theirs = payload.get(key)
+            if theirs is not None and theirs != value:
+                changed[key] = theirs
+            out[key] = value
+        if isinstance(payload.get("sampleId"), str):
+            related = payload.get("relatedSampleIds")
+            out["relatedSampleIds"] = [*(related if isinstance(related, list) else ()), payload["sampleId"]]
+        timing = dict(payload.get("timing") or {})
+        stream.measure(sample.arrival_ns)
+        sequence = stream.count % _U32
+        stream.count += 1
+        if "sequenceNumber" in timing and timing["sequenceNumber"] != sequence:
+            changed["timing.sequenceNumber"] = timing["sequenceNumber"]
+        timing["sequenceNumber"] = sequence
+        if "sampleRate" not in timing and stream.rate is not None:
+            timing["sampleRate"] = stream.rate
+        out["timing"] = timing
+        if (sample.translation_m, sample.rotation_deg) != (received.translation_m, received.rotation_deg):
+            chain = payload.get("transforms")
+            chain = chain if isinstance(chain, list) else []
+            out["transforms"] = append_correction(chain, sample.translation_m, sample.rotation_deg)
+            if len(out["transforms"]) == 1 and chain:
+                changed["transforms"] = chain
+        raw = (sample.focus_raw, sample.iris_raw, sample.zoom_raw)
+        lens = received.lens
+        if sample.lens is not lens or (lens is not None and raw != _raw_of(payload)):
+            theirs = payload.get("lens")
+            out["lens"] = overlay(theirs if isinstance(theirs, Mapping) else {},
+                                  changed_lens(sample.lens, raw), "lens", changed)
+        static_in = payload.get("static")
+        if isinstance(static_in, Mapping):
+            stream.last_static_ns = sample.arrival_ns
+            static = self._static(stream, static_in, changed)
+            if static is not None:
+                out["static"] = static
+        elif self._static_due(stream, sample.arrival_ns):
+            static = self._static(stream, None, changed)
+            if static:
+                out["static"] = static
+        return with_notes(out, changed)
 
     def _send(self, stream: _Stream, sample: CameraSample) -> None:
         self.samples += 1
         udp = self._udp
         try:
-            if self._encoding_byte == ENCODING_CBOR:
+            received = sample.received
+            if received is not None and received.protocol == "opentrackio":
+                relayed = self.relay(stream, sample, received)
+                payload = None if relayed is None else (
+                    cbor2.dumps(relayed) if self._encoding_byte == ENCODING_CBOR else _json(relayed))
+            elif self._encoding_byte == ENCODING_CBOR:
                 payload = self.encode_cbor(stream, sample)
             else:
                 obj = self.build(stream, sample)

@@ -26,10 +26,12 @@ COLUMNS = (
     ("Lost / reord.", "Samples missing from / out of order in the tracker's sequence numbers "
                       "(— when the protocol has none)"),
     ("Rejected", "Datagrams thrown away; the tooltip lists why"),
-    ("Detail", "Why rejected, what the transport is doing, errors"),
+    ("Warned", "Samples kept exactly as sent though something in them is odd (valid by the protocol's "
+               "schema, e.g. a drop-frame flag at 23.976); the tooltip lists what"),
+    ("Detail", "Why rejected or warned, what the transport is doing, errors"),
 )
-STATE, SOURCE, PROTOCOL, ADDRESS, HZ, INTERVAL, JITTER, LOST, REJECTED, DETAIL = range(len(COLUMNS))
-NUMERIC = (HZ, INTERVAL, JITTER, LOST, REJECTED)
+STATE, SOURCE, PROTOCOL, ADDRESS, HZ, INTERVAL, JITTER, LOST, REJECTED, WARNED, DETAIL = range(len(COLUMNS))
+NUMERIC = (HZ, INTERVAL, JITTER, LOST, REJECTED, WARNED)
 #: Rows shown before the table scrolls.
 MAX_VISIBLE_ROWS = 5
 
@@ -59,6 +61,8 @@ def detail_text(src: SourceStatus) -> tuple[str, str]:
         parts.append(src.detail)
     if src.rejected_by_reason:
         parts.append(f"rejected: {by_reason_text(src.rejected_by_reason)}")
+    if src.warnings_by_reason:
+        parts.append(f"kept as sent: {by_reason_text(src.warnings_by_reason)}")
     if src.state != "up" and src.age_s is not None:
         parts.append(f"no sample for {src.age_s:.1f} s (last value held)")
         if colour == theme.TEXT:
@@ -163,6 +167,14 @@ class SourceHealthTable(QTableWidget):
             tip = f"none rejected of {src.received} received"
         self._set(row, REJECTED, str(src.rejected),
                   colour=theme.FAULT_TEXT if src.rejected else theme.TEXT, tooltip=tip)
+        if src.warnings_by_reason:
+            odd = sorted(src.warnings_by_reason.items())
+            lines = "\n".join(f"  {reason}: {count}" for reason, count in odd)
+            tip = f"{src.warned} sample(s) kept exactly as sent, though odd:\n{lines}"
+        else:
+            tip = "nothing odd in the accepted samples"
+        self._set(row, WARNED, str(src.warned), colour=theme.WARNING_TEXT if src.warned else theme.TEXT,
+                  tooltip=tip)
         detail, colour = detail_text(src)
         self._set(row, DETAIL, detail, colour=colour, tooltip=detail)
 

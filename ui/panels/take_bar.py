@@ -35,11 +35,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stagectl.clock import StageClock
 from stagectl.errors import StageError
 from stagectl.stage import Stage
 from stagectl.takes.model import Slate
 from stagectl.takes.recorder import Recorder, RecorderStatus
-from stagectl.timecode import StageClock
 from ui import theme
 
 CallInLoop = Callable[..., object]

@@ -18,6 +18,10 @@ Choices, and why:
   line-splitting readers take it. Text is UTF-8.
 * A value never breaks the format: a run of tabs, CR, LF and the other characters Python's
   ``str.splitlines`` splits on becomes one space.
+* ``Tape`` is the row's clip name (stagectl's takes are file-based clips with no camera roll), and
+  ``Source File`` the OpenTrackIO JSON lines file ``stagectl export --format jsonl`` writes for the
+  row's camera (``<take>_<camera>.jsonl``: every sample as the tracker sent it), empty for a row
+  without a camera.
 * Rows: a take gives one row per camera (lens and range are per camera); a take with one camera
   gives one row named after the take, several cameras give ``<take>_<camera>`` rows. A camera
   that recorded no samples still gets a row over the take's timecode range (the camera rolled;
@@ -50,7 +54,8 @@ __all__ = ["ALE_COLUMNS", "CameraSpan", "LensSummary", "ale_fps", "ale_text", "c
 NEWLINE = "\r\n"
 ALE_COLUMNS = ("Name", "Tracks", "Start", "End", "Duration", "Camera", "Production", "Scene", "Shot", "Take",
                "Lens", "Focal Length (mm)", "T-Stop", "Focus Distance (m)", "Circled", "No Good", "Look",
-               "Comments", "Slate Notes", "ASC_SOP", "ASC_SAT", "Take ID", "Take State")
+               "Comments", "Slate Notes", "ASC_SOP", "ASC_SAT", "Take ID", "Take State", "Tape",
+               "Source File")
 """The ALE's columns, in file order."""
 
 # Runs of the field delimiter and of every character str.splitlines() treats as a line break.
@@ -173,6 +178,7 @@ def _row(take: TakeData, camera: str | None, span: CameraSpan) -> dict[str, str]
         "Circled": "Yes" if info.circled else "", "No Good": "Yes" if info.no_good else "",
         "Look": info.look_at_start, "Comments": info.notes, "Slate Notes": slate.notes,
         "ASC_SOP": sop, "ASC_SAT": sat, "Take ID": str(info.take_id), "Take State": info.state,
+        "Tape": clip_name(take, camera), "Source File": f"{info.name}_{camera}.jsonl" if camera else "",
     }
 
 

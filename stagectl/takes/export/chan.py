@@ -13,14 +13,16 @@ Camera "import chan file" reads exactly this; Houdini and Blender read it too).
 * rx ry rz: degrees for the Camera's rotation order ZXY (Nuke's default): rx = tilt, ry = pan,
   rz = -roll; each column unwrapped (no 360-degree jumps between frames, so Nuke's interpolation
   and motion blur do not spin the camera).
-* vfov: vertical field of view in degrees, 2 atan(h / 2f), from the solved focal length and the
-  lens file's film back height h (Nuke's default 18.672 mm when the camera was not solved). The
-  .chan file holds no film back: set the Camera's horizontal / vertical aperture to the film back
-  (the USD export carries it) or Nuke turns the field of view into a different focal length.
-  Frames with no known focal length take the nearest earlier known one (the first known one
-  before any is known); when the take never knew the focal length the column is left out and
-  every line has seven numbers (Nuke then leaves the lens alone). A camera whose samples all have
-  a non-finite pose gets an empty file.
+* vfov: vertical field of view in degrees (to 1e-9), 2 atan(h / 2f), from the focal length and the
+  camera's one film back height h (:attr:`CameraTrack.film_back`: the lens file's, else the
+  tracker's static block's, else the stage file's ``sensor_mm``; the same h the USD apertures and
+  the CSV's ``vfov_deg`` use). The .chan file holds no film back: set the Camera's horizontal /
+  vertical aperture to the film back (the USD export carries it) or Nuke turns the field of view
+  into a different focal length. Frames with no known focal length take the nearest earlier known
+  one (the first known one before any is known); when the take never knew the focal length, or the
+  camera's film back is unknown, the column is left out and every line has seven numbers (Nuke
+  then leaves the lens alone): a field of view from an assumed film back would be a wrong one. A
+  camera whose samples all have a non-finite pose gets an empty file.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from stagectl.coords import internal_to_nuke_camera
+from stagectl.takes.export.camera_fields import vertical_fov_deg
 from stagectl.takes.export.text_columns import (
     Progress,
     ProgressReport,
@@ -46,16 +49,8 @@ from stagectl.takes.export.text_columns import (
 )
 from stagectl.takes.model import CameraTrack, TakeData
 
-NUKE_DEFAULT_FILM_BACK_MM = (24.576, 18.672)
-"""Nuke's default Camera horizontal and vertical aperture, millimetres."""
 DECIMALS = 6
-
-
-def vertical_fov_deg(focal_length_mm: npt.ArrayLike, film_back_height_mm: float) -> npt.NDArray[np.float64]:
-    """Vertical field of view in degrees of a pinhole of ``focal_length_mm`` on a film back of that height."""
-    focal = np.asarray(focal_length_mm, dtype=np.float64)
-    fov: npt.NDArray[np.float64] = np.degrees(2.0 * np.arctan(film_back_height_mm / (2.0 * focal)))
-    return fov
+FOV_DECIMALS = 9
 
 
 def _held(values: npt.NDArray[np.float64]) -> npt.NDArray[np.float64] | None:
@@ -78,8 +73,8 @@ def _frame_lines(track: CameraTrack) -> Iterator[bytes]:
     translate, rotate = internal_to_nuke_camera(track.translation_m[index], track.rotation_deg[index])
     rotate = np.unwrap(rotate, period=360.0, axis=0)
     focal = _held(track.focal_length_mm[index])
-    height = track.lens.sensor_height_mm if track.lens is not None else NUKE_DEFAULT_FILM_BACK_MM[1]
-    fov = None if focal is None else vertical_fov_deg(focal, height)
+    film = track.film_back
+    fov = None if focal is None or film is None else vertical_fov_deg(focal, film.height_mm)
     frames = track.frame[index]
 
     def chunks() -> Iterator[bytes]:
@@ -87,8 +82,10 @@ def _frame_lines(track: CameraTrack) -> Iterator[bytes]:
             s, n = slice(start, stop), stop - start
             space = literal(" ", n)
             line: list[Text] = [integers(frames[s])]
-            for column in (*translate[s].T, *rotate[s].T, *([] if fov is None else [fov[s]])):
+            for column in (*translate[s].T, *rotate[s].T):
                 line += (space, fixed(column, DECIMALS))
+            if fov is not None:
+                line += (space, fixed(fov[s], FOV_DECIMALS))
             line.append(literal("\n", n))
             yield join_rows(line)
 

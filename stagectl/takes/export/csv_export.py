@@ -6,13 +6,25 @@ are in the column names; axes are stagectl's internal ones (``stagectl/coords.py
 Y forward (towards the wall), Z up, metres; (pan, tilt, roll) degrees, intrinsic Z-X-Y, pan
 positive to the left, tilt positive up, roll positive clockwise seen from behind (OpenTrackIO's).
 A value nobody knew (NaN lens values, a sequence number the tracker did not send) is an empty
-cell. ``arrival_ns`` is the stage's ``time.monotonic_ns()`` at arrival; ``frame`` the absolute
-timecode frame count and ``timecode`` its SMPTE label (``;`` before the frames in drop-frame);
-``tracker_timecode`` is ``true`` when that timecode came from the tracker, ``false`` when from
-the stage clock. Distortion k1..p2 is OpenCV's (undistorted -> distorted, normalised by the
-focal length in pixels); cx_px / cy_px are pixels of the lens file's image. Decimals: positions,
-angles and lens values to 1e-6 of their unit, raw encoders to 1e-3, distortion to 10 significant
-digits; trailing zeros are dropped. A camera with no samples writes no file.
+cell. ``arrival_ns`` is the stage's ``time.monotonic_ns()`` at arrival; ``frame`` the timecode frame
+count at the take's rate (the same frame USD and .chan use; counting on past midnight) and
+``timecode`` its SMPTE label (``;`` before the frames in drop-frame); ``tracker_timecode`` is
+``true`` when the sample's timecode came from the tracker, ``false`` when from the stage clock.
+Distortion k1..p2 is OpenCV's (undistorted -> distorted, normalised by the focal length in pixels);
+cx_px / cy_px are pixels of the lens file's image.
+
+After those, what the tracker sent that has no column above, exactly as sent: ``source_timecode``
+(the sample's own timecode label, at its own rate, ``;`` when sent drop-frame, even where SMPTE has
+no drop-frame), ``source_timecode_rate`` (``24000/1001``), ``sub_frame``, ``sample_timestamp_s`` /
+``sample_timestamp_ns`` (OpenTrackIO ``sampleTimestamp``, the PTP time of the sample), ``device_id``
+(FreeD camera id, OpenTrackIO sourceNumber), ``freed_spare`` (FreeD's 16 spare bits); then
+``vfov_deg``, the vertical field of view from the focal length and the camera's one film back (the
+same every format uses; empty when either is unknown), and ``raw_index``, the take's raw datagram
+that completed the sample (``stagectl takes raw``).
+
+Decimals: positions, angles and lens values to 1e-6 of their unit, raw encoders to 1e-3, distortion
+to 10 significant digits, the field of view to 1e-9 degrees; trailing zeros are dropped. A camera
+with no samples writes no file.
 
 Speed: see :mod:`stagectl.takes.export.text_columns` (numpy column formatting).
 """
@@ -22,6 +34,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+import numpy as np
+import numpy.typing as npt
+
+from stagectl.takes.export.camera_fields import camera_vfov_deg, source_rate_text, source_timecode_text
 from stagectl.takes.export.text_columns import (
     Progress,
     ProgressReport,
@@ -41,8 +57,23 @@ from stagectl.takes.model import CameraTrack, TakeData
 
 HEADER = ("arrival_ns", "timecode", "frame", "sequence", "tracker_timecode", "x_m", "y_m", "z_m", "pan_deg",
           "tilt_deg", "roll_deg", "zoom_raw", "focus_raw", "iris_raw", "focal_length_mm", "focus_distance_m",
-          "f_stop", "t_stop", "entrance_pupil_m", "k1", "k2", "k3", "p1", "p2", "cx_px", "cy_px")
+          "f_stop", "t_stop", "entrance_pupil_m", "k1", "k2", "k3", "p1", "p2", "cx_px", "cy_px",
+          "source_timecode", "source_timecode_rate", "sub_frame", "sample_timestamp_s", "sample_timestamp_ns",
+          "device_id", "freed_spare", "vfov_deg", "raw_index")
 """The CSV columns, in order."""
+FOV_DECIMALS = 9
+
+
+def _optional(column: npt.NDArray[np.int64] | None, s: slice, n: int) -> Text:
+    """Whole numbers where known (>= 0); empty cells for -1 and for columns the take does not have."""
+    if column is None:
+        return literal("", n)
+    values = column[s]
+    return integers(values, values >= 0)
+
+
+def _pair(column: npt.NDArray[np.int64] | None) -> tuple[npt.NDArray[np.int64] | None, ...]:
+    return (None, None) if column is None else (column[:, 0], column[:, 1])
 
 
 def _csv_rows(take: TakeData, track: CameraTrack, start: int, stop: int) -> bytes:
@@ -60,6 +91,12 @@ def _csv_rows(take: TakeData, track: CameraTrack, start: int, stop: int) -> byte
                                                  track.t_stop, track.entrance_pupil_m)]
     cells += [scientific(track.distortion[s, i], 10) for i in range(5)]
     cells += [fixed(track.principal_point_px[s, i], 6) for i in range(2)]
+    info = take.info
+    cells += [source_timecode_text(track, info.rate, info.drop_frame, start, stop),
+              source_rate_text(track, info.rate, info.drop_frame, start, stop)]
+    cells += [_optional(column, s, n) for column in (track.sub_frame, *_pair(track.sample_timestamp),
+                                                      track.device_id, track.spare)]
+    cells += [fixed(camera_vfov_deg(track)[s], FOV_DECIMALS), _optional(track.raw_index, s, n)]
     comma = literal(",", n)
     row: list[Text] = []
     for cell in cells:

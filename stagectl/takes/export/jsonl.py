@@ -1,31 +1,39 @@
 """OpenTrackIO JSON lines export: every recorded sample as one OpenTrackIO sample per line.
 
-One ``<take>_<camera>.jsonl`` per camera with samples; UTF-8, ``\\n`` after every line, each line
+One ``<take>_<camera>.jsonl`` per camera with samples; UTF-8, ``\n`` after every line, each line
 one JSON object valid against the OpenTrackIO 1.0 schema (``tests/data/opentrackio/schema.json``),
-oldest sample first. OpenTrackIO's frame is stagectl's internal one (metres, degrees, Z up,
-Y forward, X right, pan positive left), so poses are written unchanged.
+oldest sample first.
 
-Every line: ``protocol``, ``sourceId`` (a ``urn:uuid:`` derived from the take and camera names:
-the same on every export), ``sourceNumber`` (the camera's place in the take, from 1),
-``sampleId`` (``urn:uuid:`` of the source's name-derived prefix and the sample's index: unique and
-stable), ``timing.timecode`` (the sample's frame labelled at the take's rate and drop-frame mode),
-``timing.sampleRate`` (the median sample interval snapped to a standard rate, when there are two
-samples or more), ``timing.sequenceNumber`` (the tracker's, modulo 2**32, left out when it sent
-none), ``transforms`` (one entry, id ``Camera``; left out where the pose is not finite) and
-``lens`` with what is known: ``pinholeFocalLength`` (mm), ``focusDistance`` (m), ``fStop``,
-``tStop``, ``entrancePupilOffset`` (m), ``rawEncoders``, ``distortion`` (OpenCV k1..p2 as
-OpenTrackIO ``"Brown-Conrady U-D"``, lens.interchange.brown_conrady_to_opentrackio's conversion)
-and ``projectionOffset`` (mm, from the principal point and the lens file's sensor, as
-lens.solve.projection_offset_mm). The first line also carries ``static`` (camera label, capture
-rate, take duration, sensor, lens identity) and ``tracker`` (the slate label, recording), built by
-tracking.opentrackio_build.build_sample. No ``sampleTimestamp``: the take stores arrival times on
-the stage's monotonic clock, not the tracker's PTP sample times. Numbers: metres, degrees and
-millimetres to 1e-6 of the unit, distortion to 10 significant digits.
+A sample that came from an OpenTrackIO tracker is written from the take's raw capture: the map the
+tracker sent, every field as it sent it (its timecode, PTP timestamps, static blocks, transform chain,
+every distortion entry, ``custom``...), with what stagectl changed laid over it visibly
+(:mod:`stagectl.takes.export.jsonl_replay`).
+
+Every other sample (FreeD, or a take recorded before raw capture) is written from the recorded
+columns. OpenTrackIO's frame is stagectl's internal one (metres, degrees, Z up, Y forward, X right,
+pan positive left), so poses are written unchanged. Every such line: ``protocol``, ``sourceId`` (a
+``urn:uuid:`` derived from the take and camera names: the same on every export), ``sourceNumber``
+(the camera's place in the take, from 1), ``sampleId`` (``urn:uuid:`` of the source's name-derived
+prefix and the sample's index: unique and stable), ``timing.timecode`` (the sample's own timecode
+as recorded: the stage clock's at arrival, with its rate and drop-frame flag), ``timing.sampleRate``
+(the median sample interval snapped to a standard rate, when there are two samples or more),
+``timing.sampleTimestamp`` (when recorded), ``timing.sequenceNumber`` (the tracker's, modulo
+2**32, left out when it sent none), ``transforms`` (one entry, id ``Camera``; left out where the
+pose is not finite) and ``lens`` with what is known: ``pinholeFocalLength`` (mm),
+``focusDistance`` (m), ``fStop``, ``tStop``, ``entrancePupilOffset`` (m), ``rawEncoders``,
+``distortion`` (OpenCV k1..p2 as OpenTrackIO ``"Brown-Conrady U-D"``,
+lens.interchange.brown_conrady_to_opentrackio's conversion) and ``projectionOffset`` (mm, from
+the principal point and the lens file's sensor, as lens.solve.projection_offset_mm). The first line
+also carries ``static`` (camera label, capture rate, take duration, the camera's one film back,
+the lens file's identity, a FreeD preset's vendor; tracking.opentrackio_merge.camera_static, the
+same block the live output sends) and ``tracker`` (the slate label, recording). Numbers: metres,
+degrees and millimetres to 1e-6 of the unit, distortion to 10 significant digits.
 
 Speed: the constant parts are built once with the repo's builders, the numbers are written a
 column at a time (``csv_export``'s formatters) and optional keys are switched per row by masks,
 so no per-sample Python objects are made (distortion and projection offsets are converted by
-vectorised copies of the lens package's formulas; the tests hold them equal).
+vectorised copies of the lens package's formulas; the tests hold them equal). Replayed lines cost a
+decode and an encode each.
 """
 
 from __future__ import annotations
@@ -42,11 +50,14 @@ import numpy as np
 import numpy.typing as npt
 
 from lens.solve import OPENTRACKIO_MODEL
+from stagectl.takes.export.camera_fields import source_labels
+from stagectl.takes.export.jsonl_replay import ReplayedLines
 from stagectl.takes.export.text_columns import (
     Progress,
     ProgressReport,
     Text,
     camera_path,
+    choices,
     chunk_bounds,
     fixed,
     hexadecimal,
@@ -54,13 +65,14 @@ from stagectl.takes.export.text_columns import (
     join_rows,
     literal,
     scientific,
-    timecode_fields,
     write_atomically,
 )
 from stagectl.takes.model import CameraTrack, LensInfo, TakeData
 from stagectl.unreal.opentrackio_out import snap_rate
 from tracking.opentrackio_build import PROTOCOL_NAME, PROTOCOL_VERSION, build_sample
+from tracking.opentrackio_merge import camera_static, overlay
 from tracking.opentrackio_model import OpenTrackIOSample, OpenTrackIOStatic
+from tracking.opentrackio_static import build_static
 
 Mask = npt.NDArray[np.bool_]
 Field = tuple[str, list[Text], Mask]
@@ -103,17 +115,25 @@ def _rational(value: Fraction) -> str:
     return f'{{"num":{value.numerator},"denom":{value.denominator}}}'
 
 
-def _static(take: TakeData, track: CameraTrack) -> OpenTrackIOStatic:
-    info, lens = take.info, track.lens
-    duration = Fraction(info.duration_frames) / info.rate.rate if info.duration_frames else None
-    static = OpenTrackIOStatic(duration_s=duration, camera_label=track.camera,
-                               capture_frame_rate=info.rate.rate)
-    if lens is None:
-        return static
-    return dataclasses.replace(
-        static, sensor_width_mm=lens.sensor_width_mm, sensor_height_mm=lens.sensor_height_mm,
-        sensor_width_px=lens.image_width_px, sensor_height_px=lens.image_height_px,
-        lens_make=lens.make or None, lens_model=lens.model or None, lens_serial=lens.serial or None)
+def _static(take: TakeData, track: CameraTrack) -> dict[str, Any]:
+    """The first line's static block: the one the live output sends (the tracker's first block of the
+    take, the lens file's part, the film back, label and vendor), with the take's rate and duration."""
+    info, lens, film = take.info, track.lens, track.film_back
+    lens_static = track.lens_static
+    if lens_static is None and lens is not None:  # a take recorded before the block was kept
+        lens_static = build_static(OpenTrackIOStatic(
+            sensor_width_mm=lens.sensor_width_mm, sensor_height_mm=lens.sensor_height_mm,
+            sensor_width_px=lens.image_width_px, sensor_height_px=lens.image_height_px,
+            lens_make=lens.make or None, lens_model=lens.model or None, lens_serial=lens.serial or None))
+    base = next((static for _ns, static in track.statics), {})
+    changed: dict[str, Any] = {}
+    static = camera_static(base, changed, label=track.camera, lens_static=lens_static,
+                           sensor_mm=None if film is None else (film.width_mm, film.height_mm),
+                           tracker_make=track.tracker_make)
+    fill = build_static(OpenTrackIOStatic(
+        duration_s=Fraction(info.duration_frames) / info.rate.rate if info.duration_frames else None,
+        capture_frame_rate=info.rate.rate))
+    return overlay(static, fill, "static", changed, fill_only=True)
 
 
 def _sample_rate(track: CameraTrack) -> Fraction | None:
@@ -157,14 +177,16 @@ class _Camera:
         identity = OpenTrackIOSample(protocol_name=PROTOCOL_NAME, protocol_version=PROTOCOL_VERSION,
                                      source_id=f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, base)}",
                                      source_number=number)
-        first = dataclasses.replace(identity, static=_static(take, track), tracker_recording=True,
-                                    tracker_slate=info.slate.label)
+        first = dataclasses.replace(identity, tracker_recording=True, tracker_slate=info.slate.label)
         self.head = _json(build_sample(identity))[1:-1]
-        self.first_head = _json(build_sample(first))[1:-1]
+        self.first_head = _json({"static": _static(take, track), **build_sample(first)})[1:-1]
         rate = _sample_rate(track)
         self.timing_head = "" if rate is None else f'"sampleRate":{_rational(rate)},'
-        self.timecode_tail = (f',"frameRate":{_rational(info.rate.rate)}'
-                              + (',"dropFrame":true' if info.drop_frame else "") + "}")
+        labels = source_labels(track, info.rate, info.drop_frame)
+        self.labels, self.rates, self.drops = labels
+        distinct, self.rate_index = np.unique(self.rates, axis=0, return_inverse=True)
+        self.rate_index = self.rate_index.reshape(-1)
+        self.rate_texts = [f',"frameRate":{{"num":{num},"denom":{den}}}' for num, den in distinct.tolist()]
         self.distortion = opentrackio_distortion(track.distortion, track.focal_length_mm)
         self.offset = (np.full((len(track), 2), np.nan) if track.lens is None
                        else projection_offsets_mm(track.principal_point_px, track.lens))
@@ -204,7 +226,7 @@ def _lens(camera: _Camera, track: CameraTrack, s: slice, n: int) -> list[Text]:
 def _lines(take: TakeData, track: CameraTrack, camera: _Camera, start: int, stop: int) -> bytes:
     s, n = slice(start, stop), stop - start
     first = np.arange(start, stop) == 0
-    hours, minutes, seconds, frames = timecode_fields(track.frame[s], take.info.rate, take.info.drop_frame)
+    hours, minutes, seconds, frames = camera.labels[s].T
     sequence = track.sequence[s]
     pose = np.concatenate([track.translation_m[s], track.rotation_deg[s]], axis=1)
     posed = np.isfinite(pose).all(axis=1)
@@ -213,9 +235,17 @@ def _lines(take: TakeData, track: CameraTrack, camera: _Camera, start: int, stop
         literal(f',"sampleId":"{camera.prefix}', n), hexadecimal(np.arange(start, stop), 12),
         literal(f'","timing":{{{camera.timing_head}"timecode":{{"hours":', n), integers(hours),
         literal(',"minutes":', n), integers(minutes), literal(',"seconds":', n), integers(seconds),
-        literal(',"frames":', n), integers(frames), literal(camera.timecode_tail, n),
-        literal(',"sequenceNumber":', n, sequence >= 0), integers(sequence % _U32, sequence >= 0),
-        literal("}", n)]
+        literal(',"frames":', n), integers(frames), choices(camera.rate_index[s], camera.rate_texts),
+        literal(',"dropFrame":true', n, camera.drops[s])]
+    sub = track.sub_frame[s] if track.sub_frame is not None else np.full(n, -1)
+    line += [literal(',"subFrame":', n, sub >= 0), integers(sub, sub >= 0), literal("}", n)]
+    if track.sample_timestamp is not None:
+        stamp = track.sample_timestamp[s]
+        sent = stamp[:, 0] >= 0
+        line += [literal(',"sampleTimestamp":{"seconds":', n, sent), integers(stamp[:, 0], sent),
+                 literal(',"nanoseconds":', n, sent), integers(stamp[:, 1], sent), literal("}", n, sent)]
+    line += [literal(',"sequenceNumber":', n, sequence >= 0), integers(sequence % _U32, sequence >= 0),
+             literal("}", n)]
     names = ('"translation":{"x":', ',"y":', ',"z":', '},"rotation":{"pan":', ',"tilt":', ',"roll":')
     line.append(literal(',"transforms":[{', n, posed))
     for i, name in enumerate(names):
@@ -226,14 +256,34 @@ def _lines(take: TakeData, track: CameraTrack, camera: _Camera, start: int, stop
     return join_rows(line)
 
 
+def _mixed(take: TakeData, track: CameraTrack, camera: _Camera, replay: ReplayedLines, start: int,
+           stop: int) -> bytes:
+    """Rows ``start..stop``: replayed lines where the raw capture gives them, column lines elsewhere."""
+    lines: list[bytes] = []
+    columns: list[bytes] | None = None
+    for row in range(start, stop):
+        line = replay.line(row) if replay.rows[row] else None
+        if line is None:
+            if columns is None:
+                columns = _lines(take, track, camera, start, stop).split(b"\n")
+            line = columns[row - start] + b"\n"
+        lines.append(line)
+    return b"".join(lines)
+
+
 def export_jsonl(take: TakeData, out_dir: Path, *, progress: Progress | None = None) -> list[Path]:
     """Write ``<take>_<camera>.jsonl`` for each camera with samples (see the module docstring)."""
     numbered = [(number, t) for number, t in enumerate(take.cameras.values(), start=1) if len(t)]
     report = ProgressReport(progress, sum(len(t) for _, t in numbered))
 
     def chunks(track: CameraTrack, camera: _Camera) -> Iterator[bytes]:
+        replay = ReplayedLines(take, track)
         for start, stop in chunk_bounds(len(track)):
-            yield _lines(take, track, camera, start, stop)
+            rows = replay.rows[start:stop]
+            if not rows.any():
+                yield _lines(take, track, camera, start, stop)
+            else:
+                yield _mixed(take, track, camera, replay, start, stop)
             report.add(stop - start)
 
     written: list[Path] = []

@@ -18,7 +18,8 @@ import numpy.typing as npt
 
 from stagectl.takes.export.registry import ExportError
 from stagectl.takes.model import TakeData
-from stagectl.timecode import FrameRate, frames_per_24h
+from stagectl.timecode import FrameRate
+from stagectl.timecode_columns import timecode_fields
 
 Progress = Callable[[float], None]
 Bytes2D = npt.NDArray[np.uint8]
@@ -286,6 +287,18 @@ def hexadecimal(values: npt.ArrayLike, width: int) -> Text:
     return Text(_HEX[nibbles.astype(np.intp)], np.ones((ints.size, width), dtype=np.bool_))
 
 
+def choices(indices: npt.ArrayLike, texts: list[str]) -> Text:
+    """Row i shows ``texts[indices[i]]`` (a few distinct strings over many rows: rates, names)."""
+    raw = [text.encode() for text in texts] or [b""]
+    width = max(1, max(map(len, raw)))
+    table = np.zeros((len(raw), width), dtype=np.uint8)
+    for k, text in enumerate(raw):
+        table[k, :len(text)] = np.frombuffer(text, dtype=np.uint8)
+    lengths = np.array([len(text) for text in raw])
+    rows = np.asarray(indices, dtype=np.intp)
+    return Text(table[rows], np.arange(width)[None, :] < lengths[rows][:, None])
+
+
 def booleans(values: npt.NDArray[np.bool_]) -> Text:
     """``true`` / ``false``."""
     words = np.array([list(b"false"), list(b"true\0")], dtype=np.uint8)
@@ -294,25 +307,6 @@ def booleans(values: npt.NDArray[np.bool_]) -> Text:
 
 
 # --- timecode --------------------------------------------------------------------------------------
-
-def timecode_fields(frames: npt.ArrayLike, rate: FrameRate, drop_frame: bool
-                    ) -> tuple[npt.NDArray[np.int64], ...]:
-    """(hours, minutes, seconds, frame) of each absolute frame count, as :class:`Timecode` labels
-    them (wrapping at 24 h; drop-frame skips labels 00-01 or 00-03 in 9 of 10 minutes)."""
-    per_day = frames_per_24h(rate, drop_frame)
-    nominal = rate.nominal
-    # frames_per_24h = 144 * (nominal * 600 - 9 * drop): the labels dropped per minute, 0 for NDF.
-    drop = (nominal * 600 - per_day // 144) // 9
-    count = np.asarray(frames, dtype=np.int64) % per_day
-    if drop:
-        per_minute, per_ten = nominal * 60 - drop, nominal * 600 - 9 * drop
-        tens, rem = np.divmod(count, per_ten)
-        count = count + 9 * drop * tens + drop * np.maximum(0, (rem - drop) // per_minute)
-    seconds, frame = np.divmod(count, nominal)
-    minutes, second = np.divmod(seconds, 60)
-    hour, minute = np.divmod(minutes, 60)
-    return hour, minute, second, frame
-
 
 def timecode_labels(frames: npt.ArrayLike, rate: FrameRate, drop_frame: bool) -> Text:
     """``HH:MM:SS:FF`` labels (``;`` before FF in drop-frame; 3 frame digits above 100 fps)."""

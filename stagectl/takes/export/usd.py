@@ -17,10 +17,23 @@ valid prim name: ``-`` and other characters become ``_``, a leading digit gets a
   USD X right, -Z, +Y; the camera looks down its local -Z with +Y up, in centimetres.
 * Lens: ``focalLength`` (mm), ``focusDistance`` (cm), ``fStop`` (the geometric f-number; on frames
   where it was unknown the T-stop stands in and ``customLayerData`` says on how many),
-  ``horizontalAperture`` / ``verticalAperture`` = the lens file's film back (mm; left at USD's
-  fallback when the camera was not solved), ``clippingRange`` 1 cm to 10 km. A value unknown on a
-  frame (NaN, or <= 0 for the focal length, focus and stop) gets no time sample there; one never
-  known is not authored. The principal point (aperture offsets) and distortion are not written.
+  ``horizontalAperture`` / ``verticalAperture`` = the camera's one film back (mm; the lens file's,
+  else the tracker's static block's, else the stage file's ``sensor_mm``: the same the .chan and CSV
+  fields of view use; not authored, and ``customLayerData.stagectl.filmBack.source`` "unknown",
+  when none says), ``horizontalApertureOffset`` / ``verticalApertureOffset`` (mm, time-sampled)
+  from the lens file's principal point: the film back's centre relative to the lens axis, X right
+  and Y up (a principal point left of the image centre is a positive horizontal offset; usd-core's
+  ``Gf.Camera`` frustum then puts the lens axis on that pixel), ``clippingRange`` 1 cm to 10 km. A
+  value unknown on a frame (NaN, or <= 0 for the focal length, focus and stop) gets no time sample
+  there; one never known is not authored. USD's camera attributes are 32-bit floats: a field of
+  view worked out from them agrees with the other formats to float precision (~2e-6 degrees).
+* Custom attributes (namespace ``stagectl:``, documented here and in docs/takes.md), double
+  precision, time-sampled like the lens: ``stagectl:lens:k1`` .. ``k3``, ``p1``, ``p2`` (OpenCV's
+  Brown-Conrady coefficients, undistorted -> distorted, on coordinates normalised by the focal
+  length in pixels; ``stagectl:lens:distortionModel`` says so in words),
+  ``stagectl:lens:principalPointPx`` (double2, pixels of ``stagectl:lens:imageSizePx``, int2), and
+  ``stagectl:sampleTimestamp:seconds`` / ``:nanoseconds`` (int64: the tracker's PTP time of each
+  frame's sample, as sent).
 """
 
 from __future__ import annotations
@@ -34,6 +47,7 @@ import numpy.typing as npt
 from pxr import Gf, Sdf, Tf, Usd, UsdGeom
 
 from stagectl.coords import internal_to_usd_camera_matrix
+from stagectl.takes.export.camera_fields import film_back_metadata
 from stagectl.takes.export.text_columns import Progress, ProgressReport, camera_path, write_atomically
 from stagectl.takes.model import CameraTrack, TakeData
 from stagectl.timecode import Timecode
@@ -41,6 +55,8 @@ from stagectl.timecode import Timecode
 METERS_PER_UNIT = 0.01
 CLIPPING_RANGE = (1.0, 1_000_000.0)
 """Near and far clipping planes in scene units (centimetres): 1 cm to 10 km."""
+DISTORTION_MODEL = ("OpenCV Brown-Conrady k1, k2, k3 (radial), p1, p2 (tangential): undistorted -> "
+                    "distorted, on coordinates normalised by the focal length in pixels")
 
 
 def prim_name(camera: str) -> str:
@@ -70,8 +86,9 @@ def _author(attribute: Usd.Attribute, times: npt.NDArray[np.float64], values: np
     """Time samples of ``values`` where ``known``, run edges only; returns how many were authored."""
     times, values = times[known], values[known]
     keep = run_edges(values)
+    pairs = values.ndim > 1
     for time, value in zip(times[keep].tolist(), values[keep].tolist(), strict=True):
-        attribute.Set(value, Usd.TimeCode(time))
+        attribute.Set(Gf.Vec2d(*value) if pairs else value, Usd.TimeCode(time))
     return int(keep.sum())
 
 
@@ -101,7 +118,53 @@ def _metadata(take: TakeData, track: CameraTrack, frames: npt.NDArray[np.int64],
         lens = track.lens
         data["lens"] = {"file": lens.lens_file, "make": lens.make, "model": lens.model, "serial": lens.serial,
                         "sensorWidthMm": lens.sensor_width_mm, "sensorHeightMm": lens.sensor_height_mm}
+    data["filmBack"] = film_back_metadata(track)
+    if frames.size:
+        first = int(np.argmax(track.frame == frames[0]))
+        sent = track.label(first, info.rate, info.drop_frame)
+        data["sourceTimecodeStart"] = str(sent)
+        data["sourceTimecodeRate"] = f"{sent.rate.rate.numerator}/{sent.rate.rate.denominator}"
+        data["sourceTimecodeFrom"] = "tracker" if bool(track.tracker_timecode[first]) else "stage clock"
     return {"stagectl": data}
+
+
+def _double_samples(prim: Usd.Prim, name: str, value_type: Sdf.ValueTypeName, times: npt.NDArray[np.float64],
+                    values: npt.NDArray[Any], known: npt.NDArray[np.bool_]) -> None:
+    """A ``stagectl:`` attribute time-sampled where ``known`` (run edges only); none when never known."""
+    if known.any():
+        _author(prim.CreateAttribute(name, value_type, custom=True), times, values, known)
+
+
+def _lens_extras(camera: UsdGeom.Camera, track: CameraTrack, index: npt.NDArray[np.int64],
+                 times: npt.NDArray[np.float64]) -> None:
+    """Aperture offsets from the principal point, distortion, and the PTP time, per frame."""
+    prim = camera.GetPrim()
+    centre = track.principal_point_px[index]
+    known: npt.NDArray[np.bool_] = np.asarray(np.isfinite(centre).all(axis=1), dtype=np.bool_)
+    if track.lens is not None and known.any():
+        size_px = np.array([track.lens.image_width_px, track.lens.image_height_px], dtype=np.float64)
+        size_mm = np.array([track.lens.sensor_width_mm, track.lens.sensor_height_mm])
+        shift = (centre - size_px / 2.0) * (size_mm / size_px)  # mm, x right and y down
+        _author(camera.CreateHorizontalApertureOffsetAttr(), times, lens_units(-shift[:, 0]), known)
+        _author(camera.CreateVerticalApertureOffsetAttr(), times, lens_units(shift[:, 1]), known)
+        _double_samples(prim, "stagectl:lens:principalPointPx", Sdf.ValueTypeNames.Double2, times, centre,
+                        known)
+        prim.CreateAttribute("stagectl:lens:imageSizePx", Sdf.ValueTypeNames.Int2, custom=True).Set(
+            Gf.Vec2i(track.lens.image_width_px, track.lens.image_height_px))
+    distortion = track.distortion[index]
+    if np.isfinite(distortion).any():
+        prim.CreateAttribute("stagectl:lens:distortionModel", Sdf.ValueTypeNames.String, custom=True).Set(
+            DISTORTION_MODEL)
+        for i, name in enumerate(("k1", "k2", "k3", "p1", "p2")):
+            column = distortion[:, i]
+            _double_samples(prim, f"stagectl:lens:{name}", Sdf.ValueTypeNames.Double, times, column,
+                            np.isfinite(column))
+    if track.sample_timestamp is not None:
+        stamp = track.sample_timestamp[index]
+        sent = stamp[:, 0] >= 0
+        for i, name in enumerate(("seconds", "nanoseconds")):
+            _double_samples(prim, f"stagectl:sampleTimestamp:{name}", Sdf.ValueTypeNames.Int64, times,
+                            stamp[:, i], sent)
 
 
 def camera_stage(take: TakeData, track: CameraTrack) -> Usd.Stage:
@@ -143,10 +206,11 @@ def camera_stage(take: TakeData, track: CameraTrack) -> Usd.Stage:
             known = np.isfinite(values) & (values > 0)
             if not _author(attribute, times, values, known):
                 attribute.Clear()
-        if track.lens is not None:
-            width, height = lens_units(np.array([track.lens.sensor_width_mm, track.lens.sensor_height_mm]))
+        if track.film_back is not None:
+            width, height = lens_units(np.array([track.film_back.width_mm, track.film_back.height_mm]))
             camera.CreateHorizontalApertureAttr(float(width))
             camera.CreateVerticalApertureAttr(float(height))
+        _lens_extras(camera, track, index, times)
         camera.CreateProjectionAttr(UsdGeom.Tokens.perspective)
         camera.CreateClippingRangeAttr(Gf.Vec2f(*CLIPPING_RANGE))
     layer = stage.GetRootLayer()

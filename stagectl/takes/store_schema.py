@@ -1,0 +1,162 @@
+"""The take store's SQLite schema, its versions and the upgrade of an older store.
+
+Schema version 2 (this stagectl):
+
+* ``takes``: one row per take (slate, rate, timecode in/out as frames, state, flags, notes, the look
+  live at the start and its CDL per zone, the journal it was fed from and how far).
+* ``cameras``: per take, the camera index used in sample records, its name, first source, lens file
+  (JSON) and ``info`` (JSON: the stage file's ``sensor_mm``).
+* ``sources``: per take, every tracking source feeding its cameras: index, name, protocol, cameras
+  and the settings needed to decode its raw datagrams again.
+* ``chunks``: samples as blobs of fixed-size records (``layout`` 2: ``records.SAMPLE_DTYPE``; 1: the
+  208-byte records of schema 1), one camera per blob, with the first and last sample's arrival time
+  and frame (by arrival).
+* ``raw``: every datagram the sources received, as it arrived (``records.pack_raw`` entries), in
+  zlib-compressed batches per source, with the batch's first/last raw index and arrival.
+* ``statics``: the trackers' ``static`` blocks (JSON as sent) received during the take, per camera.
+* ``log``: cues, looks, device changes, notes, take events, in arrival order.
+
+Schema 1 (stagectl 0.1) is upgraded in place when a writer opens it (new columns with their
+defaults, new tables); a read-only open of an older store upgrades it through a short-lived
+writer, or says what to do when the store cannot be written.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from stagectl.errors import StageError
+
+SCHEMA_VERSION = 2
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS takes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    slate TEXT NOT NULL,
+    production TEXT NOT NULL, scene TEXT NOT NULL, shot TEXT NOT NULL, take_number INTEGER NOT NULL,
+    rate_num INTEGER NOT NULL, rate_den INTEGER NOT NULL, drop_frame INTEGER NOT NULL,
+    tc_in INTEGER, tc_out INTEGER,
+    timecode_from TEXT NOT NULL DEFAULT 'stage',
+    started REAL NOT NULL, stopped REAL,
+    state TEXT NOT NULL CHECK (state IN ('recording', 'complete', 'recovered')),
+    circled INTEGER NOT NULL DEFAULT 0, no_good INTEGER NOT NULL DEFAULT 0,
+    notes TEXT NOT NULL DEFAULT '',
+    look_at_start TEXT NOT NULL DEFAULT '', cdl TEXT NOT NULL DEFAULT '{}',
+    journal TEXT NOT NULL DEFAULT '', journal_offset INTEGER NOT NULL DEFAULT 0,
+    samples INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS cameras (
+    take_id INTEGER NOT NULL REFERENCES takes(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL, camera TEXT NOT NULL, source TEXT NOT NULL DEFAULT '', lens TEXT,
+    PRIMARY KEY (take_id, idx)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    take_id INTEGER NOT NULL REFERENCES takes(id) ON DELETE CASCADE,
+    camera_idx INTEGER NOT NULL, first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL,
+    first_frame INTEGER NOT NULL, last_frame INTEGER NOT NULL, count INTEGER NOT NULL, data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS chunks_by_take ON chunks (take_id, camera_idx, first_ns);
+CREATE TABLE IF NOT EXISTS log (
+    take_id INTEGER NOT NULL REFERENCES takes(id) ON DELETE CASCADE,
+    arrival_ns INTEGER NOT NULL, frame INTEGER, kind TEXT NOT NULL, source TEXT NOT NULL,
+    text TEXT NOT NULL, data TEXT NOT NULL DEFAULT '{}'
+);
+CREATE INDEX IF NOT EXISTS log_by_take ON log (take_id, arrival_ns);
+"""
+
+# Schema 1 -> 2: what every store of schema 2 has beyond schema 1 (also run on a new store).
+_UPGRADE_2 = """
+ALTER TABLE chunks ADD COLUMN layout INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE cameras ADD COLUMN info TEXT NOT NULL DEFAULT '{}';
+CREATE TABLE IF NOT EXISTS sources (
+    take_id INTEGER NOT NULL REFERENCES takes(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL, name TEXT NOT NULL, protocol TEXT NOT NULL, cameras TEXT NOT NULL,
+    settings TEXT NOT NULL DEFAULT '{}',
+    PRIMARY KEY (take_id, idx)
+);
+CREATE TABLE IF NOT EXISTS raw (
+    take_id INTEGER NOT NULL REFERENCES takes(id) ON DELETE CASCADE,
+    source_idx INTEGER NOT NULL, first_index INTEGER NOT NULL, last_index INTEGER NOT NULL,
+    first_ns INTEGER NOT NULL, last_ns INTEGER NOT NULL, count INTEGER NOT NULL, bytes INTEGER NOT NULL,
+    codec TEXT NOT NULL, data BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS raw_by_take ON raw (take_id, first_index);
+CREATE TABLE IF NOT EXISTS statics (
+    take_id INTEGER NOT NULL REFERENCES takes(id) ON DELETE CASCADE,
+    camera_idx INTEGER NOT NULL, arrival_ns INTEGER NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS statics_by_take ON statics (take_id, camera_idx, arrival_ns);
+"""
+
+
+class TakeStoreError(StageError):
+    """The take store could not be opened or read, or a take was not found."""
+
+
+def _version(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return None if row is None else int(row[0])
+
+
+def _upgrade(conn: sqlite3.Connection, path: Path) -> None:
+    """Bring a writable connection's store to :data:`SCHEMA_VERSION` (one transaction)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        version = _version(conn)
+        if version is None:  # a new store: schema 1's tables exist (the script ran), then upgrade
+            conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
+            version = 1
+        if version > SCHEMA_VERSION:
+            raise TakeStoreError(f"take store {path} has schema version {version}, this stagectl reads up to "
+                                 f"{SCHEMA_VERSION}: upgrade stagectl")
+        if version < 2:
+            for statement in filter(str.strip, _UPGRADE_2.split(";")):
+                conn.execute(statement)
+            conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection in WAL mode with the schema in place and current (a writer creates or upgrades it).
+
+    A read-only open of a store written by an older stagectl upgrades it first through a short-lived
+    writer; TakeStoreError when that is not possible (a read-only folder) or the store is newer.
+    """
+    try:
+        if readonly:
+            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0, check_same_thread=False)
+            version = _version(conn)
+            if version is not None and version < SCHEMA_VERSION:
+                conn.close()
+                try:
+                    connect(path).close()
+                except (sqlite3.Error, TakeStoreError) as exc:
+                    raise TakeStoreError(
+                        f"take store {path} was written by an older stagectl (schema {version}) and cannot "
+                        f"be upgraded here ({exc}): open it once where it can be written, e.g. "
+                        "`stagectl takes list --config <stage file>`") from None
+                return connect(path, readonly=True)
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA foreign_keys=ON")
+            conn.executescript(_SCHEMA)
+            _upgrade(conn, path)
+        version = _version(conn)
+    except sqlite3.Error as exc:
+        raise TakeStoreError(f"cannot open the take store {path}: {exc}") from None
+    if version is None or version > SCHEMA_VERSION:
+        conn.close()
+        raise TakeStoreError(
+            f"take store {path} has schema version {version}, this stagectl reads up to {SCHEMA_VERSION}: "
+            "upgrade stagectl"
+        )
+    return conn
