@@ -71,6 +71,11 @@ def _take_command(args: argparse.Namespace, config: StageConfig) -> int:
             return takes.takes_list(config, args.json)
         if args.takes_command == "show":
             return takes.takes_show(config, args.take, args.json)
+        if args.takes_command == "raw":
+            from stagectl.commands_raw import takes_raw
+
+            return takes_raw(config, args.take, camera=args.camera, out_path=args.out, fmt=args.format,
+                             redecode=args.redecode)
         slate = {k: getattr(args, k) for k in ("production", "scene", "shot", "notes", "take")
                  if getattr(args, k) is not None}
         stop = threading.Event()

@@ -140,9 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_take_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``stagectl takes list | show | record`` and ``stagectl export`` (stagectl/commands_takes.py)."""
+    """``stagectl takes list | show | record | raw`` and ``stagectl export`` (stagectl/commands_takes.py,
+    stagectl/commands_raw.py)."""
     config_help = "stage file (TOML) whose [takes] dir holds the takes; default: the demo stage's"
-    takes = sub.add_parser("takes", help="recorded takes: list, show, record")
+    takes = sub.add_parser("takes", help="recorded takes: list, show, record, raw")
     takes_sub = takes.add_subparsers(dest="takes_command", metavar="ACTION", required=True)
     lst = takes_sub.add_parser("list", help="every take: slate, state, timecode, samples")
     lst.add_argument("--config", metavar="FILE", help=config_help)
@@ -159,6 +160,17 @@ def _add_take_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     rec.add_argument("--take", type=_ranged_int(1, 9999), metavar="N",
                      help="take number (default: the next one for this scene and shot)")
     rec.add_argument("--json", action="store_true", help="print the recorded take as JSON")
+    raw = takes_sub.add_parser("raw", help="a take's raw datagrams as they arrived (hex lines, pcap), or "
+                                           "decoded again with today's decoders")
+    raw.add_argument("take", metavar="TAKE", help="take id or name (as `takes list` shows)")
+    raw.add_argument("--camera", metavar="NAME", help="only the sources that fed this camera")
+    raw.add_argument("--out", metavar="FILE", help="write FILE (atomically) instead of stdout (pcap: needed)")
+    raw.add_argument("--format", choices=("hex", "pcap"), default=None,
+                     help="hex: one text line per datagram (default); pcap: a packet capture for Wireshark")
+    raw.add_argument("--redecode", action="store_true",
+                     help="decode the datagrams again: JSON lines per sample and refused datagram, a summary "
+                          "on stderr")
+    raw.add_argument("--config", metavar="FILE", help=config_help)
     export = sub.add_parser("export",
                             help="export takes for post (USD, .chan, CSV, OpenTrackIO, OTIO, ALE, CDL)")
     export.add_argument("takes", nargs="+", metavar="TAKE", help="take ids or names")

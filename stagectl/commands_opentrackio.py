@@ -18,9 +18,11 @@ from tracking.opentrackio import (
     Header,
     OpenTrackIOSample,
     Reassembler,
-    decode_sample,
+    decode_payload,
     parse_datagram,
+    parse_sample,
 )
+from tracking.opentrackio_merge import jsonable
 from tracking.opentrackio_reassembly import Numbering
 from tracking.opentrackio_sim import OpenTrackIOSimulator
 
@@ -65,8 +67,19 @@ def _triple(values: tuple[float, float, float] | None) -> list[float] | None:
     return None if values is None else list(values)
 
 
+_WARNINGS = {
+    "timecode_drop_frame": "the timecode is flagged drop-frame at a rate without drop-frame; counted as "
+                           "non-drop",
+    "timecode_frames": "the timecode's frame number is at or beyond its rate; carried into the next second",
+    "timecode_skipped": "a drop-frame label that does not exist; counted as the next one that does",
+    "nanoseconds": "a timestamp's nanoseconds are 1e9 or more; the instant is seconds + nanoseconds",
+    "magnitude": "a transform beyond 1000 km or a million degrees",
+}
+
+
 def sample_json(sample: OpenTrackIOSample) -> dict[str, Any]:
-    """The sample in stagectl's units, as plain JSON values (absent fields left out)."""
+    """The sample in stagectl's units, as plain JSON values (absent fields left out). The decoder's
+    output also carries ``received``: the sample exactly as it was sent."""
     out: dict[str, Any] = {
         "source_number": sample.source_number, "source_id": sample.source_id, "sample_id": sample.sample_id,
         "position_m": _triple(sample.translation_m), "rotation_deg": _triple(sample.rotation_deg),
@@ -74,6 +87,7 @@ def sample_json(sample: OpenTrackIOSample) -> dict[str, Any]:
                         "rotation_deg": list(t.rotation_deg)} for t in sample.transforms] or None,
         "timecode": None if sample.timecode is None else str(sample.timecode),
         "timecode_rate": None if sample.timecode is None else str(sample.timecode.rate),
+        "timecode_as_sent": None if sample.timecode_label is None else str(sample.timecode_label),
         "sub_frame": sample.sub_frame,
         "sample_time_ns": sample.sample_time_ns,
         "sample_rate": None if sample.sample_rate is None else str(sample.sample_rate),
@@ -149,14 +163,20 @@ def decode_opentrackio(args: list[str], out: TextIO = sys.stdout, err: TextIO = 
                       "ignored, as OpenTrackIO asks", file=err)
             continue
         try:
-            sample = decode_sample(header.encoding, payload)
+            received = decode_payload(header.encoding, payload)
+            sample = parse_sample(received)
         except DecodeError as exc:
             print(f"{shown}: {exc.reason}: {exc}", file=err)
             status = 1
             continue
+        for warning in sample.warnings:
+            print(f"{shown}: kept as sent ({warning}): {_WARNINGS.get(warning, warning)}", file=err)
+        changed: dict[str, Any] = {}
         print(json.dumps({"encoding": ENCODING_NAMES[header.encoding],
                           "sequence": reassembler.completed_sequence,
-                          "segments": reassembler.completed_segments, **sample_json(sample)}), file=out)
+                          "segments": reassembler.completed_segments, **sample_json(sample),
+                          "warnings": list(sample.warnings),
+                          "received": jsonable(received, "", changed)}), file=out)
     incomplete = reassembler.pending + reassembler.discarded - rejected_sets
     if incomplete:
         print(f"incomplete: {incomplete} payload(s) are missing segments; an incomplete payload is discarded",

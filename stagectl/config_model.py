@@ -157,6 +157,8 @@ class OutputConfig:
     emulator: bool = False
     """remote-control: run stagectl's Remote Control emulator on loopback and send to it (demo, tests)."""
     index: int = 0
+    mtu: int = 1500
+    """opentrackio: the largest datagram (header included); larger samples go out in segments."""
 
     @property
     def name(self) -> str:

@@ -15,7 +15,7 @@ from stagectl.config_model import Endpoint, OutputConfig
 
 OUTPUT_KINDS = ("opentrackio", "osc", "remote-control")
 KEYS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "opentrackio": ("kind", "target", "cameras", "encoding", "interface", "ttl"),
+    "opentrackio": ("kind", "target", "cameras", "encoding", "interface", "ttl", "mtu"),
     "osc": ("kind", "target", "cameras", "bundle", "prefix", "interface", "ttl"),
     "remote-control": ("kind", "target", "websocket", "preset", "timeout_ms", "emulator"),
 }
@@ -73,10 +73,13 @@ class OutputTableChecker(TableChecker):
                                  "a number 50..30000 (milliseconds per request)")
         emulator = self.typed(table, (*base, "emulator"), (bool,),
                               "true or false (run stagectl's Remote Control emulator on loopback)", False)
+        mtu = self.ranged(table, (*base, "mtu"), 64, 65507, 1500,
+                          "an integer 64..65507 (bytes a datagram may hold, header included; larger samples "
+                          "are sent in segments)", integer=True)
         if len(self.errors) > before or kind is None or target is None:
             return None
         return OutputConfig(kind, target, chosen, encoding, interface, ttl, bundle, prefix, websocket, preset,
-                            timeout_ms, emulator, i)
+                            timeout_ms, emulator, i, mtu)
 
     def _endpoint(self, table: Mapping[str, Any], key: KeyPath, default: str) -> Endpoint | None:
         text = self.typed(table, key, (str,), _ALLOWED_TARGET, default)

@@ -68,8 +68,8 @@ class StageOutputs:
             if out.kind == "opentrackio":
                 numbers = {camera: n for n, camera in enumerate(out.cameras, start=1)}
                 stream = OpenTrackIOOutput(out.name, out.target, encoding=out.encoding,
-                                           interface=out.interface, ttl=out.ttl, source_numbers=numbers,
-                                           static_for=static_for)
+                                           interface=out.interface, ttl=out.ttl, mtu=out.mtu,
+                                           source_numbers=numbers, static_for=static_for)
             else:
                 stream = OscOutput(out.name, out.target, prefix=out.prefix, bundle=out.bundle,
                                    interface=out.interface)

@@ -40,7 +40,7 @@ def _lines(stdout: str) -> list[dict[str, Any]]:
 def test_decode_the_published_vector() -> None:
     result = stagectl("decode", "opentrackio", "4f54 726b:0001 0000 0000 0000 8002 0bfb 7b7d")
     assert result.returncode == 0, result.stderr
-    assert _lines(result.stdout) == [{"encoding": "json", "sequence": 0, "segments": 1}]
+    assert _lines(result.stdout) == [EMPTY_DECODED]
 
 
 def test_decode_a_complete_cbor_sample_in_internal_units() -> None:
@@ -99,6 +99,7 @@ BAD_DATAGRAMS = [
     ("5854726b" + EMPTY_JSON[8:], "magic: identifier is b'XTrk'"),
     ("@/nonexistent/file.bin", "cannot read /nonexistent/file.bin"),
 ]
+EMPTY_DECODED = {"encoding": "json", "sequence": 0, "segments": 1, "warnings": [], "received": {}}
 BAD_PAYLOADS = [
     (b'{"lens": {"fStop": NaN}}', "value: lens.fStop: must be a finite number, got nan"),
     (b'{"lens": {"encoders": {"zoom": 1.5}}}', "value: lens.encoders.zoom: 1.5 is above the maximum 1"),
@@ -117,7 +118,7 @@ def test_decode_says_what_is_wrong_with_each_argument() -> None:
     expected = [words for _, words in BAD_DATAGRAMS] + [words for _, words in BAD_PAYLOADS]
     for line, words in zip(lines, expected, strict=True):
         assert words in line
-    assert _lines(result.stdout) == [{"encoding": "json", "sequence": 0, "segments": 1}]  # the good one
+    assert _lines(result.stdout) == [EMPTY_DECODED]  # the good one
 
 
 def test_decode_missing_segment_says_incomplete() -> None:
@@ -198,3 +199,17 @@ def test_simulate_bad_arguments(args: list[str], code: int, words: str) -> None:
     result = stagectl("simulate", "opentrackio", *args, "--duration", "0.1")
     assert result.returncode == code
     assert words in result.stderr
+
+
+def test_camdkits_generated_complete_example_decodes_with_every_field() -> None:
+    # camdkit's examples.py sends dropFrame true at 24000/1001 (and subFrame 1): once refused as
+    # "drop-frame is not defined at 24000/1001 fps", now kept as sent and flagged.
+    sample = json.loads((EXAMPLES.parent / "generated" / "complete_dynamic_example.json").read_text())
+    datagrams = encode_datagrams(json.dumps(sample).encode(), ENCODING_JSON, 0, 1500)
+    result = stagectl("decode", "opentrackio", *(d.hex() for d in datagrams))
+    assert result.returncode == 0, result.stderr
+    (decoded,) = _lines(result.stdout)
+    assert decoded["received"] == sample
+    assert decoded["warnings"] == ["timecode_drop_frame"]
+    assert decoded["timecode_as_sent"] == "01:02:03;04" and decoded["timecode"] == "01:02:03:04"
+    assert "kept as sent (timecode_drop_frame)" in result.stderr

@@ -206,3 +206,13 @@ def test_a_failing_write_is_retried_without_losing_or_doubling_records(
     assert writer.write_errors == 1 and writer.written == 8 and sum(batches) == 8
     read = read_journal(path)
     assert read.torn_bytes == 0 and [t for t, _ in read.records] == [t for t, _ in _records(5)]
+
+
+def test_a_sample_without_lens_values_packs_with_nan_lens_columns() -> None:
+    # A tracker that sends no lens block (and no lens file): this once failed in the tap and the
+    # sample never reached the take.
+    sample = CameraSample("A", "A/opentrackio", 5, (1.0, 2.0, 3.0), (4.0, 5.0, 6.0),
+                          timecode=Timecode(0, R24))
+    [r] = unpack_samples(pack_sample(sample, 0, 0))
+    assert (r["x"], r["roll"]) == (1.0, 6.0)
+    assert all(np.isnan(r[name]) for name in ("focal_length_mm", "k1", "cx", "cy", "zoom_raw"))

@@ -16,6 +16,7 @@ tracker's entries are untouched. Nothing here mutates the maps it is given.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -136,3 +137,22 @@ def camera_static(base: Mapping[str, Any], changed: dict[str, Any], *, label: st
     if tracker_make:
         fill["tracker"] = {"make": tracker_make}
     return overlay(static, fill, "static", changed, fill_only=True)
+
+
+def jsonable(value: Any, where: str, changed: dict[str, Any]) -> Any:
+    """``value`` with what JSON cannot hold made JSON (CBOR may carry NaN or byte strings in ``custom``):
+    non-finite numbers become null, bytes their hex; the original's text goes to ``changed``."""
+    if isinstance(value, Mapping):
+        return {str(k): jsonable(v, f"{where}.{k}" if where else str(k), changed) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [jsonable(v, f"{where}[{i}]", changed) for i, v in enumerate(value)]
+    if isinstance(value, float) and not math.isfinite(value):
+        changed[where] = repr(value)
+        return None
+    if isinstance(value, bytes | bytearray):
+        changed[where] = f"bytes of {len(value)}"
+        return bytes(value).hex()
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    changed[where] = repr(value)
+    return str(value)

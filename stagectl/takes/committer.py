@@ -164,6 +164,7 @@ class CommitterStats:
     errors: int = 0
     error: str | None = None
     committed_records: int = 0
+    committed_raw: int = 0
     last_commit_ns: int = 0
 
 
@@ -251,7 +252,7 @@ class Committer:
             if not ingest.dirty:
                 continue
             had_id = ingest.take_id is not None
-            before = ingest.samples
+            before, raw_before = ingest.samples, ingest.raw
             try:
                 ingest.commit()
                 if ingest.ended is not None:
@@ -265,6 +266,7 @@ class Committer:
             self.stats.error = None
             self.stats.commits += 1
             self.stats.committed_records += ingest.samples - before
+            self.stats.committed_raw += ingest.raw - raw_before
             self.stats.last_commit_ns = time.monotonic_ns()
             if not had_id and ingest.take_id is not None and self.on_take is not None:
                 self.on_take(name, ingest.take_id)

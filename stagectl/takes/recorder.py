@@ -32,7 +32,7 @@ from typing import Any
 from presets.colour import Cdl
 from stagectl.clock import StageClock
 from stagectl.errors import StageError
-from stagectl.events import EventQueue, Level, StageEvent
+from stagectl.events import EventQueue, Level
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
 from stagectl.takes.capture import Capture, Preroll, RawCapture
@@ -42,30 +42,25 @@ from stagectl.takes.journal import (
     END,
     HEADER,
     JOURNAL_SUFFIX,
-    LOG,
     SAMPLE,
     STATIC,
     JournalError,
     JournalWriter,
 )
 from stagectl.takes.model import LensInfo, Slate
+from stagectl.takes.recorder_parts import SLATE_FIELDS, SOURCE, RecorderError, SlateKeeping, TakeLogging
 from stagectl.takes.records import cdl_json, dumps, lens_json, pack_sample, rate_json, slate_json
 from stagectl.takes.store import TakeStore
 from stagectl.timecode import Timecode, frames_per_24h
 
+__all__ = ["SLATE_FIELDS", "Recorder", "RecorderError", "RecorderStatus"]
+
 log = logging.getLogger("stagectl.takes")
-SOURCE = "takes"
-SLATE_FIELDS = ("production", "scene", "shot", "take", "notes", "cameras")
-_EVENT_KINDS = {"cue": "cue", "state": "device", "lens": "device"}
 _NAME_CLEAN = re.compile(r"[^A-Za-z0-9._-]+")
 
 LensLookup = Callable[[str], LensInfo | None]
 LookLookup = Callable[[], tuple[str, Mapping[str, Cdl]]]
 InfoLookup = Callable[[str], Mapping[str, Any]]
-
-
-class RecorderError(StageError):
-    """A take could not be started or stopped (already recording, a bad slate, no disk)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +85,7 @@ class RecorderStatus:
     ready: bool = False
 
 
-class Recorder:
+class Recorder(SlateKeeping, TakeLogging):
     """Records takes of a stage (see the module docstring). Construct anywhere; run on the loop.
 
     ``lens_of(camera)`` gives a camera's lens file and film back; ``look_of()`` the live look's
@@ -206,53 +201,6 @@ class Recorder:
         """Record a tracking source's raw datagrams in every take of its cameras: returns the callable
         the source calls with each datagram as it arrives (I/O loop). See :mod:`stagectl.takes.capture`."""
         return self.capture.add_source(name, protocol, cameras, settings, names=names, preroll=preroll)
-
-    # --- slate ------------------------------------------------------------------------------------
-
-    def set_slate(self, **fields: Any) -> Slate:
-        """Change the slate (production, scene, shot, take, notes, cameras). A new production, scene
-        or shot without a take number goes to that shot's next take. RecorderError for unknown
-        fields or a bad take number."""
-        unknown = sorted(set(fields) - set(SLATE_FIELDS))
-        if unknown:
-            raise RecorderError(
-                f"unknown slate field(s) {', '.join(unknown)}; known: {', '.join(SLATE_FIELDS)}"
-            )
-        changes: dict[str, Any] = {}
-        for key in ("production", "scene", "shot", "notes"):
-            if key in fields:
-                changes[key] = str(fields[key]).strip()
-        if "cameras" in fields:
-            cams = fields["cameras"]
-            cams = [c for c in (cams.replace(",", " ").split() if isinstance(cams, str) else cams)]
-            missing = [c for c in cams if c not in self.cameras]
-            if missing:
-                raise RecorderError(
-                    f"slate camera(s) {', '.join(missing)} not on this stage "
-                    f"(cameras: {', '.join(self.cameras)})"
-                )
-            changes["cameras"] = tuple(cams)
-        slate = replace(self.slate, **changes)
-        if "take" in fields:
-            try:
-                number = int(str(fields["take"]).strip())
-            except ValueError:
-                raise RecorderError(f"take number must be a whole number, got {fields['take']!r}") from None
-            if not 1 <= number <= 9999:
-                raise RecorderError(f"take number must be 1..9999, got {number}")
-            slate = replace(slate, take=number)
-        elif (slate.production, slate.scene, slate.shot) != (
-            self.slate.production,
-            self.slate.scene,
-            self.slate.shot,
-        ):
-            slate = replace(slate, take=self._numbers.get((slate.production, slate.scene, slate.shot), 0) + 1)
-        self.slate = slate
-        return slate
-
-    def _next_take(self) -> None:
-        key = (self.slate.production, self.slate.scene, self.slate.shot)
-        self.slate = replace(self.slate, take=max(self.slate.take, self._numbers.get(key, 0) + 1))
 
     # --- record / stop ----------------------------------------------------------------------------
 
@@ -465,47 +413,6 @@ class Recorder:
             writer.put(STATIC, dumps({"camera": camera_idx, "ns": arrival_ns, "static": static}))
         except (TypeError, ValueError) as exc:  # not JSON-able (NaN in CBOR): the raw capture keeps it
             log.debug("take recorder: static block of camera %d not stored as JSON: %s", camera_idx, exc)
-
-    # --- log ------------------------------------------------------------------------------------
-
-    def _log(self, ns: int, kind: str, source: str, text: str, data: Mapping[str, Any]) -> None:
-        writer = self._writer
-        if writer is None:
-            return
-        frame = self.clock.frame_at(ns) % self._per_day
-        try:
-            payload = dumps(
-                {"ns": ns, "frame": frame, "kind": kind, "source": source, "text": text, "data": dict(data)}
-            )
-        except (TypeError, ValueError):
-            payload = dumps(
-                {"ns": ns, "frame": frame, "kind": kind, "source": source, "text": text, "data": {}}
-            )
-        writer.put(LOG, payload)
-
-    def _on_event(self, event: StageEvent) -> None:
-        if self._writer is None or event.source == SOURCE:
-            return
-        kind = _EVENT_KINDS.get(event.kind, "event")
-        data: dict[str, Any] = {"level": event.level.name}
-        if event.kind == "state" and self._is_tracking_source(event.source):
-            kind = "dropout"  # a camera's stream going stale or down, or coming back
-            data["state"] = event.message.split(":", 1)[0].split(" ", 1)[0]
-        if kind == "cue":
-            look, _ = self._look()
-            if look:
-                data["look"] = look
-        self._log(event.monotonic_ns, kind, event.source, event.message, data)
-
-    def _is_tracking_source(self, name: str) -> bool:
-        return any(h.name == name for pipeline in self.cameras.values() for h in pipeline.sources)
-
-    def _look(self) -> tuple[str, Mapping[str, Cdl]]:
-        try:
-            return self.look_of()
-        except Exception as exc:  # the look lookup must never stop a take
-            log.debug("take recorder: live look unavailable: %s", exc)
-            return "", {}
 
     # --- committer callbacks (committer thread) -----------------------------------------------------
 

@@ -81,7 +81,7 @@ RAW_PREROLL = 1
 """A datagram that arrived just before RECORD (a segment of the first sample may be among them)."""
 
 NAN = math.nan
-_NO_LENS = (NAN,) * 14
+_NO_LENS = (NAN,) * 12  # focal, focus, f, T, pupil, k1, k2, k3, p1, p2, cx, cy
 _NS_PER_S = 1_000_000_000
 
 

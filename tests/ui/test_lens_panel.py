@@ -233,3 +233,18 @@ def test_the_readout_shows_infinity_and_marks_a_clamped_axis_amber(qtbot: QtBot)
     for key in ("zoom_raw", "zoom_norm", "focal_length"):
         assert theme.CLAMPED_TEXT in values[key].styleSheet() and "outside" in values[key].toolTip()
     assert values["focus_raw"].styleSheet() == "" and readout.origin.text() == f"from {DEMO_LENS.name}"
+
+
+def test_the_film_back_row_names_the_cameras_one_sensor_and_where_it_comes_from(
+        qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    panel = window.lens_panel
+    values = panel.readout.values
+    # Camera A: the demo lens file's sensor; camera B: the one its OpenTrackIO tracker's static block names.
+    qtbot.waitUntil(lambda: values["film_back"].text() == "36.00 x 20.25 mm"
+                    and panel.readout.film_source.text() == "from the lens file", timeout=5000)
+    panel.selector.setCurrentText("B")
+    qtbot.waitUntil(lambda: panel.readout.film_source.text() == "from the tracker", timeout=5000)
+    assert values["film_back"].text() == "36.00 x 20.25 mm"
+    panel.readout.show_film_back(None)
+    assert values["film_back"].text() == "—" and "unknown" in panel.readout.film_source.text()

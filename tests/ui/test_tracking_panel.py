@@ -253,3 +253,28 @@ def test_header_says_lens_unsolved_without_a_lens_file(qtbot: QtBot, demo_runner
     demo_runner.stage.use_lens_file("A", None)
     qtbot.waitUntil(lambda: label.text() == "lens unsolved", timeout=3000)
     assert "raw encoder counts still flow" in label.toolTip()
+
+
+def test_a_sample_kept_as_sent_though_odd_shows_in_the_warned_column(qtbot: QtBot,
+                                                                     demo_runner: StageRunner) -> None:
+    # Camera B's simulated OpenTrackIO port: one sample whose timecode is flagged drop-frame at 23.976
+    # (camdkit's own example does that): schema-valid, so delivered, counted and named, not rejected.
+    from stagectl.timecode import FrameRate, TimecodeLabel
+    from tracking.opentrackio import ENCODING_JSON, OpenTrackIOSample, encode_sample
+
+    window = _window(qtbot, demo_runner)
+    window.tracking_panel.selector.setCurrentText("B")
+    source = demo_runner.stage.sources[1]
+    assert source.camera.name == "B" and source.bound is not None
+    qtbot.waitUntil(lambda: _cell(window, table.ADDRESS) == str(source.bound), timeout=3000)
+    label = TimecodeLabel(1, 2, 3, 4, FrameRate.parse("24000/1001"), drop_frame=True)
+    sample = OpenTrackIOSample(translation_m=(0.0, 0.0, 1.5), rotation_deg=(0.0, 0.0, 0.0),
+                               timecode_label=label, sequence_number=0,
+                               source_id="urn:uuid:5210332e-0292-4f8e-a606-a23ebe2ae18e")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.sendto(encode_sample(sample, ENCODING_JSON, 0)[0], (source.bound.host, source.bound.port))
+    qtbot.waitUntil(lambda: _cell(window, table.WARNED) == "1", timeout=3000)
+    item = window.tracking_panel.health.item(0, table.WARNED)
+    assert item is not None and "timecode_drop_frame: 1" in item.toolTip()
+    assert "kept as sent: timecode_drop_frame 1" in _cell(window, table.DETAIL)
+    assert _cell(window, table.REJECTED) == "0"

@@ -219,6 +219,7 @@ class LensPanel(QWidget):
         sample = status.latest
         self.shown_sample = sample
         self.readout.show_sample(sample)
+        self.readout.show_film_back(status.film_back)
         lens = sample.lens if sample is not None else None
         self.curves.show_live(lens if self.solver is not None else None)
         self.distortion.set_frame(frame_from_lens(lens, self.solver.lens.sensor) if self.solver else None)

@@ -12,7 +12,7 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from stagectl.samples import CameraSample, LensValues
+from stagectl.samples import CameraSample, FilmBack, LensValues
 from ui import theme
 
 AXES = ("zoom", "focus", "iris")
@@ -22,6 +22,9 @@ DEPENDS_ON = {"zoom": "focal_length", "focus": "focus_distance", "iris": "t_stop
 SOLVED_ROWS = (("focal_length", "Focal length"), ("focus_distance", "Focus distance"), ("t_stop", "T-stop"),
                ("entrance_pupil", "Entrance pupil"))
 DASH = "—"
+FILM_BACK_TIP = ("The sensor size every output and export uses for this camera's field of view: the lens "
+                 "file's, else the one the tracker's OpenTrackIO static block names, else [[cameras]] "
+                 "sensor_mm in the stage file; unknown when none says")
 
 
 def _fmt(value: float | None, spec: str, suffix: str = "") -> str:
@@ -135,6 +138,14 @@ class LensReadout(QWidget):
         for col, key in enumerate(("p1", "p2"), start=1):
             value(key, row, col, "+0.00000")
         row += 1
+        grid.setRowMinimumHeight(row, 8)
+        row += 1
+        caption("Film back", row).setToolTip(FILM_BACK_TIP)
+        value("film_back", row, 1, "00.00 x 00.00 mm", span=2)
+        self.film_source = QLabel("", self)
+        self.film_source.setStyleSheet(f"color: {theme.DIM_TEXT};")
+        grid.addWidget(self.film_source, row, 3)
+        row += 1
         grid.setRowStretch(row, 1)
         grid.setColumnStretch(4, 1)
         self.values["k3"].setToolTip("OpenCV's order is k1 k2 p1 p2 k3; shown grouped radial / tangential")
@@ -157,6 +168,17 @@ class LensReadout(QWidget):
         if self.origin.text() != origin:
             self.origin.setText(origin)
         self._show_clamped(lens.clamped if lens is not None else ())
+
+    def show_film_back(self, film: FilmBack | None) -> None:
+        """The camera's one film back and where it comes from, or "unknown" (amber: no field of view)."""
+        text = DASH if film is None else f"{film.width_mm:.2f} x {film.height_mm:.2f} mm"
+        source = "unknown: set sensor_mm" if film is None else f"from the {film.source}"
+        label = self.values["film_back"]
+        if label.text() != text:
+            label.setText(text)
+            label.setStyleSheet("" if film is not None else f"color: {theme.WARNING_TEXT};")
+        if self.film_source.text() != source:
+            self.film_source.setText(source)
 
     def _show_clamped(self, clamped: tuple[str, ...]) -> None:
         if clamped == self.clamped:

@@ -46,6 +46,12 @@ def film_back_metadata(track: CameraTrack) -> dict[str, Any]:
     return {"widthMm": film.width_mm, "heightMm": film.height_mm, "source": film.source}
 
 
+def first_static(track: CameraTrack) -> dict[str, Any] | None:
+    """The first OpenTrackIO static block the camera's tracker sent during the take, as sent (camera,
+    lens and tracker identity, sensor): what the clip-level formats keep of it."""
+    return dict(track.statics[0][1]) if track.statics else None
+
+
 def source_labels(track: CameraTrack, rate: FrameRate, drop_frame: bool
                   ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
     """(N, 4) label fields, (N, 2) rates and drop flags of every sample's own timecode as recorded (a

@@ -30,7 +30,7 @@ from stagectl.errors import DecodeError
 from stagectl.takes.model import CameraTrack, TakeData
 from stagectl.timecode import Timecode
 from tracking.opentrackio_datagram import parse_datagram
-from tracking.opentrackio_merge import REMOVED, camera_static, overlay, with_notes
+from tracking.opentrackio_merge import REMOVED, camera_static, jsonable, overlay, with_notes
 from tracking.opentrackio_payload import decode_payload
 from tracking.opentrackio_reassembly import Reassembler
 
@@ -105,6 +105,7 @@ class ReplayedLines:
         self._payloads = payloads(take, sources)
         self._pending: dict[int, dict[str, Any]] = {}
         self._reached = -1
+        self._label: tuple[int, str] = (-1, "")
         self.rows = np.zeros(len(track), dtype=np.bool_)
         if track.raw_index is not None and track.source_index is not None and sources:
             self.rows = (track.raw_index >= 0) & np.isin(track.source_index, sources)
@@ -138,8 +139,9 @@ class ReplayedLines:
         if ours:
             out["lens"] = overlay(theirs if isinstance(theirs, Mapping) else {}, ours, "lens", changed)
         frame = int(track.frame[row])
-        notes: dict[str, Any] = {"takeFrame": frame,
-                                 "takeTimecode": str(Timecode.from_frames(frame, info.rate, info.drop_frame))}
+        if frame != self._label[0]:  # several samples a frame: the label is worked out once
+            self._label = (frame, str(Timecode.from_frames(frame, info.rate, info.drop_frame)))
+        notes: dict[str, Any] = {"takeFrame": frame, "takeTimecode": self._label[1]}
         static = payload.get("static")
         if row == 0 or isinstance(static, Mapping):
             base = static if isinstance(static, Mapping) else self._first_static
@@ -168,22 +170,3 @@ def _dumps(obj: Any) -> str:
 
 def _rational(value: Fraction) -> dict[str, int]:
     return {"num": value.numerator, "denom": value.denominator}
-
-
-def jsonable(value: Any, where: str, changed: dict[str, Any]) -> Any:
-    """``value`` with what JSON cannot hold made JSON (CBOR may carry NaN or byte strings in ``custom``):
-    non-finite numbers become null, bytes their hex; the original's text goes to ``changed``."""
-    if isinstance(value, Mapping):
-        return {str(k): jsonable(v, f"{where}.{k}" if where else str(k), changed) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [jsonable(v, f"{where}[{i}]", changed) for i, v in enumerate(value)]
-    if isinstance(value, float) and not math.isfinite(value):
-        changed[where] = repr(value)
-        return None
-    if isinstance(value, bytes | bytearray):
-        changed[where] = f"bytes of {len(value)}"
-        return bytes(value).hex()
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    changed[where] = repr(value)
-    return str(value)

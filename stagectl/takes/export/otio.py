@@ -36,7 +36,7 @@ import opentimelineio as otio  # type: ignore[import-untyped, unused-ignore]
 from lens.atomic import atomic_write_text
 from presets.colour import Cdl
 from stagectl.takes.export.ale import CameraSpan, camera_span, clip_name, lens_summary
-from stagectl.takes.export.camera_fields import film_back_metadata
+from stagectl.takes.export.camera_fields import film_back_metadata, first_static
 from stagectl.takes.export.cdl import check_cdl
 from stagectl.takes.export.registry import ExportError
 from stagectl.takes.model import CameraTrack, TakeData
@@ -111,6 +111,7 @@ def _clip(take: TakeData, camera: str | None, span: CameraSpan,
                 tracking_source=track.source if track is not None else None,
                 lens=_lens_metadata(track) if track is not None else None,
                 film_back=film_back_metadata(track) if track is not None else None,
+                tracker_static=first_static(track) if track is not None else None,
                 tc_first=str(span.start), tc_last=str(span.last))
     if track is not None and len(track):
         sent = track.label(0, take.info.rate, take.info.drop_frame)

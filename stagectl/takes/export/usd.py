@@ -38,16 +38,17 @@ valid prim name: ``-`` and other characters become ``_``, a leading digit gets a
 
 from __future__ import annotations
 
+import json
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
-from pxr import Gf, Sdf, Tf, Usd, UsdGeom
+from pxr import Gf, Sdf, Tf, Usd, UsdGeom, Vt
 
 from stagectl.coords import internal_to_usd_camera_matrix
-from stagectl.takes.export.camera_fields import film_back_metadata
+from stagectl.takes.export.camera_fields import film_back_metadata, first_static
 from stagectl.takes.export.text_columns import Progress, ProgressReport, camera_path, write_atomically
 from stagectl.takes.model import CameraTrack, TakeData
 from stagectl.timecode import Timecode
@@ -119,6 +120,9 @@ def _metadata(take: TakeData, track: CameraTrack, frames: npt.NDArray[np.int64],
         data["lens"] = {"file": lens.lens_file, "make": lens.make, "model": lens.model, "serial": lens.serial,
                         "sensorWidthMm": lens.sensor_width_mm, "sensorHeightMm": lens.sensor_height_mm}
     data["filmBack"] = film_back_metadata(track)
+    static = first_static(track)
+    if static is not None:
+        data["trackerStatic"] = usd_value(static)
     if frames.size:
         first = int(np.argmax(track.frame == frames[0]))
         sent = track.label(first, info.rate, info.drop_frame)
@@ -126,6 +130,22 @@ def _metadata(take: TakeData, track: CameraTrack, frames: npt.NDArray[np.int64],
         data["sourceTimecodeRate"] = f"{sent.rate.rate.numerator}/{sent.rate.rate.denominator}"
         data["sourceTimecodeFrom"] = "tracker" if bool(track.tracker_timecode[first]) else "stage clock"
     return {"stagectl": data}
+
+
+def usd_value(value: Any) -> Any:
+    """A JSON value as layer metadata USD can write and read back: lists become typed arrays (strings,
+    integers, doubles), a list of anything else its JSON text (a plain list would not read back)."""
+    if isinstance(value, dict):
+        return {str(k): usd_value(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if all(isinstance(v, str) for v in value):
+            return Vt.StringArray(value)
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in value):
+            return Vt.Int64Array(value)
+        if all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            return Vt.DoubleArray(value)
+        return json.dumps(value)
+    return value
 
 
 def _double_samples(prim: Usd.Prim, name: str, value_type: Sdf.ValueTypeName, times: npt.NDArray[np.float64],

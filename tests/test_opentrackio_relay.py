@@ -1,0 +1,99 @@
+"""What stagectl changes in a relayed OpenTrackIO sample, it changes visibly (tracking.opentrackio_merge)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stagectl.clock import StageClock
+from stagectl.config import Endpoint
+from stagectl.events import EventQueue
+from stagectl.pipeline import CameraPipeline
+from stagectl.timecode import FrameRate
+from stagectl.unreal.opentrackio_out import OpenTrackIOOutput
+from tests.opentrackio_strict import StrictReceiver
+from tracking.opentrackio import ENCODING_JSON, encode_datagrams, encode_payload, parse_sample
+from tracking.opentrackio_merge import REMOVED, append_correction, overlay, with_notes
+from tracking.opentrackio_sample import compose_transforms
+from tracking.opentrackio_udp import OpenTrackIOUdpSource
+
+EXAMPLE = Path(__file__).parent / "data" / "opentrackio" / "examples" / "complete_dynamic_example.json"
+
+
+def test_overlay_keeps_equal_values_as_sent_and_records_what_it_replaces() -> None:
+    changed: dict[str, Any] = {}
+    base = {"fStop": 4, "focusDistance": 10.0, "encoders": {"zoom": 0.3, "focus": 0.1}, "custom": [1.0]}
+    out = overlay(base, {"fStop": 4.0, "focusDistance": REMOVED, "encoders": {"zoom": 0.5}, "tStop": 4.1},
+                  "lens", changed)
+    assert out == {"fStop": 4, "encoders": {"zoom": 0.5, "focus": 0.1}, "custom": [1.0], "tStop": 4.1}
+    assert type(out["fStop"]) is int  # 4 stays 4: the tracker's own representation
+    assert changed == {"lens.focusDistance": 10.0, "lens.encoders.zoom": 0.3}
+    assert base["focusDistance"] == 10.0  # never mutated
+    filled = overlay(base, {"fStop": 2.8, "label": "A"}, "lens", changed, fill_only=True)
+    assert (filled["fStop"], filled["label"]) == (4, "A")
+
+
+def test_notes_keep_the_trackers_custom_data_and_an_upstream_stagectl() -> None:
+    sample = {"custom": {"pot1": 2435, "stagectl": {"changed": {"sampleId": "x"}}}}
+    out = with_notes(dict(sample), {"lens.fStop": 4.0}, {"takeFrame": 7})
+    assert out["custom"]["pot1"] == 2435
+    assert out["custom"]["stagectl"] == {"takeFrame": 7, "changed": {"lens.fStop": 4.0},
+                                         "upstream": {"changed": {"sampleId": "x"}}}
+    assert sample["custom"]["stagectl"] == {"changed": {"sampleId": "x"}}
+
+
+def test_an_appended_transform_makes_the_chain_compose_to_the_new_pose() -> None:
+    chain = json.loads(EXAMPLE.read_text())["transforms"]  # three entries, two of them scaled
+    target = ((0.5, -1.25, 2.0), (12.0, -4.0, 1.5))
+    extended = append_correction(chain, *target)
+    assert extended[:3] == chain and extended[3]["id"] == "stagectl" and "scale" not in extended[3]
+    composed = compose_transforms(parse_sample({"transforms": extended}).transforms)
+    assert composed[0] == pytest.approx(target[0], abs=1e-9)
+    assert composed[1] == pytest.approx(target[1], abs=1e-9)
+
+
+def test_a_chain_that_collapses_a_dimension_is_replaced_by_one_transform() -> None:
+    flat = [{"translation": {"x": 1.0}, "rotation": {"pan": 10.0}, "scale": {"x": 0.0, "y": 1.0, "z": 1.0}}]
+    (only,) = append_correction(flat, (0.5, 0.5, 0.5), (1.0, 2.0, 3.0))
+    assert only["translation"] == {"x": 0.5, "y": 0.5, "z": 0.5}
+    assert (only["rotation"]["pan"], only["rotation"]["tilt"]) == (pytest.approx(1.0), pytest.approx(2.0))
+
+
+def test_smoothing_appends_a_transform_and_keeps_the_trackers_chain() -> None:
+    # A real source and pipeline (smoothing 3 samples), relayed to a socket read by the strict receiver.
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
+        receiver.bind(("127.0.0.1", 0))
+        receiver.settimeout(2.0)
+        camera = CameraPipeline("A", smoothing=3)
+        source = OpenTrackIOUdpSource("A/opentrackio", camera, StageClock(FrameRate.parse(25)), EventQueue(),
+                                      Endpoint("127.0.0.1", 0))
+        output = OpenTrackIOOutput("out", Endpoint("127.0.0.1", receiver.getsockname()[1]), encoding="json")
+        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        sock.connect(receiver.getsockname())
+        output._udp.open(sock)
+        camera.add_sink(output.sink_for("A"))
+        sample = json.loads(EXAMPLE.read_text())
+        strict = StrictReceiver()
+        for n in range(3):
+            sample["timing"]["sequenceNumber"] = n
+            sample["transforms"][0]["translation"]["x"] = float(n)  # the dolly moves: smoothing changes it
+            for datagram in encode_datagrams(encode_payload(sample, ENCODING_JSON), ENCODING_JSON, 3 * n):
+                source.datagram_received(datagram, ("127.0.0.1", 9))
+        while len(strict.samples) < 3:
+            strict.feed(receiver.recv(70000))
+        sock.close()
+    relayed = strict.samples[-1]
+    sent_chain = sample["transforms"]
+    assert relayed["transforms"][:3] == sent_chain  # the tracker's entries, untouched
+    assert relayed["transforms"][3]["id"] == "stagectl"
+    latest = camera.latest
+    assert latest is not None
+    composed = compose_transforms(parse_sample({"transforms": relayed["transforms"]}).transforms)
+    assert composed[0] == pytest.approx(latest.translation_m, abs=1e-9)
+    assert relayed["custom"]["pot1"] == 2435 and relayed["globalStage"] == sample["globalStage"]
+    assert relayed["custom"]["stagectl"]["changed"]["sampleId"] == sample["sampleId"]
+    assert relayed["relatedSampleIds"] == [*sample["relatedSampleIds"], sample["sampleId"]]
