@@ -5,7 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO, TypeVar
+
+T = TypeVar("T")
 
 
 def _umask() -> int:
@@ -19,21 +23,21 @@ def _umask() -> int:
     return 0o022
 
 
-def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
-    """Write ``text`` to ``path`` atomically.
+def atomic_write(path: str | Path, write: Callable[[BinaryIO], T]) -> T:
+    """Call ``write`` with a binary file that becomes ``path`` atomically; what ``write`` returned.
 
-    The text goes to a temporary file in the same folder (``os.replace`` is only atomic within
-    one file system), is flushed and fsync'ed, takes the old file's permissions (else the
-    umask's default), and then replaces ``path`` in one step; the folder is fsync'ed so the rename
-    itself survives a power cut. On any failure the temporary file is removed and the old file
-    is left exactly as it was.
+    The bytes go to a temporary file in the same folder (``os.replace`` is only atomic within one
+    file system), are flushed and fsync'ed, take the old file's permissions (else the umask's
+    default), and then replace ``path`` in one step; the folder is fsync'ed so the rename itself
+    survives a power cut. On any failure the temporary file is removed and the old file is left
+    exactly as it was.
     """
     target = Path(path)
     folder = target.parent
     fd, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, "w", encoding=encoding, newline="\n") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            result = write(handle)
             handle.flush()
             os.fsync(handle.fileno())
         try:
@@ -52,3 +56,9 @@ def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> N
             os.fsync(dir_fd)
         finally:
             os.close(dir_fd)
+    return result
+
+
+def atomic_write_text(path: str | Path, text: str, encoding: str = "utf-8") -> None:
+    """Write ``text`` to ``path`` atomically (:func:`atomic_write`), ``\n`` line ends as given."""
+    atomic_write(path, lambda handle: handle.write(text.encode(encoding)))

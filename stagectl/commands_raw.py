@@ -39,11 +39,12 @@ from typing import Any, BinaryIO, TextIO, TypeVar
 
 import numpy as np
 
+from lens.atomic import atomic_write
 from stagectl.commands_opentrackio import sample_json
-from stagectl.commands_takes import _open_store
+from stagectl.commands_takes import open_store
 from stagectl.config_model import StageConfig
 from stagectl.takes.model import TakeData, TakeSource
-from stagectl.takes.raw_formats import hex_header, hex_line, is_serial, write_atomically, write_pcap
+from stagectl.takes.raw_formats import hex_header, hex_line, is_serial, write_pcap
 from stagectl.takes.records import RAW_PREROLL
 from tracking.redecode import Decoded, Notice, Outcome, Rejected, SourceDecoder, make_decoder
 
@@ -61,7 +62,7 @@ def takes_raw(config: StageConfig, ref: str, *, camera: str | None = None, out_p
     if fmt == "pcap" and out_path is None:
         print("stagectl takes raw: a pcap is a binary file: give --out FILE.pcap", file=err)
         return 2
-    with _open_store(config) as store:
+    with open_store(config) as store:
         take = store.read(store.find(ref))
     what = f"take {take.info.take_id} ({take.info.name})"
     if camera is not None and camera not in take.cameras:
@@ -96,7 +97,7 @@ def takes_raw(config: StageConfig, ref: str, *, camera: str | None = None, out_p
 
 def _to_file(path: Path, write: Callable[[BinaryIO], T], err: TextIO) -> T | None:
     try:
-        return write_atomically(path, write)
+        return atomic_write(path, write)
     except OSError as exc:
         print(f"stagectl takes raw: cannot write {path}: {exc.strerror or exc}", file=err)
         return None

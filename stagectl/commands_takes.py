@@ -91,7 +91,9 @@ def summary_json(summary: TakeSummary) -> dict[str, Any]:
     return out
 
 
-def _open_store(config: StageConfig) -> TakeStore:
+def open_store(config: StageConfig) -> TakeStore:
+    """The stage's take store (``[takes] dir``), after recovering any take a crash interrupted;
+    StageError when nothing was recorded there yet."""
     folder = takes_folder(config)
     if not (folder / DB_NAME).exists():
         raise StageError(f"no takes recorded in {folder} yet (the stage file's [takes] dir)")
@@ -106,7 +108,7 @@ def _open_store(config: StageConfig) -> TakeStore:
 
 def takes_list(config: StageConfig, as_json: bool, out: TextIO = sys.stdout) -> int:
     """Print every take (a table, or a JSON array)."""
-    with _open_store(config) as store:
+    with open_store(config) as store:
         takes = store.takes()
         counts = store.sample_counts()
     if as_json:
@@ -132,7 +134,7 @@ def takes_list(config: StageConfig, as_json: bool, out: TextIO = sys.stdout) -> 
 
 def takes_show(config: StageConfig, ref: str, as_json: bool, out: TextIO = sys.stdout) -> int:
     """Print one take in full."""
-    with _open_store(config) as store:
+    with open_store(config) as store:
         summary = store.summary(store.find(ref))
     data = summary_json(summary)
     if as_json:
@@ -220,7 +222,7 @@ def export_command(
 ) -> int:
     """``stagectl export``: every format of every take into ``out_dir``; prints the files."""
     formats = parse_formats(formats_text)
-    with _open_store(config) as store:
+    with open_store(config) as store:
         takes = [store.read(store.find(ref)) for ref in refs]
     last = [-1]
 

@@ -15,7 +15,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
-from stagectl.timecode import Timecode, TimecodeLabel
+from stagectl.timecode import Timecode
+from stagectl.timecode_label import TimecodeLabel
 
 Vec3 = tuple[float, float, float]
 

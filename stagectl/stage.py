@@ -18,26 +18,21 @@ from typing import Any
 
 from lens.interchange import to_opentrackio_static
 from lens.lensfile import load_lens_file
-from lens.serial_source import LensSerialSource
 from lens.solve import LensSolver
 from stagectl.clock import StageClock
-from stagectl.config import Endpoint, SourceConfig, StageConfig, source_name
-from stagectl.errors import ConfigError, StageError
+from stagectl.config import StageConfig
+from stagectl.errors import StageError
 from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample, FilmBack
 from stagectl.stage_lighting import StageLighting
 from stagectl.stage_outputs import StageOutputs
+from stagectl.stage_sources import make_sources
 from stagectl.stage_takes import make_recorder, takes_dict, tracker_vendors
 from stagectl.status import lighting_dict, status_dict
-from tracking.freed_presets import PRESETS
-from tracking.freed_serial import FreeDSerialSource
-from tracking.freed_udp import FreeDUdpSource
 from tracking.opentrackio_merge import camera_static
 from tracking.opentrackio_static import build_static
-from tracking.opentrackio_udp import OpenTrackIOUdpSource
-from tracking.simulated_source import SimulatedFreeDSource
 from tracking.source import TrackingSource
 
 #: How often health (rate, stale, down) is re-evaluated.
@@ -150,8 +145,7 @@ class Stage:
         for cam in config.cameras:
             if cam.lens is not None:
                 self._load_lens(self.cameras[cam.name], cam.lens)
-        self._freed_ports: dict[Endpoint, FreeDUdpSource] = {}
-        self.sources: list[TrackingSource] = [self._make_source(src) for src in config.sources]
+        self.sources: list[TrackingSource] = make_sources(config, self.cameras, self.clock, self.events)
         self._sensors = {cam.name: cam.sensor_mm for cam in config.cameras if cam.sensor_mm is not None}
         self._vendors = tracker_vendors(config)
         self.outputs = StageOutputs(config, self.cameras, self.events, self._static_for)
@@ -260,42 +254,6 @@ class Stage:
             asyncio.run(swap())
         else:
             loop.call_soon_threadsafe(start)
-
-    def _make_source(self, src: SourceConfig) -> TrackingSource:
-        camera = self.cameras[src.camera]
-        name = source_name(src)
-        stale_s = src.stale_ms / 1000.0
-        preset = PRESETS[src.preset]
-        if src.protocol == "freed" and src.listen is not None:
-            source = FreeDUdpSource(name, camera, self.clock, self.events, src.listen, src.camera_id, preset,
-                                    src.allow, stale_s)
-            owner = self._freed_ports.get(src.listen)
-            if owner is None or src.listen.port == 0:
-                self._freed_ports[src.listen] = source
-            else:
-                owner.share(source)  # the stage file checker guarantees distinct camera ids
-            return source
-        if src.protocol == "freed-serial" and src.serial is not None:
-            return FreeDSerialSource(name, camera, self.clock, self.events, src.serial, src.camera_id, preset,
-                                     src.start_stream, stale_s)
-        if src.protocol == "lens-serial" and src.serial is not None:
-            return LensSerialSource(name, camera, self.clock, self.events, src.serial, src.lens_protocol,
-                                    stale_s)
-        if src.protocol == "opentrackio" and src.listen is not None:
-            return OpenTrackIOUdpSource(name, camera, self.clock, self.events, src.listen, group=src.group,
-                                        interface=src.interface, source_number=src.source_number,
-                                        allow=src.allow, stale_after_s=stale_s)
-        if src.protocol == "simulator" and src.listen is not None:
-            index = list(self.cameras).index(src.camera)
-            if src.simulate == "opentrackio":
-                from tracking.simulated_source import SimulatedOpenTrackIOSource
-
-                return SimulatedOpenTrackIOSource(name, camera, self.clock, self.events, src.listen,
-                                                  src.rate_hz, model_index=index, encoding=src.encoding)
-            return SimulatedFreeDSource(name, camera, self.clock, self.events, src.listen, src.camera_id,
-                                        src.rate_hz, model_index=index, preset=preset)
-        raise ConfigError(f"protocol {src.protocol!r} has no source in this version",
-                          key=f"sources[{src.index}].protocol")
 
     async def async_start(self) -> None:
         """Open every source and start the health monitor (I/O thread)."""

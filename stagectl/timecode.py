@@ -18,7 +18,7 @@ from typing import overload
 
 from stagectl.errors import StageError
 
-__all__ = ["LABEL_ODDITIES", "FrameRate", "Timecode", "TimecodeError", "TimecodeLabel", "frames_per_24h"]
+__all__ = ["FrameRate", "Timecode", "TimecodeError", "frames_per_24h"]
 
 _NS_PER_S = 1_000_000_000
 # Label frames skipped per minute; SMPTE defines drop-frame for these two rates only.
@@ -121,6 +121,11 @@ class FrameRate:
     def supports_drop_frame(self) -> bool:
         """True for 29.97 and 59.94, the only rates SMPTE defines drop-frame for."""
         return self.rate in _DROP_FRAMES
+
+    @property
+    def drop_frames(self) -> int:
+        """Label frames drop-frame skips each minute at this rate: 2 at 29.97, 4 at 59.94, else 0."""
+        return _DROP_FRAMES.get(self.rate, 0)
 
     @property
     def frame_duration_ns(self) -> int:
@@ -377,73 +382,3 @@ class Timecode:
     def __ge__(self, other: Timecode) -> bool:
         theirs = self._frames_of(other, "compare")
         return NotImplemented if theirs is None else self.frames >= theirs
-
-
-LABEL_ODDITIES = {
-    "drop_frame": "drop-frame flag at a rate without drop-frame (counted as non-drop)",
-    "frames": "frame number at or beyond the rate (carried into the next second)",
-    "skipped": "a drop-frame label that does not exist (counted as the next one that does)",
-}
-
-
-@dataclass(frozen=True, slots=True)
-class TimecodeLabel:
-    """A timecode exactly as a device sent it: the label's fields, rate, drop-frame flag and sub-frame.
-
-    OpenTrackIO's schema allows labels SMPTE has no frame for, and a tracker's timecode must be
-    kept as it was sent: drop-frame at a rate without it (camdkit's own example sends it at
-    24000/1001), a frame number at or beyond the rate (``frames: 30`` at 25 fps: the schema allows
-    up to 119), a drop-frame label that is skipped (00:01:00;00 at 29.97). :meth:`timecode` counts
-    the frame it stands for; :meth:`oddities` says what is odd about it. ``str()`` writes the fields
-    as sent (``;`` before the frames when the flag is set).
-    """
-
-    hours: int
-    minutes: int
-    seconds: int
-    frames: int
-    rate: FrameRate
-    drop_frame: bool = False
-    sub_frame: int | None = None
-
-    @classmethod
-    def of(cls, timecode: Timecode, sub_frame: int | None = None) -> TimecodeLabel:
-        """The label of a counted timecode."""
-        h, m, s, f = timecode.components()
-        return cls(h, m, s, f, timecode.rate, timecode.drop_frame, sub_frame)
-
-    def oddities(self) -> tuple[str, ...]:
-        """What SMPTE has no frame for here: ``drop_frame``, ``frames``, ``skipped`` (see LABEL_ODDITIES)."""
-        found: list[str] = []
-        drop = _DROP_FRAMES.get(self.rate.rate, 0) if self.drop_frame else 0
-        if self.drop_frame and not drop:
-            found.append("drop_frame")
-        if self.frames >= self.rate.nominal:
-            found.append("frames")
-        elif drop and self.seconds == 0 and self.frames < drop and self.minutes % 10:
-            found.append("skipped")
-        return tuple(found)
-
-    def timecode(self) -> Timecode:
-        """The frame this label stands for, counted at the nominal rate.
-
-        Drop-frame counts only where SMPTE defines it (29.97, 59.94); frames beyond the rate carry
-        into the next second; a skipped drop-frame label counts as the next one that exists. Hours
-        0-23 as the schema allows, so the count stays within the day.
-        """
-        nominal = self.rate.nominal
-        drop = _DROP_FRAMES.get(self.rate.rate, 0) if self.drop_frame else 0
-        h, m, s, f = self.hours, self.minutes, self.seconds, self.frames
-        if f >= nominal:
-            secs, f = divmod((h * 3600 + m * 60 + s) * nominal + f, nominal)
-            mins, s = divmod(secs, 60)
-            h, m = divmod(mins, 60)
-            h %= 24
-        if drop and s == 0 and f < drop and m % 10:
-            f = drop
-        return Timecode(_label_to_frames(h, m, s, f, nominal, drop), self.rate, bool(drop))
-
-    def __str__(self) -> str:
-        sep = ";" if self.drop_frame else ":"
-        width = 3 if self.rate.nominal > 100 or self.frames >= 100 else 2
-        return f"{self.hours:02d}:{self.minutes:02d}:{self.seconds:02d}{sep}{self.frames:0{width}d}"

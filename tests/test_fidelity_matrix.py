@@ -24,7 +24,7 @@ import json
 import math
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,12 +34,9 @@ import pytest
 from pxr import Usd, UsdGeom
 
 import lens as lens_package
-from stagectl.app import StageRunner
 from stagectl.commands_opentrackio import decode_opentrackio
-from stagectl.config import parse_stage
 from stagectl.coords import internal_to_usd_camera_matrix
 from stagectl.takes.export.registry import export_takes
-from stagectl.takes.store import TakeStore
 from tests.ale_reader import read_ale
 from tests.fidelity import (
     CANNOT,
@@ -57,6 +54,7 @@ from tests.fidelity import (
     same,
 )
 from tests.opentrackio_strict import StrictReceiver
+from tests.take_recording import read_take, record, running, until
 from tracking.opentrackio_datagram import ENCODING_CBOR, ENCODING_JSON, encode_datagrams
 from tracking.opentrackio_payload import encode_payload
 from tracking.opentrackio_sample import parse_sample
@@ -131,13 +129,6 @@ timecode = "T"
 """
 
 
-def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.01)
-
-
 def _drain(sock: socket.socket, receiver: StrictReceiver, wanted: int) -> None:
     deadline = time.monotonic() + 10.0
     while len(receiver.samples) < wanted:
@@ -157,21 +148,16 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
         sock.setblocking(False)
     ports = {name: sock.getsockname()[1] for name, sock in sockets.items()}
-    runner = StageRunner(parse_stage(_stage(folder, ports), base_dir=folder))
     result = Run(folder)
-    try:
+    with contextlib.ExitStack() as stack:
+        for sock in sockets.values():
+            stack.enter_context(sock)
+        runner = stack.enter_context(running(_stage(folder, ports), folder))
+        sender = stack.enter_context(socket.socket(socket.AF_INET, socket.SOCK_DGRAM))
         stage = runner.stage
-        _until(lambda: stage.recorder.ready)
 
-        async def record() -> str:
-            return stage.recorder.record(scene="fidelity")
-
-        async def stop() -> str:
-            return await stage.recorder.async_stop_take()
-
-        runner.runtime.call_sync(record(), 5.0)
-        sequence = 0
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        def send() -> None:
+            sequence = 0
             for n, (_, encoding, sample) in enumerate(SENDS):
                 payload = encode_payload(sample, encoding)
                 for camera, source in zip(("T", "S"), stage.sources, strict=True):
@@ -181,8 +167,9 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                     assert source.bound is not None
                     for datagram in datagrams:
                         sender.sendto(datagram, ("127.0.0.1", source.bound.port))
-                _until(lambda n=n: all(c.delivered == n + 1 for c in stage.cameras.values()))
-        runner.runtime.call_sync(stop(), 30.0)
+                until(lambda n=n: all(c.delivered == n + 1 for c in stage.cameras.values()))
+
+        record(runner, send, scene="fidelity")
         for name, sock in sockets.items():
             receiver = StrictReceiver()
             _drain(sock, receiver, 2 * len(SENDS))
@@ -193,12 +180,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
             result.segments[name] = list(receiver.segments_per_sample)
         for source in stage.sources:
             assert source.health.rejected == 0, source.health.rejected_by_reason
-    finally:
-        runner.close()
-        for sock in sockets.values():
-            sock.close()
-    with TakeStore(folder / "takes") as store:
-        take = store.read(store.find(1))
+    take = read_take(folder / "takes")
     for path in export_takes([take], ["usd", "csv", "jsonl", "otio", "ale"], folder / "export"):
         result.exports[path.name.replace(take.info.name, "take")] = path
     yield result

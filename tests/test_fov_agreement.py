@@ -17,7 +17,6 @@ import json
 import math
 import socket
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +25,9 @@ import pytest
 from pxr import Usd, UsdGeom
 
 import lens as lens_package
-from stagectl.app import StageRunner
-from stagectl.config import parse_stage
 from stagectl.takes.export.registry import export_takes
-from stagectl.takes.store import TakeStore
 from tests.chan_reader import read_chan
+from tests.take_recording import read_take, record, running, until
 from tracking.freed import FreeDPosition, encode_d1
 from tracking.opentrackio import (
     ENCODING_CBOR,
@@ -76,31 +73,16 @@ dir = "takes"
 FRAMES = 10
 
 
-def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.005)
-
-
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("fov")
     lens_file = Path(lens_package.__file__).parent / "data" / "demo_zoom_24_70.json"
-    runner = StageRunner(parse_stage(STAGE.format(lens=lens_file), base_dir=folder))
-    try:
+    sensor = OpenTrackIOStatic(sensor_width_mm=27.99, sensor_height_mm=19.22, camera_label="K")
+    with running(STAGE.format(lens=lens_file), folder) as runner, \
+            socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
         stage = runner.stage
-        _until(lambda: stage.recorder.ready)
 
-        async def record() -> str:
-            return stage.recorder.record(scene="fov")
-
-        async def stop() -> str:
-            return await stage.recorder.async_stop_take()
-
-        runner.runtime.call_sync(record(), 5.0)
-        sensor = OpenTrackIOStatic(sensor_width_mm=27.99, sensor_height_mm=19.22, camera_label="K")
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        def send() -> None:
             for n in range(FRAMES):
                 focal = 24.0 + 4.321 * n + 1e-7 * n  # not round: every digit must survive
                 freed = FreeDPosition(0, float(n), 0.0, 0.0, 0.0, 0.0, 1500.0, 6000 * n, 9000)
@@ -114,13 +96,11 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                     bound = stage.sources[index].bound
                     assert bound is not None
                     sender.sendto(datagram, ("127.0.0.1", bound.port))
-                _until(lambda n=n: all(c.delivered == n + 1 for c in stage.cameras.values()))
+                until(lambda n=n: all(c.delivered == n + 1 for c in stage.cameras.values()))
                 time.sleep(0.045)  # a new stage-clock frame (25 fps) for every sample
-        runner.runtime.call_sync(stop(), 30.0)
-    finally:
-        runner.close()
-    with TakeStore(folder / "takes") as store:
-        take = store.read(store.find(1))
+
+        record(runner, send, scene="fov")
+    take = read_take(folder / "takes")
     written = export_takes([take], ["usd", "chan", "csv", "jsonl"], folder / "export")
     return {path.name.replace(take.info.name, "take"): path for path in written}
 

@@ -13,7 +13,8 @@ import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stagectl.timecode import FrameRate, Timecode, TimecodeLabel, frames_per_24h
+from stagectl.timecode import FrameRate, Timecode, frames_per_24h
+from stagectl.timecode_label import TimecodeLabel
 from tracking.opentrackio import (
     ENCODING_CBOR,
     ENCODING_JSON,

@@ -17,7 +17,8 @@ import pytest
 
 from stagectl.coords import camera_to_stage_matrix
 from stagectl.errors import DecodeError
-from stagectl.timecode import FrameRate, Timecode, TimecodeLabel
+from stagectl.timecode import FrameRate, Timecode
+from stagectl.timecode_label import TimecodeLabel
 from tracking.opentrackio import (
     ENCODING_CBOR,
     ENCODING_JSON,

@@ -16,7 +16,8 @@ from stagectl.config import Endpoint
 from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
 from stagectl.samples import CameraSample
-from stagectl.timecode import FrameRate, Timecode, TimecodeLabel
+from stagectl.timecode import FrameRate, Timecode
+from stagectl.timecode_label import TimecodeLabel
 from tracking.opentrackio import (
     ENCODING_CBOR,
     ENCODING_JSON,

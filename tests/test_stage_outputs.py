@@ -73,3 +73,43 @@ emulator = true
         runner.close()
         otio.close()
         osc.close()
+
+
+def test_a_camera_without_a_lens_file_still_sends_its_static_block() -> None:
+    # FreeD (Mo-Sys preset) with the sensor in the stage file: label, tracker vendor and film back go out,
+    # through the strict receiver at MTU 400, every datagram of the FreeD path too.
+    from tests.opentrackio_strict import StrictReceiver
+
+    out = _receiver()
+    text = f"""
+[stage]
+name = "static"
+frame_rate = 25
+[[cameras]]
+name = "A"
+sensor_mm = [24.89, 18.66]
+[[sources]]
+camera = "A"
+protocol = "simulator"
+preset = "mosys"
+camera_id = 1
+[[outputs]]
+kind = "opentrackio"
+target = "127.0.0.1:{out.getsockname()[1]}"
+mtu = 400
+"""
+    runner = StageRunner(parse_stage(text))
+    try:
+        strict = StrictReceiver()
+        while not any("static" in s for s in strict.samples):
+            strict.feed(out.recv(65536))
+        static = next(s for s in strict.samples if "static" in s)["static"]
+        assert static["camera"]["label"] == "A"
+        assert static["camera"]["activeSensorPhysicalDimensions"] == {"width": 24.89, "height": 18.66}
+        assert static["tracker"]["make"] == "Mo-Sys"
+        assert "lens" not in static  # no lens file: nothing invented about the lens
+        status = runner.stage.status()["cameras"]["A"]
+        assert (status["sensor_mm"], status["sensor_source"]) == ([24.89, 18.66], "stage file")
+    finally:
+        runner.close()
+        out.close()

@@ -14,7 +14,6 @@ import csv
 import json
 import socket
 import time
-from collections.abc import Callable
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -23,13 +22,12 @@ import opentimelineio as otio  # type: ignore[import-untyped, unused-ignore]
 import pytest
 from pxr import Usd
 
-from stagectl.app import StageRunner
-from stagectl.config import parse_stage
 from stagectl.takes.export.registry import export_takes
-from stagectl.takes.store import TakeStore
-from stagectl.timecode import FrameRate, Timecode, TimecodeLabel
+from stagectl.timecode import FrameRate, Timecode
+from stagectl.timecode_label import TimecodeLabel
 from tests.ale_reader import read_ale
 from tests.chan_reader import read_chan
+from tests.take_recording import read_take, record, running, until
 from tracking.freed import FreeDPosition, encode_d1
 from tracking.opentrackio import ENCODING_JSON, OpenTrackIOSample, encode_sample
 
@@ -56,32 +54,16 @@ timecode = "O"
 """
 
 
-def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.005)
-
-
 def _record(tmp_path: Path, rate: FrameRate, drop: bool, labels: list[TimecodeLabel], *,
             clock_wall_s: float | None = None) -> dict[str, Path]:
     """Record one take: each label sent by the OpenTrackIO tracker, a FreeD packet with each; export it."""
     text = STAGE.format(rate=f"{rate.rate.numerator}/{rate.rate.denominator}", drop=str(drop).lower())
-    runner = StageRunner(parse_stage(text, base_dir=tmp_path))
-    try:
+    with running(text, tmp_path) as runner, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
         stage = runner.stage
-        _until(lambda: stage.recorder.ready)
         if clock_wall_s is not None:
             stage.clock.jam(wall_time_s=clock_wall_s)
 
-        async def record() -> str:
-            return stage.recorder.record(scene="tc")
-
-        async def stop() -> str:
-            return await stage.recorder.async_stop_take()
-
-        runner.runtime.call_sync(record(), 5.0)
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        def send() -> None:
             for n, label in enumerate(labels):
                 sample = OpenTrackIOSample(translation_m=(0.01 * n, 2.0, 1.5),
                                            rotation_deg=(n * 0.5, 0.0, 0.0), timecode_label=label,
@@ -91,12 +73,10 @@ def _record(tmp_path: Path, rate: FrameRate, drop: bool, labels: list[TimecodeLa
                                          (stage.sources[1], encode_d1(freed))):
                     assert source.bound is not None
                     sender.sendto(datagram, ("127.0.0.1", source.bound.port))
-                _until(lambda n=n: all(c.delivered == n + 1 for c in stage.cameras.values()))
-        runner.runtime.call_sync(stop(), 30.0)
-    finally:
-        runner.close()
-    with TakeStore(tmp_path / "takes") as store:
-        take = store.read(store.find(1))
+                until(lambda n=n: all(c.delivered == n + 1 for c in stage.cameras.values()))
+
+        record(runner, send, scene="tc")
+    take = read_take(tmp_path / "takes")
     files = export_takes([take], ["usd", "chan", "csv", "jsonl", "otio", "ale"], tmp_path / "export")
     return {path.name.replace(take.info.name, "take"): path for path in files}
 

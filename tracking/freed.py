@@ -156,3 +156,21 @@ def decode(data: bytes | bytearray | memoryview) -> FreeDPosition | FreeDCommand
     if data[0] == D0:
         return decode_d0(data)
     return decode_d1(data)
+
+
+#: Well-formed FreeD messages that are not positions: refused as ``type``, not ``length``.
+OTHER_MESSAGE_LENGTHS = {0xD0: 4, 0xD2: 16, 0xDB: 4}
+
+
+def decode_d1_datagram(data: bytes | bytearray | memoryview) -> FreeDPosition:
+    """A datagram that should hold one D1 message: checked for size before anything is parsed.
+
+    DecodeError reason ``type`` for another whole FreeD message (D0, D2, DB), ``length`` for any other
+    size, else :func:`decode_d1`'s."""
+    size = len(data)
+    if size != D1_LENGTH:
+        if size and OTHER_MESSAGE_LENGTHS.get(data[0]) == size:
+            raise DecodeError("type", f"{MESSAGE_NAMES[data[0]]} message; only D1 (0xD1) carries a camera "
+                                      "position")
+        raise DecodeError("length", f"{size} bytes; a D1 position message is {D1_LENGTH}")
+    return decode_d1(data)

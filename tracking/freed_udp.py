@@ -11,7 +11,7 @@ from stagectl.config import Endpoint
 from stagectl.errors import DecodeError
 from stagectl.events import EventQueue
 from stagectl.pipeline import CameraPipeline
-from tracking.freed import D1_LENGTH, MESSAGE_NAMES, decode_d1
+from tracking.freed import OTHER_MESSAGE_LENGTHS, decode_d1_datagram
 from tracking.freed_presets import DEFAULT_PRESET, FreeDPreset
 from tracking.freed_source import FreeDSource
 from tracking.udp_source import UdpSource
@@ -19,8 +19,7 @@ from tracking.udp_source import UdpSource
 log = logging.getLogger("tracking.freed")
 
 RECEIVE_BUFFER_BYTES = UdpSource.receive_buffer_bytes
-#: Well-formed FreeD messages that are not positions: counted as ``type``, not ``length``.
-OTHER_MESSAGE_LENGTHS = {0xD0: 4, 0xD2: 16, 0xDB: 4}
+__all__ = ["OTHER_MESSAGE_LENGTHS", "RECEIVE_BUFFER_BYTES", "FreeDUdpSource"]
 
 
 class FreeDUdpSource(FreeDSource, UdpSource):
@@ -85,16 +84,8 @@ class FreeDUdpSource(FreeDSource, UdpSource):
 
     def handle(self, data: bytes, addr: Any, arrival_ns: int) -> None:
         """Size check, decode, route by camera id, sender check, accept."""
-        size = len(data)
-        if size != D1_LENGTH:  # checked before anything is parsed, whatever the size
-            if size and OTHER_MESSAGE_LENGTHS.get(data[0]) == size:
-                name = MESSAGE_NAMES[data[0]]
-                self.reject("type", f"{name} message; only D1 (0xD1) carries a camera position")
-            else:
-                self.reject("length", f"{size} bytes; a D1 position message is {D1_LENGTH}")
-            return
         try:
-            pos = decode_d1(data)
+            pos = decode_d1_datagram(data)  # the size is checked before anything is parsed
         except DecodeError as exc:
             self.reject(exc.reason, str(exc))
             return

@@ -11,7 +11,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
-from stagectl.timecode import TimecodeLabel
+from stagectl.timecode_label import TimecodeLabel
 from tracking.opentrackio_model import (
     DEFAULT_DISTORTION_MODEL,
     OpenTrackIOLens,

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from stagectl.timecode import Timecode, TimecodeLabel
+from stagectl.timecode import Timecode
+from stagectl.timecode_label import TimecodeLabel
 
 Vec3 = tuple[float, float, float]
 #: The model OpenTrackIO implies when a distortion entry names none: distorted -> undistorted.

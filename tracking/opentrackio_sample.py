@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 
 from stagectl.coords import angles_from_matrix, camera_to_stage_matrix
-from stagectl.timecode import FrameRate, TimecodeLabel
+from stagectl.timecode import FrameRate
+from stagectl.timecode_label import TimecodeLabel
 from tracking.opentrackio_fields import (
     URN_UUID,
     as_integer,

@@ -30,10 +30,9 @@ from lens.encoders import LensData, LensNotice, LensReject, make_parser
 from stagectl import coords
 from stagectl.errors import DecodeError
 from stagectl.health import SequenceCheck
-from tracking.freed import D1_LENGTH, MESSAGE_NAMES, FreeDPosition, decode_d1
+from tracking.freed import FreeDPosition, decode_d1_datagram
 from tracking.freed_presets import PRESETS, FreeDPreset, angle_problem
 from tracking.freed_stream import FreeDStreamParser, StreamReject
-from tracking.freed_udp import OTHER_MESSAGE_LENGTHS
 from tracking.opentrackio_datagram import ENCODING_NAMES, MAX_DATAGRAM_BYTES, SEQUENCE_MODULUS, parse_datagram
 from tracking.opentrackio_model import OpenTrackIOSample
 from tracking.opentrackio_payload import decode_payload
@@ -219,16 +218,8 @@ class FreeDUdpDecoder(_FreeD):
 
     def decode(self, data: bytes, arrival_ns: int) -> None:
         """Size check, D1 decode, route by camera id, accept."""
-        size = len(data)
-        if size != D1_LENGTH:
-            if size and OTHER_MESSAGE_LENGTHS.get(data[0]) == size:
-                self.reject("type", f"{MESSAGE_NAMES[data[0]]} message; only D1 (0xD1) carries a camera "
-                                    "position")
-            else:
-                self.reject("length", f"{size} bytes; a D1 position message is {D1_LENGTH}")
-            return
         try:
-            pos = decode_d1(data)
+            pos = decode_d1_datagram(data)
         except DecodeError as exc:
             self.reject(exc.reason, str(exc))
             return

@@ -34,7 +34,8 @@ import numpy.typing as npt
 
 from presets.colour import Cdl
 from stagectl.samples import FilmBack
-from stagectl.timecode import FrameRate, Timecode, TimecodeLabel, frames_per_24h
+from stagectl.timecode import FrameRate, Timecode, frames_per_24h
+from stagectl.timecode_label import TimecodeLabel
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

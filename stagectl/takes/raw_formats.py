@@ -43,16 +43,12 @@ else is left).
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import json
-import os
 import struct
 import sys
-import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, BinaryIO, TypeVar
 
 from stagectl.takes.model import RawEntryLike as Entry
@@ -219,25 +215,3 @@ def write_pcap(out: BinaryIO, entries: Iterable[Entry], listen: Mapping[int, str
         out.write(pcap_record(entry.wall_ns, packet))
         written += 1
     return written, skipped
-
-
-def write_atomically(path: Path, write: Callable[[BinaryIO], T]) -> T:
-    """Call ``write`` with a temporary file beside ``path``, then rename it to ``path`` (``os.replace``:
-    the old file stays whole until then; on any failure the temporary file goes). What ``write`` returned."""
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            result = write(handle)
-        try:
-            mode = path.stat().st_mode & 0o7777
-        except FileNotFoundError:
-            umask = os.umask(0o022)
-            os.umask(umask)
-            mode = 0o666 & ~umask
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temp)
-        raise
-    return result

@@ -15,6 +15,7 @@ from stagectl.config import default_stage
 from stagectl.samples import CameraSample, LensValues
 from stagectl.stage import CameraStatus, SourceStatus, Stage, StageSnapshot
 from stagectl.timecode import Timecode
+from ui import theme
 from ui.app import ensure_app, open_settings
 from ui.main_window import MainWindow
 from ui.panels import source_health_table as table
@@ -58,7 +59,7 @@ def test_health_table_shows_the_demo_sources_up_at_50_hz(qtbot: QtBot, demo_runn
     # The median settles at the 20 ms period (a start-up catch-up burst from the simulator can pull
     # the first figures down while only a few intervals are known).
     qtbot.waitUntil(lambda: 15.0 < float(_cell(window, table.INTERVAL)) < 25.0, timeout=5000)
-    assert _cell(window, table.REJECTED) == "0"
+    assert _cell(window, table.REJECTED) == "0 / 0"
     # Updated in place: more frames, new figures, the same rows.
     rebuilds, samples = health.rebuilds, demo_runner.stage.cameras["A"].delivered
     qtbot.waitUntil(lambda: demo_runner.stage.cameras["A"].delivered > samples + 20, timeout=3000)
@@ -80,7 +81,7 @@ def test_a_rejected_datagram_shows_with_its_reason(qtbot: QtBot, demo_runner: St
         for _ in range(3):
             sock.sendto(b"\xd1" + bytes(28), (source.bound.host, source.bound.port))  # bad checksum
         sock.sendto(b"\xd1" + bytes(5), (source.bound.host, source.bound.port))  # too short
-    qtbot.waitUntil(lambda: _cell(window, table.REJECTED) == "4", timeout=3000)
+    qtbot.waitUntil(lambda: _cell(window, table.REJECTED) == "4 / 0", timeout=3000)
     item = window.tracking_panel.health.item(0, table.REJECTED)
     assert item is not None
     assert "checksum: 3" in item.toolTip() and "length: 1" in item.toolTip()
@@ -259,7 +260,8 @@ def test_a_sample_kept_as_sent_though_odd_shows_in_the_warned_column(qtbot: QtBo
                                                                      demo_runner: StageRunner) -> None:
     # Camera B's simulated OpenTrackIO port: one sample whose timecode is flagged drop-frame at 23.976
     # (camdkit's own example does that): schema-valid, so delivered, counted and named, not rejected.
-    from stagectl.timecode import FrameRate, TimecodeLabel
+    from stagectl.timecode import FrameRate
+    from stagectl.timecode_label import TimecodeLabel
     from tracking.opentrackio import ENCODING_JSON, OpenTrackIOSample, encode_sample
 
     window = _window(qtbot, demo_runner)
@@ -273,8 +275,9 @@ def test_a_sample_kept_as_sent_though_odd_shows_in_the_warned_column(qtbot: QtBo
                                source_id="urn:uuid:5210332e-0292-4f8e-a606-a23ebe2ae18e")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.sendto(encode_sample(sample, ENCODING_JSON, 0)[0], (source.bound.host, source.bound.port))
-    qtbot.waitUntil(lambda: _cell(window, table.WARNED) == "1", timeout=3000)
-    item = window.tracking_panel.health.item(0, table.WARNED)
+    qtbot.waitUntil(lambda: _cell(window, table.REJECTED) == "0 / 1", timeout=3000)
+    item = window.tracking_panel.health.item(0, table.REJECTED)
     assert item is not None and "timecode_drop_frame: 1" in item.toolTip()
+    assert "1 kept exactly as sent though odd" in item.toolTip()
+    assert item.foreground().color().name() == theme.WARNING_TEXT.lower()
     assert "kept as sent: timecode_drop_frame 1" in _cell(window, table.DETAIL)
-    assert _cell(window, table.REJECTED) == "0"

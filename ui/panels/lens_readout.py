@@ -138,8 +138,6 @@ class LensReadout(QWidget):
         for col, key in enumerate(("p1", "p2"), start=1):
             value(key, row, col, "+0.00000")
         row += 1
-        grid.setRowMinimumHeight(row, 8)
-        row += 1
         caption("Film back", row).setToolTip(FILM_BACK_TIP)
         value("film_back", row, 1, "00.00 x 00.00 mm", span=2)
         self.film_source = QLabel("", self)

@@ -25,13 +25,13 @@ COLUMNS = (
                           "99 % within p99"),
     ("Lost / reord.", "Samples missing from / out of order in the tracker's sequence numbers "
                       "(— when the protocol has none)"),
-    ("Rejected", "Datagrams thrown away; the tooltip lists why"),
-    ("Warned", "Samples kept exactly as sent though something in them is odd (valid by the protocol's "
-               "schema, e.g. a drop-frame flag at 23.976); the tooltip lists what"),
-    ("Detail", "Why rejected or warned, what the transport is doing, errors"),
+    ("Rej. / odd", "Datagrams thrown away / samples kept exactly as sent though something in them is odd "
+                   "(valid by the protocol's schema, e.g. a drop-frame flag at 23.976); the tooltip lists "
+                   "why and what"),
+    ("Detail", "Why rejected or odd, what the transport is doing, errors"),
 )
-STATE, SOURCE, PROTOCOL, ADDRESS, HZ, INTERVAL, JITTER, LOST, REJECTED, WARNED, DETAIL = range(len(COLUMNS))
-NUMERIC = (HZ, INTERVAL, JITTER, LOST, REJECTED, WARNED)
+STATE, SOURCE, PROTOCOL, ADDRESS, HZ, INTERVAL, JITTER, LOST, REJECTED, DETAIL = range(len(COLUMNS))
+NUMERIC = (HZ, INTERVAL, JITTER, LOST, REJECTED)
 #: Rows shown before the table scrolls.
 MAX_VISIBLE_ROWS = 5
 
@@ -159,22 +159,13 @@ class SourceHealthTable(QTableWidget):
         else:
             lost, lost_colour, lost_tip = "—", theme.DIM_TEXT, "this protocol sends no sequence numbers"
         self._set(row, LOST, lost, colour=lost_colour, tooltip=lost_tip)
-        if src.rejected_by_reason:
-            reasons = sorted(src.rejected_by_reason.items())
-            lines = "\n".join(f"  {reason}: {count}" for reason, count in reasons)
-            tip = f"{src.rejected} rejected of {src.received} received, by reason:\n{lines}"
-        else:
-            tip = f"none rejected of {src.received} received"
-        self._set(row, REJECTED, str(src.rejected),
-                  colour=theme.FAULT_TEXT if src.rejected else theme.TEXT, tooltip=tip)
-        if src.warnings_by_reason:
-            odd = sorted(src.warnings_by_reason.items())
-            lines = "\n".join(f"  {reason}: {count}" for reason, count in odd)
-            tip = f"{src.warned} sample(s) kept exactly as sent, though odd:\n{lines}"
-        else:
-            tip = "nothing odd in the accepted samples"
-        self._set(row, WARNED, str(src.warned), colour=theme.WARNING_TEXT if src.warned else theme.TEXT,
-                  tooltip=tip)
+        lines = [f"{src.rejected} rejected of {src.received} received"
+                 + (", by reason:" if src.rejected else "")]
+        lines += [f"  {reason}: {count}" for reason, count in sorted(src.rejected_by_reason.items())]
+        lines.append(f"{src.warned} kept exactly as sent though odd" + (":" if src.warned else ""))
+        lines += [f"  {reason}: {count}" for reason, count in sorted(src.warnings_by_reason.items())]
+        colour = theme.FAULT_TEXT if src.rejected else theme.WARNING_TEXT if src.warned else theme.TEXT
+        self._set(row, REJECTED, f"{src.rejected} / {src.warned}", colour=colour, tooltip="\n".join(lines))
         detail, colour = detail_text(src)
         self._set(row, DETAIL, detail, colour=colour, tooltip=detail)
 
