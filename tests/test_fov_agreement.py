@@ -4,9 +4,10 @@ A real take with four cameras whose film back comes from four places: ``L`` a le
 demo zoom), ``K`` the tracker's static block (OpenTrackIO), ``G`` the stage file's ``sensor_mm``
 (OpenTrackIO without a sensor), ``N`` nowhere (OpenTrackIO without a sensor, no ``sensor_mm``). Each
 format's own numbers give a vertical field of view per frame: CSV's ``vfov_deg``, .chan's eighth
-column, the JSON lines' ``pinholeFocalLength`` with the first line's static sensor height, and USD's
-``focalLength`` and ``verticalAperture``. They agree to 1e-6 degrees; USD's are 32-bit floats
-(UsdGeomCamera's types), so USD agrees to what float32 can hold, a bound worked out per frame.
+column, the JSON lines' ``pinholeFocalLength`` with the first line's static sensor height, USD's
+``stagectl:verticalFovDeg`` and USD's ``focalLength`` and ``verticalAperture``. They agree to 1e-6
+degrees; USD's camera attributes are 32-bit floats (UsdGeomCamera's types), so the FOV a USD reader
+works out from them agrees to what float32 can hold, a bound worked out per frame.
 Where the film back is unknown, every format says so.
 """
 
@@ -135,12 +136,16 @@ def _chan_fov(path: Path) -> dict[int, float | None]:
     return {int(f): float(v) for f, v in zip(chan.frames, chan.values[:, 6], strict=True)}
 
 
-def _usd_fov(path: Path) -> tuple[dict[int, float | None], dict[int, float]]:
-    """USD's field of view per frame and, per frame, how far float32 lets it stray from the exact one."""
+def _usd_fov(path: Path) -> tuple[dict[int, float | None], dict[int, float], dict[int, float | None]]:
+    """USD's field of view per frame from the camera's attributes, per frame how far float32 lets it
+    stray from the exact one, and the exact one in ``stagectl:verticalFovDeg``."""
     stage = Usd.Stage.Open(str(path))
     camera = UsdGeom.Camera(stage.GetDefaultPrim())
     fov: dict[int, float | None] = {}
     bound: dict[int, float] = {}
+    exact_attr = camera.GetPrim().GetAttribute("stagectl:verticalFovDeg")
+    exact = {int(t): exact_attr.Get(Usd.TimeCode(t)) if exact_attr.HasAuthoredValue() else None
+             for t in camera.GetFocalLengthAttr().GetTimeSamples()}
     height_attr = camera.GetVerticalApertureAttr()
     for t in camera.GetFocalLengthAttr().GetTimeSamples():  # the focal length changes every frame
         focal = camera.GetFocalLengthAttr().Get(Usd.TimeCode(t))
@@ -153,7 +158,7 @@ def _usd_fov(path: Path) -> tuple[dict[int, float | None], dict[int, float]]:
         k = 1.0 / (1.0 + (height / (2 * focal)) ** 2)
         step_f, step_h = float(np.spacing(np.float32(focal))), float(np.spacing(np.float32(height)))
         bound[int(t)] = math.degrees(k * (height / focal**2 * step_f / 2 + step_h / 2 / focal)) + 1e-9
-    return fov, bound
+    return fov, bound, exact
 
 
 @pytest.mark.parametrize(("camera", "height"), [("L", 20.25), ("K", 19.22), ("G", 18.66), ("N", None)])
@@ -164,17 +169,17 @@ def test_every_format_gives_the_same_vertical_fov(files: dict[str, Path], camera
     assert len(frames) == FRAMES
     jsonl = _jsonl_fov(files[f"take_{camera}.jsonl"], frames)
     chan = _chan_fov(files[f"take_{camera}.chan"])
-    usd, bound = _usd_fov(files[f"take_{camera}.usda"])
+    usd, bound, usd_exact = _usd_fov(files[f"take_{camera}.usda"])
     assert sorted(chan) == sorted(usd) == frames
     for frame in frames:
-        values = (csv_fov[frame], jsonl[frame], chan[frame], usd[frame])
+        values = (csv_fov[frame], jsonl[frame], chan[frame], usd_exact[frame], usd[frame])
         if height is None:
-            assert values == (None, None, None, None)
+            assert values == (None, None, None, None, None)
             continue
         assert None not in values, values
         exact = csv_fov[frame]
         assert exact is not None
-        for value in values[1:3]:
+        for value in values[1:4]:
             assert value is not None and abs(value - exact) <= 1e-6
         assert usd[frame] is not None and abs(usd[frame] - exact) <= bound[frame]
         assert bound[frame] < 1e-5

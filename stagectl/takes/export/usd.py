@@ -26,12 +26,15 @@ valid prim name: ``-`` and other characters become ``_``, a leading digit gets a
   ``Gf.Camera`` frustum then puts the lens axis on that pixel), ``clippingRange`` 1 cm to 10 km. A
   value unknown on a frame (NaN, or <= 0 for the focal length, focus and stop) gets no time sample
   there; one never known is not authored. USD's camera attributes are 32-bit floats: a field of
-  view worked out from them agrees with the other formats to float precision (~2e-6 degrees).
+  view worked out from them agrees with the other formats to float precision (~2e-6 degrees);
+  ``stagectl:verticalFovDeg`` holds the exact one.
 * Custom attributes (namespace ``stagectl:``, documented here and in docs/takes.md), double
   precision, time-sampled like the lens: ``stagectl:lens:k1`` .. ``k3``, ``p1``, ``p2`` (OpenCV's
   Brown-Conrady coefficients, undistorted -> distorted, on coordinates normalised by the focal
   length in pixels; ``stagectl:lens:distortionModel`` says so in words),
-  ``stagectl:lens:principalPointPx`` (double2, pixels of ``stagectl:lens:imageSizePx``, int2), and
+  ``stagectl:lens:principalPointPx`` (double2, pixels of ``stagectl:lens:imageSizePx``, int2),
+  ``stagectl:verticalFovDeg`` (the vertical field of view from the focal length and the film back,
+  in double precision: the value the .chan and CSV files carry; not authored when unknown), and
   ``stagectl:sampleTimestamp:seconds`` / ``:nanoseconds`` (int64: the tracker's PTP time of each
   frame's sample, as sent).
 """
@@ -48,7 +51,7 @@ import numpy.typing as npt
 from pxr import Gf, Sdf, Tf, Usd, UsdGeom, Vt
 
 from stagectl.coords import internal_to_usd_camera_matrix
-from stagectl.takes.export.camera_fields import film_back_metadata, first_static
+from stagectl.takes.export.camera_fields import camera_vfov_deg, film_back_metadata, first_static
 from stagectl.takes.export.text_columns import Progress, ProgressReport, camera_path, write_atomically
 from stagectl.takes.model import CameraTrack, TakeData
 from stagectl.timecode import Timecode
@@ -157,8 +160,10 @@ def _double_samples(prim: Usd.Prim, name: str, value_type: Sdf.ValueTypeName, ti
 
 def _lens_extras(camera: UsdGeom.Camera, track: CameraTrack, index: npt.NDArray[np.int64],
                  times: npt.NDArray[np.float64]) -> None:
-    """Aperture offsets from the principal point, distortion, and the PTP time, per frame."""
+    """Aperture offsets from the principal point, distortion, the exact FOV and the PTP time, per frame."""
     prim = camera.GetPrim()
+    fov = camera_vfov_deg(track)[index]
+    _double_samples(prim, "stagectl:verticalFovDeg", Sdf.ValueTypeNames.Double, times, fov, np.isfinite(fov))
     centre = track.principal_point_px[index]
     known: npt.NDArray[np.bool_] = np.asarray(np.isfinite(centre).all(axis=1), dtype=np.bool_)
     if track.lens is not None and known.any():
