@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QImage
 from PySide6.QtWidgets import QApplication, QDialog, QTableWidget
 from pytestqt.qtbot import QtBot
 
@@ -23,7 +23,6 @@ from ui import theme
 from ui.panels.discovery_panel import AddDeviceDialog, DiscoveryPanel
 from ui.panels.dp_panel import DpPanel
 
-SHOT = Path(__file__).resolve().parents[2] / "docs" / "screenshot-discovery.png"
 STAGE = """\
 [stage]
 name = "Discovery UI"
@@ -98,7 +97,7 @@ def _device_names(dp: DpPanel) -> list[str]:
     return [_text(dp.device_table, r, 0) for r in range(dp.device_table.rowCount())]
 
 
-def test_a_found_processor_is_added_with_one_click(qtbot: QtBot, bench: Bench) -> None:
+def test_a_found_processor_is_added_with_one_click(qtbot: QtBot, bench: Bench, tmp_path: Path) -> None:
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     theme.apply(app)  # as the real window is (for the screenshot)
@@ -140,8 +139,8 @@ def test_a_found_processor_is_added_with_one_click(qtbot: QtBot, bench: Bench) -
     assert panel.snippet_edit.toPlainText() == stage_file_snippet(config)
     assert f'url = "http://127.0.0.1:{bench.port}"' in panel.snippet_edit.toPlainText()
     qtbot.wait(400)  # the link comes up, then the picture
-    SHOT.parent.mkdir(exist_ok=True)
-    assert dp.grab().save(str(SHOT), "PNG")
+    shot = tmp_path / "discovery.png"  # the picture as a user sees it, for a look when the test fails
+    assert dp.grab().save(str(shot), "PNG") and QImage(str(shot)).width() > 0
     panel.copy_button.click()
     assert QGuiApplication.clipboard().text() == stage_file_snippet(config)
     assert panel.copy_button.text() == "Copied"
