@@ -241,13 +241,12 @@ class DistortionPreview(QWidget):
         self.plot.setRange(xRange=(-margin, width + margin), yRange=(-margin, height + margin), padding=0.0)
 
     def _show_nothing(self, why: str) -> None:
-        self.grid.setData([], [])
-        self.centre.setData([], [])
+        """Only ``why``, centred: no grid to read it over (the pane can be short)."""
+        for item in (self.grid, self.centre, self.reference, self.outline):
+            item.setData([], [])
         self.shift_px = 0.0
-        if self._size is None:
-            self._set_frame_size(16, 9)
-            self._size = (16, 9)
-        width, height = self._size
-        self.note.setPos(width / 2, height / 2)
+        self._size = None  # the next lens frame draws its reference grid again
+        self.plot.setRange(xRange=(0.0, 16.0), yRange=(0.0, 9.0), padding=0.0)
+        self.note.setPos(8.0, 4.5)
         self.note.setText(why)
         self.caption.setText("")
