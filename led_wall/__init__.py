@@ -1,1 +1,2 @@
-"""LED processors and DMX devices with their emulators (arrives with the LED wall issue, S5)."""
+"""LED processors (Brompton Tessera, Megapixel HELIOS), DMX fixtures over sACN and OSC devices, with
+emulators of each for tests and the demo stage. The package never imports Qt."""

@@ -1,4 +1,4 @@
-"""Lens data: lens files, FIZ encoders and calibration (the lens issue, S3).
+"""Lens data: lens files, FIZ encoders and calibration.
 
 * lens files: ``lens.lensfile`` (model, load, save, calibrations; validation in
   ``lens.lensfile_check``), ``lens.solve`` (``LensSolver``: raw counts -> ``LensValues`` per

@@ -1,1 +1,2 @@
-"""Looks and cues for the DP (arrives with the looks issue, S5)."""
+"""The DP's looks and cues: colour, fades and easing, nudges, the cue list and its store.
+The package never imports Qt."""

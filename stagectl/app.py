@@ -27,7 +27,7 @@ from stagectl.stage import Stage
 
 log = logging.getLogger("stagectl.app")
 
-#: Budget for a clean stop (Ctrl+C or closing the window): the issue's promise is 1 s in all.
+#: Budget for a clean stop (Ctrl+C or closing the window): 1 s in all, the promise to the operator.
 STOP_STAGE_TIMEOUT_S = 0.5
 STOP_LOOP_TIMEOUT_S = 0.4
 

@@ -43,7 +43,7 @@ def expand_images(args: list[str]) -> list[Path]:
 
 
 def result_json(result: CalibrationResult, lens_file: str | None = None) -> dict[str, Any]:
-    """The ``--json`` object: the issue's fields first, then the detail behind them."""
+    """The ``--json`` object: the intrinsics and distortion first, then the detail behind them."""
     return {
         "fx_px": result.fx_px, "fy_px": result.fy_px, "cx_px": result.cx_px, "cy_px": result.cy_px,
         "k1": result.k1, "k2": result.k2, "p1": result.p1, "p2": result.p2, "k3": result.k3,

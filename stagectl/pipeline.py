@@ -4,7 +4,7 @@ Runs on the I/O thread. The delay line lines tracking up with the video path: ev
 held for ``delay_ms`` after its arrival (scheduled with the loop's timer, nothing waits in a
 busy loop). Release times never go backwards, so shortening the delay live never lets a newer
 sample overtake an older one. Sinks are plain callables; the built-in ones keep the latest
-value and a ring of recent samples for the UI. Lens solving lands here with the lens issue.
+value and a ring of recent samples for the UI.
 
 Lens: readings from a lens encoder on its own wire (:meth:`CameraPipeline.lens_reading`) are
 merged into each tracking sample by arrival time, then a lens solver (from the camera's lens

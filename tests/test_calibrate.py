@@ -22,7 +22,7 @@ from lens.calibrate import (
 from lens.synthetic import CameraModel, orbit_poses, pixel_rays, project_corners, render_board
 
 SENSOR_WIDTH_MM = 36.0
-#: The issue's camera (1920x1080, fx = fy = 1800 px, principal point a little off centre) rendered
+#: A reference camera (1920x1080, fx = fy = 1800 px, principal point a little off centre) rendered
 #: at half size for speed: distortion coefficients are unit-free, so they carry over unchanged.
 FULL_HD = CameraModel(1920, 1080, 1800.0, 1800.0, 975.0, 530.0, k1=-0.12, k2=0.05, p1=0.0008, p2=-0.0005)
 CAMERA = FULL_HD.scaled(0.5)

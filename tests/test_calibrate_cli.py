@@ -50,7 +50,7 @@ def _views(shots: Path) -> list[str]:
     return sorted(str(p) for p in shots.glob("view*.png"))
 
 
-def test_json_has_the_issue_fields_and_recovers_the_camera(shots: Path) -> None:
+def test_json_has_the_intrinsics_and_recovers_the_camera(shots: Path) -> None:
     status, out, err = _run(*_views(shots), str(shots / "blank.png"), str(shots / "notes.png"), *BOARD_ARGS,
                             "--sensor-width-mm", "36", "--json")
     assert status == 0, err

@@ -361,7 +361,7 @@ def test_drop_frame_timecode() -> None:
     assert str(skipped.timecode_label) == "00:01:00;00" and str(skipped.timecode) == "00:01:00;02"
 
 
-# Schema-valid but odd: accepted, kept exactly as sent, named in warnings (the finding 2).
+# Schema-valid but odd: accepted, kept exactly as sent, named in warnings.
 ODD_VALUES = [
     ("timing.timecode.dropFrame", True, "timecode_drop_frame"),      # camdkit's example at 24000/1001
     ("timing.timecode.frames", 30, "timecode_frames"),

@@ -234,7 +234,7 @@ def test_largest_udp_datagram_arrives_whole_and_is_rejected_by_length() -> None:
     assert source.camera.delivered == 1
 
 
-# --- the issue's findings 2 and 3, kept as regression tests ----------------------------------------------
+# --- schema-valid odd values and senders the sequence check once misread, kept as regression tests ----
 
 def _segments_like_the_reference_sender(payload: bytes, first: int, segments: int) -> list[bytes]:
     """camdkit's sender with --num-segments N: ceil(len / N) bytes a segment, a number per datagram."""

@@ -1,6 +1,6 @@
 """The Unreal inner frustum as a lighting :class:`led_wall.device.Device`: looks and cues grade it too.
 
-A :class:`FrustumDevice` wraps the stage's :class:`FrustumSender` (S4: coalesced, rate-limited
+A :class:`FrustumDevice` wraps the stage's :class:`FrustumSender` (coalesced, rate-limited
 Remote Control sends to every Unreal node) and exposes its fields as Features in look zone
 ``frustum``: exposure offset in stops, the ASC CDL (slope, offset and power per channel, and
 saturation), and the frustum switches (inner frustum, overscan, soft edge, chroma key). A fade
