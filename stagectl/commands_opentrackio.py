@@ -24,6 +24,7 @@ from tracking.opentrackio import (
 )
 from tracking.opentrackio_merge import jsonable
 from tracking.opentrackio_reassembly import Numbering
+from tracking.opentrackio_sample import WARNINGS
 from tracking.opentrackio_sim import OpenTrackIOSimulator
 
 _SEPARATORS = re.compile(r"[\s:-]+")
@@ -65,16 +66,6 @@ def _numbering(headers: list[Header]) -> Numbering:
 
 def _triple(values: tuple[float, float, float] | None) -> list[float] | None:
     return None if values is None else list(values)
-
-
-_WARNINGS = {
-    "timecode_drop_frame": "the timecode is flagged drop-frame at a rate without drop-frame; counted as "
-                           "non-drop",
-    "timecode_frames": "the timecode's frame number is at or beyond its rate; carried into the next second",
-    "timecode_skipped": "a drop-frame label that does not exist; counted as the next one that does",
-    "nanoseconds": "a timestamp's nanoseconds are 1e9 or more; the instant is seconds + nanoseconds",
-    "magnitude": "a transform beyond 1000 km or a million degrees",
-}
 
 
 def sample_json(sample: OpenTrackIOSample) -> dict[str, Any]:
@@ -170,13 +161,12 @@ def decode_opentrackio(args: list[str], out: TextIO = sys.stdout, err: TextIO = 
             status = 1
             continue
         for warning in sample.warnings:
-            print(f"{shown}: kept as sent ({warning}): {_WARNINGS.get(warning, warning)}", file=err)
-        changed: dict[str, Any] = {}
+            print(f"{shown}: kept as sent ({warning}): {WARNINGS.get(warning, warning)}", file=err)
         print(json.dumps({"encoding": ENCODING_NAMES[header.encoding],
                           "sequence": reassembler.completed_sequence,
                           "segments": reassembler.completed_segments, **sample_json(sample),
                           "warnings": list(sample.warnings),
-                          "received": jsonable(received, "", changed)}), file=out)
+                          "received": jsonable(received, "", {})}), file=out)
     incomplete = reassembler.pending + reassembler.discarded - rejected_sets
     if incomplete:
         print(f"incomplete: {incomplete} payload(s) are missing segments; an incomplete payload is discarded",

@@ -10,17 +10,21 @@ a warning on stderr. Files are written atomically (a temporary file renamed over
 With ``--redecode`` the entries go through today's decoders again (:mod:`tracking.redecode`), per
 source in arrival order, pre-roll entries included (marked ``"preroll": true``), and come out as
 JSON lines: per decoded sample ``{"number", "arrival_ns", "source", "protocol", "camera",
-"sample": {...}}`` (OpenTrackIO: ``stagectl decode opentrackio``'s fields and ``warnings``; FreeD:
-``stagectl decode freed``'s and the preset's reading; lens serial: the reading), per refused
-datagram ``{"number", "arrival_ns", "source", "rejected": reason, "detail"}``, per lens notice
-``{"number", "arrival_ns", "source", "notice": kind, "detail"}``. With ``--camera``, samples a shared
-FreeD port gave other cameras are left out. Then a summary on stderr per source (entries, samples,
-rejected and warnings by reason) and per camera: the samples the take recorded from those sources
-against the samples decoded now from the take's own entries (a sample a pre-roll entry completed
-arrived before RECORD and is not in the take).
+"sample": {...}}`` (OpenTrackIO: ``stagectl decode opentrackio``'s fields, ``warnings`` and
+``received``, the payload as sent; FreeD: ``stagectl decode freed``'s and the preset's reading; lens
+serial: the reading), per refused datagram ``{"number", "arrival_ns", "source", "rejected": reason,
+"detail"}``, per lens notice ``{"number", "arrival_ns", "source", "notice": kind, "detail"}``. Every
+line is strict JSON: a value JSON cannot hold (NaN or bytes a CBOR sender put in ``custom``) is
+written as null or hex and named, with its value as sent, under ``"changed"``. With ``--camera``,
+samples a shared FreeD port gave other cameras are left out. Then a summary on stderr per source
+(entries, samples, rejected and warnings by reason) and per camera: the samples the take recorded
+from those sources against the samples decoded now from the take's own entries (a sample a pre-roll
+entry completed arrived before RECORD and is not in the take; a sample of no known source is counted
+for none).
 
 Exit status: 0; 1 when the take has no raw capture (recorded before it existed), a file cannot be
-written or the take cannot be read; 2 for an unknown camera or options that do not go together.
+written or the take or its raw capture cannot be read (a damaged store: the message names the take,
+the store and what to do); 2 for an unknown camera or options that do not go together.
 """
 
 from __future__ import annotations
@@ -28,9 +32,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sqlite3
 import sys
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -44,8 +46,11 @@ from stagectl.commands_opentrackio import sample_json
 from stagectl.commands_takes import open_store
 from stagectl.config_model import StageConfig
 from stagectl.takes.model import TakeData, TakeSource
+from stagectl.takes.raw import RawCaptureError
 from stagectl.takes.raw_formats import hex_header, hex_line, is_serial, write_pcap
 from stagectl.takes.records import RAW_PREROLL
+from stagectl.takes.store import TakeStoreError
+from tracking.opentrackio_merge import jsonable
 from tracking.redecode import Decoded, Notice, Outcome, Rejected, SourceDecoder, make_decoder
 
 T = TypeVar("T")
@@ -63,7 +68,12 @@ def takes_raw(config: StageConfig, ref: str, *, camera: str | None = None, out_p
         print("stagectl takes raw: a pcap is a binary file: give --out FILE.pcap", file=err)
         return 2
     with open_store(config) as store:
-        take = store.read(store.find(ref))
+        take_id = store.find(ref)
+        try:
+            take = store.read(take_id)
+        except TakeStoreError as exc:  # a damaged store: what, where and what to do are in the message
+            print(f"stagectl takes raw: {exc}", file=err)
+            return 1
     what = f"take {take.info.take_id} ({take.info.name})"
     if camera is not None and camera not in take.cameras:
         print(f"stagectl takes raw: {what} has no camera {camera!r}; its cameras: "
@@ -88,8 +98,8 @@ def takes_raw(config: StageConfig, ref: str, *, camera: str | None = None, out_p
         with contextlib.suppress(OSError, ValueError, AttributeError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), out.fileno())
         return 1
-    except (sqlite3.Error, zlib.error, ValueError) as exc:  # a damaged store or a codec from the future
-        print(f"stagectl takes raw: cannot read the raw capture of {what}: {exc}", file=err)
+    except RawCaptureError as exc:  # a damaged batch, a codec from the future, the store failing
+        print(f"stagectl takes raw: {exc}", file=err)
         return 1
 
 
@@ -115,22 +125,26 @@ def _hex(take: TakeData, selected: Mapping[int, TakeSource], out_path: str | Non
          err: TextIO) -> int:
     assert take.raw is not None
     raw = take.raw
-
-    def lines() -> Iterator[str]:
-        yield from hex_header(take.info.take_id, take.info.name, selected.values())
-        for entry in raw.entries(tuple(selected)):
-            yield hex_line(entry)
+    header = "".join(hex_header(take.info.take_id, take.info.name, selected.values()))
 
     if out_path is None:
-        for line in lines():
-            out.write(line)
+        out.write(header)
+        for entry in raw.entries(tuple(selected)):
+            out.write(hex_line(entry))
         out.flush()
         return 0
 
-    written = _to_file(Path(out_path), lambda handle: _write_lines(handle, lines()), err)
+    def write(handle: BinaryIO) -> int:
+        handle.write(header.encode("utf-8"))
+        entries = 0
+        for entry in raw.entries(tuple(selected)):
+            handle.write(hex_line(entry).encode("utf-8"))
+            entries += 1
+        return entries
+
+    written = _to_file(Path(out_path), write, err)
     if written is None:
         return 1
-    written -= 2 + len(selected)  # the header lines
     print(f"stagectl takes raw: {written} entries of {take.info.name} written to {out_path}", file=err)
     return 0
 
@@ -212,6 +226,18 @@ def outcome_json(source: TakeSource, outcome: Outcome) -> dict[str, Any]:
     return line
 
 
+def json_line(line: dict[str, Any]) -> str:
+    """One ``--redecode`` line as strict JSON: what JSON cannot hold (NaN or bytes a CBOR sender put in
+    ``custom``) is written as ``tracking.opentrackio_merge.jsonable`` makes it (null, hex), each such place
+    named under ``"changed"`` with the value as sent."""
+    try:
+        return json.dumps(line, separators=(",", ":"), allow_nan=False) + "\n"
+    except (TypeError, ValueError):
+        changed: dict[str, Any] = {}
+        safe = jsonable(line, "", changed)
+        return json.dumps({**safe, "changed": changed}, separators=(",", ":"), allow_nan=False) + "\n"
+
+
 def _redecode(take: TakeData, selected: Mapping[int, TakeSource], camera: str | None, out_path: str | None,
               out: TextIO, err: TextIO) -> int:
     assert take.raw is not None
@@ -240,7 +266,7 @@ def _redecode(take: TakeData, selected: Mapping[int, TakeSource], camera: str | 
         for outcome in outcomes:
             tallies[index].add(outcome)
             if camera is None or not isinstance(outcome, Decoded) or outcome.camera in (camera, None):
-                yield json.dumps(outcome_json(selected[index], outcome), separators=(",", ":")) + "\n"
+                yield json_line(outcome_json(selected[index], outcome))
 
     if out_path is None:
         for line in lines():
@@ -284,7 +310,7 @@ def summary(take: TakeData, selected: Mapping[int, TakeSource], decoders: Mappin
             recorded = 0
         elif track.source_index is None:
             recorded = len(track)
-        else:
+        else:  # a sample of no known source (records.NO_SOURCE) is in no source's count
             recorded = int(np.isin(track.source_index, feeding).sum())
         decoded = sum(tallies[i].by_camera[cam] for i in feeding)
         if recorded == decoded:

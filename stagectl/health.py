@@ -191,10 +191,11 @@ class StreamHealth:
         self.rejected += 1
         self.rejected_by_reason[reason] = self.rejected_by_reason.get(reason, 0) + 1
 
-    def on_warning(self, reason: str) -> None:
-        """Count an accepted sample with something odd in it under ``reason`` (I/O thread)."""
+    def on_warning(self, reasons: tuple[str, ...]) -> None:
+        """Count a sample kept as sent though odd, once, and under each of its ``reasons`` (I/O thread)."""
         self.warned += 1
-        self.warnings_by_reason[reason] = self.warnings_by_reason.get(reason, 0) + 1
+        for reason in reasons:
+            self.warnings_by_reason[reason] = self.warnings_by_reason.get(reason, 0) + 1
 
     def fail(self, message: str) -> None:
         """Mark the stream down because its transport failed (e.g. the port is taken)."""

@@ -84,7 +84,10 @@ class CameraPipeline:
         self.tracker_static: Mapping[str, Any] | None = None
         """The newest OpenTrackIO ``static`` block a source received for this camera, as sent."""
         self.tracker_sensor_mm: tuple[float, float] | None = None
-        """The sensor size (width, height) in that block, None when it named none."""
+        """The sensor size (width, height) in that block, None when it names none."""
+        self.tracker_static_version = 0
+        """Counts the changes of ``tracker_static``: what caches of it compare (a tracker repeats its
+        block in every sample or every few, so the block is compared once, here)."""
         self._readings: deque[LensReading] = deque(maxlen=64)
         self._smoothing = 0
         self.set_delay_ms(delay_ms)
@@ -103,12 +106,12 @@ class CameraPipeline:
             return f"solved ({self.lens_file})" if self.lens_file else "solved"
         return f"unsolved: {self.lens_error}" if self.lens_error else "unsolved"
 
-    def set_tracker_static(self, static: Mapping[str, Any], width_mm: float | None,
-                           height_mm: float | None) -> None:
+    def set_tracker_static(self, static: Mapping[str, Any], sensor_mm: tuple[float, float] | None) -> None:
         """Keep the tracker's newest ``static`` block and the sensor size it names (I/O thread)."""
-        self.tracker_static = static
-        if width_mm and height_mm:
-            self.tracker_sensor_mm = (width_mm, height_mm)
+        if static == self.tracker_static:
+            return
+        self.tracker_static, self.tracker_sensor_mm = static, sensor_mm
+        self.tracker_static_version += 1
 
     def lens_reading(self, reading: LensReading) -> None:
         """Keep a lens encoder's reading for merging into the next tracking samples (I/O thread)."""

@@ -152,6 +152,16 @@ class FilmBack(NamedTuple):
     """``"lens file"``, ``"tracker"`` or ``"stage file"``."""
 
 
+def choose_film_back(lens_file_mm: tuple[float, float] | None, tracker_mm: tuple[float, float] | None,
+                     stage_file_mm: tuple[float, float] | None) -> FilmBack | None:
+    """A camera's one film back from what says one, in order: its lens file's sensor, its tracker's static
+    block's, the stage file's ``sensor_mm``; None (unknown) when none does. Sizes <= 0 say nothing."""
+    for size, source in ((lens_file_mm, "lens file"), (tracker_mm, "tracker"), (stage_file_mm, "stage file")):
+        if size is not None and size[0] > 0 and size[1] > 0:
+            return FilmBack(float(size[0]), float(size[1]), source)
+    return None
+
+
 class LensReading(NamedTuple):
     """One reading from a lens encoder on its own wire (Cooke /i, a FIZ box), not from the tracker.
 

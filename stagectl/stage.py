@@ -12,7 +12,6 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,8 @@ from stagectl.errors import StageError
 from stagectl.events import EventQueue, Level
 from stagectl.health import StreamState
 from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample, FilmBack
+from stagectl.samples import FilmBack, choose_film_back
+from stagectl.snapshot import CameraStatus, SourceStatus, StageSnapshot
 from stagectl.stage_lighting import StageLighting
 from stagectl.stage_outputs import StageOutputs
 from stagectl.stage_sources import make_sources
@@ -37,88 +37,6 @@ from tracking.source import TrackingSource
 
 #: How often health (rate, stale, down) is re-evaluated.
 MONITOR_PERIOD_S = 0.1
-
-
-@dataclass(frozen=True, slots=True)
-class SourceStatus:
-    """A source as the Stage dock shows it."""
-
-    name: str
-    camera: str
-    protocol: str
-    listen: str
-    state: str
-    rate_hz: float
-    received: int
-    accepted: int
-    rejected: int
-    rejected_by_reason: dict[str, int]
-    age_s: float | None
-    error: str | None
-    detail: str | None = None
-    """The transport's own state line (e.g. "reconnecting in 4 s")."""
-    interval_ms_p50: float = math.nan
-    jitter_ms_p50: float = math.nan
-    jitter_ms_p99: float = math.nan
-    has_sequence: bool = False
-    lost: int = 0
-    reordered: int = 0
-    duplicates: int = 0
-    preset: str | None = None
-    allow: tuple[str, ...] = ()
-    description: str = ""
-    """What the source is, for people: "FreeD (sony)", "simulated OpenTrackIO (CBOR)"."""
-    warned: int = 0
-    warnings_by_reason: dict[str, int] = field(default_factory=dict)
-    """Samples kept as sent though odd (a drop-frame flag at 23.976, no transforms, ...), by reason."""
-
-
-@dataclass(frozen=True, slots=True)
-class CameraStatus:
-    """A camera as the docks and ``--status-json`` show it."""
-
-    name: str
-    state: str
-    rate_hz: float
-    samples: int
-    rejected: int
-    delay_ms: float
-    latest: CameraSample | None
-    delay_frames: float = 0.0
-    smoothing: int = 0
-    smoothing_latency_ms: float = 0.0
-    jitter_ms_p50: float = math.nan
-    jitter_ms_p99: float = math.nan
-    lost: int = 0
-    reordered: int = 0
-    lens_status: str = "unsolved"
-    """"solved (<file>)", "unsolved", or "unsolved: <why the lens file was not used>"."""
-    film_back: FilmBack | None = None
-    """The camera's sensor size for every output and export, and where it comes from (None: unknown)."""
-
-
-@dataclass(frozen=True, slots=True)
-class StageSnapshot:
-    """Everything the UI draws in one frame, copied at one instant."""
-
-    name: str
-    timecode: str
-    frame_rate: str
-    cameras: tuple[CameraStatus, ...]
-    sources: tuple[SourceStatus, ...]
-    monotonic_ns: int
-    outputs: tuple[Any, ...] = ()
-    """``stagectl.stage_outputs.OutputStatus`` of every ``[[outputs]]``."""
-
-    @property
-    def total_samples(self) -> int:
-        """Samples delivered over all cameras."""
-        return sum(c.samples for c in self.cameras)
-
-    @property
-    def total_rejected(self) -> int:
-        """Datagrams rejected over all sources."""
-        return sum(s.rejected for s in self.sources)
 
 
 class Stage:
@@ -142,19 +60,21 @@ class Stage:
         }
         self.lens_solvers: dict[str, LensSolver] = {}
         """The lens solver of each solved camera (``lens.solve.LensSolver``), for the Lens panel."""
+        self._lens_statics: dict[str, dict[str, Any]] = {}
+        self._statics: dict[str, tuple[Any, dict[str, Any], Any, FilmBack | None, dict[str, Any]]] = {}
         for cam in config.cameras:
             if cam.lens is not None:
                 self._load_lens(self.cameras[cam.name], cam.lens)
         self.sources: list[TrackingSource] = make_sources(config, self.cameras, self.clock, self.events)
         self._sensors = {cam.name: cam.sensor_mm for cam in config.cameras if cam.sensor_mm is not None}
         self._vendors = tracker_vendors(config)
-        self.outputs = StageOutputs(config, self.cameras, self.events, self._static_for)
+        self.outputs = StageOutputs(config, self.cameras, self.events, self.static_block)
         self.frustum_senders = self.outputs.frustum_senders
         """The frustum-cue sender of each remote-control output, by output name."""
         self.lighting = StageLighting(config, self.events, self.frustum_senders)
         """Devices, looks and cues (``[[devices]]``, ``[looks]``)."""
         self.recorder = make_recorder(config, self.clock, self.events, self.cameras, self.lens_solvers,
-                                      self.lighting, self.sources)
+                                      self.lighting, self.sources, camera_info_of=self.camera_info)
         """The take recorder (``[takes]``): slate, record / stop, recovery of interrupted takes."""
         self.lighting.recorder = self.recorder
         self._monitor: asyncio.Task[None] | None = None
@@ -181,33 +101,45 @@ class Stage:
             loop.call_soon_threadsafe(run)
 
     def film_back(self, camera: str) -> FilmBack | None:
-        """``camera``'s one sensor size, shared by the outputs and the takes: its lens file's, else the
-        tracker's static block's, else the stage file's ``sensor_mm``; None when none says (unknown)."""
+        """``camera``'s one sensor size, shared by the outputs and the takes (samples.choose_film_back):
+        its lens file's, else the tracker's static block's, else the stage file's ``sensor_mm``."""
         solver = self.lens_solvers.get(camera)
-        if solver is not None and solver.lens.sensor.width_mm > 0 and solver.lens.sensor.height_mm > 0:
-            return FilmBack(solver.lens.sensor.width_mm, solver.lens.sensor.height_mm, "lens file")
-        tracker = self.cameras[camera].tracker_sensor_mm
-        if tracker is not None:
-            return FilmBack(tracker[0], tracker[1], "tracker")
-        sensor = self._sensors.get(camera)
-        return None if sensor is None else FilmBack(sensor[0], sensor[1], "stage file")
+        sensor = None if solver is None else (solver.lens.sensor.width_mm, solver.lens.sensor.height_mm)
+        return choose_film_back(sensor, self.cameras[camera].tracker_sensor_mm, self._sensors.get(camera))
 
     def lens_static(self, camera: str) -> dict[str, Any] | None:
-        """The lens file's part of ``camera``'s OpenTrackIO static block (None: unsolved)."""
-        solver = self.lens_solvers.get(camera)
-        return None if solver is None else build_static(to_opentrackio_static(solver.lens))
+        """The lens file's part of ``camera``'s OpenTrackIO static block (None: unsolved); do not modify."""
+        return self._lens_statics.get(camera)
 
-    def _static_for(self, camera: str, base: Mapping[str, Any] | None, changed: dict[str, Any]
+    def camera_info(self, camera: str) -> dict[str, Any]:
+        """What a take keeps of ``camera`` besides its lens file (JSON values): the stage file's
+        ``sensor_mm``, the lens file's static block, a FreeD preset's tracker vendor."""
+        sensor = self._sensors.get(camera)
+        return {"sensor_mm": None if sensor is None else list(sensor),
+                "lens_static": self.lens_static(camera), "tracker_make": self._vendors.get(camera)}
+
+    def static_block(self, camera: str, base: Mapping[str, Any] | None, changed: dict[str, Any]
                     ) -> dict[str, Any]:
         """The OpenTrackIO static block stagectl sends for ``camera`` (tracking.opentrackio_merge
         .camera_static): ``base`` (default: the tracker's newest block) with the lens file's identity and
-        sensor and the camera's film back laid over it, its label and tracker vendor filled in."""
-        film = self.film_back(camera)
+        sensor and the camera's film back laid over it, its label and tracker vendor filled in.
+
+        Trackers repeat their block in every sample or every few: the result is kept per camera and
+        given again (the same dict: do not modify it) while the block, lens file and film back stay."""
         if base is None:
             base = self.cameras[camera].tracker_static or {}
-        return camera_static(base, changed, label=camera,
-                             sensor_mm=None if film is None else (film.width_mm, film.height_mm),
-                             lens_static=self.lens_static(camera), tracker_make=self._vendors.get(camera))
+        lens, film = self.lens_static(camera), self.film_back(camera)
+        kept = self._statics.get(camera)
+        if kept is not None and kept[2] is lens and kept[3] == film and (kept[0] is base or kept[0] == base):
+            changed.update(kept[4])
+            return kept[1]
+        notes: dict[str, Any] = {}
+        static = camera_static(base, notes, label=camera,
+                               sensor_mm=None if film is None else (film.width_mm, film.height_mm),
+                               lens_static=lens, tracker_make=self._vendors.get(camera))
+        self._statics[camera] = (base, static, lens, film, notes)
+        changed.update(notes)
+        return static
 
     def _load_lens(self, camera: CameraPipeline, path: Path) -> None:
         """Solve ``camera`` with the lens file at ``path``; a bad file leaves the camera unsolved
@@ -219,11 +151,13 @@ class Stage:
         if solver is None:
             camera.set_lens(None, error=error)
             self.lens_solvers.pop(camera.name, None)
+            self._lens_statics.pop(camera.name, None)
             self.events.post(Level.ERROR, camera.name, "lens",
                              f"lens file not used, camera {camera.name} is unsolved: {error}")
             return
         camera.set_lens(solver.solve, path.name)
         self.lens_solvers[camera.name] = solver
+        self._lens_statics[camera.name] = build_static(to_opentrackio_static(solver.lens))
         self.events.post(Level.INFO, camera.name, "lens", f"lens solved from {path.name}")
 
     def use_lens_file(self, camera: str, path: str | Path | None) -> None:
@@ -239,6 +173,7 @@ class Stage:
             if path is None:
                 pipeline.set_lens(None)
                 self.lens_solvers.pop(camera, None)
+                self._lens_statics.pop(camera, None)
                 self.events.post(Level.INFO, camera, "lens", "lens file removed: unsolved")
                 return
             solver, error = await asyncio.to_thread(_read_lens, Path(path))

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from lens.interchange import to_opentrackio_static
 from lens.solve import LensSolver
 from presets.colour import Cdl
 from stagectl.clock import StageClock
@@ -17,7 +16,6 @@ from stagectl.stage_lighting import StageLighting, default_data_dir
 from stagectl.takes.model import LensInfo
 from stagectl.takes.recorder import Recorder, RecorderStatus
 from tracking.freed_presets import PRESETS
-from tracking.opentrackio_static import build_static
 from tracking.source import TrackingSource
 
 
@@ -48,7 +46,7 @@ def source_settings(src: SourceConfig) -> dict[str, Any]:
 
     ``protocol`` is the protocol on the wire (a simulator's simulated one); the rest is the
     stage file's decoding settings for it."""
-    protocol = src.simulate if src.protocol == "simulator" else src.protocol
+    protocol = _wire_protocol(src)
     out: dict[str, Any] = {"protocol": protocol}
     if protocol in ("freed", "freed-serial"):
         out.update(preset=src.preset, camera_id=src.camera_id)
@@ -63,11 +61,16 @@ def source_settings(src: SourceConfig) -> dict[str, Any]:
     return out
 
 
+def _wire_protocol(src: SourceConfig) -> str:
+    """The protocol on the wire: a simulator's simulated one, else the source's."""
+    return src.simulate if src.protocol == "simulator" else src.protocol
+
+
 def tracker_vendors(config: StageConfig) -> dict[str, str]:
     """The vendor of each camera's FreeD tracker where its preset names one (the static block's
     ``tracker.make``; FreeD itself carries no identity)."""
     return {src.camera: PRESETS[src.preset].label for src in config.sources
-            if src.preset != "generic" and source_settings(src)["protocol"] in ("freed", "freed-serial")}
+            if src.preset != "generic" and _wire_protocol(src) in ("freed", "freed-serial")}
 
 
 def capture_sources(recorder: Recorder, config: StageConfig, sources: Sequence[TrackingSource]) -> None:
@@ -96,9 +99,11 @@ def make_recorder(
     lens_solvers: Mapping[str, LensSolver],
     lighting: StageLighting,
     sources: Sequence[TrackingSource] = (),
+    camera_info_of: Callable[[str], Mapping[str, Any]] | None = None,
 ) -> Recorder:
     """A recorder for the stage's cameras that reads lenses and the live look from the stage, and
-    captures its sources' raw datagrams."""
+    captures its sources' raw datagrams; ``camera_info_of(camera)``: what a take keeps of a camera
+    besides its lens file (``Stage.camera_info``)."""
 
     def lens_of(camera: str) -> LensInfo | None:
         return lens_info(lens_solvers.get(camera))
@@ -112,16 +117,6 @@ def make_recorder(
         if look is None:
             return name, {}
         return name, {zone: v.cdl for zone, v in look.zones.items() if v.cdl is not None}
-
-    sensors = {camera.name: camera.sensor_mm for camera in config.cameras}
-    vendors = tracker_vendors(config)
-
-    def camera_info_of(camera: str) -> dict[str, Any]:
-        solver = lens_solvers.get(camera)
-        sensor = sensors.get(camera)
-        return {"sensor_mm": None if sensor is None else list(sensor),
-                "lens_static": None if solver is None else build_static(to_opentrackio_static(solver.lens)),
-                "tracker_make": vendors.get(camera)}
 
     recorder = Recorder(
         takes_folder(config),

@@ -10,9 +10,9 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from stagectl.samples import CameraSample
+from stagectl.snapshot import StageSnapshot
 
-if TYPE_CHECKING:  # stage.py imports this module
-    from stagectl.stage import StageSnapshot
+if TYPE_CHECKING:  # typing only: the lighting status is read by its attributes here
     from stagectl.stage_lighting import LightingStatus
 
 

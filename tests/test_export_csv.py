@@ -127,7 +127,45 @@ def test_drop_frame_labels(tmp_path: Path) -> None:
     rows = _read(export_csv(take, tmp_path)[0])
     assert [r["timecode"] for r in rows] == ["00:00:59;28", "00:00:59;29", "00:01:00;02", "00:01:00;03"]
     assert [r["frame"] for r in rows] == ["1798", "1799", "1800", "1801"]
-    assert [r["source_timecode"] for r in rows] == [r["timecode"] for r in rows]
+    # No tracker labels on a hand-made take: the sample's own timecode is the take's label, as sent.
+    assert [r["source_timecode"] for r in rows] == ["00:00:59;28", "00:00:59;29", "00:01:00;02",
+                                                    "00:01:00;03"]
+    assert {r["source_timecode_rate"] for r in rows} == {"30000/1001"}
+
+
+def test_the_source_timecode_is_the_trackers_label_not_the_takes(tmp_path: Path) -> None:
+    # A 24 fps take fed by a tracker counting at 50 fps, then 120 fps, then sending 23.976 with the
+    # drop-frame flag (which SMPTE does not have): each label as sent, past the first 16384-row chunk too.
+    n = 17_000
+    take = make_take(frames=1700, samples_per_frame=10)
+    track = take.cameras["A"]
+    rows = np.arange(n)
+    rates = np.where((rows < 16_000)[:, None], [50, 1], [120, 1])
+    rates[16_500:] = [24000, 1001]
+    nominal = np.array([50 if r < 16_000 else 120 if r < 16_500 else 24 for r in range(n)])
+    frames = rows % nominal
+    track.timecode = np.stack([np.full(n, 3), (rows // 3000) % 60, (rows // 50) % 60, frames], axis=1)
+    track.timecode_rate = rates
+    track.timecode_drop = rows >= 16_500
+    track.focal_length_mm = 20.0 + rows / 1000.0
+    got = _read(export_csv(take, tmp_path)[0])
+    assert [(r["timecode"], r["source_timecode"], r["source_timecode_rate"]) for r in got[:2]] == [
+        ("10:00:00:00", "03:00:00:00", "50/1"), ("10:00:00:00", "03:00:00:01", "50/1")]
+    assert got[49]["source_timecode"] == "03:00:00:49"  # frame 49 of a 50 fps tracker on a 24 fps take
+    assert [(r["source_timecode"], r["source_timecode_rate"]) for r in got[16_179:16_181]] == [
+        ("03:05:23:099", "120/1"), ("03:05:23:100", "120/1")]  # three frame digits at 120 fps
+    assert [(r["source_timecode"], r["source_timecode_rate"]) for r in got[16_500:16_502]] == [
+        ("03:05:30;12", "24000/1001"), ("03:05:30;13", "24000/1001")]
+    expected = []
+    for r in range(n):
+        h, m, s_, f = (int(v) for v in track.timecode[r])
+        sep = ";" if track.timecode_drop[r] else ":"
+        expected.append(f"{h:02d}:{m:02d}:{s_:02d}{sep}{f:03d}" if nominal[r] > 100 else
+                        f"{h:02d}:{m:02d}:{s_:02d}{sep}{f:02d}")
+    assert [r["source_timecode"] for r in got] == expected
+    for r in (0, 16_383, 16_384, 16_999):
+        vfov = math.degrees(2 * math.atan(24.0 / (2 * (20.0 + r / 1000.0))))
+        assert float(got[r]["vfov_deg"]) == pytest.approx(vfov, abs=1e-9), r
 
 
 def test_camera_without_samples_writes_nothing(tmp_path: Path) -> None:

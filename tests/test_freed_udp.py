@@ -313,3 +313,24 @@ def test_falls_back_to_the_asyncio_transport_without_add_reader(monkeypatch: pyt
     _run(source, body)
     assert source._transport is None and source._sock is None  # closed on stop
     assert source.health.accepted == 1
+
+
+def test_a_failing_raw_capture_is_reported_once_and_never_stops_the_stream() -> None:
+    source = _make()
+    calls: list[bytes] = []
+
+    def capture(data: bytes, _peer: Any, _arrival_ns: int) -> None:
+        calls.append(data)
+        raise OSError("journal gone")
+
+    source.capture = capture
+
+    async def body(src: FreeDUdpSource, sender: socket.socket) -> None:
+        for n in range(5):
+            _send(sender, src, _packet(pan=float(n)))
+        await _wait_until(lambda: src.camera.delivered == 5)
+
+    _run(source, body)
+    assert len(calls) == 5 and source.health.accepted == 5
+    errors = [e for e in source.events.drain() if e.level is Level.ERROR]
+    assert [e.message for e in errors] == ["raw capture failed, the take misses this datagram: journal gone"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import socket
 from pathlib import Path
 from typing import Any
@@ -16,7 +18,7 @@ from stagectl.pipeline import CameraPipeline
 from stagectl.timecode import FrameRate
 from stagectl.unreal.opentrackio_out import OpenTrackIOOutput
 from tests.opentrackio_strict import StrictReceiver
-from tracking.opentrackio import ENCODING_JSON, encode_datagrams, encode_payload, parse_sample
+from tracking.opentrackio import ENCODING_CBOR, ENCODING_JSON, encode_datagrams, encode_payload, parse_sample
 from tracking.opentrackio_merge import REMOVED, append_correction, overlay, with_notes
 from tracking.opentrackio_sample import compose_transforms
 from tracking.opentrackio_udp import OpenTrackIOUdpSource
@@ -63,12 +65,12 @@ def test_a_chain_that_collapses_a_dimension_is_replaced_by_one_transform() -> No
     assert (only["rotation"]["pan"], only["rotation"]["tilt"]) == (pytest.approx(1.0), pytest.approx(2.0))
 
 
-def test_smoothing_appends_a_transform_and_keeps_the_trackers_chain() -> None:
-    # A real source and pipeline (smoothing 3 samples), relayed to a socket read by the strict receiver.
+def _relayed(camera: CameraPipeline, samples: list[dict[str, Any]], encoding: int) -> list[dict[str, Any]]:
+    """``samples`` sent in ``encoding`` (3 segments each) to a real source feeding ``camera``, relayed by a
+    JSON output to a socket read by the strict receiver: what it received."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as receiver:
         receiver.bind(("127.0.0.1", 0))
         receiver.settimeout(2.0)
-        camera = CameraPipeline("A", smoothing=3)
         source = OpenTrackIOUdpSource("A/opentrackio", camera, StageClock(FrameRate.parse(25)), EventQueue(),
                                       Endpoint("127.0.0.1", 0))
         output = OpenTrackIOOutput("out", Endpoint("127.0.0.1", receiver.getsockname()[1]), encoding="json")
@@ -76,17 +78,28 @@ def test_smoothing_appends_a_transform_and_keeps_the_trackers_chain() -> None:
         sock.connect(receiver.getsockname())
         output._udp.open(sock)
         camera.add_sink(output.sink_for("A"))
-        sample = json.loads(EXAMPLE.read_text())
         strict = StrictReceiver()
-        for n in range(3):
-            sample["timing"]["sequenceNumber"] = n
-            sample["transforms"][0]["translation"]["x"] = float(n)  # the dolly moves: smoothing changes it
-            for datagram in encode_datagrams(encode_payload(sample, ENCODING_JSON), ENCODING_JSON, 3 * n):
+        for n, sample in enumerate(samples):
+            payload = encode_payload(sample, encoding)
+            mtu = 16 + -(-len(payload) // 3)
+            for datagram in encode_datagrams(payload, encoding, 3 * n, mtu=mtu):
                 source.datagram_received(datagram, ("127.0.0.1", 9))
-        while len(strict.samples) < 3:
+        while len(strict.samples) < len(samples):
             strict.feed(receiver.recv(70000))
         sock.close()
-    relayed = strict.samples[-1]
+    assert output._udp.dropped_by_reason == {}
+    return strict.samples
+
+
+def test_smoothing_appends_a_transform_and_keeps_the_trackers_chain() -> None:
+    camera = CameraPipeline("A", smoothing=3)
+    sample = json.loads(EXAMPLE.read_text())
+    sent = []
+    for n in range(3):
+        sample["timing"]["sequenceNumber"] = n
+        sample["transforms"][0]["translation"]["x"] = float(n)  # the dolly moves: smoothing changes it
+        sent.append(copy.deepcopy(sample))
+    relayed = _relayed(camera, sent, ENCODING_JSON)[-1]
     sent_chain = sample["transforms"]
     assert relayed["transforms"][:3] == sent_chain  # the tracker's entries, untouched
     assert relayed["transforms"][3]["id"] == "stagectl"
@@ -97,3 +110,15 @@ def test_smoothing_appends_a_transform_and_keeps_the_trackers_chain() -> None:
     assert relayed["custom"]["pot1"] == 2435 and relayed["globalStage"] == sample["globalStage"]
     assert relayed["custom"]["stagectl"]["changed"]["sampleId"] == sample["sampleId"]
     assert relayed["relatedSampleIds"] == [*sample["relatedSampleIds"], sample["sampleId"]]
+
+
+def test_cbor_values_json_cannot_hold_cost_that_value_not_the_sample() -> None:
+    sample = json.loads(EXAMPLE.read_text())
+    sample["custom"] = {"blob": b"\x01\x02", "gain": math.nan, "pot1": 7}
+    (relayed,) = _relayed(CameraPipeline("A"), [sample], ENCODING_CBOR)
+    custom = relayed["custom"]
+    assert (custom["blob"], custom["gain"], custom["pot1"]) == ("0102", None, 7)
+    changed = custom["stagectl"]["changed"]
+    assert (changed["custom.blob"], changed["custom.gain"]) == ("bytes of 2", "nan")
+    assert changed["sampleId"] == sample["sampleId"] and "upstream" not in custom["stagectl"]
+    assert relayed["transforms"] == sample["transforms"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import math
 import socket
 import time
 from collections.abc import Awaitable, Callable
@@ -172,6 +174,21 @@ def test_bad_datagrams_are_counted_by_reason_and_never_raise() -> None:
     assert source.camera.delivered == 0
 
 
+def test_a_chain_too_large_to_compose_is_kept_but_never_moves_the_camera() -> None:
+    source = _make()
+    taken: list[CameraSample] = []
+    source.camera.add_tap(taken.append)
+    huge = {"translation": {"x": 1e308, "y": 0.0, "z": 0.0},
+            "rotation": {"pan": 0.0, "tilt": 0.0, "roll": 0.0}}
+    payload = json.dumps({"transforms": [huge, huge], "timing": {"sequenceNumber": 1}}).encode()
+    source.datagram_received(encode_datagram(payload, ENCODING_JSON, 1), (LOCAL, 5555))
+    assert source.health.rejected == 0 and source.camera.delivered == 0  # schema-valid: kept, no pose
+    assert source.health.warnings_by_reason == {"magnitude": 1, "no_pose": 1}
+    (recorded,) = taken
+    assert all(math.isnan(v) for v in (*recorded.translation_m, *recorded.rotation_deg))
+    assert recorded.received is not None and recorded.received.payload["transforms"][0] == huge
+
+
 def test_source_number_filter() -> None:
     source = _make(source_number=2)
     source.datagram_received(encode_sample(_sample(1), ENCODING_JSON, sequence=1)[0], (LOCAL, 1))
@@ -297,6 +314,13 @@ def test_schema_valid_odd_timecode_is_delivered_as_sent_and_counted() -> None:
     assert latest.received is not None and latest.received.payload["timing"]["timecode"]["dropFrame"] is True
     assert source.health.warnings_by_reason == {"timecode_drop_frame": 1}
     assert source.health.rejected == 0
+    twice_odd = TimecodeLabel(1, 2, 3, 30, RATE_24, drop_frame=True)  # drop-frame and frame 30 at 23.976
+    datagram = encode_sample(_sample(2, timecode_label=twice_odd), ENCODING_CBOR, 2)[0]
+    source.datagram_received(datagram, (LOCAL, 1))
+    assert source.health.warned == 2  # samples, each counted once
+    assert source.health.warnings_by_reason == {"timecode_drop_frame": 2, "timecode_frames": 1}
+    [event] = [e for e in source.events.drain() if e.kind == "warning" and "timecode_frames" in e.message]
+    assert event.message.endswith("01:02:03;30 at 24000/1001 fps counts as 01:02:04:06")
 
 
 def test_a_sample_without_transforms_feeds_the_lens_and_the_taps_not_the_pose() -> None:

@@ -112,3 +112,19 @@ lens_protocol = "fiz-line"
     finally:
         runner.close()
         box.unplug()
+
+
+def test_the_static_block_follows_the_lens_file_and_the_trackers_block(tmp_path: Path) -> None:
+    shutil.copy(DEMO_LENS, tmp_path / "demo.json")
+    stage = Stage(parse_stage(_stage_text("demo.json"), base_dir=tmp_path))
+    tracker = {"camera": {"serialNumber": "A-1"}, "tracker": {"make": "Acme"}}
+    first = stage.static_block("A", tracker, {})
+    assert first["camera"]["serialNumber"] == "A-1" and first["camera"]["label"] == "A"
+    assert first["lens"]["model"] and first["camera"]["activeSensorPhysicalDimensions"]["width"] == 36.0
+    assert stage.static_block("A", dict(tracker), {}) is first  # a repeated block: the same answer
+    changed = {"camera": {"serialNumber": "A-2"}, "tracker": {"make": "Acme"}}
+    assert stage.static_block("A", changed, {})["camera"]["serialNumber"] == "A-2"
+    stage.use_lens_file("A", None)  # no loop running: applied at once
+    unsolved = stage.static_block("A", changed, {})
+    assert "lens" not in unsolved or "model" not in unsolved.get("lens", {})
+    assert "activeSensorPhysicalDimensions" not in unsolved["camera"]  # no lens file, no sensor: unknown

@@ -269,3 +269,16 @@ def test_unknown_camera_bad_take_and_unwritable_file(recorded: Recorded, tmp_pat
     assert "Traceback" not in done.stderr and done.stdout == ""
     status, _, err = recorded.run(out_path=str(tmp_path / "missing" / "x.hex"))
     assert status == 1 and "cannot write" in err and not (tmp_path / "missing").exists()
+
+
+def test_each_sample_names_its_source_and_the_raw_entry_that_completed_it(recorded: Recorded) -> None:
+    take = recorded.take()
+    assert take.raw is not None
+    data_of = {e.number: (e.source, e.data) for e in take.raw.entries()}
+    freed_track, otrk_track = take.cameras["A"], take.cameras["B"]
+    assert freed_track.source_index is not None and freed_track.raw_index is not None
+    assert otrk_track.source_index is not None and otrk_track.raw_index is not None
+    assert set(freed_track.source_index.tolist()) == {0} and set(otrk_track.source_index.tolist()) == {1}
+    assert [data_of[int(n)] for n in freed_track.raw_index] == [(0, freed(n)) for n in range(FREED_SAMPLES)]
+    completed_by = [(1, _otrk(n)[2]) for n in range(1, OTRK_SAMPLES)]  # each payload's last segment
+    assert [data_of[int(n)] for n in otrk_track.raw_index] == completed_by

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import socket
 from dataclasses import replace
 from pathlib import Path
@@ -15,7 +16,14 @@ from stagectl.config import parse_stage
 from stagectl.takes.records import pack_raw
 from stagectl.takes.store import TakeStore
 from tests.raw_capture import STAGE, freed, hex_rows, otrk_sample, read_pcap
-from tracking.opentrackio import ENCODING_JSON, encode_sample
+from tracking.opentrackio import (
+    ENCODING_CBOR,
+    ENCODING_JSON,
+    build_sample,
+    encode_datagram,
+    encode_payload,
+    encode_sample,
+)
 
 WALL = 1_800_000_000_123_456_789  # 2027-01-15T08:00:00.123456789Z
 SERIAL_SOURCES = [
@@ -117,3 +125,29 @@ def test_redecode_refuses_late_repeated_and_foreign_opentrackio_samples_as_live(
         "sample", "sample", "sample", "reordered", "duplicate", "source_number", "sample"]
     assert [x["sample"]["sequence_number"] for x in lines if "sample" in x] == [0, 1, 2, 3]
     assert "rejected: duplicate 1, reordered 1, source_number 1" in err
+
+
+def _strict(line: str) -> Any:
+    """``line`` read by a JSON reader that refuses NaN and Infinity (as most outside Python do)."""
+    def refuse(token: str) -> Any:
+        raise AssertionError(f"not JSON: {token} in {line[:80]}")
+
+    return json.loads(line, parse_constant=refuse)
+
+
+def test_redecode_writes_strict_json_when_a_cbor_sample_carries_nan_and_bytes(tmp_path: Path) -> None:
+    source = {"index": 0, "name": "A/otrk", "protocol": "opentrackio", "cameras": ["A"],
+              "settings": {"protocol": "opentrackio", "listen": "127.0.0.1:55555"}}
+    sample = build_sample(otrk_sample(3))
+    sample["custom"] = {"gain": math.nan, "tag": b"\x01\xff", "ok": 2.5}
+    datagram = encode_datagram(encode_payload(sample, ENCODING_CBOR), ENCODING_CBOR, 0)
+    take_id = _hand_take(tmp_path, [source], [(0, "127.0.0.1:9", datagram)])
+    target = tmp_path / "a.jsonl"
+    for out_path in (None, str(target)):
+        status, out, err = _hand_run(tmp_path, take_id, redecode=True, out_path=out_path)
+        assert status == 0, err
+        [line] = [_strict(text) for text in (out if out_path is None else target.read_text()).splitlines()]
+        assert line["sample"]["encoding"] == "cbor" and line["sample"]["sequence_number"] == 3
+        assert line["sample"]["received"]["custom"] == {"gain": None, "tag": "01ff", "ok": 2.5}
+        assert line["changed"] == {"sample.received.custom.gain": "nan",
+                                   "sample.received.custom.tag": "bytes of 2"}

@@ -14,10 +14,12 @@ from typing import Any
 from stagectl.timecode_label import TimecodeLabel
 from tracking.opentrackio_model import (
     DEFAULT_DISTORTION_MODEL,
+    GLOBAL_STAGE_KEYS,
     OpenTrackIOLens,
     OpenTrackIOSample,
     Synchronization,
     Vec3,
+    rational_json,
 )
 from tracking.opentrackio_sample import parse_sample
 from tracking.opentrackio_static import build_static
@@ -26,16 +28,11 @@ from tracking.opentrackio_static import build_static
 PROTOCOL_NAME = "OpenTrackIO"
 PROTOCOL_VERSION = (1, 0, 1)
 _NS_PER_S = 1_000_000_000
-_GLOBAL_STAGE = ("E", "N", "U", "lat0", "lon0", "h0")
-
-
-def _rational(value: Fraction) -> dict[str, int]:
-    return {"num": value.numerator, "denom": value.denominator}
 
 
 def _put(out: dict[str, Any], key: str, value: Any) -> None:
     if value is not None:
-        out[key] = _rational(value) if isinstance(value, Fraction) else value
+        out[key] = rational_json(value) if isinstance(value, Fraction) else value
 
 
 def _xyz(value: Vec3) -> dict[str, float]:
@@ -137,7 +134,7 @@ def _synchronization(sync: Synchronization) -> dict[str, Any]:
 def timecode_map(label: TimecodeLabel) -> dict[str, Any]:
     """``timing.timecode`` of a label, its fields as they are (``dropFrame`` only when set)."""
     out: dict[str, Any] = {"hours": label.hours, "minutes": label.minutes, "seconds": label.seconds,
-                           "frames": label.frames, "frameRate": _rational(label.rate.rate)}
+                           "frames": label.frames, "frameRate": rational_json(label.rate.rate)}
     if label.drop_frame:
         out["dropFrame"] = True
     _put(out, "subFrame", label.sub_frame)
@@ -198,7 +195,7 @@ def build_sample(sample: OpenTrackIOSample, *, check: bool = True) -> dict[str, 
     if sample.related_sample_ids:
         out["relatedSampleIds"] = list(sample.related_sample_ids)
     if sample.global_stage is not None:
-        out["globalStage"] = dict(zip(_GLOBAL_STAGE, sample.global_stage, strict=True))
+        out["globalStage"] = dict(zip(GLOBAL_STAGE_KEYS, sample.global_stage, strict=True))
     transforms = _transforms(sample)
     if transforms is not None:
         out["transforms"] = transforms

@@ -24,7 +24,6 @@ MAX_STRING_CHARS = 1023
 MAX_LIST_ITEMS = 1024
 #: The schema's largest sampleTimestamp / recordedTimestamp nanoseconds (u32); more than 999999999
 #: is schema-valid, kept as sent and flagged.
-NANOSECONDS_MAX = 0xFFFFFFFF
 U32_MAX = 0xFFFFFFFF
 I32_MAX = 0x7FFFFFFF
 URN_UUID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
@@ -84,8 +83,7 @@ def items(obj: Mapping[str, Any], key: str, where: str, min_items: int = 0,
 
 
 def as_number(value: Any, where: str, key: str | int, *, minimum: float | None = None,
-              maximum: float | None = None, above: float | None = None,
-              magnitude: float | None = None) -> float:
+              maximum: float | None = None, above: float | None = None) -> float:
     """``value`` as a finite float within the bounds (``above`` is an exclusive minimum)."""
     kind = type(value)
     if kind is not float and kind is not int:
@@ -96,8 +94,6 @@ def as_number(value: Any, where: str, key: str | int, *, minimum: float | None =
         raise invalid(where, key, "is too large to be a number") from None
     if not math.isfinite(number):
         raise invalid(where, key, f"must be a finite number, got {number}")
-    if magnitude is not None and abs(number) > magnitude:
-        raise invalid(where, key, f"{number:g} is absurd: allowed magnitude up to {magnitude:g}")
     if minimum is not None and number < minimum:
         raise invalid(where, key, f"{number:g} is below the minimum {minimum:g}")
     if maximum is not None and number > maximum:
@@ -108,13 +104,12 @@ def as_number(value: Any, where: str, key: str | int, *, minimum: float | None =
 
 
 def number(obj: Mapping[str, Any], key: str, where: str, *, minimum: float | None = None,
-           maximum: float | None = None, above: float | None = None,
-           magnitude: float | None = None) -> float | None:
+           maximum: float | None = None, above: float | None = None) -> float | None:
     """The finite number at ``key`` (None when absent); see :func:`as_number`."""
     value = obj.get(key, _MISSING)
     if value is _MISSING:
         return None
-    return as_number(value, where, key, minimum=minimum, maximum=maximum, above=above, magnitude=magnitude)
+    return as_number(value, where, key, minimum=minimum, maximum=maximum, above=above)
 
 
 def as_integer(value: Any, where: str, key: str | int, minimum: int, maximum: int) -> int:
@@ -194,7 +189,7 @@ def timestamp(obj: Mapping[str, Any], key: str, where: str) -> tuple[int, int] |
         return None
     inner = path_of(where, key)
     seconds = as_integer(value["seconds"], inner, "seconds", 0, (1 << 48) - 1)
-    nanoseconds = as_integer(value["nanoseconds"], inner, "nanoseconds", 0, NANOSECONDS_MAX)
+    nanoseconds = as_integer(value["nanoseconds"], inner, "nanoseconds", 0, U32_MAX)
     return seconds, nanoseconds
 
 

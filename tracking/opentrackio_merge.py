@@ -16,6 +16,7 @@ tracker's entries are untouched. Nothing here mutates the maps it is given.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -156,3 +157,20 @@ def jsonable(value: Any, where: str, changed: dict[str, Any]) -> Any:
         return value
     changed[where] = repr(value)
     return str(value)
+
+
+def encode_json(sample: Mapping[str, Any], changed: Mapping[str, Any], notes: Mapping[str, Any] | None = None
+                ) -> bytes:
+    """``sample`` with its notes (:func:`with_notes`) as compact JSON. What JSON cannot hold (CBOR may
+    carry NaN or byte strings in ``custom``) is made JSON first (:func:`jsonable`), each such place
+    noted in ``changed``: a tracker's odd value costs that value, never the sample."""
+    try:
+        return _json(with_notes(dict(sample), changed, notes))
+    except (TypeError, ValueError):
+        more = dict(changed)
+        safe = jsonable(sample, "", more)
+        return _json(with_notes(safe, more, notes))
+
+
+def _json(obj: Mapping[str, Any]) -> bytes:
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()

@@ -18,6 +18,13 @@ from stagectl.timecode import Timecode
 from stagectl.timecode_label import TimecodeLabel
 
 Vec3 = tuple[float, float, float]
+GLOBAL_STAGE_KEYS = ("E", "N", "U", "lat0", "lon0", "h0")
+"""``globalStage``'s keys, in the order of ``OpenTrackIOSample.global_stage``."""
+
+
+def rational_json(value: Fraction) -> dict[str, int]:
+    """An exact rate or duration as OpenTrackIO writes it: ``{"num": .., "denom": ..}``."""
+    return {"num": value.numerator, "denom": value.denominator}
 #: The model OpenTrackIO implies when a distortion entry names none: distorted -> undistorted.
 DEFAULT_DISTORTION_MODEL = "Brown-Conrady D-U"
 

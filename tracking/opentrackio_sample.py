@@ -32,6 +32,7 @@ parser instead picks the entry whose id contains "Camera"; for the usual single 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from typing import Any
@@ -40,7 +41,7 @@ import numpy as np
 
 from stagectl.coords import angles_from_matrix, camera_to_stage_matrix
 from stagectl.timecode import FrameRate
-from stagectl.timecode_label import TimecodeLabel
+from stagectl.timecode_label import LABEL_ODDITIES, TimecodeLabel
 from tracking.opentrackio_fields import (
     URN_UUID,
     as_integer,
@@ -61,6 +62,7 @@ from tracking.opentrackio_fields import (
 )
 from tracking.opentrackio_model import (
     DEFAULT_DISTORTION_MODEL,
+    GLOBAL_STAGE_KEYS,
     LensDistortion,
     OpenTrackIOLens,
     OpenTrackIOSample,
@@ -75,6 +77,14 @@ from tracking.opentrackio_static import parse_static
 MAX_ABS_ANGLE_DEG = 1e6
 #: Translations beyond 1000 km are flagged too.
 MAX_ABS_TRANSLATION_M = 1e6
+WARNINGS = {
+    **{f"timecode_{odd}": f"the timecode's {text}" for odd, text in LABEL_ODDITIES.items()},
+    "nanoseconds": "a timestamp's nanoseconds are 1e9 or more (the instant is seconds + nanoseconds)",
+    "magnitude": "a transform beyond 1000 km or a million degrees",
+    "no_pose": "no usable pose (no transforms, or too large to compose): its lens values and static block "
+               "are used and recorded; it does not move the camera",
+}
+"""What each ``warnings`` reason means: schema-valid, kept exactly as sent, and odd."""
 _NS_PER_S = 1_000_000_000
 _MAC = re.compile(r"[0-9a-f]{2}(?::[0-9a-f]{2}){5}|[0-9a-f]{2}(?:-[0-9a-f]{2}){5}")
 _SYNC_SOURCES = ("genlock", "videoIn", "ptp", "ntp")
@@ -98,11 +108,12 @@ def compose_transforms(transforms: tuple[OpenTrackIOTransform, ...]) -> tuple[Ve
     position = np.zeros(3)
     linear = np.eye(3)     # rotations and scales so far: maps the next entry's translation
     rotation = np.eye(3)   # rotations only: the orientation
-    for entry in transforms:
-        position = position + linear @ np.array(entry.translation_m)
-        turn = camera_to_stage_matrix(*entry.rotation_deg)
-        linear = linear @ turn @ np.diag(entry.scale or (1.0, 1.0, 1.0))
-        rotation = rotation @ turn
+    with np.errstate(over="ignore", invalid="ignore"):  # hostile sizes give inf / NaN: the caller checks
+        for entry in transforms:
+            position = position + linear @ np.array(entry.translation_m)
+            turn = camera_to_stage_matrix(*entry.rotation_deg)
+            linear = linear @ turn @ np.diag(entry.scale or (1.0, 1.0, 1.0))
+            rotation = rotation @ turn
     x, y, z = (float(v) for v in position)
     return (x, y, z), angles_from_matrix(rotation)
 
@@ -256,11 +267,10 @@ def _ids(obj: Mapping[str, Any]) -> tuple[str, ...]:
 
 
 def _global_stage(obj: Mapping[str, Any]) -> tuple[float, float, float, float, float, float] | None:
-    names = ("E", "N", "U", "lat0", "lon0", "h0")
-    stage = block(obj, "globalStage", "", required=names)
+    stage = block(obj, "globalStage", "", required=GLOBAL_STAGE_KEYS)
     if stage is None:
         return None
-    e, n, u, lat, lon, h = (as_number(stage[name], "globalStage", name) for name in names)
+    e, n, u, lat, lon, h = (as_number(stage[name], "globalStage", name) for name in GLOBAL_STAGE_KEYS)
     return e, n, u, lat, lon, h
 
 
@@ -283,6 +293,9 @@ def parse_sample(obj: Mapping[str, Any]) -> OpenTrackIOSample:
     """Check ``obj`` (from decode_payload) and convert it; DecodeError(reason "value") names the path."""
     transforms = _transforms(obj)
     translation, rotation = compose_transforms(transforms) if transforms else (None, None)
+    if translation is not None and rotation is not None \
+            and not all(map(math.isfinite, (*translation, *rotation))):
+        translation = rotation = None  # schema-valid values too large to compose (flagged "magnitude")
     timing = block(obj, "timing", "") or {}
     tracker = block(obj, "tracker", "") or {}
     label = _timecode(timing)

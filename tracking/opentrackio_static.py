@@ -22,7 +22,7 @@ from tracking.opentrackio_fields import (
     rational,
     string,
 )
-from tracking.opentrackio_model import OpenTrackIOStatic
+from tracking.opentrackio_model import OpenTrackIOStatic, rational_json
 
 _DEVICE_STRINGS = (("make", "make"), ("model", "model"), ("serialNumber", "serial"),
                    ("firmwareVersion", "firmware"))
@@ -73,8 +73,7 @@ def parse_static(static: Mapping[str, Any]) -> OpenTrackIOStatic:
 
 def _put(out: dict[str, Any], key: str, value: Any) -> None:
     if value is not None and value != ():
-        is_rational = isinstance(value, Fraction)
-        out[key] = {"num": value.numerator, "denom": value.denominator} if is_rational else value
+        out[key] = rational_json(value) if isinstance(value, Fraction) else value
 
 
 def build_static(static: OpenTrackIOStatic) -> dict[str, Any]:

@@ -30,6 +30,7 @@ import math
 import socket
 from collections import deque
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from stagectl.clock import StageClock
@@ -43,7 +44,7 @@ from tracking.opentrackio_datagram import MAX_DATAGRAM_BYTES, SEQUENCE_MODULUS, 
 from tracking.opentrackio_model import OpenTrackIOLens, OpenTrackIOSample, OpenTrackIOStatic
 from tracking.opentrackio_payload import decode_payload
 from tracking.opentrackio_reassembly import Reassembler
-from tracking.opentrackio_sample import parse_sample
+from tracking.opentrackio_sample import WARNINGS, parse_sample
 from tracking.udp_source import UdpSource
 
 log = logging.getLogger("tracking.opentrackio")
@@ -144,17 +145,19 @@ class OpenTrackIOUdpSource(UdpSource):
             raise DecodeError("source_number", f"sourceNumber {sample.source_number}; this source takes "
                               f"{self.source_number}")
         self._note_source(sample.source_id)
-        if sample.static is not None:
-            self.static = sample.static
-            self.camera.set_tracker_static(obj["static"], sample.static.sensor_width_mm,
-                                           sample.static.sensor_height_mm)
         if not self._in_order(sample, arrival_ns):
-            return  # late or repeated: counted in health, never delivered
-        if sample.warnings:
-            self.warn(sample.warnings, _warning_detail(sample))
+            return  # late or repeated: counted in health, never delivered (nor its static block)
+        static = sample.static
+        if static is not None:
+            self.static = static
+            width, height = static.sensor_width_mm, static.sensor_height_mm
+            self.camera.set_tracker_static(obj["static"], (width, height) if width and height else None)
         if sample.translation_m is None or sample.rotation_deg is None:
+            self.warn((*sample.warnings, "no_pose"), partial(_warning_detail, sample))
             self._without_pose(sample, obj, arrival_ns)
             return
+        if sample.warnings:
+            self.warn(sample.warnings, partial(_warning_detail, sample))
         self.health.on_accept(arrival_ns)
         self.camera.push(self._camera_sample(sample, obj, header.sequence, arrival_ns))
 
@@ -193,12 +196,11 @@ class OpenTrackIOUdpSource(UdpSource):
         return self._header_check.check(reassembler.completed_sequence, arrival_ns, span)
 
     def _without_pose(self, s: OpenTrackIOSample, obj: dict[str, Any], arrival_ns: int) -> None:
-        """A schema-valid sample with no ``transforms`` (lens data, a static block): kept, not a pose.
+        """A schema-valid sample without a usable pose (no ``transforms``: lens data, a static block; or
+        transforms too large to compose): kept, not a pose.
 
         Its lens values reach the camera like a lens encoder's reading, the take records it (pose
         unknown) and it is counted under warnings as ``no_pose``; it never moves the camera."""
-        self.warn(("no_pose",), "a sample without transforms: its lens values and static block are used "
-                                "and recorded; it does not move the camera")
         lens = s.lens
         if lens is not None:
             self.camera.lens_reading(LensReading(
@@ -244,14 +246,13 @@ class OpenTrackIOUdpSource(UdpSource):
         )
 
 
-def _warning_detail(sample: OpenTrackIOSample) -> str:
-    """What is odd, for the event: the timecode as sent, or the timestamp."""
+def _warning_detail(sample: OpenTrackIOSample, reason: str) -> str:
+    """What is odd under ``reason``, for the event: the timecode as sent and what it counts as, else what
+    the reason means (``WARNINGS``)."""
     label = sample.timecode_label
-    if label is not None and label.oddities():
-        return f"timecode {label} at {label.rate} fps counts as {sample.timecode}"
-    if "nanoseconds" in sample.warnings:
-        return "a timestamp's nanoseconds are 1e9 or more: the instant is seconds + nanoseconds"
-    return "a transform beyond 1000 km or a million degrees"
+    if reason.startswith("timecode_") and label is not None:
+        return f"{WARNINGS.get(reason, reason)}: {label} at {label.rate} fps counts as {sample.timecode}"
+    return WARNINGS.get(reason, reason)
 
 
 def lens_values(lens: OpenTrackIOLens) -> LensValues:

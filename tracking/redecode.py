@@ -28,6 +28,7 @@ from typing import Any, NamedTuple
 
 from lens.encoders import LensData, LensNotice, LensReject, make_parser
 from stagectl import coords
+from stagectl.config_model import DEFAULT_STALE_MS
 from stagectl.errors import DecodeError
 from stagectl.health import SequenceCheck
 from tracking.freed import FreeDPosition, decode_d1_datagram
@@ -40,12 +41,11 @@ from tracking.opentrackio_reassembly import Reassembler
 from tracking.opentrackio_sample import parse_sample
 from tracking.opentrackio_udp import SAMPLE_SEQUENCE_MODULUS
 
-DEFAULT_STALE_MS = 500.0
-
 
 class Decoded(NamedTuple):
     """A camera sample (``pose``: what the recorder records) or a lens reading; ``fields`` are JSON values
-    (FreeD, lens: the whole reading; OpenTrackIO: encoding, header sequence, segments, and ``sample``)."""
+    (FreeD, lens: the whole reading; OpenTrackIO: encoding, header sequence, segments and ``received``, the
+    payload exactly as sent (CBOR may hold NaN or bytes there), and ``sample``)."""
 
     number: int
     arrival_ns: int
@@ -98,8 +98,13 @@ class SourceDecoder(abc.ABC):
         """What entry ``number`` (its bytes as they arrived at ``arrival_ns``) gives, in order."""
         self._at = (number, arrival_ns, preroll)
         self._out = []
-        self.decode(data, arrival_ns)
+        self.decode(data)
         return self._out
+
+    @property
+    def arrival_ns(self) -> int:
+        """When the entry being decoded arrived (``time.monotonic_ns()``)."""
+        return self._at[1]
 
     def finish(self) -> list[Outcome]:
         """What the end of the take gives (a serial framer's open run of skipped bytes)."""
@@ -113,8 +118,9 @@ class SourceDecoder(abc.ABC):
         return f"{pending} bytes of an unfinished frame or line" if pending else None
 
     @abc.abstractmethod
-    def decode(self, data: bytes, arrival_ns: int) -> None:
-        """Decode one entry's bytes; report through :meth:`reject`, :meth:`decoded` and :meth:`notice`."""
+    def decode(self, data: bytes) -> None:
+        """Decode one entry's bytes (it arrived at :attr:`arrival_ns`); report through :meth:`reject`,
+        :meth:`decoded` and :meth:`notice`."""
 
     def reject(self, reason: str, detail: str) -> None:
         """Report the current entry (or part of it) refused for ``reason``."""
@@ -206,7 +212,7 @@ class _FreeD(SourceDecoder):
             check = self._checks.get(key)
             if check is None:
                 check = self._checks[key] = SequenceCheck(modulus, self.resync_ns)
-            if not self.in_order(check, pos.spare >> 12, self._at[1]):
+            if not self.in_order(check, pos.spare >> 12, self.arrival_ns):
                 return
         self.decoded(camera, True, freed_json(pos, self.preset))
 
@@ -216,15 +222,18 @@ class FreeDUdpDecoder(_FreeD):
 
     protocol = "freed"
 
-    def decode(self, data: bytes, arrival_ns: int) -> None:
+    def __init__(self, settings: Mapping[str, Any], cameras: tuple[str, ...]) -> None:
+        super().__init__(settings, cameras)
+        self.takes = f"this port takes {', '.join(str(i) for i in sorted(self.routes))}"
+
+    def decode(self, data: bytes) -> None:
         """Size check, D1 decode, route by camera id, accept."""
         try:
             pos = decode_d1_datagram(data)
         except DecodeError as exc:
             self.reject(exc.reason, str(exc))
             return
-        ids = ", ".join(str(i) for i in sorted(self.routes))
-        self.route(pos, f"this port takes {ids}")
+        self.route(pos, self.takes)
 
 
 class FreeDSerialDecoder(_FreeD):
@@ -236,7 +245,7 @@ class FreeDSerialDecoder(_FreeD):
         super().__init__(settings, cameras)
         self.parser = FreeDStreamParser()
 
-    def decode(self, data: bytes, arrival_ns: int) -> None:
+    def decode(self, data: bytes) -> None:
         """Frame the chunk (``b""``: flush the open run of skipped bytes); each item as live."""
         for item in self.parser.feed(data) if data else self.parser.flush():
             if isinstance(item, StreamReject):
@@ -247,7 +256,7 @@ class FreeDSerialDecoder(_FreeD):
     def finish(self) -> list[Outcome]:
         """The open run of skipped bytes (as when the line goes quiet), on the last entry."""
         self._out = []
-        self.decode(b"", self._at[1])
+        self.decode(b"")
         return self._out
 
 
@@ -260,11 +269,8 @@ class OpenTrackIODecoder(SourceDecoder):
 
     def __init__(self, settings: Mapping[str, Any], cameras: tuple[str, ...]) -> None:
         super().__init__(settings, cameras)
-        numbering = settings.get("numbering") or "per_datagram"
-        if numbering not in ("per_datagram", "per_payload"):
-            raise ValueError(f"numbering {numbering!r} is not 'per_datagram' or 'per_payload'")
-        per_payload = numbering == "per_payload"
-        self.reassembler = Reassembler(numbering="per_payload" if per_payload else "per_datagram")
+        # ValueError for a numbering the reassembler does not know, as the live source
+        self.reassembler = Reassembler(numbering=settings.get("numbering") or "per_datagram")
         number = settings.get("source_number")
         self.source_number = None if number is None else int(number)
         self._discarded_seen = 0
@@ -272,10 +278,10 @@ class OpenTrackIODecoder(SourceDecoder):
         self._header_check = SequenceCheck(SEQUENCE_MODULUS, self.resync_ns)
         self._source_id: str | None = None
 
-    def decode(self, data: bytes, arrival_ns: int) -> None:
+    def decode(self, data: bytes) -> None:
         """Size, header, reassembly, payload, sample, source number, order; then the sample."""
         try:
-            self._decode(data, arrival_ns)
+            self._decode(data, self.arrival_ns)
         except DecodeError as exc:
             self.reject(exc.reason, str(exc))
 
@@ -294,7 +300,8 @@ class OpenTrackIODecoder(SourceDecoder):
                                      "ignored, as OpenTrackIO asks")
         if payload is None:
             return
-        sample = parse_sample(decode_payload(header.encoding, payload))
+        received = decode_payload(header.encoding, payload)
+        sample = parse_sample(received)
         if self.source_number is not None and sample.source_number != self.source_number:
             raise DecodeError("source_number", f"sourceNumber {sample.source_number}; this source takes "
                               f"{self.source_number}")
@@ -314,7 +321,8 @@ class OpenTrackIODecoder(SourceDecoder):
         if sample.translation_m is None or sample.rotation_deg is None:
             warnings = (*warnings, "no_pose")
         fields = {"encoding": ENCODING_NAMES.get(header.encoding, str(header.encoding)),
-                  "sequence": reassembler.completed_sequence, "segments": reassembler.completed_segments}
+                  "sequence": reassembler.completed_sequence, "segments": reassembler.completed_segments,
+                  "received": received}
         self.decoded(self.camera, True, fields, sample, warnings)
 
     @property
@@ -340,7 +348,7 @@ class LensSerialDecoder(SourceDecoder):
         super().__init__(settings, cameras)
         self.parser = make_parser(str(settings.get("lens_protocol")), imperial=bool(settings.get("imperial")))
 
-    def decode(self, data: bytes, arrival_ns: int) -> None:
+    def decode(self, data: bytes) -> None:
         """Readings (not camera samples: the camera merges them), rejections and notices, in order."""
         for item in self.parser.feed(data):
             if isinstance(item, LensData):

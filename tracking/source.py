@@ -84,8 +84,11 @@ class TrackingSource(abc.ABC):
         if capture is not None:
             try:
                 capture(data, sender, arrival_ns)
-            except Exception:  # recording must never stop the stream
-                log.exception("%s: raw capture failed", self.name)
+            except Exception as exc:  # recording must never stop the stream
+                held = self._limiter.check("raw capture")
+                if held is not None:
+                    self.events.post(Level.ERROR, self.name, "error", with_suppressed(
+                        f"raw capture failed, the take misses this datagram: {exc}", held))
 
     @abc.abstractmethod
     async def async_start(self) -> None:
@@ -108,15 +111,16 @@ class TrackingSource(abc.ABC):
         self.reject("sender", f"from {host}, which is not in allow = [{', '.join(sorted(self.allow))}]")
         return False
 
-    def warn(self, reasons: tuple[str, ...], detail: str) -> None:
-        """Count a sample kept as sent though odd (schema-valid), once per reason; reported at most once
-        a minute per reason: a tracker that always sends the same oddity must not fill the log."""
+    def warn(self, reasons: tuple[str, ...], detail: Callable[[str], str]) -> None:
+        """Count a sample kept as sent though odd (schema-valid) under each of its ``reasons``; each reason
+        is reported at most once a minute (``detail(reason)`` says what, built only then): a tracker that
+        always sends the same oddity must not fill the log."""
+        self.health.on_warning(reasons)
         for reason in reasons:
-            self.health.on_warning(reason)
             held = self._warn_limiter.check(reason)
             if held is not None:
                 self.events.post(Level.WARNING, self.name, "warning",
-                                 with_suppressed(f"kept as sent ({reason}): {detail}", held))
+                                 with_suppressed(f"kept as sent ({reason}): {detail(reason)}", held))
 
     def reject(self, reason: str, detail: str) -> None:
         """Count a rejected datagram and report it, rate-limited per reason."""

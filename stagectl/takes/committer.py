@@ -4,6 +4,10 @@ Both read the same records the same way (:class:`TakeIngest`): a ``HEADER`` crea
 ``CAMERA`` declares a camera, ``SAMPLE`` and ``LOG`` records are stored in batches, ``END`` marks
 the take complete. Each commit also stores how far into the journal the store now holds
 everything, so a recovery replays only the rest.
+
+A SAMPLE record of neither layout's size, or a RAW record shorter than its own header says, cannot be
+stored: it is left out and counted (:attr:`TakeIngest.skipped`, logged at most every
+:data:`SKIP_LOG_PERIOD_S`), and the rest of the take is stored as usual.
 """
 
 from __future__ import annotations
@@ -36,7 +40,14 @@ from stagectl.takes.journal import (
     Record,
     read_journal,
 )
-from stagectl.takes.records import RAW_HEAD, SAMPLE_DTYPE, SAMPLE_SIZE, lens_from_json, upgrade_v1
+from stagectl.takes.records import (
+    RAW_HEAD,
+    SAMPLE_DTYPE,
+    SAMPLE_SIZE,
+    SAMPLE_V1_SIZE,
+    lens_from_json,
+    upgrade_v1,
+)
 from stagectl.takes.store import TakeStore, TakeStoreError
 from stagectl.timecode import FrameRate
 
@@ -46,11 +57,18 @@ log = logging.getLogger("stagectl.takes")
 CAMERA_INFO = ("sensor_mm", "lens_static", "tracker_make")
 #: The committer commits at least this often while records arrive.
 COMMIT_PERIOD_S = 0.2
+#: Records left out are logged at most this often per take (a damaged stretch can hold thousands).
+SKIP_LOG_PERIOD_S = 10.0
 JOURNAL_DIR = "journal"
 
 
 class TakeIngest:
-    """Applies one take's journal records to the store (call :meth:`commit` to make them durable)."""
+    """Applies one take's journal records to the store (call :meth:`commit` to make them durable).
+
+    Attributes:
+        samples / raw: sample records and raw entries committed so far.
+        skipped: records left out because their size fits no layout (see the module docstring).
+    """
 
     def __init__(self, store: TakeStore, journal_name: str, take_id: int | None = None) -> None:
         self.store = store
@@ -59,6 +77,8 @@ class TakeIngest:
         self.ended: dict[str, Any] | None = None
         self.samples = 0
         self.raw = 0
+        self.skipped = 0
+        self._skip_logged: float | None = None  # time.monotonic() of the last such log
         self._samples: list[bytes] = []
         self._old_samples: list[bytes] = []  # layout 1 (a journal of stagectl 0.1 being recovered)
         self._raw: dict[int, list[bytes]] = {}
@@ -74,9 +94,15 @@ class TakeIngest:
         """Take in records that end at journal byte ``offset`` (not yet committed)."""
         for rtype, payload in records:
             if rtype == SAMPLE:
-                (self._samples if len(payload) == SAMPLE_SIZE else self._old_samples).append(payload)
+                if len(payload) == SAMPLE_SIZE:
+                    self._samples.append(payload)
+                elif len(payload) == SAMPLE_V1_SIZE:
+                    self._old_samples.append(payload)
+                else:
+                    self._skip(f"a sample record of {len(payload)} bytes (layout 2 is {SAMPLE_SIZE}, "
+                               f"layout 1 {SAMPLE_V1_SIZE})")
             elif rtype == RAW:
-                self._raw.setdefault(RAW_HEAD.unpack_from(payload)[3], []).append(payload)
+                self._add_raw(payload)
             elif rtype == LOG:
                 self._logs.append(json.loads(payload))
             elif rtype == STATIC:
@@ -92,6 +118,25 @@ class TakeIngest:
             elif rtype == END:
                 self.ended = json.loads(payload)
         self._offset = offset
+
+    def _add_raw(self, payload: bytes) -> None:
+        if len(payload) < RAW_HEAD.size:
+            self._skip(f"a raw record of {len(payload)} bytes (its header alone is {RAW_HEAD.size})")
+            return
+        *_, source, _flags, peer_len, data_len = RAW_HEAD.unpack_from(payload)
+        if len(payload) != RAW_HEAD.size + peer_len + data_len:
+            self._skip(f"a raw record of {len(payload)} bytes whose header says "
+                       f"{RAW_HEAD.size + peer_len + data_len}")
+            return
+        self._raw.setdefault(source, []).append(payload)
+
+    def _skip(self, what: str) -> None:
+        self.skipped += 1
+        now = time.monotonic()
+        if self._skip_logged is None or now - self._skip_logged >= SKIP_LOG_PERIOD_S:
+            self._skip_logged = now
+            log.error("take journal %s: %s cannot be stored and is left out (%d so far in this take); "
+                      "the rest of the take is stored", self.journal_name, what, self.skipped)
 
     @property
     def dirty(self) -> bool:
@@ -286,7 +331,8 @@ class Recovered:
     journal: str
     samples: int
     problem: str | None
-    """The torn or corrupt tail that was dropped, None when the journal ended cleanly."""
+    """The torn or corrupt tail that was dropped and the records left out (see the module docstring),
+    None when the journal ended cleanly."""
     state: str
 
 
@@ -337,6 +383,10 @@ def _recover_one(store: TakeStore, path: Path, row: tuple[int, int] | None) -> R
         ingest.finish(state)
         assert ingest.take_id is not None
         path.unlink()
-        return Recovered(ingest.take_id, path.name, ingest.samples, read.problem, state)
+        problem = read.problem
+        if ingest.skipped:
+            left_out = f"{ingest.skipped} records of a size no layout has were left out"
+            problem = f"{problem}; {left_out}" if problem else left_out
+        return Recovered(ingest.take_id, path.name, ingest.samples, problem, state)
     finally:
         os.close(fd)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Literal, Protocol
+from typing import Any, Literal, NamedTuple, Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -153,9 +153,9 @@ class CameraTrack:
         timecode: (N, 4) each sample's own timecode label (hours, minutes, seconds, frames) as the
             tracker sent it, or the stage clock's; ``timecode_rate`` (N, 2) its rate (num, den);
             ``timecode_drop`` its drop-frame flag as sent; ``sub_frame`` -1 when not sent.
-        source_index: the take source (:attr:`TakeData.sources`) each sample came from.
+        source_index: the take source (:attr:`TakeData.sources`) each sample came from
+            (``records.NO_SOURCE``: none known).
         solved: True where the lens values came from a lens file.
-        no_pose: True for samples that carried no transforms (their pose is NaN).
         statics: the tracker's ``static`` blocks received during the take: (arrival_ns, map as sent).
         lens_static: the lens file's part of the static block stagectl sent (None: unsolved).
         tracker_make: the tracker vendor a FreeD preset names (None: unknown or not FreeD).
@@ -191,7 +191,6 @@ class CameraTrack:
     sub_frame: IntArray | None = None
     source_index: IntArray | None = None
     solved: BoolArray | None = None
-    no_pose: BoolArray | None = None
     statics: list[tuple[int, Mapping[str, Any]]] = field(default_factory=list)
     lens_static: Mapping[str, Any] | None = None
     tracker_make: str | None = None
@@ -262,41 +261,31 @@ class TakeSource:
     settings: Mapping[str, Any]
 
 
-class RawEntryLike(Protocol):
-    """One raw datagram as :class:`RawAccess` yields it (``records.RawEntry``): arrival monotonic and
-    wall-clock ns, its number in the take (arrival order), source index, flags, peer and bytes."""
+class RawEntry(NamedTuple):
+    """One datagram (or serial read) of a take's raw capture, as it arrived."""
 
-    @property
-    def arrival_ns(self) -> int: ...
-
-    @property
-    def wall_ns(self) -> int: ...
-
-    @property
-    def number(self) -> int: ...
-
-    @property
-    def source(self) -> int: ...
-
-    @property
-    def flags(self) -> int: ...
-
-    @property
-    def peer(self) -> str: ...
-
-    @property
-    def data(self) -> bytes: ...
+    arrival_ns: int
+    """``time.monotonic_ns()`` at arrival (the clock the samples' ``arrival_ns`` use)."""
+    wall_ns: int
+    """The wall clock at arrival (ns since the Unix epoch)."""
+    number: int
+    """The entry's place in the take's raw capture (0, 1, ...: the order the datagrams arrived)."""
+    source: int
+    """The take source index (:attr:`TakeData.sources`)."""
+    flags: int
+    """``records.RAW_PREROLL`` for a datagram that arrived just before RECORD."""
+    peer: str
+    """The sender: ``host:port``, ``[v6]:port`` or a serial port's name."""
+    data: bytes
+    """The bytes exactly as they arrived."""
 
 
 class RawAccess(Protocol):
     """The take's raw datagrams, read on demand (a take's raw capture can be gigabytes)."""
 
-    def entries(self, sources: tuple[int, ...] | None = None) -> Iterator[RawEntryLike]:
-        """Every raw entry of ``sources`` (None: all), in the order they arrived."""
-        ...
-
-    def count(self, sources: tuple[int, ...] | None = None) -> int:
-        """How many raw entries ``sources`` (None: all) have."""
+    def entries(self, sources: tuple[int, ...] | None = None) -> Iterator[RawEntry]:
+        """Every raw entry of ``sources`` (None: all), in the order they arrived (a damaged capture:
+        ``raw.RawCaptureError`` for the store's implementation)."""
         ...
 
 

@@ -49,9 +49,9 @@ import struct
 import sys
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
-from typing import Any, BinaryIO, TypeVar
+from typing import Any, BinaryIO
 
-from stagectl.takes.model import RawEntryLike as Entry
+from stagectl.takes.model import RawEntry as Entry
 from stagectl.takes.model import TakeSource
 from stagectl.takes.records import RAW_PREROLL
 
@@ -72,7 +72,6 @@ _UDP = struct.Struct("!HHHH")
 _UDP_PROTOCOL = 17
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
-T = TypeVar("T")
 
 
 # --- hex lines ---------------------------------------------------------------------------------------

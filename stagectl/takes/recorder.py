@@ -52,6 +52,7 @@ from stagectl.takes.recorder_parts import SLATE_FIELDS, SOURCE, RecorderError, S
 from stagectl.takes.records import cdl_json, dumps, lens_json, pack_sample, rate_json, slate_json
 from stagectl.takes.store import TakeStore
 from stagectl.timecode import Timecode, frames_per_24h
+from tracking.opentrackio_merge import jsonable
 
 __all__ = ["SLATE_FIELDS", "Recorder", "RecorderError", "RecorderStatus"]
 
@@ -118,6 +119,7 @@ class Recorder(SlateKeeping, TakeLogging):
         self.camera_info_of = camera_info_of or (lambda camera: {})
         self.capture = RawCapture()
         self._rebased: tuple[Timecode, int] | None = None
+        self._static_versions: dict[int, int] = {}  # per camera index, the tracker_static_version taken
         self.timecode_from = timecode_from
         self.slate = Slate(production=production, take=1, cameras=tuple(self.cameras))
         self._index = {name: n for n, name in enumerate(self.cameras)}
@@ -263,6 +265,7 @@ class Recorder(SlateKeeping, TakeLogging):
                     }
                 ),
             )
+            self._static_versions[idx] = pipeline.tracker_static_version
             if pipeline.tracker_static is not None:  # the newest static block, before any arrives
                 self._static(writer, idx, now_ns, pipeline.tracker_static)
         self.capture.start(writer, self._index)
@@ -373,6 +376,7 @@ class Recorder(SlateKeeping, TakeLogging):
 
     def _tap_for(self, camera: str) -> Callable[[CameraSample], None]:
         idx = self._index[camera]
+        pipeline = self.cameras[camera]
 
         capture = self.capture
 
@@ -380,14 +384,14 @@ class Recorder(SlateKeeping, TakeLogging):
             writer = self._writer
             if writer is None:
                 return
-            received = sample.received
-            if received is not None and "static" in received.payload:
-                self._static(writer, idx, sample.arrival_ns, received.payload["static"])
+            version = pipeline.tracker_static_version
+            if version != self._static_versions[idx]:  # the tracker's block changed: into the take
+                self._static_versions[idx] = version
+                self._static(writer, idx, sample.arrival_ns, pipeline.tracker_static)
             if sample.timecode is None:
                 sample = sample._replace(timecode=self.clock.timecode_at(sample.arrival_ns))
-            name = sample.source
-            writer.put(SAMPLE, pack_sample(sample, idx, self._frame(sample), capture.source_index(name),
-                                           capture.last.get(name, -1)))
+            source_index, raw_index = capture.link(sample.source)
+            writer.put(SAMPLE, pack_sample(sample, idx, self._frame(sample), source_index, raw_index))
             self._counts[camera] += 1
 
         return tap
@@ -408,11 +412,15 @@ class Recorder(SlateKeeping, TakeLogging):
         return frame
 
     def _static(self, writer: JournalWriter, camera_idx: int, arrival_ns: int, static: Any) -> None:
-        """A tracker's ``static`` block into the take (the film back and identity post needs)."""
+        """A tracker's ``static`` block into the take (the film back and identity post needs): the one at
+        RECORD, then each change (every repeat is in the raw capture, as sent)."""
+        record = {"camera": camera_idx, "ns": arrival_ns, "static": static}
         try:
-            writer.put(STATIC, dumps({"camera": camera_idx, "ns": arrival_ns, "static": static}))
-        except (TypeError, ValueError) as exc:  # not JSON-able (NaN in CBOR): the raw capture keeps it
-            log.debug("take recorder: static block of camera %d not stored as JSON: %s", camera_idx, exc)
+            payload = dumps(record)
+        except (TypeError, ValueError):  # NaN or bytes (CBOR): as JSON, what changed noted; raw keeps it
+            changed: dict[str, Any] = {}
+            payload = dumps({**record, "static": jsonable(static, "", changed), "changed": changed})
+        writer.put(STATIC, payload)
 
     # --- committer callbacks (committer thread) -----------------------------------------------------
 

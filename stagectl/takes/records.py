@@ -17,14 +17,17 @@ Sample layout (layout 2), little-endian (:data:`SAMPLE_STRUCT`):
 * uint8 tc_hours, tc_minutes, tc_seconds, tc_frames: the sample's own timecode label exactly as the
   tracker sent it (or the stage clock's at arrival), at its own rate;
 * uint16 camera index, flags (:data:`FLAG_TRACKER_TIMECODE`, :data:`FLAG_SOLVED`, :data:`FLAG_TC_DROP`,
-  :data:`FLAG_TC_SUB_FRAME`, :data:`FLAG_NO_POSE`), source index; 6 pad bytes.
+  :data:`FLAG_TC_SUB_FRAME`, :data:`FLAG_NO_POSE`), source index (:data:`NO_SOURCE`: none); 6 pad
+  bytes.
 
 Layout 1 (208 bytes, :data:`SAMPLE_V1_DTYPE`) is what stagectl 0.1 wrote; :func:`upgrade_v1` reads it
 into layout 2 (its timecode was the take's, its PTP time normalised).
 
 Raw datagrams (:func:`pack_raw`): every datagram (or serial read) a source received during the take,
 as it arrived: ``<qqIHBBI`` arrival monotonic ns, arrival wall-clock ns, index in the take, source
-index, flags (:data:`RAW_PREROLL`), peer length, data length, then the peer text and the bytes.
+index, flags (:data:`RAW_PREROLL`), peer length, data length, then the peer text (UTF-8, at most
+:data:`RAW_PEER_MAX` bytes) and the bytes. :func:`iter_raw` reads a batch of them back as
+``model.RawEntry``.
 """
 
 from __future__ import annotations
@@ -34,13 +37,13 @@ import math
 import struct
 from collections.abc import Iterator, Mapping
 from dataclasses import asdict
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 
 from presets.colour import Cdl
 from stagectl.samples import CameraSample
-from stagectl.takes.model import LensInfo, Slate
+from stagectl.takes.model import LensInfo, RawEntry, Slate
 from stagectl.timecode import FrameRate
 from stagectl.timecode_columns import timecode_fields
 
@@ -60,10 +63,14 @@ assert SAMPLE_DTYPE.itemsize == SAMPLE_SIZE == 256
 SAMPLE_V1_DTYPE = np.dtype([
     ("arrival_ns", "<i8"), ("frame", "<i8"), ("sequence", "<i8"), ("sample_time_ns", "<i8"),
     *((name, "<f8") for name in _POSE_AND_LENS), ("camera", "<u2"), ("flags", "<u2"), ("_pad", "<u4")])
-assert SAMPLE_V1_DTYPE.itemsize == 208
+SAMPLE_V1_SIZE = SAMPLE_V1_DTYPE.itemsize
+assert SAMPLE_V1_SIZE == 208
 LAYOUT = 2
 """The layout :func:`pack_sample` writes."""
-LAYOUT_SIZES = {1: 208, 2: SAMPLE_SIZE}
+LAYOUT_SIZES = {1: SAMPLE_V1_SIZE, 2: SAMPLE_SIZE}
+NO_SOURCE = 0xFFFF
+"""The ``source`` of a sample whose take source is not known (the uint16 field's largest value: every
+real source index is below it); layout-1 records, which had no sources, read as this."""
 
 FLAG_TRACKER_TIMECODE = 1
 """The sample's timecode came from the tracker (else the stage clock at arrival)."""
@@ -77,6 +84,8 @@ FLAG_NO_POSE = 16
 """The sample carried no transforms (a lens-only or static-only sample): its pose is NaN."""
 
 RAW_HEAD = struct.Struct("<qqIHBBI")
+RAW_PEER_MAX = 255
+"""Longest sender text a raw entry keeps (bytes of UTF-8; its length is one byte)."""
 RAW_PREROLL = 1
 """A datagram that arrived just before RECORD (a segment of the first sample may be among them)."""
 
@@ -89,9 +98,11 @@ def _num(value: float | int | None) -> float:
     return NAN if value is None else float(value)
 
 
-def pack_sample(sample: CameraSample, camera_index: int, frame: int, source_index: int = 0,
+def pack_sample(sample: CameraSample, camera_index: int, frame: int, source_index: int = NO_SOURCE,
                 raw_index: int = -1) -> bytes:
-    """One sample as its 256-byte record; ``frame`` is its timecode's absolute frame at the take's rate."""
+    """One sample as its 256-byte record; ``frame`` is its timecode's absolute frame at the take's rate,
+    ``source_index`` its take source (:data:`NO_SOURCE`: none), ``raw_index`` the raw entry that completed
+    it (-1: none)."""
     lens = sample.lens
     label = sample.tracker_timecode
     flags = 0
@@ -149,7 +160,8 @@ def upgrade_v1(blob: bytes | bytearray | memoryview, rate: FrameRate, drop_frame
 
     Layout 1 kept each sample's frame at the take's rate and its PTP time in nanoseconds: the
     timecode label is the take's label of that frame, the PTP pair is split back into seconds and
-    nanoseconds; there was no raw capture, device id or spare bits (-1)."""
+    nanoseconds; there was no raw capture, device id or spare bits (-1), nor take sources
+    (:data:`NO_SOURCE`)."""
     old = np.frombuffer(blob, dtype=SAMPLE_V1_DTYPE)
     new = np.zeros(old.size, dtype=SAMPLE_DTYPE)
     for name in ("arrival_ns", "frame", "sequence", *_POSE_AND_LENS, "camera"):
@@ -162,6 +174,7 @@ def upgrade_v1(blob: bytes | bytearray | memoryview, rate: FrameRate, drop_frame
     new["ptp_nanoseconds"] = np.where(known, old["sample_time_ns"] % _NS_PER_S, -1)
     new["raw_index"] = new["device_id"] = -1
     new["spare"] = -1
+    new["source"] = NO_SOURCE
     new["tc_rate_num"], new["tc_rate_den"] = rate.rate.numerator, rate.rate.denominator
     fields = timecode_fields(old["frame"], rate, drop_frame)
     for name, values in zip(("tc_hours", "tc_minutes", "tc_seconds", "tc_frames"), fields, strict=True):
@@ -169,39 +182,39 @@ def upgrade_v1(blob: bytes | bytearray | memoryview, rate: FrameRate, drop_frame
     return new
 
 
-class RawEntry(NamedTuple):
-    """One datagram (or serial read) as it arrived."""
-
-    arrival_ns: int
-    wall_ns: int
-    number: int
-    """The entry's place in the take's raw capture (0, 1, ...: the order the datagrams arrived)."""
-    source: int
-    flags: int
-    peer: str
-    data: bytes
+def peer_bytes(peer: str) -> bytes:
+    """A sender's text as a raw entry stores it (UTF-8, at most :data:`RAW_PEER_MAX` bytes)."""
+    return peer.encode("utf-8", "replace")[:RAW_PEER_MAX]
 
 
-def pack_raw(arrival_ns: int, wall_ns: int, number: int, source: int, flags: int, peer: str,
+def pack_raw(arrival_ns: int, wall_ns: int, number: int, source: int, flags: int, peer: str | bytes,
              data: bytes) -> bytes:
-    """One raw entry's bytes (the journal's RAW record, and one entry of a stored batch)."""
-    where = peer.encode("utf-8", "replace")[:255]
-    return RAW_HEAD.pack(arrival_ns, wall_ns, number, source, flags, len(where), len(data)) + where + data
+    """One raw entry's bytes (the journal's RAW record, and one entry of a stored batch); ``peer`` is the
+    sender's text or, already encoded, :func:`peer_bytes` of it (what the capture keeps per sender)."""
+    where = peer if isinstance(peer, bytes) else peer_bytes(peer)
+    return b"".join((RAW_HEAD.pack(arrival_ns, wall_ns, number, source, flags, len(where), len(data)),
+                     where, data))
 
 
 def iter_raw(blob: bytes | memoryview) -> Iterator[RawEntry]:
-    """The entries of a batch of :func:`pack_raw` records, in order (a short tail is ignored)."""
+    """The entries of a batch of :func:`pack_raw` records, in order; ValueError (after the whole entries
+    before it) when the batch ends inside an entry."""
     view = memoryview(blob)
-    pos, size, head = 0, len(view), RAW_HEAD.size
-    while pos + head <= size:
+    pos, size, head, count = 0, len(view), RAW_HEAD.size, 0
+    while pos < size:
+        if pos + head > size:
+            raise ValueError(f"the batch is truncated: {size - pos} bytes after entry {count} are too few "
+                             f"for an entry header ({head} bytes)")
         arrival, wall, number, source, flags, peer_len, data_len = RAW_HEAD.unpack_from(view, pos)
         start = pos + head
         end = start + peer_len + data_len
         if end > size:
-            return
+            raise ValueError(f"the batch is truncated: entry {count} (number {number}) at byte {pos} needs "
+                             f"{end - pos} bytes, {size - pos} are left")
         peer = bytes(view[start:start + peer_len]).decode("utf-8", "replace")
         yield RawEntry(arrival, wall, number, source, flags, peer, bytes(view[start + peer_len:end]))
         pos = end
+        count += 1
 
 
 # --- JSON records -----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from stagectl.takes.records import (
     upgrade_v1,
 )
 from stagectl.takes.store_schema import TakeStoreError
-from stagectl.takes.tracks import sequence_gaps, track_of
+from stagectl.takes.tracks import sequence_gaps, track_of, unwrap_frames
 from stagectl.timecode import FrameRate, Timecode, frames_per_24h
 
 
@@ -205,19 +205,22 @@ class TakeReads:
 
     def samples(self, take_id: int, camera_idx: int) -> np.ndarray:
         """Every sample record of one camera of a take, in arrival order (layout 2, structured array)."""
-        info = self.info(take_id)
+        return self._records(self.info(take_id), camera_idx)
+
+    def _records(self, info: TakeInfo, camera_idx: int) -> np.ndarray:
         parts: list[np.ndarray] = []
         for blob, layout in self.conn.execute(
             "SELECT data, layout FROM chunks WHERE take_id = ? AND camera_idx = ? ORDER BY first_ns, rowid",
-            (take_id, camera_idx),
+            (info.take_id, camera_idx),
         ):
             if layout == LAYOUT:
                 parts.append(unpack_samples(blob))
             elif layout == 1:
                 parts.append(upgrade_v1(blob, info.rate, info.drop_frame))
             else:
-                raise TakeStoreError(f"take {take_id}: sample layout {layout} is newer than this stagectl "
-                                     f"reads ({', '.join(map(str, LAYOUT_SIZES))}): upgrade stagectl")
+                known = ", ".join(map(str, LAYOUT_SIZES))
+                raise TakeStoreError(f"take {info.take_id}: sample layout {layout} is newer than this "
+                                     f"stagectl reads ({known}): upgrade stagectl")
         if not parts:
             return np.zeros(0, dtype=SAMPLE_DTYPE)
         records = np.concatenate(parts) if len(parts) > 1 else parts[0]
@@ -233,21 +236,18 @@ class TakeReads:
     def summary(self, take_id: int) -> TakeSummary:
         """The take with per-camera counts, dropouts and its log."""
         info = self.info(take_id)
+        reference = info.tc_in.frames if info.tc_in is not None else None
         cams = []
-        for idx, camera, source, lens, _info in self._cameras(take_id):
-            records = self.samples(take_id, idx)
-            track = self._track(info, camera, source, records, lens, _info, idx, False)
-            cams.append(
-                CameraSummary(
-                    camera,
-                    source,
-                    int(records.size),
-                    sequence_gaps(records["sequence"]),
-                    int(track.frame[0]) if len(track) else None,
-                    int(track.frame[-1]) if len(track) else None,
-                    lens,
-                )
-            )
+        for idx, camera, source, lens, _extra in self._cameras(take_id):
+            records = self._records(info, idx)
+            first = last = None
+            if records.size:
+                ends = records["frame"][[0, -1]]
+                ends = unwrap_frames(ends, int(ends[0]) if reference is None else reference, info.rate,
+                                     info.drop_frame)
+                first, last = int(ends[0]), int(ends[1])
+            cams.append(CameraSummary(camera, source, int(records.size), sequence_gaps(records["sequence"]),
+                                      first, last, lens))
         entries = self.log(take_id)
         looks = tuple(dict.fromkeys(str(e.data["look"]) for e in entries if e.data.get("look")))
         return TakeSummary(info, tuple(cams), tuple(entries), looks)
@@ -260,7 +260,21 @@ class TakeReads:
                         info=extra, captured=captured)
 
     def read(self, take_id: int) -> TakeData:
-        """The whole take, for export and the browser (raw datagrams are read on demand: ``TakeData.raw``)."""
+        """The whole take, for export and the browser (raw datagrams are read on demand: ``TakeData.raw``).
+
+        TakeStoreError when the take's rows cannot be read (a damaged store: the message names the take,
+        the store and what to do)."""
+        try:
+            return self._read(take_id)
+        except TakeStoreError:
+            raise
+        except (sqlite3.Error, ValueError, KeyError, TypeError, AttributeError) as exc:  # JSON of any shape
+            raise TakeStoreError(
+                f"take {take_id} in {self.path} cannot be read ({type(exc).__name__}: {exc}): the store "
+                f"is damaged; check it with `sqlite3 {self.path} 'PRAGMA integrity_check'` and restore it "
+                "from a backup") from None
+
+    def _read(self, take_id: int) -> TakeData:
         info = self.info(take_id)
         cdl_row = self.conn.execute("SELECT cdl FROM takes WHERE id = ?", (take_id,)).fetchone()
         cdl = {zone: cdl_from_json(value) for zone, value in json.loads(cdl_row[0] or "{}").items()}
@@ -268,7 +282,7 @@ class TakeReads:
         tracks: dict[str, CameraTrack] = {}
         dropouts: dict[str, int] = {}
         for idx, camera, source, lens, extra in self._cameras(take_id):
-            records = self.samples(take_id, idx)
+            records = self._records(info, idx)
             tracks[camera] = self._track(info, camera, source, records, lens, extra, idx, captured)
             dropouts[camera] = sequence_gaps(records["sequence"])
         raw = StoreRawAccess(self.path, take_id) if captured else None

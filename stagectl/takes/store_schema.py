@@ -1,6 +1,6 @@
 """The take store's SQLite schema, its versions and the upgrade of an older store.
 
-Schema version 2 (this stagectl):
+Schema version 3 (this stagectl):
 
 * ``takes``: one row per take (slate, rate, timecode in/out as frames, state, flags, notes, the look
   live at the start and its CDL per zone, the journal it was fed from and how far).
@@ -12,13 +12,16 @@ Schema version 2 (this stagectl):
   208-byte records of schema 1), one camera per blob, with the first and last sample's arrival time
   and frame (by arrival).
 * ``raw``: every datagram the sources received, as it arrived (``records.pack_raw`` entries), in
-  zlib-compressed batches per source, with the batch's first/last raw index and arrival.
+  zlib-compressed batches per source, with the batch's first/last raw index and arrival; indexed by
+  (take, source, first index), the order a source's batches are read in.
 * ``statics``: the trackers' ``static`` blocks (JSON as sent) received during the take, per camera.
 * ``log``: cues, looks, device changes, notes, take events, in arrival order.
 
-Schema 1 (stagectl 0.1) is upgraded in place when a writer opens it (new columns with their
-defaults, new tables); a read-only open of an older store upgrades it through a short-lived
-writer, or says what to do when the store cannot be written.
+An older store is upgraded in place when a writer opens it, one version at a time in one
+transaction: schema 1 (stagectl 0.1) -> 2 adds the new columns with their defaults and the new
+tables; 2 -> 3 replaces the ``raw`` index ``raw_by_take (take_id, first_index)`` by ``raw_by_source``.
+A read-only open of an older store upgrades it through a short-lived writer, or says what to do
+when the store cannot be written.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from pathlib import Path
 
 from stagectl.errors import StageError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -91,31 +94,44 @@ CREATE TABLE IF NOT EXISTS statics (
 CREATE INDEX IF NOT EXISTS statics_by_take ON statics (take_id, camera_idx, arrival_ns);
 """
 
+# Schema 2 -> 3: a source's batches are read by (take_id, source_idx) in first_index order.
+_UPGRADE_3 = """
+CREATE INDEX IF NOT EXISTS raw_by_source ON raw (take_id, source_idx, first_index);
+DROP INDEX IF EXISTS raw_by_take;
+"""
+_UPGRADES = {2: _UPGRADE_2, 3: _UPGRADE_3}
+
 
 class TakeStoreError(StageError):
     """The take store could not be opened or read, or a take was not found."""
 
 
-def _version(conn: sqlite3.Connection) -> int | None:
+def _version(conn: sqlite3.Connection, path: Path) -> int | None:
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    return None if row is None else int(row[0])
+    if row is None:
+        return None
+    try:
+        return int(row[0])
+    except (TypeError, ValueError):
+        raise TakeStoreError(f"take store {path}: its schema version {row[0]!r} is not a number: the "
+                             "store is damaged; restore it from a backup") from None
 
 
 def _upgrade(conn: sqlite3.Connection, path: Path) -> None:
     """Bring a writable connection's store to :data:`SCHEMA_VERSION` (one transaction)."""
     conn.execute("BEGIN IMMEDIATE")
     try:
-        version = _version(conn)
+        version = _version(conn, path)
         if version is None:  # a new store: schema 1's tables exist (the script ran), then upgrade
             conn.execute("INSERT INTO meta VALUES ('schema_version', '1')")
             version = 1
         if version > SCHEMA_VERSION:
             raise TakeStoreError(f"take store {path} has schema version {version}, this stagectl reads up to "
                                  f"{SCHEMA_VERSION}: upgrade stagectl")
-        if version < 2:
-            for statement in filter(str.strip, _UPGRADE_2.split(";")):
+        for target in range(version + 1, SCHEMA_VERSION + 1):
+            for statement in filter(str.strip, _UPGRADES[target].split(";")):
                 conn.execute(statement)
-            conn.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+            conn.execute("UPDATE meta SET value = ? WHERE key = 'schema_version'", (str(target),))
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -131,7 +147,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     try:
         if readonly:
             conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0, check_same_thread=False)
-            version = _version(conn)
+            version = _version(conn, path)
             if version is not None and version < SCHEMA_VERSION:
                 conn.close()
                 try:
@@ -150,7 +166,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             conn.execute("PRAGMA foreign_keys=ON")
             conn.executescript(_SCHEMA)
             _upgrade(conn, path)
-        version = _version(conn)
+        version = _version(conn, path)
     except sqlite3.Error as exc:
         raise TakeStoreError(f"cannot open the take store {path}: {exc}") from None
     if version is None or version > SCHEMA_VERSION:

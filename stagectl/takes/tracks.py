@@ -10,10 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from stagectl.samples import FilmBack
+from stagectl.samples import FilmBack, choose_film_back
 from stagectl.takes.model import CameraTrack, LensInfo
 from stagectl.takes.records import (
-    FLAG_NO_POSE,
     FLAG_SOLVED,
     FLAG_TC_DROP,
     FLAG_TC_SUB_FRAME,
@@ -57,16 +56,13 @@ def tracker_sensor(statics: Sequence[tuple[int, Mapping[str, Any]]]) -> tuple[fl
 
 def film_back(lens: LensInfo | None, statics: Sequence[tuple[int, Mapping[str, Any]]],
               stage_sensor_mm: Sequence[float] | None) -> FilmBack | None:
-    """A camera's one film back: the lens file's sensor, else the tracker's static block's, else the
-    stage file's ``sensor_mm``, else None (unknown)."""
-    if lens is not None and lens.sensor_width_mm > 0 and lens.sensor_height_mm > 0:
-        return FilmBack(lens.sensor_width_mm, lens.sensor_height_mm, "lens file")
-    sensor = tracker_sensor(statics)
-    if sensor is not None:
-        return FilmBack(sensor[0], sensor[1], "tracker")
+    """A camera's one film back, chosen as on the stage (``samples.choose_film_back``): the lens file's
+    sensor, else the first its tracker's static blocks name, else the stage file's ``sensor_mm``."""
+    stage = None
     if stage_sensor_mm is not None and len(stage_sensor_mm) == 2:
-        return FilmBack(float(stage_sensor_mm[0]), float(stage_sensor_mm[1]), "stage file")
-    return None
+        stage = (float(stage_sensor_mm[0]), float(stage_sensor_mm[1]))
+    return choose_film_back(None if lens is None else (lens.sensor_width_mm, lens.sensor_height_mm),
+                            tracker_sensor(statics), stage)
 
 
 def track_of(camera: str, source: str, r: np.ndarray, lens: LensInfo | None, *, reference: int | None,
@@ -128,7 +124,6 @@ def track_of(camera: str, source: str, r: np.ndarray, lens: LensInfo | None, *, 
         sub_frame=sub.astype(np.int64),
         source_index=ints("source"),
         solved=(flags & FLAG_SOLVED) != 0,
-        no_pose=(flags & FLAG_NO_POSE) != 0,
         statics=list(statics),
         lens_static=info.get("lens_static"),
         tracker_make=info.get("tracker_make"),

@@ -71,12 +71,10 @@ from stagectl.unreal.opentrackio_parts import (
     CBOR_TIMING_KEY,
     CBOR_TRANSFORMS,
     ENCODINGS,
-    MAX_SEGMENT,
     NS_PER_S,
     PROTOCOL,
     REASON_ENCODE,
     REASON_NON_FINITE,
-    SEQUENCE_MODULUS,
     U32,
     Stream,
     cbor_text,
@@ -89,10 +87,10 @@ from stagectl.unreal.opentrackio_parts import (
 )
 from stagectl.unreal.udp_out import UdpOutput, UdpSender
 from tracking.opentrackio import ENCODING_CBOR, HEADER_LENGTH, encode_datagrams
-from tracking.opentrackio_merge import append_correction, overlay, with_notes
+from tracking.opentrackio_datagram import MAX_SEGMENT_BYTES, SEQUENCE_MODULUS
+from tracking.opentrackio_merge import append_correction, encode_json, overlay, with_notes
 
-__all__ = ["ENCODINGS", "OpenTrackIOOutput", "StaticFor", "changed_lens", "lens_block", "single_datagram",
-           "snap_rate"]
+__all__ = ["ENCODINGS", "OpenTrackIOOutput", "StaticFor", "single_datagram", "snap_rate"]
 
 Sink = Callable[[CameraSample], None]
 StaticFor = Callable[[str, Mapping[str, Any] | None, dict[str, Any]], dict[str, Any] | None]
@@ -127,7 +125,7 @@ class OpenTrackIOOutput(UdpOutput):
         self.samples = 0
         self._udp = UdpSender(target, interface=interface, ttl=ttl)
         self._encoding_byte = ENCODINGS[encoding]
-        self._max_single = min(mtu - HEADER_LENGTH, MAX_SEGMENT)
+        self._max_single = min(mtu - HEADER_LENGTH, MAX_SEGMENT_BYTES)
         self._source_numbers = dict(source_numbers or {})
         self._static_for = static_for
         self._streams: dict[str, Stream] = {}
@@ -246,26 +244,33 @@ class OpenTrackIOOutput(UdpOutput):
 
     def _static(self, stream: Stream, base: Mapping[str, Any] | None, changed: dict[str, Any]
                 ) -> dict[str, Any] | None:
-        """The static block to send: ``static_for``'s (None ``base``: the stage uses the camera's newest
-        tracker block; without ``static_for``: ``base``), the camera's name as its label when it has none."""
+        """The static block to send (do not modify it): ``static_for``'s (None ``base``: the stage uses the
+        camera's newest tracker block; without ``static_for``: ``base``), the camera's name as its label
+        when it has none."""
         if self._static_for is None:
             static: dict[str, Any] | None = dict(base or {})
         else:
             static = self._static_for(stream.camera, base, changed)
         if static is None:
             return None
+        camera = static.get("camera")
+        if isinstance(camera, Mapping) and "label" in camera:
+            return static  # the stage's block has one: given as it is, never copied per sample
         return overlay(static, {"camera": {"label": stream.camera}}, "static", changed, fill_only=True)
 
     def _cached_static(self, stream: Stream) -> dict[str, Any] | None:
         """The FreeD path's static block; its CBOR is kept until the block changes."""
         static = self._static(stream, None, {})
-        if static != stream.static_built:
+        if static is not stream.static_built and static != stream.static_built:
             stream.static_built, stream.static_cbor = static, None
         return stream.static_built
 
-    def relay(self, stream: Stream, sample: CameraSample, received: Received) -> dict[str, Any] | None:
+    def relay(self, stream: Stream, sample: CameraSample, received: Received
+              ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The OpenTrackIO map of a sample from an OpenTrackIO tracker: what it sent, with what stagectl
-        changed laid over it visibly (see the module docstring); None for a non-finite pose."""
+        changed laid over it, and the tracker's values it replaced (for ``custom.stagectl.changed``,
+        :func:`tracking.opentrackio_merge.with_notes`); see the module docstring. None for a non-finite
+        pose."""
         (x, y, z), (pan, tilt, roll) = sample.translation_m, sample.rotation_deg
         if not math.isfinite(x + y + z + pan + tilt + roll):
             return None
@@ -314,7 +319,7 @@ class OpenTrackIOOutput(UdpOutput):
             static = self._static(stream, None, changed)
             if static:
                 out["static"] = static
-        return with_notes(out, changed)
+        return out, changed
 
     def _send(self, stream: Stream, sample: CameraSample) -> None:
         self.samples += 1
@@ -323,8 +328,12 @@ class OpenTrackIOOutput(UdpOutput):
             received = sample.received
             if received is not None and received.protocol == "opentrackio":
                 relayed = self.relay(stream, sample, received)
-                payload = None if relayed is None else (
-                    cbor2.dumps(relayed) if self._encoding_byte == ENCODING_CBOR else json_bytes(relayed))
+                if relayed is None:
+                    payload = None
+                elif self._encoding_byte == ENCODING_CBOR:
+                    payload = cbor2.dumps(with_notes(*relayed))
+                else:
+                    payload = encode_json(*relayed)
             elif self._encoding_byte == ENCODING_CBOR:
                 payload = self.encode_cbor(stream, sample)
             else:

@@ -24,6 +24,7 @@ from tracking.opentrackio import (
     PROTOCOL_NAME,
     PROTOCOL_VERSION,
 )
+from tracking.opentrackio_datagram import MAX_SEGMENT_BYTES as MAX_SEGMENT
 from tracking.opentrackio_merge import REMOVED
 
 ENCODINGS = {"json": ENCODING_JSON, "cbor": ENCODING_CBOR}
@@ -37,7 +38,6 @@ RATE_SNAP = 0.0004
 RATE_WINDOW_NS = 2_000_000_000
 RATE_GAP_NS = 500_000_000
 U32 = 1 << 32
-SEQUENCE_MODULUS = 1 << 16
 PROTOCOL = {"name": PROTOCOL_NAME, "version": list(PROTOCOL_VERSION)}
 NS_PER_S = 1_000_000_000
 CBOR_MAP_HEADS = [bytes((0xA0 + n,)) for n in range(24)]
@@ -46,7 +46,6 @@ CBOR_LENS_KEY = cbor2.dumps("lens")
 CBOR_STATIC_KEY = cbor2.dumps("static")
 
 
-MAX_SEGMENT = 0x7FFF
 _HEAD = struct.Struct(">BHIH")
 #: Column 0 sums the bytes (Fletcher-16's first sum); column 1 weights byte i of n by n - i (the
 #: second sum, which adds the running first sum after every byte).

@@ -13,7 +13,8 @@ from pytestqt.qtbot import QtBot
 from stagectl.app import StageRunner
 from stagectl.config import default_stage
 from stagectl.samples import CameraSample, LensValues
-from stagectl.stage import CameraStatus, SourceStatus, Stage, StageSnapshot
+from stagectl.snapshot import CameraStatus, SourceStatus, StageSnapshot
+from stagectl.stage import Stage
 from stagectl.timecode import Timecode
 from ui import theme
 from ui.app import ensure_app, open_settings

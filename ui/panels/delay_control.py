@@ -16,7 +16,8 @@ from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
 from stagectl.pipeline import MAX_SMOOTHING
-from stagectl.stage import CameraStatus, Stage
+from stagectl.snapshot import CameraStatus
+from stagectl.stage import Stage
 from ui import theme
 
 #: Longest delay line the pipeline accepts (ms).

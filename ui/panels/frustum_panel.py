@@ -40,7 +40,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stagectl.stage import Stage, StageSnapshot
+from stagectl.snapshot import StageSnapshot
+from stagectl.stage import Stage
 from stagectl.unreal.frustum import FrustumCues, FrustumSender, TargetAck
 from stagectl.unreal.remote_control import RemoteControlClient
 from ui import theme

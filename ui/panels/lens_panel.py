@@ -28,7 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from stagectl.samples import CameraSample
-from stagectl.stage import CameraStatus, Stage, StageSnapshot
+from stagectl.snapshot import CameraStatus, StageSnapshot
+from stagectl.stage import Stage
 from ui import theme
 from ui.panels.calibration_wizard import CalibrationWizard
 from ui.panels.distortion_preview import DistortionPreview, frame_from_lens

@@ -15,7 +15,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from stagectl.coords import forward_vector
-from stagectl.stage import StageSnapshot
+from stagectl.snapshot import StageSnapshot
 from ui import theme
 
 HEADING_LENGTH_M = 1.2

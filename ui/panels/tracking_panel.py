@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpli
 
 from stagectl.ringbuffer import COLUMNS
 from stagectl.samples import CameraSample, LensValues
-from stagectl.stage import CameraStatus, Stage, StageSnapshot
+from stagectl.snapshot import CameraStatus, StageSnapshot
+from stagectl.stage import Stage
 from tracking.source import TrackingSource
 from ui import theme
 from ui.panels.delay_control import DelayControl

@@ -1,5 +1,5 @@
-"""What several exporters say the same way about a camera: its field of view, film back and the
-timecode each sample was sent with.
+"""What several exporters say the same way about a camera: its field of view, film back, first static
+block and the timecode each sample was sent with.
 
 One answer per camera: the vertical field of view is ``2 atan(h / 2f)`` with ``h`` the camera's one
 film back height (:attr:`CameraTrack.film_back`: lens file, else the tracker's static block, else the
@@ -9,12 +9,13 @@ cell, no column, no attribute) rather than assuming a default film back.
 
 from __future__ import annotations
 
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
-from stagectl.takes.export.text_columns import Text, _digits, choices
+from stagectl.takes.export.text_columns import Text, choices, timecode_text
 from stagectl.takes.model import CameraTrack
 from stagectl.timecode import FrameRate
 from stagectl.timecode_columns import timecode_fields
@@ -52,39 +53,46 @@ def first_static(track: CameraTrack) -> dict[str, Any] | None:
     return dict(track.statics[0][1]) if track.statics else None
 
 
-def source_labels(track: CameraTrack, rate: FrameRate, drop_frame: bool
-                  ) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64], npt.NDArray[np.bool_]]:
-    """(N, 4) label fields, (N, 2) rates and drop flags of every sample's own timecode as recorded (a
-    take without them: the take's label of each sample's frame)."""
-    n = len(track)
-    if track.timecode is not None and track.timecode_rate is not None and track.timecode_drop is not None:
-        return track.timecode, track.timecode_rate, track.timecode_drop
-    fields = np.stack(timecode_fields(track.frame, rate, drop_frame), axis=1).reshape(n, 4)
-    rates = np.tile([rate.rate.numerator, rate.rate.denominator], (n, 1)).astype(np.int64)
-    return fields, rates, np.full(n, drop_frame)
+def _nominal(num: int, den: int) -> int:
+    """The label rate (:attr:`FrameRate.nominal`) of a recorded ``num/den`` (0 for a rate that is not one)."""
+    return FrameRate(Fraction(num, den)).nominal if num > 0 and den > 0 else 0
 
 
-def source_timecode_text(track: CameraTrack, rate: FrameRate, drop_frame: bool, start: int,
-                         stop: int) -> Text:
-    """``HH:MM:SS:FF`` of each sample's own timecode exactly as sent (``;`` before the frames when it
-    was sent drop-frame; three frame digits at 100 fps and up) for rows ``start..stop``."""
-    fields, rates, drops = source_labels(track, rate, drop_frame)
-    fields, rates, drops = fields[start:stop], rates[start:stop], drops[start:stop]
-    n = stop - start
-    colon = np.full((n, 1), ord(":"), np.uint8)
-    last = np.where(drops[:, None], ord(";"), ord(":")).astype(np.uint8)
-    nominal = (2 * rates[:, 0] + rates[:, 1]) // (2 * rates[:, 1])
-    wide = (nominal > 100) | (fields[:, 3] >= 100)
-    frames = _digits(fields[:, 3], 3)
-    chars = np.concatenate([_digits(fields[:, 0], 2), colon, _digits(fields[:, 1], 2), colon,
-                            _digits(fields[:, 2], 2), last, frames], axis=1)
-    shown = np.ones(chars.shape, dtype=np.bool_)
-    shown[:, 9] = wide  # the hundreds digit of the frame only where the rate (or the frame) needs it
-    return Text(chars, shown)
+class SourceTimecodes:
+    """Every sample's own timecode as recorded (the tracker's label, rate and drop-frame flag as sent;
+    a take without them: the take's label of each sample's frame), worked out once per camera.
 
+    Attributes:
+        fields: (N, 4) hours, minutes, seconds, frames.
+        drops: (N,) the drop-frame flag as sent.
+        rates: the distinct (num, den) rates, in order; ``rate_index`` (N,) each sample's place in it.
+    """
 
-def source_rate_text(track: CameraTrack, rate: FrameRate, drop_frame: bool, start: int, stop: int) -> Text:
-    """``num/den`` of each sample's own timecode rate, rows ``start..stop``."""
-    _, rates, _ = source_labels(track, rate, drop_frame)
-    distinct, indices = np.unique(rates[start:stop], axis=0, return_inverse=True)
-    return choices(indices.reshape(-1), [f"{num}/{den}" for num, den in distinct.tolist()])
+    def __init__(self, track: CameraTrack, rate: FrameRate, drop_frame: bool) -> None:
+        n = len(track)
+        if track.timecode is not None and track.timecode_rate is not None and track.timecode_drop is not None:
+            fields, rates, drops = track.timecode, track.timecode_rate, track.timecode_drop
+        else:
+            fields = np.stack(timecode_fields(track.frame, rate, drop_frame), axis=1).reshape(n, 4)
+            rates = np.tile([rate.rate.numerator, rate.rate.denominator], (n, 1)).astype(np.int64)
+            drops = np.full(n, drop_frame)
+        distinct, index = np.unique(rates.reshape(n, 2), axis=0, return_inverse=True)
+        self.fields: npt.NDArray[np.int64] = fields
+        self.drops: npt.NDArray[np.bool_] = drops
+        self.rates: list[tuple[int, int]] = [(int(num), int(den)) for num, den in distinct.tolist()]
+        self.rate_index: npt.NDArray[np.intp] = index.reshape(-1)
+        self._nominal = np.array([_nominal(num, den) for num, den in self.rates], dtype=np.int64)
+
+    def labels(self, s: slice) -> Text:
+        """``HH:MM:SS:FF`` of rows ``s`` exactly as sent (``;`` before the frames when sent drop-frame;
+        three frame digits at 100 fps and up)."""
+        fields = self.fields[s]
+        return timecode_text(tuple(fields.T), self._nominal[self.rate_index[s]], self.drops[s])
+
+    def rate_texts(self, s: slice, texts: list[str]) -> Text:
+        """Rows ``s`` showing ``texts[k]`` for the rate ``rates[k]`` they were sent at."""
+        return choices(self.rate_index[s], texts)
+
+    def rate_fractions(self, s: slice) -> Text:
+        """``num/den`` of each sample's own timecode rate, rows ``s``."""
+        return self.rate_texts(s, [f"{num}/{den}" for num, den in self.rates])

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from stagectl.takes.export.camera_fields import camera_vfov_deg, source_rate_text, source_timecode_text
+from stagectl.takes.export.camera_fields import SourceTimecodes, camera_vfov_deg
 from stagectl.takes.export.text_columns import (
     Progress,
     ProgressReport,
@@ -76,7 +76,17 @@ def _pair(column: npt.NDArray[np.int64] | None) -> tuple[npt.NDArray[np.int64] |
     return (None, None) if column is None else (column[:, 0], column[:, 1])
 
 
-def _csv_rows(take: TakeData, track: CameraTrack, start: int, stop: int) -> bytes:
+class _Camera:
+    """What a camera's rows need worked out over the whole track, once (chunks take slices of it)."""
+
+    def __init__(self, take: TakeData, track: CameraTrack) -> None:
+        self.track = track
+        self.source_timecodes = SourceTimecodes(track, take.info.rate, take.info.drop_frame)
+        self.vfov_deg = camera_vfov_deg(track)
+
+
+def _csv_rows(take: TakeData, camera: _Camera, start: int, stop: int) -> bytes:
+    track = camera.track
     s = slice(start, stop)
     n = stop - start
     sequence = track.sequence[s]
@@ -91,12 +101,10 @@ def _csv_rows(take: TakeData, track: CameraTrack, start: int, stop: int) -> byte
                                                  track.t_stop, track.entrance_pupil_m)]
     cells += [scientific(track.distortion[s, i], 10) for i in range(5)]
     cells += [fixed(track.principal_point_px[s, i], 6) for i in range(2)]
-    info = take.info
-    cells += [source_timecode_text(track, info.rate, info.drop_frame, start, stop),
-              source_rate_text(track, info.rate, info.drop_frame, start, stop)]
+    cells += [camera.source_timecodes.labels(s), camera.source_timecodes.rate_fractions(s)]
     cells += [_optional(column, s, n) for column in (track.sub_frame, *_pair(track.sample_timestamp),
                                                       track.device_id, track.spare)]
-    cells += [fixed(camera_vfov_deg(track)[s], FOV_DECIMALS), _optional(track.raw_index, s, n)]
+    cells += [fixed(camera.vfov_deg[s], FOV_DECIMALS), _optional(track.raw_index, s, n)]
     comma = literal(",", n)
     row: list[Text] = []
     for cell in cells:
@@ -112,8 +120,9 @@ def export_csv(take: TakeData, out_dir: Path, *, progress: Progress | None = Non
 
     def chunks(track: CameraTrack) -> Iterator[bytes]:
         yield (",".join(HEADER) + "\n").encode()
+        camera = _Camera(take, track)
         for start, stop in chunk_bounds(len(track)):
-            yield _csv_rows(take, track, start, stop)
+            yield _csv_rows(take, camera, start, stop)
             report.add(stop - start)
 
     written = [write_atomically(camera_path(take, t.camera, out_dir, "csv"), chunks(t)) for t in tracks]

@@ -50,14 +50,13 @@ import numpy as np
 import numpy.typing as npt
 
 from lens.solve import OPENTRACKIO_MODEL
-from stagectl.takes.export.camera_fields import source_labels
-from stagectl.takes.export.jsonl_replay import ReplayedLines
+from stagectl.takes.export.camera_fields import SourceTimecodes, first_static
+from stagectl.takes.export.jsonl_replay import ReplayedLines, first_static_block
 from stagectl.takes.export.text_columns import (
     Progress,
     ProgressReport,
     Text,
     camera_path,
-    choices,
     chunk_bounds,
     fixed,
     hexadecimal,
@@ -70,9 +69,7 @@ from stagectl.takes.export.text_columns import (
 from stagectl.takes.model import CameraTrack, LensInfo, TakeData
 from stagectl.unreal.opentrackio_out import snap_rate
 from tracking.opentrackio_build import PROTOCOL_NAME, PROTOCOL_VERSION, build_sample
-from tracking.opentrackio_merge import camera_static, overlay
-from tracking.opentrackio_model import OpenTrackIOSample, OpenTrackIOStatic
-from tracking.opentrackio_static import build_static
+from tracking.opentrackio_model import OpenTrackIOSample, rational_json
 
 Mask = npt.NDArray[np.bool_]
 Field = tuple[str, list[Text], Mask]
@@ -109,31 +106,6 @@ def _positive(values: npt.NDArray[np.float64]) -> Mask:
 
 def _rows_finite(values: npt.NDArray[np.float64]) -> Mask:
     return np.asarray(np.isfinite(values).all(axis=1), dtype=np.bool_)
-
-
-def _rational(value: Fraction) -> str:
-    return f'{{"num":{value.numerator},"denom":{value.denominator}}}'
-
-
-def _static(take: TakeData, track: CameraTrack) -> dict[str, Any]:
-    """The first line's static block: the one the live output sends (the tracker's first block of the
-    take, the lens file's part, the film back, label and vendor), with the take's rate and duration."""
-    info, lens, film = take.info, track.lens, track.film_back
-    lens_static = track.lens_static
-    if lens_static is None and lens is not None:  # a take recorded before the block was kept
-        lens_static = build_static(OpenTrackIOStatic(
-            sensor_width_mm=lens.sensor_width_mm, sensor_height_mm=lens.sensor_height_mm,
-            sensor_width_px=lens.image_width_px, sensor_height_px=lens.image_height_px,
-            lens_make=lens.make or None, lens_model=lens.model or None, lens_serial=lens.serial or None))
-    base = next((static for _ns, static in track.statics), {})
-    changed: dict[str, Any] = {}
-    static = camera_static(base, changed, label=track.camera, lens_static=lens_static,
-                           sensor_mm=None if film is None else (film.width_mm, film.height_mm),
-                           tracker_make=track.tracker_make)
-    fill = build_static(OpenTrackIOStatic(
-        duration_s=Fraction(info.duration_frames) / info.rate.rate if info.duration_frames else None,
-        capture_frame_rate=info.rate.rate))
-    return overlay(static, fill, "static", changed, fill_only=True)
 
 
 def _sample_rate(track: CameraTrack) -> Fraction | None:
@@ -178,15 +150,14 @@ class _Camera:
                                      source_id=f"urn:uuid:{uuid.uuid5(uuid.NAMESPACE_URL, base)}",
                                      source_number=number)
         first = dataclasses.replace(identity, tracker_recording=True, tracker_slate=info.slate.label)
+        self.first = first_static_block(take, track, first_static(track))
         self.head = _json(build_sample(identity))[1:-1]
-        self.first_head = _json({"static": _static(take, track), **build_sample(first)})[1:-1]
+        self.first_head = _json({"static": self.first.block, **build_sample(first)})[1:-1]
         rate = _sample_rate(track)
-        self.timing_head = "" if rate is None else f'"sampleRate":{_rational(rate)},'
-        labels = source_labels(track, info.rate, info.drop_frame)
-        self.labels, self.rates, self.drops = labels
-        distinct, self.rate_index = np.unique(self.rates, axis=0, return_inverse=True)
-        self.rate_index = self.rate_index.reshape(-1)
-        self.rate_texts = [f',"frameRate":{{"num":{num},"denom":{den}}}' for num, den in distinct.tolist()]
+        self.timing_head = "" if rate is None else f'"sampleRate":{_json(rational_json(rate))},'
+        self.timecodes = SourceTimecodes(track, info.rate, info.drop_frame)
+        self.rate_texts = [f',"frameRate":{_json({"num": num, "denom": den})}'  # as sent, not reduced
+                           for num, den in self.timecodes.rates]
         self.distortion = opentrackio_distortion(track.distortion, track.focal_length_mm)
         self.offset = (np.full((len(track), 2), np.nan) if track.lens is None
                        else projection_offsets_mm(track.principal_point_px, track.lens))
@@ -223,10 +194,12 @@ def _lens(camera: _Camera, track: CameraTrack, s: slice, n: int) -> list[Text]:
     return [literal(',"lens":', n, any_lens), *members]
 
 
-def _lines(take: TakeData, track: CameraTrack, camera: _Camera, start: int, stop: int) -> bytes:
+def _lines(track: CameraTrack, camera: _Camera, start: int, stop: int) -> bytes:
+    """The column-written lines of rows ``start..stop``."""
     s, n = slice(start, stop), stop - start
     first = np.arange(start, stop) == 0
-    hours, minutes, seconds, frames = camera.labels[s].T
+    timecodes = camera.timecodes
+    hours, minutes, seconds, frames = timecodes.fields[s].T
     sequence = track.sequence[s]
     pose = np.concatenate([track.translation_m[s], track.rotation_deg[s]], axis=1)
     posed = np.isfinite(pose).all(axis=1)
@@ -235,8 +208,8 @@ def _lines(take: TakeData, track: CameraTrack, camera: _Camera, start: int, stop
         literal(f',"sampleId":"{camera.prefix}', n), hexadecimal(np.arange(start, stop), 12),
         literal(f'","timing":{{{camera.timing_head}"timecode":{{"hours":', n), integers(hours),
         literal(',"minutes":', n), integers(minutes), literal(',"seconds":', n), integers(seconds),
-        literal(',"frames":', n), integers(frames), choices(camera.rate_index[s], camera.rate_texts),
-        literal(',"dropFrame":true', n, camera.drops[s])]
+        literal(',"frames":', n), integers(frames), timecodes.rate_texts(s, camera.rate_texts),
+        literal(',"dropFrame":true', n, timecodes.drops[s])]
     sub = track.sub_frame[s] if track.sub_frame is not None else np.full(n, -1)
     line += [literal(',"subFrame":', n, sub >= 0), integers(sub, sub >= 0), literal("}", n)]
     if track.sample_timestamp is not None:
@@ -256,8 +229,7 @@ def _lines(take: TakeData, track: CameraTrack, camera: _Camera, start: int, stop
     return join_rows(line)
 
 
-def _mixed(take: TakeData, track: CameraTrack, camera: _Camera, replay: ReplayedLines, start: int,
-           stop: int) -> bytes:
+def _mixed(track: CameraTrack, camera: _Camera, replay: ReplayedLines, start: int, stop: int) -> bytes:
     """Rows ``start..stop``: replayed lines where the raw capture gives them, column lines elsewhere."""
     lines: list[bytes] = []
     columns: list[bytes] | None = None
@@ -265,7 +237,7 @@ def _mixed(take: TakeData, track: CameraTrack, camera: _Camera, replay: Replayed
         line = replay.line(row) if replay.rows[row] else None
         if line is None:
             if columns is None:
-                columns = _lines(take, track, camera, start, stop).split(b"\n")
+                columns = _lines(track, camera, start, stop).split(b"\n")
             line = columns[row - start] + b"\n"
         lines.append(line)
     return b"".join(lines)
@@ -277,14 +249,17 @@ def export_jsonl(take: TakeData, out_dir: Path, *, progress: Progress | None = N
     report = ProgressReport(progress, sum(len(t) for _, t in numbered))
 
     def chunks(track: CameraTrack, camera: _Camera) -> Iterator[bytes]:
-        replay = ReplayedLines(take, track)
-        for start, stop in chunk_bounds(len(track)):
-            rows = replay.rows[start:stop]
-            if not rows.any():
-                yield _lines(take, track, camera, start, stop)
-            else:
-                yield _mixed(take, track, camera, replay, start, stop)
-            report.add(stop - start)
+        replay = ReplayedLines(take, track, camera.first)
+        try:
+            for start, stop in chunk_bounds(len(track)):
+                rows = replay.rows[start:stop]
+                if not rows.any():
+                    yield _lines(track, camera, start, stop)
+                else:
+                    yield _mixed(track, camera, replay, start, stop)
+                report.add(stop - start)
+        finally:
+            replay.close()
 
     written: list[Path] = []
     for number, track in numbered:

@@ -8,14 +8,15 @@ names, throttled progress reports and vectorised timecode labels.
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import numpy.typing as npt
 
+from lens.atomic import atomic_write
 from stagectl.takes.export.registry import ExportError
 from stagectl.takes.model import TakeData
 from stagectl.timecode import FrameRate
@@ -38,20 +39,20 @@ def camera_path(take: TakeData, camera: str, out_dir: Path, extension: str) -> P
 
 
 def write_atomically(path: Path, chunks: Iterable[bytes]) -> Path:
-    """Write ``chunks`` to ``<path>.tmp`` then rename it to ``path``: a failed export never leaves a
-    half file under the real name. Raises :class:`ExportError` on an OS error."""
-    tmp = path.with_name(path.name + ".tmp")
+    """Write ``chunks`` to ``path`` atomically (:func:`lens.atomic.atomic_write`: a temporary file in the
+    same folder, fsync'ed, then renamed): a failed export never leaves a half file under the real name,
+    and an old file of that name stays as it was. Raises :class:`ExportError` on an OS error; any other
+    error (a formatter's) propagates unchanged."""
+
+    def write(out: BinaryIO) -> None:
+        for chunk in chunks:
+            out.write(chunk)
+
     try:
-        with open(tmp, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-        os.replace(tmp, path)
+        atomic_write(path, write)
     except OSError as exc:
-        tmp.unlink(missing_ok=True)
-        raise ExportError(f"{path}: could not write the export: {exc.strerror or exc}") from exc
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+        raise ExportError(f"{path}: could not write the export: {exc.strerror or exc}; check that the folder "
+                          "exists, is writable and has space") from exc
     return path
 
 
@@ -308,12 +309,22 @@ def booleans(values: npt.NDArray[np.bool_]) -> Text:
 
 # --- timecode --------------------------------------------------------------------------------------
 
-def timecode_labels(frames: npt.ArrayLike, rate: FrameRate, drop_frame: bool) -> Text:
-    """``HH:MM:SS:FF`` labels (``;`` before FF in drop-frame; 3 frame digits above 100 fps)."""
-    hour, minute, second, frame = timecode_fields(frames, rate, drop_frame)
+def timecode_text(fields: Sequence[npt.NDArray[np.int64]], nominal: int | npt.NDArray[np.int64],
+                  drop: bool | npt.NDArray[np.bool_]) -> Text:
+    """``HH:MM:SS:FF`` of (hours, minutes, seconds, frames) columns: ``;`` before the frames where
+    ``drop``; the frame's hundreds digit where the label rate ``nominal`` is above 100 fps (or the frame
+    itself is 100 or more). ``nominal`` and ``drop`` are one value for every row or one per row."""
+    hour, minute, second, frame = (np.asarray(column, dtype=np.int64) for column in fields)
     n = hour.size
     colon = np.full((n, 1), ord(":"), np.uint8)
-    last = np.full((n, 1), ord(";" if drop_frame else ":"), np.uint8)
+    last = np.broadcast_to(np.where(drop, ord(";"), ord(":")).astype(np.uint8), n)[:, None]
     chars = np.concatenate([_digits(hour, 2), colon, _digits(minute, 2), colon, _digits(second, 2), last,
-                            _digits(frame, 2 if rate.nominal <= 100 else 3)], axis=1)
-    return Text(chars, np.ones(chars.shape, dtype=np.bool_))
+                            _digits(frame, 3)], axis=1)
+    shown = np.ones(chars.shape, dtype=np.bool_)
+    shown[:, 9] = (np.asarray(nominal) > 100) | (frame >= 100)
+    return Text(chars, shown)
+
+
+def timecode_labels(frames: npt.ArrayLike, rate: FrameRate, drop_frame: bool) -> Text:
+    """The take's ``HH:MM:SS:FF`` labels of absolute frame counts (:func:`timecode_text`)."""
+    return timecode_text(timecode_fields(frames, rate, drop_frame), rate.nominal, drop_frame)
