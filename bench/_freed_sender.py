@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from tracking.freed import encode_d1
+from tracking.freed.codec import encode_d1
 from tracking.simulator import MotionModel
 
 #: prctl option: the timer slack (default 50 µs) added to every sleep of this thread.

@@ -46,15 +46,15 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from stagectl.app import StageRunner
-from stagectl.config import parse_stage
-from stagectl.config_model import Endpoint
-from stagectl.pipeline import Sink
-from stagectl.runtime import Runtime
-from stagectl.samples import CameraSample
+from stagectl.config.load import parse_stage
+from stagectl.config.model import Endpoint
+from stagectl.core.runtime import Runtime
+from stagectl.core.samples import CameraSample
+from stagectl.stage.pipeline import Sink
 from stagectl.unreal.opentrackio_out import OpenTrackIOOutput
 from stagectl.unreal.osc_out import OscOutput
-from tracking.freed import D1_LENGTH
-from tracking.freed_udp import RECEIVE_BUFFER_BYTES
+from tracking.freed.codec import D1_LENGTH
+from tracking.freed.udp import RECEIVE_BUFFER_BYTES
 from tracking.udp_source import READ_BUFFER_BYTES
 
 Records = dict[str, npt.NDArray[np.int64]]
@@ -387,7 +387,7 @@ def main() -> int:
         p1, p2 = (int(p) for p in args.outputs_to.split(","))
         outputs_to = (p1, p2)
     logging.basicConfig(level=logging.WARNING, format="receiver: %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("stagectl.events").setLevel(logging.ERROR)  # "stale" after the sender stops is normal
+    logging.getLogger("stagectl.core.events").setLevel(logging.ERROR)  # "stale" when the sender stops
     receiver = make_receiver(args.kind, args.cameras, outputs_to, not args.osc_unbundled)
     try:
         cpu0, faults0 = thread_cpu_s(receiver.io_thread), resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -2,7 +2,7 @@
 
 Measures, per 29-byte D1 datagram:
   baseline  struct.unpack of the 29 bytes (the cheapest Python-level look at a packet)
-  decode    tracking.freed.decode_d1
+  decode    tracking.freed.codec.decode_d1
   ingest    FreeDUdpSource.datagram_received: size check, decode, CameraSample, stage-clock
             timecode, health, pipeline delivery into the latest slot and the plot ring
 Machines here are noisy, so only the ratios are meant to be compared between runs.
@@ -22,13 +22,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import best_of
 
-from stagectl.clock import StageClock
-from stagectl.config import Endpoint
-from stagectl.events import EventQueue
-from stagectl.pipeline import CameraPipeline
-from stagectl.timecode import FrameRate
-from tracking.freed import decode_d1
-from tracking.freed_udp import FreeDUdpSource
+from stagectl.config.load import Endpoint
+from stagectl.core.clock import StageClock
+from stagectl.core.events import EventQueue
+from stagectl.core.timecode import FrameRate
+from stagectl.stage.pipeline import CameraPipeline
+from tracking.freed.codec import decode_d1
+from tracking.freed.udp import FreeDUdpSource
 from tracking.simulator import FreeDSimulator
 
 

@@ -35,16 +35,16 @@ from typing import Any, Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stagectl.clock import StageClock
-from stagectl.config import Endpoint
-from stagectl.events import EventQueue
-from stagectl.pipeline import CameraPipeline
-from stagectl.timecode import FrameRate
-from tracking.freed import checksum as freed_checksum
-from tracking.freed_stream import FreeDStreamParser
-from tracking.freed_udp import FreeDUdpSource
-from tracking.opentrackio import ENCODING_CBOR, ENCODING_JSON, encode_datagram, encode_payload
-from tracking.opentrackio_datagram import HEADER_LENGTH, fletcher16
+from stagectl.config.load import Endpoint
+from stagectl.core.clock import StageClock
+from stagectl.core.events import EventQueue
+from stagectl.core.opentrackio.codec import ENCODING_CBOR, ENCODING_JSON, encode_datagram, encode_payload
+from stagectl.core.opentrackio.datagram import HEADER_LENGTH, fletcher16
+from stagectl.core.timecode import FrameRate
+from stagectl.stage.pipeline import CameraPipeline
+from tracking.freed.codec import checksum as freed_checksum
+from tracking.freed.stream import FreeDStreamParser
+from tracking.freed.udp import FreeDUdpSource
 from tracking.opentrackio_sim import OpenTrackIOSimulator
 from tracking.opentrackio_udp import OpenTrackIOUdpSource
 from tracking.simulator import FreeDSimulator
@@ -217,7 +217,7 @@ def fuzz_opentrackio(count: int, rng: random.Random) -> dict[str, Any]:
             sim = OpenTrackIOSimulator(Endpoint("127.0.0.1", 9), 50.0, encoding, mtu=mtu)
             for tick in range(0, 300, 3):
                 corpus += sim.packets_at(tick, wall_time_ns=1_700_000_000_000_000_000 + tick)
-    from tracking.opentrackio import build_sample
+    from stagectl.core.opentrackio.codec import build_sample
 
     sim = OpenTrackIOSimulator(Endpoint("127.0.0.1", 9), 50.0, "json")
     samples = [build_sample(sim.sample_at(t, wall_time_ns=1_700_000_000_000_000_000))
@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protocol", choices=("freed", "opentrackio", "serial"), action="append",
                         help="only these (repeatable; default all)")
     args = parser.parse_args(argv)
-    logging.getLogger("stagectl.events").setLevel(logging.CRITICAL)  # counted, not printed a million times
+    logging.getLogger("stagectl.core.events").setLevel(logging.CRITICAL)  # counted, not printed
     runs = {"freed": fuzz_freed, "opentrackio": fuzz_opentrackio, "serial": fuzz_serial}
     failed = False
     for name in args.protocol or list(runs):

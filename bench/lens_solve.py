@@ -26,7 +26,7 @@ from _timing import best_of
 
 from lens.lensfile import LensFile, load_lens_file
 from lens.solve import LensSolver
-from stagectl.samples import LensValues
+from stagectl.core.samples import LensValues
 from tracking.simulator import MotionModel
 
 DEMO_LENS = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"

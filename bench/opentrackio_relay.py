@@ -26,13 +26,13 @@ import cbor2
 from _timing import best_of
 
 from lens.interchange import to_opentrackio_static
-from stagectl.config import parse_stage
-from stagectl.samples import CameraSample, Received
-from stagectl.stage import Stage
+from stagectl.config.load import parse_stage
+from stagectl.core.opentrackio.codec import parse_sample
+from stagectl.core.opentrackio.merge import with_notes
+from stagectl.core.opentrackio.static import build_static
+from stagectl.core.samples import CameraSample, Received
+from stagectl.stage.assembly import Stage
 from stagectl.unreal.opentrackio_out import OpenTrackIOOutput
-from tracking.opentrackio import parse_sample
-from tracking.opentrackio_merge import with_notes
-from tracking.opentrackio_static import build_static
 from tracking.opentrackio_udp import lens_values
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -37,20 +37,20 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from presets.colour import Cdl  # noqa: E402
-from stagectl.clock import StageClock  # noqa: E402
-from stagectl.config import Endpoint  # noqa: E402
-from stagectl.events import EventQueue  # noqa: E402
-from stagectl.pipeline import CameraPipeline  # noqa: E402
-from stagectl.samples import CameraSample, LensValues, Received  # noqa: E402
+from stagectl.config.load import Endpoint  # noqa: E402
+from stagectl.core.clock import StageClock  # noqa: E402
+from stagectl.core.colour import Cdl  # noqa: E402
+from stagectl.core.events import EventQueue  # noqa: E402
+from stagectl.core.samples import CameraSample, LensValues, Received  # noqa: E402
+from stagectl.core.timecode import FrameRate, Timecode  # noqa: E402
+from stagectl.core.timecode.columns import timecode_fields  # noqa: E402
+from stagectl.stage.pipeline import CameraPipeline  # noqa: E402
 from stagectl.takes.committer import TakeIngest  # noqa: E402
 from stagectl.takes.export.registry import FORMATS, export_takes  # noqa: E402
 from stagectl.takes.journal import CAMERA, HEADER, SAMPLE  # noqa: E402
 from stagectl.takes.recorder import Recorder  # noqa: E402
 from stagectl.takes.records import SAMPLE_DTYPE, cdl_json, dumps, pack_sample  # noqa: E402
 from stagectl.takes.store import TakeStore  # noqa: E402
-from stagectl.timecode import FrameRate, Timecode  # noqa: E402
-from stagectl.timecode_columns import timecode_fields  # noqa: E402
 from tracking.opentrackio_sim import OpenTrackIOSimulator  # noqa: E402
 from tracking.opentrackio_udp import OpenTrackIOUdpSource  # noqa: E402
 

@@ -8,7 +8,7 @@ and records ``time.monotonic_ns()`` before every send. Two receivers take turns:
             cameras (A, B, ...) and N freed sources sharing one port, camera_id 1..N,
             delay_ms 0; a counting sink on every camera records the spare and the clock.
   relay     the least any Python receiver does, on the same kind of I/O thread: a
-            ``stagectl.runtime.Runtime`` loop with an ``asyncio.DatagramProtocol`` on a socket with
+            ``stagectl.core.runtime.Runtime`` loop with an ``asyncio.DatagramProtocol`` on a socket with
             the same SO_RCVBUF, recording camera id, spare and the clock per datagram
             (``--relay thread``: a plain thread in blocking ``recv`` instead, to see what asyncio
             itself costs).

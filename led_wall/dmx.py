@@ -49,7 +49,6 @@ from typing import Any
 import sacn  # type: ignore[import-untyped, unused-ignore]
 from sacn.sending.sender_socket_base import SenderSocketBase  # type: ignore[import-untyped, unused-ignore]
 
-from led_wall.device import Device, DeviceError, Fade, Feature, FeatureKind, Value
 from led_wall.fixtures import (
     Fixture,
     FixtureError,
@@ -59,9 +58,10 @@ from led_wall.fixtures import (
     render,
     rgbw_from_cct,
 )
-from stagectl.config_model import Endpoint
-from stagectl.events import EventQueue
-from stagectl.logutil import RateLimiter, with_suppressed
+from stagectl.config.model import Endpoint
+from stagectl.core.device import Device, DeviceError, Fade, Feature, FeatureKind, Value
+from stagectl.core.events import EventQueue
+from stagectl.core.logutil import RateLimiter, with_suppressed
 
 log = logging.getLogger("stagectl.led_wall.dmx")
 

@@ -33,7 +33,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from stagectl.errors import StageError
+from stagectl.core.errors import StageError
 
 SLOTS_PER_UNIVERSE = 512
 MIN_UNIVERSE, MAX_UNIVERSE = 1, 63999

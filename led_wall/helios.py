@@ -26,7 +26,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from led_wall.device import (
+from led_wall.http_client import HttpProcessorDevice, PolledValues
+from stagectl.core.device import (
     DeviceError,
     DeviceRefused,
     Fade,
@@ -34,9 +35,8 @@ from led_wall.device import (
     FeatureKind,
     Value,
 )
-from led_wall.http_client import HttpProcessorDevice, PolledValues
-from stagectl.events import EventQueue
-from stagectl.logutil import RateLimiter, with_suppressed
+from stagectl.core.events import EventQueue
+from stagectl.core.logutil import RateLimiter, with_suppressed
 
 log = logging.getLogger("stagectl.led_wall.helios")
 

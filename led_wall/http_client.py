@@ -3,9 +3,9 @@
 :class:`ProcessorHttp` wraps one ``httpx.AsyncClient`` per processor and turns every way a
 request can go wrong into the Device base's two errors, with the processor's answer verbatim:
 
-* :class:`~led_wall.device.DeviceRefused` -- the processor answered 400/404/405/409/422: it
+* :class:`~stagectl.core.device.DeviceRefused` -- the processor answered 400/404/405/409/422: it
   refused these values (not retried; the link stays up);
-* :class:`~led_wall.device.DeviceError` -- anything else: no answer, connection refused, 5xx, 403,
+* :class:`~stagectl.core.device.DeviceError` -- anything else: no answer, connection refused, 5xx, 403,
   an oversized or non-JSON body (retried after the backoff).
 
 Bodies over ``max_response_bytes`` are refused before they are parsed. JSON is parsed as
@@ -24,9 +24,9 @@ from typing import Any
 
 import httpx
 
-from led_wall.device import Device, DeviceError, DeviceRefused, Feature, FeatureValueError, Value
-from stagectl.events import EventQueue
-from stagectl.logutil import RateLimiter, with_suppressed
+from stagectl.core.device import Device, DeviceError, DeviceRefused, Feature, FeatureValueError, Value
+from stagectl.core.events import EventQueue
+from stagectl.core.logutil import RateLimiter, with_suppressed
 
 log = logging.getLogger("stagectl.led_wall.http")
 

@@ -3,9 +3,9 @@
 For anything a look should drive that listens to OSC (a media server's exposure, a lighting
 desk's submaster, an Unreal Blueprint variable): each feature sends one message to its address
 with one argument, ``f`` float32, ``i`` int32, ``T``/``F`` (bools travel as the argument-less
-tags) or ``s`` (one of ``choices``). Messages are encoded by :mod:`stagectl.unreal.osc_codec`
+tags) or ``s`` (one of ``choices``). Messages are encoded by :mod:`stagectl.core.osc`
 (address and type tags encoded once per feature) and sent by
-:class:`stagectl.unreal.udp_out.UdpSender` (non-blocking, target resolved once, tried once).
+:class:`stagectl.core.udp_out.UdpSender` (non-blocking, target resolved once, tried once).
 Values outside the range, NaN and infinity never reach the wire: :meth:`Feature.check` refuses
 them, and a float feature without a range is bounded by float32's.
 
@@ -33,17 +33,17 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from led_wall.device import Device, DeviceError, Fade, Feature, FeatureKind, Value
-from stagectl.config_model import Endpoint
-from stagectl.events import EventQueue
-from stagectl.unreal.osc_codec import (
+from stagectl.config.model import Endpoint
+from stagectl.core.device import Device, DeviceError, Fade, Feature, FeatureKind, Value
+from stagectl.core.events import EventQueue
+from stagectl.core.osc import (
     IMMEDIATELY,
     MessageBuilder,
     check_address,
     encode_bundle,
     encode_message,
 )
-from stagectl.unreal.udp_out import UdpSender
+from stagectl.core.udp_out import UdpSender
 
 FLOAT32_MAX = 3.4028234663852886e38
 INT32_MIN, INT32_MAX = -(1 << 31), (1 << 31) - 1
@@ -62,7 +62,7 @@ class OscFeatureSpec:
     ``unit`` (numbers only; a float feature without them is bounded by float32). ``fade``: how
     cues interpolate it (numbers; ``i`` defaults to STEP, bools and strings are always STEP).
     ``zone_value``/``zone``/``look_scale``: which look value it follows (see
-    :class:`led_wall.device.Feature`). ``choices``: the strings an ``s`` feature takes.
+    :class:`stagectl.core.device.Feature`). ``choices``: the strings an ``s`` feature takes.
     """
 
     name: str

@@ -8,7 +8,7 @@ IP control must be enabled in the processor's Live Control tile.
 Writes: one batch is the PUTs of its features, sent one after another over one keep-alive
 connection, the preset first (recalling a preset changes the other values, which must then
 land on top of it). A PUT the processor refuses (400/404/...) does not stop the others; the
-refused features are reported in one :class:`~led_wall.device.DeviceRefused` with the
+refused features are reported in one :class:`~stagectl.core.device.DeviceRefused` with the
 processor's answers verbatim. Brightness and colour temperature are integers on the wire: the
 fade's floats are rounded there.
 
@@ -22,7 +22,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from led_wall.device import (
+from led_wall.http_client import HttpProcessorDevice, PolledValues
+from stagectl.core.device import (
     DeviceError,
     DeviceRefused,
     Fade,
@@ -30,8 +31,7 @@ from led_wall.device import (
     FeatureKind,
     Value,
 )
-from led_wall.http_client import HttpProcessorDevice, PolledValues
-from stagectl.events import EventQueue
+from stagectl.core.events import EventQueue
 
 TEST_PATTERN_TYPES = (
     "brompton", "red", "green", "blue", "cyan", "magenta", "yellow", "white", "black", "grid",

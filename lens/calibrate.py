@@ -24,7 +24,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from stagectl.errors import StageError
+from stagectl.core.errors import StageError
 
 BoardKind = Literal["checkerboard", "charuco"]
 Progress = Callable[[int, int, str], None]

@@ -27,13 +27,13 @@ from typing import Any
 from lens.lensfile import DISTORTION_FIELDS, LensFile, LensFileError, SensorSize
 from lens.solve import OPENTRACKIO_MODEL, projection_offset_mm
 from lens.table_csv import CSV_COLUMNS, lens_from_csv, lens_to_csv
-from stagectl.samples import LensValues
-from tracking.opentrackio_model import (
+from stagectl.core.opentrackio.model import (
     DEFAULT_DISTORTION_MODEL,
     LensDistortion,
     OpenTrackIOLens,
     OpenTrackIOStatic,
 )
+from stagectl.core.samples import LensValues
 
 __all__ = ["CSV_COLUMNS", "BrownConrady", "brown_conrady_from_opentrackio", "brown_conrady_to_opentrackio",
            "from_opentrackio_lens", "from_unreal_frame", "lens_from_csv", "lens_to_csv", "node_values",

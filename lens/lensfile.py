@@ -19,9 +19,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from lens.atomic import atomic_write_text
 from lens.interpolate import PiecewiseLinear, locate, pchip
-from stagectl.errors import ConfigError
+from stagectl.core.atomic import atomic_write_text
+from stagectl.core.errors import ConfigError
 
 SCHEMA = "stagectl.lens/1"
 AXES = ("zoom", "focus", "iris")

@@ -32,8 +32,8 @@ from lens.lensfile import (
     focal_order_problem,
     focus_order_problem,
 )
-from stagectl.config_locate import did_you_mean
-from stagectl.errors import ConfigError
+from stagectl.config.locate import did_you_mean
+from stagectl.core.errors import ConfigError
 
 _TOP_REQUIRED = ("schema", "identity", "sensor", "grid", "tables")
 _TOP_OPTIONAL = ("encoders", "iris", "calibrations", "notes")

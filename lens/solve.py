@@ -25,7 +25,7 @@ from itertools import pairwise
 
 from lens.interpolate import PiecewiseLinear, bilinear_cells, pchip_spans
 from lens.lensfile import TABLE_FIELDS, EncoderMap, LensFile, SensorSize
-from stagectl.samples import LensValues
+from stagectl.core.samples import LensValues
 
 #: The model :attr:`LensValues.radial` / ``tangential`` belong to: OpenCV's direction (undistorted ->
 #: distorted) in OpenTrackIO's (OpenLensIO) normalisation, alternating numerator / denominator terms.

@@ -17,7 +17,7 @@ than the live one (else ``safe_look``) in ``safe_fade_s``. BLACKOUT stops every 
 recall turns those ``blackout`` features off again as it starts.
 
 Caller errors (unknown look, cue, device or feature; a bad fade time or easing) raise a
-:class:`~stagectl.errors.StageError` *and* are posted as an event; device faults during a
+:class:`~stagectl.core.errors.StageError` *and* are posted as an event; device faults during a
 fade are posted (rate-limited per device) and counted in :meth:`CueEngine.status`.
 """
 
@@ -29,15 +29,15 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import NoReturn
 
-from led_wall.device import Device, Feature, FeatureError, FeatureKind, FeatureValueError, Value
 from presets.easing import DEFAULT_EASING, EasingError, check_easing
 from presets.fade import FadeGroup, FadeProgress, FadeRunner, Target
 from presets.model import FRUSTUM_ZONE, Cue, CueError, CueList, Look, LookError
 from presets.store import LookStore
-from stagectl.config_locate import did_you_mean
-from stagectl.errors import StageError
-from stagectl.events import EventQueue, Level
-from stagectl.logutil import RateLimiter, with_suppressed
+from stagectl.config.locate import did_you_mean
+from stagectl.core.device import Device, Feature, FeatureError, FeatureKind, FeatureValueError, Value
+from stagectl.core.errors import StageError
+from stagectl.core.events import EventQueue, Level
+from stagectl.core.logutil import RateLimiter, with_suppressed
 
 SOURCE = "cues"
 BLACKOUT_FEATURE = "blackout"

@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from stagectl.config_locate import did_you_mean
-from stagectl.errors import StageError
+from stagectl.config.locate import did_you_mean
+from stagectl.core.errors import StageError
 
 Easing = Callable[[float], float]
 

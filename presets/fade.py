@@ -29,9 +29,9 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from led_wall.device import Device, Fade, Feature, FeatureError, FeatureKind, FeatureValueError, Value
-from presets.colour import interpolate
 from presets.easing import Easing, clamp_fraction, easing
+from stagectl.core.colour import interpolate
+from stagectl.core.device import Device, Fade, Feature, FeatureError, FeatureKind, FeatureValueError, Value
 
 log = logging.getLogger("stagectl.presets.fade")
 

@@ -3,8 +3,8 @@
 A :class:`Look` has a name, notes and per-zone values (:class:`ZoneValues`). Zones are ``wall``,
 ``ceiling``, fixture groups (any ``[a-z0-9][a-z0-9-]*`` name) and ``frustum`` (the Unreal inner
 frustum's grade). A value that is None is one the look does not touch. The value names are the
-``Feature.zone_value`` names devices declare (led_wall/device.py); a CDL component is addressed
-as ``cdl.slope.r`` .. ``cdl.saturation`` (presets.colour.CDL_FADES).
+``Feature.zone_value`` names devices declare (stagectl/core/device.py); a CDL component is addressed
+as ``cdl.slope.r`` .. ``cdl.saturation`` (stagectl.core.colour.CDL_FADES).
 
 A :class:`Cue` recalls a look with a fade time, an easing and a delay; a :class:`CueList` keeps
 cues in decimal order of their numbers ("2.5" between "2" and "3"). Everything here is frozen
@@ -23,10 +23,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from presets.colour import Cdl
 from presets.easing import DEFAULT_EASING, EasingError, check_easing
-from stagectl.config_locate import did_you_mean
-from stagectl.errors import ConfigError, StageError
+from stagectl.config.locate import did_you_mean
+from stagectl.core.colour import Cdl
+from stagectl.core.errors import ConfigError, StageError
 
 LOOK_SCHEMA = "stagectl.look/1"
 CUES_SCHEMA = "stagectl.cues/1"

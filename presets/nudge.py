@@ -18,8 +18,8 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterable
 
-from presets.colour import kelvin_to_mired, mired_to_kelvin
 from presets.model import FRUSTUM_ZONE, NUMBER_LIMITS, Look, ZoneValues
+from stagectl.core.colour import kelvin_to_mired, mired_to_kelvin
 
 #: Steps the DP panel's buttons use.
 BRIGHTNESS_STEP_STOPS = 1.0 / 3.0

@@ -5,7 +5,7 @@ Every problem in a file is reported with the file, the JSON path and the reason
 line and column. Unknown keys are errors with a did-you-mean: a typo must not silently do
 nothing. One bad file never stops the others loading (:meth:`LookStore.load_all`).
 
-Files are written through :func:`lens.atomic.atomic_write_text` (temp file in the same folder,
+Files are written through :func:`stagectl.core.atomic.atomic_write_text` (temp file in the same folder,
 fsync, ``os.replace``): a crash mid-write leaves the old file. File names are made from look
 names (``Golden hour`` -> ``golden-hour.json``); the name inside the file is the look's name.
 """
@@ -19,8 +19,6 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from lens.atomic import atomic_write_text
-from presets.colour import Cdl
 from presets.model import (
     CUES_SCHEMA,
     FRUSTUM_VALUES,
@@ -42,7 +40,9 @@ from presets.model import (
     describe_json,
     limit_problem,
 )
-from stagectl.config_locate import did_you_mean
+from stagectl.config.locate import did_you_mean
+from stagectl.core.atomic import atomic_write_text
+from stagectl.core.colour import Cdl
 
 CUES_FILE = "cues.json"
 Names = list[str]

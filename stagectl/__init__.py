@@ -1,3 +1,5 @@
 """stagectl: the headless core of the stage controller. Never imports Qt."""
 
-__version__ = "0.1.0"
+from stagectl.core.version import __version__
+
+__all__ = ["__version__"]

@@ -19,11 +19,11 @@ from types import FrameType
 from typing import TextIO
 
 from stagectl.cli import build_parser, normalise_argv
-from stagectl.config import StageConfig, default_stage, load_stage
-from stagectl.errors import RuntimeBlocked, StageError
-from stagectl.logutil import setup_logging
-from stagectl.runtime import Runtime
-from stagectl.stage import Stage
+from stagectl.config.load import StageConfig, default_stage, load_stage
+from stagectl.core.errors import RuntimeBlocked, StageError
+from stagectl.core.logutil import setup_logging
+from stagectl.core.runtime import Runtime
+from stagectl.stage.assembly import Stage
 
 log = logging.getLogger("stagectl.app")
 
@@ -61,8 +61,8 @@ class StageRunner:
 
 
 def _take_command(args: argparse.Namespace, config: StageConfig) -> int:
-    """``stagectl takes ...`` and ``stagectl export`` (stagectl/commands_takes.py)."""
-    from stagectl import commands_takes as takes
+    """``stagectl takes ...`` and ``stagectl export`` (stagectl/commands/takes.py)."""
+    from stagectl.commands import takes
 
     try:
         if args.command == "export":
@@ -72,7 +72,7 @@ def _take_command(args: argparse.Namespace, config: StageConfig) -> int:
         if args.takes_command == "show":
             return takes.takes_show(config, args.take, args.json)
         if args.takes_command == "raw":
-            from stagectl.commands_raw import takes_raw
+            from stagectl.commands.raw import takes_raw
 
             return takes_raw(config, args.take, camera=args.camera, out_path=args.out, fmt=args.format,
                              redecode=args.redecode)
@@ -126,23 +126,23 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(normalise_argv(sys.argv[1:] if argv is None else argv))
     setup_logging(getattr(logging, args.log_level))
     if args.command == "decode" and args.protocol == "opentrackio":
-        from stagectl.commands_opentrackio import decode_opentrackio
+        from stagectl.commands.opentrackio import decode_opentrackio
         return decode_opentrackio(args.packets)
     if args.command == "simulate" and args.protocol == "opentrackio":
-        from stagectl.commands_opentrackio import simulate_opentrackio
+        from stagectl.commands.opentrackio import simulate_opentrackio
         return simulate_opentrackio(args.target, args.group, args.encoding, args.rate, args.ttl,
                                     args.source_number, args.duration)
     if args.command == "lens" and args.lens_command in ("solve", "export", "import"):
-        from stagectl.commands_lens import run_lens_command
+        from stagectl.commands.lens import run_lens_command
         return run_lens_command(args)
     if args.command == "lens" and args.lens_command == "calibrate":
-        from stagectl.commands_calibrate import run_lens_calibrate
+        from stagectl.commands.calibrate import run_lens_calibrate
         return run_lens_calibrate(args)
     if args.command == "decode":
-        from stagectl.commands import decode_freed
+        from stagectl.commands.freed import decode_freed
         return decode_freed(args.packets)
     if args.command == "simulate":
-        from stagectl.commands import simulate_freed
+        from stagectl.commands.freed import simulate_freed
         return simulate_freed(args.target, args.rate, args.cameras, args.first_id, args.duration)
     try:
         config = load_config(args.config)

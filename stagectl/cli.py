@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 
-from stagectl import __version__
+from stagectl.core.version import __version__
 
 SUBCOMMANDS = ("run", "simulate", "decode", "lens", "takes", "export")
 
@@ -140,8 +140,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_take_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``stagectl takes list | show | record | raw`` and ``stagectl export`` (stagectl/commands_takes.py,
-    stagectl/commands_raw.py)."""
+    """``stagectl takes list | show | record | raw`` and ``stagectl export`` (stagectl/commands/takes.py,
+    stagectl/commands/raw.py)."""
     config_help = "stage file (TOML) whose [takes] dir holds the takes; default: the demo stage's"
     takes = sub.add_parser("takes", help="recorded takes: list, show, record, raw")
     takes_sub = takes.add_subparsers(dest="takes_command", metavar="ACTION", required=True)
@@ -181,7 +181,7 @@ def _add_take_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
 
 
 def _add_lens_file_commands(lens_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """``stagectl lens solve | export | import`` (stagectl/commands_lens.py)."""
+    """``stagectl lens solve | export | import`` (stagectl/commands/lens.py)."""
     raw = _ranged_int(0, 2**32 - 1)
     solve = lens_sub.add_parser("solve", help="the lens file's values at raw encoder counts")
     solve.add_argument("lens_file", metavar="LENSFILE", help="lens file (JSON, docs/lens-files.md)")

@@ -7,9 +7,9 @@ import struct
 from dataclasses import dataclass
 from fractions import Fraction
 
-from stagectl.timecode import FrameRate, Timecode
-from tracking.freed import FreeDPosition, encode_d1
-from tracking.opentrackio import OpenTrackIOSample
+from stagectl.core.opentrackio.codec import OpenTrackIOSample
+from stagectl.core.timecode import FrameRate, Timecode
+from tracking.freed.codec import FreeDPosition, encode_d1
 
 STAGE = """
 [stage]

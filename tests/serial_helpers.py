@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from stagectl.events import StageEvent
+from stagectl.core.events import StageEvent
 from tracking.serial_reader import SerialSource
 
 S = TypeVar("S", bound=SerialSource[Any])

@@ -11,10 +11,10 @@ from fractions import Fraction
 
 import numpy as np
 
-from presets.colour import Cdl
-from stagectl.samples import FilmBack
+from stagectl.core.colour import Cdl
+from stagectl.core.samples import FilmBack
+from stagectl.core.timecode import FrameRate, Timecode
 from stagectl.takes.model import CameraTrack, LensInfo, LogEntry, Slate, TakeData, TakeInfo
-from stagectl.timecode import FrameRate, Timecode
 
 SENSOR_W_MM, SENSOR_H_MM = 36.0, 24.0
 GRADE = Cdl(slope=(1.1, 1.0, 0.9), offset=(0.01, 0.0, -0.02), power=(1.0, 1.05, 0.95), saturation=0.9)

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from stagectl.app import StageRunner
-from stagectl.config import parse_stage
+from stagectl.config.load import parse_stage
 from stagectl.takes.model import TakeData
 from stagectl.takes.store import TakeStore
 

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stagectl.config import (
+from stagectl.config.load import (
     DEMO_STAGE_TOML,
     FUTURE_TABLES,
     CameraConfig,
@@ -27,10 +27,10 @@ from stagectl.config import (
     parse_stage,
     source_name,
 )
-from stagectl.config_locate import KeyLocator, locate_key, render_key
-from stagectl.config_model import ControlConfig, DeviceConfig, FixtureConfig, LooksConfig, TakesConfig
-from stagectl.errors import ConfigError
-from stagectl.timecode import FrameRate
+from stagectl.config.locate import KeyLocator, locate_key, render_key
+from stagectl.config.model import ControlConfig, DeviceConfig, FixtureConfig, LooksConfig, TakesConfig
+from stagectl.core.errors import ConfigError
+from stagectl.core.timecode import FrameRate
 
 DATA = Path(__file__).parent / "data" / "config"
 

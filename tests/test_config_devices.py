@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stagectl.config import ConfigErrors, parse_stage
-from stagectl.config_model import ControlConfig, DiscoveryConfig, Endpoint, OscFeatureConfig
+from stagectl.config.load import ConfigErrors, parse_stage
+from stagectl.config.model import ControlConfig, DiscoveryConfig, Endpoint, OscFeatureConfig
 
 HEAD = """\
 [stage]

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stagectl.config import Endpoint, OutputConfig, parse_stage
+from stagectl.config.load import Endpoint, OutputConfig, parse_stage
 from tests.test_config import HEAD, check, only_error, write
 
 FREED = '[[sources]]\ncamera = "A"\nprotocol = "freed"\n'  # lines 7-9; outputs start on line 10

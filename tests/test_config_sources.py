@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stagectl.config import Endpoint, SerialSettings, parse_stage, source_name
+from stagectl.config.load import Endpoint, SerialSettings, parse_stage, source_name
 from tests.test_config import HEAD, check, only_error, write
 
 

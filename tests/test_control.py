@@ -21,13 +21,13 @@ from pythonosc.osc_message import OscMessage as PyOscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient
 
-from stagectl.config_model import Endpoint
-from stagectl.control import REJECT_REASONS, ControlError, ControlServer
-from stagectl.control_auth import AllowList, parse_allow
-from stagectl.control_osc import decode_packet
-from stagectl.errors import DecodeError, StageError
-from stagectl.events import EventQueue
-from stagectl.runtime import Runtime
+from stagectl.config.model import Endpoint
+from stagectl.control.auth import AllowList, parse_allow
+from stagectl.control.osc import decode_packet
+from stagectl.control.server import REJECT_REASONS, ControlError, ControlServer
+from stagectl.core.errors import DecodeError, StageError
+from stagectl.core.events import EventQueue
+from stagectl.core.runtime import Runtime
 from tests.test_osc_out import OSCDUMP, OscDump
 
 OSCSEND = shutil.which("oscsend")
@@ -140,7 +140,8 @@ def runtime(caplog: pytest.LogCaptureFixture) -> Iterator[Runtime]:
     rt.start()
     yield rt
     rt.stop()
-    loop_errors = [r for r in caplog.records if r.name == "stagectl.runtime" and r.levelno >= logging.ERROR]
+    loop_errors = [r for r in caplog.records if r.name == "stagectl.core.runtime"
+                   and r.levelno >= logging.ERROR]
     assert loop_errors == []
 
 
@@ -303,7 +304,7 @@ def test_action_errors_reach_the_sender(server: ControlServer, desk: Desk, actio
     desk.send("/stagectl/device/boom/brightness", 1.0)
     assert desk.reply() == ["/stagectl/device/boom/brightness", "error",
                             "internal error: RuntimeError: kaboom"]
-    assert any("kaboom" in (r.exc_text or "") for r in caplog.records if r.name == "stagectl.control")
+    assert any("kaboom" in (r.exc_text or "") for r in caplog.records if r.name == "stagectl.control.server")
     assert _rejected(server) == {"action_error": 2}
     desk.send("/stagectl/cue/go")
     assert desk.reply()[1] == "ok"

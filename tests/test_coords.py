@@ -1,4 +1,4 @@
-"""Tests of stagectl.coords: unit/axis conversions and the camera rotation matrix."""
+"""Tests of stagectl.core.coords: unit/axis conversions and the camera rotation matrix."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stagectl.coords import (
+from stagectl.core.coords import (
     UnrealTransform,
     angles_from_matrix,
     camera_to_stage_matrix,

@@ -1,4 +1,4 @@
-"""The Y-up camera conversions in stagectl.coords (USD and Nuke exports) against hand-worked poses."""
+"""The Y-up camera conversions in stagectl.core.coords (USD and Nuke exports) against hand-worked poses."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stagectl.coords import (
+from stagectl.core.coords import (
     camera_to_stage_matrices,
     camera_to_stage_matrix,
     internal_to_nuke_camera,

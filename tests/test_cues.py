@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from led_wall.device import Fade, Feature, FeatureError, FeatureValueError
-from presets.colour import Cdl
 from presets.cues import CueEngine, EngineStatus
 from presets.model import Cue, CueError, CueList, Look, LookError, ZoneValues
 from presets.store import LookStore
-from stagectl.events import EventQueue, Level, StageEvent
+from stagectl.core.colour import Cdl
+from stagectl.core.device import Fade, Feature, FeatureError, FeatureValueError
+from stagectl.core.events import EventQueue, Level, StageEvent
 from tests.test_fade import BLACKOUT, BRIGHTNESS, CCT, PRESET, TINT, FakeClock, RecordingDevice
 
 PERCENT = Feature("brightness", "Brightness", "%", minimum=0, maximum=100, fade=Fade.LOG,

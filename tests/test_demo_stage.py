@@ -8,7 +8,7 @@ import threading
 import time
 
 from stagectl.app import StageRunner, run_headless
-from stagectl.config import default_stage
+from stagectl.config.load import default_stage
 from tracking.simulated_source import SimulatedFreeDSource, SimulatedOpenTrackIOSource
 
 
@@ -85,9 +85,9 @@ def test_stop_event_ends_the_headless_run_promptly() -> None:
 def test_two_cameras_share_one_freed_port_told_apart_by_camera_id() -> None:
     import socket
 
-    from stagectl.config import parse_stage
+    from stagectl.config.load import parse_stage
     from tests.helpers import free_udp_port
-    from tracking.freed import FreeDPosition, encode_d1
+    from tracking.freed.codec import FreeDPosition, encode_d1
 
     port = free_udp_port()
     config = parse_stage(f"""

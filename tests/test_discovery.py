@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 
-from stagectl.discovery import (
+from stagectl.core.events import EventQueue
+from stagectl.discovery.mdns import (
     HTTP_SERVICE,
     KIND_KEY,
     STAGECTL_SERVICE,
@@ -27,7 +28,6 @@ from stagectl.discovery import (
     control_txt,
     kind_guess,
 )
-from stagectl.events import EventQueue
 
 LO = ["127.0.0.1"]
 

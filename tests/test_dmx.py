@@ -15,10 +15,10 @@ from typing import Any
 import pytest
 import sacn  # type: ignore[import-untyped, unused-ignore]
 
-from led_wall.device import DeviceError, FeatureValueError, LinkState
 from led_wall.dmx import DISCOVERY_GROUP, SacnDevice, multicast_group
 from led_wall.fixtures import PROFILES, Fixture, FixtureError
-from stagectl.events import EventQueue, Level
+from stagectl.core.device import DeviceError, FeatureValueError, LinkState
+from stagectl.core.events import EventQueue, Level
 from tests.e131 import E131Capture, E131Data, E131Error, parse_data_packet, parse_discovery_packet
 from tests.helpers import free_udp_port
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from stagectl.errors import StageError
+from stagectl.core.errors import StageError
+from stagectl.core.timecode import FrameRate, Timecode
 from stagectl.takes.export.ale import export_ale, export_ale_many
 from stagectl.takes.export.registry import ExportError
 from stagectl.takes.model import CameraTrack, TakeData
-from stagectl.timecode import FrameRate, Timecode
 from tests.ale_reader import AleFormatError, parse_ale, read_ale
 from tests.take_factory import GRADE, make_take, make_track
 

@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from presets.colour import Cdl
-from stagectl.errors import StageError
+from stagectl.core.colour import Cdl
+from stagectl.core.errors import StageError
 from stagectl.takes.export.cdl import export_cdl, format_cdl_number
 from stagectl.takes.export.registry import ExportError
 from stagectl.takes.model import TakeData

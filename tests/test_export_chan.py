@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stagectl.samples import FilmBack
+from stagectl.core.samples import FilmBack
 from stagectl.takes.export.chan import export_chan
 from stagectl.takes.model import CameraTrack
 from tests.chan_reader import Chan, ChanError, read_chan

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from stagectl.core.timecode import FrameRate, Timecode
 from stagectl.takes.export.csv_export import export_csv
 from stagectl.takes.export.registry import ExportError
 from stagectl.takes.export.text_columns import (
@@ -29,7 +30,6 @@ from stagectl.takes.export.text_columns import (
     write_atomically,
 )
 from stagectl.takes.model import CameraTrack
-from stagectl.timecode import FrameRate, Timecode
 from tests.take_factory import make_take, make_track
 
 HEADER = ["arrival_ns", "timecode", "frame", "sequence", "tracker_timecode", "x_m", "y_m", "z_m", "pan_deg",

@@ -16,11 +16,11 @@ import pytest
 from lens.interchange import brown_conrady_to_opentrackio
 from lens.lensfile import SensorSize
 from lens.solve import projection_offset_mm
+from stagectl.core.opentrackio.codec import parse_sample
+from stagectl.core.timecode import FrameRate
 from stagectl.takes.export.jsonl import export_jsonl, opentrackio_distortion, projection_offsets_mm
 from stagectl.takes.model import CameraTrack
-from stagectl.timecode import FrameRate
 from tests.take_factory import make_take, make_track
-from tracking.opentrackio import parse_sample
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "opentrackio" / "schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

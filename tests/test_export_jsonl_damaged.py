@@ -15,15 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from stagectl.takes.export.jsonl import export_jsonl
-from stagectl.takes.export.registry import export_takes
-from stagectl.takes.model import TakeData
-from stagectl.takes.records import FLAG_TRACKER_TIMECODE, SAMPLE_DTYPE, pack_raw
-from stagectl.takes.store import DB_NAME, TakeStore
-from stagectl.timecode import FrameRate
-from stagectl.timecode_columns import timecode_fields
-from tests.raw_capture import otrk_sample
-from tracking.opentrackio import (
+from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,
     build_sample,
@@ -32,6 +24,14 @@ from tracking.opentrackio import (
     encode_sample,
     parse_sample,
 )
+from stagectl.core.timecode import FrameRate
+from stagectl.core.timecode.columns import timecode_fields
+from stagectl.takes.export.jsonl import export_jsonl
+from stagectl.takes.export.registry import export_takes
+from stagectl.takes.model import TakeData
+from stagectl.takes.records import FLAG_TRACKER_TIMECODE, SAMPLE_DTYPE, pack_raw
+from stagectl.takes.store import DB_NAME, TakeStore
+from tests.raw_capture import otrk_sample
 
 WALL = 1_800_000_000_000_000_000
 SOURCE = {"index": 0, "name": "A/otrk", "protocol": "opentrackio", "cameras": ["A"],

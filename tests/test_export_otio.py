@@ -10,11 +10,11 @@ from typing import Any
 import opentimelineio as otio  # type: ignore[import-untyped, unused-ignore]
 import pytest
 
-from stagectl.errors import StageError
+from stagectl.core.errors import StageError
+from stagectl.core.timecode import FrameRate
 from stagectl.takes.export.otio import export_otio, export_otio_many
 from stagectl.takes.export.registry import ExportError
 from stagectl.takes.model import CameraTrack
-from stagectl.timecode import FrameRate
 from tests.take_factory import GRADE, make_take, make_track
 
 R2997 = FrameRate(Fraction(30000, 1001))

@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 from pxr import Gf, Usd, UsdGeom
 
-from stagectl.samples import FilmBack
+from stagectl.core.samples import FilmBack
+from stagectl.core.timecode import FrameRate
 from stagectl.takes.export.usd import export_usd
 from stagectl.takes.model import CameraTrack
-from stagectl.timecode import FrameRate
 from tests.take_factory import make_take, make_track
 
 TC_10H_24 = 10 * 3600 * 24  # 10:00:00:00 at 24 fps = frame 864000

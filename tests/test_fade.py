@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from led_wall.device import Device, Fade, Feature, FeatureKind, Value
 from presets.fade import FadeGroup, FadeRunner
-from stagectl.events import EventQueue
+from stagectl.core.device import Device, Fade, Feature, FeatureKind, Value
+from stagectl.core.events import EventQueue
 
 BRIGHTNESS = Feature("brightness", "Brightness", "nit", minimum=0, maximum=10000, fade=Fade.LOG,
                      zone_value="brightness_nits")

@@ -34,8 +34,11 @@ import pytest
 from pxr import Usd, UsdGeom
 
 import lens as lens_package
-from stagectl.commands_opentrackio import decode_opentrackio
-from stagectl.coords import internal_to_usd_camera_matrix
+from stagectl.commands.opentrackio import decode_opentrackio
+from stagectl.core.coords import internal_to_usd_camera_matrix
+from stagectl.core.opentrackio.datagram import ENCODING_CBOR, ENCODING_JSON, encode_datagrams
+from stagectl.core.opentrackio.payload import encode_payload
+from stagectl.core.opentrackio.sample import parse_sample
 from stagectl.takes.export.registry import export_takes
 from tests.ale_reader import read_ale
 from tests.fidelity import (
@@ -55,9 +58,6 @@ from tests.fidelity import (
 )
 from tests.opentrackio_strict import StrictReceiver
 from tests.take_recording import read_take, record, running, until
-from tracking.opentrackio_datagram import ENCODING_CBOR, ENCODING_JSON, encode_datagrams
-from tracking.opentrackio_payload import encode_payload
-from tracking.opentrackio_sample import parse_sample
 
 DATA = Path(__file__).parent / "data" / "opentrackio"
 EXAMPLES = [*sorted((DATA / "examples").glob("*.json")), *sorted((DATA / "generated").glob("*.json"))]

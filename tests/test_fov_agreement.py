@@ -26,17 +26,17 @@ import pytest
 from pxr import Usd, UsdGeom
 
 import lens as lens_package
-from stagectl.takes.export.registry import export_takes
-from tests.chan_reader import read_chan
-from tests.take_recording import read_take, record, running, until
-from tracking.freed import FreeDPosition, encode_d1
-from tracking.opentrackio import (
+from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     OpenTrackIOLens,
     OpenTrackIOSample,
     OpenTrackIOStatic,
     encode_sample,
 )
+from stagectl.takes.export.registry import export_takes
+from tests.chan_reader import read_chan
+from tests.take_recording import read_take, record, running, until
+from tracking.freed.codec import FreeDPosition, encode_d1
 
 STAGE = """
 [stage]

@@ -1,4 +1,4 @@
-"""Tests of tracking.freed: the D1/D0 codec against the reference packets in PROTOCOLS.md."""
+"""Tests of tracking.freed.codec: the D1/D0 codec against the reference packets in PROTOCOLS.md."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stagectl.errors import DecodeError
-from tracking.freed import (
+from stagectl.core.errors import DecodeError
+from tracking.freed.codec import (
     CMD_POLL_POSITION,
     CMD_START_STREAM,
     CMD_STOP_STREAM,

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from stagectl.clock import StageClock
-from stagectl.events import EventQueue
-from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample
-from stagectl.timecode import FrameRate
+from stagectl.core.clock import StageClock
+from stagectl.core.events import EventQueue
+from stagectl.core.samples import CameraSample
+from stagectl.core.timecode import FrameRate
+from stagectl.stage.pipeline import CameraPipeline
 from tests.test_freed_udp import ANY_PORT
-from tracking.freed import FreeDPosition, encode_d1
-from tracking.freed_presets import PRESETS, freed_sample
-from tracking.freed_udp import FreeDUdpSource
+from tracking.freed.codec import FreeDPosition, encode_d1
+from tracking.freed.presets import PRESETS, freed_sample
+from tracking.freed.udp import FreeDUdpSource
 
 CLOCK = StageClock(FrameRate.parse(25))
 TRACKER = ("10.0.0.5", 40000)
@@ -113,7 +113,7 @@ def test_generic_preset_has_no_sequence() -> None:
 
 
 def test_stale_holds_the_last_pose_and_coming_back_delivers_only_the_new_sample() -> None:
-    from stagectl.health import StreamState
+    from stagectl.core.health import StreamState
 
     source = _source()
     for pan in (1.0, 2.0, 3.0):

@@ -1,4 +1,4 @@
-"""Tests of tracking.freed_serial through real pseudo-terminal pairs.
+"""Tests of tracking.freed.serial through real pseudo-terminal pairs.
 
 The source opens a symlink in tmp_path that points at a pty's slave side; the test writes FreeD
 bytes to the master. Unplugging closes the master and removes the link; plugging in again makes
@@ -23,17 +23,17 @@ from typing import Any
 import pytest
 import serial
 
-from stagectl.clock import StageClock
-from stagectl.config import SerialSettings
-from stagectl.events import EventQueue, Level
-from stagectl.health import StreamState
-from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample
-from stagectl.timecode import FrameRate
+from stagectl.config.load import SerialSettings
+from stagectl.core.clock import StageClock
+from stagectl.core.events import EventQueue, Level
+from stagectl.core.health import StreamState
+from stagectl.core.samples import CameraSample
+from stagectl.core.timecode import FrameRate
+from stagectl.stage.pipeline import CameraPipeline
 from tests.serial_helpers import PtyDevice
 from tests.serial_helpers import run_serial_source as _run
-from tracking.freed import CMD_START_STREAM, FreeDPosition, encode_d0, encode_d1
-from tracking.freed_serial import FreeDSerialSource, backoff_s
+from tracking.freed.codec import CMD_START_STREAM, FreeDPosition, encode_d0, encode_d1
+from tracking.freed.serial import FreeDSerialSource, backoff_s
 
 RATE = FrameRate.parse(25)
 
@@ -155,7 +155,7 @@ def _attempt(source: FreeDSerialSource) -> int:
 
 
 def test_device_vanishing_and_coming_back(device: PtyDevice, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="tracking.freed_serial")
+    caplog.set_level(logging.DEBUG, logger="tracking.freed.serial")
     device.plug()
     source = _make(device.path)
     samples = _collect(source)

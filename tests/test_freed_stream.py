@@ -1,11 +1,11 @@
-"""Tests of tracking.freed_stream: finding FreeD frames in a byte stream with garbage in it."""
+"""Tests of tracking.freed.stream: finding FreeD frames in a byte stream with garbage in it."""
 
 from __future__ import annotations
 
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from tracking.freed import (
+from tracking.freed.codec import (
     CMD_START_STREAM,
     D1,
     D1_LENGTH,
@@ -15,7 +15,7 @@ from tracking.freed import (
     encode_d0,
     encode_d1,
 )
-from tracking.freed_stream import MAX_PENDING, RUN_REPORT_BYTES, FreeDStreamParser, StreamItem, StreamReject
+from tracking.freed.stream import MAX_PENDING, RUN_REPORT_BYTES, FreeDStreamParser, StreamItem, StreamReject
 
 
 def _frame(body: bytes) -> bytes:

@@ -1,4 +1,4 @@
-"""Tests of tracking.freed_udp over real UDP sockets on 127.0.0.1."""
+"""Tests of tracking.freed.udp over real UDP sockets on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -11,16 +11,16 @@ from typing import Any
 
 import pytest
 
-from stagectl.clock import StageClock
-from stagectl.config import Endpoint
-from stagectl.events import EventQueue, Level
-from stagectl.health import StreamState
-from stagectl.logutil import RateLimiter
-from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample
-from stagectl.timecode import FrameRate, frames_per_24h
-from tracking.freed import FreeDPosition, encode_d1
-from tracking.freed_udp import FreeDUdpSource
+from stagectl.config.load import Endpoint
+from stagectl.core.clock import StageClock
+from stagectl.core.events import EventQueue, Level
+from stagectl.core.health import StreamState
+from stagectl.core.logutil import RateLimiter
+from stagectl.core.samples import CameraSample
+from stagectl.core.timecode import FrameRate, frames_per_24h
+from stagectl.stage.pipeline import CameraPipeline
+from tracking.freed.codec import FreeDPosition, encode_d1
+from tracking.freed.udp import FreeDUdpSource
 
 LOCAL = "127.0.0.1"
 ADDR = (LOCAL, 40000)

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from stagectl.events import EventQueue
+from stagectl.core.events import EventQueue
 from stagectl.unreal.frustum import CueError, FrustumCues, FrustumSender, clamp_field
 from stagectl.unreal.rc_emulator import ICVFX_CAMERA, RemoteControlEmulator
 from stagectl.unreal.remote_control import LinkState, RemoteControlClient

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from led_wall.device import FeatureValueError, LinkState
-from stagectl.events import EventQueue
+from stagectl.core.device import FeatureValueError, LinkState
+from stagectl.core.events import EventQueue
 from stagectl.unreal.frustum import FrustumCues, FrustumSender
 from stagectl.unreal.frustum_device import FEATURES, FrustumDevice, cue_changes, cues_values
 from stagectl.unreal.rc_emulator import ICVFX_CAMERA, STAGE_GRADE, RemoteControlEmulator

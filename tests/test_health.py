@@ -8,11 +8,11 @@ import threading
 import numpy as np
 import pytest
 
-from stagectl.events import EventQueue, Level
-from stagectl.health import StreamHealth, StreamState
-from stagectl.logutil import RateLimiter, with_suppressed
-from stagectl.ringbuffer import COLUMNS, SampleRing
-from stagectl.samples import CameraSample
+from stagectl.core.events import EventQueue, Level
+from stagectl.core.health import StreamHealth, StreamState
+from stagectl.core.logutil import RateLimiter, with_suppressed
+from stagectl.core.ringbuffer import COLUMNS, SampleRing
+from stagectl.core.samples import CameraSample
 
 MS = 1_000_000
 S = 1_000_000_000

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stagectl.health import SequenceCheck, StreamHealth, percentile
+from stagectl.core.health import SequenceCheck, StreamHealth, percentile
 
 MS = 1_000_000
 

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from led_wall.device import DeviceError, FeatureValueError, LinkState
 from led_wall.emulators.helios_emulator import HeliosEmulator
 from led_wall.emulators.http_server import HttpRequest, HttpResponse
 from led_wall.helios import HeliosDevice, fragment
-from stagectl.events import EventQueue, Level
+from stagectl.core.device import DeviceError, FeatureValueError, LinkState
+from stagectl.core.events import EventQueue, Level
 from tests.helpers import REPO, stagectl_env
 
 BRIGHTNESS = "dev.display.brightness"

@@ -1,4 +1,4 @@
-"""led_wall/device.py itself: Feature checks, coalesced writes, link states, backoff, refusals."""
+"""stagectl/core/device.py itself: Feature checks, coalesced writes, link states, backoff, refusals."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from led_wall.device import (
+from stagectl.core.device import (
     Device,
     DeviceError,
     DeviceRefused,
@@ -23,7 +23,7 @@ from led_wall.device import (
     LinkState,
     Value,
 )
-from stagectl.events import EventQueue, Level
+from stagectl.core.events import EventQueue, Level
 
 LEVEL = Feature("level", "Level", "%", minimum=0, maximum=100, fade=Fade.LOG)
 ON = Feature("on", "On", "", FeatureKind.BOOL)

@@ -1,6 +1,6 @@
-"""Tests of the lens encoder parsers (lens.encoders): FIZ lines and Cooke /i replies.
+"""Tests of the lens encoder parsers (tracking.encoders.parsers): FIZ lines and Cooke /i replies.
 
-The Cooke /i frames are built by hand from the layout in lens/cooke.py, with every value worked
+The Cooke /i frames are built by hand from the layout in tracking/encoders/cooke.py, with every value worked
 out in the comments; the manual's own examples are decoded as a cross-check.
 """
 
@@ -10,8 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lens import cooke, fiz_line
-from lens.encoders import (
+from stagectl.core.samples import LensReading
+from tracking.encoders import cooke, fiz_line
+from tracking.encoders.parsers import (
     CookeParser,
     FizLineParser,
     LensData,
@@ -21,7 +22,6 @@ from lens.encoders import (
     LineSplitter,
     make_parser,
 )
-from stagectl.samples import LensReading
 
 # --- Cooke /i: hand-built frames -----------------------------------------------------------
 

@@ -37,10 +37,10 @@ from lens.lensfile import (
     load_lens_file,
 )
 from lens.solve import LensSolver
-from stagectl.samples import LensValues
-from tracking.opentrackio_build import build_sample
-from tracking.opentrackio_model import LensDistortion, OpenTrackIOSample
-from tracking.opentrackio_sample import parse_sample
+from stagectl.core.opentrackio.build import build_sample
+from stagectl.core.opentrackio.model import LensDistortion, OpenTrackIOSample
+from stagectl.core.opentrackio.sample import parse_sample
+from stagectl.core.samples import LensValues
 
 DEMO = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
 SENSOR = SensorSize(36.0, 20.25, 3840, 2160)

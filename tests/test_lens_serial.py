@@ -1,4 +1,4 @@
-"""Tests of lens.serial_source through real pseudo-terminal pairs.
+"""Tests of tracking.encoders.serial through real pseudo-terminal pairs.
 
 The pty behind a symlink (tests.serial_helpers.PtyDevice) lets a device vanish and come back
 at the same path. The camera records every lens reading handed to it; nothing here waits a
@@ -16,17 +16,17 @@ from typing import Any
 
 import pytest
 
-from lens.serial_source import LensSerialSource
-from stagectl.clock import StageClock
-from stagectl.config import SerialSettings
-from stagectl.events import EventQueue, Level
-from stagectl.health import StreamState
-from stagectl.pipeline import CameraPipeline
-from stagectl.samples import LensReading
-from stagectl.timecode import FrameRate
+from stagectl.config.load import SerialSettings
+from stagectl.core.clock import StageClock
+from stagectl.core.events import EventQueue, Level
+from stagectl.core.health import StreamState
+from stagectl.core.samples import LensReading
+from stagectl.core.timecode import FrameRate
+from stagectl.stage.pipeline import CameraPipeline
 from tests.serial_helpers import PtyDevice
 from tests.serial_helpers import run_serial_source as _run
 from tests.test_lens_encoders import KD_FRAME, KD_VALUES, N_PRIME
+from tracking.encoders.serial import LensSerialSource
 
 RATE = FrameRate.parse(25)
 

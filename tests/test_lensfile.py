@@ -26,7 +26,7 @@ from lens.lensfile import (
     save_lens_file,
 )
 from lens.lensfile_check import parse_lens_json, parse_lens_text
-from stagectl.errors import ConfigError, StageError
+from stagectl.core.errors import ConfigError, StageError
 
 DEMO = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
 

@@ -9,7 +9,6 @@ from typing import Any
 
 import pytest
 
-from presets.colour import Cdl
 from presets.model import LOOK_SCHEMA, Cue, CueList, Look, LookError, ZoneValues
 from presets.store import (
     CUES_FILE,
@@ -20,6 +19,7 @@ from presets.store import (
     parse_cues_text,
     parse_look_text,
 )
+from stagectl.core.colour import Cdl
 
 DAY = Look("Day", {"wall": ZoneValues(brightness_nits=1200, cct_k=5600, tint_duv=0.001),
                    "ceiling": ZoneValues(brightness_nits=900),

@@ -7,8 +7,9 @@ import math
 
 import pytest
 
-from led_wall.device import Fade
-from presets.colour import (
+from presets.easing import EASINGS, EasingError, check_easing, clamp_fraction, ease
+from presets.model import Cue, CueError, CueList, Look, LookError, ZoneValues, cue_number_key
+from stagectl.core.colour import (
     Cdl,
     interpolate,
     kelvin_to_mired,
@@ -18,8 +19,7 @@ from presets.colour import (
     lerp_mired,
     mired_to_kelvin,
 )
-from presets.easing import EASINGS, EasingError, check_easing, clamp_fraction, ease
-from presets.model import Cue, CueError, CueList, Look, LookError, ZoneValues, cue_number_key
+from stagectl.core.device import Fade
 
 # --- easings -------------------------------------------------------------------------------------
 

@@ -11,8 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import free_udp_port, stagectl, stagectl_popen
-from tracking.opentrackio import (
+from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,
     Reassembler,
@@ -23,6 +22,7 @@ from tracking.opentrackio import (
     parse_datagram,
     parse_sample,
 )
+from tests.helpers import free_udp_port, stagectl, stagectl_popen
 
 EMPTY_JSON = "4f54726b000100000000000080020bfb7b7d"
 EXAMPLES = Path(__file__).parent / "data" / "opentrackio" / "examples"

@@ -1,4 +1,4 @@
-"""tracking.opentrackio datagrams and payloads: known vectors, errors with exact reasons, hostile input."""
+"""OpenTrackIO datagrams and payloads: known vectors, errors with exact reasons, hostile input."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stagectl.errors import DecodeError
-from tracking.opentrackio import (
+from stagectl.core.errors import DecodeError
+from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,
     MAX_DEPTH,

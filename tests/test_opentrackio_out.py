@@ -14,12 +14,9 @@ import jsonschema
 import pytest
 
 from lens.interchange import brown_conrady_to_opentrackio
-from stagectl.config_model import Endpoint
-from stagectl.coords import freed_to_internal
-from stagectl.samples import CameraSample, LensValues
-from stagectl.timecode import FrameRate, Timecode
-from stagectl.unreal.opentrackio_out import OpenTrackIOOutput, single_datagram, snap_rate
-from tracking.opentrackio import (
+from stagectl.config.model import Endpoint
+from stagectl.core.coords import freed_to_internal
+from stagectl.core.opentrackio.codec import (
     OpenTrackIOStatic,
     Reassembler,
     decode_payload,
@@ -27,7 +24,10 @@ from tracking.opentrackio import (
     parse_datagram,
     parse_sample,
 )
-from tracking.opentrackio_static import build_static
+from stagectl.core.opentrackio.static import build_static
+from stagectl.core.samples import CameraSample, LensValues
+from stagectl.core.timecode import FrameRate, Timecode
+from stagectl.unreal.opentrackio_out import OpenTrackIOOutput, single_datagram, snap_rate
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "opentrackio" / "schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

@@ -1,4 +1,4 @@
-"""tracking.opentrackio_reassembly: segments in order, reversed, lost, repeated, hostile; bounded memory."""
+"""OpenTrackIO reassembly: segments in order, reversed, lost, repeated, hostile; bounded memory."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stagectl.errors import DecodeError
-from tracking.opentrackio import (
+from stagectl.core.errors import DecodeError
+from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,
     Header,
@@ -18,8 +18,8 @@ from tracking.opentrackio import (
     encode_datagrams,
     parse_datagram,
 )
-from tracking.opentrackio_datagram import encode_datagram
-from tracking.opentrackio_reassembly import Numbering
+from stagectl.core.opentrackio.datagram import encode_datagram
+from stagectl.core.opentrackio.reassembly import Numbering
 
 MS = 1_000_000
 PAYLOAD = os.urandom(5000)  # four segments at MTU 1500

@@ -1,4 +1,4 @@
-"""What stagectl changes in a relayed OpenTrackIO sample, it changes visibly (tracking.opentrackio_merge)."""
+"""What stagectl changes in a relayed OpenTrackIO sample, it changes visibly (core.opentrackio.merge)."""
 
 from __future__ import annotations
 
@@ -11,16 +11,22 @@ from typing import Any
 
 import pytest
 
-from stagectl.clock import StageClock
-from stagectl.config import Endpoint
-from stagectl.events import EventQueue
-from stagectl.pipeline import CameraPipeline
-from stagectl.timecode import FrameRate
+from stagectl.config.load import Endpoint
+from stagectl.core.clock import StageClock
+from stagectl.core.events import EventQueue
+from stagectl.core.opentrackio.codec import (
+    ENCODING_CBOR,
+    ENCODING_JSON,
+    encode_datagrams,
+    encode_payload,
+    parse_sample,
+)
+from stagectl.core.opentrackio.merge import REMOVED, append_correction, overlay, with_notes
+from stagectl.core.opentrackio.sample import compose_transforms
+from stagectl.core.timecode import FrameRate
+from stagectl.stage.pipeline import CameraPipeline
 from stagectl.unreal.opentrackio_out import OpenTrackIOOutput
 from tests.opentrackio_strict import StrictReceiver
-from tracking.opentrackio import ENCODING_CBOR, ENCODING_JSON, encode_datagrams, encode_payload, parse_sample
-from tracking.opentrackio_merge import REMOVED, append_correction, overlay, with_notes
-from tracking.opentrackio_sample import compose_transforms
 from tracking.opentrackio_udp import OpenTrackIOUdpSource
 
 EXAMPLE = Path(__file__).parent / "data" / "opentrackio" / "examples" / "complete_dynamic_example.json"

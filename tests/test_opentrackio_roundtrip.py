@@ -13,9 +13,7 @@ import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stagectl.timecode import FrameRate, Timecode, frames_per_24h
-from stagectl.timecode_label import TimecodeLabel
-from tracking.opentrackio import (
+from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,
     LensDistortion,
@@ -27,6 +25,8 @@ from tracking.opentrackio import (
     decode_sample,
     encode_payload,
 )
+from stagectl.core.timecode import FrameRate, Timecode, frames_per_24h
+from stagectl.core.timecode.label import TimecodeLabel
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "opentrackio" / "schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

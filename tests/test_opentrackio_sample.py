@@ -1,4 +1,4 @@
-"""tracking.opentrackio samples: published examples, the transform chain, schema-valid output, bad values."""
+"""OpenTrackIO samples: published examples, the transform chain, schema-valid output, bad values."""
 
 from __future__ import annotations
 
@@ -15,11 +15,9 @@ import jsonschema
 import numpy as np
 import pytest
 
-from stagectl.coords import camera_to_stage_matrix
-from stagectl.errors import DecodeError
-from stagectl.timecode import FrameRate, Timecode
-from stagectl.timecode_label import TimecodeLabel
-from tracking.opentrackio import (
+from stagectl.core.coords import camera_to_stage_matrix
+from stagectl.core.errors import DecodeError
+from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,
     LensDistortion,
@@ -34,6 +32,8 @@ from tracking.opentrackio import (
     encode_payload,
     parse_sample,
 )
+from stagectl.core.timecode import FrameRate, Timecode
+from stagectl.core.timecode.label import TimecodeLabel
 
 DATA = Path(__file__).parent / "data" / "opentrackio"
 EXAMPLES = sorted(p.stem for p in (DATA / "examples").glob("*.json"))

@@ -15,9 +15,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from stagectl.config import Endpoint
-from tests.helpers import free_udp_port
-from tracking.opentrackio import (
+from stagectl.config.load import Endpoint
+from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,
     OpenTrackIOSample,
@@ -26,6 +25,7 @@ from tracking.opentrackio import (
     parse_datagram,
     parse_sample,
 )
+from tests.helpers import free_udp_port
 from tracking.opentrackio_sim import OpenTrackIOSimulator, simulated_lens
 from tracking.simulator import RAW_RANGE, MotionModel, SimulatedPose
 

@@ -13,14 +13,10 @@ from typing import Any
 
 import pytest
 
-from stagectl.clock import StageClock
-from stagectl.config import Endpoint
-from stagectl.events import EventQueue
-from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample
-from stagectl.timecode import FrameRate, Timecode
-from stagectl.timecode_label import TimecodeLabel
-from tracking.opentrackio import (
+from stagectl.config.load import Endpoint
+from stagectl.core.clock import StageClock
+from stagectl.core.events import EventQueue
+from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,
     LensDistortion,
@@ -32,6 +28,10 @@ from tracking.opentrackio import (
     encode_payload,
     encode_sample,
 )
+from stagectl.core.samples import CameraSample
+from stagectl.core.timecode import FrameRate, Timecode
+from stagectl.core.timecode.label import TimecodeLabel
+from stagectl.stage.pipeline import CameraPipeline
 from tracking.opentrackio_udp import OpenTrackIOUdpSource
 from tracking.udp_source import READ_BUFFER_BYTES
 

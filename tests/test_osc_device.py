@@ -16,11 +16,11 @@ from typing import Any
 import pytest
 from pythonosc.osc_message import OscMessage
 
-from led_wall.device import DeviceError, Fade, FeatureKind, FeatureValueError, LinkState
 from led_wall.emulators.osc_device_emulator import OscDeviceEmulator
 from led_wall.osc_device import OscDevice, OscFeatureSpec
-from stagectl.events import EventQueue, Level
-from stagectl.unreal.osc_codec import encode_message
+from stagectl.core.device import DeviceError, Fade, FeatureKind, FeatureValueError, LinkState
+from stagectl.core.events import EventQueue, Level
+from stagectl.core.osc import encode_message
 from tests.helpers import free_udp_port
 
 LOCAL = "127.0.0.1"

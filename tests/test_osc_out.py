@@ -17,10 +17,10 @@ import pytest
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 
-from stagectl.config_model import Endpoint
-from stagectl.samples import CameraSample, LensValues
-from stagectl.timecode import FrameRate, Timecode
-from stagectl.unreal.osc_codec import MessageBuilder, encode_bundle, encode_message, ntp_timetag
+from stagectl.config.model import Endpoint
+from stagectl.core.osc import MessageBuilder, encode_bundle, encode_message, ntp_timetag
+from stagectl.core.samples import CameraSample, LensValues
+from stagectl.core.timecode import FrameRate, Timecode
 from stagectl.unreal.osc_out import OscOutput
 from tests.helpers import free_udp_port
 

@@ -16,18 +16,18 @@ import time
 from typing import Any
 
 from bench._receivers import udp_drops
-from stagectl.clock import StageClock
-from stagectl.config_model import Endpoint
-from stagectl.events import EventQueue
-from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample
-from stagectl.timecode import FrameRate
+from stagectl.config.model import Endpoint
+from stagectl.core.clock import StageClock
+from stagectl.core.events import EventQueue
+from stagectl.core.samples import CameraSample
+from stagectl.core.timecode import FrameRate
+from stagectl.core.udp_out import UdpSender
+from stagectl.stage.pipeline import CameraPipeline
 from stagectl.unreal.opentrackio_out import OpenTrackIOOutput
 from stagectl.unreal.osc_out import OscOutput
-from stagectl.unreal.udp_out import UdpSender
 from tests.helpers import free_udp_port
-from tracking.freed import FreeDPosition, encode_d1
-from tracking.freed_udp import FreeDUdpSource
+from tracking.freed.codec import FreeDPosition, encode_d1
+from tracking.freed.udp import FreeDUdpSource
 
 LOCAL = "127.0.0.1"
 RATE_HZ = 2000

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample
+from stagectl.core.samples import CameraSample
+from stagectl.stage.pipeline import CameraPipeline
 
 
 def _sample(seq: int) -> CameraSample:
@@ -102,7 +102,7 @@ def test_smoothing_restarts_after_a_gap() -> None:
 
 
 def test_smoothing_names_its_latency_from_the_measured_rate() -> None:
-    from stagectl.health import StreamHealth
+    from stagectl.core.health import StreamHealth
 
     camera = CameraPipeline("A", smoothing=5)
     health = StreamHealth("s")

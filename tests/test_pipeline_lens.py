@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample, LensReading, LensValues
+from stagectl.core.samples import CameraSample, LensReading, LensValues
+from stagectl.stage.pipeline import CameraPipeline
 
 MS = 1_000_000
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from stagectl.events import EventQueue, Level
+from stagectl.core.events import EventQueue, Level
 from stagectl.unreal.rc_emulator import ICVFX_CAMERA, SYSTEM_LIBRARY, RemoteControlEmulator
 from stagectl.unreal.remote_control import (
     LinkState,

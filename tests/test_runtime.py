@@ -8,8 +8,8 @@ import time
 
 import pytest
 
-from stagectl.errors import RuntimeBlocked, RuntimeNotRunning
-from stagectl.runtime import Runtime
+from stagectl.core.errors import RuntimeBlocked, RuntimeNotRunning
+from stagectl.core.runtime import Runtime
 
 
 @pytest.fixture

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from stagectl.config import Endpoint
-from stagectl.coords import forward_vector
-from tracking.freed import FreeDPosition, decode_d1
+from stagectl.config.load import Endpoint
+from stagectl.core.coords import forward_vector
+from tracking.freed.codec import FreeDPosition, decode_d1
 from tracking.simulator import RAW_RANGE, FreeDSimulator, MotionModel, SimulatedPose
 
 STEP = 1.0 / 50.0

@@ -22,13 +22,16 @@ import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-import stagectl.discovery
+import stagectl.discovery.mdns
 from led_wall.emulators.helios_emulator import HeliosEmulator
 from presets.model import Look, ZoneValues
 from stagectl.app import StageRunner
-from stagectl.config import ConfigErrors, default_stage, parse_stage
-from stagectl.config_model import DeviceConfig, DiscoveryConfig
-from stagectl.discovery import (
+from stagectl.config.load import ConfigErrors, default_stage, parse_stage
+from stagectl.config.model import DeviceConfig, DiscoveryConfig
+from stagectl.control.actions import StageControlActions
+from stagectl.core.errors import ConfigError, StageError
+from stagectl.core.events import Level, StageEvent
+from stagectl.discovery.mdns import (
     HTTP_SERVICE,
     STAGECTL_SERVICE,
     Advertiser,
@@ -36,10 +39,7 @@ from stagectl.discovery import (
     DiscoveryError,
     FoundDevice,
 )
-from stagectl.errors import ConfigError, StageError
-from stagectl.events import Level, StageEvent
-from stagectl.stage_control import StageControlActions
-from stagectl.stage_discovery import (
+from stagectl.discovery.stage import (
     OWN_CONTROL,
     check_device_config,
     device_config_for,
@@ -225,7 +225,7 @@ def test_mdns_unavailable_is_an_error_event_and_manual_adding_still_works(
     async def refuse(interfaces: Any = None) -> Any:
         raise DiscoveryError("cannot open mDNS (UDP 5353) on 127.0.0.1: [Errno 98] Address already in use")
 
-    monkeypatch.setattr(stagectl.discovery, "open_zeroconf", refuse)
+    monkeypatch.setattr(stagectl.discovery.mdns, "open_zeroconf", refuse)
     (tmp_path / "looks").mkdir()
     runner = StageRunner(parse_stage(STAGE, base_dir=tmp_path))
     emulator = HeliosEmulator()
@@ -253,8 +253,8 @@ def test_browse_off_and_no_control_opens_no_mdns(tmp_path: Path, monkeypatch: py
         opened.append(interfaces)
         raise DiscoveryError("should not be called")
 
-    monkeypatch.setattr(stagectl.discovery, "open_zeroconf", spy)
-    monkeypatch.setattr("stagectl.stage_discovery.open_zeroconf", spy)
+    monkeypatch.setattr(stagectl.discovery.mdns, "open_zeroconf", spy)
+    monkeypatch.setattr("stagectl.discovery.stage.open_zeroconf", spy)
     text = _without_control("[discovery]\nbrowse = false\n")
     (tmp_path / "looks").mkdir()
     runner = StageRunner(parse_stage(text, base_dir=tmp_path))

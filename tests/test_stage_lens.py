@@ -8,8 +8,8 @@ import time
 from pathlib import Path
 
 from stagectl.app import StageRunner
-from stagectl.config import parse_stage
-from stagectl.stage import Stage
+from stagectl.config.load import parse_stage
+from stagectl.stage.assembly import Stage
 
 DEMO_LENS = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
 

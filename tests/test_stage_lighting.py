@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from led_wall.device import LinkState
 from stagectl.app import StageRunner
-from stagectl.config import parse_stage
-from stagectl.errors import ConfigError
-from stagectl.stage import Stage
+from stagectl.config.load import parse_stage
+from stagectl.core.device import LinkState
+from stagectl.core.errors import ConfigError
+from stagectl.stage.assembly import Stage
 
 BRIGHTNESS = "output/global-colour/brightness"
 HEAD = """\

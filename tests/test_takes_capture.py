@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from stagectl.samples import CameraSample
+from stagectl.core.samples import CameraSample
+from stagectl.core.timecode import FrameRate, Timecode
 from stagectl.takes.capture import RawCapture
 from stagectl.takes.journal import RAW, SOURCE, JournalWriter, read_journal
 from stagectl.takes.model import RawEntry
 from stagectl.takes.records import NO_SOURCE, RAW_PREROLL, iter_raw, pack_sample, unpack_samples
-from stagectl.timecode import FrameRate, Timecode
 
 
 def _journal(tmp_path: Path, capture: RawCapture, cameras: dict[str, int],

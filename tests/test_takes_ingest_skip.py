@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from stagectl.samples import CameraSample
+from stagectl.core.samples import CameraSample
+from stagectl.core.timecode import FrameRate, Timecode
 from stagectl.takes.committer import JOURNAL_DIR, Committer, recover
 from stagectl.takes.journal import CAMERA, END, HEADER, RAW, SAMPLE, SOURCE, Record, frame
 from stagectl.takes.records import RAW_HEAD, dumps, pack_raw, pack_sample
 from stagectl.takes.store import TakeStore
-from stagectl.timecode import FrameRate, Timecode
 
 R24 = FrameRate.parse(24)
 HEADER_JSON = {"name": "S-T001", "slate": {"scene": "S", "cameras": ["A"]}, "rate": [24, 1],

@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stagectl.samples import CameraSample, LensValues
+from stagectl.core.samples import CameraSample, LensValues
+from stagectl.core.timecode import FrameRate, Timecode
 from stagectl.takes.committer import JOURNAL_DIR, TakeIngest, recover
 from stagectl.takes.journal import CAMERA, END, HEADER, LOG, SAMPLE, JournalWriter, frame, read_journal
 from stagectl.takes.records import SAMPLE_SIZE, dumps, pack_sample, unpack_samples
 from stagectl.takes.store import TakeStore
-from stagectl.timecode import FrameRate, Timecode
 
 R24 = FrameRate.parse(24)
 

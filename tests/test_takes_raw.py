@@ -19,21 +19,21 @@ from typing import Any
 import pytest
 
 from stagectl.app import StageRunner
-from stagectl.commands_raw import takes_raw
-from stagectl.config import StageConfig, parse_stage
-from stagectl.takes.committer import JOURNAL_DIR
-from stagectl.takes.model import TakeData
-from stagectl.takes.records import RAW_PREROLL
-from stagectl.takes.store import TakeStore
-from tests.helpers import stagectl
-from tests.raw_capture import STAGE, freed, hex_rows, otrk_sample, read_pcap
-from tracking.opentrackio import (
+from stagectl.commands.raw import takes_raw
+from stagectl.config.load import StageConfig, parse_stage
+from stagectl.core.opentrackio.codec import (
     ENCODING_JSON,
     build_sample,
     encode_datagram,
     encode_payload,
     encode_sample,
 )
+from stagectl.takes.committer import JOURNAL_DIR
+from stagectl.takes.model import TakeData
+from stagectl.takes.records import RAW_PREROLL
+from stagectl.takes.store import TakeStore
+from tests.helpers import stagectl
+from tests.raw_capture import STAGE, freed, hex_rows, otrk_sample, read_pcap
 
 FREED_SAMPLES = 40
 OTRK_SAMPLES = 12  # sample 0 arrives whole before RECORD, and sample 1's first segment: the pre-roll

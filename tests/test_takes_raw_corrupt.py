@@ -14,8 +14,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from stagectl.commands_raw import takes_raw
-from stagectl.config import parse_stage
+from stagectl.commands.raw import takes_raw
+from stagectl.config.load import parse_stage
 from stagectl.takes.raw import RawCaptureError, StoreRawAccess
 from stagectl.takes.records import SAMPLE_DTYPE, iter_raw, pack_raw
 from stagectl.takes.store import TakeStore, TakeStoreError

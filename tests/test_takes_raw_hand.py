@@ -11,12 +11,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from stagectl.commands_raw import takes_raw
-from stagectl.config import parse_stage
-from stagectl.takes.records import pack_raw
-from stagectl.takes.store import TakeStore
-from tests.raw_capture import STAGE, freed, hex_rows, otrk_sample, read_pcap
-from tracking.opentrackio import (
+from stagectl.commands.raw import takes_raw
+from stagectl.config.load import parse_stage
+from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,
     build_sample,
@@ -24,6 +21,9 @@ from tracking.opentrackio import (
     encode_payload,
     encode_sample,
 )
+from stagectl.takes.records import pack_raw
+from stagectl.takes.store import TakeStore
+from tests.raw_capture import STAGE, freed, hex_rows, otrk_sample, read_pcap
 
 WALL = 1_800_000_000_123_456_789  # 2027-01-15T08:00:00.123456789Z
 SERIAL_SOURCES = [

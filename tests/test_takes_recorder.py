@@ -16,12 +16,12 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from stagectl.app import StageRunner
-from stagectl.config import parse_stage
+from stagectl.config.load import parse_stage
 from stagectl.takes.committer import JOURNAL_DIR
 from stagectl.takes.recorder import RecorderError
 from stagectl.takes.store import TakeStore
 from tests.helpers import stagectl
-from tracking.freed import FreeDPosition, encode_d1
+from tracking.freed.codec import FreeDPosition, encode_d1
 
 STAGE = """
 [stage]

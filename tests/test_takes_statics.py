@@ -6,9 +6,9 @@ from __future__ import annotations
 import socket
 from pathlib import Path
 
+from stagectl.core.opentrackio.codec import ENCODING_JSON, OpenTrackIOSample, OpenTrackIOStatic, encode_sample
 from stagectl.takes.records import RAW_PREROLL
 from tests.take_recording import read_take, record, running, until
-from tracking.opentrackio import ENCODING_JSON, OpenTrackIOSample, OpenTrackIOStatic, encode_sample
 
 STAGE = """
 [stage]

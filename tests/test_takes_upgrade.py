@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from stagectl.core.timecode import FrameRate, Timecode
 from stagectl.takes.committer import JOURNAL_DIR, recover
 from stagectl.takes.journal import CAMERA, END, HEADER, SAMPLE, frame
 from stagectl.takes.model import LensInfo
@@ -31,7 +32,6 @@ from stagectl.takes.records import (
     upgrade_v1,
 )
 from stagectl.takes.store import SCHEMA_VERSION, TakeStore, TakeStoreError
-from stagectl.timecode import FrameRate, Timecode
 
 # stagectl 0.1's tables (schema version 1), as it created them.
 SCHEMA_1 = """

@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from led_wall.device import DeviceError, FeatureValueError, LinkState
 from led_wall.emulators.http_server import HttpRequest, HttpResponse, HttpServer
 from led_wall.emulators.tessera_emulator import TesseraEmulator
 from led_wall.tessera import TesseraDevice
-from stagectl.events import EventQueue, Level
+from stagectl.core.device import DeviceError, FeatureValueError, LinkState
+from stagectl.core.events import EventQueue, Level
 from tests.helpers import REPO, stagectl_env
 
 BRIGHTNESS = "output/global-colour/brightness"

@@ -1,4 +1,4 @@
-"""Tests of stagectl.timecode: SMPTE 12M check values, round trips, parsing, StageClock."""
+"""Tests of stagectl.core.timecode: SMPTE 12M check values, round trips, parsing, StageClock."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from stagectl.clock import StageClock
-from stagectl.errors import StageError
-from stagectl.timecode import FrameRate, Timecode, TimecodeError, frames_per_24h
+from stagectl.core.clock import StageClock
+from stagectl.core.errors import StageError
+from stagectl.core.timecode import FrameRate, Timecode, TimecodeError, frames_per_24h
 
 R2997 = FrameRate(Fraction(30000, 1001))
 R5994 = FrameRate(Fraction(60000, 1001))

@@ -22,14 +22,14 @@ import opentimelineio as otio  # type: ignore[import-untyped, unused-ignore]
 import pytest
 from pxr import Usd
 
+from stagectl.core.opentrackio.codec import ENCODING_JSON, OpenTrackIOSample, encode_sample
+from stagectl.core.timecode import FrameRate, Timecode
+from stagectl.core.timecode.label import TimecodeLabel
 from stagectl.takes.export.registry import export_takes
-from stagectl.timecode import FrameRate, Timecode
-from stagectl.timecode_label import TimecodeLabel
 from tests.ale_reader import read_ale
 from tests.chan_reader import read_chan
 from tests.take_recording import read_take, record, running, until
-from tracking.freed import FreeDPosition, encode_d1
-from tracking.opentrackio import ENCODING_JSON, OpenTrackIOSample, encode_sample
+from tracking.freed.codec import FreeDPosition, encode_d1
 
 STAGE = """
 [stage]

@@ -7,8 +7,8 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from stagectl.timecode import FrameRate, Timecode
-from stagectl.timecode_label import TimecodeLabel
+from stagectl.core.timecode import FrameRate, Timecode
+from stagectl.core.timecode.label import TimecodeLabel
 
 R2997 = FrameRate(Fraction(30000, 1001))
 R5994 = FrameRate(Fraction(60000, 1001))

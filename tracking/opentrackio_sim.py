@@ -22,26 +22,26 @@ import uuid
 from fractions import Fraction
 from typing import Any, Literal
 
-from stagectl import __version__
-from stagectl.clock import StageClock
-from stagectl.config import Endpoint
-from stagectl.timecode import FrameRate
-from tracking.opentrackio_build import PROTOCOL_NAME, PROTOCOL_VERSION, build_sample
-from tracking.opentrackio_datagram import (
+from stagectl.config.load import Endpoint
+from stagectl.core.clock import StageClock
+from stagectl.core.opentrackio.build import PROTOCOL_NAME, PROTOCOL_VERSION, build_sample
+from stagectl.core.opentrackio.datagram import (
     DEFAULT_MTU,
     ENCODING_CBOR,
     ENCODING_JSON,
     SEQUENCE_MODULUS,
     encode_datagrams,
 )
-from tracking.opentrackio_model import (
+from stagectl.core.opentrackio.model import (
     LensDistortion,
     OpenTrackIOLens,
     OpenTrackIOSample,
     OpenTrackIOStatic,
     OpenTrackIOTransform,
 )
-from tracking.opentrackio_payload import encode_payload
+from stagectl.core.opentrackio.payload import encode_payload
+from stagectl.core.timecode import FrameRate
+from stagectl.core.version import __version__
 from tracking.schedule import paced_ticks
 from tracking.simulator import RAW_RANGE, MotionModel, SimulatedPose
 

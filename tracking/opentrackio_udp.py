@@ -15,7 +15,7 @@ A new ``sourceId`` on the port (a tracker restarted or swapped) starts the numbe
 What the schema accepts is accepted: odd values (a drop-frame flag at 23.976, ...) are kept as sent
 and counted under ``warnings_by_reason``; a sample without transforms (lens data, a static block)
 feeds the camera's lens and the take but never moves the camera (``no_pose``). Every sample keeps
-its decoded map (:class:`stagectl.samples.Received`) so outputs and takes pass on what stagectl does
+its decoded map (:class:`stagectl.core.samples.Received`) so outputs and takes pass on what stagectl does
 not change.
 
 Multicast: the socket binds the group address and port (so it receives only that group, and
@@ -33,21 +33,21 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-from stagectl.clock import StageClock
-from stagectl.config import Endpoint
-from stagectl.errors import DecodeError
-from stagectl.events import EventQueue, Level
-from stagectl.health import SequenceCheck
-from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample, LensReading, LensValues, Received
-from tracking.opentrackio_datagram import MAX_DATAGRAM_BYTES, SEQUENCE_MODULUS, parse_datagram
-from tracking.opentrackio_model import OpenTrackIOLens, OpenTrackIOSample, OpenTrackIOStatic
-from tracking.opentrackio_payload import decode_payload
-from tracking.opentrackio_reassembly import Reassembler
-from tracking.opentrackio_sample import WARNINGS, parse_sample
+from stagectl.config.load import Endpoint
+from stagectl.core.clock import StageClock
+from stagectl.core.errors import DecodeError
+from stagectl.core.events import EventQueue, Level
+from stagectl.core.health import SequenceCheck
+from stagectl.core.opentrackio.datagram import MAX_DATAGRAM_BYTES, SEQUENCE_MODULUS, parse_datagram
+from stagectl.core.opentrackio.model import OpenTrackIOLens, OpenTrackIOSample, OpenTrackIOStatic
+from stagectl.core.opentrackio.payload import decode_payload
+from stagectl.core.opentrackio.reassembly import Reassembler
+from stagectl.core.opentrackio.sample import WARNINGS, parse_sample
+from stagectl.core.samples import CameraSample, LensReading, LensValues, Received
+from stagectl.stage.pipeline import CameraPipeline
 from tracking.udp_source import UdpSource
 
-log = logging.getLogger("tracking.opentrackio")
+log = logging.getLogger("stagectl.core.opentrackio.codec")
 
 SAMPLE_SEQUENCE_MODULUS = 1 << 32
 _UNKNOWN_POSE = (math.nan, math.nan, math.nan)

@@ -26,19 +26,24 @@ import abc
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from lens.encoders import LensData, LensNotice, LensReject, make_parser
-from stagectl import coords
-from stagectl.config_model import DEFAULT_STALE_MS
-from stagectl.errors import DecodeError
-from stagectl.health import SequenceCheck
-from tracking.freed import FreeDPosition, decode_d1_datagram
-from tracking.freed_presets import PRESETS, FreeDPreset, angle_problem
-from tracking.freed_stream import FreeDStreamParser, StreamReject
-from tracking.opentrackio_datagram import ENCODING_NAMES, MAX_DATAGRAM_BYTES, SEQUENCE_MODULUS, parse_datagram
-from tracking.opentrackio_model import OpenTrackIOSample
-from tracking.opentrackio_payload import decode_payload
-from tracking.opentrackio_reassembly import Reassembler
-from tracking.opentrackio_sample import parse_sample
+from stagectl.config.model import DEFAULT_STALE_MS
+from stagectl.core import coords
+from stagectl.core.errors import DecodeError
+from stagectl.core.health import SequenceCheck
+from stagectl.core.opentrackio.datagram import (
+    ENCODING_NAMES,
+    MAX_DATAGRAM_BYTES,
+    SEQUENCE_MODULUS,
+    parse_datagram,
+)
+from stagectl.core.opentrackio.model import OpenTrackIOSample
+from stagectl.core.opentrackio.payload import decode_payload
+from stagectl.core.opentrackio.reassembly import Reassembler
+from stagectl.core.opentrackio.sample import parse_sample
+from tracking.encoders.parsers import LensData, LensNotice, LensReject, make_parser
+from tracking.freed.codec import FreeDPosition, decode_d1_datagram
+from tracking.freed.presets import PRESETS, FreeDPreset, angle_problem
+from tracking.freed.stream import FreeDStreamParser, StreamReject
 from tracking.opentrackio_udp import SAMPLE_SEQUENCE_MODULUS
 
 

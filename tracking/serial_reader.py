@@ -31,10 +31,10 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import serial
 
-from stagectl.clock import StageClock
-from stagectl.config import Endpoint, SerialSettings
-from stagectl.events import EventQueue, Level
-from stagectl.pipeline import CameraPipeline
+from stagectl.config.load import Endpoint, SerialSettings
+from stagectl.core.clock import StageClock
+from stagectl.core.events import EventQueue, Level
+from stagectl.stage.pipeline import CameraPipeline
 from tracking.source import TrackingSource
 
 PARITIES = {"none": serial.PARITY_NONE, "even": serial.PARITY_EVEN, "odd": serial.PARITY_ODD,

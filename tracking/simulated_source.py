@@ -12,12 +12,12 @@ import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
-from stagectl.clock import StageClock
-from stagectl.config import Endpoint
-from stagectl.events import EventQueue, Level
-from stagectl.pipeline import CameraPipeline
-from tracking.freed_presets import DEFAULT_PRESET, FreeDPreset
-from tracking.freed_udp import FreeDUdpSource
+from stagectl.config.load import Endpoint
+from stagectl.core.clock import StageClock
+from stagectl.core.events import EventQueue, Level
+from stagectl.stage.pipeline import CameraPipeline
+from tracking.freed.presets import DEFAULT_PRESET, FreeDPreset
+from tracking.freed.udp import FreeDUdpSource
 from tracking.opentrackio_sim import OpenTrackIOSimulator
 from tracking.opentrackio_udp import OpenTrackIOUdpSource
 from tracking.simulator import FreeDSimulator

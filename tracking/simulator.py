@@ -4,7 +4,7 @@ The motion is what a camera on a stage does: a dolly move along the wall, a cran
 falling, the operator panning and tilting to keep the action (a point in front of the LED wall)
 in frame, a little roll, and zoom and focus pulls. Every curve is a sum of slow sines or a
 smoothstep, so position and velocity are continuous. Axes are stagectl's internal ones (see
-coords.py); packets are encoded by tracking.freed.
+coords.py); packets are encoded by tracking.freed.codec.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import math
 import socket
 from dataclasses import dataclass
 
-from stagectl import coords
-from stagectl.config import Endpoint
-from stagectl.samples import Vec3
-from tracking.freed import FreeDPosition, encode_d1
+from stagectl.config.load import Endpoint
+from stagectl.core import coords
+from stagectl.core.samples import Vec3
+from tracking.freed.codec import FreeDPosition, encode_d1
 from tracking.schedule import paced_ticks
 
 log = logging.getLogger("tracking.simulator")

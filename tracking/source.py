@@ -8,12 +8,12 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from stagectl.clock import StageClock
-from stagectl.config import Endpoint
-from stagectl.events import EventQueue, Level
-from stagectl.health import StreamHealth
-from stagectl.logutil import RateLimiter, with_suppressed
-from stagectl.pipeline import CameraPipeline
+from stagectl.config.load import Endpoint
+from stagectl.core.clock import StageClock
+from stagectl.core.events import EventQueue, Level
+from stagectl.core.health import StreamHealth
+from stagectl.core.logutil import RateLimiter, with_suppressed
+from stagectl.stage.pipeline import CameraPipeline
 
 log = logging.getLogger("tracking.source")
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from stagectl.snapshot import StageSnapshot
-from stagectl.stage import Stage
+from stagectl.stage.assembly import Stage
+from stagectl.stage.snapshot import StageSnapshot
 
 FRAME_INTERVAL_MS = 33   # 30 Hz: plots and tables
 EVENT_INTERVAL_MS = 100

@@ -7,8 +7,8 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QToolBar, QWidget
 
-from stagectl.snapshot import StageSnapshot
-from stagectl.stage import Stage
+from stagectl.stage.assembly import Stage
+from stagectl.stage.snapshot import StageSnapshot
 from ui import theme, workers
 from ui.bridge import StageBridge
 from ui.panels.dp_panel import DpPanel

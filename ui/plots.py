@@ -38,7 +38,7 @@ class TimePlot:
         self.updates = 0
 
     def update(self, rows: npt.NDArray[np.float64], now_s: float) -> None:
-        """Redraw from ring rows (see stagectl.ringbuffer.COLUMNS)."""
+        """Redraw from ring rows (see stagectl.core.ringbuffer.COLUMNS)."""
         if rows.size == 0:
             for curve in self.curves:
                 curve.setData([], [])

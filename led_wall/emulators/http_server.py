@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from stagectl.logutil import RateLimiter, with_suppressed
+from stagectl.core.logutil import RateLimiter, with_suppressed
 
 log = logging.getLogger("stagectl.led_wall.http_server")
 

@@ -18,7 +18,7 @@ from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_packet import OscPacket, ParseError
 
-from stagectl.logutil import RateLimiter, with_suppressed
+from stagectl.core.logutil import RateLimiter, with_suppressed
 
 log = logging.getLogger("stagectl.led_wall.osc_device_emulator")
 

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from stagectl.core.timecode import FrameRate
 from stagectl.takes.journal import (
     CAMERA,
     END,
@@ -49,7 +50,6 @@ from stagectl.takes.records import (
     upgrade_v1,
 )
 from stagectl.takes.store import TakeStore, TakeStoreError
-from stagectl.timecode import FrameRate
 
 log = logging.getLogger("stagectl.takes")
 

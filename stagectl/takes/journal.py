@@ -34,7 +34,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from stagectl.errors import StageError
+from stagectl.core.errors import StageError
 
 HEADER, CAMERA, SAMPLE, LOG, END = b"H"[0], b"C"[0], b"S"[0], b"L"[0], b"E"[0]
 SOURCE, RAW, STATIC = b"O"[0], b"R"[0], b"T"[0]

@@ -5,9 +5,9 @@ its :class:`TakeInfo` (slate, frame rate, timecode range, state, flags), one :cl
 per camera with every recorded sample as numpy columns, the look live when the take started
 (its CDL per zone) and the log of cues, looks, device changes and notes.
 
-Units and axes are stagectl's internal ones (``stagectl/coords.py``): metres, degrees, Z up,
+Units and axes are stagectl's internal ones (``stagectl/core/coords.py``): metres, degrees, Z up,
 Y forward, X right, rotation (pan, tilt, roll) intrinsic ZXY. A lens value nobody knew is NaN,
-never 0. Exporters convert to their format's axes through ``stagectl/coords.py`` only.
+never 0. Exporters convert to their format's axes through ``stagectl/core/coords.py`` only.
 
 Frames: each sample carries ``frame``, the frame count of its timecode at the take's rate and
 drop-frame mode (a tracker's timecode at another rate counted there by its clock face, never through
@@ -32,10 +32,10 @@ from typing import Any, Literal, NamedTuple, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from presets.colour import Cdl
-from stagectl.samples import FilmBack
-from stagectl.timecode import FrameRate, Timecode, frames_per_24h
-from stagectl.timecode_label import TimecodeLabel
+from stagectl.core.colour import Cdl
+from stagectl.core.samples import FilmBack
+from stagectl.core.timecode import FrameRate, Timecode, frames_per_24h
+from stagectl.core.timecode.label import TimecodeLabel
 
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]

@@ -29,12 +29,14 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from presets.colour import Cdl
-from stagectl.clock import StageClock
-from stagectl.errors import StageError
-from stagectl.events import EventQueue, Level
-from stagectl.pipeline import CameraPipeline
-from stagectl.samples import CameraSample
+from stagectl.core.clock import StageClock
+from stagectl.core.colour import Cdl
+from stagectl.core.errors import StageError
+from stagectl.core.events import EventQueue, Level
+from stagectl.core.opentrackio.merge import jsonable
+from stagectl.core.samples import CameraSample
+from stagectl.core.timecode import Timecode, frames_per_24h
+from stagectl.stage.pipeline import CameraPipeline
 from stagectl.takes.capture import Capture, Preroll, RawCapture
 from stagectl.takes.committer import JOURNAL_DIR, Committer, Recovered, recover
 from stagectl.takes.journal import (
@@ -51,8 +53,6 @@ from stagectl.takes.model import LensInfo, Slate
 from stagectl.takes.recorder_parts import SLATE_FIELDS, SOURCE, RecorderError, SlateKeeping, TakeLogging
 from stagectl.takes.records import cdl_json, dumps, lens_json, pack_sample, rate_json, slate_json
 from stagectl.takes.store import TakeStore
-from stagectl.timecode import Timecode, frames_per_24h
-from tracking.opentrackio_merge import jsonable
 
 __all__ = ["SLATE_FIELDS", "Recorder", "RecorderError", "RecorderStatus"]
 

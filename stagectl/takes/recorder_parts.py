@@ -7,11 +7,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from presets.colour import Cdl
-from stagectl.clock import StageClock
-from stagectl.errors import StageError
-from stagectl.events import StageEvent
-from stagectl.pipeline import CameraPipeline
+from stagectl.core.clock import StageClock
+from stagectl.core.colour import Cdl
+from stagectl.core.errors import StageError
+from stagectl.core.events import StageEvent
+from stagectl.stage.pipeline import CameraPipeline
 from stagectl.takes.journal import LOG, JournalWriter
 from stagectl.takes.model import Slate
 from stagectl.takes.records import dumps

@@ -41,11 +41,11 @@ from typing import Any
 
 import numpy as np
 
-from presets.colour import Cdl
-from stagectl.samples import CameraSample
+from stagectl.core.colour import Cdl
+from stagectl.core.samples import CameraSample
+from stagectl.core.timecode import FrameRate
+from stagectl.core.timecode.columns import timecode_fields
 from stagectl.takes.model import LensInfo, RawEntry, Slate
-from stagectl.timecode import FrameRate
-from stagectl.timecode_columns import timecode_fields
 
 SAMPLE_STRUCT = struct.Struct("<6q21dq3Ii4B3H6x")
 SAMPLE_SIZE = SAMPLE_STRUCT.size

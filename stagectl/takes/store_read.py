@@ -12,6 +12,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from stagectl.core.timecode import FrameRate, Timecode, frames_per_24h
 from stagectl.takes.model import (
     CameraTrack,
     LensInfo,
@@ -34,7 +35,6 @@ from stagectl.takes.records import (
 )
 from stagectl.takes.store_schema import TakeStoreError
 from stagectl.takes.tracks import sequence_gaps, track_of, unwrap_frames
-from stagectl.timecode import FrameRate, Timecode, frames_per_24h
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from stagectl.errors import StageError
+from stagectl.core.errors import StageError
 
 SCHEMA_VERSION = 3
 

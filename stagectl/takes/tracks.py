@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from stagectl.samples import FilmBack, choose_film_back
+from stagectl.core.samples import FilmBack, choose_film_back
+from stagectl.core.timecode import FrameRate, frames_per_24h
 from stagectl.takes.model import CameraTrack, LensInfo
 from stagectl.takes.records import (
     FLAG_SOLVED,
@@ -18,7 +19,6 @@ from stagectl.takes.records import (
     FLAG_TC_SUB_FRAME,
     FLAG_TRACKER_TIMECODE,
 )
-from stagectl.timecode import FrameRate, frames_per_24h
 
 
 def unwrap_frames(frames: np.ndarray, reference: int, rate: FrameRate, drop_frame: bool) -> np.ndarray:

@@ -24,7 +24,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from stagectl.errors import StageError
+from stagectl.core.errors import StageError
 from stagectl.unreal.remote_control import RemoteControlClient, RemoteControlError, preset_property_request
 
 #: Preset label of each cue field (the operator exposes these in Unreal's Remote Control preset).

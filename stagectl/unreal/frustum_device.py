@@ -1,4 +1,4 @@
-"""The Unreal inner frustum as a lighting :class:`led_wall.device.Device`: looks and cues grade it too.
+"""The Unreal inner frustum as a lighting :class:`stagectl.core.device.Device`: looks and cues grade it too.
 
 A :class:`FrustumDevice` wraps the stage's :class:`FrustumSender` (coalesced, rate-limited
 Remote Control sends to every Unreal node) and exposes its fields as Features in look zone
@@ -17,9 +17,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from led_wall.device import Device, DeviceError, DeviceRefused, Fade, Feature, FeatureKind, Value
-from presets.colour import CDL_FADES
-from stagectl.events import EventQueue
+from stagectl.core.colour import CDL_FADES
+from stagectl.core.device import Device, DeviceError, DeviceRefused, Fade, Feature, FeatureKind, Value
+from stagectl.core.events import EventQueue
 from stagectl.unreal.frustum import CueError, FrustumCues, FrustumSender
 
 ZONE = "frustum"

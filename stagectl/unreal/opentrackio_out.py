@@ -29,7 +29,7 @@ A sample that came from an OpenTrackIO tracker (``CameraSample.received``) is re
 everything the tracker sent passes through untouched (static, tracker, timing, the transform chain,
 every distortion entry, ``custom``, ``globalStage``, keys stagectl does not know), and what stagectl
 changes is replaced where consumers look for it, the tracker's value kept in
-``custom.stagectl.changed`` (tracking.opentrackio_merge): its sample identity (``sourceId``,
+``custom.stagectl.changed`` (stagectl.core.opentrackio.merge): its sample identity (``sourceId``,
 ``sourceNumber``, ``sampleId``, ``protocol``, ``timing.sequenceNumber``; the tracker's ``sampleId``
 is also appended to ``relatedSampleIds``), the lens values the pipeline changed (a lens file's
 solve, a lens encoder's reading), the film back and lens identity in ``static``, and a smoothed pose
@@ -39,7 +39,7 @@ Payloads over ``mtu - 16`` bytes are segmented like camdkit's reference sender; 
 sequence number counts datagrams per output (one counter for all its cameras, because a
 receiver reassembles by (encoding, sequence) whatever the source).
 
-Sending is :class:`stagectl.unreal.udp_out.UdpSender`'s: non-blocking, tried once, drops counted
+Sending is :class:`stagectl.core.udp_out.UdpSender`'s: non-blocking, tried once, drops counted
 by reason. An unencodable sample (a non-finite pose) is counted as ``non_finite`` and not sent.
 
 Measured per-sample cost of the sink (build + encode + checksum + one ``send`` to a loopback
@@ -61,8 +61,12 @@ from typing import Any
 
 import cbor2
 
-from stagectl.config_model import Endpoint
-from stagectl.samples import CameraSample, Received
+from stagectl.config.model import Endpoint
+from stagectl.core.opentrackio.codec import ENCODING_CBOR, HEADER_LENGTH, encode_datagrams
+from stagectl.core.opentrackio.datagram import MAX_SEGMENT_BYTES, SEQUENCE_MODULUS
+from stagectl.core.opentrackio.merge import append_correction, encode_json, overlay, with_notes
+from stagectl.core.samples import CameraSample, Received
+from stagectl.core.udp_out import UdpOutput, UdpSender
 from stagectl.unreal.opentrackio_parts import (
     CBOR_LENS_KEY,
     CBOR_MAP_HEADS,
@@ -85,10 +89,6 @@ from stagectl.unreal.opentrackio_parts import (
     single_datagram,
     snap_rate,
 )
-from stagectl.unreal.udp_out import UdpOutput, UdpSender
-from tracking.opentrackio import ENCODING_CBOR, HEADER_LENGTH, encode_datagrams
-from tracking.opentrackio_datagram import MAX_SEGMENT_BYTES, SEQUENCE_MODULUS
-from tracking.opentrackio_merge import append_correction, encode_json, overlay, with_notes
 
 __all__ = ["ENCODINGS", "OpenTrackIOOutput", "StaticFor", "single_datagram", "snap_rate"]
 
@@ -269,7 +269,7 @@ class OpenTrackIOOutput(UdpOutput):
               ) -> tuple[dict[str, Any], dict[str, Any]] | None:
         """The OpenTrackIO map of a sample from an OpenTrackIO tracker: what it sent, with what stagectl
         changed laid over it, and the tracker's values it replaced (for ``custom.stagectl.changed``,
-        :func:`tracking.opentrackio_merge.with_notes`); see the module docstring. None for a non-finite
+        :func:`stagectl.core.opentrackio.merge.with_notes`); see the module docstring. None for a non-finite
         pose."""
         (x, y, z), (pan, tilt, roll) = sample.translation_m, sample.rotation_deg
         if not math.isfinite(x + y + z + pan + tilt + roll):

@@ -15,8 +15,7 @@ import cbor2
 import numpy as np
 
 from lens.interchange import brown_conrady_to_opentrackio
-from stagectl.samples import LensValues
-from tracking.opentrackio import (
+from stagectl.core.opentrackio.codec import (
     DEFAULT_DISTORTION_MODEL,
     ENCODING_CBOR,
     ENCODING_JSON,
@@ -24,8 +23,9 @@ from tracking.opentrackio import (
     PROTOCOL_NAME,
     PROTOCOL_VERSION,
 )
-from tracking.opentrackio_datagram import MAX_SEGMENT_BYTES as MAX_SEGMENT
-from tracking.opentrackio_merge import REMOVED
+from stagectl.core.opentrackio.datagram import MAX_SEGMENT_BYTES as MAX_SEGMENT
+from stagectl.core.opentrackio.merge import REMOVED
+from stagectl.core.samples import LensValues
 
 ENCODINGS = {"json": ENCODING_JSON, "cbor": ENCODING_CBOR}
 REASON_NON_FINITE = "non_finite"

@@ -12,7 +12,7 @@ address                            types    values
 ``P/camera/C/transform``           ffffff   X, Y, Z location in **cm**, Unreal axes (X forward, Y right,
                                             Z up, left-handed); pitch, yaw, roll in degrees (FRotator
                                             order: ``FRotator(Pitch, Yaw, Roll)``); via
-                                            ``stagectl.coords.internal_to_unreal``: yaw = -pan,
+                                            ``stagectl.core.coords.internal_to_unreal``: yaw = -pan,
                                             pitch = tilt, roll = roll
 ``P/camera/C/lens/focal_length``   f        focal length, mm (CineCamera CurrentFocalLength)
 ``P/camera/C/lens/focus_distance`` f        focus distance, **cm** (ManualFocusDistance); not sent at
@@ -42,9 +42,9 @@ timetag is the sample's arrival on the wall clock (NTP format; the monotonic -> 
 taken when the output starts and refreshed every 10 s); without it each message is its own
 datagram. Cues are always single messages.
 
-Addresses and type tags are encoded once per camera (:class:`stagectl.unreal.osc_codec.MessageBuilder`);
+Addresses and type tags are encoded once per camera (:class:`stagectl.core.osc.MessageBuilder`);
 a sample costs one ``struct.pack`` per message. Sending is
-:class:`stagectl.unreal.udp_out.UdpSender`'s: non-blocking, target resolved once, tried once,
+:class:`stagectl.core.udp_out.UdpSender`'s: non-blocking, target resolved once, tried once,
 drops counted by reason.
 
 Measured per-sample cost of the sink (CPython 3.11, development machine, best of 5 x 20 000,
@@ -62,10 +62,9 @@ import socket
 import time
 from collections.abc import Callable
 
-from stagectl.config_model import Endpoint
-from stagectl.coords import CM_PER_M, internal_to_unreal
-from stagectl.samples import CameraSample
-from stagectl.unreal.osc_codec import (
+from stagectl.config.model import Endpoint
+from stagectl.core.coords import CM_PER_M, internal_to_unreal
+from stagectl.core.osc import (
     MessageBuilder,
     OscValue,
     check_address,
@@ -73,7 +72,8 @@ from stagectl.unreal.osc_codec import (
     encode_message,
     ntp_timetag,
 )
-from stagectl.unreal.udp_out import UdpOutput, UdpSender
+from stagectl.core.samples import CameraSample
+from stagectl.core.udp_out import UdpOutput, UdpSender
 
 Sink = Callable[[CameraSample], None]
 REASON_NON_FINITE = "non_finite"

@@ -32,9 +32,9 @@ import httpx
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
-from stagectl.errors import StageError
-from stagectl.events import EventQueue, Level
-from stagectl.logutil import RateLimiter, with_suppressed
+from stagectl.core.errors import StageError
+from stagectl.core.events import EventQueue, Level
+from stagectl.core.logutil import RateLimiter, with_suppressed
 
 log = logging.getLogger("stagectl.unreal.remote_control")
 

@@ -9,7 +9,7 @@ import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 
 from stagectl.app import StageRunner
-from stagectl.config import default_stage
+from stagectl.config.load import default_stage
 
 
 @pytest.fixture

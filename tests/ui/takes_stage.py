@@ -14,7 +14,7 @@ from typing import Any
 from pytestqt.qtbot import QtBot
 
 from stagectl.app import StageRunner
-from stagectl.config import parse_stage
+from stagectl.config.load import parse_stage
 from stagectl.takes.store import TakeStore
 
 RATE_HZ = 240

@@ -12,7 +12,7 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from stagectl.app import StageRunner
-from stagectl.config import parse_stage
+from stagectl.config.load import parse_stage
 from ui.panels.dp_panel import DpPanel
 
 BRIGHTNESS = "output/global-colour/brightness"

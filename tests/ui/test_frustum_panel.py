@@ -16,8 +16,8 @@ from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
 from stagectl.app import StageRunner
-from stagectl.events import EventQueue
-from stagectl.runtime import Runtime
+from stagectl.core.events import EventQueue
+from stagectl.core.runtime import Runtime
 from stagectl.unreal.frustum import DEFAULT_LABELS, FrustumSender
 from stagectl.unreal.rc_emulator import ICVFX_CAMERA, RemoteControlEmulator, default_presets
 from stagectl.unreal.remote_control import LinkState, RemoteControlClient

@@ -19,7 +19,7 @@ from pytestqt.qtbot import QtBot
 from lens.lensfile import load_lens_file
 from lens.solve import LensSolver
 from stagectl.app import StageRunner
-from stagectl.samples import CameraSample
+from stagectl.core.samples import CameraSample
 from ui import theme, workers
 from ui.app import ensure_app, open_settings
 from ui.main_window import LAYOUT_VERSION, MainWindow

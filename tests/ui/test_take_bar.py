@@ -13,10 +13,10 @@ from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
 from stagectl.app import StageRunner
-from stagectl.events import Level
+from stagectl.core.events import Level
+from stagectl.core.timecode import FrameRate, Timecode
 from stagectl.takes.recorder import RecorderStatus
 from stagectl.takes.store import TakeStore
-from stagectl.timecode import FrameRate, Timecode
 from tests.ui.takes_stage import FPS, RATE_HZ, takes_runner
 from ui.app import ensure_app, open_settings
 from ui.main_window import LAYOUT_VERSION, MainWindow

@@ -13,8 +13,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from stagectl.app import StageRunner
+from stagectl.core.timecode import FrameRate
 from stagectl.takes.store import TakeStore
-from stagectl.timecode import FrameRate
 from tests.take_factory import make_take
 from tests.ui.takes_stage import FPS, record_take, stored, takes_runner
 from ui.panels.take_bar import TakeBar

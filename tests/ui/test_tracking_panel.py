@@ -11,11 +11,11 @@ from functools import partial
 from pytestqt.qtbot import QtBot
 
 from stagectl.app import StageRunner
-from stagectl.config import default_stage
-from stagectl.samples import CameraSample, LensValues
-from stagectl.snapshot import CameraStatus, SourceStatus, StageSnapshot
-from stagectl.stage import Stage
-from stagectl.timecode import Timecode
+from stagectl.config.load import default_stage
+from stagectl.core.samples import CameraSample, LensValues
+from stagectl.core.timecode import Timecode
+from stagectl.stage.assembly import Stage
+from stagectl.stage.snapshot import CameraStatus, SourceStatus, StageSnapshot
 from ui import theme
 from ui.app import ensure_app, open_settings
 from ui.main_window import MainWindow
@@ -261,9 +261,9 @@ def test_a_sample_kept_as_sent_though_odd_shows_in_the_warned_column(qtbot: QtBo
                                                                      demo_runner: StageRunner) -> None:
     # Camera B's simulated OpenTrackIO port: one sample whose timecode is flagged drop-frame at 23.976
     # (camdkit's own example does that): schema-valid, so delivered, counted and named, not rejected.
-    from stagectl.timecode import FrameRate
-    from stagectl.timecode_label import TimecodeLabel
-    from tracking.opentrackio import ENCODING_JSON, OpenTrackIOSample, encode_sample
+    from stagectl.core.opentrackio.codec import ENCODING_JSON, OpenTrackIOSample, encode_sample
+    from stagectl.core.timecode import FrameRate
+    from stagectl.core.timecode.label import TimecodeLabel
 
     window = _window(qtbot, demo_runner)
     window.tracking_panel.selector.setCurrentText("B")

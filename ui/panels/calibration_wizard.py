@@ -35,8 +35,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stagectl.samples import CameraSample
-from stagectl.stage import Stage
+from stagectl.core.samples import CameraSample
+from stagectl.stage.assembly import Stage
 from ui import theme
 from ui.panels.calibration_results import CalibrationResults
 from ui.workers import Progress, Task, run_task

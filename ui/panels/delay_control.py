@@ -15,9 +15,9 @@ from functools import partial
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
-from stagectl.pipeline import MAX_SMOOTHING
-from stagectl.snapshot import CameraStatus
-from stagectl.stage import Stage
+from stagectl.stage.assembly import Stage
+from stagectl.stage.pipeline import MAX_SMOOTHING
+from stagectl.stage.snapshot import CameraStatus
 from ui import theme
 
 #: Longest delay line the pipeline accepts (ms).

@@ -1,6 +1,6 @@
 """Devices on the network: what zeroconf found, one click to add a processor, and manual adding.
 
-Reads :attr:`stagectl.stage_lighting.LightingStatus.found` (with ``found_added`` marking what is
+Reads :attr:`stagectl.stage.lighting.LightingStatus.found` (with ``found_added`` marking what is
 already this stage's) from the DP panel's refresh. "Add" on a row adds that Tessera or HELIOS
 under a name made from its instance name, in the zone chosen above the table; "Add device…"
 opens :class:`AddDeviceDialog` for a processor entered by address (always works, found or not).
@@ -37,10 +37,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stagectl.config_model import DeviceConfig
-from stagectl.discovery import KINDS, FoundDevice
-from stagectl.errors import ConfigError, StageError
-from stagectl.stage_discovery import (
+from stagectl.config.model import DeviceConfig
+from stagectl.core.errors import ConfigError, StageError
+from stagectl.discovery.mdns import KINDS, FoundDevice
+from stagectl.discovery.stage import (
     OWN_CONTROL,
     check_device_config,
     device_config_for,
@@ -48,7 +48,7 @@ from stagectl.stage_discovery import (
     stage_file_snippet,
     unique_name,
 )
-from stagectl.stage_lighting import LightingStatus, StageLighting
+from stagectl.stage.lighting import LightingStatus, StageLighting
 from ui import theme
 
 CallInLoop = Callable[..., object]

@@ -17,7 +17,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
-from stagectl.samples import LensValues
+from stagectl.core.samples import LensValues
 from ui import theme
 
 FloatArray = npt.NDArray[np.float64]

@@ -1,6 +1,6 @@
 """DP panel: the looks at a glance, the cue list with a big GO, live nudges with undo, A/B, devices.
 
-Reads :attr:`stagectl.stage_lighting.StageLighting.latest` (a frozen snapshot the I/O loop swaps in
+Reads :attr:`stagectl.stage.lighting.StageLighting.latest` (a frozen snapshot the I/O loop swaps in
 every 50 ms) ten times a second; every action goes to the cue engine through ``call_in_loop`` and
 never waits. The engine reports refusals itself (events in the Log dock), so the panel only
 swallows them here.
@@ -48,9 +48,9 @@ from presets.nudge import (
     nudge_cct,
     nudge_tint,
 )
-from stagectl.errors import StageError
-from stagectl.stage import Stage
-from stagectl.stage_lighting import LightingStatus, StageLighting
+from stagectl.core.errors import StageError
+from stagectl.stage.assembly import Stage
+from stagectl.stage.lighting import LightingStatus, StageLighting
 from ui import theme
 from ui.panels.discovery_panel import DiscoveryPanel
 from ui.panels.lighting_tables import CueTable, DeviceTable, LooksTable

@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stagectl.errors import StageError
+from stagectl.core.errors import StageError
 from stagectl.takes.export.registry import FORMATS, export_takes
 from stagectl.takes.store import TakeStore
 from ui import theme

@@ -40,8 +40,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stagectl.snapshot import StageSnapshot
-from stagectl.stage import Stage
+from stagectl.stage.assembly import Stage
+from stagectl.stage.snapshot import StageSnapshot
 from stagectl.unreal.frustum import FrustumCues, FrustumSender, TargetAck
 from stagectl.unreal.remote_control import RemoteControlClient
 from ui import theme

@@ -14,7 +14,7 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from stagectl.health import JITTER_INTERVALS, percentile
+from stagectl.core.health import JITTER_INTERVALS, percentile
 from ui import theme
 
 #: The y range spans at least this much either side of the median (ms), or this share of it.

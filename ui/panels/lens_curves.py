@@ -21,7 +21,7 @@ import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from stagectl.samples import LensValues
+from stagectl.core.samples import LensValues
 from ui import theme
 
 FloatArray = npt.NDArray[np.float64]

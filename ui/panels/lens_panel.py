@@ -27,9 +27,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stagectl.samples import CameraSample
-from stagectl.snapshot import CameraStatus, StageSnapshot
-from stagectl.stage import Stage
+from stagectl.core.samples import CameraSample
+from stagectl.stage.assembly import Stage
+from stagectl.stage.snapshot import CameraStatus, StageSnapshot
 from ui import theme
 from ui.panels.calibration_wizard import CalibrationWizard
 from ui.panels.distortion_preview import DistortionPreview, frame_from_lens

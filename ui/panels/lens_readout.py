@@ -12,7 +12,7 @@ import math
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
 
-from stagectl.samples import CameraSample, FilmBack, LensValues
+from stagectl.core.samples import CameraSample, FilmBack, LensValues
 from ui import theme
 
 AXES = ("zoom", "focus", "iris")

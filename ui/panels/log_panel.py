@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stagectl.events import Level, StageEvent
+from stagectl.core.events import Level, StageEvent
 from ui import theme
 
 LEVEL_COLOURS = {Level.DEBUG: theme.DIM_TEXT, Level.INFO: theme.TEXT, Level.WARNING: "#d29922",

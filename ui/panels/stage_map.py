@@ -14,8 +14,8 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
-from stagectl.coords import forward_vector
-from stagectl.snapshot import StageSnapshot
+from stagectl.core.coords import forward_vector
+from stagectl.stage.snapshot import StageSnapshot
 from ui import theme
 
 HEADING_LENGTH_M = 1.2

@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from stagectl.snapshot import StageSnapshot
+from stagectl.stage.snapshot import StageSnapshot
 from ui import theme
 
 COLUMNS = ("Camera / source", "State", "Hz", "Samples", "Rejected", "Detail")

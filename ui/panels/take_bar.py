@@ -35,9 +35,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stagectl.clock import StageClock
-from stagectl.errors import StageError
-from stagectl.stage import Stage
+from stagectl.core.clock import StageClock
+from stagectl.core.errors import StageError
+from stagectl.stage.assembly import Stage
 from stagectl.takes.model import Slate
 from stagectl.takes.recorder import Recorder, RecorderStatus
 from ui import theme

@@ -22,8 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stagectl.core.timecode import Timecode
 from stagectl.takes.model import TakeData, TakeInfo
-from stagectl.timecode import Timecode
 from ui import theme
 
 #: Log kinds shown in the cue log (take events and device changes stay in ``stagectl takes show``).

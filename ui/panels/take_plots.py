@@ -18,8 +18,8 @@ import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 
+from stagectl.core.timecode import frames_per_24h
 from stagectl.takes.model import CameraTrack, TakeData, TakeInfo
-from stagectl.timecode import frames_per_24h
 from ui import theme
 
 FloatArray = npt.NDArray[np.float64]

@@ -36,7 +36,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stagectl.stage import Stage
+from stagectl.stage.assembly import Stage
 from stagectl.takes.model import TakeData, TakeInfo
 from stagectl.takes.recorder import RecorderStatus
 from stagectl.takes.store import TakeStore

@@ -9,10 +9,10 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from stagectl.ringbuffer import COLUMNS
-from stagectl.samples import CameraSample, LensValues
-from stagectl.snapshot import CameraStatus, StageSnapshot
-from stagectl.stage import Stage
+from stagectl.core.ringbuffer import COLUMNS
+from stagectl.core.samples import CameraSample, LensValues
+from stagectl.stage.assembly import Stage
+from stagectl.stage.snapshot import CameraStatus, StageSnapshot
 from tracking.source import TrackingSource
 from ui import theme
 from ui.panels.delay_control import DelayControl

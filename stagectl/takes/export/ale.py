@@ -42,11 +42,11 @@ from pathlib import Path
 
 import numpy as np
 
-from lens.atomic import atomic_write_text
+from stagectl.core.atomic import atomic_write_text
+from stagectl.core.timecode import FrameRate, Timecode, frames_per_24h
 from stagectl.takes.export.cdl import asc_sop_text, check_cdl, format_cdl_number
 from stagectl.takes.export.registry import ExportError
 from stagectl.takes.model import CameraTrack, TakeData
-from stagectl.timecode import FrameRate, Timecode, frames_per_24h
 
 __all__ = ["ALE_COLUMNS", "CameraSpan", "LensSummary", "ale_fps", "ale_text", "camera_span", "clip_name",
            "export_ale", "export_ale_many", "lens_summary"]

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from stagectl.core.timecode import FrameRate
+from stagectl.core.timecode.columns import timecode_fields
 from stagectl.takes.export.text_columns import Text, choices, timecode_text
 from stagectl.takes.model import CameraTrack
-from stagectl.timecode import FrameRate
-from stagectl.timecode_columns import timecode_fields
 
 FloatArray = npt.NDArray[np.float64]
 

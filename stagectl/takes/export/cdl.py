@@ -24,8 +24,8 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
 
-from lens.atomic import atomic_write_text
-from presets.colour import Cdl
+from stagectl.core.atomic import atomic_write_text
+from stagectl.core.colour import Cdl
 from stagectl.takes.export.registry import ExportError
 from stagectl.takes.model import TakeData
 

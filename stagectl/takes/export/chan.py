@@ -9,7 +9,7 @@ Camera "import chan file" reads exactly this; Houdini and Blender read it too).
   range to it. One sample per frame (:meth:`CameraTrack.per_frame`); frames without a sample
   (dropouts) or with a non-finite pose are left out, not invented.
 * tx ty tz: metres (one Nuke scene unit = 1 m), Y up: internal (x, y, z) -> (x, z, -y); the
-  camera looks down its local -Z (:func:`stagectl.coords.internal_to_nuke_camera`).
+  camera looks down its local -Z (:func:`stagectl.core.coords.internal_to_nuke_camera`).
 * rx ry rz: degrees for the Camera's rotation order ZXY (Nuke's default): rx = tilt, ry = pan,
   rz = -roll; each column unwrapped (no 360-degree jumps between frames, so Nuke's interpolation
   and motion blur do not spin the camera).
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from stagectl.coords import internal_to_nuke_camera
+from stagectl.core.coords import internal_to_nuke_camera
 from stagectl.takes.export.camera_fields import vertical_fov_deg
 from stagectl.takes.export.text_columns import (
     Progress,

@@ -2,7 +2,7 @@
 
 ``export_csv`` writes ``<take>_<camera>.csv`` per camera: plain CSV (RFC 4180, ``\\n`` line ends),
 the first row the header, then one row per recorded sample (not per frame), oldest first. Units
-are in the column names; axes are stagectl's internal ones (``stagectl/coords.py``): X right,
+are in the column names; axes are stagectl's internal ones (``stagectl/core/coords.py``): X right,
 Y forward (towards the wall), Z up, metres; (pan, tilt, roll) degrees, intrinsic Z-X-Y, pan
 positive to the left, tilt positive up, roll positive clockwise seen from behind (OpenTrackIO's).
 A value nobody knew (NaN lens values, a sequence number the tracker did not send) is an empty

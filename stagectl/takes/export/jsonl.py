@@ -25,7 +25,7 @@ pose is not finite) and ``lens`` with what is known: ``pinholeFocalLength`` (mm)
 lens.interchange.brown_conrady_to_opentrackio's conversion) and ``projectionOffset`` (mm, from
 the principal point and the lens file's sensor, as lens.solve.projection_offset_mm). The first line
 also carries ``static`` (camera label, capture rate, take duration, the camera's one film back,
-the lens file's identity, a FreeD preset's vendor; tracking.opentrackio_merge.camera_static, the
+the lens file's identity, a FreeD preset's vendor; stagectl.core.opentrackio.merge.camera_static, the
 same block the live output sends) and ``tracker`` (the slate label, recording). Numbers: metres,
 degrees and millimetres to 1e-6 of the unit, distortion to 10 significant digits.
 
@@ -50,6 +50,8 @@ import numpy as np
 import numpy.typing as npt
 
 from lens.solve import OPENTRACKIO_MODEL
+from stagectl.core.opentrackio.build import PROTOCOL_NAME, PROTOCOL_VERSION, build_sample
+from stagectl.core.opentrackio.model import OpenTrackIOSample, rational_json
 from stagectl.takes.export.camera_fields import SourceTimecodes, first_static
 from stagectl.takes.export.jsonl_replay import ReplayedLines, first_static_block
 from stagectl.takes.export.text_columns import (
@@ -68,8 +70,6 @@ from stagectl.takes.export.text_columns import (
 )
 from stagectl.takes.model import CameraTrack, LensInfo, TakeData
 from stagectl.unreal.opentrackio_out import snap_rate
-from tracking.opentrackio_build import PROTOCOL_NAME, PROTOCOL_VERSION, build_sample
-from tracking.opentrackio_model import OpenTrackIOSample, rational_json
 
 Mask = npt.NDArray[np.bool_]
 Field = tuple[str, list[Text], Mask]

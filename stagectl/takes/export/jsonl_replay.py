@@ -4,7 +4,7 @@ For a camera fed by an OpenTrackIO tracker, each recorded sample names the raw d
 completed it (``raw_index``). The export plays the take's raw datagrams of that camera's sources
 through today's decoder again (header and checksum, reassembly, JSON or CBOR), finds each sample's
 payload and writes it as the line, with what stagectl changed laid over it the way the live output
-does (tracking.opentrackio_merge): the lens values stagectl solved (a lens file) or measured (a lens
+does (stagectl.core.opentrackio.merge): the lens values stagectl solved (a lens file) or measured (a lens
 encoder on its own wire) where they differ from the tracker's, the film back and lens identity in
 ``static``; the tracker's values kept in ``custom.stagectl.changed``. Every line also says where it
 sits in the take: ``custom.stagectl.takeFrame`` (the frame USD and .chan use) and ``takeTimecode``.
@@ -30,16 +30,16 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from lens.interchange import brown_conrady_to_opentrackio
-from stagectl.errors import DecodeError
+from stagectl.core.errors import DecodeError
+from stagectl.core.opentrackio.datagram import parse_datagram
+from stagectl.core.opentrackio.merge import REMOVED, camera_static, encode_json, overlay
+from stagectl.core.opentrackio.model import OpenTrackIOStatic
+from stagectl.core.opentrackio.payload import decode_payload
+from stagectl.core.opentrackio.reassembly import Reassembler
+from stagectl.core.opentrackio.static import build_static
+from stagectl.core.timecode import Timecode
 from stagectl.takes.model import CameraTrack, TakeData
 from stagectl.takes.store_schema import TakeStoreError
-from stagectl.timecode import Timecode
-from tracking.opentrackio_datagram import parse_datagram
-from tracking.opentrackio_merge import REMOVED, camera_static, encode_json, overlay
-from tracking.opentrackio_model import OpenTrackIOStatic
-from tracking.opentrackio_payload import decode_payload
-from tracking.opentrackio_reassembly import Reassembler
-from tracking.opentrackio_static import build_static
 
 log = logging.getLogger("stagectl.takes.export")
 

@@ -33,14 +33,14 @@ from pathlib import Path
 
 import opentimelineio as otio  # type: ignore[import-untyped, unused-ignore]
 
-from lens.atomic import atomic_write_text
-from presets.colour import Cdl
+from stagectl.core.atomic import atomic_write_text
+from stagectl.core.colour import Cdl
+from stagectl.core.timecode import frames_per_24h
 from stagectl.takes.export.ale import CameraSpan, camera_span, clip_name, lens_summary
 from stagectl.takes.export.camera_fields import film_back_metadata, first_static
 from stagectl.takes.export.cdl import check_cdl
 from stagectl.takes.export.registry import ExportError
 from stagectl.takes.model import CameraTrack, TakeData
-from stagectl.timecode import frames_per_24h
 
 __all__ = ["NO_CAMERA_TRACK", "export_otio", "export_otio_many", "otio_cdl", "timeline_of"]
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from stagectl.errors import StageError
+from stagectl.core.errors import StageError
 from stagectl.takes.model import TakeData
 
 Progress = Callable[[float], None]

@@ -16,11 +16,11 @@ from typing import BinaryIO
 import numpy as np
 import numpy.typing as npt
 
-from lens.atomic import atomic_write
+from stagectl.core.atomic import atomic_write
+from stagectl.core.timecode import FrameRate
+from stagectl.core.timecode.columns import timecode_fields
 from stagectl.takes.export.registry import ExportError
 from stagectl.takes.model import TakeData
-from stagectl.timecode import FrameRate
-from stagectl.timecode_columns import timecode_fields
 
 Progress = Callable[[float], None]
 Bytes2D = npt.NDArray[np.uint8]
@@ -39,8 +39,8 @@ def camera_path(take: TakeData, camera: str, out_dir: Path, extension: str) -> P
 
 
 def write_atomically(path: Path, chunks: Iterable[bytes]) -> Path:
-    """Write ``chunks`` to ``path`` atomically (:func:`lens.atomic.atomic_write`: a temporary file in the
-    same folder, fsync'ed, then renamed): a failed export never leaves a half file under the real name,
+    """Write ``chunks`` to ``path`` atomically (:func:`~stagectl.core.atomic.atomic_write`: a temporary file
+    in the same folder, fsync'ed, then renamed): a failed export never leaves a half file under the real name,
     and an old file of that name stays as it was. Raises :class:`ExportError` on an OS error; any other
     error (a formatter's) propagates unchanged."""
 

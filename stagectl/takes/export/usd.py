@@ -13,7 +13,7 @@ valid prim name: ``-`` and other characters become ``_``, a leading digit gets a
   non-finite pose get no time sample. Where a value holds still, only the first and last frame
   of the run are authored: USD's linear interpolation gives the same value on every frame between.
 * Transform: one ``xformOp:transform`` (matrix4d), from the internal pose by
-  :func:`stagectl.coords.internal_to_usd_camera_matrix`: internal X right, Y forward, Z up ->
+  :func:`stagectl.core.coords.internal_to_usd_camera_matrix`: internal X right, Y forward, Z up ->
   USD X right, -Z, +Y; the camera looks down its local -Z with +Y up, in centimetres.
 * Lens: ``focalLength`` (mm), ``focusDistance`` (cm), ``fStop`` (the geometric f-number; on frames
   where it was unknown the T-stop stands in and ``customLayerData`` says on how many),
@@ -50,11 +50,11 @@ import numpy as np
 import numpy.typing as npt
 from pxr import Gf, Sdf, Tf, Usd, UsdGeom, Vt
 
-from stagectl.coords import internal_to_usd_camera_matrix
+from stagectl.core.coords import internal_to_usd_camera_matrix
+from stagectl.core.timecode import Timecode
 from stagectl.takes.export.camera_fields import camera_vfov_deg, film_back_metadata, first_static
 from stagectl.takes.export.text_columns import Progress, ProgressReport, camera_path, write_atomically
 from stagectl.takes.model import CameraTrack, TakeData
-from stagectl.timecode import Timecode
 
 METERS_PER_UNIT = 0.01
 CLIPPING_RANGE = (1.0, 1_000_000.0)

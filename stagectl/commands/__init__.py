@@ -1,0 +1,1 @@
+"""The command line's command families, one module each."""

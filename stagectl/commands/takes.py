@@ -1,0 +1,237 @@
+"""``stagectl takes list | show | record`` and ``stagectl export``: takes from the command line.
+
+Each finds the takes folder from the stage file (``--config FILE``, else the demo stage) like
+``run`` does, recovers any take a crash interrupted first, then reads the store.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import threading
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+from stagectl.config.model import StageConfig
+from stagectl.core.errors import StageError
+from stagectl.stage.takes import takes_folder
+from stagectl.takes.committer import recover
+from stagectl.takes.export.registry import export_takes, parse_formats
+from stagectl.takes.model import LogEntry, TakeInfo
+from stagectl.takes.store import DB_NAME, TakeStore, TakeSummary
+
+
+def take_json(info: TakeInfo) -> dict[str, Any]:
+    """One take as JSON values (timecodes as SMPTE labels, the rate exact as ``"24000/1001"``)."""
+    s = info.slate
+    return {
+        "id": info.take_id,
+        "name": info.name,
+        "state": info.state,
+        "recovered": info.state == "recovered",
+        "production": s.production,
+        "scene": s.scene,
+        "shot": s.shot,
+        "take": s.take,
+        "cameras": list(s.cameras),
+        "slate_notes": s.notes,
+        "rate": f"{info.rate.rate.numerator}/{info.rate.rate.denominator}",
+        "drop_frame": info.drop_frame,
+        "tc_in": str(info.tc_in) if info.tc_in else None,
+        "tc_out": str(info.tc_out) if info.tc_out else None,
+        "duration_frames": info.duration_frames,
+        "started_unix_s": info.started_unix_s,
+        "stopped_unix_s": info.stopped_unix_s,
+        "circled": info.circled,
+        "no_good": info.no_good,
+        "notes": info.notes,
+        "look_at_start": info.look_at_start,
+    }
+
+
+def _log_json(entry: LogEntry) -> dict[str, Any]:
+    return {
+        "timecode": str(entry.timecode) if entry.timecode else None,
+        "arrival_ns": entry.arrival_ns,
+        "kind": entry.kind,
+        "source": entry.source,
+        "text": entry.text,
+        "data": entry.data,
+    }
+
+
+def summary_json(summary: TakeSummary) -> dict[str, Any]:
+    """``stagectl takes show --json``: the take, per-camera counts and dropouts, looks and the cue log."""
+    out = take_json(summary.info)
+    out["camera_details"] = [
+        {
+            "camera": c.camera,
+            "source": c.source,
+            "samples": c.samples,
+            "dropouts": c.dropouts,
+            "lens": None
+            if c.lens is None
+            else {
+                "file": c.lens.lens_file,
+                "make": c.lens.make,
+                "model": c.lens.model,
+                "serial": c.lens.serial,
+            },
+        }
+        for c in summary.cameras
+    ]
+    out["samples"] = sum(c.samples for c in summary.cameras)
+    out["dropouts"] = sum(c.dropouts for c in summary.cameras)
+    out["stream_dropouts"] = [_log_json(e) for e in summary.log if e.kind == "dropout"]
+    out["looks"] = list(summary.looks)
+    out["cue_log"] = [_log_json(e) for e in summary.log if e.kind in ("cue", "look")]
+    out["log"] = [_log_json(e) for e in summary.log]
+    return out
+
+
+def open_store(config: StageConfig) -> TakeStore:
+    """The stage's take store (``[takes] dir``), after recovering any take a crash interrupted;
+    StageError when nothing was recorded there yet."""
+    folder = takes_folder(config)
+    if not (folder / DB_NAME).exists():
+        raise StageError(f"no takes recorded in {folder} yet (the stage file's [takes] dir)")
+    for r in recover(folder):
+        print(
+            f"stagectl: take {r.take_id} was interrupted; recovered from its journal"
+            f"{f' ({r.problem})' if r.problem else ''}",
+            file=sys.stderr,
+        )
+    return TakeStore(folder)
+
+
+def takes_list(config: StageConfig, as_json: bool, out: TextIO = sys.stdout) -> int:
+    """Print every take (a table, or a JSON array)."""
+    with open_store(config) as store:
+        takes = store.takes()
+        counts = store.sample_counts()
+    if as_json:
+        json.dump([{**take_json(t), "samples": counts[t.take_id]} for t in takes], out, indent=1)
+        out.write("\n")
+        return 0
+    if not takes:
+        out.write("no takes\n")
+        return 0
+    out.write(
+        f"{'id':>4}  {'name':<24} {'state':<10} {'flags':<6} {'tc in':<12} {'tc out':<12} "
+        f"{'frames':>7} {'samples':>9}  cameras\n"
+    )
+    for t in takes:
+        flags = ("C" if t.circled else "") + ("NG" if t.no_good else "")
+        out.write(
+            f"{t.take_id:>4}  {t.name:<24} {t.state:<10} {flags:<6} {t.tc_in or '-'!s:<12} "
+            f"{t.tc_out or '-'!s:<12} {t.duration_frames:>7} {counts[t.take_id]:>9}  "
+            f"{' '.join(t.slate.cameras)}\n"
+        )
+    return 0
+
+
+def takes_show(config: StageConfig, ref: str, as_json: bool, out: TextIO = sys.stdout) -> int:
+    """Print one take in full."""
+    with open_store(config) as store:
+        summary = store.summary(store.find(ref))
+    data = summary_json(summary)
+    if as_json:
+        json.dump(data, out, indent=1)
+        out.write("\n")
+        return 0
+    i = summary.info
+    out.write(
+        f"take {i.take_id}: {i.name} ({i.state}{', circled' if i.circled else ''}"
+        f"{', NG' if i.no_good else ''})\n"
+    )
+    out.write(
+        f"  slate      production {i.slate.production or '-'}, scene {i.slate.scene or '-'}, "
+        f"shot {i.slate.shot or '-'}, take {i.slate.take}\n"
+    )
+    out.write(
+        f"  timecode   {i.tc_in or '-'} to {i.tc_out or '-'} ({i.duration_frames} frames at "
+        f"{i.rate} fps{' DF' if i.drop_frame else ''})\n"
+    )
+    out.write(
+        f"  look       {i.look_at_start or '-'} at the start; looks: {', '.join(summary.looks) or '-'}\n"
+    )
+    if i.notes or i.slate.notes:
+        out.write(f"  notes      {i.notes or i.slate.notes}\n")
+    for c in summary.cameras:
+        lens = f", lens {c.lens.make} {c.lens.model} ({c.lens.lens_file})" if c.lens else ", unsolved"
+        out.write(
+            f"  camera {c.camera:<4} {c.samples} samples, {c.dropouts} dropped, from {c.source or '-'}"
+            f"{lens}\n"
+        )
+    for e in summary.log:
+        out.write(f"  {e.timecode or ''!s:<12} {e.kind:<7} {e.source}: {e.text}\n")
+    return 0
+
+
+def takes_record(
+    config: StageConfig,
+    duration_s: float,
+    slate: dict[str, Any],
+    as_json: bool,
+    out: TextIO = sys.stdout,
+    stop: threading.Event | None = None,
+) -> int:
+    """Run the stage headless, record one take for ``duration_s`` (or until ``stop``), print it."""
+    from stagectl.app import StageRunner
+
+    runner = StageRunner(config)
+    try:
+        recorder = runner.stage.recorder
+        deadline = time.monotonic() + 30.0
+        while not recorder.ready:
+            if recorder.error or time.monotonic() > deadline:
+                raise StageError(recorder.error or "the take store did not open within 30 s")
+            time.sleep(0.02)
+
+        async def start() -> str:
+            return recorder.record(**slate)
+
+        async def finish() -> str:
+            return await recorder.async_stop_take()
+
+        name = runner.runtime.call_sync(start(), 10.0)
+        print(f"stagectl: recording {name} for {duration_s:g} s", file=sys.stderr)
+        (stop or threading.Event()).wait(duration_s)
+        runner.runtime.call_sync(finish(), 30.0)
+    finally:
+        runner.close()
+    with TakeStore(takes_folder(config)) as store:
+        take_id = store.find(name)
+        summary = store.summary(take_id)
+    if as_json:
+        json.dump(summary_json(summary), out, indent=1)
+        out.write("\n")
+    else:
+        samples = sum(c.samples for c in summary.cameras)
+        out.write(
+            f"take {take_id}: {summary.info.name}, {samples} samples, "
+            f"{summary.info.tc_in} to {summary.info.tc_out}\n"
+        )
+    return 0
+
+
+def export_command(
+    config: StageConfig, refs: Sequence[str], formats_text: str, out_dir: Path, out: TextIO = sys.stdout
+) -> int:
+    """``stagectl export``: every format of every take into ``out_dir``; prints the files."""
+    formats = parse_formats(formats_text)
+    with open_store(config) as store:
+        takes = [store.read(store.find(ref)) for ref in refs]
+    last = [-1]
+
+    def progress(fraction: float) -> None:
+        percent = int(fraction * 100)
+        if percent >= last[0] + 10:
+            last[0] = percent
+            print(f"stagectl: export {percent}%", file=sys.stderr)
+
+    for path in export_takes(takes, formats, out_dir, progress):
+        out.write(f"{path}\n")
+    return 0

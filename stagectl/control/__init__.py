@@ -1,0 +1,1 @@
+"""OSC control-in: desks and scripts fire cues, recall looks and set device features."""

@@ -1,0 +1,102 @@
+"""What the OSC control-in drives on this stage: the cue engine and the devices (ControlActions).
+
+Every method runs on the I/O loop, returns at once with a short text for the ``ok`` reply, and
+raises :class:`~stagectl.core.errors.StageError` (the sender gets ``error`` with the message) for an
+unknown cue, look, device or feature, or a value out of a feature's range. Takes: record (with
+slate fields, else the current slate) and stop drive the stage's take recorder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from presets.cues import CueEngine
+from stagectl.core.device import Value
+from stagectl.core.errors import StageError
+from stagectl.stage.lighting import StageLighting
+from stagectl.takes.recorder import Recorder
+
+
+class StageControlActions:
+    """:class:`stagectl.control.server.ControlActions` over a stage's lighting."""
+
+    def __init__(self, lighting: StageLighting) -> None:
+        self.lighting = lighting
+
+    def _engine(self) -> CueEngine:
+        engine = self.lighting.engine
+        if engine is None:
+            raise StageError("the cue engine is not running yet")
+        return engine
+
+    def cue_go(self) -> str:
+        """GO: fire the next cue."""
+        cue = self._engine().go()
+        return "end of the cue list" if cue is None else f"cue {cue.number} {cue.look!r}"
+
+    def cue_back(self) -> str:
+        """BACK: fire the cue before the last one."""
+        cue = self._engine().back()
+        return "top of the cue list" if cue is None else f"cue {cue.number} {cue.look!r}"
+
+    def cue_goto(self, number: str) -> str:
+        """Fire cue ``number``."""
+        cue = self._engine().goto(number)
+        return f"cue {cue.number} {cue.look!r}"
+
+    def look_recall(self, name: str) -> str:
+        """Recall a look with the stage's default fade."""
+        group = self._engine().recall(name)
+        return f"look {name!r} in {group.duration_s:g} s"
+
+    def device_set(self, device: str, feature: str, value: Value) -> str:
+        """Set one feature now (checked against its range)."""
+        target = self.lighting.devices.get(device)
+        if target is None:
+            raise StageError(f"no device {device!r} (devices: {', '.join(self.lighting.devices) or 'none'})")
+        checked = target.set(feature, value)
+        return f"{device}/{feature} = {checked}"
+
+    def device_fade(self, device: str, feature: str, value: float, seconds: float) -> str:
+        """Fade one feature over ``seconds``."""
+        self._engine().fade_feature(device, feature, value, seconds)
+        return f"{device}/{feature} -> {value:g} in {seconds:g} s"
+
+    def blackout(self) -> str:
+        """BLACKOUT now (the desk asked for it: no confirmation over OSC)."""
+        self._engine().blackout()
+        return "blackout"
+
+    def _recorder(self) -> Recorder:
+        recorder = self.lighting.recorder
+        if recorder is None:
+            raise StageError("this stage has no take recorder")
+        return recorder
+
+    def take_record(self, slate: Mapping[str, str]) -> str:
+        """Record a take: ``slate`` fields (scene, shot, take, production, notes) change the slate
+        first; none: the current slate. Refused while recording or with a bad field."""
+        recorder = self._recorder()
+        name = recorder.record(**dict(slate))
+        tc = recorder.status().tc_in
+        return f"recording {name}" + (f" from {tc}" if tc else "")
+
+    def take_stop(self) -> str:
+        """Stop the take in progress (refused when not recording)."""
+        return f"stopped {self._recorder().stop()}"
+
+    def state(self) -> Mapping[str, float | int | str | bool]:
+        """Live look and cue, next cue, blackout and hold: sent with every reply."""
+        engine = self.lighting.engine
+        if engine is None:
+            return {"running": False}
+        status = engine.status()
+        state: dict[str, float | int | str | bool] = {
+            "running": True, "live_look": status.live_look or "", "live_cue": status.live_cue or "",
+            "next_cue": status.next_cue or "", "blackout": status.blackout, "held": status.held}
+        recorder = self.lighting.recorder
+        if recorder is not None:
+            take = recorder.status()
+            state["recording"] = take.recording
+            state["take"] = take.take_name or take.last_take
+        return state

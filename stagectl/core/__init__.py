@@ -1,0 +1,1 @@
+"""The kernel: what every other package may import, importing nothing of ours."""

@@ -1,0 +1,107 @@
+"""One queue of discrete stage events (device up/down, errors, take state) for the UI and log.
+
+Producers on any thread call :meth:`EventQueue.post`; the GUI drains it on a timer and the
+headless runner drains it to the log. The queue is bounded: under a flood the oldest events are
+dropped and counted, never the producer blocked.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+
+class Level(enum.IntEnum):
+    """Severity, ordered like logging's levels."""
+
+    DEBUG = 10
+    INFO = 20
+    WARNING = 30
+    ERROR = 40
+
+
+@dataclass(frozen=True, slots=True)
+class StageEvent:
+    """Something that happened on the stage, once.
+
+    ``source`` names the device, source or subsystem; ``kind`` is a short stable word
+    (``state``, ``rejected``, ``error``, ``info``) the UI can filter on.
+    """
+
+    wall_time: float
+    monotonic_ns: int
+    level: Level
+    source: str
+    kind: str
+    message: str
+
+    def format(self) -> str:
+        """One line for a log view: local time, level, source, message."""
+        stamp = time.strftime("%H:%M:%S", time.localtime(self.wall_time))
+        millis = int((self.wall_time % 1) * 1000)
+        return f"{stamp}.{millis:03d} {self.level.name:<7} {self.source}: {self.message}"
+
+
+log = logging.getLogger("stagectl.core.events")
+
+
+class EventQueue:
+    """A bounded, thread-safe FIFO of :class:`StageEvent`.
+
+    Every event is also written to the ``stagectl.core.events`` logger, so the headless runner's
+    console and the window's Log dock tell the same story.
+    """
+
+    def __init__(self, maxlen: int = 10_000) -> None:
+        self._events: deque[StageEvent] = deque()
+        self._maxlen = maxlen
+        self._lock = threading.Lock()
+        self.dropped = 0
+        self.posted = 0
+        self._listeners: list[Callable[[StageEvent], None]] = []
+
+    def subscribe(self, listener: Callable[[StageEvent], None]) -> None:
+        """Also hand every posted event to ``listener`` (called on the posting thread, after the
+        event is queued; it must not block, and what it raises is swallowed). The take recorder
+        logs events this way."""
+        self._listeners = [*self._listeners, listener]
+
+    def unsubscribe(self, listener: Callable[[StageEvent], None]) -> None:
+        """Stop handing events to ``listener`` (unknown ones are ignored)."""
+        self._listeners = [x for x in self._listeners if x is not listener]
+
+    def post(self, level: Level, source: str, kind: str, message: str) -> StageEvent:
+        """Append an event; never blocks for long, never raises."""
+        event = StageEvent(time.time(), time.monotonic_ns(), level, source, kind, message)
+        with self._lock:
+            if len(self._events) >= self._maxlen:
+                self._events.popleft()
+                self.dropped += 1
+            self._events.append(event)
+            self.posted += 1
+        log.log(int(level), "%s: %s", source, message)
+        for listener in self._listeners:
+            try:
+                listener(event)
+            except Exception:  # a listener's bug must not reach the poster
+                log.exception("event listener %r failed", listener)
+        return event
+
+    def drain(self, limit: int | None = None) -> list[StageEvent]:
+        """Remove and return up to ``limit`` events, oldest first."""
+        with self._lock:
+            if limit is None or limit >= len(self._events):
+                out = list(self._events)
+                self._events.clear()
+            else:
+                out = [self._events.popleft() for _ in range(limit)]
+        return out
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._events)

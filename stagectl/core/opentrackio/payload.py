@@ -1,0 +1,210 @@
+"""OpenTrackIO payloads: JSON (UTF-8) or CBOR bytes <-> a dict, rejecting hostile input cheaply.
+
+Neither decoder is trusted with raw network bytes. ``json.loads`` recurses (RecursionError
+near 1000 levels) and CBOR decoders may recurse or pre-allocate for a declared length, so:
+
+* JSON: if the payload has more than MAX_DEPTH opening brackets at all, string literals are
+  cut out (one regular-expression pass), the brackets that remain are walked and the walk stops
+  at MAX_DEPTH + 1 levels.
+* CBOR: one iterative pass over the item heads checks that the bytes are exactly one
+  well-formed item, nesting at most MAX_DEPTH, with every declared length or count backed by
+  the bytes that remain (so nothing can claim 2**60 items), map keys that are text, and no
+  tags (they could build shared references or cycles), the self-describe prefix aside.
+
+Measured per-sample cost (CPython 3.11, cbor2 6.2 C decoder, best of 5 x 3000 runs on the
+development machine), datagram(s) -> checked OpenTrackIOSample:
+
+==============================  =====  =======  ==============  ============  ======
+camdkit example                 enc.   bytes    decode_payload  parse_sample  total
+==============================  =====  =======  ==============  ============  ======
+recommended_dynamic_example     JSON     843        7 us           26 us       47 us
+recommended_dynamic_example     CBOR     784       32 us           26 us       82 us
+complete_static_example (2 dg)  JSON    2905       48 us          102 us      192 us
+complete_static_example (2 dg)  CBOR    2692      113 us          100 us      267 us
+==============================  =====  =======  ==============  ============  ======
+
+The CBOR head scan is most of CBOR's decode cost (~26 us of 32; cbor2 itself ~6 us); the
+complete example's three-transform chain costs ~32 us of its parse_sample. Hostile input is refused
+in well under a millisecond: 100 000 nested JSON arrays 0.3 ms, CBOR 0.02 ms, a CBOR claim of
+2**60 items or a 10 MB string 0.01 ms.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import cbor2
+
+from stagectl.core.errors import DecodeError
+from stagectl.core.opentrackio.datagram import ENCODING_CBOR, ENCODING_JSON, MAX_PAYLOAD_BYTES
+
+MAX_DEPTH = 32
+_SELF_DESCRIBE = b"\xd9\xd9\xf7"  # CBOR tag 55799
+_INDEFINITE = -1
+_JSON_STRING = re.compile(rb'"(?:[^"\\]++|\\.?)*+(?:"|\Z)', re.DOTALL)
+_NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
+_OPENERS = frozenset(b"[{")
+
+
+def _check_size(payload: bytes) -> None:
+    if len(payload) > MAX_PAYLOAD_BYTES:
+        raise DecodeError("too_large", f"payload of {len(payload)} bytes exceeds {MAX_PAYLOAD_BYTES} bytes")
+
+
+def _check_json_depth(payload: bytes) -> None:
+    if payload.count(b"[") + payload.count(b"{") <= MAX_DEPTH:
+        return  # cannot nest deeper than the number of brackets
+    # Drop string literals (brackets inside them do not count; an unterminated one runs to the
+    # end), keep only the brackets, then walk those: C-speed passes and a short Python loop.
+    brackets = _JSON_STRING.sub(b"", payload).translate(None, _NOT_BRACKETS)
+    depth = 0
+    for char in brackets:
+        if char in _OPENERS:
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise DecodeError("too_deep", f"JSON nests deeper than {MAX_DEPTH} levels")
+        else:
+            depth -= 1
+
+
+def _cbor_error(pos: int, message: str) -> DecodeError:
+    return DecodeError("cbor", f"CBOR byte {pos}: {message}")
+
+
+def _check_cbor(data: bytes) -> int:
+    """Walk the item heads of ``data``; the offset where the item starts (after a self-describe tag).
+
+    ``stack`` holds one ``[items still expected or _INDEFINITE, items so far, is a map]`` per
+    open container (items so far even in a map: the next item is a key).
+    """
+    n = len(data)
+    pos = start = 3 if data.startswith(_SELF_DESCRIBE) else 0
+    stack: list[list[int]] = []
+    top: list[int] | None = None  # stack[-1]
+    chunk_major = -1  # inside an indefinite-length string: the major type of its chunks
+    while True:
+        if pos >= n:
+            raise _cbor_error(pos, "the data ends inside an item")
+        head = data[pos]
+        item_at = pos
+        pos += 1
+        # Fast paths for the commonest items: short text, small integers, false/true/null.
+        if 0x60 <= head < 0x78 and chunk_major < 0:
+            pos += head - 0x60
+            if pos > n:
+                raise _cbor_error(item_at, f"a string declares {head - 0x60} bytes, {n - item_at - 1} remain")
+        elif (head < 0x18 or 0xF4 <= head <= 0xF7) and chunk_major < 0:
+            if top is not None and top[2] and not top[1] % 2:
+                raise DecodeError("schema", f"CBOR byte {item_at}: a map key is not a text string")
+        elif head == 0xFF:  # "break": ends the innermost indefinite string or container
+            if chunk_major >= 0:
+                chunk_major = -1
+            elif top is not None and top[0] == _INDEFINITE:
+                if top[2] and top[1] % 2:
+                    raise _cbor_error(item_at, "an indefinite map ends after a key with no value")
+                stack.pop()
+                top = stack[-1] if stack else None
+            else:
+                raise _cbor_error(item_at, "a break outside an indefinite-length item")
+        else:
+            major, info = head >> 5, head & 0x1F
+            if chunk_major >= 0:
+                if major != chunk_major or info == 31:
+                    raise _cbor_error(item_at, "an indefinite-length string holds a chunk of another type")
+            elif top is not None and top[2] and not top[1] % 2 and major != 3:
+                raise DecodeError("schema", f"CBOR byte {item_at}: a map key is not a text string")
+            if info < 24:
+                arg = info
+            elif info <= 27:
+                size = 1 << (info - 24)
+                if pos + size > n:
+                    raise _cbor_error(item_at, "the data ends inside an item head")
+                arg = int.from_bytes(data[pos:pos + size], "big")
+                pos += size
+            elif info == 31 and 2 <= major <= 5:
+                arg = _INDEFINITE
+            else:
+                raise _cbor_error(item_at, f"reserved or invalid additional information {info}")
+            if major == 6:
+                raise _cbor_error(item_at, f"tag {arg} is not allowed in OpenTrackIO payloads")
+            if major == 2 or major == 3:
+                if arg == _INDEFINITE:
+                    chunk_major = major
+                    continue
+                if arg > n - pos:
+                    raise _cbor_error(item_at, f"a string declares {arg} bytes, {n - pos} remain")
+                pos += arg
+                if chunk_major >= 0:
+                    continue
+            elif major == 4 or major == 5:
+                if len(stack) >= MAX_DEPTH:
+                    raise DecodeError("too_deep", f"CBOR nests deeper than {MAX_DEPTH} levels "
+                                                  f"(at byte {item_at})")
+                if arg != _INDEFINITE:
+                    if major == 5:
+                        arg *= 2
+                    # Every item takes at least one byte: a count beyond the bytes left is a lie.
+                    if arg > n - pos:
+                        raise _cbor_error(item_at, f"a container declares {arg} items, "
+                                                   f"{n - pos} bytes remain")
+                if arg:
+                    top = [arg, 0, major == 5]
+                    stack.append(top)
+                    continue
+            elif major == 7 and info == 24 and arg < 32:
+                raise _cbor_error(item_at, "an invalid two-byte simple value")
+        # One whole item ended: count it in its container, closing containers that are full.
+        while top is not None:
+            top[1] += 1
+            if top[0] == _INDEFINITE:
+                break
+            top[0] -= 1
+            if top[0]:
+                break
+            stack.pop()
+            top = stack[-1] if stack else None
+        if top is None:
+            if pos != n:
+                raise _cbor_error(pos, f"{n - pos} bytes follow the end of the payload item")
+            return start
+
+
+def decode_payload(encoding: int, payload: bytes) -> dict[str, Any]:
+    """The sample dict of a JSON (0x01) or CBOR (0x02) payload.
+
+    Raises DecodeError: ``too_large``, ``too_deep``, ``json`` / ``cbor`` (not well-formed),
+    ``schema`` (the top level is not a map), ``encoding`` (neither format).
+    """
+    _check_size(payload)
+    value: object
+    if encoding == ENCODING_JSON:
+        _check_json_depth(payload)
+        try:
+            value = json.loads(payload.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            raise DecodeError("json", f"payload is not UTF-8: {exc.reason} at byte {exc.start}") from None
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, or an int beyond 4300 digits
+            raise DecodeError("json", f"payload is not valid JSON: {exc}") from None
+    elif encoding == ENCODING_CBOR:
+        start = _check_cbor(payload)
+        try:
+            value = cbor2.loads(payload[start:] if start else payload)
+        except (cbor2.CBORDecodeError, ValueError, RecursionError) as exc:
+            raise DecodeError("cbor", f"payload is not valid CBOR: {exc}") from None
+    else:
+        raise DecodeError("encoding", f"encoding 0x{encoding:02X} is not 0x01 (JSON) or 0x02 (CBOR)")
+    if not isinstance(value, dict):
+        raise DecodeError("schema", f"the payload is a {type(value).__name__}; an OpenTrackIO sample "
+                                    "is a map")
+    return value
+
+
+def encode_payload(obj: dict[str, Any], encoding: int) -> bytes:
+    """``obj`` as compact UTF-8 JSON (0x01) or CBOR (0x02); ValueError for NaN/inf or other encodings."""
+    if encoding == ENCODING_JSON:
+        return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode("utf-8")
+    if encoding == ENCODING_CBOR:
+        return cbor2.dumps(obj)
+    raise ValueError(f"encoding 0x{encoding:02X} is not 0x01 (JSON) or 0x02 (CBOR)")

@@ -1,0 +1,1 @@
+"""Zeroconf on the stage: find LED processors and other stagectl instances, announce ours."""

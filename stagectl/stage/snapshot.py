@@ -1,0 +1,94 @@
+"""What the stage looks like at one instant, for the UI and ``--status-json``: plain frozen values,
+copied on the I/O thread and read by any other (``Stage.snapshot``)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from stagectl.core.samples import CameraSample, FilmBack
+
+__all__ = ["CameraStatus", "SourceStatus", "StageSnapshot"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """A source as the Stage dock shows it."""
+
+    name: str
+    camera: str
+    protocol: str
+    listen: str
+    state: str
+    rate_hz: float
+    received: int
+    accepted: int
+    rejected: int
+    rejected_by_reason: dict[str, int]
+    age_s: float | None
+    error: str | None
+    detail: str | None = None
+    """The transport's own state line (e.g. "reconnecting in 4 s")."""
+    interval_ms_p50: float = math.nan
+    jitter_ms_p50: float = math.nan
+    jitter_ms_p99: float = math.nan
+    has_sequence: bool = False
+    lost: int = 0
+    reordered: int = 0
+    duplicates: int = 0
+    preset: str | None = None
+    allow: tuple[str, ...] = ()
+    description: str = ""
+    """What the source is, for people: "FreeD (sony)", "simulated OpenTrackIO (CBOR)"."""
+    warned: int = 0
+    warnings_by_reason: dict[str, int] = field(default_factory=dict)
+    """Samples kept as sent though odd (a drop-frame flag at 23.976, no transforms, ...), by reason."""
+
+
+@dataclass(frozen=True, slots=True)
+class CameraStatus:
+    """A camera as the docks and ``--status-json`` show it."""
+
+    name: str
+    state: str
+    rate_hz: float
+    samples: int
+    rejected: int
+    delay_ms: float
+    latest: CameraSample | None
+    delay_frames: float = 0.0
+    smoothing: int = 0
+    smoothing_latency_ms: float = 0.0
+    jitter_ms_p50: float = math.nan
+    jitter_ms_p99: float = math.nan
+    lost: int = 0
+    reordered: int = 0
+    lens_status: str = "unsolved"
+    """"solved (<file>)", "unsolved", or "unsolved: <why the lens file was not used>"."""
+    film_back: FilmBack | None = None
+    """The camera's sensor size for every output and export, and where it comes from (None: unknown)."""
+
+
+@dataclass(frozen=True, slots=True)
+class StageSnapshot:
+    """Everything the UI draws in one frame, copied at one instant."""
+
+    name: str
+    timecode: str
+    frame_rate: str
+    cameras: tuple[CameraStatus, ...]
+    sources: tuple[SourceStatus, ...]
+    monotonic_ns: int
+    outputs: tuple[Any, ...] = ()
+    """``stagectl.stage.outputs.OutputStatus`` of every ``[[outputs]]``."""
+
+    @property
+    def total_samples(self) -> int:
+        """Samples delivered over all cameras."""
+        return sum(c.samples for c in self.cameras)
+
+    @property
+    def total_rejected(self) -> int:
+        """Datagrams rejected over all sources."""
+        return sum(s.rejected for s in self.sources)
