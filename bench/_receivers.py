@@ -45,12 +45,12 @@ import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stagectl.app import StageRunner
 from stagectl.config.load import parse_stage
-from stagectl.config.model import Endpoint
+from stagectl.core.links import Endpoint
 from stagectl.core.runtime import Runtime
 from stagectl.core.samples import CameraSample
 from stagectl.stage.pipeline import Sink
+from stagectl.stage.runner import StageRunner
 from stagectl.unreal.opentrackio_out import OpenTrackIOOutput
 from stagectl.unreal.osc_out import OscOutput
 from tracking.freed.codec import D1_LENGTH

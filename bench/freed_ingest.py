@@ -22,9 +22,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _timing import best_of
 
-from stagectl.config.load import Endpoint
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue
+from stagectl.core.links import Endpoint
 from stagectl.core.timecode import FrameRate
 from stagectl.stage.pipeline import CameraPipeline
 from tracking.freed.codec import decode_d1

@@ -35,9 +35,9 @@ from typing import Any, Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from stagectl.config.load import Endpoint
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue
+from stagectl.core.links import Endpoint
 from stagectl.core.opentrackio.codec import ENCODING_CBOR, ENCODING_JSON, encode_datagram, encode_payload
 from stagectl.core.opentrackio.datagram import HEADER_LENGTH, fletcher16
 from stagectl.core.timecode import FrameRate

@@ -37,10 +37,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from stagectl.config.load import Endpoint  # noqa: E402
 from stagectl.core.clock import StageClock  # noqa: E402
 from stagectl.core.colour import Cdl  # noqa: E402
 from stagectl.core.events import EventQueue  # noqa: E402
+from stagectl.core.links import Endpoint  # noqa: E402
 from stagectl.core.samples import CameraSample, LensValues, Received  # noqa: E402
 from stagectl.core.timecode import FrameRate, Timecode  # noqa: E402
 from stagectl.core.timecode.columns import timecode_fields  # noqa: E402

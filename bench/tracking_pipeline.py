@@ -4,7 +4,7 @@ A separate sender process (bench/_freed_sender.py) sends D1 datagrams for ``--ca
 (FreeD ids 1..N) at ``--rate`` Hz each over loopback, the tick number in the 16-bit spare field,
 and records ``time.monotonic_ns()`` before every send. Two receivers take turns:
 
-  stagectl  the real headless ingest path: ``stagectl.app.StageRunner`` on a stage file with N
+  stagectl  the real headless ingest path: ``stagectl.stage.runner.StageRunner`` on a stage file with N
             cameras (A, B, ...) and N freed sources sharing one port, camera_id 1..N,
             delay_ms 0; a counting sink on every camera records the spare and the clock.
   relay     the least any Python receiver does, on the same kind of I/O thread: a

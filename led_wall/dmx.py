@@ -58,9 +58,9 @@ from led_wall.fixtures import (
     render,
     rgbw_from_cct,
 )
-from stagectl.config.model import Endpoint
 from stagectl.core.device import Device, DeviceError, Fade, Feature, FeatureKind, Value
 from stagectl.core.events import EventQueue
+from stagectl.core.links import Endpoint
 from stagectl.core.logutil import RateLimiter, with_suppressed
 
 log = logging.getLogger("stagectl.led_wall.dmx")

@@ -25,8 +25,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from lens.lensfile import DISTORTION_FIELDS, LensFile, LensFileError, SensorSize
-from lens.solve import OPENTRACKIO_MODEL, projection_offset_mm
+from lens.solve import projection_offset_mm
 from lens.table_csv import CSV_COLUMNS, lens_from_csv, lens_to_csv
+from stagectl.core.opentrackio.distortion import OPENTRACKIO_MODEL, brown_conrady_to_opentrackio
 from stagectl.core.opentrackio.model import (
     DEFAULT_DISTORTION_MODEL,
     LensDistortion,
@@ -35,23 +36,13 @@ from stagectl.core.opentrackio.model import (
 )
 from stagectl.core.samples import LensValues
 
-__all__ = ["CSV_COLUMNS", "BrownConrady", "brown_conrady_from_opentrackio", "brown_conrady_to_opentrackio",
+__all__ = ["CSV_COLUMNS", "BrownConrady", "brown_conrady_from_opentrackio",
            "from_opentrackio_lens", "from_unreal_frame", "lens_from_csv", "lens_to_csv", "node_values",
            "opencv_to_unreal", "to_opentrackio_lens", "to_opentrackio_static", "to_unreal_frame",
            "to_unreal_nodes", "unreal_to_opencv"]
 
 BrownConrady = tuple[float, float, float, float, float]
 """(k1, k2, k3, p1, p2): OpenCV's coefficients in Unreal's order (and :attr:`LensValues.brown_conrady`'s)."""
-
-
-def brown_conrady_to_opentrackio(brown_conrady: Sequence[float], focal_length_mm: float) -> LensDistortion:
-    """(k1, k2, k3, p1, p2) in OpenCV form -> an OpenTrackIO ``"Brown-Conrady U-D"`` distortion entry."""
-    if not focal_length_mm > 0.0:
-        raise LensFileError(f"focal length {focal_length_mm} mm: must be > 0 to convert distortion")
-    k1, k2, k3, p1, p2 = brown_conrady
-    f2 = focal_length_mm * focal_length_mm
-    radial = (k1 / f2, 0.0, k2 / f2**2, 0.0, k3 / f2**3, 0.0)
-    return LensDistortion(radial, (p1 / f2, p2 / f2), OPENTRACKIO_MODEL)
 
 
 def brown_conrady_from_opentrackio(distortion: LensDistortion, focal_length_mm: float) -> BrownConrady:
@@ -96,6 +87,8 @@ def to_opentrackio_lens(values: LensValues, sensor: SensorSize, *, raw_zoom: int
     distortion: tuple[LensDistortion, ...] = ()
     focal = values.focal_length_mm
     if values.brown_conrady is not None and focal is not None:
+        if not focal > 0.0:
+            raise LensFileError(f"focal length {focal} mm: must be > 0 to convert distortion")
         distortion = (brown_conrady_to_opentrackio(values.brown_conrady, focal),)
     elif values.radial:
         distortion = (LensDistortion(values.radial, values.tangential,

@@ -32,8 +32,8 @@ from lens.lensfile import (
     focal_order_problem,
     focus_order_problem,
 )
-from stagectl.config.locate import did_you_mean
 from stagectl.core.errors import ConfigError
+from stagectl.core.text import did_you_mean
 
 _TOP_REQUIRED = ("schema", "identity", "sensor", "grid", "tables")
 _TOP_OPTIONAL = ("encoders", "iris", "calibrations", "notes")

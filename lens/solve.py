@@ -25,11 +25,9 @@ from itertools import pairwise
 
 from lens.interpolate import PiecewiseLinear, bilinear_cells, pchip_spans
 from lens.lensfile import TABLE_FIELDS, EncoderMap, LensFile, SensorSize
+from stagectl.core.opentrackio.distortion import OPENTRACKIO_MODEL
 from stagectl.core.samples import LensValues
 
-#: The model :attr:`LensValues.radial` / ``tangential`` belong to: OpenCV's direction (undistorted ->
-#: distorted) in OpenTrackIO's (OpenLensIO) normalisation, alternating numerator / denominator terms.
-OPENTRACKIO_MODEL = "Brown-Conrady U-D"
 #: Dioptres below this are infinity (1e9 m): rounding in the interpolation must not give 1e17 m.
 _MIN_DIOPTRES = 1e-9
 #: ``clamped`` for each (zoom, focus, iris) combination of flags, built once.

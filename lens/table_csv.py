@@ -24,8 +24,8 @@ from lens.lensfile import (
     focus_order_problem,
     lens_file_to_json,
 )
-from stagectl.config.locate import did_you_mean
 from stagectl.core.errors import ConfigError
+from stagectl.core.text import did_you_mean
 
 #: Columns of the CSV table, units in the names. Raw counts are for the technician's eye (and may be
 #: given instead of the normalised position); the normalised columns are the grid.

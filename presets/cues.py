@@ -33,11 +33,11 @@ from presets.easing import DEFAULT_EASING, EasingError, check_easing
 from presets.fade import FadeGroup, FadeProgress, FadeRunner, Target
 from presets.model import FRUSTUM_ZONE, Cue, CueError, CueList, Look, LookError
 from presets.store import LookStore
-from stagectl.config.locate import did_you_mean
 from stagectl.core.device import Device, Feature, FeatureError, FeatureKind, FeatureValueError, Value
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.logutil import RateLimiter, with_suppressed
+from stagectl.core.text import did_you_mean
 
 SOURCE = "cues"
 BLACKOUT_FEATURE = "blackout"

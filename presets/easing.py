@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
-from stagectl.config.locate import did_you_mean
 from stagectl.core.errors import StageError
+from stagectl.core.text import did_you_mean
 
 Easing = Callable[[float], float]
 

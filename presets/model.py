@@ -24,9 +24,9 @@ from decimal import Decimal
 from typing import Any
 
 from presets.easing import DEFAULT_EASING, EasingError, check_easing
-from stagectl.config.locate import did_you_mean
 from stagectl.core.colour import Cdl
 from stagectl.core.errors import ConfigError, StageError
+from stagectl.core.text import did_you_mean
 
 LOOK_SCHEMA = "stagectl.look/1"
 CUES_SCHEMA = "stagectl.cues/1"

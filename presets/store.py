@@ -40,9 +40,9 @@ from presets.model import (
     describe_json,
     limit_problem,
 )
-from stagectl.config.locate import did_you_mean
 from stagectl.core.atomic import atomic_write_text
 from stagectl.core.colour import Cdl
+from stagectl.core.text import did_you_mean
 
 CUES_FILE = "cues.json"
 Names = list[str]

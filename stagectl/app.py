@@ -20,44 +20,11 @@ from typing import TextIO
 
 from stagectl.cli import build_parser, normalise_argv
 from stagectl.config.load import StageConfig, default_stage, load_stage
-from stagectl.core.errors import RuntimeBlocked, StageError
+from stagectl.core.errors import StageError
 from stagectl.core.logutil import setup_logging
-from stagectl.core.runtime import Runtime
-from stagectl.stage.assembly import Stage
+from stagectl.stage.runner import StageRunner
 
 log = logging.getLogger("stagectl.app")
-
-#: Budget for a clean stop (Ctrl+C or closing the window): 1 s in all, the promise to the operator.
-STOP_STAGE_TIMEOUT_S = 0.5
-STOP_LOOP_TIMEOUT_S = 0.4
-
-
-class StageRunner:
-    """A started Stage on its own I/O runtime; ``close`` stops both within about a second."""
-
-    def __init__(self, config: StageConfig) -> None:
-        self.runtime = Runtime()
-        self.stage = Stage(config)
-        self.runtime.start()
-        try:
-            self.runtime.call_sync(self.stage.async_start(), timeout=5.0)
-        except BaseException:
-            self.runtime.stop(STOP_LOOP_TIMEOUT_S)
-            raise
-        self._closed = False
-
-    def close(self) -> None:
-        """Stop every source, then the loop thread. Safe to call twice."""
-        if self._closed:
-            return
-        self._closed = True
-        try:
-            self.runtime.call_sync(self.stage.async_stop(), timeout=STOP_STAGE_TIMEOUT_S)
-        except RuntimeBlocked:
-            log.warning("sources did not close within %.1f s; stopping the loop anyway", STOP_STAGE_TIMEOUT_S)
-        except StageError as exc:
-            log.warning("while stopping the stage: %s", exc)
-        self.runtime.stop(STOP_LOOP_TIMEOUT_S)
 
 
 def _take_command(args: argparse.Namespace, config: StageConfig) -> int:

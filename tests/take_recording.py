@@ -8,8 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from stagectl.app import StageRunner
 from stagectl.config.load import parse_stage
+from stagectl.stage.runner import StageRunner
 from stagectl.takes.model import TakeData
 from stagectl.takes.store import TakeStore
 

@@ -18,7 +18,6 @@ from stagectl.config.load import (
     FUTURE_TABLES,
     CameraConfig,
     ConfigErrors,
-    Endpoint,
     OutputConfig,
     SourceConfig,
     StageConfig,
@@ -30,6 +29,7 @@ from stagectl.config.load import (
 from stagectl.config.locate import KeyLocator, locate_key, render_key
 from stagectl.config.model import ControlConfig, DeviceConfig, FixtureConfig, LooksConfig, TakesConfig
 from stagectl.core.errors import ConfigError
+from stagectl.core.links import Endpoint
 from stagectl.core.timecode import FrameRate
 
 DATA = Path(__file__).parent / "data" / "config"

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from stagectl.config.load import ConfigErrors, parse_stage
-from stagectl.config.model import ControlConfig, DiscoveryConfig, Endpoint, OscFeatureConfig
+from stagectl.config.model import ControlConfig, DiscoveryConfig, OscFeatureConfig
+from stagectl.core.links import Endpoint
 
 HEAD = """\
 [stage]

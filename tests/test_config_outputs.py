@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stagectl.config.load import Endpoint, OutputConfig, parse_stage
+from stagectl.config.load import OutputConfig, parse_stage
+from stagectl.core.links import Endpoint
 from tests.test_config import HEAD, check, only_error, write
 
 FREED = '[[sources]]\ncamera = "A"\nprotocol = "freed"\n'  # lines 7-9; outputs start on line 10

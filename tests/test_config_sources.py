@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stagectl.config.load import Endpoint, SerialSettings, parse_stage, source_name
+from stagectl.config.load import parse_stage, source_name
+from stagectl.core.links import Endpoint, SerialSettings
 from tests.test_config import HEAD, check, only_error, write
 
 

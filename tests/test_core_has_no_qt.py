@@ -43,7 +43,7 @@ def test_running_the_core_loads_no_qt() -> None:
     code = (
         "import sys, stagectl.app, stagectl.stage.assembly, stagectl.commands.freed, tracking.simulator, "
         "lens, led_wall, presets\n"
-        "from stagectl.app import StageRunner\n"
+        "from stagectl.stage.runner import StageRunner\n"
         "from stagectl.config.load import default_stage\n"
         "r = StageRunner(default_stage()); r.close()\n"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {QT_MODULES!r}))\n"

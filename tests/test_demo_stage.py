@@ -7,8 +7,9 @@ import json
 import threading
 import time
 
-from stagectl.app import StageRunner, run_headless
+from stagectl.app import run_headless
 from stagectl.config.load import default_stage
+from stagectl.stage.runner import StageRunner
 from tracking.simulated_source import SimulatedFreeDSource, SimulatedOpenTrackIOSource
 
 

@@ -13,10 +13,10 @@ import jsonschema  # type: ignore[import-untyped]
 import numpy as np
 import pytest
 
-from lens.interchange import brown_conrady_to_opentrackio
 from lens.lensfile import SensorSize
 from lens.solve import projection_offset_mm
 from stagectl.core.opentrackio.codec import parse_sample
+from stagectl.core.opentrackio.distortion import brown_conrady_to_opentrackio
 from stagectl.core.timecode import FrameRate
 from stagectl.takes.export.jsonl import export_jsonl, opentrackio_distortion, projection_offsets_mm
 from stagectl.takes.model import CameraTrack

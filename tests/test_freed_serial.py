@@ -23,10 +23,10 @@ from typing import Any
 import pytest
 import serial
 
-from stagectl.config.load import SerialSettings
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.health import StreamState
+from stagectl.core.links import SerialSettings
 from stagectl.core.samples import CameraSample
 from stagectl.core.timecode import FrameRate
 from stagectl.stage.pipeline import CameraPipeline

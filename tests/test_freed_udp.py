@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from stagectl.config.load import Endpoint
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.health import StreamState
+from stagectl.core.links import Endpoint
 from stagectl.core.logutil import RateLimiter
 from stagectl.core.samples import CameraSample
 from stagectl.core.timecode import FrameRate, frames_per_24h

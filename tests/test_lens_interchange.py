@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from lens.interchange import (
     CSV_COLUMNS,
     brown_conrady_from_opentrackio,
-    brown_conrady_to_opentrackio,
     from_opentrackio_lens,
     from_unreal_frame,
     lens_from_csv,
@@ -38,6 +37,7 @@ from lens.lensfile import (
 )
 from lens.solve import LensSolver
 from stagectl.core.opentrackio.build import build_sample
+from stagectl.core.opentrackio.distortion import brown_conrady_to_opentrackio
 from stagectl.core.opentrackio.model import LensDistortion, OpenTrackIOSample
 from stagectl.core.opentrackio.sample import parse_sample
 from stagectl.core.samples import LensValues

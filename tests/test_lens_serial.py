@@ -16,10 +16,10 @@ from typing import Any
 
 import pytest
 
-from stagectl.config.load import SerialSettings
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.health import StreamState
+from stagectl.core.links import SerialSettings
 from stagectl.core.samples import LensReading
 from stagectl.core.timecode import FrameRate
 from stagectl.stage.pipeline import CameraPipeline

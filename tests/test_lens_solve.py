@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from lens.interchange import brown_conrady_to_opentrackio
 from lens.interpolate import PiecewiseLinear, bilinear, locate, pchip, pchip_spans
 from lens.lensfile import EncoderMap, IrisTable, LensFile, LensIdentity, SensorSize, load_lens_file
 from lens.solve import LensSolver
+from stagectl.core.opentrackio.distortion import brown_conrady_to_opentrackio
 
 DEMO = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
 SENSOR = SensorSize(36.0, 20.25, 3840, 2160)

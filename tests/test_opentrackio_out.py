@@ -13,9 +13,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from lens.interchange import brown_conrady_to_opentrackio
-from stagectl.config.model import Endpoint
 from stagectl.core.coords import freed_to_internal
+from stagectl.core.links import Endpoint
 from stagectl.core.opentrackio.codec import (
     OpenTrackIOStatic,
     Reassembler,
@@ -24,10 +23,12 @@ from stagectl.core.opentrackio.codec import (
     parse_datagram,
     parse_sample,
 )
+from stagectl.core.opentrackio.distortion import brown_conrady_to_opentrackio
+from stagectl.core.opentrackio.rates import snap_rate
 from stagectl.core.opentrackio.static import build_static
 from stagectl.core.samples import CameraSample, LensValues
 from stagectl.core.timecode import FrameRate, Timecode
-from stagectl.unreal.opentrackio_out import OpenTrackIOOutput, single_datagram, snap_rate
+from stagectl.unreal.opentrackio_out import OpenTrackIOOutput, single_datagram
 
 SCHEMA = json.loads((Path(__file__).parent / "data" / "opentrackio" / "schema.json").read_text())
 VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)

@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from stagectl.config.load import Endpoint
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue
+from stagectl.core.links import Endpoint
 from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,

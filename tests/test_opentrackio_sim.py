@@ -15,7 +15,7 @@ from typing import Any
 import jsonschema
 import pytest
 
-from stagectl.config.load import Endpoint
+from stagectl.core.links import Endpoint
 from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,

@@ -17,7 +17,7 @@ import pytest
 from pythonosc.osc_bundle import OscBundle
 from pythonosc.osc_message import OscMessage
 
-from stagectl.config.model import Endpoint
+from stagectl.core.links import Endpoint
 from stagectl.core.osc import MessageBuilder, encode_bundle, encode_message, ntp_timetag
 from stagectl.core.samples import CameraSample, LensValues
 from stagectl.core.timecode import FrameRate, Timecode

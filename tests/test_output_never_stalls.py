@@ -16,9 +16,9 @@ import time
 from typing import Any
 
 from bench._receivers import udp_drops
-from stagectl.config.model import Endpoint
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue
+from stagectl.core.links import Endpoint
 from stagectl.core.samples import CameraSample
 from stagectl.core.timecode import FrameRate
 from stagectl.core.udp_out import UdpSender

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from stagectl.config.load import Endpoint
 from stagectl.core.coords import forward_vector
+from stagectl.core.links import Endpoint
 from tracking.freed.codec import FreeDPosition, decode_d1
 from tracking.simulator import RAW_RANGE, FreeDSimulator, MotionModel, SimulatedPose
 

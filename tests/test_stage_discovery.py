@@ -25,7 +25,6 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 import stagectl.discovery.mdns
 from led_wall.emulators.helios_emulator import HeliosEmulator
 from presets.model import Look, ZoneValues
-from stagectl.app import StageRunner
 from stagectl.config.load import ConfigErrors, default_stage, parse_stage
 from stagectl.config.model import DeviceConfig, DiscoveryConfig
 from stagectl.control.actions import StageControlActions
@@ -48,6 +47,7 @@ from stagectl.discovery.stage import (
     stage_file_snippet,
     unique_name,
 )
+from stagectl.stage.runner import StageRunner
 
 LO = ["127.0.0.1"]
 HELIOS_BRIGHTNESS = "dev.display.brightness"

@@ -7,9 +7,9 @@ import shutil
 import time
 from pathlib import Path
 
-from stagectl.app import StageRunner
 from stagectl.config.load import parse_stage
 from stagectl.stage.assembly import Stage
+from stagectl.stage.runner import StageRunner
 
 DEMO_LENS = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
 

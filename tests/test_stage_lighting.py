@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from stagectl.app import StageRunner
 from stagectl.config.load import parse_stage
 from stagectl.core.device import LinkState
 from stagectl.core.errors import ConfigError
 from stagectl.stage.assembly import Stage
+from stagectl.stage.runner import StageRunner
 
 BRIGHTNESS = "output/global-colour/brightness"
 HEAD = """\

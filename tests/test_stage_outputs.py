@@ -8,9 +8,9 @@ from pathlib import Path
 
 from pythonosc.osc_packet import OscPacket
 
-from stagectl.app import StageRunner
 from stagectl.config.load import parse_stage
 from stagectl.core.opentrackio.codec import decode_payload, parse_datagram, parse_sample
+from stagectl.stage.runner import StageRunner
 
 DEMO_LENS = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import pytest
 
-from stagectl.app import StageRunner
 from stagectl.commands.raw import takes_raw
 from stagectl.config.load import StageConfig, parse_stage
 from stagectl.core.opentrackio.codec import (
@@ -28,6 +27,7 @@ from stagectl.core.opentrackio.codec import (
     encode_payload,
     encode_sample,
 )
+from stagectl.stage.runner import StageRunner
 from stagectl.takes.committer import JOURNAL_DIR
 from stagectl.takes.model import TakeData
 from stagectl.takes.records import RAW_PREROLL

@@ -15,8 +15,8 @@ import pytest
 from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
-from stagectl.app import StageRunner
 from stagectl.config.load import parse_stage
+from stagectl.stage.runner import StageRunner
 from stagectl.takes.committer import JOURNAL_DIR
 from stagectl.takes.recorder import RecorderError
 from stagectl.takes.store import TakeStore

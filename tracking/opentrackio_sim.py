@@ -22,8 +22,8 @@ import uuid
 from fractions import Fraction
 from typing import Any, Literal
 
-from stagectl.config.load import Endpoint
 from stagectl.core.clock import StageClock
+from stagectl.core.links import Endpoint
 from stagectl.core.opentrackio.build import PROTOCOL_NAME, PROTOCOL_VERSION, build_sample
 from stagectl.core.opentrackio.datagram import (
     DEFAULT_MTU,

@@ -33,18 +33,18 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-from stagectl.config.load import Endpoint
+from stagectl.core.camera import CameraInput
 from stagectl.core.clock import StageClock
 from stagectl.core.errors import DecodeError
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.health import SequenceCheck
+from stagectl.core.links import Endpoint
 from stagectl.core.opentrackio.datagram import MAX_DATAGRAM_BYTES, SEQUENCE_MODULUS, parse_datagram
 from stagectl.core.opentrackio.model import OpenTrackIOLens, OpenTrackIOSample, OpenTrackIOStatic
 from stagectl.core.opentrackio.payload import decode_payload
 from stagectl.core.opentrackio.reassembly import Reassembler
 from stagectl.core.opentrackio.sample import WARNINGS, parse_sample
 from stagectl.core.samples import CameraSample, LensReading, LensValues, Received
-from stagectl.stage.pipeline import CameraPipeline
 from tracking.udp_source import UdpSource
 
 log = logging.getLogger("stagectl.core.opentrackio.codec")
@@ -67,7 +67,7 @@ class OpenTrackIOUdpSource(UdpSource):
     listening_for = "OpenTrackIO"
     receive_buffer_bytes = 4 << 20
 
-    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
+    def __init__(self, name: str, camera: CameraInput, clock: StageClock, events: EventQueue,
                  listen: Endpoint, *, group: str | None = None, interface: str | None = None,
                  source_number: int | None = None, allow: Iterable[str] = (),
                  stale_after_s: float = 0.5) -> None:

@@ -26,10 +26,9 @@ import abc
 from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
-from stagectl.config.model import DEFAULT_STALE_MS
 from stagectl.core import coords
 from stagectl.core.errors import DecodeError
-from stagectl.core.health import SequenceCheck
+from stagectl.core.health import DEFAULT_STALE_MS, SequenceCheck
 from stagectl.core.opentrackio.datagram import (
     ENCODING_NAMES,
     MAX_DATAGRAM_BYTES,

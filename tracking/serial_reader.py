@@ -31,10 +31,10 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 import serial
 
-from stagectl.config.load import Endpoint, SerialSettings
+from stagectl.core.camera import CameraInput
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue, Level
-from stagectl.stage.pipeline import CameraPipeline
+from stagectl.core.links import Endpoint, SerialSettings
 from tracking.source import TrackingSource
 
 PARITIES = {"none": serial.PARITY_NONE, "even": serial.PARITY_EVEN, "odd": serial.PARITY_ODD,
@@ -94,7 +94,7 @@ class SerialSource(TrackingSource, Generic[ItemT]):
     logger: ClassVar[logging.Logger] = logging.getLogger("tracking.serial_reader")
     """Where the reader logs (subclasses name their own subsystem)."""
 
-    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
+    def __init__(self, name: str, camera: CameraInput, clock: StageClock, events: EventQueue,
                  settings: SerialSettings, stale_after_s: float = 0.5, *, reconnect_min_s: float = 0.5,
                  reconnect_max_s: float = 10.0, read_timeout_s: float = 0.05, **source_options: Any) -> None:
         super().__init__(name, camera, clock, events, stale_after_s=stale_after_s, **source_options)

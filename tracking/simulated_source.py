@@ -12,10 +12,10 @@ import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
-from stagectl.config.load import Endpoint
+from stagectl.core.camera import CameraInput
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue, Level
-from stagectl.stage.pipeline import CameraPipeline
+from stagectl.core.links import Endpoint
 from tracking.freed.presets import DEFAULT_PRESET, FreeDPreset
 from tracking.freed.udp import FreeDUdpSource
 from tracking.opentrackio_sim import OpenTrackIOSimulator
@@ -52,7 +52,7 @@ class SimulatedFreeDSource(FreeDUdpSource):
 
     protocol = "simulator"
 
-    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
+    def __init__(self, name: str, camera: CameraInput, clock: StageClock, events: EventQueue,
                  listen: Endpoint, camera_id: int | None, rate_hz: float, model_index: int,
                  preset: FreeDPreset = DEFAULT_PRESET) -> None:
         super().__init__(name, camera, clock, events, listen, camera_id, preset)
@@ -89,7 +89,7 @@ class SimulatedOpenTrackIOSource(OpenTrackIOUdpSource):
 
     protocol = "simulator"
 
-    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
+    def __init__(self, name: str, camera: CameraInput, clock: StageClock, events: EventQueue,
                  listen: Endpoint, rate_hz: float, model_index: int,
                  encoding: Literal["json", "cbor"] | str = "json") -> None:
         super().__init__(name, camera, clock, events, listen)

@@ -16,8 +16,8 @@ import math
 import socket
 from dataclasses import dataclass
 
-from stagectl.config.load import Endpoint
 from stagectl.core import coords
+from stagectl.core.links import Endpoint
 from stagectl.core.samples import Vec3
 from tracking.freed.codec import FreeDPosition, encode_d1
 from tracking.schedule import paced_ticks

@@ -8,12 +8,12 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from stagectl.config.load import Endpoint
+from stagectl.core.camera import CameraInput
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.health import StreamHealth
+from stagectl.core.links import Endpoint
 from stagectl.core.logutil import RateLimiter, with_suppressed
-from stagectl.stage.pipeline import CameraPipeline
 
 log = logging.getLogger("tracking.source")
 
@@ -39,14 +39,14 @@ class TrackingSource(abc.ABC):
     capture: Capture | None = None
     """Set by the stage when takes record this source's raw datagrams (the take recorder's capture)."""
 
-    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
+    def __init__(self, name: str, camera: CameraInput, clock: StageClock, events: EventQueue,
                  allow: Iterable[str] = (), stale_after_s: float = 0.5) -> None:
         self.name = name
         self.camera = camera
         self.clock = clock
         self.events = events
         self.health = StreamHealth(name, stale_after_s=stale_after_s)
-        (camera.sources if self.carries_pose else camera.lens_sources).append(self.health)
+        camera.add_source(self.health, carries_pose=self.carries_pose)
         self._limiter = RateLimiter(1.0)
         self._warn_limiter = RateLimiter(60.0)
         self.allow: frozenset[str] = frozenset(_normalise_ip(a) for a in allow)

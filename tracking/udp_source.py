@@ -11,9 +11,9 @@ import socket
 import time
 from typing import Any
 
-from stagectl.config.load import Endpoint
 from stagectl.core.errors import DecodeError
 from stagectl.core.events import Level
+from stagectl.core.links import Endpoint
 from tracking.source import TrackingSource
 
 log = logging.getLogger("tracking.udp")

@@ -16,7 +16,7 @@ from ui import theme
 from ui.main_window import MainWindow
 
 if TYPE_CHECKING:
-    from stagectl.app import StageRunner
+    from stagectl.stage.runner import StageRunner
 
 #: Overrides where the window keeps its layout (tests point it at a temporary folder).
 SETTINGS_DIR_ENV = "STAGECTL_SETTINGS_DIR"

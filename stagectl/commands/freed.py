@@ -8,9 +8,9 @@ import json
 import sys
 from typing import TextIO
 
-from stagectl.config.load import Endpoint
 from stagectl.core import coords
 from stagectl.core.errors import DecodeError
+from stagectl.core.links import Endpoint
 from tracking.freed.codec import FreeDCommand, decode
 from tracking.simulator import FreeDSimulator
 

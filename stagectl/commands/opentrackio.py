@@ -10,8 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
-from stagectl.config.load import Endpoint
 from stagectl.core.errors import DecodeError
+from stagectl.core.links import Endpoint
 from stagectl.core.opentrackio.codec import (
     ENCODING_NAMES,
     MAGIC,

@@ -179,7 +179,7 @@ def takes_record(
     stop: threading.Event | None = None,
 ) -> int:
     """Run the stage headless, record one take for ``duration_s`` (or until ``stop``), print it."""
-    from stagectl.app import StageRunner
+    from stagectl.stage.runner import StageRunner
 
     runner = StageRunner(config)
     try:

@@ -13,16 +13,17 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from stagectl.config.locate import MISSING, KeyPath, TableChecker, describe, did_you_mean
+from stagectl.config.locate import MISSING, KeyPath, TableChecker, describe
 from stagectl.config.model import (
     ControlConfig,
     DeviceConfig,
     DiscoveryConfig,
-    Endpoint,
     FixtureConfig,
     LooksConfig,
     OscFeatureConfig,
 )
+from stagectl.core.links import Endpoint
+from stagectl.core.text import did_you_mean
 
 DEVICE_KINDS = ("tessera", "helios", "osc", "sacn")
 _COMMON = ("kind", "name", "zone", "timeout_ms", "poll_ms")

@@ -26,9 +26,7 @@ from stagectl.config.model import (
     FUTURE_TABLES,
     PROTOCOLS,
     CameraConfig,
-    Endpoint,
     OutputConfig,
-    SerialSettings,
     SourceConfig,
     StageConfig,
     source_name,
@@ -37,6 +35,7 @@ from stagectl.config.outputs import OutputTableChecker
 from stagectl.config.sources import SourceTableChecker
 from stagectl.config.takes import TakesTableChecker
 from stagectl.core.errors import ConfigError
+from stagectl.core.links import Endpoint, SerialSettings
 from stagectl.core.timecode import FrameRate
 
 __all__ = [

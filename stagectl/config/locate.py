@@ -20,13 +20,13 @@ position out of a ``tomllib`` syntax error (:func:`syntax_position`).
 from __future__ import annotations
 
 import contextlib
-import difflib
 import math
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from stagectl.core.errors import ConfigError
+from stagectl.core.text import did_you_mean
 
 KeyPath = tuple[str | int, ...]
 
@@ -65,12 +65,6 @@ def describe(value: Any) -> str:
     if isinstance(value, dict | list):
         return kind
     return f"{kind} ({value!r})" if isinstance(value, str) else f"{kind} ({value})"
-
-
-def did_you_mean(name: str, choices: Sequence[str]) -> str:
-    """``"; did you mean 'listen'?"`` for the closest of ``choices``, or ``""``."""
-    hint = difflib.get_close_matches(name, choices, n=1)
-    return f"; did you mean '{hint[0]}'?" if hint else ""
 
 
 def syntax_position(message: str, text: str) -> tuple[int | None, str]:

@@ -10,8 +10,10 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from stagectl.config.locate import KeyPath, TableChecker, did_you_mean
-from stagectl.config.model import Endpoint, OutputConfig
+from stagectl.config.locate import KeyPath, TableChecker
+from stagectl.config.model import OutputConfig
+from stagectl.core.links import Endpoint
+from stagectl.core.text import did_you_mean
 
 OUTPUT_KINDS = ("opentrackio", "osc", "remote-control")
 KEYS_BY_KIND: dict[str, tuple[str, ...]] = {

@@ -10,18 +10,18 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from stagectl.config.locate import KeyPath, TableChecker, did_you_mean
+from stagectl.config.locate import KeyPath, TableChecker
 from stagectl.config.model import (
     DEFAULT_RATE_HZ,
-    DEFAULT_STALE_MS,
     FUTURE_PROTOCOLS,
     OPENTRACKIO_PORT,
     PROTOCOLS,
     SIMULATED_PROTOCOLS,
-    Endpoint,
-    SerialSettings,
     SourceConfig,
 )
+from stagectl.core.health import DEFAULT_STALE_MS
+from stagectl.core.links import Endpoint, SerialSettings
+from stagectl.core.text import did_you_mean
 from tracking.freed.presets import PRESETS
 
 KEYS_BY_PROTOCOL: dict[str, tuple[str, ...]] = {

@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stagectl.config.locate import MISSING, TableChecker, describe, did_you_mean
+from stagectl.config.locate import MISSING, TableChecker, describe
 from stagectl.config.model import TakesConfig
+from stagectl.core.text import did_you_mean
 
 TAKES_KEYS = ("dir", "timecode", "production")
 

@@ -38,12 +38,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from stagectl.config.model import Endpoint
 from stagectl.control.auth import AllowList, AuthVerdict, PasscodeGate
 from stagectl.control.osc import OscMessage, decode_packet, encode_reply, encode_state, state_value
 from stagectl.control.routes import RouteError, parse_command
 from stagectl.core.errors import DecodeError, StageError
 from stagectl.core.events import EventQueue, Level
+from stagectl.core.links import Endpoint
 from stagectl.core.logutil import RateLimiter, with_suppressed
 from stagectl.core.osc import encode_message
 

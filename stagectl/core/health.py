@@ -254,3 +254,6 @@ class StreamHealth:
         if self.last_arrival_ns is None:
             return None
         return (now_ns - self.last_arrival_ns) / NS_PER_S
+
+
+DEFAULT_STALE_MS = 500.0

@@ -22,7 +22,7 @@ import errno
 import ipaddress
 import socket
 
-from stagectl.config.model import Endpoint
+from stagectl.core.links import Endpoint
 
 REASON_BUFFER_FULL = "buffer_full"
 REASON_NO_BUFFERS = "no_buffers"

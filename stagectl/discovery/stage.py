@@ -36,9 +36,10 @@ import ifaddr  # zeroconf's own interface lister (a dependency of zeroconf)
 from zeroconf.asyncio import AsyncZeroconf
 
 from stagectl.config.devices import KEYS_BY_KIND, DeviceTableChecker
-from stagectl.config.model import DeviceConfig, Endpoint, StageConfig
+from stagectl.config.model import DeviceConfig, StageConfig
 from stagectl.core.errors import ConfigError, StageError
 from stagectl.core.events import EventQueue, Level
+from stagectl.core.links import Endpoint
 from stagectl.discovery.mdns import (
     HTTP_SERVICE,
     KIND_KEY,

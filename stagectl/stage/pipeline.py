@@ -113,6 +113,11 @@ class CameraPipeline:
         self.tracker_static, self.tracker_sensor_mm = static, sensor_mm
         self.tracker_static_version += 1
 
+    def add_source(self, health: StreamHealth, *, carries_pose: bool) -> None:
+        """A source feeding this camera: its health decides the camera's state and rate when it
+        carries the pose; a lens encoder's is only shown (:attr:`lens_sources`)."""
+        (self.sources if carries_pose else self.lens_sources).append(health)
+
     def lens_reading(self, reading: LensReading) -> None:
         """Keep a lens encoder's reading for merging into the next tracking samples (I/O thread)."""
         self._readings.append(reading)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from stagectl.config.load import Endpoint, SourceConfig, StageConfig, source_name
+from stagectl.config.load import SourceConfig, StageConfig, source_name
 from stagectl.core.clock import StageClock
 from stagectl.core.errors import ConfigError
 from stagectl.core.events import EventQueue
+from stagectl.core.links import Endpoint
 from stagectl.stage.pipeline import CameraPipeline
 from tracking.encoders.serial import LensSerialSource
 from tracking.freed.presets import PRESETS

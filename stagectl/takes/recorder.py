@@ -29,6 +29,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from stagectl.core.camera import RecordedCamera
 from stagectl.core.clock import StageClock
 from stagectl.core.colour import Cdl
 from stagectl.core.errors import StageError
@@ -36,7 +37,6 @@ from stagectl.core.events import EventQueue, Level
 from stagectl.core.opentrackio.merge import jsonable
 from stagectl.core.samples import CameraSample
 from stagectl.core.timecode import Timecode, frames_per_24h
-from stagectl.stage.pipeline import CameraPipeline
 from stagectl.takes.capture import Capture, Preroll, RawCapture
 from stagectl.takes.committer import JOURNAL_DIR, Committer, Recovered, recover
 from stagectl.takes.journal import (
@@ -102,7 +102,7 @@ class Recorder(SlateKeeping, TakeLogging):
         folder: Path,
         clock: StageClock,
         events: EventQueue,
-        cameras: Mapping[str, CameraPipeline],
+        cameras: Mapping[str, RecordedCamera],
         *,
         lens_of: LensLookup | None = None,
         look_of: LookLookup | None = None,

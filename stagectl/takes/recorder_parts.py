@@ -7,11 +7,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from stagectl.core.camera import RecordedCamera
 from stagectl.core.clock import StageClock
 from stagectl.core.colour import Cdl
 from stagectl.core.errors import StageError
 from stagectl.core.events import StageEvent
-from stagectl.stage.pipeline import CameraPipeline
 from stagectl.takes.journal import LOG, JournalWriter
 from stagectl.takes.model import Slate
 from stagectl.takes.records import dumps
@@ -30,7 +30,7 @@ class SlateKeeping:
     """The slate: its fields, and take numbers counting up per (production, scene, shot)."""
 
     slate: Slate
-    cameras: dict[str, CameraPipeline]
+    cameras: dict[str, RecordedCamera]
     _numbers: dict[tuple[str, str, str], int]
 
     # --- slate ------------------------------------------------------------------------------------
@@ -87,7 +87,7 @@ class TakeLogging:
 
     _writer: JournalWriter | None
     clock: StageClock
-    cameras: dict[str, CameraPipeline]
+    cameras: dict[str, RecordedCamera]
     look_of: Callable[[], tuple[str, Mapping[str, Cdl]]]
     _per_day: int
 

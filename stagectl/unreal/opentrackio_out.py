@@ -61,7 +61,7 @@ from typing import Any
 
 import cbor2
 
-from stagectl.config.model import Endpoint
+from stagectl.core.links import Endpoint
 from stagectl.core.opentrackio.codec import ENCODING_CBOR, HEADER_LENGTH, encode_datagrams
 from stagectl.core.opentrackio.datagram import MAX_SEGMENT_BYTES, SEQUENCE_MODULUS
 from stagectl.core.opentrackio.merge import append_correction, encode_json, overlay, with_notes
@@ -87,10 +87,9 @@ from stagectl.unreal.opentrackio_parts import (
     lens_block,
     raw_of,
     single_datagram,
-    snap_rate,
 )
 
-__all__ = ["ENCODINGS", "OpenTrackIOOutput", "StaticFor", "single_datagram", "snap_rate"]
+__all__ = ["ENCODINGS", "OpenTrackIOOutput", "StaticFor", "single_datagram"]
 
 Sink = Callable[[CameraSample], None]
 StaticFor = Callable[[str, Mapping[str, Any] | None, dict[str, Any]], dict[str, Any] | None]

@@ -8,13 +8,11 @@ import math
 import struct
 import uuid
 from collections.abc import Callable, Mapping
-from fractions import Fraction
 from typing import Any
 
 import cbor2
 import numpy as np
 
-from lens.interchange import brown_conrady_to_opentrackio
 from stagectl.core.opentrackio.codec import (
     DEFAULT_DISTORTION_MODEL,
     ENCODING_CBOR,
@@ -24,17 +22,14 @@ from stagectl.core.opentrackio.codec import (
     PROTOCOL_VERSION,
 )
 from stagectl.core.opentrackio.datagram import MAX_SEGMENT_BYTES as MAX_SEGMENT
+from stagectl.core.opentrackio.distortion import brown_conrady_to_opentrackio
 from stagectl.core.opentrackio.merge import REMOVED
+from stagectl.core.opentrackio.rates import snap_rate
 from stagectl.core.samples import LensValues
 
 ENCODINGS = {"json": ENCODING_JSON, "cbor": ENCODING_CBOR}
 REASON_NON_FINITE = "non_finite"
 REASON_ENCODE = "encode"
-#: Rates a sample rate is snapped to when the measured one is within RATE_SNAP of it.
-STANDARD_RATES = tuple(Fraction(n, d) for n, d in (
-    (24000, 1001), (24, 1), (25, 1), (30000, 1001), (30, 1), (48, 1), (50, 1), (60000, 1001), (60, 1),
-    (100, 1), (120000, 1001), (120, 1)))
-RATE_SNAP = 0.0004
 RATE_WINDOW_NS = 2_000_000_000
 RATE_GAP_NS = 500_000_000
 U32 = 1 << 32
@@ -87,18 +82,6 @@ CBOR_T, CBOR_TRANSFORMS = \
 
 def json_bytes(obj: dict[str, Any]) -> bytes:
     return json.dumps(obj, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
-
-
-def snap_rate(rate_hz: float) -> Fraction:
-    """A measured rate as an exact one: the nearest standard video rate within 400 ppm (24 and
-    24000/1001 are 1000 ppm apart), else an integer within 400 ppm, else rounded to 1/1000."""
-    nearest = min(STANDARD_RATES, key=lambda r: abs(rate_hz - float(r)))
-    if abs(rate_hz - float(nearest)) <= RATE_SNAP * float(nearest):
-        return nearest
-    whole = round(rate_hz)
-    if whole and abs(rate_hz - whole) <= RATE_SNAP * whole:
-        return Fraction(whole)
-    return Fraction(round(rate_hz * 1000), 1000)
 
 
 def _positive(value: float | None) -> bool:

@@ -62,8 +62,8 @@ import socket
 import time
 from collections.abc import Callable
 
-from stagectl.config.model import Endpoint
 from stagectl.core.coords import CM_PER_M, internal_to_unreal
+from stagectl.core.links import Endpoint
 from stagectl.core.osc import (
     MessageBuilder,
     OscValue,

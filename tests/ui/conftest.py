@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from PySide6.QtCore import QCoreApplication, QEvent
 
-from stagectl.app import StageRunner
 from stagectl.config.load import default_stage
+from stagectl.stage.runner import StageRunner
 
 
 @pytest.fixture

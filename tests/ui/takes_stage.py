@@ -13,8 +13,8 @@ from typing import Any
 
 from pytestqt.qtbot import QtBot
 
-from stagectl.app import StageRunner
 from stagectl.config.load import parse_stage
+from stagectl.stage.runner import StageRunner
 from stagectl.takes.store import TakeStore
 
 RATE_HZ = 240

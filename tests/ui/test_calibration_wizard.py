@@ -22,7 +22,7 @@ from lens.calibrate import BoardSpec
 from lens.lensfile import load_lens_file
 from lens.solve import LensSolver
 from lens.synthetic import CameraModel, orbit_poses, render_board
-from stagectl.app import StageRunner
+from stagectl.stage.runner import StageRunner
 from ui import workers
 from ui.app import ensure_app, open_settings
 from ui.main_window import MainWindow

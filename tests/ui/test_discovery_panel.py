@@ -14,11 +14,11 @@ from PySide6.QtWidgets import QApplication, QDialog, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from led_wall.emulators.helios_emulator import HeliosEmulator
-from stagectl.app import StageRunner
 from stagectl.config.load import parse_stage
 from stagectl.config.model import DeviceConfig
 from stagectl.discovery.mdns import HTTP_SERVICE, KIND_KEY, Advertiser
 from stagectl.discovery.stage import stage_file_snippet
+from stagectl.stage.runner import StageRunner
 from ui import theme
 from ui.panels.discovery_panel import AddDeviceDialog, DiscoveryPanel
 from ui.panels.dp_panel import DpPanel

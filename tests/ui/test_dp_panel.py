@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from stagectl.app import StageRunner
 from stagectl.config.load import parse_stage
+from stagectl.stage.runner import StageRunner
 from ui.panels.dp_panel import DpPanel
 
 BRIGHTNESS = "output/global-colour/brightness"

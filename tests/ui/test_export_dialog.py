@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
-from stagectl.app import StageRunner
+from stagectl.stage.runner import StageRunner
 from stagectl.takes.export.registry import FORMATS, Format
 from stagectl.takes.store import TakeStore
 from tests.ui.takes_stage import FPS, record_take, takes_runner

@@ -15,9 +15,9 @@ from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QApplication, QMenu
 from pytestqt.qtbot import QtBot
 
-from stagectl.app import StageRunner
 from stagectl.core.events import EventQueue
 from stagectl.core.runtime import Runtime
+from stagectl.stage.runner import StageRunner
 from stagectl.unreal.frustum import DEFAULT_LABELS, FrustumSender
 from stagectl.unreal.rc_emulator import ICVFX_CAMERA, RemoteControlEmulator, default_presets
 from stagectl.unreal.remote_control import LinkState, RemoteControlClient

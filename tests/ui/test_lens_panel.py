@@ -18,8 +18,8 @@ from pytestqt.qtbot import QtBot
 
 from lens.lensfile import load_lens_file
 from lens.solve import LensSolver
-from stagectl.app import StageRunner
 from stagectl.core.samples import CameraSample
+from stagectl.stage.runner import StageRunner
 from ui import theme, workers
 from ui.app import ensure_app, open_settings
 from ui.main_window import LAYOUT_VERSION, MainWindow

@@ -8,7 +8,7 @@ import numpy as np
 from PySide6.QtGui import QImage, QKeySequence
 from pytestqt.qtbot import QtBot
 
-from stagectl.app import StageRunner
+from stagectl.stage.runner import StageRunner
 from ui.app import ensure_app, open_settings, save_screenshot
 from ui.main_window import MainWindow
 

@@ -12,9 +12,9 @@ import pytest
 from PySide6.QtCore import Qt
 from pytestqt.qtbot import QtBot
 
-from stagectl.app import StageRunner
 from stagectl.core.events import Level
 from stagectl.core.timecode import FrameRate, Timecode
+from stagectl.stage.runner import StageRunner
 from stagectl.takes.recorder import RecorderStatus
 from stagectl.takes.store import TakeStore
 from tests.ui.takes_stage import FPS, RATE_HZ, takes_runner

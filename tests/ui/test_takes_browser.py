@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
-from stagectl.app import StageRunner
 from stagectl.core.timecode import FrameRate
+from stagectl.stage.runner import StageRunner
 from stagectl.takes.store import TakeStore
 from tests.take_factory import make_take
 from tests.ui.takes_stage import FPS, record_take, stored, takes_runner

@@ -10,11 +10,11 @@ from functools import partial
 
 from pytestqt.qtbot import QtBot
 
-from stagectl.app import StageRunner
 from stagectl.config.load import default_stage
 from stagectl.core.samples import CameraSample, LensValues
 from stagectl.core.timecode import Timecode
 from stagectl.stage.assembly import Stage
+from stagectl.stage.runner import StageRunner
 from stagectl.stage.snapshot import CameraStatus, SourceStatus, StageSnapshot
 from ui import theme
 from ui.app import ensure_app, open_settings

@@ -22,10 +22,10 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from stagectl.config.load import SerialSettings
+from stagectl.core.camera import CameraInput
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue, Level
-from stagectl.stage.pipeline import CameraPipeline
+from stagectl.core.links import SerialSettings
 from tracking.encoders.parsers import (
     DEFAULT_START_COMMANDS,
     LENS_PROTOCOLS,
@@ -58,7 +58,7 @@ class LensSerialSource(SerialSource[LensItem]):
     unit = "serial data"
     logger = log
 
-    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
+    def __init__(self, name: str, camera: CameraInput, clock: StageClock, events: EventQueue,
                  settings: SerialSettings, lens_protocol: str, stale_after_s: float = 0.5, *,
                  reconnect_min_s: float = 0.5, reconnect_max_s: float = 10.0, read_timeout_s: float = 0.05,
                  start_commands: Sequence[bytes] | None = None, command_gap_s: float = COMMAND_GAP_S,

@@ -11,10 +11,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from stagectl.config.load import SerialSettings
+from stagectl.core.camera import CameraInput
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue
-from stagectl.stage.pipeline import CameraPipeline
+from stagectl.core.links import SerialSettings
 from tracking.freed.codec import BROADCAST_ID, CMD_START_STREAM, encode_d0
 from tracking.freed.presets import DEFAULT_PRESET, FreeDPreset
 from tracking.freed.source import FreeDSource
@@ -48,7 +48,7 @@ class FreeDSerialSource(SerialSource[StreamItem], FreeDSource):
     unit = "serial data"
     logger = log
 
-    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
+    def __init__(self, name: str, camera: CameraInput, clock: StageClock, events: EventQueue,
                  settings: SerialSettings, camera_id: int | None = None, preset: FreeDPreset = DEFAULT_PRESET,
                  start_stream: bool = False, stale_after_s: float = 0.5, *, reconnect_min_s: float = 0.5,
                  reconnect_max_s: float = 10.0, read_timeout_s: float = 0.05) -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from stagectl.core.camera import CameraInput
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue
-from stagectl.stage.pipeline import CameraPipeline
 from tracking.freed.codec import FreeDPosition
 from tracking.freed.presets import DEFAULT_PRESET, FreeDPreset, angle_problem, freed_sample
 from tracking.source import TrackingSource
@@ -18,7 +18,7 @@ class FreeDSource(TrackingSource):
     Presets with a frame counter in the spare bits (Sony, Z CAM) give loss and reorder figures.
     """
 
-    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
+    def __init__(self, name: str, camera: CameraInput, clock: StageClock, events: EventQueue,
                  camera_id: int | None = None, preset: FreeDPreset = DEFAULT_PRESET,
                  allow: Iterable[str] = (), stale_after_s: float = 0.5) -> None:
         super().__init__(name, camera, clock, events, allow, stale_after_s)

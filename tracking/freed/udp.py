@@ -6,11 +6,11 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from stagectl.config.load import Endpoint
+from stagectl.core.camera import CameraInput
 from stagectl.core.clock import StageClock
 from stagectl.core.errors import DecodeError
 from stagectl.core.events import EventQueue
-from stagectl.stage.pipeline import CameraPipeline
+from stagectl.core.links import Endpoint
 from tracking.freed.codec import OTHER_MESSAGE_LENGTHS, decode_d1_datagram
 from tracking.freed.presets import DEFAULT_PRESET, FreeDPreset
 from tracking.freed.source import FreeDSource
@@ -39,7 +39,7 @@ class FreeDUdpSource(FreeDSource, UdpSource):
     protocol = "freed"
     listening_for = "FreeD"
 
-    def __init__(self, name: str, camera: CameraPipeline, clock: StageClock, events: EventQueue,
+    def __init__(self, name: str, camera: CameraInput, clock: StageClock, events: EventQueue,
                  listen: Endpoint, camera_id: int | None = None, preset: FreeDPreset = DEFAULT_PRESET,
                  allow: Iterable[str] = (), stale_after_s: float = 0.5) -> None:
         super().__init__(name, camera, clock, events, camera_id, preset, allow, stale_after_s)

@@ -49,9 +49,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from lens.solve import OPENTRACKIO_MODEL
 from stagectl.core.opentrackio.build import PROTOCOL_NAME, PROTOCOL_VERSION, build_sample
+from stagectl.core.opentrackio.distortion import OPENTRACKIO_MODEL
 from stagectl.core.opentrackio.model import OpenTrackIOSample, rational_json
+from stagectl.core.opentrackio.rates import snap_rate
 from stagectl.takes.export.camera_fields import SourceTimecodes, first_static
 from stagectl.takes.export.jsonl_replay import ReplayedLines, first_static_block
 from stagectl.takes.export.text_columns import (
@@ -69,7 +70,6 @@ from stagectl.takes.export.text_columns import (
     write_atomically,
 )
 from stagectl.takes.model import CameraTrack, LensInfo, TakeData
-from stagectl.unreal.opentrackio_out import snap_rate
 
 Mask = npt.NDArray[np.bool_]
 Field = tuple[str, list[Text], Mask]

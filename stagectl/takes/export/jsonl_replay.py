@@ -29,9 +29,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from lens.interchange import brown_conrady_to_opentrackio
 from stagectl.core.errors import DecodeError
 from stagectl.core.opentrackio.datagram import parse_datagram
+from stagectl.core.opentrackio.distortion import brown_conrady_to_opentrackio
 from stagectl.core.opentrackio.merge import REMOVED, camera_static, encode_json, overlay
 from stagectl.core.opentrackio.model import OpenTrackIOStatic
 from stagectl.core.opentrackio.payload import decode_payload
