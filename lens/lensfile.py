@@ -4,7 +4,9 @@ A lens file (JSON, ``"schema": "stagectl.lens/1"``, described in docs/lens-files
 encoder counts to normalised zoom / focus / iris, and holds tables over a (zoom, focus) grid of
 normalised positions: focal length, focus distance, entrance pupil, principal point and
 Brown-Conrady distortion in OpenCV's form and direction (undistorted -> distorted). Loading is
-:func:`load_lens_file`; :class:`lens.solve.LensSolver` turns it into per-sample values.
+:func:`load_lens_file` (the format and its checker are :mod:`lens.lensfile_check`; every problem is
+reported at once, each with its JSON path); :class:`lens.solve.LensSolver` turns it into per-sample
+values.
 
 Tables are held as ``tables[field][zoom index][focus index]`` with the fields of
 :data:`TABLE_FIELDS`; a focus distance at infinity is ``math.inf`` (``"inf"`` in the file).
@@ -13,53 +15,43 @@ Tables are held as ``tables[field][zoom index][focus index]`` with the fields of
 from __future__ import annotations
 
 import copy
+import json
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from lens.interpolate import PiecewiseLinear, locate, pchip
+from lens.lensfile_check import (
+    AXES,
+    DISTORTION_DIRECTION,
+    DISTORTION_FIELDS,
+    DISTORTION_MODEL,
+    PRINCIPAL_POINT_FIELDS,
+    SCHEMA,
+    TABLE_FIELDS,
+    LensFileError,
+    Table,
+    check_calibration,
+    check_lens_json,
+    focal_order_problem,
+    focus_order_problem,
+)
 from stagectl.core.atomic import atomic_write_text
-from stagectl.core.errors import ConfigError
+from stagectl.core.check import Locator
+from stagectl.core.locate import JsonLocator, json_document
 
-SCHEMA = "stagectl.lens/1"
-AXES = ("zoom", "focus", "iris")
-#: Every table over the (zoom, focus) grid; focal length is required, the groups below all-or-none.
-TABLE_FIELDS = ("focal_length_mm", "focus_distance_m", "entrance_pupil_m", "cx_px", "cy_px",
-                "k1", "k2", "k3", "p1", "p2")
-PRINCIPAL_POINT_FIELDS = ("cx_px", "cy_px")
-DISTORTION_FIELDS = ("k1", "k2", "k3", "p1", "p2")
-DISTORTION_MODEL = "brown-conrady"
-DISTORTION_DIRECTION = "undistorted-to-distorted (OpenCV)"
+__all__ = [
+    "AXES", "DISTORTION_DIRECTION", "DISTORTION_FIELDS", "DISTORTION_MODEL", "PRINCIPAL_POINT_FIELDS",
+    "SCHEMA", "SNAP_NORMALISED", "TABLE_FIELDS", "CalibrationPoint", "EncoderMap", "IrisTable", "LensFile",
+    "LensFileError", "LensIdentity", "SensorSize", "Table", "dump_lens_file", "focal_order_problem",
+    "focus_order_problem", "lens_file_to_json", "load_lens_file", "parse_lens_json", "parse_lens_text",
+    "save_lens_file",
+]
+
 #: A calibration within this of an existing grid value (normalised) lands on that grid line.
 SNAP_NORMALISED = 1e-4
-
-Table = tuple[tuple[float, ...], ...]
-
-
-class LensFileError(ConfigError):
-    """A lens file, lens table or lens value is not valid.
-
-    ``path`` names the file, ``key`` the JSON path (``grid.zoom[3]``) or CSV column, ``line`` a
-    CSV row where known. ``errors`` holds every problem found (one :class:`ConfigError` each);
-    with several, the message is ``"<file>: N errors:"`` followed by one line per error.
-    """
-
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 key: str | None = None, errors: list[ConfigError] | None = None) -> None:
-        super().__init__(message, path=path, line=line, key=key)
-        self.errors: list[ConfigError] = errors or [ConfigError(message, path=path, line=line, key=key)]
-
-    @classmethod
-    def collect(cls, errors: list[ConfigError], path: str | None) -> LensFileError:
-        """One error standing for all of ``errors`` (at least one)."""
-        first = errors[0]
-        if len(errors) == 1:
-            return cls(first.detail, path=first.path, line=first.line, key=first.key, errors=errors)
-        error = cls("\n".join([f"{len(errors)} errors:", *map(str, errors)]), path=path, errors=errors)
-        error.line, error.key = first.line, first.key
-        return error
 
 
 @dataclass(frozen=True)
@@ -204,9 +196,7 @@ class LensFile:
         every node. Raises :class:`LensFileError` (and changes nothing) when the point is invalid
         or the result would be (e.g. focal length no longer growing towards tele).
         """
-        from lens.lensfile_check import check_calibration, parse_lens_json
-
-        check_calibration(point, self.sensor, self._where())
+        check_calibration(asdict(point), (self.sensor.width_px, self.sensor.height_px), self._where())
         updated = copy.deepcopy(self)
         updated._apply(point)
         updated.calibrations.append(point)
@@ -280,22 +270,26 @@ def _interpolate_line(knots: tuple[float, ...], values: list[float], x: float, s
     return values[i] + t * (values[j] - values[i])
 
 
-def focal_order_problem(focal_mm: float, previous_mm: float) -> str:
-    """The message for a focal length that does not grow towards tele (lens files and CSV tables)."""
-    return (f"{focal_mm:g} mm is not longer than the previous zoom position's {previous_mm:g} mm: focal "
-            "length must grow from wide (zoom 0) to tele (zoom 1)")
+def parse_lens_json(data: Any, where: str | None = None, locator: Locator | None = None) -> LensFile:
+    """A lens file from its decoded JSON; :class:`LensFileError` listing every problem (``where`` names
+    the file, ``locator`` adds each problem's line)."""
+    parts = check_lens_json(data, where, locator)
+    return LensFile(LensIdentity(**parts.identity), SensorSize(**parts.sensor), parts.grid_zoom,
+                    parts.grid_focus, parts.tables,
+                    {axis: EncoderMap(*pair) for axis, pair in parts.encoders.items()},
+                    None if parts.iris is None else IrisTable(*parts.iris),
+                    [CalibrationPoint(**values) for values in parts.calibrations], parts.notes)
 
 
-def focus_order_problem(distance_m: float, previous_m: float) -> str:
-    """The message for a focus distance that does not come closer as normalised focus grows."""
-    return (f"{distance_m:g} m is not closer than the previous focus position's {previous_m:g} m: focus "
-            "distance must shrink from infinity (focus 0) to closest (focus 1)")
+def parse_lens_text(text: str, where: str | None = None, *, lines: bool = False) -> LensFile:
+    """A lens file from its JSON text; :class:`LensFileError` listing every problem (a syntax error
+    with its line; every problem with its line when ``lines``)."""
+    data = json_document(text, where, LensFileError)
+    return parse_lens_json(data, where, JsonLocator(text) if lines else None)
 
 
 def load_lens_file(path: str | Path) -> LensFile:
     """Read and validate the lens file at ``path``; raises :class:`LensFileError` listing every problem."""
-    from lens.lensfile_check import parse_lens_text
-
     where = str(path)
     try:
         text = Path(path).read_text(encoding="utf-8")
@@ -346,8 +340,6 @@ def lens_file_to_json(lens: LensFile) -> dict[str, Any]:
 
 def _dump(value: Any, indent: int) -> str:
     """JSON with lists of numbers (table rows, points) on one line, everything else indented."""
-    import json
-
     pad, inner = " " * indent, " " * (indent + 2)
     if isinstance(value, dict):
         if not value:
@@ -364,8 +356,6 @@ def _dump(value: Any, indent: int) -> str:
 
 def dump_lens_file(lens: LensFile) -> str:
     """The lens file's text, as :func:`save_lens_file` writes it (validated first)."""
-    from lens.lensfile_check import parse_lens_json
-
     data = lens_file_to_json(lens)
     parse_lens_json(data, lens._where())
     return _dump(data, 0) + "\n"

@@ -16,6 +16,10 @@ than the live one (else ``safe_look``) in ``safe_fade_s``. BLACKOUT stops every 
 ``blackout`` feature on and every brightness / level feature to its minimum at once; the next
 recall turns those ``blackout`` features off again as it starts.
 
+Devices come and go while the stage runs (:meth:`CueEngine.add_device`, :meth:`CueEngine.remove_device`):
+a device removed is dropped from every fade and from the blackout it was part of, and from then on
+is an unknown device like any other.
+
 Caller errors (unknown look, cue, device or feature; a bad fade time or easing) raise a
 :class:`~stagectl.core.errors.StageError` *and* are posted as an event; device faults during a
 fade are posted (rate-limited per device) and counted in :meth:`CueEngine.status`.
@@ -91,7 +95,8 @@ class CueEngine:
                  cues: CueList | None = None, frustum_device: str | None = None,
                  safe_look: str | None = None, safe_fade_s: float = 2.0, default_fade_s: float = 3.0,
                  default_easing: str = DEFAULT_EASING, log_interval_s: float = 1.0) -> None:
-        self.devices = devices
+        self.devices: dict[str, Device] = dict(devices)
+        """The devices looks and fades reach, by name (change it through add/remove_device)."""
         self.store = store
         self.events = events
         self.frustum_device = frustum_device
@@ -235,6 +240,28 @@ class CueEngine:
         if name is None:
             self._refuse(CueError("back to safe: no look has been fully reached yet and no safe look is set"))
         return self.recall(name, self.safe_fade_s, "linear", what="back to safe")
+
+    # --- devices ---------------------------------------------------------------------------------
+
+    def add_device(self, device: Device) -> None:
+        """Let looks and fades reach ``device`` from now on; StageError if its name is taken."""
+        if device.name in self.devices:
+            raise StageError(f"the cue engine already drives a device named {device.name!r}")
+        self.devices[device.name] = device
+
+    def remove_device(self, name: str) -> Device | None:
+        """Stop reaching device ``name``: its part of every fade is cancelled (the rest goes on), it
+        leaves the blackout, and the engine keeps no reference to it. The device, or None if unknown."""
+        device = self.devices.pop(name, None)
+        if device is None:
+            return None
+        held = [self._look_group] if self._look_group is not None else []
+        moving = self.runner.forget_device(device, held)
+        self._blacked = [(d, f) for d, f in self._blacked if d is not device]
+        if moving:
+            self.events.post(Level.INFO, SOURCE, "cue", f"{name}: {moving} feature(s) left their fade "
+                                                        "(the device was removed); the rest goes on")
+        return device
 
     # --- hold and blackout -----------------------------------------------------------------------
 

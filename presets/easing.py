@@ -15,8 +15,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 
+from stagectl.core.check import choice_problem
 from stagectl.core.errors import StageError
-from stagectl.core.text import did_you_mean
 
 Easing = Callable[[float], float]
 
@@ -59,10 +59,10 @@ DEFAULT_EASING = "ease-in-out"
 
 def check_easing(name: object) -> str:
     """``name`` if it is an easing; EasingError listing the easings (with a did-you-mean) if not."""
-    if isinstance(name, str) and name in EASINGS:
-        return name
-    hint = did_you_mean(name, tuple(EASINGS)) if isinstance(name, str) else ""
-    raise EasingError(f"unknown easing {name!r}{hint}; allowed: {', '.join(EASINGS)}")
+    problem = choice_problem("easing", name, tuple(EASINGS))
+    if problem is not None:
+        raise EasingError(problem)
+    return name  # type: ignore[return-value]
 
 
 def easing(name: str) -> Easing:

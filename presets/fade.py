@@ -16,7 +16,8 @@ tick of a fade sets the exact target. Without a running loop nothing is schedule
 
 Hold freezes the fade clock: running fades and delays stop where they are and continue from
 there on release. A ``device.set`` that raises drops that feature from its fade and is reported
-through ``on_error``; the rest go on.
+through ``on_error``; the rest go on. A device taken off the stage is dropped from every fade
+(:meth:`FadeRunner.forget_device`): the runner keeps no reference to it, the rest of each fade goes on.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from presets.easing import Easing, clamp_fraction, easing
 from stagectl.core.colour import interpolate
 from stagectl.core.device import Device, Fade, Feature, FeatureError, FeatureKind, FeatureValueError, Value
 
-log = logging.getLogger("stagectl.presets.fade")
+log = logging.getLogger("stagectl.presets")
 
 Key = tuple[str, str]
 Target = tuple[Device, Feature, Value]
@@ -124,6 +125,8 @@ class FadeRunner:
         """Ticks run so far."""
         self.sets = 0
         """``device.set`` calls made so far."""
+        self.tick_failures = 0
+        """Ticks that raised (logged with their traceback; the next tick tries again)."""
         self._active: dict[Key, _Track] = {}
         self._pending: list[FadeGroup] = []
         self._groups: dict[int, FadeGroup] = {}
@@ -186,6 +189,29 @@ class FadeRunner:
         self._active.clear()
         self._groups.clear()
         self._stop_ticking()
+
+    def forget_device(self, device: Device, groups: Iterable[FadeGroup] = ()) -> int:
+        """Drop ``device`` from every running and waiting fade (and from ``groups``, fades a caller
+        still holds); the rest of each fade goes on. Its last values sent are forgotten too, so a
+        device of the same name added later starts from its own values. Returns how many of its
+        features were fading."""
+        moving = [key for key, track in self._active.items() if track.device is device]
+        touched: list[FadeGroup] = []
+        for key in moving:
+            track = self._active.pop(key)
+            track.group.owned -= 1
+            touched.append(track.group)
+        for group in {*self._groups.values(), *self._pending, *groups}:
+            group.targets[:] = [t for t in group.targets if t[0] is not device]
+        for key in [k for k in self._last_sent if k[0] == device.name]:
+            del self._last_sent[key]
+        for key in [k for k in self._reported_at_send if k[0] == device.name]:
+            del self._reported_at_send[key]
+        for group in touched:
+            self._maybe_done(group)
+        if not self.busy:
+            self._stop_ticking()
+        return len(moving)
 
     def current(self, device: Device, feature: Feature) -> Value | None:
         """Where ``feature`` is now: a running fade's value, else the last sent or the device's value."""
@@ -328,7 +354,8 @@ class FadeRunner:
         try:
             self.tick()
         except Exception:  # the ticker must survive anything; the next tick tries again
-            log.exception("fade tick failed")
+            self.tick_failures += 1
+            log.exception("fade tick failed (%d so far)", self.tick_failures)
         if self.held or not self.busy:
             return
         # the next deadline still ahead: late ticks are not replayed

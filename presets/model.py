@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import math
 import re
 from collections.abc import Iterable, Iterator, Mapping
@@ -24,9 +23,9 @@ from decimal import Decimal
 from typing import Any
 
 from presets.easing import DEFAULT_EASING, EasingError, check_easing
+from stagectl.core.check import DocumentErrors
 from stagectl.core.colour import Cdl
-from stagectl.core.errors import ConfigError, StageError
-from stagectl.core.text import did_you_mean
+from stagectl.core.errors import StageError
 
 LOOK_SCHEMA = "stagectl.look/1"
 CUES_SCHEMA = "stagectl.cues/1"
@@ -49,27 +48,12 @@ LIGHT_VALUES = ("brightness_nits", "cct_k", "tint_duv", "level")
 """The values every other zone (wall, ceiling, fixture groups) takes."""
 
 
-class LookError(ConfigError):
+class LookError(DocumentErrors):
     """A look or cue file, or a value in one, is not valid.
 
     ``path`` names the file, ``key`` the JSON path (``zones.wall.cct_k``), ``line`` the line of a
-    JSON syntax error. ``errors`` holds every problem found (one :class:`ConfigError` each).
+    JSON syntax error. ``errors`` holds every problem found (one ``ConfigError`` each).
     """
-
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None,
-                 key: str | None = None, errors: list[ConfigError] | None = None) -> None:
-        super().__init__(message, path=path, line=line, key=key)
-        self.errors: list[ConfigError] = errors or [ConfigError(message, path=path, line=line, key=key)]
-
-    @classmethod
-    def collect(cls, errors: list[ConfigError], path: str | None) -> LookError:
-        """One error standing for all of ``errors`` (at least one)."""
-        first = errors[0]
-        if len(errors) == 1:
-            return cls(first.detail, path=first.path, line=first.line, key=first.key, errors=errors)
-        error = cls("\n".join([f"{len(errors)} errors:", *map(str, errors)]), path=path, errors=errors)
-        error.line, error.key = first.line, first.key
-        return error
 
 
 class CueError(StageError, ValueError):
@@ -322,83 +306,3 @@ class CueList:
     def to_json(self) -> dict[str, Any]:
         """The cue-file form."""
         return {"schema": CUES_SCHEMA, "cues": [cue.to_json() for cue in self.cues]}
-
-
-def describe_json(value: Any) -> str:
-    """Name a JSON value for a message: ``a number (3)``, ``a string ('x')``, ``a list``."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    if isinstance(value, int | float):
-        return f"a number ({value})"
-    if isinstance(value, str):
-        return f"a string ({value!r})"
-    return "a list" if isinstance(value, list) else "an object"
-
-
-def _constant(name: str) -> float:
-    return float(name.replace("Infinity", "inf"))  # NaN / Infinity tokens: kept, reported as not finite
-
-
-class JsonChecker:
-    """Collects every problem of one JSON file as a :class:`ConfigError` naming the file and key."""
-
-    def __init__(self, where: str | None) -> None:
-        self.where = where
-        self.errors: list[ConfigError] = []
-
-    def error(self, key: str, message: str) -> None:
-        self.errors.append(ConfigError(message, path=self.where, key=key or None))
-
-    def obj(self, value: Any, key: str, required: tuple[str, ...], optional: tuple[str, ...] = (),
-            elsewhere: str = "") -> dict[str, Any] | None:
-        if not isinstance(value, dict):
-            self.error(key, f"expected an object, got {describe_json(value)}")
-            return None
-        allowed = required + optional
-        for name in value:
-            if name not in allowed:
-                extra = elsewhere if name in NUMBER_LIMITS or name == "cdl" else ""
-                self.error(f"{key}.{name}" if key else name,
-                           f"unknown key{did_you_mean(name, allowed)}; allowed: {', '.join(allowed)}{extra}")
-        for name in required:
-            if name not in value:
-                self.error(f"{key}.{name}" if key else name, "missing (required)")
-        return value
-
-    def number(self, value: Any, key: str) -> float | None:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            self.error(key, f"expected a number, got {describe_json(value)}")
-            return None
-        return float(value)
-
-    def triple(self, value: Any, key: str) -> tuple[float, float, float] | None:
-        if not isinstance(value, list) or len(value) != 3:
-            self.error(key, f"expected 3 numbers [r, g, b], got {describe_json(value)}"
-                            + (f" of {len(value)}" if isinstance(value, list) else ""))
-            return None
-        numbers = [self.number(v, f"{key}[{i}]") for i, v in enumerate(value)]
-        if any(n is None for n in numbers):
-            return None
-        r, g, b = (float(n or 0.0) for n in numbers)
-        return r, g, b
-
-
-def decode_json(text: str, where: str | None) -> Any:
-    """``json.loads`` (NaN kept, to be reported); LookError with the line and column of a syntax error."""
-    try:
-        return json.loads(text, parse_constant=_constant)
-    except json.JSONDecodeError as exc:
-        raise LookError(f"not valid JSON: {exc.msg} (column {exc.colno})", path=where,
-                        line=exc.lineno) from None
-
-
-def check_schema(data: Any, schema: str, where: str | None, what: str) -> None:
-    """LookError unless ``data`` is an object whose ``schema`` is ``schema`` (reported alone)."""
-    if not isinstance(data, dict):
-        raise LookError(f"expected a JSON object, got {describe_json(data)}", path=where)
-    found = data.get("schema")
-    if found != schema:
-        problem = "missing" if found is None else f"{describe_json(found)} is not supported"
-        raise LookError(f"{problem}: this stagectl reads {schema!r} {what} files", path=where, key="schema")

@@ -25,23 +25,22 @@ from presets.model import (
     FRUSTUM_ZONE,
     LIGHT_VALUES,
     LOOK_SCHEMA,
+    NUMBER_LIMITS,
     ZONE_NAME,
     Cue,
     CueError,
     CueList,
-    JsonChecker,
     Look,
     LookError,
     ZoneValues,
     cdl_problem,
     check_look_name,
-    check_schema,
-    decode_json,
-    describe_json,
     limit_problem,
 )
 from stagectl.core.atomic import atomic_write_text
+from stagectl.core.check import JSON, Checker, KeyPath, Locator
 from stagectl.core.colour import Cdl
+from stagectl.core.locate import json_document
 from stagectl.core.text import did_you_mean
 
 CUES_FILE = "cues.json"
@@ -58,39 +57,37 @@ class LoadResult(NamedTuple):
 
 def parse_look_text(text: str, where: str | None = None) -> Look:
     """A look from its file text; LookError listing every problem (``where`` names the file)."""
-    return parse_look_json(decode_json(text, where), where)
+    return parse_look_json(json_document(text, where, LookError), where)
 
 
-def parse_look_json(data: Any, where: str | None = None) -> Look:
-    """A look from decoded JSON; LookError listing every problem."""
-    check_schema(data, LOOK_SCHEMA, where, "look")
-    c = JsonChecker(where)
-    c.obj(data, "", ("schema", "name", "zones"), ("notes",))
+def parse_look_json(data: Any, where: str | None = None, locator: Locator | None = None) -> Look:
+    """A look from decoded JSON; LookError listing every problem (``locator`` adds each one's line)."""
+    c = Checker(where, locator=locator, dialect=JSON)
+    if not c.schema(data, LOOK_SCHEMA, "look"):
+        c.raise_errors(LookError)
+    c.keys(data, (), ("schema", "name", "zones", "notes"), required=("schema", "name", "zones"))
     name = data.get("name")
     try:
         check_look_name(name)
     except LookError as exc:
         if "name" in data:
-            c.error("name", exc.detail)
+            c.error(("name",), exc.detail)
     notes = data.get("notes", "")
-    if not isinstance(notes, str):
-        c.error("notes", f"expected a string, got {describe_json(notes)}")
+    c.of_type(notes, ("notes",), (str,))
     zones: dict[str, ZoneValues] = {}
     raw_zones = data.get("zones", {})
-    if not isinstance(raw_zones, dict):
-        c.error("zones", f"expected an object of zones, got {describe_json(raw_zones)}")
+    if c.of_type(raw_zones, ("zones",), (dict,), expected="an object of zones") is None:
         raw_zones = {}
     for zone, raw in raw_zones.items():
         values = _zone(c, zone, raw)
         if values is not None:
             zones[zone] = values
-    if c.errors:
-        raise LookError.collect(c.errors, where)
+    c.raise_errors(LookError)
     return Look(str(name), zones, str(notes))
 
 
-def _zone(c: JsonChecker, zone: str, raw: Any) -> ZoneValues | None:
-    key = f"zones.{zone}"
+def _zone(c: Checker, zone: str, raw: Any) -> ZoneValues | None:
+    key: KeyPath = ("zones", zone)
     if not ZONE_NAME.fullmatch(zone):
         c.error(key, "a zone name must match [a-z0-9][a-z0-9-]* (wall, ceiling, a fixture group, frustum)")
         return None
@@ -98,7 +95,7 @@ def _zone(c: JsonChecker, zone: str, raw: Any) -> ZoneValues | None:
     allowed = FRUSTUM_VALUES if frustum else LIGHT_VALUES
     hint = " (brightness, colour and level go to wall, ceiling or fixture zones)" if frustum else \
         " (exposure_stops and cdl go in the frustum zone)"
-    obj = c.obj(raw, key, (), allowed, elsewhere=hint)
+    obj = c.obj(raw, key, (), allowed, notes=dict.fromkeys((*NUMBER_LIMITS, "cdl"), hint))
     if obj is None:
         return None
     before = len(c.errors)
@@ -106,19 +103,31 @@ def _zone(c: JsonChecker, zone: str, raw: Any) -> ZoneValues | None:
     for name in allowed:
         if name == "cdl" or name not in obj:
             continue
-        number = c.number(obj[name], f"{key}.{name}")
+        number = c.of_type(obj[name], (*key, name), (int, float), finite=False)
         problem = None if number is None else limit_problem(name, number)
         if problem is not None:
-            c.error(f"{key}.{name}", problem)
+            c.error((*key, name), problem)
         elif number is not None:
-            numbers[name] = number
-    cdl = _cdl(c, obj["cdl"], f"{key}.cdl") if "cdl" in obj and frustum else None
+            numbers[name] = float(number)
+    cdl = _cdl(c, obj["cdl"], (*key, "cdl")) if "cdl" in obj and frustum else None
     if len(c.errors) > before:
         return None
     return ZoneValues(**numbers, cdl=cdl)
 
 
-def _cdl(c: JsonChecker, raw: Any, key: str) -> Cdl | None:
+def _triple(c: Checker, value: Any, key: KeyPath) -> tuple[float, float, float] | None:
+    if not isinstance(value, list) or len(value) != 3:
+        c.error(key, f"expected 3 numbers [r, g, b], got {c.dialect.describe(value)}"
+                     + (f" of {len(value)}" if isinstance(value, list) else ""))
+        return None
+    numbers = [c.of_type(v, (*key, i), (int, float), finite=False) for i, v in enumerate(value)]
+    if any(n is None for n in numbers):
+        return None
+    r, g, b = (float(n) for n in numbers)
+    return r, g, b
+
+
+def _cdl(c: Checker, raw: Any, key: KeyPath) -> Cdl | None:
     obj = c.obj(raw, key, (), ("slope", "offset", "power", "saturation"))
     if obj is None:
         return None
@@ -126,9 +135,10 @@ def _cdl(c: JsonChecker, raw: Any, key: str) -> Cdl | None:
     parts: dict[str, Any] = {}
     for name in ("slope", "offset", "power"):
         if name in obj:
-            parts[name] = c.triple(obj[name], f"{key}.{name}")
+            parts[name] = _triple(c, obj[name], (*key, name))
     if "saturation" in obj:
-        parts["saturation"] = c.number(obj["saturation"], f"{key}.saturation")
+        saturation = c.of_type(obj["saturation"], (*key, "saturation"), (int, float), finite=False)
+        parts["saturation"] = None if saturation is None else float(saturation)
     if len(c.errors) > before:
         return None
     cdl = Cdl(**parts)
@@ -141,21 +151,25 @@ def _cdl(c: JsonChecker, raw: Any, key: str) -> Cdl | None:
 
 def parse_cues_text(text: str, where: str | None = None) -> CueList:
     """A cue list from ``cues.json`` text; LookError listing every problem."""
-    data = decode_json(text, where)
-    check_schema(data, CUES_SCHEMA, where, "cue")
-    c = JsonChecker(where)
-    c.obj(data, "", ("schema", "cues"))
+    return parse_cues_json(json_document(text, where, LookError), where)
+
+
+def parse_cues_json(data: Any, where: str | None = None, locator: Locator | None = None) -> CueList:
+    """A cue list from decoded ``cues.json``; LookError listing every problem."""
+    c = Checker(where, locator=locator, dialect=JSON)
+    if not c.schema(data, CUES_SCHEMA, "cue"):
+        c.raise_errors(LookError)
+    c.keys(data, (), ("schema", "cues"), required=("schema", "cues"))
     raw = data.get("cues", [])
-    if not isinstance(raw, list):
-        c.error("cues", f"expected a list of cues, got {describe_json(raw)}")
+    if c.of_type(raw, ("cues",), (list,), expected="a list of cues") is None:
         raw = []
     cues: list[Cue] = []
     seen: dict[str, int] = {}
     fields = ("number", "look", "fade_s", "easing", "delay_s", "label")
     for i, item in enumerate(raw):
-        key = f"cues[{i}]"
+        key: KeyPath = ("cues", i)
         obj = c.obj(item, key, fields[:2], fields[2:])
-        if obj is None or any(name not in obj for name in fields[:2]):
+        if obj is None:
             continue
         try:
             cue = Cue(**{name: obj[name] for name in fields if name in obj})
@@ -164,12 +178,11 @@ def parse_cues_text(text: str, where: str | None = None) -> CueList:
             continue
         number = str(cue.key.normalize())
         if number in seen:
-            c.error(f"{key}.number", f"cue {cue.number} is already cues[{seen[number]}]")
+            c.error((*key, "number"), f"cue {cue.number} is already cues[{seen[number]}]")
             continue
         seen[number] = i
         cues.append(cue)
-    if c.errors:
-        raise LookError.collect(c.errors, where)
+    c.raise_errors(LookError)
     return CueList.of(cues)
 
 

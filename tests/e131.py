@@ -205,7 +205,7 @@ class E131Capture(asyncio.DatagramProtocol):
         """Every data packet so far, strictly parsed (raises on any malformed one)."""
         return [parse_data_packet(d) for d in self.datagrams if root_vector(d) == VECTOR_ROOT_DATA]
 
-    async def wait_for(self, check: Callable[[E131Data], bool], timeout: float = 3.0,
+    async def wait_for(self, check: Callable[[E131Data], bool], timeout: float = 10.0,
                        since: int | None = None) -> E131Data:
         """The first data packet for which ``check(packet)`` is true, among those arriving from now on
         (``since``: from that index of :attr:`datagrams` instead, 0 for all so far)."""

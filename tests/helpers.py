@@ -1,38 +1,9 @@
-"""Small helpers shared by tests: free loopback ports and running the stagectl command."""
+"""Free loopback ports and the ``stagectl`` command, under the names tests have long imported from here
+(they live in :mod:`tests.support.network` and :mod:`tests.support.cli`)."""
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-from pathlib import Path
+from tests.support.cli import REPO, stagectl, stagectl_env, stagectl_popen
+from tests.support.network import free_udp_port
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def free_udp_port() -> int:
-    """A UDP port on 127.0.0.1 that was free a moment ago."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def stagectl_env() -> dict[str, str]:
-    """Environment for a stagectl subprocess: this checkout first on the path, offscreen Qt."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), env.get("PYTHONPATH", "")]))
-    env.setdefault("QT_QPA_PLATFORM", "offscreen")
-    return env
-
-
-def stagectl(*args: str, timeout: float = 30.0) -> subprocess.CompletedProcess[str]:
-    """Run ``python -m stagectl ARGS`` to completion."""
-    return subprocess.run([sys.executable, "-m", "stagectl", *args], capture_output=True, text=True,
-                          timeout=timeout, env=stagectl_env(), cwd=REPO, check=False)
-
-
-def stagectl_popen(*args: str) -> subprocess.Popen[str]:
-    """Start ``python -m stagectl ARGS`` with stdout/stderr piped."""
-    return subprocess.Popen([sys.executable, "-m", "stagectl", *args], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env=stagectl_env(), cwd=REPO)
+__all__ = ["REPO", "free_udp_port", "stagectl", "stagectl_env", "stagectl_popen"]

@@ -9,28 +9,14 @@ from fractions import Fraction
 
 from stagectl.core.opentrackio.codec import OpenTrackIOSample
 from stagectl.core.timecode import FrameRate, Timecode
+from tests.support.stagefile import StageFile
 from tracking.freed.codec import FreeDPosition, encode_d1
 
-STAGE = """
-[stage]
-name = "raw test"
-frame_rate = 24
-[[cameras]]
-name = "A"
-[[cameras]]
-name = "B"
-[[sources]]
-camera = "A"
-protocol = "freed"
-listen = "127.0.0.1:0"
-camera_id = 1
-[[sources]]
-camera = "B"
-protocol = "opentrackio"
-listen = "127.0.0.1:0"
-[takes]
-dir = "takes"
-"""
+STAGE = (StageFile("raw test", frame_rate=24)
+         .source("A", "freed", camera_id=1)
+         .source("B", "opentrackio")
+         .takes(dir="takes")
+         .text)
 
 
 def freed(n: int, camera_id: int = 1) -> bytes:

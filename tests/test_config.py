@@ -26,10 +26,11 @@ from stagectl.config.load import (
     parse_stage,
     source_name,
 )
-from stagectl.config.locate import KeyLocator, locate_key, render_key
 from stagectl.config.model import ControlConfig, DeviceConfig, FixtureConfig, LooksConfig, TakesConfig
+from stagectl.core.check import render_key
 from stagectl.core.errors import ConfigError
 from stagectl.core.links import Endpoint
+from stagectl.core.locate import TomlLocator
 from stagectl.core.timecode import FrameRate
 
 DATA = Path(__file__).parent / "data" / "config"
@@ -373,7 +374,7 @@ def test_locator_finds_headers_dotted_and_inline_keys() -> None:
         ]
         ''')
     tomllib.loads(text)
-    loc = KeyLocator(text)
+    loc = TomlLocator(text)
     expect: dict[tuple[str | int, ...], int] = {
         ("title",): 1, ("a",): 2, ("a", "b", "c"): 2, ("t",): 3, ("t", "quoted key"): 4, ("fake",): -1,
         ("t", "inline", "q", "r", 1): 7, ("s",): 8, ("s", 0, "k"): 9, ("s", 1): 10, ("s", 1, "k"): 11,
@@ -384,7 +385,7 @@ def test_locator_finds_headers_dotted_and_inline_keys() -> None:
         assert loc.line_of(path) == (None if line == -1 else line), path
     assert loc.locate(("s", 1, "missing", "deeper")) == 10
     assert loc.locate(("nothing",)) is None
-    assert locate_key(text, ("t", "inline", "p")) == 7
+    assert loc.locate(("t", "inline", "p")) == 7
     assert render_key(("s", 1, "odd key", "k")) == 's[1]."odd key".k'
 
 
@@ -470,7 +471,7 @@ def test_generated_stage_files_raise_only_config_error_and_are_located(text: str
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError:
         return
-    loc = KeyLocator(text)
+    loc = TomlLocator(text)
     lines = text.split("\n")  # TOML lines end at \n only (not at \x85 and friends)
     for path in _paths(data):
         line = loc.line_of(path)

@@ -6,7 +6,7 @@ import ast
 import subprocess
 import sys
 
-from tests.helpers import REPO, stagectl_env
+from tests.support.cli import REPO, stagectl_env
 
 CORE_PACKAGES = ("stagectl", "tracking", "lens", "led_wall", "presets")
 QT_MODULES = ("PySide6", "pyqtgraph", "shiboken6", "PyQt5", "PyQt6")

@@ -16,6 +16,7 @@ from presets.model import Cue, CueError, CueList, Look, LookError, ZoneValues
 from presets.store import LookStore
 from stagectl.core.colour import Cdl
 from stagectl.core.device import Fade, Feature, FeatureError, FeatureValueError
+from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level, StageEvent
 from tests.test_fade import BLACKOUT, BRIGHTNESS, CCT, PRESET, TINT, FakeClock, RecordingDevice
 
@@ -216,6 +217,47 @@ def test_blackout_then_go_fades_up_from_black(tmp_path: Path) -> None:
     assert 0.0 < float(stage.wall.sent("brightness")[-1]) < 10.0
     stage.at(3.5)
     assert stage.wall.sent("brightness")[-1] == 10.0 and not stage.status().blackout
+
+
+def test_a_removed_device_leaves_fades_and_blackout_and_is_unknown_from_then_on(tmp_path: Path) -> None:
+    stage = Stage(tmp_path, CUES)
+    stage.engine.go()  # Day over 2 s: wall, ceiling, dmx, ue
+    stage.at(1.0)
+    ceiling_sets = len(stage.ceiling.sets)
+    assert stage.engine.remove_device("ceiling") is stage.ceiling
+    assert stage.engine.remove_device("ceiling") is None  # already gone
+    assert "ceiling" not in stage.engine.devices
+    stage.at(2.0)
+    assert stage.wall.sent("brightness")[-1] == 1000.0 and len(stage.ceiling.sets) == ceiling_sets
+    assert stage.status().reached_look == "Day" and stage.status().fades == ()
+    info = [e.message for e in stage.events.drain() if e.source == "cues" and "removed" in e.message]
+    assert info == ["ceiling: 1 feature(s) left their fade (the device was removed); the rest goes on"]
+
+    stage.engine.blackout()
+    assert stage.engine.remove_device("dmx") is stage.fixtures  # blacked out: it leaves the blackout too
+    stage.engine.go()  # Night: the blackout features are turned off again, on the devices still here
+    assert stage.wall.sent("blackout") == [True, False] and stage.fixtures.sent("blackout") == [True]
+    stage.at(10.0)
+    assert stage.wall.sent("brightness")[-1] == 10.0 and stage.fixtures.sent("key.intensity")[-1] == 0.0
+
+    with pytest.raises(FeatureError) as removed:
+        stage.engine.fade_feature("dmx", "key.intensity", 0.5, 1.0)
+    with pytest.raises(FeatureError) as unknown:
+        stage.engine.fade_feature("nobody", "key.intensity", 0.5, 1.0)
+    assert str(removed.value).startswith("no device 'dmx'") and "(devices: wall, ue)" in str(removed.value)
+    assert str(unknown.value).replace("'nobody'", "'dmx'") == str(removed.value)
+
+
+def test_a_device_joins_the_engine_once(tmp_path: Path) -> None:
+    stage = Stage(tmp_path, CUES)
+    stage.engine.remove_device("ceiling")
+    stage.engine.add_device(stage.ceiling)
+    assert list(stage.engine.devices) == ["wall", "dmx", "ue", "ceiling"]
+    with pytest.raises(StageError, match="already drives a device named 'ceiling'"):
+        stage.engine.add_device(stage.ceiling)
+    stage.engine.go()
+    stage.at(2.0)
+    assert stage.ceiling.sent("brightness")[-1] == pytest.approx(100.0)  # looks reach it again
 
 
 def test_back_to_safe(tmp_path: Path) -> None:

@@ -220,6 +220,45 @@ def test_cancel_waiting_and_cancel_all() -> None:
     assert len(wall.sets) == count and wall.sent("tint") == [] and not runner.busy
 
 
+def test_a_forgotten_device_leaves_every_fade_and_the_rest_goes_on() -> None:
+    clock = FakeClock()
+    done: list[FadeGroup] = []
+    wall = RecordingDevice("wall", clock=clock, values={"brightness": 100.0, "tint": 0.0})
+    side = RecordingDevice("side", clock=clock, values={"brightness": 100.0, "tint": 0.0})
+    runner = _runner(clock, done=done)
+    running = runner.start([(wall, BRIGHTNESS, 1000.0), (side, BRIGHTNESS, 1000.0)], duration_s=1.0)
+    waiting = runner.start([(wall, TINT, 0.01), (side, TINT, 0.01)], duration_s=1.0, delay_s=5.0)
+    kept = FadeGroup("held elsewhere", None, None, 0.0, 0.0, running.easing, [(side, TINT, 0.0)], done=True)
+    _at(runner, clock, 0.5)
+    side_sets = len(side.sets)
+    assert runner.forget_device(side, [kept]) == 1  # one of its features was fading
+    assert [t[0] for t in (*running.targets, *waiting.targets)] == [wall, wall] and kept.targets == []
+    assert running.owned == 1 and not running.done
+    _at(runner, clock, 1.0)
+    _at(runner, clock, 6.0)
+    _at(runner, clock, 7.0)
+    assert wall.sent("brightness")[-1] == 1000.0 and wall.sent("tint")[-1] == 0.01
+    assert len(side.sets) == side_sets and done == [running, waiting] and not runner.busy
+    # Nothing of it is remembered: a device of the same name starts from its own value.
+    again = RecordingDevice("side", clock=clock, values={"brightness": 500.0})
+    runner.start([(again, BRIGHTNESS, 1000.0)], duration_s=1.0)
+    assert again.sent("brightness") == [500.0]
+
+
+def test_forgetting_the_only_device_of_a_fade_ends_it_and_stops_the_ticking() -> None:
+    async def body() -> None:
+        wall = RecordingDevice("wall", values={"brightness": 100.0})
+        runner = FadeRunner(rate_hz=50.0)
+        group = runner.start([(wall, BRIGHTNESS, 1000.0)], duration_s=60.0)
+        assert runner.busy and runner.forget_device(wall) == 1
+        assert group.done and not runner.busy and runner.progress() == []
+        ticks = runner.ticks
+        await asyncio.sleep(0.1)
+        assert runner.ticks == ticks  # nothing left to move: no tick scheduled
+
+    asyncio.run(body())
+
+
 def test_integer_features_get_whole_numbers() -> None:
     clock = FakeClock()
     dmx = RecordingDevice("dmx", [LEVEL_DMX], clock=clock, values={"level": 0})

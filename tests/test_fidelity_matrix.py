@@ -23,7 +23,6 @@ import io
 import json
 import math
 import socket
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,7 +56,9 @@ from tests.fidelity import (
     same,
 )
 from tests.opentrackio_strict import StrictReceiver
-from tests.take_recording import read_take, record, running, until
+from tests.support.polling import wait_until
+from tests.support.recording import read_take, record, running
+from tests.support.stagefile import StageFile
 
 DATA = Path(__file__).parent / "data" / "opentrackio"
 EXAMPLES = [*sorted((DATA / "examples").glob("*.json")), *sorted((DATA / "generated").glob("*.json"))]
@@ -95,48 +96,22 @@ class Run:
 
 def _stage(folder: Path, ports: dict[str, int]) -> str:
     lens_file = Path(lens_package.__file__).parent / "data" / "demo_zoom_24_70.json"
-    return f"""
-[stage]
-name = "fidelity"
-frame_rate = "24000/1001"
-[[cameras]]
-name = "T"
-[[cameras]]
-name = "S"
-lens = "{lens_file}"
-[[sources]]
-camera = "T"
-protocol = "opentrackio"
-listen = "127.0.0.1:0"
-[[sources]]
-camera = "S"
-protocol = "opentrackio"
-listen = "127.0.0.1:0"
-[[outputs]]
-kind = "opentrackio"
-target = "127.0.0.1:{ports['json']}"
-encoding = "json"
-cameras = ["T", "S"]
-[[outputs]]
-kind = "opentrackio"
-target = "127.0.0.1:{ports['cbor']}"
-encoding = "cbor"
-mtu = 400
-cameras = ["T", "S"]
-[takes]
-dir = "{folder / 'takes'}"
-timecode = "T"
-"""
+    stage = StageFile("fidelity", frame_rate="24000/1001").camera("T").camera("S", lens=lens_file)
+    stage.source("T", "opentrackio").source("S", "opentrackio")
+    stage.output("opentrackio", target=f"127.0.0.1:{ports['json']}", encoding="json", cameras=["T", "S"])
+    stage.output("opentrackio", target=f"127.0.0.1:{ports['cbor']}", encoding="cbor", mtu=400,
+                 cameras=["T", "S"])
+    return stage.takes(dir=folder / "takes", timecode="T").text
 
 
 def _drain(sock: socket.socket, receiver: StrictReceiver, wanted: int) -> None:
-    deadline = time.monotonic() + 10.0
-    while len(receiver.samples) < wanted:
-        assert time.monotonic() < deadline, f"{len(receiver.samples)} of {wanted} output samples arrived"
+    def arrived() -> bool:
         with contextlib.suppress(BlockingIOError):
-            receiver.feed(sock.recv(70000))
-            continue
-        time.sleep(0.005)
+            while len(receiver.samples) < wanted:
+                receiver.feed(sock.recv(70000))
+        return len(receiver.samples) >= wanted
+
+    wait_until(arrived, what=f"{wanted} output samples", detail=lambda: len(receiver.samples))
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +142,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
                     assert source.bound is not None
                     for datagram in datagrams:
                         sender.sendto(datagram, ("127.0.0.1", source.bound.port))
-                until(lambda n=n: all(c.delivered == n + 1 for c in stage.cameras.values()))
+                wait_until(lambda n=n: all(c.delivered == n + 1 for c in stage.cameras.values()))
 
         record(runner, send, scene="fidelity")
         for name, sock in sockets.items():

@@ -35,42 +35,22 @@ from stagectl.core.opentrackio.codec import (
 )
 from stagectl.takes.export.registry import export_takes
 from tests.chan_reader import read_chan
-from tests.take_recording import read_take, record, running, until
+from tests.support.polling import wait_until
+from tests.support.recording import read_take, record, running
+from tests.support.stagefile import StageFile
 from tracking.freed.codec import FreeDPosition, encode_d1
 
-STAGE = """
-[stage]
-name = "fov"
-frame_rate = 25
-[[cameras]]
-name = "L"
-lens = "{lens}"
-[[cameras]]
-name = "K"
-[[cameras]]
-name = "G"
-sensor_mm = [24.89, 18.66]
-[[cameras]]
-name = "N"
-[[sources]]
-camera = "L"
-protocol = "freed"
-listen = "127.0.0.1:0"
-[[sources]]
-camera = "K"
-protocol = "opentrackio"
-listen = "127.0.0.1:0"
-[[sources]]
-camera = "G"
-protocol = "opentrackio"
-listen = "127.0.0.1:0"
-[[sources]]
-camera = "N"
-protocol = "opentrackio"
-listen = "127.0.0.1:0"
-[takes]
-dir = "takes"
-"""
+
+def _stage(lens: Path) -> str:
+    """L: FreeD solved by a lens file; K: OpenTrackIO with the tracker's sensor; G: the stage file's
+    sensor; N: nothing known about the film back."""
+    stage = StageFile("fov").camera("L", lens=lens).camera("K").camera("G", sensor_mm=[24.89, 18.66])
+    stage.source("L", "freed")
+    for camera in ("K", "G", "N"):
+        stage.source(camera, "opentrackio")
+    return stage.takes(dir="takes").text
+
+
 FRAMES = 10
 
 
@@ -79,7 +59,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("fov")
     lens_file = Path(lens_package.__file__).parent / "data" / "demo_zoom_24_70.json"
     sensor = OpenTrackIOStatic(sensor_width_mm=27.99, sensor_height_mm=19.22, camera_label="K")
-    with running(STAGE.format(lens=lens_file), folder) as runner, \
+    with running(_stage(lens_file), folder) as runner, \
             socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
         stage = runner.stage
 
@@ -97,7 +77,7 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                     bound = stage.sources[index].bound
                     assert bound is not None
                     sender.sendto(datagram, ("127.0.0.1", bound.port))
-                until(lambda n=n: all(c.delivered == n + 1 for c in stage.cameras.values()))
+                wait_until(lambda n=n: all(c.delivered == n + 1 for c in stage.cameras.values()))
                 time.sleep(0.045)  # a new stage-clock frame (25 fps) for every sample
 
         record(runner, send, scene="fov")

@@ -11,11 +11,9 @@ checked with a recording stand-in for serial.Serial.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import threading
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,8 +28,9 @@ from stagectl.core.links import SerialSettings
 from stagectl.core.samples import CameraSample
 from stagectl.core.timecode import FrameRate
 from stagectl.stage.pipeline import CameraPipeline
-from tests.serial_helpers import PtyDevice
-from tests.serial_helpers import run_serial_source as _run
+from tests.support.polling import async_wait_until
+from tests.support.serial import PtyDevice
+from tests.support.serial import run_serial_source as _run
 from tracking.freed.codec import CMD_START_STREAM, FreeDPosition, encode_d0, encode_d1
 from tracking.freed.serial import FreeDSerialSource, backoff_s
 
@@ -57,13 +56,6 @@ def _make(path: Path, **kwargs: Any) -> FreeDSerialSource:
     return FreeDSerialSource("A/freed-serial", camera, StageClock(RATE), EventQueue(), settings, **kwargs)
 
 
-async def _wait_until(predicate: Callable[[], bool], what: str, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.002)
-
-
 def _collect(source: FreeDSerialSource) -> list[CameraSample]:
     samples: list[CameraSample] = []
     source.camera.add_sink(samples.append)
@@ -75,7 +67,7 @@ def _opened(source: FreeDSerialSource) -> Callable[[], bool]:
 
 
 async def _wait_open(source: FreeDSerialSource) -> None:
-    await _wait_until(_opened(source), "the port to open")
+    await async_wait_until(_opened(source), what="the port to open")
 
 
 # --- data ---------------------------------------------------------------------------------------
@@ -89,7 +81,7 @@ def test_good_frames_become_samples(device: PtyDevice) -> None:
         assert src.health.detail == f"opening {device.path}"  # async_start returned before the open
         await _wait_open(src)
         device.write(_frame(10.0) + _frame(20.0) + _frame(30.0))
-        await _wait_until(lambda: len(samples) == 3, "three samples")
+        await async_wait_until(lambda: len(samples) == 3, what="three samples")
 
     events = _run(source, body)
     # FreeD pans right-positive, stagectl (OpenTrackIO) left-positive
@@ -119,7 +111,7 @@ def test_garbage_half_frames_and_bad_checksums_between_good_frames(device: PtyDe
         await _wait_open(src)
         for i in range(0, len(stream), 7):  # as a slow line delivers it
             device.write(stream[i:i + 7])
-        await _wait_until(lambda: len(samples) == 5, "five samples")
+        await async_wait_until(lambda: len(samples) == 5, what="five samples")
 
     _run(source, body)
     assert [-s.rotation_deg[0] for s in samples] == [1.0, 3.0, 4.0, 5.0, 6.0]
@@ -136,7 +128,7 @@ def test_camera_id_filter_and_value_check(device: PtyDevice) -> None:
     async def body(src: FreeDSerialSource) -> None:
         await _wait_open(src)
         device.write(_frame(1.0, camera_id=1) + _frame(200.0, camera_id=2) + _frame(2.0, camera_id=2))
-        await _wait_until(lambda: len(samples) == 1, "one sample")
+        await async_wait_until(lambda: len(samples) == 1, what="one sample")
 
     events = _run(source, body)
     assert source.health.rejected_by_reason == {"camera_id": 1, "value": 1}
@@ -163,16 +155,16 @@ def test_device_vanishing_and_coming_back(device: PtyDevice, caplog: pytest.LogC
     async def body(src: FreeDSerialSource) -> None:
         await _wait_open(src)
         device.write(_frame(1.0))
-        await _wait_until(lambda: len(samples) == 1, "a sample")
+        await async_wait_until(lambda: len(samples) == 1, what="a sample")
         device.unplug()
-        await _wait_until(lambda: src.health.failed is not None, "the loss")
+        await async_wait_until(lambda: src.health.failed is not None, what="the loss")
         assert src.health.state is StreamState.DOWN
-        await _wait_until(lambda: _attempt(src) >= 5, "five reconnect attempts")
+        await async_wait_until(lambda: _attempt(src) >= 5, what="five reconnect attempts")
         assert (src.health.failed or "").startswith(f"cannot open {device.path}: No such file")
         device.plug()
         await _wait_open(src)
         device.write(_frame(2.0))
-        await _wait_until(lambda: len(samples) == 2, "a sample after the reconnect")
+        await async_wait_until(lambda: len(samples) == 2, what="a sample after the reconnect")
 
     events = _run(source, body)
     assert [-s.rotation_deg[0] for s in samples] == [1.0, 2.0]
@@ -196,12 +188,12 @@ def test_device_appearing_after_start(device: PtyDevice) -> None:
     samples = _collect(source)
 
     async def body(src: FreeDSerialSource) -> None:
-        await _wait_until(lambda: _attempt(src) >= 2, "two failed opens")
+        await async_wait_until(lambda: _attempt(src) >= 2, what="two failed opens")
         assert (src.health.failed or "").startswith(f"cannot open {device.path}: ")
         device.plug()
         await _wait_open(src)
         device.write(_frame(1.0))
-        await _wait_until(lambda: len(samples) == 1, "a sample")
+        await async_wait_until(lambda: len(samples) == 1, what="a sample")
 
     events = _run(source, body)
     assert [e.level for e in events] == [Level.WARNING, Level.INFO]
@@ -212,7 +204,8 @@ def test_async_stop_returns_promptly_while_the_device_is_gone(device: PtyDevice)
     source = _make(device.path, reconnect_min_s=30.0, reconnect_max_s=60.0)
 
     async def body(src: FreeDSerialSource) -> None:
-        await _wait_until(lambda: src.health.detail == "reconnecting in 30 s (attempt 1)", "a failed open")
+        await async_wait_until(lambda: src.health.detail == "reconnecting in 30 s (attempt 1)",
+                               what="a failed open")
 
     events = _run(source, body)  # asserts the reader thread ended: the 30 s wait was cut short
     assert (source.health.failed or "").endswith("No such file or directory")
@@ -229,7 +222,7 @@ async def _read_command(device: PtyDevice) -> bytes:
         got.extend(device.read_ready())
         return len(got) >= 4
 
-    await _wait_until(enough, "the D0 command")
+    await async_wait_until(enough, what="the D0 command")
     return bytes(got)
 
 
@@ -244,7 +237,7 @@ def test_start_stream_command_is_sent_after_each_open(device: PtyDevice, camera_
         await _wait_open(src)
         received.append(await _read_command(device))
         device.unplug()
-        await _wait_until(lambda: src.health.failed is not None, "the loss")
+        await async_wait_until(lambda: src.health.failed is not None, what="the loss")
         device.plug()
         await _wait_open(src)
         received.append(await _read_command(device))

@@ -19,6 +19,8 @@ from stagectl.core.logutil import RateLimiter
 from stagectl.core.samples import CameraSample
 from stagectl.core.timecode import FrameRate, frames_per_24h
 from stagectl.stage.pipeline import CameraPipeline
+from tests.support.loop import run_loop
+from tests.support.polling import async_wait_until
 from tracking.freed.codec import FreeDPosition, encode_d1
 from tracking.freed.udp import FreeDUdpSource
 
@@ -45,21 +47,11 @@ def _make(listen: Endpoint = ANY_PORT) -> FreeDUdpSource:
     return FreeDUdpSource("A/freed", camera, StageClock(RATE), EventQueue(), listen, camera_id=1)
 
 
-async def _wait_until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting for datagrams"
-        await asyncio.sleep(0.002)
-
-
 def _run(source: FreeDUdpSource, body: Callable[[FreeDUdpSource, socket.socket], Awaitable[None]]) -> None:
     """Start ``source`` on a fresh loop, run ``body(source, sender)``, stop; fail on loop errors."""
-    loop_errors: list[dict[str, Any]] = []
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
-        source.camera.attach(loop)  # what Stage.async_start does
+        source.camera.attach(asyncio.get_running_loop())  # what Stage.async_start does
         await source.async_start()
         assert source.bound is not None and source.bound.port != 0
         sender = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -69,8 +61,7 @@ def _run(source: FreeDUdpSource, body: Callable[[FreeDUdpSource, socket.socket],
             sender.close()
             await source.async_stop()
 
-    asyncio.run(main())
-    assert loop_errors == []
+    run_loop(main)
 
 
 def _send(sender: socket.socket, source: FreeDUdpSource, data: bytes) -> None:
@@ -87,7 +78,7 @@ def test_good_packet_becomes_a_camera_sample() -> None:
     async def body(src: FreeDUdpSource, sender: socket.socket) -> None:
         times.append(time.monotonic_ns())
         _send(sender, src, GOOD)
-        await _wait_until(lambda: src.camera.latest is not None)
+        await async_wait_until(lambda: src.camera.latest is not None)
         times.append(time.monotonic_ns())
 
     _run(source, body)
@@ -134,11 +125,11 @@ def test_bad_datagrams_are_counted_by_reason_and_a_good_one_still_gets_through()
         for n, (name, data, reason) in enumerate(BAD, start=1):
             before = src.health.rejected_by_reason.get(reason, 0)
             _send(sender, src, data)
-            await _wait_until(lambda n=n: src.health.received == n)
+            await async_wait_until(lambda n=n: src.health.received == n)
             assert src.health.rejected_by_reason.get(reason, 0) == before + 1, name
             assert src.camera.latest is None, name
         _send(sender, src, _packet(pan=-45.0))
-        await _wait_until(lambda: src.camera.latest is not None)
+        await async_wait_until(lambda: src.camera.latest is not None)
 
     _run(source, body)
     h = source.health
@@ -236,7 +227,7 @@ def test_delay_line_holds_samples_for_delay_ms_and_keeps_order() -> None:
     async def body(src: FreeDUdpSource, sender: socket.socket) -> None:
         for pan in (1.0, 2.0, 3.0):
             _send(sender, src, _packet(pan=pan))
-        await _wait_until(lambda: len(delivered) == 3)
+        await async_wait_until(lambda: len(delivered) == 3)
 
     _run(source, body)
     assert [pan for _, pan in delivered] == [1.0, 2.0, 3.0]
@@ -258,7 +249,7 @@ def test_delay_line_does_not_deliver_immediately() -> None:
         source.datagram_received(GOOD, ADDR)
         held = camera.delivered
         started = loop.time()
-        await _wait_until(lambda: camera.delivered == 1)
+        await async_wait_until(lambda: camera.delivered == 1)
         elapsed_ms = (loop.time() - started) * 1000
         camera.set_delay_ms(0)  # no delay: delivered inside the handler
         source.datagram_received(_packet(pan=7.0), ADDR)
@@ -290,7 +281,7 @@ def test_a_burst_is_read_in_one_wake_up() -> None:
             for _ in range(8):  # eight genlocked trackers send on the same tick
                 _send(sender, src, GOOD)
             time.sleep(0.02)  # the loop is busy: the burst queues in the socket
-            await _wait_until(lambda n=burst: src.health.received == 8 * n)  # type: ignore[misc]
+            await async_wait_until(lambda n=burst: src.health.received == 8 * n)  # type: ignore[misc]
 
     _run(source, body)
     assert source.health.accepted == 24
@@ -308,7 +299,7 @@ def test_falls_back_to_the_asyncio_transport_without_add_reader(monkeypatch: pyt
     async def body(src: FreeDUdpSource, sender: socket.socket) -> None:
         monkeypatch.undo()  # the transport itself needs the real add_reader
         _send(sender, src, GOOD)
-        await _wait_until(lambda: src.camera.delivered == 1)
+        await async_wait_until(lambda: src.camera.delivered == 1)
 
     _run(source, body)
     assert source._transport is None and source._sock is None  # closed on stop
@@ -328,7 +319,7 @@ def test_a_failing_raw_capture_is_reported_once_and_never_stops_the_stream() -> 
     async def body(src: FreeDUdpSource, sender: socket.socket) -> None:
         for n in range(5):
             _send(sender, src, _packet(pan=float(n)))
-        await _wait_until(lambda: src.camera.delivered == 5)
+        await async_wait_until(lambda: src.camera.delivered == 5)
 
     _run(source, body)
     assert len(calls) == 5 and source.health.accepted == 5

@@ -19,48 +19,35 @@ from led_wall.emulators.http_server import HttpRequest, HttpResponse
 from led_wall.helios import HeliosDevice, fragment
 from stagectl.core.device import DeviceError, FeatureValueError, LinkState
 from stagectl.core.events import EventQueue, Level
-from tests.helpers import REPO, stagectl_env
+from tests.support.cli import REPO, stagectl_env
+from tests.support.emulators import serving
+from tests.support.loop import run_loop
+from tests.support.polling import async_wait_until
 
 BRIGHTNESS = "dev.display.brightness"
 Body = Callable[[HeliosDevice, HeliosEmulator], Awaitable[None]]
 
 
-async def until(condition: Callable[[], bool], timeout: float = 3.0) -> bool:
-    """Wait (polling every 5 ms) until ``condition()``; False on timeout."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            return False
-        await asyncio.sleep(0.005)
-    return True
-
-
 def _run(body: Body, *, accept_verbs: Iterable[str] = ("PATCH", "POST"), events: EventQueue | None = None,
          wait_presets: bool = True, emulator: HeliosEmulator | None = None, **device_kwargs: Any) -> None:
     """Emulator + device on a fresh loop; the device is UP (with its preset list) before ``body``."""
-    loop_errors: list[dict[str, Any]] = []
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
-        emu = emulator if emulator is not None else HeliosEmulator(accept_verbs=accept_verbs)
-        await emu.start()
-        device_kwargs.setdefault("poll_s", 0.05)
-        device_kwargs.setdefault("timeout_s", 0.5)
-        device = HeliosDevice("wall-h", emu.url, events=events, **device_kwargs)
-        device.retry_initial_s, device.retry_max_s = 0.02, 0.1
-        await device.async_start()
-        try:
-            assert await until(lambda: device.state is LinkState.UP), device.detail
-            if wait_presets:
-                assert await until(lambda: bool(device.preset_names))
-            await body(device, emu)
-        finally:
-            await device.async_stop()
-            await emu.stop()
+        async with serving(emulator or HeliosEmulator(accept_verbs=accept_verbs)) as emu:
+            device_kwargs.setdefault("poll_s", 0.05)
+            device_kwargs.setdefault("timeout_s", 0.5)
+            device = HeliosDevice("wall-h", emu.url, events=events, **device_kwargs)
+            device.retry_initial_s, device.retry_max_s = 0.02, 0.1
+            await device.async_start()
+            try:
+                await async_wait_until(lambda: device.state is LinkState.UP, detail=lambda: device.detail)
+                if wait_presets:
+                    await async_wait_until(lambda: bool(device.preset_names))
+                await body(device, emu)
+            finally:
+                await device.async_stop()
 
-    asyncio.run(main())
-    assert loop_errors == []
+    run_loop(main)
 
 
 def test_fragment_nests_paths() -> None:
@@ -73,10 +60,10 @@ def test_fragment_nests_paths() -> None:
 def test_writes_use_the_configured_verb(verb: str) -> None:
     async def body(device: HeliosDevice, emu: HeliosEmulator) -> None:
         await device.async_set("brightness", 42.5)
+        writes = device.status().writes
         device.set_many({"cct": 3199.6, "tint": -0.004, "blackout": True, "test_pattern_type": "grid",
                          "group-1.intensity": 0.5, "group-1.blackout": "on"})
-        assert await until(lambda: device.status().pending == 0 and emu.value("dev.display.blackout"))
-        await asyncio.sleep(0.05)
+        await async_wait_until(lambda: device.status().writes > writes)  # the batch was answered
         assert emu.value(BRIGHTNESS) == 42.5 and emu.value("dev.display.cct") == 3200
         assert emu.value("dev.display.cctDuv") == -0.004
         assert emu.value("dev.ingest.testPattern.type") == "grid"
@@ -116,9 +103,10 @@ def test_presets_are_a_choice_read_from_the_processor() -> None:
         assert device.preset_names == ("Day", "Night", "Magic Hour")
         assert device.feature("preset").choices == ("Day", "Night", "Magic Hour")
         assert [f.name for f in device.features][-1] == "preset"
+        writes = device.status().writes
         device.set_many({"preset": "Night", "brightness": 33.0})  # the preset goes first
-        assert await until(lambda: emu.active_preset == "Night" and device.status().pending == 0)
-        await asyncio.sleep(0.05)
+        await async_wait_until(lambda: device.status().writes > writes)  # the batch was answered
+        assert emu.active_preset == "Night"
         assert emu.value("dev.display.cct") == 4300 and emu.value(BRIGHTNESS) == 33.0
         with pytest.raises(FeatureValueError, match="is not one of: Day, Night, Magic Hour"):
             device.set("preset", "Sunset")
@@ -127,7 +115,7 @@ def test_presets_are_a_choice_read_from_the_processor() -> None:
             await device.async_set("preset", "Day")
         emu.presets["Sunset"] = {"dev": {"display": {"brightness": 10.0}}}
         device.preset_refresh_s = 0.0
-        assert await until(lambda: "Sunset" in device.feature("preset").choices)
+        await async_wait_until(lambda: "Sunset" in device.feature("preset").choices)
         await device.async_set("preset", "Sunset")
         assert emu.value(BRIGHTNESS) == 10.0
 
@@ -162,7 +150,7 @@ def test_without_a_preset_list_the_device_still_works() -> None:
     emulator.server.handler = no_presets
 
     async def body(device: HeliosDevice, emu: HeliosEmulator) -> None:
-        assert await until(lambda: device.preset_errors >= 2)
+        await async_wait_until(lambda: device.preset_errors >= 2)
         assert device.state is LinkState.UP and device.preset_names == ()
         with pytest.raises(FeatureValueError):
             device.set("preset", "Day")
@@ -178,13 +166,13 @@ def test_poll_picks_up_changes_and_refuses_nonsense() -> None:
         emu.set_local("dev.display.cct", 3200)
         emu.set_local("dev.ingest.testPattern.enabled", True)
         emu.set_local("dev.groups.0.gains.i", 1.5)
-        assert await until(lambda: device.values.get("cct") == 3200.0)
-        assert await until(lambda: device.values.get("test_pattern") is True)
-        assert await until(lambda: device.values.get("group-0.intensity") == 1.5)
+        await async_wait_until(lambda: device.values.get("cct") == 3200.0)
+        await async_wait_until(lambda: device.values.get("test_pattern") is True)
+        await async_wait_until(lambda: device.values.get("group-0.intensity") == 1.5)
         emu.set_local(BRIGHTNESS, math.nan)
         emu.set_local("dev.display.cctDuv", 0.5)
         emu.set_local("dev.display.freeze", "yes please")
-        assert await until(lambda: device.polled.rejected >= 3)
+        await async_wait_until(lambda: device.polled.rejected >= 3)
         assert device.values["brightness"] == 50.0 and device.values["tint"] == 0.0
         assert device.state is LinkState.UP and emu.changes == []
 
@@ -193,34 +181,30 @@ def test_poll_picks_up_changes_and_refuses_nonsense() -> None:
 
 def test_emulator_filters_the_tree_by_query() -> None:
     async def main() -> None:
-        emu = HeliosEmulator()
-        await emu.start()
-        try:
-            async with httpx.AsyncClient(base_url=emu.url, trust_env=False) as client:
-                full = (await client.get("/api/v1/public")).json()
-                assert set(full) == {"sys", "dev"}
-                narrow = (await client.get("/api/v1/public?dev.display.brightness&sys.name&no.such")).json()
-                assert narrow == {"dev": {"display": {"brightness": 50.0}},
-                                  "sys": {"name": "helios-emulator"}}
-                reply = await client.patch("/api/v1/public", json={"dev": {"display": {"gamma": 2.2}}})
-                assert reply.json() == {"dev": {"display": {"gamma": 2.2}}}
-                for body, text in [({"dev": {"display": {"gamma": 9}}}, "out of range"),
-                                   ({"dev": {"display": {"nope": 1}}}, "Unknown property dev.display.nope"),
-                                   ({"sys": {"name": "x"}}, "read-only"),
-                                   ({"dev": {"display": {"blackout": 1}}}, "true or false"),
-                                   ({"dev": {"ingest": {"testPattern": {"type": "plaid"}}}}, "not one of"),
-                                   ({"dev": {"display": {"brightness": 10, "cct": 99}}}, "cct = 99")]:
-                    refused = await client.patch("/api/v1/public", json=body)
-                    assert refused.status_code == 400 and text in refused.json()["error"], refused.text
-                nan = await client.post("/api/v1/public",
-                                        content=b'{"dev": {"display": {"brightness": NaN}}}')
-                assert nan.status_code == 400
-                assert emu.value(BRIGHTNESS) == 50.0  # a refused fragment changes nothing at all
-                assert [c.path for c in emu.changes] == ["dev.display.gamma"]
-        finally:
-            await emu.stop()
+        async with serving(HeliosEmulator()) as emu, \
+                httpx.AsyncClient(base_url=emu.url, trust_env=False) as client:
+            full = (await client.get("/api/v1/public")).json()
+            assert set(full) == {"sys", "dev"}
+            narrow = (await client.get("/api/v1/public?dev.display.brightness&sys.name&no.such")).json()
+            assert narrow == {"dev": {"display": {"brightness": 50.0}},
+                              "sys": {"name": "helios-emulator"}}
+            reply = await client.patch("/api/v1/public", json={"dev": {"display": {"gamma": 2.2}}})
+            assert reply.json() == {"dev": {"display": {"gamma": 2.2}}}
+            for body, text in [({"dev": {"display": {"gamma": 9}}}, "out of range"),
+                               ({"dev": {"display": {"nope": 1}}}, "Unknown property dev.display.nope"),
+                               ({"sys": {"name": "x"}}, "read-only"),
+                               ({"dev": {"display": {"blackout": 1}}}, "true or false"),
+                               ({"dev": {"ingest": {"testPattern": {"type": "plaid"}}}}, "not one of"),
+                               ({"dev": {"display": {"brightness": 10, "cct": 99}}}, "cct = 99")]:
+                refused = await client.patch("/api/v1/public", json=body)
+                assert refused.status_code == 400 and text in refused.json()["error"], refused.text
+            nan = await client.post("/api/v1/public",
+                                    content=b'{"dev": {"display": {"brightness": NaN}}}')
+            assert nan.status_code == 400
+            assert emu.value(BRIGHTNESS) == 50.0  # a refused fragment changes nothing at all
+            assert [c.path for c in emu.changes] == ["dev.display.gamma"]
 
-    asyncio.run(main())
+    run_loop(main)
 
 
 def test_out_of_range_is_refused_before_sending() -> None:
@@ -242,27 +226,25 @@ def test_error_status_and_hang() -> None:
     events = EventQueue()
 
     async def body(device: HeliosDevice, emu: HeliosEmulator) -> None:
-        other_emu = HeliosEmulator()
-        await other_emu.start()
-        other = HeliosDevice("wall-i", other_emu.url, poll_s=0.05, timeout_s=0.5)
-        await other.async_start()
-        try:
-            emu.fail_status = 500
-            device.set("brightness", 20.0)
-            assert await until(lambda: device.state in (LinkState.DOWN, LinkState.RECONNECTING))
-            assert '-> 500: {"error": "fault injected by the emulator"}' in (device.last_error or "")
-            emu.fail_status = None
-            emu.hang = True
-            with pytest.raises(DeviceError):
-                await device.async_set("brightness", 25.0, timeout=1.5)
-            assert "no answer within 0.5 s" in (device.last_error or "")
-            await other.async_set("brightness", 70.0)  # the other wall is not held up
-            assert other_emu.value(BRIGHTNESS) == 70.0
-            warnings = [e for e in events.drain() if e.level is Level.WARNING]
-            assert len(warnings) == 1  # one outage, one warning
-        finally:
-            await other.async_stop()
-            await other_emu.stop()
+        async with serving(HeliosEmulator()) as other_emu:
+            other = HeliosDevice("wall-i", other_emu.url, poll_s=0.05, timeout_s=0.5)
+            await other.async_start()
+            try:
+                emu.fail_status = 500
+                device.set("brightness", 20.0)
+                await async_wait_until(lambda: device.state in (LinkState.DOWN, LinkState.RECONNECTING))
+                assert '-> 500: {"error": "fault injected by the emulator"}' in (device.last_error or "")
+                emu.fail_status = None
+                emu.hang = True
+                with pytest.raises(DeviceError):  # the device's own 0.5 s, long before the caller's 10 s
+                    await device.async_set("brightness", 25.0, timeout=10.0)
+                assert "no answer within 0.5 s" in (device.last_error or "")
+                await other.async_set("brightness", 70.0)  # the other wall is not held up
+                assert other_emu.value(BRIGHTNESS) == 70.0
+                warnings = [e for e in events.drain() if e.level is Level.WARNING]
+                assert len(warnings) == 1  # one outage, one warning
+            finally:
+                await other.async_stop()
 
     _run(body, events=events)
 
@@ -270,12 +252,15 @@ def test_error_status_and_hang() -> None:
 def test_60hz_fade_to_a_slow_processor_is_coalesced() -> None:
     async def body(device: HeliosDevice, emu: HeliosEmulator) -> None:
         emu.delay_s = 0.05
+        started = time.monotonic()
         for step in range(61):
             device.set_many({"brightness": 10.0 + 80.0 * step / 60, "cct": 6500 - 30 * step})
             await asyncio.sleep(1 / 60)
-        assert await until(lambda: device.status().pending == 0 and emu.value(BRIGHTNESS) == 90.0, 3.0)
+        setting_s = time.monotonic() - started  # longer on a loaded machine, never shorter than 1 s
+        await async_wait_until(lambda: device.status().pending == 0 and emu.value(BRIGHTNESS) == 90.0)
         log = emu.changes_of(BRIGHTNESS)
-        assert 5 <= len(log) <= 25, len(log)
+        # At most one write per 50 ms answer while the sets ran, plus the last value (61 uncoalesced).
+        assert 3 <= len(log) <= setting_s / emu.delay_s + 2, (len(log), setting_s)
         assert [c.value for c in log] == sorted(c.value for c in log)
         assert emu.value("dev.display.cct") == 4700
         assert len(emu.changes_of("dev.display.cct")) == len(log)  # one fragment per batch

@@ -12,7 +12,7 @@ import pytest
 from lens.lensfile import load_lens_file
 from stagectl.app import main
 from stagectl.core.opentrackio.sample import parse_sample
-from tests.helpers import stagectl
+from tests.support.cli import stagectl
 
 DEMO = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
 

@@ -1,6 +1,6 @@
 """Tests of tracking.encoders.serial through real pseudo-terminal pairs.
 
-The pty behind a symlink (tests.serial_helpers.PtyDevice) lets a device vanish and come back
+The pty behind a symlink (tests.support.serial.PtyDevice) lets a device vanish and come back
 at the same path. The camera records every lens reading handed to it; nothing here waits a
 fixed time for a result: every wait polls with a deadline.
 """
@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +23,9 @@ from stagectl.core.links import SerialSettings
 from stagectl.core.samples import LensReading
 from stagectl.core.timecode import FrameRate
 from stagectl.stage.pipeline import CameraPipeline
-from tests.serial_helpers import PtyDevice
-from tests.serial_helpers import run_serial_source as _run
+from tests.support.polling import async_wait_until
+from tests.support.serial import PtyDevice
+from tests.support.serial import run_serial_source as _run
 from tests.test_lens_encoders import KD_FRAME, KD_VALUES, N_PRIME
 from tracking.encoders.serial import LensSerialSource
 
@@ -65,16 +66,9 @@ def _readings(source: LensSerialSource) -> list[LensReading]:
     return camera.readings
 
 
-async def _wait_until(predicate: Callable[[], bool], what: str, timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.002)
-
-
 async def _wait_open(source: LensSerialSource) -> None:
-    await _wait_until(lambda: source.health.failed is None and source.health.detail is None,
-                      "the port to open")
+    await async_wait_until(lambda: source.health.failed is None and source.health.detail is None,
+                           what="the port to open")
 
 
 async def _read_from(device: PtyDevice, expected: bytes) -> bytes:
@@ -85,7 +79,7 @@ async def _read_from(device: PtyDevice, expected: bytes) -> bytes:
         got.extend(device.read_ready())
         return len(got) >= len(expected)
 
-    await _wait_until(enough, f"the source to write {expected!r}")
+    await async_wait_until(enough, what=f"the source to write {expected!r}")
     return bytes(got)
 
 
@@ -96,7 +90,7 @@ def test_fiz_readings_reach_the_camera(device: PtyDevice) -> None:
     async def body(src: LensSerialSource) -> None:
         await _wait_open(src)
         device.write(b"FIZ 1200 340 77\nFIZ 1201 - 78\r\n")
-        await _wait_until(lambda: len(_readings(src)) == 2, "two readings")
+        await async_wait_until(lambda: len(_readings(src)) == 2, what="two readings")
 
     events = _run(source, body)
     first, second = _readings(source)
@@ -121,10 +115,10 @@ def test_fiz_garbage_and_half_lines_are_counted(device: PtyDevice) -> None:
         await _wait_open(src)
         device.write(b"\x00\xffnoise\nFIZ 1 2")
         # the half line's end comes in a later read: wait until the reader has taken the first part
-        await _wait_until(lambda: src.health.rejected == 1, "the noise line")
+        await async_wait_until(lambda: src.health.rejected == 1, what="the noise line")
         await asyncio.sleep(0.1)  # several empty reads (flushes) while the half line waits
         device.write(b" 3\r\nFIZ one 2 3\n" + b"Z" * 300 + b"\nFIZ 4 5 6\n")
-        await _wait_until(lambda: len(_readings(src)) == 2 and src.health.rejected == 3, "the rest")
+        await async_wait_until(lambda: len(_readings(src)) == 2 and src.health.rejected == 3, what="the rest")
 
     events = _run(source, body)
     assert [(r.focus_raw, r.iris_raw, r.zoom_raw) for r in _readings(source)] == [(1, 2, 3), (4, 5, 6)]
@@ -149,17 +143,17 @@ def test_unplugged_encoder_goes_down_and_comes_back(device: PtyDevice) -> None:
     async def body(src: LensSerialSource) -> None:
         await _wait_open(src)
         device.write(b"FIZ 1 1 1\n")
-        await _wait_until(lambda: len(_readings(src)) == 1, "a reading")
+        await async_wait_until(lambda: len(_readings(src)) == 1, what="a reading")
         device.unplug()
-        await _wait_until(lambda: src.health.failed is not None, "the loss")
+        await async_wait_until(lambda: src.health.failed is not None, what="the loss")
         assert src.health.state is StreamState.DOWN
         assert (src.health.detail or "").startswith("reconnecting in ")
-        await _wait_until(lambda: _attempt(src) >= 3, "three reconnect attempts")
+        await async_wait_until(lambda: _attempt(src) >= 3, what="three reconnect attempts")
         assert (src.health.failed or "").startswith(f"cannot open {device.path}: ")
         device.plug()
         await _wait_open(src)
         device.write(b"FIZ 2 2 2\n")
-        await _wait_until(lambda: len(_readings(src)) == 2, "a reading after the reconnect")
+        await async_wait_until(lambda: len(_readings(src)) == 2, what="a reading after the reconnect")
 
     events = _run(source, body)
     assert [r.focus_raw for r in _readings(source)] == [1, 2]
@@ -181,9 +175,9 @@ def test_cooke_start_commands_on_each_open_and_frames_decoded(device: PtyDevice)
         device.write(N_PRIME + b"!\n\r!\n\r")
         for i in range(0, len(KD_FRAME) * 2, 5):  # as a slow line delivers it
             device.write((KD_FRAME * 2)[i:i + 5])
-        await _wait_until(lambda: len(_readings(src)) == 2, "two readings")
+        await async_wait_until(lambda: len(_readings(src)) == 2, what="two readings")
         device.unplug()
-        await _wait_until(lambda: src.health.failed is not None, "the loss")
+        await async_wait_until(lambda: src.health.failed is not None, what="the loss")
         device.plug()
         written.append(await _read_from(device, b"N\rY\rKc\r"))
 
@@ -208,7 +202,8 @@ def test_cooke_power_on_gets_the_start_commands_again(device: PtyDevice) -> None
         device.write(b"<\n\r")  # the lens restarted (or another one was plugged into the cable)
         assert await _read_from(device, b"N\rC\r") == b"N\rC\r"
         device.write(b"D0002500T0280t2.8+0Z0050H0029600N0002400F0002610V027.0E-085z0000STEST00042\n\r?\n\r")
-        await _wait_until(lambda: len(_readings(src)) == 1 and src.health.rejected == 1, "a reading")
+        await async_wait_until(lambda: len(_readings(src)) == 1 and src.health.rejected == 1,
+                               what="a reading")
 
     events = _run(source, body)
     assert _readings(source)[0].t_stop == 2.8

@@ -7,6 +7,7 @@ import copy
 import json
 import math
 import os
+from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +24,11 @@ from lens.lensfile import (
     dump_lens_file,
     lens_file_to_json,
     load_lens_file,
+    parse_lens_json,
+    parse_lens_text,
     save_lens_file,
 )
-from lens.lensfile_check import parse_lens_json, parse_lens_text
+from lens.lensfile_check import CALIBRATION_FIELDS, check_lens_json
 from stagectl.core.errors import ConfigError, StageError
 
 DEMO = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
@@ -186,6 +189,31 @@ def test_nan_and_infinity_tokens_are_caught_with_their_path() -> None:
     ]
     assert str(info.value).startswith("lens.json: 2 errors:\nlens.json: tables.focal_length_mm[1][1]")
     assert info.value.key == "tables.focal_length_mm[1][1]" and info.value.path == "lens.json"
+
+
+def test_with_lines_each_problem_names_its_line_in_the_file() -> None:
+    text = DEMO.read_text().replace("[27.4361, 27.539,", "[27.4361, NaN,", 1)
+    text = text.replace('"make":', '"maker":', 1)
+    with pytest.raises(LensFileError) as info:
+        parse_lens_text(text, "lens.json", lines=True)
+    lines = text.splitlines()
+    got = {e.key: e.line for e in info.value.errors}
+    assert set(got) == {"identity.maker", "identity.make", "tables.focal_length_mm[1][1]"}
+    assert all(line is not None for line in got.values())
+    assert '"maker"' in lines[got["identity.maker"] - 1]
+    assert lines[got["identity.make"] - 1].strip() == '"identity": {'  # missing: where its object is
+    assert "27.4361, NaN," in lines[got["tables.focal_length_mm[1][1]"] - 1]
+    assert str(info.value).splitlines()[1] == (f"lens.json:{got['identity.maker']}: identity.maker: unknown "
+                                               "key; did you mean 'make'?; allowed: make, model, serial")
+
+
+def test_the_checker_knows_the_format_not_the_model() -> None:
+    parts = check_lens_json(demo_json(), "lens.json")
+    assert parts.identity == demo_json()["identity"] and parts.encoders["zoom"][0] == (0, 65535)
+    assert tuple(f.name for f in fields(CalibrationPoint)) == CALIBRATION_FIELDS
+    lens = parse_lens_json(demo_json())
+    assert (lens.tables, lens.grid_zoom) == (parts.tables, parts.grid_zoom)
+    assert lens.encoders["zoom"].raw == (0, 65535)
 
 
 def test_every_problem_is_reported_at_once() -> None:

@@ -16,10 +16,13 @@ from presets.store import (
     factory_files,
     factory_looks,
     file_stem,
+    parse_cues_json,
     parse_cues_text,
+    parse_look_json,
     parse_look_text,
 )
 from stagectl.core.colour import Cdl
+from stagectl.core.locate import JsonLocator
 
 DAY = Look("Day", {"wall": ZoneValues(brightness_nits=1200, cct_k=5600, tint_duv=0.001),
                    "ceiling": ZoneValues(brightness_nits=900),
@@ -241,3 +244,20 @@ def test_bad_cue_files(tmp_path: Path) -> None:
     with pytest.raises(LookError) as info:
         LookStore(tmp_path).load_cues()
     assert str(info.value).startswith(f"{tmp_path / CUES_FILE}:1: not valid JSON")
+
+
+def test_a_located_look_or_cue_file_names_the_line_of_each_problem() -> None:
+    look = json.dumps(_look_json(wall={"cct_k": 25000}, frustum={"level": 1}), indent=2)
+    with pytest.raises(LookError) as info:
+        parse_look_json(json.loads(look), "night.json", JsonLocator(look))
+    lines = look.splitlines()
+    assert [(e.key, '"' + (e.key or "").rsplit(".", 1)[-1] + '"' in lines[(e.line or 0) - 1])
+            for e in info.value.errors] == [("zones.wall.cct_k", True), ("zones.frustum.level", True)]
+    first = info.value.errors[0]
+    assert str(first).startswith(f"night.json:{first.line}: zones.wall.cct_k: 25000")
+    cues = json.dumps({"schema": "stagectl.cues/1", "cues": [{"number": "1", "look": "Day"}, {"look": "N"}]},
+                      indent=2)
+    with pytest.raises(LookError) as info:
+        parse_cues_json(json.loads(cues), "cues.json", JsonLocator(cues))
+    second_cue = [n for n, line in enumerate(cues.splitlines(), 1) if line == "    {"][1]
+    assert (info.value.key, info.value.line) == ("cues[1].number", second_cue)  # missing: its cue's line

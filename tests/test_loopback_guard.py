@@ -1,4 +1,4 @@
-"""The suite's network guard (tests/conftest.py) itself: loopback only, host-only multicast."""
+"""The suite's network guard (tests/support/network.py) itself: loopback only, host-only multicast."""
 
 from __future__ import annotations
 

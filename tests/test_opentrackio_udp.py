@@ -6,7 +6,6 @@ import asyncio
 import json
 import math
 import socket
-import time
 from collections.abc import Awaitable, Callable
 from fractions import Fraction
 from typing import Any
@@ -32,6 +31,8 @@ from stagectl.core.samples import CameraSample
 from stagectl.core.timecode import FrameRate, Timecode
 from stagectl.core.timecode.label import TimecodeLabel
 from stagectl.stage.pipeline import CameraPipeline
+from tests.support.loop import run_loop
+from tests.support.polling import async_wait_until
 from tracking.opentrackio_udp import OpenTrackIOUdpSource
 from tracking.udp_source import READ_BUFFER_BYTES
 
@@ -57,28 +58,16 @@ def _make(listen: Endpoint = ANY_PORT, **kw: Any) -> OpenTrackIOUdpSource:
     return OpenTrackIOUdpSource("A/opentrackio", CameraPipeline("A"), CLOCK, EventQueue(), listen, **kw)
 
 
-async def _wait_until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out waiting for datagrams"
-        await asyncio.sleep(0.002)
-
-
 def _run(source: OpenTrackIOUdpSource, body: Callable[[OpenTrackIOUdpSource], Awaitable[None]]) -> None:
-    errors: list[dict[str, Any]] = []
-
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _loop, ctx: errors.append(ctx))
-        source.camera.attach(loop)
+        source.camera.attach(asyncio.get_running_loop())
         await source.async_start()
         try:
             await body(source)
         finally:
             await source.async_stop()
 
-    asyncio.run(main())
-    assert errors == []
+    run_loop(main)
 
 
 def _sender(multicast: bool = False) -> socket.socket:
@@ -99,7 +88,7 @@ def test_unicast_sample_becomes_a_camera_sample(encoding: int) -> None:
         with _sender() as sock:
             for datagram in encode_sample(_sample(7), encoding, sequence=100):
                 sock.sendto(datagram, (LOCAL, src.bound.port))
-            await _wait_until(lambda: src.camera.latest is not None)
+            await async_wait_until(lambda: src.camera.latest is not None)
 
     _run(source, body)
     s: CameraSample | None = source.camera.latest
@@ -127,7 +116,7 @@ def test_segmented_payload_is_reassembled_and_static_block_kept() -> None:
         with _sender() as sock:
             for datagram in reversed(datagrams):  # out of order on purpose
                 sock.sendto(datagram, (LOCAL, src.bound.port))
-            await _wait_until(lambda: src.camera.delivered == 1)
+            await async_wait_until(lambda: src.camera.delivered == 1)
 
     _run(source, body)
     assert source.static is not None and source.static.camera_model == "ALEXA 35"
@@ -143,7 +132,7 @@ def test_multicast_group_on_loopback() -> None:
             for seq in range(3):
                 for datagram in encode_sample(_sample(seq), ENCODING_CBOR, sequence=seq):
                     sock.sendto(datagram, ("239.135.1.7", port))
-            await _wait_until(lambda: src.camera.delivered == 3)
+            await async_wait_until(lambda: src.camera.delivered == 3)
 
     _run(source, body)
     assert source.configured_address == f"239.135.1.7:{port}"
@@ -244,7 +233,7 @@ def test_largest_udp_datagram_arrives_whole_and_is_rejected_by_length() -> None:
         with _sender() as sock:
             sock.sendto(good + bytes(65507 - len(good)), (LOCAL, src.bound.port))  # trailing bytes
             sock.sendto(good, (LOCAL, src.bound.port))
-            await _wait_until(lambda: src.health.received == 2)
+            await async_wait_until(lambda: src.health.received == 2)
 
     _run(source, body)
     assert source.health.rejected_by_reason == {"length": 1}  # the header's length disagrees

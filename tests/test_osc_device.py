@@ -4,12 +4,7 @@ liblo's ``oscdump`` when it is installed; link state from ICMP refusals."""
 from __future__ import annotations
 
 import asyncio
-import queue
-import shutil
 import socket
-import subprocess
-import threading
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,10 +16,12 @@ from led_wall.osc_device import OscDevice, OscFeatureSpec
 from stagectl.core.device import DeviceError, Fade, FeatureKind, FeatureValueError, LinkState
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.osc import encode_message
-from tests.helpers import free_udp_port
+from tests.support.emulators import serving
+from tests.support.loop import run_loop
+from tests.support.network import LOCAL, free_udp_port
+from tests.support.oscdump import OSCDUMP, OscDump
+from tests.support.polling import async_wait_until
 
-LOCAL = "127.0.0.1"
-OSCDUMP = shutil.which("oscdump")
 SPECS = [
     OscFeatureSpec("exposure", "/media/exposure", "f", unit="stops", minimum=-4, maximum=4,
                    zone_value="exposure_stops"),
@@ -43,30 +40,17 @@ def _device(port: int, events: EventQueue | None = None, **kwargs: Any) -> OscDe
 
 
 def _run(body: Body, **kwargs: Any) -> None:
-    loop_errors: list[dict[str, Any]] = []
-
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
-        emulator = OscDeviceEmulator()
-        port = await emulator.async_start()
-        device = _device(port, **kwargs)
-        await device.async_start()
-        try:
-            await _until(lambda: device.state is LinkState.UP)
-            await body(device, emulator)
-        finally:
-            await device.async_stop()
-            await emulator.async_stop()
+        async with serving(OscDeviceEmulator()) as emulator:
+            device = _device(emulator.port, **kwargs)
+            await device.async_start()
+            try:
+                await async_wait_until(lambda: device.state is LinkState.UP)
+                await body(device, emulator)
+            finally:
+                await device.async_stop()
 
-    asyncio.run(main())
-    assert loop_errors == []
-
-
-async def _until(check: Callable[[], bool], timeout: float = 3.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.01)
+    run_loop(main)
 
 
 def test_each_feature_type_reaches_its_address() -> None:
@@ -78,7 +62,9 @@ def test_each_feature_type_reaches_its_address() -> None:
         assert emu.values == {"/media/exposure": [-1.5], "/media/preset": [12], "/media/freeze": [True],
                               "/media/mode": ["playback"]}
         assert device.values["preset"] == 12 and device.values["freeze"] is True
-        await asyncio.sleep(0.25)  # polls in between: they report the values last sent (OSC cannot read back)
+        probes = emu.bundles
+        # polls in between (each sends a probe): they report the values last sent (OSC cannot read back)
+        await async_wait_until(lambda: emu.bundles >= probes + 2)
         assert device.status().values == {"exposure": -1.5, "preset": 12, "freeze": True, "mode": "playback"}
 
     _run(body)
@@ -103,7 +89,7 @@ def test_bytes_on_the_wire_decoded_by_python_osc() -> None:
             await device.async_stop()
 
     try:
-        asyncio.run(main())
+        run_loop(main)
         first, second = receiver.recv(64), receiver.recv(64)
     finally:
         receiver.close()
@@ -175,7 +161,7 @@ def test_refused_receiver_is_down_once_then_recovers_and_delivers_the_newest_val
         emulator = OscDeviceEmulator(port=port)
         try:
             device.set("exposure", 1.0)
-            await _until(lambda: device.state in (LinkState.DOWN, LinkState.RECONNECTING))
+            await async_wait_until(lambda: device.state in (LinkState.DOWN, LinkState.RECONNECTING))
             assert device.last_error is not None and "ECONNREFUSED" in device.last_error
             device.set("exposure", 2.0)
             await asyncio.sleep(0.3)  # still refused: it stays down, no flapping
@@ -183,15 +169,15 @@ def test_refused_receiver_is_down_once_then_recovers_and_delivers_the_newest_val
             assert device.dropped_by_reason.get("refused", 0) >= 1
             await emulator.async_start()
             assert await emulator.async_wait("/media/exposure") == [2.0]
-            await _until(lambda: device.state is LinkState.UP)
+            await async_wait_until(lambda: device.state is LinkState.UP)
             assert device.values["exposure"] == 2.0
             await emulator.async_stop()  # the receiver goes away: the probe notices without any write
-            await _until(lambda: device.state is not LinkState.UP)
+            await async_wait_until(lambda: device.state is not LinkState.UP)
         finally:
             await device.async_stop()
             await emulator.async_stop()
 
-    asyncio.run(main())
+    run_loop(main)
     got = [(e.level, e.message) for e in events.drain()]
     warnings = [m for level, m in got if level is Level.WARNING]
     assert len(warnings) == 2 and all("not answering" in w and "ECONNREFUSED" in w for w in warnings)
@@ -204,16 +190,16 @@ def test_async_set_raises_when_nobody_listens() -> None:
         await device.async_start()
         try:
             with pytest.raises(DeviceError, match="ECONNREFUSED"):
-                await device.async_set("preset", 3, timeout=1.0)
+                await device.async_set("preset", 3, timeout=10.0)
         finally:
             await device.async_stop()
 
-    asyncio.run(main())
+    run_loop(main)
 
 
 def test_probe_is_an_empty_bundle_that_changes_nothing() -> None:
     async def body(device: OscDevice, emu: OscDeviceEmulator) -> None:
-        await _until(lambda: emu.bundles >= 2)
+        await async_wait_until(lambda: emu.bundles >= 2)
         assert emu.messages == 0 and emu.values == {} and emu.rejected == {}
 
     _run(body)
@@ -255,7 +241,7 @@ def test_multicast_target_on_loopback() -> None:
             await device.async_stop()
 
     try:
-        asyncio.run(main())
+        run_loop(main)
         message = OscMessage(sock.recv(64))
     finally:
         sock.close()
@@ -264,24 +250,11 @@ def test_multicast_target_on_loopback() -> None:
 
 @pytest.mark.skipif(OSCDUMP is None, reason="liblo's oscdump is not installed")
 def test_liblo_oscdump_decodes_every_type() -> None:
-    assert OSCDUMP is not None
-    port = free_udp_port()
-    proc = subprocess.Popen([OSCDUMP, "-L", str(port)], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True)
-    lines: queue.Queue[str] = queue.Queue()
-
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            lines.put(line.rstrip("\n"))
-
-    reader = threading.Thread(target=read, daemon=True)
-    reader.start()
+    dump = OscDump()
     try:
-        _wait_listening(port, lines)
 
         async def main() -> None:
-            device = _device(port, probe=False)
+            device = _device(dump.port, probe=False)
             await device.async_start()
             try:
                 for name, value in (("exposure", -0.75), ("preset", 7), ("freeze", True), ("mode", "live")):
@@ -289,29 +262,9 @@ def test_liblo_oscdump_decodes_every_type() -> None:
             finally:
                 await device.async_stop()
 
-        asyncio.run(main())
-        got = [lines.get(timeout=3.0).split()[1:] for _ in range(4)]
+        run_loop(main)
+        got = [line[1:] for line in dump.take(4)]
     finally:
-        proc.terminate()
-        proc.wait(5)
-        reader.join(5)
-        assert proc.stdout is not None
-        proc.stdout.close()
+        dump.close()
     assert got == [["/media/exposure", "f", "-0.750000"], ["/media/preset", "i", "7"],
                    ["/media/freeze", "T", "#T"], ["/media/mode", "s", '"live"']]
-
-
-def _wait_listening(port: int, lines: queue.Queue[str]) -> None:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-        deadline = time.monotonic() + 5.0
-        while True:
-            assert time.monotonic() < deadline, "oscdump did not start"
-            probe.sendto(encode_message("/probe"), (LOCAL, port))
-            try:
-                if "/probe" in lines.get(timeout=0.1):
-                    break
-            except queue.Empty:
-                pass
-    time.sleep(0.05)
-    while not lines.empty():
-        lines.get_nowait()

@@ -4,11 +4,6 @@ python-osc), plus byte-exact checks of the codec and python-osc decoding of bund
 from __future__ import annotations
 
 import asyncio
-import queue
-import shutil
-import socket
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -22,9 +17,9 @@ from stagectl.core.osc import MessageBuilder, encode_bundle, encode_message, ntp
 from stagectl.core.samples import CameraSample, LensValues
 from stagectl.core.timecode import FrameRate, Timecode
 from stagectl.unreal.osc_out import OscOutput
-from tests.helpers import free_udp_port
+from tests.support.network import free_udp_port
+from tests.support.oscdump import OSCDUMP, OscDump
 
-OSCDUMP = shutil.which("oscdump")
 TC = Timecode.from_components(1, 2, 3, 4, FrameRate.parse(25))
 LENS = LensValues(focal_length_mm=35.0, focus_distance_m=3.25, f_stop=2.8, t_stop=2.9,
                   entrance_pupil_offset_m=0.125, encoders=(0.25, None, 0.75),
@@ -36,45 +31,6 @@ def _sample(**changes: Any) -> CameraSample:
     sample = CameraSample("A", "A/freed", time.monotonic_ns(), (1.0, 2.0, 1.5), (10.0, -3.0, 0.5),
                           timecode=TC, lens=LENS)
     return sample._replace(**changes)
-
-
-class OscDump:
-    """``oscdump -L PORT`` in a child process; lines arrive on a queue."""
-
-    def __init__(self) -> None:
-        assert OSCDUMP is not None
-        self.port = free_udp_port()
-        self.proc = subprocess.Popen([OSCDUMP, "-L", str(self.port)], stdout=subprocess.PIPE,
-                                     stderr=subprocess.STDOUT, text=True)
-        self.lines: queue.Queue[str] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-        # Wait until it listens: probe until one probe comes back.
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
-            deadline = time.monotonic() + 5.0
-            while True:
-                assert time.monotonic() < deadline, "oscdump did not start"
-                probe.sendto(encode_message("/probe"), ("127.0.0.1", self.port))
-                try:
-                    if "/probe" in self.lines.get(timeout=0.1):
-                        break
-                except queue.Empty:
-                    pass
-        time.sleep(0.05)
-        while not self.lines.empty():  # late probes
-            self.lines.get_nowait()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-
-    def take(self, count: int) -> list[list[str]]:
-        """``count`` lines, each split into (timetag, address, types, values...)."""
-        return [self.lines.get(timeout=3.0).split() for _ in range(count)]
-
-    def close(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(5)
 
 
 @pytest.fixture

@@ -12,26 +12,19 @@ import pytest
 from websockets.asyncio.client import connect
 
 from stagectl.unreal.rc_emulator import ICVFX_CAMERA, SYSTEM_LIBRARY, RemoteControlEmulator
+from tests.support.emulators import serving
+from tests.support.loop import run_loop
 
 
 def _run(body: Callable[[RemoteControlEmulator, httpx.AsyncClient], Awaitable[None]], **kwargs: Any) -> None:
-    loop_errors: list[dict[str, Any]] = []
-
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
-        emulator = RemoteControlEmulator(**kwargs)
-        http_port, ws_port = await emulator.async_start()
-        assert http_port != 0 and ws_port != 0
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{http_port}", trust_env=False,
-                                     timeout=2.0) as http:
-            try:
+        async with serving(RemoteControlEmulator(**kwargs)) as emulator:
+            assert emulator.http_port != 0 and emulator.ws_port != 0
+            async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{emulator.http_port}", trust_env=False,
+                                         timeout=2.0) as http:
                 await body(emulator, http)
-            finally:
-                await emulator.async_stop()
 
-    asyncio.run(main())
-    assert loop_errors == []
+    run_loop(main)
 
 
 def test_http_keep_alive_and_preset_write() -> None:

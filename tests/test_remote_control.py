@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 
@@ -22,36 +20,35 @@ from stagectl.unreal.remote_control import (
     object_property_request,
     preset_property_request,
 )
+from tests.support.emulators import serving
+from tests.support.loop import run_loop
 
 Body = Callable[[RemoteControlClient, RemoteControlEmulator], Awaitable[None]]
+WAIT_S = 10.0
+"""How long a link may take to reach a state: generous, it only costs time when a test fails."""
 
 
 def _run(body: Body, *, websocket: bool = True, hang: bool = False, timeout_s: float = 1.0,
          events: EventQueue | None = None) -> None:
     """Emulator + client on a fresh loop; the client is UP before ``body`` runs (unless hung)."""
-    loop_errors: list[dict[str, Any]] = []
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
-        emulator = RemoteControlEmulator(hang=hang)
-        http_port, ws_port = await emulator.async_start()
-        client = RemoteControlClient(
-            "ue-1", f"http://127.0.0.1:{http_port}", f"ws://127.0.0.1:{ws_port}" if websocket else None,
-            events=events if events is not None else EventQueue(), timeout_s=timeout_s,
-            reconnect_min_s=0.05, reconnect_max_s=0.2)
-        await client.async_start()
-        try:
-            if not hang or websocket:
-                assert await client.async_wait_state(LinkState.UP, 3.0), client.detail
-            await body(client, emulator)
-        finally:
-            await client.async_stop()
-            await emulator.async_stop()
+        async with serving(RemoteControlEmulator(hang=hang)) as emulator:
+            ws_url = f"ws://127.0.0.1:{emulator.ws_port}" if websocket else None
+            client = RemoteControlClient(
+                "ue-1", f"http://127.0.0.1:{emulator.http_port}", ws_url,
+                events=events if events is not None else EventQueue(), timeout_s=timeout_s,
+                reconnect_min_s=0.05, reconnect_max_s=0.2)
+            await client.async_start()
+            try:
+                if not hang or websocket:
+                    assert await client.async_wait_state(LinkState.UP, WAIT_S), client.detail
+                await body(client, emulator)
+            finally:
+                await client.async_stop()
         assert client.state is LinkState.DOWN and client.detail == "stopped"
 
-    asyncio.run(main())
-    assert loop_errors == []
+    run_loop(main)
 
 
 TRANSPORTS = pytest.mark.parametrize("websocket", [True, False], ids=["websocket", "http"])
@@ -148,7 +145,7 @@ def test_request_timeout_against_a_hung_unreal(websocket: bool) -> None:
         started = time.monotonic()
         with pytest.raises(RemoteControlTimeout) as caught:
             await client.set_preset_property("stagectl", "Overscan", 2.0)
-        assert 0.15 <= time.monotonic() - started < 1.5
+        assert 0.15 <= time.monotonic() - started < 5.0  # the 0.2 s timeout (room for a loaded machine)
         assert caught.value.status is None and "no answer" in caught.value.body
         assert client.timeouts >= 1
         assert emu.hung >= 1
@@ -159,7 +156,7 @@ def test_request_timeout_against_a_hung_unreal(websocket: bool) -> None:
 def test_http_only_link_goes_down_when_unreal_hangs() -> None:
     async def body(client: RemoteControlClient, emu: RemoteControlEmulator) -> None:
         assert client.state is not LinkState.UP  # the /remote/info probe timed out
-        assert await client.async_wait_state(LinkState.DOWN, 2.0)
+        assert await client.async_wait_state(LinkState.DOWN, WAIT_S)
 
     _run(body, websocket=False, hang=True, timeout_s=0.1)
 
@@ -170,17 +167,17 @@ def test_websocket_drop_reconnects_with_backoff_and_warns_once() -> None:
     async def body(client: RemoteControlClient, emu: RemoteControlEmulator) -> None:
         connects = client.connects
         await emu.async_stop_websocket()
-        assert await client.async_wait_state(LinkState.DOWN, 2.0)
+        assert await client.async_wait_state(LinkState.DOWN, WAIT_S)
         # While down, requests fall back to HTTP.
         await client.set_preset_property("stagectl", "Chroma Key", True)
         assert client.last_transport == "http" and client.http_fallbacks >= 1
         # Let a few retries fail (backoff doubles from 0.05 to the 0.2 cap).
         for _ in range(3):
-            assert await client.async_wait_state(LinkState.RECONNECTING, 2.0)
-            assert await client.async_wait_state(LinkState.DOWN, 2.0)
+            assert await client.async_wait_state(LinkState.RECONNECTING, WAIT_S)
+            assert await client.async_wait_state(LinkState.DOWN, WAIT_S)
         assert "retry in 0.2 s" in client.detail
         await emu.async_start_websocket()
-        assert await client.async_wait_state(LinkState.UP, 3.0), client.detail
+        assert await client.async_wait_state(LinkState.UP, WAIT_S), client.detail
         assert client.connects == connects + 1
         await client.set_preset_property("stagectl", "Chroma Key", False)
         assert client.last_transport == "websocket"
@@ -199,13 +196,13 @@ def test_unreachable_unreal_warns_once_and_requests_fail_fast() -> None:
         await client.async_start()
         try:
             for _ in range(3):
-                assert await client.async_wait_state(LinkState.RECONNECTING, 2.0)
-                assert await client.async_wait_state(LinkState.DOWN, 2.0)
+                assert await client.async_wait_state(LinkState.RECONNECTING, WAIT_S)
+                assert await client.async_wait_state(LinkState.DOWN, WAIT_S)
             with pytest.raises(RemoteControlUnavailable):
                 await client.set_preset_property("stagectl", "Overscan", 1.0)
         finally:
             await client.async_stop()
 
-    asyncio.run(main())
+    run_loop(main)
     warnings = [e for e in events.drain() if e.level is Level.WARNING]
     assert len(warnings) == 1

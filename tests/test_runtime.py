@@ -70,9 +70,10 @@ def test_exceptions_travel_back_to_the_caller(runtime: Runtime) -> None:
 def test_stop_cancels_pending_tasks_and_ends_the_thread() -> None:
     rt = Runtime("stop-test")
     rt.start()
-    cancelled = threading.Event()
+    started, cancelled = threading.Event(), threading.Event()
 
     async def forever() -> None:
+        started.set()
         try:
             await asyncio.sleep(3600)
         except asyncio.CancelledError:
@@ -80,7 +81,7 @@ def test_stop_cancels_pending_tasks_and_ends_the_thread() -> None:
             raise
 
     rt.submit(forever())
-    time.sleep(0.05)
+    assert started.wait(10.0)  # running, not merely scheduled
     assert rt.stop(timeout=1.0)
     assert cancelled.is_set()
     assert rt.thread is not None and not rt.thread.is_alive()

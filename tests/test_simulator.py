@@ -10,6 +10,7 @@ import pytest
 
 from stagectl.core.coords import forward_vector
 from stagectl.core.links import Endpoint
+from tests.support.polling import async_wait_until
 from tracking.freed.codec import FreeDPosition, decode_d1
 from tracking.simulator import RAW_RANGE, FreeDSimulator, MotionModel, SimulatedPose
 
@@ -130,16 +131,19 @@ def test_loopback_run_delivers_both_cameras() -> None:
         port = transport.get_extra_info("sockname")[1]
         sim = FreeDSimulator(Endpoint("127.0.0.1", port), rate_hz=100, cameras=2)
         try:
-            await asyncio.wait_for(sim.async_run(0.5), timeout=5.0)
-            await asyncio.sleep(0.05)
+            await asyncio.wait_for(sim.async_run(0.5), timeout=30.0)
+            # loopback loses nothing: every packet the simulator counts as sent arrives
+            await async_wait_until(lambda: len(collector.packets) >= sim.sent,
+                                   detail=lambda: len(collector.packets))
         finally:
             transport.close()
         return sim, collector.packets
 
     sim, packets = asyncio.run(main())
-    assert sim.sent >= 80 and sim.send_errors == 0  # 50 ticks x 2 cameras unless the loop lagged
+    # 50 ticks x 2 cameras: each tick sent, or skipped when a loaded machine made the loop lag
+    assert 0 < sim.sent <= 100 and sim.send_errors == 0
     assert sim.sent + 2 * sim.skipped_ticks >= 100
-    assert len(packets) >= 0.9 * sim.sent
+    assert len(packets) == sim.sent
     decoded = [decode_d1(p) for p in packets]
     assert {p.camera_id for p in decoded} == {1, 2}
     # every packet is the model's pose at one of the 10 ms ticks

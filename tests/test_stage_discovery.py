@@ -26,10 +26,11 @@ import stagectl.discovery.mdns
 from led_wall.emulators.helios_emulator import HeliosEmulator
 from presets.model import Look, ZoneValues
 from stagectl.config.load import ConfigErrors, default_stage, parse_stage
-from stagectl.config.model import DeviceConfig, DiscoveryConfig
+from stagectl.config.model import DeviceConfig, DiscoveryConfig, FixtureConfig, OscFeatureConfig
 from stagectl.control.actions import StageControlActions
 from stagectl.core.errors import ConfigError, StageError
 from stagectl.core.events import Level, StageEvent
+from stagectl.core.links import Endpoint
 from stagectl.discovery.mdns import (
     HTTP_SERVICE,
     STAGECTL_SERVICE,
@@ -42,6 +43,7 @@ from stagectl.discovery.stage import (
     OWN_CONTROL,
     check_device_config,
     device_config_for,
+    device_table,
     discovery_interfaces,
     endpoint_key,
     stage_file_snippet,
@@ -104,11 +106,10 @@ def _events(runner: StageRunner) -> list[StageEvent]:
 
 def test_the_stage_announces_its_emulator_and_control_service_and_finds_them(runner: StageRunner) -> None:
     lighting = runner.stage.lighting
-    assert lighting.discovery.interfaces == ("127.0.0.1",)  # every address of STAGE is loopback
-    _until(lambda: lighting.control is not None)
-    assert lighting.control is not None
-    control_port = lighting.control.address.port
-    wall_port = lighting.emulators["wall"].port
+    assert runner.stage.discovery.interfaces == ("127.0.0.1",)  # every address of STAGE is loopback
+    assert runner.stage.control is not None
+    control_port = runner.stage.control.address.port
+    wall_port = runner.stage.devices.emulators["wall"].port
     _until(lambda: _on_port(lighting.latest.found, wall_port, "tessera") is not None
            and _on_port(lighting.latest.found, control_port, "stagectl") is not None)
     status = lighting.latest
@@ -137,7 +138,7 @@ def test_the_stage_announces_its_emulator_and_control_service_and_finds_them(run
 
         _until(lambda: sorted(seen()) == sorted([wall_port, control_port]))
         started = time.monotonic()
-        runner.runtime.call_sync(runner.stage.lighting.async_stop(), timeout=5.0)
+        runner.runtime.call_sync(runner.stage.discovery.async_stop(), timeout=5.0)
         assert time.monotonic() - started < 0.5  # within the app's stop budget (goodbyes overlap the rest)
         _until(lambda: seen() == [], timeout=3.0)
     finally:
@@ -173,20 +174,21 @@ def test_a_found_helios_is_added_at_runtime_and_driven_by_control_in_and_looks(r
         assert name == f"helios-test-{instance[-6:]}"
         config = device_config_for(found, name, zone="ceiling")
         assert (config.kind, config.url, config.zone) == ("helios", f"http://127.0.0.1:{port}", "ceiling")
-        device = runner.runtime.call_sync(lighting.async_add_device(config), timeout=5.0)
+        device = runner.runtime.call_sync(runner.stage.devices.async_add_device(config), timeout=5.0)
         assert device is not None
         _until(lambda: any(d.name == name for d in lighting.latest.devices))
         assert lighting.latest.found_added[found.url] == name  # "added" from now on
         assert [d.name for d in lighting.latest.session_devices] == [name]
 
         # Control-in reaches it by name: /stagectl/device/<name>/brightness (a percentage on HELIOS).
-        assert lighting.control is not None
-        reply = _send_osc(lighting.control.address.port, f"/stagectl/device/{name}/brightness", 40.0)
+        assert runner.stage.control is not None
+        reply = _send_osc(runner.stage.control.address.port, f"/stagectl/device/{name}/brightness", 40.0)
         assert reply[:2] == [f"/stagectl/device/{name}/brightness", "ok"], reply
         _until(lambda: emulator.value(HELIOS_BRIGHTNESS) == 40)
         # So do the actions the desk's messages map to, and the engine's looks by zone:
         # 750 nits on a 1500-nit-peak processor is 50 %.
-        runner.stage.call_in_loop(StageControlActions(lighting).device_set, name, "brightness", 30.0)
+        actions = StageControlActions(lighting.engine, runner.stage.devices, runner.stage.recorder)
+        runner.stage.call_in_loop(actions.device_set, name, "brightness", 30.0)
         _until(lambda: emulator.value(HELIOS_BRIGHTNESS) == 30)
         assert lighting.engine is not None
         engine = lighting.engine
@@ -198,13 +200,27 @@ def test_a_found_helios_is_added_at_runtime_and_driven_by_control_in_and_looks(r
         asyncio.run(emulator.stop())
 
 
+def test_a_device_removed_at_runtime_takes_its_emulators_advert_with_it(runner: StageRunner) -> None:
+    discovery = runner.stage.discovery
+    side = DeviceConfig("tessera", "side", emulator=True, zone="wall", timeout_ms=200, poll_ms=200)
+    assert runner.runtime.call_sync(runner.stage.devices.async_add_device(side), timeout=5.0) is not None
+    _until(lambda: "side" in discovery.own.values())
+    advert = next(key for key, label in discovery.own.items() if label == "side")
+    assert advert[1].endswith("(side)")
+    assert runner.runtime.call_sync(runner.stage.devices.async_remove_device("side"), timeout=5.0)
+    assert "side" not in discovery.own.values()
+    assert "wall" in discovery.own.values()  # the stage file's emulator is still announced
+    # The goodbye went out: a browser on lo stops seeing the instance.
+    _until(lambda: all(f.name != advert[1] for f in discovery.found()))
+
+
 def test_a_duplicate_name_or_address_or_bad_table_is_refused_with_an_event(runner: StageRunner) -> None:
     lighting = runner.stage.lighting
     _events(runner)
-    wall_url = lighting.emulators["wall"].url
+    wall_url = runner.stage.devices.emulators["wall"].url
 
     def add(config: DeviceConfig) -> object:
-        return runner.runtime.call_sync(lighting.async_add_device(config), timeout=5.0)
+        return runner.runtime.call_sync(runner.stage.devices.async_add_device(config), timeout=5.0)
 
     assert add(DeviceConfig("helios", "wall", url="http://127.0.0.1:9")) is None
     assert add(DeviceConfig("tessera", "wall-again", url=wall_url.replace("127.0.0.1", "localhost"))) is None
@@ -217,7 +233,8 @@ def test_a_duplicate_name_or_address_or_bad_table_is_refused_with_an_event(runne
     assert errors[2].startswith("device 'bad name!' not added: name: invalid device name 'bad name!'")
     assert errors[3].startswith("device 't2' not added: url: 'ftp://127.0.0.1:9' is not an http(s) URL")
     assert len(errors) == 4
-    assert [d.name for d in lighting.latest.devices] == ["wall"] and lighting.session_devices == []
+    assert [d.name for d in lighting.latest.devices] == ["wall"]
+    assert runner.stage.devices.session_devices == []
 
 
 def test_mdns_unavailable_is_an_error_event_and_manual_adding_still_works(
@@ -238,8 +255,10 @@ def test_mdns_unavailable_is_an_error_event_and_manual_adding_still_works(
                           "discovery is off, add devices by address (Add device… in the Lighting panel)"]
         port = runner.runtime.call_sync(emulator.start(), timeout=5.0)
         config = DeviceConfig("helios", "manual", url=f"http://127.0.0.1:{port}", zone="ceiling")
-        assert runner.runtime.call_sync(lighting.async_add_device(config), timeout=5.0) is not None
-        runner.stage.call_in_loop(StageControlActions(lighting).device_set, "manual", "brightness", 25.0)
+        added = runner.runtime.call_sync(runner.stage.devices.async_add_device(config), timeout=5.0)
+        assert added is not None
+        actions = StageControlActions(lighting.engine, runner.stage.devices, runner.stage.recorder)
+        runner.stage.call_in_loop(actions.device_set, "manual", "brightness", 25.0)
         _until(lambda: emulator.value(HELIOS_BRIGHTNESS) == 25)
     finally:
         runner.close()
@@ -294,6 +313,31 @@ def test_snippets_parse_back_to_the_same_device_in_a_real_stage_file() -> None:
                                               'url = "http://10.0.0.50:8080"\nzone = "wall"\n')
     assert 'peak_nits = 1000.0' in stage_file_snippet(configs[1])
     assert "timeout_ms" not in stage_file_snippet(configs[1])  # defaults left out
+
+
+def test_a_device_added_at_runtime_is_checked_from_plain_data_without_toml(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    features = (OscFeatureConfig("level", "/wall/level", minimum=0.0, maximum=1.0, zone_value="level"),)
+    osc = DeviceConfig("osc", "desk", target=Endpoint("127.0.0.1", 9000), features=features, index=4)
+    fixtures = (FixtureConfig("key", "dimmer", 1, 1, "key"), FixtureConfig("fill", "dimmer", 1, 2, "fill"))
+    sacn = DeviceConfig("sacn", "dmx", fixtures=fixtures, priority=120)
+    for config in (osc, sacn):  # the snippet a user pastes is exactly the table that was checked
+        assert tomllib.loads(stage_file_snippet(config))["devices"][0] == device_table(config)
+
+    def no_toml(text: str) -> Any:
+        raise AssertionError("a device added at runtime is not rendered and parsed as TOML")
+
+    monkeypatch.setattr(tomllib, "loads", no_toml)
+    assert check_device_config(osc) == osc  # index kept
+    assert check_device_config(sacn) == sacn
+    bad = DeviceConfig("osc", "desk", target=Endpoint("127.0.0.1", 9000),
+                       features=(OscFeatureConfig("level", "wall/level"),))
+    with pytest.raises(ConfigError, match="'wall/level' is not an OSC address") as caught:
+        check_device_config(bad)
+    assert caught.value.key == "features[0].address" and caught.value.line is None
+    with pytest.raises(ConfigError, match="invalid device name") as caught:
+        check_device_config(DeviceConfig("tessera", "x\ud800", url="http://10.0.0.1"))  # not even TOML text
+    assert caught.value.key == "name"
 
 
 def _fields(config: DeviceConfig) -> dict[str, Any]:

@@ -78,7 +78,7 @@ def runner(looks: Path) -> Iterator[StageRunner]:
 
 
 def test_a_corrupt_look_is_reported_and_the_others_load(runner: StageRunner) -> None:
-    _until(lambda: runner.stage.lighting.engine is not None and bool(runner.stage.lighting.latest.looks))
+    _until(lambda: bool(runner.stage.lighting.latest.looks))
     status = runner.stage.status()
     assert status["cues"]["looks"] == ["Bright"]
     errors = status["cues"]["look_errors"]
@@ -89,32 +89,28 @@ def test_a_corrupt_look_is_reported_and_the_others_load(runner: StageRunner) -> 
 
 
 def test_a_hung_processor_is_marked_and_the_fade_goes_on_for_the_other(runner: StageRunner) -> None:
-    lighting = runner.stage.lighting
-    _until(lambda: lighting.engine is not None
-           and all(d.state is LinkState.UP for d in lighting.latest.devices))
-    left, right = lighting.emulators["left"], lighting.emulators["right"]
+    lighting, devices = runner.stage.lighting, runner.stage.devices
+    _until(lambda: all(d.state is LinkState.UP for d in devices.values()))
+    left, right = devices.emulators["left"], devices.emulators["right"]
     left.hang = True  # accepts connections, never answers
 
     async def recall() -> None:
-        assert lighting.engine is not None
         lighting.engine.recall("Bright", 0.5, "linear")
 
     runner.runtime.call_sync(recall())
     _until(lambda: right.value(BRIGHTNESS) == 2000)
-    _until(lambda: lighting.devices["left"].state in (LinkState.DOWN, LinkState.RECONNECTING))
-    assert lighting.devices["left"].last_error is not None
-    assert "no answer within 0.2 s" in lighting.devices["left"].last_error
+    _until(lambda: devices["left"].state in (LinkState.DOWN, LinkState.RECONNECTING))
+    assert devices["left"].last_error is not None
+    assert "no answer within 0.2 s" in devices["left"].last_error
     left.hang = False  # it comes back: the newest value is delivered after the backoff
     _until(lambda: left.value(BRIGHTNESS) == 2000, timeout=8.0)
-    _until(lambda: lighting.devices["left"].state is LinkState.UP)
+    _until(lambda: devices["left"].state is LinkState.UP)
 
 
 def test_a_value_outside_a_feature_is_refused_with_its_range(runner: StageRunner) -> None:
     lighting = runner.stage.lighting
-    _until(lambda: lighting.engine is not None)
 
     async def fade() -> str:
-        assert lighting.engine is not None
         try:
             lighting.engine.fade_feature("left", "brightness", 20000, 1.0)
         except ConfigError as exc:  # not expected: range errors are FeatureValueError
@@ -173,11 +169,10 @@ def test_osc_control_in_drives_cues_and_devices(looks: Path) -> None:
     text = TWO_WALLS + '\n[control]\nlisten = "127.0.0.1:0"\n'
     runner = StageRunner(parse_stage(text, base_dir=looks.parent))
     try:
-        lighting = runner.stage.lighting
-        _until(lambda: lighting.control is not None and lighting.engine is not None)
-        assert lighting.control is not None
-        port = lighting.control.address.port
-        right = lighting.emulators["right"]
+        control = runner.stage.control
+        assert control is not None and control.running
+        port = control.address.port
+        right = runner.stage.devices.emulators["right"]
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
             desk.bind(("127.0.0.1", 0))
             desk.settimeout(2.0)

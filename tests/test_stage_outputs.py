@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import socket
-import time
 from pathlib import Path
 
 from pythonosc.osc_packet import OscPacket
@@ -11,6 +10,8 @@ from pythonosc.osc_packet import OscPacket
 from stagectl.config.load import parse_stage
 from stagectl.core.opentrackio.codec import decode_payload, parse_datagram, parse_sample
 from stagectl.stage.runner import StageRunner
+from tests.support.polling import wait_until
+from tests.support.stagefile import StageFile
 
 DEMO_LENS = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoom_24_70.json"
 
@@ -18,34 +19,19 @@ DEMO_LENS = Path(__file__).resolve().parent.parent / "lens" / "data" / "demo_zoo
 def _receiver() -> socket.socket:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
-    sock.settimeout(3.0)
+    sock.settimeout(10.0)  # the stage starts first: generous for a loaded machine
     return sock
 
 
 def test_camera_streams_and_frustum_cues_leave_the_stage() -> None:
     otio, osc = _receiver(), _receiver()
-    text = f"""
-[stage]
-name = "outputs"
-frame_rate = 25
-[[cameras]]
-name = "A"
-lens = "{DEMO_LENS}"
-[[sources]]
-camera = "A"
-protocol = "simulator"
-camera_id = 1
-[[outputs]]
-kind = "opentrackio"
-target = "127.0.0.1:{otio.getsockname()[1]}"
-encoding = "json"
-[[outputs]]
-kind = "osc"
-target = "127.0.0.1:{osc.getsockname()[1]}"
-[[outputs]]
-kind = "remote-control"
-emulator = true
-"""
+    text = (StageFile("outputs")
+            .camera("A", lens=DEMO_LENS)
+            .source("A", "simulator", camera_id=1)
+            .output("opentrackio", target=f"127.0.0.1:{otio.getsockname()[1]}", encoding="json")
+            .output("osc", target=f"127.0.0.1:{osc.getsockname()[1]}")
+            .output("remote-control", emulator=True)
+            .text)
     runner = StageRunner(parse_stage(text))
     try:
         header, segment = parse_datagram(otio.recv(65536))
@@ -59,10 +45,7 @@ emulator = true
         sender = runner.stage.frustum_senders["remote-control@emulator"]
         runner.stage.call_in_loop(lambda: sender.set(overscan=1.3, inner_frustum=False))
         emulator = runner.stage.outputs._emulators["remote-control@emulator"]
-        deadline = time.monotonic() + 5.0
-        while emulator.preset_value("stagectl", "Overscan") != 1.3:
-            assert time.monotonic() < deadline, sender.status()
-            time.sleep(0.02)
+        wait_until(lambda: emulator.preset_value("stagectl", "Overscan") == 1.3, detail=sender.status)
         assert emulator.preset_value("stagectl", "Inner Frustum") is False
         status = runner.stage.status()["outputs"]
         assert set(status) == {f"opentrackio@127.0.0.1:{otio.getsockname()[1]}",
@@ -81,28 +64,20 @@ def test_a_camera_without_a_lens_file_still_sends_its_static_block() -> None:
     from tests.opentrackio_strict import StrictReceiver
 
     out = _receiver()
-    text = f"""
-[stage]
-name = "static"
-frame_rate = 25
-[[cameras]]
-name = "A"
-sensor_mm = [24.89, 18.66]
-[[sources]]
-camera = "A"
-protocol = "simulator"
-preset = "mosys"
-camera_id = 1
-[[outputs]]
-kind = "opentrackio"
-target = "127.0.0.1:{out.getsockname()[1]}"
-mtu = 400
-"""
+    text = (StageFile("static")
+            .camera("A", sensor_mm=[24.89, 18.66])
+            .source("A", "simulator", preset="mosys", camera_id=1)
+            .output("opentrackio", target=f"127.0.0.1:{out.getsockname()[1]}", mtu=400)
+            .text)
     runner = StageRunner(parse_stage(text))
     try:
         strict = StrictReceiver()
-        while not any("static" in s for s in strict.samples):
+
+        def static_arrived() -> bool:
             strict.feed(out.recv(65536))
+            return any("static" in s for s in strict.samples)
+
+        wait_until(static_arrived, what="a sample with its static block", interval_s=0.0)
         static = next(s for s in strict.samples if "static" in s)["static"]
         assert static["camera"]["label"] == "A"
         assert static["camera"]["activeSensorPhysicalDimensions"] == {"width": 24.89, "height": 18.66}

@@ -5,7 +5,6 @@ nothing blocks the take or is retried forever."""
 from __future__ import annotations
 
 import logging
-import time
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,7 @@ from stagectl.takes.committer import JOURNAL_DIR, Committer, recover
 from stagectl.takes.journal import CAMERA, END, HEADER, RAW, SAMPLE, SOURCE, Record, frame
 from stagectl.takes.records import RAW_HEAD, dumps, pack_raw, pack_sample
 from stagectl.takes.store import TakeStore
+from tests.support.polling import wait_until
 
 R24 = FrameRate.parse(24)
 HEADER_JSON = {"name": "S-T001", "slate": {"scene": "S", "cameras": ["A"]}, "rate": [24, 1],
@@ -81,10 +81,8 @@ def test_the_live_committer_stores_the_take_around_records_of_no_layout(tmp_path
     records = _records()
     for start in range(0, len(records), 4):  # batches as the journal writer hands them on
         committer.feed("live.journal", records[start:start + 4], start)
-    deadline = time.monotonic() + 10.0
-    while committer.stats.committed_records < 6 or committer.pending:
-        assert time.monotonic() < deadline, committer.stats
-        time.sleep(0.01)
+    wait_until(lambda: committer.stats.committed_records >= 6 and not committer.pending,
+               detail=lambda: committer.stats)
     assert committer.stop()
     assert committer.stats.errors == 0 and committer.stats.error is None
     assert committer.stats.committed_raw == 6 and len(taken) == 1

@@ -10,7 +10,7 @@ import json
 import re
 import socket
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -32,19 +32,13 @@ from stagectl.takes.committer import JOURNAL_DIR
 from stagectl.takes.model import TakeData
 from stagectl.takes.records import RAW_PREROLL
 from stagectl.takes.store import TakeStore
-from tests.helpers import stagectl
 from tests.raw_capture import STAGE, freed, hex_rows, otrk_sample, read_pcap
+from tests.support.cli import stagectl
+from tests.support.polling import async_wait_until, wait_until
 
 FREED_SAMPLES = 40
 OTRK_SAMPLES = 12  # sample 0 arrives whole before RECORD, and sample 1's first segment: the pre-roll
 PREROLL = 4
-
-
-def _until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.001)
 
 
 def _otrk(n: int) -> list[bytes]:
@@ -93,7 +87,7 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
     sent: dict[str, list[bytes]] = {"freed": [], "opentrackio": []}
     try:
         recorder = runner.stage.recorder
-        _until(lambda: recorder.ready)
+        wait_until(lambda: recorder.ready)
         sources = runner.stage.sources
         ports = {s.protocol: s.bound.port for s in sources if s.bound is not None}
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as tracker:
@@ -104,13 +98,15 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
                     tracker.sendto(datagram, ("127.0.0.1", ports[protocol]))
                 sent[protocol] += datagrams
 
-            send("opentrackio", *_otrk(0), _otrk(1)[0])
-            _until(lambda: sources[1].health.received == PREROLL)
-
-            async def record() -> str:
+            async def record_once_arrived() -> str:
+                await async_wait_until(lambda: sources[1].health.received == PREROLL, interval_s=0.0005)
                 return recorder.record(scene="R")
 
-            runner.runtime.call_sync(record(), 5.0)  # well within the 100 ms pre-roll window
+            # Waiting on the loop itself, RECORD follows the pre-roll's arrival at once: within the 100 ms
+            # pre-roll window even on a loaded machine (a hop from this thread could take longer).
+            recording = runner.runtime.submit(record_once_arrived())
+            send("opentrackio", *_otrk(0), _otrk(1)[0])
+            recording.result(15.0)
             send("opentrackio", *_otrk(1)[1:])
             for n in range(FREED_SAMPLES):
                 send("freed", freed(n))
@@ -120,15 +116,15 @@ def recorded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Recorded]:
                 if 2 <= n < OTRK_SAMPLES:
                     send("opentrackio", *_otrk(n))
                 time.sleep(0.001)
-            _until(lambda: [s.health.received for s in sources] == [len(sent["freed"]),
+            wait_until(lambda: [s.health.received for s in sources] == [len(sent["freed"]),
                                                                       len(sent["opentrackio"])])
 
         async def stop() -> str:
             return await recorder.async_stop_take()
 
         runner.runtime.call_sync(stop(), 10.0)
-        _until(lambda: recorder.status().last_take_id is not None)
-        _until(lambda: not any((folder / "takes" / JOURNAL_DIR).iterdir()))  # stored
+        wait_until(lambda: recorder.status().last_take_id is not None)
+        wait_until(lambda: not any((folder / "takes" / JOURNAL_DIR).iterdir()))  # stored
         take_id = recorder.status().last_take_id
         assert take_id is not None
     finally:

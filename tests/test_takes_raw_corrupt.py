@@ -19,8 +19,8 @@ from stagectl.config.load import parse_stage
 from stagectl.takes.raw import RawCaptureError, StoreRawAccess
 from stagectl.takes.records import SAMPLE_DTYPE, iter_raw, pack_raw
 from stagectl.takes.store import TakeStore, TakeStoreError
-from tests.helpers import stagectl
 from tests.raw_capture import STAGE, freed, hex_rows
+from tests.support.cli import stagectl
 
 SOURCE = {"index": 0, "name": "A/freed", "protocol": "freed", "cameras": ["A"],
           "settings": {"protocol": "freed", "preset": "generic", "camera_id": 1, "listen": "127.0.0.1:40000"}}

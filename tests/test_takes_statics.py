@@ -8,21 +8,11 @@ from pathlib import Path
 
 from stagectl.core.opentrackio.codec import ENCODING_JSON, OpenTrackIOSample, OpenTrackIOStatic, encode_sample
 from stagectl.takes.records import RAW_PREROLL
-from tests.take_recording import read_take, record, running, until
+from tests.support.polling import wait_until
+from tests.support.recording import read_take, record, running
+from tests.support.stagefile import StageFile
 
-STAGE = """
-[stage]
-name = "statics"
-frame_rate = 25
-[[cameras]]
-name = "K"
-[[sources]]
-camera = "K"
-protocol = "opentrackio"
-listen = "127.0.0.1:0"
-[takes]
-dir = "takes"
-"""
+STAGE = StageFile("statics").source("K", "opentrackio").takes(dir="takes").text
 FIRST = OpenTrackIOStatic(sensor_width_mm=27.99, sensor_height_mm=19.22, camera_serial="A-1")
 SECOND = OpenTrackIOStatic(sensor_width_mm=27.99, sensor_height_mm=19.22, camera_serial="A-2")
 
@@ -42,12 +32,12 @@ def test_a_static_block_repeated_in_every_sample_is_stored_once_per_change(tmp_p
         bound = stage.sources[0].bound
         assert bound is not None
         sender.sendto(_datagram(0, FIRST), ("127.0.0.1", bound.port))  # before RECORD: its pre-roll
-        until(lambda: stage.cameras["K"].tracker_static is not None)
+        wait_until(lambda: stage.cameras["K"].tracker_static is not None)
 
         def send() -> None:
             for n, datagram in enumerate(sent):
                 sender.sendto(datagram, ("127.0.0.1", bound.port))
-                until(lambda n=n: stage.sources[0].health.received == n + 2)
+                wait_until(lambda n=n: stage.sources[0].health.received == n + 2)
 
         record(runner, send, scene="statics")
     take = read_take(tmp_path / "takes")

@@ -28,36 +28,20 @@ from stagectl.core.timecode.label import TimecodeLabel
 from stagectl.takes.export.registry import export_takes
 from tests.ale_reader import read_ale
 from tests.chan_reader import read_chan
-from tests.take_recording import read_take, record, running, until
+from tests.support.polling import wait_until
+from tests.support.recording import read_take, record, running
+from tests.support.stagefile import StageFile
 from tracking.freed.codec import FreeDPosition, encode_d1
-
-STAGE = """
-[stage]
-name = "timecode"
-frame_rate = "{rate}"
-drop_frame = {drop}
-[[cameras]]
-name = "O"
-[[cameras]]
-name = "F"
-[[sources]]
-camera = "O"
-protocol = "opentrackio"
-listen = "127.0.0.1:0"
-[[sources]]
-camera = "F"
-protocol = "freed"
-listen = "127.0.0.1:0"
-[takes]
-dir = "takes"
-timecode = "O"
-"""
 
 
 def _record(tmp_path: Path, rate: FrameRate, drop: bool, labels: list[TimecodeLabel], *,
             clock_wall_s: float | None = None) -> dict[str, Path]:
     """Record one take: each label sent by the OpenTrackIO tracker, a FreeD packet with each; export it."""
-    text = STAGE.format(rate=f"{rate.rate.numerator}/{rate.rate.denominator}", drop=str(drop).lower())
+    frame_rate = f"{rate.rate.numerator}/{rate.rate.denominator}"
+    text = (StageFile("timecode", frame_rate=frame_rate, drop_frame=drop)
+            .source("O", "opentrackio").source("F", "freed")
+            .takes(dir="takes", timecode="O")
+            .text)
     with running(text, tmp_path) as runner, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
         stage = runner.stage
         if clock_wall_s is not None:
@@ -73,7 +57,7 @@ def _record(tmp_path: Path, rate: FrameRate, drop: bool, labels: list[TimecodeLa
                                          (stage.sources[1], encode_d1(freed))):
                     assert source.bound is not None
                     sender.sendto(datagram, ("127.0.0.1", source.bound.port))
-                until(lambda n=n: all(c.delivered == n + 1 for c in stage.cameras.values()))
+                wait_until(lambda n=n: all(c.delivered == n + 1 for c in stage.cameras.values()))
 
         record(runner, send, scene="tc")
     take = read_take(tmp_path / "takes")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -60,7 +59,7 @@ def run_window(runner: StageRunner, *, duration_s: float | None = None, status_j
                screenshot: str | None = None, screenshot_after_s: float = 2.0) -> int:
     """Show the main window until it is closed (or Ctrl+C, or the duration/screenshot ends)."""
     app = ensure_app()
-    window = MainWindow(runner.stage, open_settings())
+    window = MainWindow(runner.views, runner.commands, open_settings())
     window.show()
     result = {"code": 0}
 
@@ -75,7 +74,7 @@ def run_window(runner: StageRunner, *, duration_s: float | None = None, status_j
         QTimer.singleShot(int(duration_s * 1000), window.close)
     if status_json:
         ticker = QTimer(window)
-        ticker.timeout.connect(lambda: print(json.dumps(runner.stage.status()), flush=True))
+        ticker.timeout.connect(lambda: print(runner.views.latest.status_json, flush=True))
         ticker.start(1000)
     if screenshot is not None:
         def grab() -> None:

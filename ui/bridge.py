@@ -1,61 +1,80 @@
-"""The one hop between the core and the widgets.
+"""The one hop between the stage and the widgets.
 
-The core never emits Qt signals (it has no Qt). Two QTimers on the GUI thread pull from it:
-a frame timer (30 Hz) copies the stage snapshot and emits ``snapshot_ready``; an event timer
-(10 Hz) drains the event queue and emits ``events_ready``. So every signal is emitted on the
-GUI thread, and the GUI never waits on the I/O loop.
+The stage never emits Qt signals (it has no Qt). A QTimer on the GUI thread reads the newest
+:class:`~stagectl.stage.view.StageView` (an attribute read: the I/O loop publishes views, nobody
+waits for anybody) and emits ``view_ready`` when it is a new one, ``events_ready`` with the events
+posted since the last view, and runs the callbacks :class:`~stagectl.stage.commands.StageCommands`
+handed over with :meth:`StageBridge.post` (a command finished, an export's progress). So every
+signal is emitted, and every callback runs, on the GUI thread.
 """
 
 from __future__ import annotations
 
+import collections
+import time
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from stagectl.stage.assembly import Stage
-from stagectl.stage.snapshot import StageSnapshot
+from stagectl.core.events import Level, StageEvent
+from stagectl.stage.view import StageView, ViewSource
 
-FRAME_INTERVAL_MS = 33   # 30 Hz: plots and tables
-EVENT_INTERVAL_MS = 100
+#: How often the bridge looks for a new view and for callbacks (the views come at 30 Hz).
+POLL_INTERVAL_MS = 15
 
 
 class StageBridge(QObject):
-    """Pulls snapshots and events from a Stage on GUI-thread timers.
+    """Reads views from a :class:`~stagectl.stage.view.ViewSource` on a GUI-thread timer.
 
     Signals:
-        snapshot_ready(StageSnapshot): a fresh copy of the stage's state, 30 times a second.
-        events_ready(list[StageEvent]): events posted since the last drain, oldest first.
+        view_ready(StageView): a new view (about 30 a second).
+        events_ready(list[StageEvent]): events posted since the last view, oldest first.
+
+    Attributes:
+        last: the last view emitted.
     """
 
-    snapshot_ready = Signal(object)
+    view_ready = Signal(object)
     events_ready = Signal(list)
 
-    def __init__(self, stage: Stage, parent: QObject | None = None) -> None:
+    def __init__(self, views: ViewSource, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.stage = stage
-        self.last: StageSnapshot | None = None
-        self._frame_timer = QTimer(self)
-        self._frame_timer.setInterval(FRAME_INTERVAL_MS)
-        self._frame_timer.timeout.connect(self._on_frame)
-        self._event_timer = QTimer(self)
-        self._event_timer.setInterval(EVENT_INTERVAL_MS)
-        self._event_timer.timeout.connect(self._on_events)
+        self.views = views
+        self.last: StageView = views.latest
+        self._sequence: int | None = None
+        self._events_seen = 0
+        self._calls: collections.deque[Callable[[], None]] = collections.deque()
+        self._timer = QTimer(self)
+        self._timer.setInterval(POLL_INTERVAL_MS)
+        self._timer.timeout.connect(self._poll)
 
     def start(self) -> None:
-        """Start pulling (call once the widgets are connected)."""
-        self._on_events()
-        self._on_frame()
-        self._frame_timer.start()
-        self._event_timer.start()
+        """Start reading (call once the widgets are connected)."""
+        self._poll()
+        self._timer.start()
 
     def stop(self) -> None:
-        """Stop both timers."""
-        self._frame_timer.stop()
-        self._event_timer.stop()
+        """Stop reading; callbacks still waiting are dropped."""
+        self._timer.stop()
+        self._calls.clear()
 
-    def _on_frame(self) -> None:
-        self.last = self.stage.snapshot()
-        self.snapshot_ready.emit(self.last)
+    def post(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` on the GUI thread soon (from any thread: a deque append)."""
+        self._calls.append(callback)
 
-    def _on_events(self) -> None:
-        events = self.stage.events.drain(limit=500)
+    def _poll(self) -> None:
+        while self._calls:
+            self._calls.popleft()()
+        view = self.views.latest
+        if view.sequence == self._sequence:
+            return
+        self._sequence = view.sequence
+        self.last = view
+        events, missed = view.events_since(self._events_seen)
+        self._events_seen = view.events_posted
+        if missed:
+            events.insert(0, StageEvent(time.time(), view.monotonic_ns, Level.WARNING, "window", "missed",
+                                        f"{missed} event(s) came too fast to show here"))
+        self.view_ready.emit(view)
         if events:
             self.events_ready.emit(events)

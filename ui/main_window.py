@@ -1,5 +1,11 @@
 """The main window: the take bar on top, Stage, Tracking, Lens, Frustum, Lighting, Takes and Log docks, and a
-status bar with the stage timecode."""
+status bar with the stage timecode.
+
+The window sees the stage through two things only: a :class:`~stagectl.stage.view.ViewSource` (the
+newest :class:`~stagectl.stage.view.StageView`, which its :class:`~ui.bridge.StageBridge` hands every
+panel about 30 times a second) and :class:`~stagectl.stage.commands.StageCommands` (every action,
+its outcome called back on the GUI thread through the bridge).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,8 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QToolBar, QWidget
 
-from stagectl.stage.assembly import Stage
-from stagectl.stage.snapshot import StageSnapshot
+from stagectl.stage.commands import StageCommands
+from stagectl.stage.view import StageView, ViewSource
 from ui import theme, workers
 from ui.bridge import StageBridge
 from ui.panels.dp_panel import DpPanel
@@ -29,21 +35,37 @@ LAYOUT_VERSION = 6
 
 
 class MainWindow(QMainWindow):
-    """The stagectl window for one running Stage; layout and geometry persist in ``settings``."""
+    """The stagectl window for one running stage; layout and geometry persist in ``settings``.
 
-    def __init__(self, stage: Stage, settings: QSettings, parent: QWidget | None = None) -> None:
+    Args:
+        views: where the newest view is read (``StageRunner.views``).
+        commands: the stage's commands (``StageRunner.commands``); the window's own copy calls back
+            on the GUI thread.
+        settings: window geometry and dock layout.
+
+    Attributes:
+        bridge: reads the views and runs command callbacks on the GUI thread.
+        commands: the commands the panels call.
+        docks: every dock, in the View menu's order.
+    """
+
+    def __init__(self, views: ViewSource, commands: StageCommands, settings: QSettings,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.stage = stage
+        self.views = views
         self.settings = settings
-        self.setWindowTitle(f"stagectl — {stage.config.name}")
+        self.bridge = StageBridge(views, self)
+        self.commands = commands.with_hop(self.bridge.post)
+        view = views.latest
+        self.setWindowTitle(f"stagectl — {view.name}")
         self.setDockNestingEnabled(True)
         self.resize(1400, 860)
 
         self.stage_panel = StagePanel(self)
-        self.tracking_panel = TrackingPanel(stage, self)
-        self.lens_panel = LensPanel(stage, self)
-        self.frustum_panel = FrustumPanel.for_stage(stage, self)
-        self.dp_panel = DpPanel.for_stage(stage, self)
+        self.tracking_panel = TrackingPanel(view, self.commands, self)
+        self.lens_panel = LensPanel(view, self.commands, self)
+        self.frustum_panel = FrustumPanel(self.commands.set_frustum_cues, view.frustum, self)
+        self.dp_panel = DpPanel(view, self.commands, self)
         self.log_panel = LogPanel(self)
         self.stage_dock = self._dock("Stage", "stage_dock", self.stage_panel,
                                      Qt.DockWidgetArea.LeftDockWidgetArea)
@@ -62,12 +84,12 @@ class MainWindow(QMainWindow):
         self.lighting_dock = self._dock("Lighting", "lighting_dock", lighting_scroll,
                                         Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.frustum_dock, self.lighting_dock)
-        self.takes_browser = TakesBrowser.for_stage(stage, self)
+        self.takes_browser = TakesBrowser.for_view(view, self.commands, self)
         self.takes_dock = self._dock("Takes", "takes_dock", self.takes_browser,
                                      Qt.DockWidgetArea.RightDockWidgetArea)
         self.tabifyDockWidget(self.lighting_dock, self.takes_dock)
         # Record / stop and the running timecode stay in sight whichever dock is raised.
-        self.take_bar = TakeBar.for_stage(stage, self)
+        self.take_bar = TakeBar(view, self.commands, self)
         self.take_toolbar = QToolBar("Take", self)
         self.take_toolbar.setObjectName("take_toolbar")
         self.take_toolbar.setMovable(False)
@@ -75,6 +97,8 @@ class MainWindow(QMainWindow):
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.take_toolbar)
         self.tracking_dock.raise_()
         self.log_dock = self._dock("Log", "log_dock", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
+        self.docks = (self.stage_dock, self.tracking_dock, self.lens_dock, self.frustum_dock,
+                      self.lighting_dock, self.takes_dock, self.log_dock)
         self._layout_restored = False
 
         self.timecode = QLabel("--:--:--:--", self)
@@ -89,10 +113,10 @@ class MainWindow(QMainWindow):
         self.stage_panel.camera_selected.connect(self._select_camera)
         self.tracking_panel.camera_selected.connect(self._select_camera)
         self.lens_panel.camera_selected.connect(self._select_camera)
-        self.bridge = StageBridge(stage, self)
-        self.bridge.snapshot_ready.connect(self._on_snapshot)
+        self.bridge.view_ready.connect(self._on_view)
         self.bridge.events_ready.connect(self.log_panel.add_events)
         self.restore_layout()
+        self._follow_history()
         self.bridge.start()
 
     def _dock(self, title: str, name: str, widget: QWidget, area: Qt.DockWidgetArea) -> QDockWidget:
@@ -111,27 +135,35 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
         quit_action.triggered.connect(self.close)
         file_menu.addAction(quit_action)
-        view_menu = self.menuBar().addMenu("&View")
-        for dock in (self.stage_dock, self.tracking_dock, self.lens_dock, self.frustum_dock, self.takes_dock,
-                     self.log_dock):
-            view_menu.addAction(dock.toggleViewAction())
-        view_menu.addAction(self.take_toolbar.toggleViewAction())
+        self.view_menu = self.menuBar().addMenu("&View")
+        for dock in self.docks:  # every dock: one closed is always back from here
+            self.view_menu.addAction(dock.toggleViewAction())
+        self.view_menu.addAction(self.take_toolbar.toggleViewAction())
 
     def _select_camera(self, name: str) -> None:
         self.tracking_panel.select_camera(name)
         self.stage_panel.select_camera(name)
         self.lens_panel.select_camera(name)
+        self._follow_history()
 
-    def _on_snapshot(self, snap: StageSnapshot) -> None:
-        self.stage_panel.update_snapshot(snap)
-        self.tracking_panel.update_snapshot(snap)
-        self.lens_panel.update_snapshot(snap)
-        self.frustum_panel.update_snapshot(snap)
-        self.timecode.setText(snap.timecode)
-        up = sum(1 for c in snap.cameras if c.state == "up")
+    def _follow_history(self) -> None:
+        """Ask the views for the recent samples of the camera the plots show (and no other)."""
+        camera = self.tracking_panel.camera
+        self.views.history_cameras = frozenset({camera} if camera else ())
+
+    def _on_view(self, view: StageView) -> None:
+        self.stage_panel.update_view(view)
+        self.tracking_panel.update_view(view)
+        self.lens_panel.update_view(view)
+        self.frustum_panel.update_view(view)
+        self.dp_panel.update_view(view)
+        self.take_bar.update_view(view)
+        self.takes_browser.update_view(view)
+        self.timecode.setText(view.timecode)
+        up = sum(1 for c in view.cameras if c.state == "up")
         self.totals.setText(
-            f"{snap.name} · {snap.frame_rate} fps · cameras up {up}/{len(snap.cameras)} · "
-            f"samples {snap.total_samples} · rejected {snap.total_rejected}")
+            f"{view.name} · {view.frame_rate} fps · cameras up {up}/{len(view.cameras)} · "
+            f"samples {view.total_samples} · rejected {view.total_rejected}")
 
     # --- persistence ---------------------------------------------------------------------------
 
@@ -170,10 +202,9 @@ class MainWindow(QMainWindow):
                          Qt.Orientation.Vertical)
 
     def closeEvent(self, event: QCloseEvent) -> None:
-        """Save the layout and stop pulling from the stage; the runner stops the stage."""
+        """Save the layout and stop reading the views; the runner stops the stage."""
         self.bridge.stop()
-        self.dp_panel.stop()
-        self.take_bar.stop()
+        self.frustum_panel.stop()
         self.takes_browser.stop()
         workers.shutdown(timeout_ms=2000)  # a calibration still running stops at its next image
         self.save_layout()

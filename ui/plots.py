@@ -1,4 +1,4 @@
-"""Rolling time plots for camera channels, fed from a camera's sample ring at the frame rate."""
+"""Rolling time plots for camera channels, fed from a camera's recent samples in each view."""
 
 from __future__ import annotations
 
@@ -6,16 +6,15 @@ import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
 
+from stagectl.stage.view import HISTORY_S
 from ui import theme
-
-#: Seconds of history the plots show.
-HISTORY_S = 10.0
 
 
 class TimePlot:
-    """A pyqtgraph plot of several ring columns against time (seconds before now).
+    """A pyqtgraph plot of several history columns against time (seconds before now).
 
-    ``channels`` is a list of (label, ring column index, colour, scale).
+    ``channels`` is a list of (label, column index in :data:`stagectl.stage.view.HISTORY_COLUMNS`, colour,
+    scale).
     """
 
     def __init__(self, plot: pg.PlotItem, title: str, unit: str,
@@ -38,7 +37,7 @@ class TimePlot:
         self.updates = 0
 
     def update(self, rows: npt.NDArray[np.float64], now_s: float) -> None:
-        """Redraw from ring rows (see stagectl.core.ringbuffer.COLUMNS)."""
+        """Redraw from history rows (see :data:`stagectl.stage.view.HISTORY_COLUMNS`)."""
         if rows.size == 0:
             for curve in self.curves:
                 curve.setData([], [])

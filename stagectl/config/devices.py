@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from stagectl.config.locate import MISSING, KeyPath, TableChecker, describe
 from stagectl.config.model import (
     ControlConfig,
     DeviceConfig,
@@ -22,8 +21,8 @@ from stagectl.config.model import (
     LooksConfig,
     OscFeatureConfig,
 )
+from stagectl.core.check import MISSING, TOML, Checker, KeyPath
 from stagectl.core.links import Endpoint
-from stagectl.core.text import did_you_mean
 
 DEVICE_KINDS = ("tessera", "helios", "osc", "sacn")
 _COMMON = ("kind", "name", "zone", "timeout_ms", "poll_ms")
@@ -46,7 +45,7 @@ _ALLOWED_NAME = "1 to 32 characters from A-Z a-z 0-9 _ . - (it is part of OSC ad
 _ALLOWED_ZONE = 'a look zone: "wall", "ceiling", "frustum" or a fixture group of a-z 0-9 -'
 
 
-class DeviceTableChecker(TableChecker):
+class DeviceTableChecker(Checker):
     """The lighting part of the stage-file checker."""
 
     def device(self, i: int, table: dict[str, Any]) -> DeviceConfig | None:
@@ -55,15 +54,10 @@ class DeviceTableChecker(TableChecker):
         key: KeyPath = (*base, "kind")
         allowed = ", ".join(DEVICE_KINDS)
         kind = self.typed(table, key, (str,), allowed, required=True)
-        if kind is not None and kind not in DEVICE_KINDS:
-            self.error(key, f"unknown device kind '{kind}'{did_you_mean(kind, DEVICE_KINDS)} "
-                       f"(allowed: {allowed})")
-            kind = None
+        if kind is not None:
+            kind = self.choice(kind, key, "device kind", DEVICE_KINDS)
         keys = KEYS_BY_KIND.get(kind or "", ALL_DEVICE_KEYS)
-        for name in table:
-            if name not in keys:
-                self.error((*base, name), f"unknown key '{name}' for a device of kind '{kind}'"
-                           f"{did_you_mean(name, keys)} (allowed: {', '.join(keys)})")
+        self.keys(table, base, keys, where=f"for a device of kind '{kind}'")
         name = self.typed(table, (*base, "name"), (str,), _ALLOWED_NAME, required=True)
         if name is not None and not _NAME.match(name):
             self.error((*base, "name"), f"invalid device name {name!r}; allowed: {_ALLOWED_NAME}")
@@ -116,12 +110,8 @@ class DeviceTableChecker(TableChecker):
 
     def control(self, data: Mapping[str, Any]) -> ControlConfig | None:
         """``[control]``; None when absent or wrong."""
-        table = data.get("control", MISSING)
-        if table is MISSING:
-            return None
-        if not isinstance(table, dict):
-            self.error(("control",), f"must be a table, not {describe(table)}; allowed: [control] with "
-                       "listen")
+        table = self.section(data, "control", "[control] with listen")
+        if table is None:
             return None
         before = len(self.errors)
         self.unknown_keys(table, ("control",), "[control]", CONTROL_KEYS)
@@ -146,11 +136,8 @@ class DeviceTableChecker(TableChecker):
 
     def looks(self, data: Mapping[str, Any], base_dir: Path) -> LooksConfig:
         """``[looks]`` (defaults when absent)."""
-        table = data.get("looks", MISSING)
-        if table is MISSING:
-            return LooksConfig()
-        if not isinstance(table, dict):
-            self.error(("looks",), f"must be a table, not {describe(table)}; allowed: [looks] with dir")
+        table = self.section(data, "looks", "[looks] with dir")
+        if table is None:
             return LooksConfig()
         self.unknown_keys(table, ("looks",), "[looks]", LOOKS_KEYS)
         folder = self.typed(table, ("looks", "dir"), (str,), "a folder path, relative to the stage file")
@@ -162,11 +149,8 @@ class DeviceTableChecker(TableChecker):
 
     def discovery(self, data: Mapping[str, Any]) -> DiscoveryConfig:
         """``[discovery]``: ``browse`` (default true) and ``interfaces`` (default automatic)."""
-        table = data.get("discovery", MISSING)
-        if table is MISSING:
-            return DiscoveryConfig()
-        if not isinstance(table, dict):
-            self.error(("discovery",), f"must be a table, not {describe(table)}; allowed: [discovery] browse")
+        table = self.section(data, "discovery", "[discovery] browse")
+        if table is None:
             return DiscoveryConfig()
         self.unknown_keys(table, ("discovery",), "[discovery]", DISCOVERY_KEYS)
         browse = bool(self.typed(table, ("discovery", "browse"), (bool,), "true or false", True))
@@ -177,7 +161,7 @@ class DeviceTableChecker(TableChecker):
             return DiscoveryConfig(browse)
         if not isinstance(listed, list):
             self.error(("discovery", "interfaces"),
-                       f"must be an array, not {describe(listed)}; allowed: {allowed}")
+                       f"must be an array, not {TOML.describe(listed)}; allowed: {allowed}")
             return DiscoveryConfig(browse)
         if not listed:
             self.error(("discovery", "interfaces"), f"is empty; allowed: {allowed}")

@@ -18,8 +18,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import lens
 from stagectl.config.devices import DeviceTableChecker
-from stagectl.config.locate import MISSING, KeyPath, describe, syntax_position
 from stagectl.config.model import (
     DEFAULT_RATE_HZ,
     FUTURE_PROTOCOLS,
@@ -34,8 +34,10 @@ from stagectl.config.model import (
 from stagectl.config.outputs import OutputTableChecker
 from stagectl.config.sources import SourceTableChecker
 from stagectl.config.takes import TakesTableChecker
+from stagectl.core.check import DocumentErrors, KeyPath
 from stagectl.core.errors import ConfigError
 from stagectl.core.links import Endpoint, SerialSettings
+from stagectl.core.locate import TomlLocator, syntax_position
 from stagectl.core.timecode import FrameRate
 
 __all__ = [
@@ -53,7 +55,7 @@ _ALLOWED_RATE = 'a positive number or "num/den" (e.g. 25, 29.97 or "24000/1001")
 MAX_SMOOTHING = 50
 
 
-class ConfigErrors(ConfigError):
+class ConfigErrors(DocumentErrors):
     """All the problems found in one stage file, topmost first (file-level ones, without a line, first).
 
     ``errors`` holds the individual :class:`ConfigError` s; ``path`` is the file, ``line`` and ``key``
@@ -62,13 +64,15 @@ class ConfigErrors(ConfigError):
     """
 
     def __init__(self, errors: Sequence[ConfigError], *, path: str | None = None) -> None:
-        self.errors: list[ConfigError] = list(errors) or [ConfigError("invalid stage file", path=path)]
-        first = self.errors[0]
-        if len(self.errors) == 1:
-            super().__init__(first.detail, path=first.path, line=first.line, key=first.key)
-        else:
-            super().__init__("\n".join([f"{len(self.errors)} errors:", *map(str, self.errors)]), path=path)
-            self.line, self.key = first.line, first.key
+        errors = list(errors) or [ConfigError("invalid stage file", path=path)]
+        message, where = DocumentErrors.summary(errors, path)
+        super().__init__(message, errors=errors, **where)
+        self.line, self.key = errors[0].line, errors[0].key
+
+    @classmethod
+    def collect(cls, errors: Sequence[ConfigError], path: str | None) -> ConfigErrors:
+        """One error standing for all of ``errors`` (the stage file's own constructor)."""
+        return cls(errors, path=path)
 
 
 DEMO_STAGE_TOML = """\
@@ -156,8 +160,6 @@ interfaces = ["127.0.0.1"]
 def default_stage() -> StageConfig:
     """The built-in demo stage, parsed from :data:`DEMO_STAGE_TOML` (its lens file is the demo lens
     shipped in ``lens/data/``)."""
-    import lens
-
     return parse_stage(DEMO_STAGE_TOML, base_dir=Path(lens.__file__).resolve().parent / "data")
 
 
@@ -194,7 +196,7 @@ def parse_stage(text: str, path: str | None = None, base_dir: Path | None = None
         raise ConfigErrors([error], path=path) from None
     if base_dir is None:
         base_dir = Path(path).parent if path else Path.cwd()
-    checker = _Checker(text, path, base_dir)
+    checker = _Checker(path, base_dir, TomlLocator(text))
     config = checker.check(data)
     if config is None:
         raise ConfigErrors(sorted(checker.errors, key=lambda e: e.line or 0), path=path)
@@ -207,8 +209,8 @@ class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker, Takes
     Each builder (``stage``, ``camera``, ``source``) returns None when it recorded an error.
     """
 
-    def __init__(self, text: str, path: str | None, base_dir: Path) -> None:
-        super().__init__(text, path)
+    def __init__(self, path: str | None, base_dir: Path, locator: TomlLocator) -> None:
+        super().__init__(path, locator=locator)
         self.base_dir = base_dir
 
     def check(self, data: dict[str, Any]) -> StageConfig | None:
@@ -240,10 +242,8 @@ class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker, Takes
                            tuple(d for d in devices if d), control, looks, discovery, takes)
 
     def stage(self, data: Mapping[str, Any]) -> tuple[str, FrameRate, bool] | None:
-        table = data.get("stage", MISSING)
-        if not isinstance(table, dict):
-            what = "missing [stage] table" if table is MISSING else f"must be a table, not {describe(table)}"
-            self.error(("stage",), f"{what}; allowed: a [stage] table with name and frame_rate")
+        table = self.section(data, "stage", "a [stage] table with name and frame_rate", required=True)
+        if table is None:
             return None
         before = len(self.errors)
         self.unknown_keys(table, ("stage",), "[stage]", _STAGE_KEYS)

@@ -1,7 +1,8 @@
 """The stage file's data model: what a validated stage file becomes (frozen dataclasses).
 
-Validation lives in config.py (stage, cameras) and config_sources.py (sources); the reference of
-the format is ``docs/stage-file.md``.
+Validation lives in :mod:`stagectl.config.load` (stage, cameras) and the table checkers beside it
+(sources, outputs, devices, takes), all on the kernel's :class:`stagectl.core.check.Checker`; the
+reference of the format is ``docs/stage-file.md``.
 """
 
 from __future__ import annotations

@@ -10,8 +10,8 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from stagectl.config.locate import KeyPath, TableChecker
 from stagectl.config.model import OutputConfig
+from stagectl.core.check import Checker, KeyPath
 from stagectl.core.links import Endpoint
 from stagectl.core.text import did_you_mean
 
@@ -27,7 +27,7 @@ DEFAULT_TARGET = {"opentrackio": "127.0.0.1:55555", "osc": "127.0.0.1:8000",
 _ALLOWED_TARGET = '"host:port" with an IPv4 address or localhost, or "[IPv6]:port"'
 
 
-class OutputTableChecker(TableChecker):
+class OutputTableChecker(Checker):
     """The ``[[outputs]]`` part of the stage-file checker."""
 
     def output(self, i: int, table: dict[str, Any], cameras: Sequence[str]) -> OutputConfig | None:
@@ -36,15 +36,10 @@ class OutputTableChecker(TableChecker):
         key: KeyPath = (*base, "kind")
         allowed = ", ".join(OUTPUT_KINDS)
         kind = self.typed(table, key, (str,), allowed, required=True)
-        if kind is not None and kind not in OUTPUT_KINDS:
-            self.error(key, f"unknown output kind '{kind}'{did_you_mean(kind, OUTPUT_KINDS)} "
-                       f"(allowed: {allowed})")
-            kind = None
+        if kind is not None:
+            kind = self.choice(kind, key, "output kind", OUTPUT_KINDS)
         keys = KEYS_BY_KIND.get(kind or "", ALL_OUTPUT_KEYS)
-        for name in table:
-            if name not in keys:
-                self.error((*base, name), f"unknown key '{name}' for an output of kind '{kind}'"
-                           f"{did_you_mean(name, keys)} (allowed: {', '.join(keys)})")
+        self.keys(table, base, keys, where=f"for an output of kind '{kind}'")
         target = self._endpoint(table, (*base, "target"), DEFAULT_TARGET.get(kind or "", "127.0.0.1:0"))
         websocket = None
         if "websocket" in table and "websocket" in keys:

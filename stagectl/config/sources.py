@@ -10,7 +10,6 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from stagectl.config.locate import KeyPath, TableChecker
 from stagectl.config.model import (
     DEFAULT_RATE_HZ,
     FUTURE_PROTOCOLS,
@@ -19,6 +18,7 @@ from stagectl.config.model import (
     SIMULATED_PROTOCOLS,
     SourceConfig,
 )
+from stagectl.core.check import Checker, KeyPath
 from stagectl.core.health import DEFAULT_STALE_MS
 from stagectl.core.links import Endpoint, SerialSettings
 from stagectl.core.text import did_you_mean
@@ -53,7 +53,7 @@ def default_listen(protocol: str | None, preset: str) -> str:
     return "127.0.0.1:0"
 
 
-class SourceTableChecker(TableChecker):
+class SourceTableChecker(Checker):
     """The ``[[sources]]`` part of the stage-file checker."""
 
     def source(self, i: int, table: dict[str, Any], cameras: Sequence[str]) -> SourceConfig | None:
@@ -115,11 +115,9 @@ class SourceTableChecker(TableChecker):
         if protocol in FUTURE_PROTOCOLS:
             self.error(key, f"protocol '{protocol}' is not available in this version; available: {available}")
             return None
-        if protocol is not None and protocol not in PROTOCOLS:
-            hint = did_you_mean(protocol, (*PROTOCOLS, *FUTURE_PROTOCOLS))
-            self.error(key, f"unknown protocol '{protocol}'{hint} (allowed: {available})")
+        if protocol is None:
             return None
-        return protocol  # type: ignore[no-any-return]
+        return self.choice(protocol, key, "protocol", PROTOCOLS, hint_from=(*PROTOCOLS, *FUTURE_PROTOCOLS))
 
     def _unknown_source_keys(self, table: Mapping[str, Any], base: KeyPath, protocol: str | None,
                              keys: Sequence[str]) -> None:
@@ -132,8 +130,7 @@ class SourceTableChecker(TableChecker):
                 self.error((*base, name), f"{name} is only used by protocol {used_by}; allowed keys for "
                            f"'{protocol}': {', '.join(keys)}")
             else:
-                self.error((*base, name), f"unknown key '{name}' in [[sources]]"
-                           f"{did_you_mean(name, ALL_SOURCE_KEYS)} (allowed: {', '.join(keys)})")
+                self.keys({name: table[name]}, base, keys, where="in [[sources]]", hint_from=ALL_SOURCE_KEYS)
 
     def _choice(self, table: Mapping[str, Any], key: KeyPath, choices: Sequence[str], default: str) -> str:
         allowed = " or ".join(f'"{c}"' for c in choices)

@@ -6,24 +6,20 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stagectl.config.locate import MISSING, TableChecker, describe
 from stagectl.config.model import TakesConfig
+from stagectl.core.check import Checker
 from stagectl.core.text import did_you_mean
 
 TAKES_KEYS = ("dir", "timecode", "production")
 
 
-class TakesTableChecker(TableChecker):
+class TakesTableChecker(Checker):
     """The ``[takes]`` part of the stage-file checker (mixed into config._Checker)."""
 
     def takes(self, data: Mapping[str, Any], base_dir: Path, cameras: Sequence[str]) -> TakesConfig:
         """``[takes]`` (defaults when absent); ``timecode`` must be ``stage`` or a camera's name."""
-        table = data.get("takes", MISSING)
-        if table is MISSING:
-            return TakesConfig()
-        if not isinstance(table, dict):
-            self.error(("takes",), f"must be a table, not {describe(table)}; allowed: [takes] with "
-                       f"{', '.join(TAKES_KEYS)}")
+        table = self.section(data, "takes", f"[takes] with {', '.join(TAKES_KEYS)}")
+        if table is None:
             return TakesConfig()
         self.unknown_keys(table, ("takes",), "[takes]", TAKES_KEYS)
         folder = self.typed(table, ("takes", "dir"), (str,), "a folder path, relative to the stage file")

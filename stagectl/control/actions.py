@@ -1,9 +1,11 @@
-"""What the OSC control-in drives on this stage: the cue engine and the devices (ControlActions).
+"""What the OSC control-in drives on this stage: the cue engine, the devices and the take recorder.
 
-Every method runs on the I/O loop, returns at once with a short text for the ``ok`` reply, and
-raises :class:`~stagectl.core.errors.StageError` (the sender gets ``error`` with the message) for an
-unknown cue, look, device or feature, or a value out of a feature's range. Takes: record (with
-slate fields, else the current slate) and stop drive the stage's take recorder.
+:class:`StageControlActions` is the stage's :class:`~stagectl.control.protocol.ControlActions`. It is
+given exactly what it drives when built (no way back to the stage). Every method runs on the I/O
+loop, returns at once with a short text for the ``ok`` reply, and raises
+:class:`~stagectl.core.errors.StageError` (the sender gets ``error`` with the message) for an unknown
+cue, look, device or feature, or a value out of a feature's range. Takes: record (with slate
+fields, else the current slate) and stop drive the stage's take recorder.
 """
 
 from __future__ import annotations
@@ -11,67 +13,67 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from presets.cues import CueEngine
-from stagectl.core.device import Value
+from stagectl.control.protocol import Setting, StateValue
+from stagectl.core.device import Device
 from stagectl.core.errors import StageError
-from stagectl.stage.lighting import StageLighting
+from stagectl.core.text import did_you_mean
 from stagectl.takes.recorder import Recorder
 
 
 class StageControlActions:
-    """:class:`stagectl.control.server.ControlActions` over a stage's lighting."""
+    """The control-in's actions over ``engine``, ``devices`` (the stage's devices by name, the same
+    ones the engine reaches: a device removed from the stage is unknown here too) and ``recorder``
+    (None: a stage without takes refuses take commands)."""
 
-    def __init__(self, lighting: StageLighting) -> None:
-        self.lighting = lighting
-
-    def _engine(self) -> CueEngine:
-        engine = self.lighting.engine
-        if engine is None:
-            raise StageError("the cue engine is not running yet")
-        return engine
+    def __init__(self, engine: CueEngine, devices: Mapping[str, Device], recorder: Recorder | None) -> None:
+        self.engine = engine
+        self.devices = devices
+        self.recorder = recorder
 
     def cue_go(self) -> str:
         """GO: fire the next cue."""
-        cue = self._engine().go()
+        cue = self.engine.go()
         return "end of the cue list" if cue is None else f"cue {cue.number} {cue.look!r}"
 
     def cue_back(self) -> str:
         """BACK: fire the cue before the last one."""
-        cue = self._engine().back()
+        cue = self.engine.back()
         return "top of the cue list" if cue is None else f"cue {cue.number} {cue.look!r}"
 
     def cue_goto(self, number: str) -> str:
         """Fire cue ``number``."""
-        cue = self._engine().goto(number)
+        cue = self.engine.goto(number)
         return f"cue {cue.number} {cue.look!r}"
 
     def look_recall(self, name: str) -> str:
         """Recall a look with the stage's default fade."""
-        group = self._engine().recall(name)
+        group = self.engine.recall(name)
         return f"look {name!r} in {group.duration_s:g} s"
 
-    def device_set(self, device: str, feature: str, value: Value) -> str:
+    def device_set(self, device: str, feature: str, value: Setting) -> str:
         """Set one feature now (checked against its range)."""
-        target = self.lighting.devices.get(device)
+        target = self.devices.get(device)
         if target is None:
-            raise StageError(f"no device {device!r} (devices: {', '.join(self.lighting.devices) or 'none'})")
+            names = tuple(self.devices)
+            raise StageError(f"no device {device!r}{did_you_mean(device, names)} "
+                             f"(devices: {', '.join(names) or 'none'})")
         checked = target.set(feature, value)
         return f"{device}/{feature} = {checked}"
 
     def device_fade(self, device: str, feature: str, value: float, seconds: float) -> str:
         """Fade one feature over ``seconds``."""
-        self._engine().fade_feature(device, feature, value, seconds)
+        self.engine.fade_feature(device, feature, value, seconds)
         return f"{device}/{feature} -> {value:g} in {seconds:g} s"
 
     def blackout(self) -> str:
         """BLACKOUT now (the desk asked for it: no confirmation over OSC)."""
-        self._engine().blackout()
+        self.engine.blackout()
         return "blackout"
 
     def _recorder(self) -> Recorder:
-        recorder = self.lighting.recorder
-        if recorder is None:
+        if self.recorder is None:
             raise StageError("this stage has no take recorder")
-        return recorder
+        return self.recorder
 
     def take_record(self, slate: Mapping[str, str]) -> str:
         """Record a take: ``slate`` fields (scene, shot, take, production, notes) change the slate
@@ -85,18 +87,15 @@ class StageControlActions:
         """Stop the take in progress (refused when not recording)."""
         return f"stopped {self._recorder().stop()}"
 
-    def state(self) -> Mapping[str, float | int | str | bool]:
-        """Live look and cue, next cue, blackout and hold: sent with every reply."""
-        engine = self.lighting.engine
-        if engine is None:
-            return {"running": False}
-        status = engine.status()
-        state: dict[str, float | int | str | bool] = {
+    def state(self) -> Mapping[str, StateValue]:
+        """Live look and cue, next cue, blackout and hold (and the take, with a recorder): sent with
+        every reply."""
+        status = self.engine.status()
+        state: dict[str, StateValue] = {
             "running": True, "live_look": status.live_look or "", "live_cue": status.live_cue or "",
             "next_cue": status.next_cue or "", "blackout": status.blackout, "held": status.held}
-        recorder = self.lighting.recorder
-        if recorder is not None:
-            take = recorder.status()
+        if self.recorder is not None:
+            take = self.recorder.status()
             state["recording"] = take.recording
             state["take"] = take.take_name or take.last_take
         return state

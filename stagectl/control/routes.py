@@ -25,13 +25,11 @@ import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 from urllib.parse import unquote
 
 from stagectl.control.osc import OscArg, OscMessage
-
-if TYPE_CHECKING:
-    from stagectl.control.server import ControlActions
+from stagectl.control.protocol import ControlActions, Setting
+from stagectl.core.errors import StageError
 
 ROOT = "stagectl"
 #: Longest fade accepted, seconds.
@@ -45,11 +43,7 @@ _PATTERN_CHARS = set("*?[]{}")
 _NUMBER_TAGS = "ifhd"
 _FLOAT32 = struct.Struct(">f")
 
-Setting = float | int | bool | str
-"""A value for ``device_set``."""
-
-
-class RouteError(Exception):
+class RouteError(StageError):
     """A message that names no known address or carries the wrong arguments.
 
     ``reason`` is the counter key: ``unknown_address`` or ``bad_arguments``.

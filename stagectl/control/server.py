@@ -10,7 +10,8 @@ Per datagram, on the I/O loop: sender outside the allow-list -> dropped, counted
 reply would confirm to a stranger that something listens). Otherwise decode (a malformed packet
 is counted and answered with an error), then each message in order (bundles: every element, at
 once, timetags ignored): ``/stagectl/ping`` and ``/stagectl/auth`` need no session; everything
-else needs one when a passcode is set. A command runs on :class:`ControlActions`; a
+else needs one when a passcode is set. A command runs on the stage's
+:class:`~stagectl.control.protocol.ControlActions`; a
 :class:`~stagectl.core.errors.StageError` from it becomes an ``error`` reply with its message, any
 other exception an ``error`` reply naming it, logged with its traceback. Nothing raises out of
 the socket callback.
@@ -36,10 +37,11 @@ import socket
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from stagectl.control.auth import AllowList, AuthVerdict, PasscodeGate
 from stagectl.control.osc import OscMessage, decode_packet, encode_reply, encode_state, state_value
+from stagectl.control.protocol import ControlActions
 from stagectl.control.routes import RouteError, parse_command
 from stagectl.core.errors import DecodeError, StageError
 from stagectl.core.events import EventQueue, Level
@@ -47,7 +49,7 @@ from stagectl.core.links import Endpoint
 from stagectl.core.logutil import RateLimiter, with_suppressed
 from stagectl.core.osc import encode_message
 
-log = logging.getLogger("stagectl.control.server")
+log = logging.getLogger("stagectl.control")
 
 REJECT_REASONS = ("not_allowed", "not_authenticated", "bad_passcode", "malformed", "unknown_address",
                   "bad_arguments", "action_error", "internal")
@@ -63,55 +65,6 @@ MAX_SUBSCRIBERS = 64
 
 class ControlError(StageError):
     """The control server could not start (address in use, not an address of this machine)."""
-
-
-class ControlActions(Protocol):
-    """What the control server drives; the stage implements it.
-
-    Called on the I/O loop: return quickly (start fades and writes as tasks, never wait for a
-    device). Each returns a short text for the ``ok`` reply (``"cue 3 'Golden hour' running"``);
-    raise :class:`~stagectl.core.errors.StageError` with a message for the sender to refuse.
-    """
-
-    def cue_go(self) -> str:
-        """Fire the next cue."""
-        ...
-
-    def cue_back(self) -> str:
-        """Go back one cue."""
-        ...
-
-    def cue_goto(self, number: str) -> str:
-        """Fire cue ``number`` (as written in the cue list: ``"3"``, ``"3.5"``)."""
-        ...
-
-    def look_recall(self, name: str) -> str:
-        """Recall the look called ``name``."""
-        ...
-
-    def device_set(self, device: str, feature: str, value: float | int | bool | str) -> str:
-        """Set one feature of one device now (value checked by the device's Feature)."""
-        ...
-
-    def device_fade(self, device: str, feature: str, value: float, seconds: float) -> str:
-        """Fade one feature to ``value`` over ``seconds`` (0..3600)."""
-        ...
-
-    def blackout(self) -> str:
-        """Black out the wall."""
-        ...
-
-    def take_record(self, slate: Mapping[str, str]) -> str:
-        """Start recording a take with these slate fields (may be empty)."""
-        ...
-
-    def take_stop(self) -> str:
-        """Stop recording."""
-        ...
-
-    def state(self) -> Mapping[str, float | int | str | bool]:
-        """What replies report as ``/stagectl/state/<key>``: live look, cue, blackout, take, ..."""
-        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +135,8 @@ class ControlServer:
         self.replies_sent = 0
         self.replies_dropped = 0
         self.state_values_skipped = 0
+        self.state_errors = 0
+        """Times ``actions.state()`` raised (the reply went out without the state; logged)."""
         self.last_command: str | None = None
         self.last_error: str | None = None
         self._transport: asyncio.DatagramTransport | None = None
@@ -395,6 +350,7 @@ class ControlServer:
             state = self.actions.state()
             messages, skipped = encode_state(state)
         except Exception as exc:  # the reply still went out; the state is best effort
+            self.state_errors += 1
             held = self._allow_log("state")
             if held is not None:
                 log.warning(with_suppressed(f"control: state() failed: {type(exc).__name__}: {exc}", held))

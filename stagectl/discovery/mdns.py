@@ -42,7 +42,7 @@ from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZerocon
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
 
-log = logging.getLogger("stagectl.discovery.mdns")
+log = logging.getLogger("stagectl.discovery")
 
 HTTP_SERVICE = "_http._tcp.local."
 STAGECTL_SERVICE = "_stagectl._udp.local."

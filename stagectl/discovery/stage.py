@@ -1,5 +1,6 @@
-"""Zeroconf on a running stage: browse for devices, announce the emulators and the control service,
-and the pure helpers that turn a found device into a ``[[devices]]`` table.
+"""Zeroconf on a running stage: browse for devices, announce the emulators and the control service
+(the pure helpers that turn a found device into a ``[[devices]]`` table are
+:mod:`stagectl.discovery.devices`, re-exported here).
 
 * **Where mDNS runs.** ``[discovery] interfaces`` when given; else loopback only
   (``127.0.0.1``) when every address the stage listens on or talks to is loopback (the demo
@@ -23,27 +24,30 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
-import json
-import re
 import socket
-import tomllib
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
 import ifaddr  # zeroconf's own interface lister (a dependency of zeroconf)
 from zeroconf.asyncio import AsyncZeroconf
 
-from stagectl.config.devices import KEYS_BY_KIND, DeviceTableChecker
-from stagectl.config.model import DeviceConfig, StageConfig
-from stagectl.core.errors import ConfigError, StageError
+from stagectl.config.model import StageConfig
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.links import Endpoint
+from stagectl.discovery.devices import (
+    check_device_config,
+    device_config_for,
+    device_table,
+    endpoint_key,
+    slug,
+    stage_file_snippet,
+    unique_name,
+)
 from stagectl.discovery.mdns import (
     HTTP_SERVICE,
     KIND_KEY,
-    KINDS,
     STAGECTL_SERVICE,
     Advert,
     Advertiser,
@@ -54,6 +58,13 @@ from stagectl.discovery.mdns import (
     open_zeroconf,
 )
 
+__all__ = [
+    "API_PATHS", "EMULATOR_NAMES", "LOOPBACK", "OWN_CONTROL", "SOURCE", "VENDORS", "EmulatorAdvert",
+    "StageDiscovery", "check_device_config", "device_config_for", "device_table", "discovery_interfaces",
+    "emulator_txt", "endpoint_key", "loopback_only", "slug", "stage_addresses", "stage_file_snippet",
+    "unique_name",
+]
+
 SOURCE = "discovery"
 LOOPBACK = ("127.0.0.1",)
 OWN_CONTROL = "(this stage)"
@@ -62,14 +73,6 @@ VENDORS = {"tessera": "brompton", "helios": "megapixel"}
 EMULATOR_NAMES = {"tessera": "Tessera emulator", "helios": "HELIOS emulator"}
 #: Where each kind's API lives under the device's base URL (informational TXT ``api``).
 API_PATHS = {"tessera": "/api/", "helios": "/api/v1/public"}
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-_NOT_NAME = re.compile(r"[^a-z0-9_.\-]+")
-_NAME_LIMIT = 32
-_LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
-_HOST = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?", re.IGNORECASE)
-_DEFAULTS = DeviceConfig("tessera", "x")
-_KEY_ORDER = ("kind", "name", "url", "emulator", "target", "interface", "zone", "write_verb", "peak_nits",
-              "priority", "fps", "timeout_ms", "poll_ms")
 
 
 def emulator_txt(kind: str) -> dict[str, str]:
@@ -127,137 +130,6 @@ def loopback_only(interfaces: Sequence[str] | None) -> bool:
     return bool(interfaces) and all(_is_loopback(i) for i in interfaces or ())
 
 
-# --- found device -> [[devices]] table ----------------------------------------------------------------
-
-
-def endpoint_key(url: str) -> str | None:
-    """``scheme://host:port`` of a URL (``localhost`` as 127.0.0.1, the scheme's port filled in), to
-    compare a found service with a configured device; None when it is not a URL with a host."""
-    try:
-        parts = urlsplit(url.strip())
-        host, port = parts.hostname, parts.port
-    except ValueError:
-        return None
-    scheme = parts.scheme.lower()
-    if not host or not scheme:
-        return None
-    host = "127.0.0.1" if host == "localhost" else host.lower()
-    port = port if port is not None else _DEFAULT_PORTS.get(scheme)
-    if port is None:
-        return None
-    return f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}"
-
-
-def slug(text: str, fallback: str = "device") -> str:
-    """A device name from free text: lower case, runs of other characters as ``-``, at most 32."""
-    name = _NOT_NAME.sub("-", text.lower()).strip("-._")[:_NAME_LIMIT].strip("-._")
-    return name or fallback
-
-
-def unique_name(text: str, taken: Iterable[str], fallback: str = "device") -> str:
-    """:func:`slug` of ``text``, with ``-2``, ``-3``... when a device already has that name."""
-    used = set(taken)
-    base = slug(text, fallback)
-    name, n = base, 1
-    while name in used:
-        n += 1
-        suffix = f"-{n}"
-        name = base[:_NAME_LIMIT - len(suffix)].rstrip("-._") + suffix
-    return name
-
-
-def device_config_for(found: FoundDevice, name: str, zone: str | None = None) -> DeviceConfig:
-    """The ``[[devices]]`` table of a found Tessera or HELIOS under ``name`` in ``zone``.
-
-    The device's URL is ``http://host:port`` (the processor's API paths are fixed by its kind; the
-    advertised ``path`` is where a browser would go). ConfigError when ``name`` or ``zone`` are not
-    allowed; StageError for a kind stagectl does not drive.
-    """
-    if found.kind not in KINDS:
-        raise StageError(f"{found.kind} {found.name!r} at {found.url} is not an LED processor stagectl "
-                         f"drives; allowed: {' or '.join(KINDS)}")
-    host = f"[{found.host}]" if ":" in found.host else found.host
-    return check_device_config(DeviceConfig(found.kind, name, url=f"http://{host}:{found.port}", zone=zone))
-
-
-def _toml(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    return json.dumps(str(value))  # ASCII with \\uXXXX escapes: a valid TOML basic string
-
-
-def stage_file_snippet(config: DeviceConfig) -> str:
-    """The ``[[devices]]`` table (TOML text) that makes ``config`` part of the stage file.
-
-    Keys at their default are left out; OSC features and sACN fixtures become their sub-tables.
-    """
-    keys = KEYS_BY_KIND.get(config.kind)
-    if keys is None:
-        raise StageError(f"unknown device kind {config.kind!r}; allowed: {', '.join(KEYS_BY_KIND)}")
-    values: dict[str, Any] = {
-        "kind": config.kind, "name": config.name, "url": config.url,
-        "target": None if config.target is None else str(config.target), "zone": config.zone,
-        "emulator": config.emulator or None, "interface": config.interface,
-    }
-    for key in ("timeout_ms", "poll_ms", "write_verb", "peak_nits", "priority", "fps"):
-        if getattr(config, key) != getattr(_DEFAULTS, key):
-            values[key] = getattr(config, key)
-    if config.emulator:
-        values["url"] = None  # the emulator's URL is chosen at start
-    lines = ["[[devices]]"]
-    lines += [f"{key} = {_toml(values[key])}" for key in _KEY_ORDER
-              if key in keys and values.get(key) is not None]
-    for feature in config.features if config.kind == "osc" else ():
-        lines += ["", "[[devices.features]]", f"name = {_toml(feature.name)}",
-                  f"address = {_toml(feature.address)}"]
-        extra = {"type": None if feature.type == "f" else feature.type, "unit": feature.unit or None,
-                 "min": feature.minimum, "max": feature.maximum,
-                 "fade": None if feature.fade == "linear" else feature.fade, "zone_value": feature.zone_value}
-        lines += [f"{key} = {_toml(value)}" for key, value in extra.items() if value is not None]
-    for fixture in config.fixtures if config.kind == "sacn" else ():
-        lines += ["", "[[devices.fixtures]]"] + [f"{key} = {_toml(getattr(fixture, key))}" for key in
-                                                  ("name", "profile", "universe", "address", "group")]
-    return "\n".join(lines) + "\n"
-
-
-def _url_problem(url: str) -> str | None:
-    """What the stage-file checker lets through but no processor URL can be: a bad host or port."""
-    parts = urlsplit(url)
-    host = parts.hostname or ""
-    try:
-        ipaddress.ip_address(host)
-    except ValueError:
-        if not _HOST.fullmatch(host):
-            return f"{url!r}: {host!r} is not a host name or IP address; allowed: e.g. http://10.0.0.50"
-    try:
-        port = parts.port  # ValueError for a port that is not a number 0..65535
-    except ValueError:
-        port = 0
-    return f"{url!r} has no valid port; allowed: a port 1..65535" if port == 0 else None
-
-
-def check_device_config(config: DeviceConfig) -> DeviceConfig:
-    """``config`` checked exactly as the stage file's ``[[devices]]`` checker would (through
-    :func:`stage_file_snippet`), with ``index`` kept. ConfigError (``key`` the device key, e.g.
-    ``url``) for the first problem."""
-    text = stage_file_snippet(config)
-    checker = DeviceTableChecker(text, None)
-    table = tomllib.loads(text)["devices"][0]
-    checked = checker.device(0, table)
-    url = checked.url if checked is not None else None
-    if url is not None and not config.emulator:
-        problem = _url_problem(url)
-        if problem is not None:
-            checker.error(("devices", 0, "url"), problem)
-    if checker.errors or checked is None:
-        first = checker.errors[0] if checker.errors else ConfigError("invalid device")
-        key = (first.key or "").removeprefix("devices[0]").lstrip(".") or None
-        raise ConfigError(first.detail, key=key)
-    return replace(checked, index=config.index)
-
-
 async def _uncancelled(coro: Any) -> None:
     """Await ``coro``; when cancelled meanwhile, let it finish first (so what it opened is known to
     :meth:`StageDiscovery.async_stop` and gets closed), then re-raise the cancellation."""
@@ -299,6 +171,7 @@ class StageDiscovery:
         self.browse = config.discovery.browse
         self.note = "starting" if self.browse else "off ([discovery] browse = false)"
         self.own: dict[tuple[str, str], str] = {}
+        self._adverts: dict[str, list[Advert]] = {}
         self._discovery: Discovery | None = None
         self._zeroconf: AsyncZeroconf | None = None
         self._advertiser: Advertiser | None = None
@@ -344,6 +217,22 @@ class StageDiscovery:
         """Announce one more emulator (a device added at runtime), in the background (on the loop)."""
         if self._open is not None:
             self._spawn(self._async_emulators([emulator]))
+
+    def withdraw_emulator(self, device: str) -> None:
+        """Stop announcing the emulator of ``device`` (removed at runtime), in the background (on the loop):
+        goodbye packets go out, and what is found at its address is no longer marked as this stage's."""
+        adverts = self._adverts.pop(device, [])
+        for advert in adverts:
+            self.own.pop((advert.service_type, advert.name), None)
+        if adverts and self._advertiser is not None:
+            self._spawn(self._async_withdraw(self._advertiser, adverts))
+
+    async def _async_withdraw(self, advertiser: Advertiser, adverts: Sequence[Advert]) -> None:
+        for advert in adverts:
+            try:
+                await advertiser.withdraw(advert)
+            except Exception as exc:  # zeroconf closing under us: the goodbye is best effort
+                self.events.post(Level.WARNING, SOURCE, "error", f"could not withdraw {advert.name!r}: {exc}")
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro, name="stage discovery")
@@ -429,6 +318,7 @@ class StageDiscovery:
             self.events.post(Level.ERROR, SOURCE, "error", f"could not announce {name!r}: {exc}")
             return None
         self.own[(service_type, advert.name)] = label
+        self._adverts.setdefault(label, []).append(advert)
         self.events.post(Level.INFO, SOURCE, "state",
                          f"announced {advert.name!r} ({service_type}) on port {port}")
         return advert
@@ -445,6 +335,7 @@ class StageDiscovery:
         zeroconf, self._zeroconf = self._zeroconf, None
         self._advertiser, self._open = None, None
         self.own.clear()
+        self._adverts.clear()
         try:
             if discovery is not None:
                 await discovery.async_stop()  # closes the zeroconf it opened, adverts included

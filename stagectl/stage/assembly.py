@@ -1,8 +1,13 @@
 """The Stage: the object graph a stage file describes, running on the I/O loop.
 
-Built by :func:`build_stage` from a :class:`~stagectl.config.load.StageConfig`; started and stopped
-on the I/O thread (``async_start``/``async_stop``); read from any thread through
-:meth:`Stage.snapshot` and :meth:`Stage.status`, which copy plain values and never block.
+Built from a :class:`~stagectl.config.load.StageConfig`; started and stopped on the I/O thread
+(``async_start``/``async_stop``); read from any thread through :meth:`Stage.snapshot` and
+:meth:`Stage.status`, which copy plain values and never block.
+
+The Stage composes its parts by handing each, when it is built, what it needs: the outputs'
+frustum senders and the cue engine to the device registry; the engine, the registry and
+discovery to the lighting; the lighting's live look to the take recorder; the engine, the
+registry and the recorder to the control-in. Nothing is wired in afterwards.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from lens.interchange import to_opentrackio_static
 from lens.lensfile import load_lens_file
 from lens.solve import LensSolver
 from stagectl.config.load import StageConfig
+from stagectl.control.actions import StageControlActions
+from stagectl.control.server import ControlError, ControlServer
 from stagectl.core.clock import StageClock
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
@@ -26,7 +33,9 @@ from stagectl.core.health import StreamState
 from stagectl.core.opentrackio.merge import camera_static
 from stagectl.core.opentrackio.static import build_static
 from stagectl.core.samples import FilmBack, choose_film_back
-from stagectl.stage.lighting import StageLighting
+from stagectl.discovery.stage import StageDiscovery
+from stagectl.stage.devices import DeviceRegistry
+from stagectl.stage.lighting import StageLighting, make_cue_engine
 from stagectl.stage.outputs import StageOutputs
 from stagectl.stage.pipeline import CameraPipeline
 from stagectl.stage.snapshot import CameraStatus, SourceStatus, StageSnapshot
@@ -40,7 +49,7 @@ MONITOR_PERIOD_S = 0.1
 
 
 class Stage:
-    """Cameras, their sources and the stage clock.
+    """Cameras and their sources, outputs, devices, looks and cues, takes, control-in and discovery.
 
     Attributes:
         config: the validated stage file.
@@ -48,6 +57,13 @@ class Stage:
         events: discrete events for the log and the UI.
         cameras: pipelines by camera name, in stage-file order.
         sources: every tracking source.
+        outputs: the outputs to Unreal (``[[outputs]]``).
+        devices: every device by name (``[[devices]]`` and the frustum of each remote-control output);
+            devices are added and removed here while running.
+        lighting: looks, the cue engine and the lighting status (``[looks]``).
+        recorder: the take recorder (``[takes]``).
+        control: the OSC control-in server (``[control]``), None without one.
+        discovery: zeroconf browsing and adverts (``[discovery]``).
     """
 
     def __init__(self, config: StageConfig, events: EventQueue | None = None) -> None:
@@ -71,12 +87,16 @@ class Stage:
         self.outputs = StageOutputs(config, self.cameras, self.events, self.static_block)
         self.frustum_senders = self.outputs.frustum_senders
         """The frustum-cue sender of each remote-control output, by output name."""
-        self.lighting = StageLighting(config, self.events, self.frustum_senders)
-        """Devices, looks and cues (``[[devices]]``, ``[looks]``)."""
+        self.discovery = StageDiscovery(config, self.events)
+        engine = make_cue_engine(config, self.events)
+        self.devices = DeviceRegistry(config, self.events, self.frustum_senders, engine, self.discovery)
+        self.lighting = StageLighting(config, engine, self.devices, self.discovery, self.events)
         self.recorder = make_recorder(config, self.clock, self.events, self.cameras, self.lens_solvers,
-                                      self.lighting, self.sources, camera_info_of=self.camera_info)
-        """The take recorder (``[takes]``): slate, record / stop, recovery of interrupted takes."""
-        self.lighting.recorder = self.recorder
+                                      self.lighting.live_look, self.sources, camera_info_of=self.camera_info)
+        control = config.control
+        self.control = None if control is None else ControlServer(
+            control.listen, StageControlActions(engine, self.devices, self.recorder), allow=control.allow,
+            passcode=control.passcode, reply_port=control.reply_port, events=self.events)
         self._monitor: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -199,29 +219,47 @@ class Stage:
         for source in self.sources:
             await source.async_start()
         await self.outputs.async_start()
+        await self.devices.async_start()
         await self.lighting.async_start()
         await self.recorder.async_start()
+        await self._async_start_control()
         self._monitor = loop.create_task(self._async_monitor(), name="stage health monitor")
         self.started = True
         self.events.post(Level.INFO, "stage", "state",
                          f"stage '{self.config.name}' running: {len(self.cameras)} camera(s), "
                          f"{len(self.sources)} source(s), {self.config.frame_rate} fps")
 
+    async def _async_start_control(self) -> None:
+        """Listen for OSC control (the stage runs on without it when it cannot), then browse and
+        announce: the emulators, and the control service where ``[control] advertise``."""
+        control, settings = self.control, self.config.control
+        if control is not None:
+            try:
+                await control.async_start()
+            except (ControlError, OSError) as exc:  # the stage runs on without control-in
+                self.events.post(Level.ERROR, "control", "error", f"OSC control-in not started: {exc}")
+        advertised = None
+        if control is not None and control.running and settings is not None and settings.advertise:
+            advertised = control.address
+        self.discovery.start(self.devices.emulator_adverts(), advertised,
+                             passcode_required=settings is not None and settings.passcode is not None)
+
     async def async_stop(self) -> None:
-        """Stop the monitor and close every source (I/O thread)."""
+        """Stop the monitor and close everything, sources last (I/O thread)."""
         if self._monitor is not None:
             self._monitor.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._monitor
             self._monitor = None
-        try:
-            await self.recorder.async_stop()
-        except Exception as exc:  # keep closing the rest
-            self.events.post(Level.ERROR, "takes", "error", f"error while stopping: {exc}")
-        try:
-            await self.lighting.async_stop()
-        except Exception as exc:  # keep closing the rest
-            self.events.post(Level.ERROR, "lighting", "error", f"error while stopping: {exc}")
+        # The goodbye packets take ~250 ms: they go out while the rest stops.
+        discovery_stopped = asyncio.ensure_future(self.discovery.async_stop())
+        if self.control is not None:
+            await self.control.async_stop()
+        for name, part in (("takes", self.recorder), ("lighting", self.lighting), ("devices", self.devices)):
+            try:
+                await part.async_stop()
+            except Exception as exc:  # keep closing the rest
+                self.events.post(Level.ERROR, name, "error", f"error while stopping: {exc}")
         try:
             await self.outputs.async_stop()
         except Exception as exc:  # keep closing the sources
@@ -231,6 +269,10 @@ class Stage:
                 await source.async_stop()
             except Exception as exc:  # keep closing the others
                 self.events.post(Level.ERROR, source.name, "error", f"error while stopping: {exc}")
+        try:
+            await discovery_stopped
+        except Exception as exc:  # the stage has stopped; say what zeroconf did
+            self.events.post(Level.ERROR, "discovery", "error", f"error while stopping: {exc}")
         self.started = False
 
     async def _async_monitor(self) -> None:

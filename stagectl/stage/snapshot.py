@@ -1,5 +1,6 @@
-"""What the stage looks like at one instant, for the UI and ``--status-json``: plain frozen values,
-copied on the I/O thread and read by any other (``Stage.snapshot``)."""
+"""What the stage's cameras and sources look like at one instant: plain frozen values, copied on the I/O
+thread (``Stage.snapshot``) and read by any other. ``--status-json`` renders them
+(:mod:`stagectl.stage.status`); the window gets them inside a :class:`~stagectl.stage.view.StageView`."""
 
 from __future__ import annotations
 
@@ -72,7 +73,7 @@ class CameraStatus:
 
 @dataclass(frozen=True, slots=True)
 class StageSnapshot:
-    """Everything the UI draws in one frame, copied at one instant."""
+    """The cameras, sources and outputs at one instant (what ``--status-json`` and a view are made from)."""
 
     name: str
     timecode: str

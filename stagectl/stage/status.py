@@ -7,13 +7,11 @@ signs (OpenTrackIO's); figures not measured yet are null.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from stagectl.core.samples import CameraSample
+from stagectl.stage.lighting import LightingStatus
 from stagectl.stage.snapshot import StageSnapshot
-
-if TYPE_CHECKING:  # typing only: the lighting status is read by its attributes here
-    from stagectl.stage.lighting import LightingStatus
 
 
 def _rounded(values: tuple[float, float, float], digits: int) -> list[float]:

@@ -9,12 +9,11 @@ from typing import Any
 from lens.solve import LensSolver
 from stagectl.config.model import SourceConfig, StageConfig
 from stagectl.core.clock import StageClock
-from stagectl.core.colour import Cdl
 from stagectl.core.events import EventQueue
-from stagectl.stage.lighting import StageLighting, default_data_dir
+from stagectl.stage.folders import default_data_dir
 from stagectl.stage.pipeline import CameraPipeline
 from stagectl.takes.model import LensInfo
-from stagectl.takes.recorder import Recorder, RecorderStatus
+from stagectl.takes.recorder import LookLookup, Recorder, RecorderStatus
 from tracking.freed.presets import PRESETS
 from tracking.source import TrackingSource
 
@@ -97,26 +96,17 @@ def make_recorder(
     events: EventQueue,
     cameras: Mapping[str, CameraPipeline],
     lens_solvers: Mapping[str, LensSolver],
-    lighting: StageLighting,
+    look_of: LookLookup,
     sources: Sequence[TrackingSource] = (),
     camera_info_of: Callable[[str], Mapping[str, Any]] | None = None,
 ) -> Recorder:
-    """A recorder for the stage's cameras that reads lenses and the live look from the stage, and
-    captures its sources' raw datagrams; ``camera_info_of(camera)``: what a take keeps of a camera
-    besides its lens file (``Stage.camera_info``)."""
+    """A recorder for the stage's cameras that reads lenses from the stage and the live look from
+    ``look_of()`` (``StageLighting.live_look``), and captures its sources' raw datagrams;
+    ``camera_info_of(camera)``: what a take keeps of a camera besides its lens file
+    (``Stage.camera_info``)."""
 
     def lens_of(camera: str) -> LensInfo | None:
         return lens_info(lens_solvers.get(camera))
-
-    def look_of() -> tuple[str, Mapping[str, Cdl]]:
-        engine = lighting.engine
-        name = engine.status().live_look if engine is not None else None
-        if not name:
-            return "", {}
-        look = next((x for x in lighting.latest.looks if x.name == name), None)
-        if look is None:
-            return name, {}
-        return name, {zone: v.cdl for zone, v in look.zones.items() if v.cdl is not None}
 
     recorder = Recorder(
         takes_folder(config),

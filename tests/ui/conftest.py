@@ -1,4 +1,4 @@
-"""Fixtures for window tests: a running demo stage, closed after the test."""
+"""Fixtures for window tests: a running demo stage, closed after the test; feeds for panels on their own."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from PySide6.QtCore import QCoreApplication, QEvent
 
 from stagectl.config.load import default_stage
 from stagectl.stage.runner import StageRunner
+from tests.ui.feed import Feed, MakeFeed
 
 
 @pytest.fixture
@@ -21,3 +22,17 @@ def demo_runner() -> Iterator[StageRunner]:
     # 2-core machine their teardown skewed the next test's early timing figures).
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
+
+
+@pytest.fixture
+def feed() -> Iterator[MakeFeed]:
+    """Makes a :class:`Feed` of a runner for a panel tested outside the window; stopped after the test."""
+    made: list[Feed] = []
+
+    def make(runner: StageRunner) -> Feed:
+        made.append(Feed(runner))
+        return made[-1]
+
+    yield make
+    for one in made:
+        one.stop()

@@ -89,7 +89,7 @@ class Gate:
 
 def _wizard(qtbot: QtBot, runner: StageRunner, lens_path: Path) -> tuple[MainWindow, CalibrationWizard]:
     ensure_app()
-    window = MainWindow(runner.stage, open_settings())
+    window = MainWindow(runner.views, runner.commands, open_settings())
     qtbot.addWidget(window)
     window.show()
     window.lens_dock.raise_()
@@ -185,7 +185,7 @@ def test_cancel_stops_the_run(qtbot: QtBot, demo_runner: StageRunner, shots: lis
 def test_errors_are_shown_in_the_dialog(qtbot: QtBot, demo_runner: StageRunner, shots: list[Path],
                                         tmp_path: Path) -> None:
     ensure_app()
-    wizard = CalibrationWizard(demo_runner.stage, "A", lambda: None)
+    wizard = CalibrationWizard(demo_runner.commands, "A", lambda: None)
     qtbot.addWidget(wizard)
     wizard.run()
     assert wizard.status.text() == "Add images of the board first." and wizard.task is None
@@ -207,7 +207,7 @@ def test_a_point_that_does_not_fit_the_lens_file_is_not_saved(qtbot: QtBot, demo
     lens_copy = tmp_path / "lens_a.json"
     shutil.copy(DEMO_LENS, lens_copy)
     ensure_app()
-    wizard = CalibrationWizard(demo_runner.stage, "A", lambda: None)
+    wizard = CalibrationWizard(demo_runner.commands, "A", lambda: None)
     qtbot.addWidget(wizard)
     wizard.set_lens(load_lens_file(lens_copy))
     wizard.cols.setValue(7)

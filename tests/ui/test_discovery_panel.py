@@ -19,6 +19,7 @@ from stagectl.config.model import DeviceConfig
 from stagectl.discovery.mdns import HTTP_SERVICE, KIND_KEY, Advertiser
 from stagectl.discovery.stage import stage_file_snippet
 from stagectl.stage.runner import StageRunner
+from tests.ui.feed import MakeFeed
 from ui import theme
 from ui.panels.discovery_panel import AddDeviceDialog, DiscoveryPanel
 from ui.panels.dp_panel import DpPanel
@@ -93,22 +94,30 @@ def _row_of(panel: DiscoveryPanel, address: str) -> int | None:
     return next((r for r, cells in enumerate(_rows(panel)) if cells[2] == address), None)
 
 
+def _dp(bench: Bench, feed: MakeFeed) -> DpPanel:
+    fed = feed(bench.runner)
+    dp = DpPanel(fed.view, fed.commands)
+    fed.to(dp.update_view)
+    return dp
+
+
 def _device_names(dp: DpPanel) -> list[str]:
     return [_text(dp.device_table, r, 0) for r in range(dp.device_table.rowCount())]
 
 
-def test_a_found_processor_is_added_with_one_click(qtbot: QtBot, bench: Bench, tmp_path: Path) -> None:
+def test_a_found_processor_is_added_with_one_click(qtbot: QtBot, bench: Bench, tmp_path: Path,
+                                                   feed: MakeFeed) -> None:
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     theme.apply(app)  # as the real window is (for the screenshot)
-    dp = DpPanel.for_stage(bench.runner.stage)
+    dp = _dp(bench, feed)
     qtbot.addWidget(dp)
     dp.resize(1280, 1100)
     dp.show()
     panel = dp.discovery_panel
     address = f"127.0.0.1:{bench.port}"
     qtbot.waitUntil(lambda: _row_of(panel, address) is not None, timeout=8000)
-    wall = f"127.0.0.1:{bench.runner.stage.lighting.emulators['wall'].port}"
+    wall = f"127.0.0.1:{bench.runner.stage.devices.emulators['wall'].port}"
     qtbot.waitUntil(lambda: _row_of(panel, wall) is not None, timeout=8000)
     row = _row_of(panel, address)
     assert row is not None
@@ -131,8 +140,7 @@ def test_a_found_processor_is_added_with_one_click(qtbot: QtBot, bench: Bench, t
     qtbot.waitUntil(lambda: name in _device_names(dp), timeout=5000)
     qtbot.waitUntil(lambda: _row_of(panel, address) is not None
                     and _rows(panel)[_row_of(panel, address) or 0][3] == f"added as {name}", timeout=3000)
-    lighting = bench.runner.stage.lighting
-    [config] = lighting.latest.session_devices
+    [config] = bench.runner.views.latest.lighting.session_devices
     assert (config.kind, config.name, config.url, config.zone) == (
         "helios", name, f"http://127.0.0.1:{bench.port}", "wall")
     qtbot.waitUntil(lambda: panel.snippet_box.isVisible(), timeout=2000)
@@ -146,7 +154,8 @@ def test_a_found_processor_is_added_with_one_click(qtbot: QtBot, bench: Bench, t
     assert panel.copy_button.text() == "Copied"
 
 
-def test_the_manual_dialog_checks_the_url_and_the_name(qtbot: QtBot, bench: Bench) -> None:
+def test_the_manual_dialog_checks_the_url_and_the_name(qtbot: QtBot, bench: Bench,
+                                                       feed: MakeFeed) -> None:
     dialog = AddDeviceDialog(taken=["wall"], zones=["ceiling", "wall"])
     qtbot.addWidget(dialog)
     dialog.kind_combo.setCurrentIndex(1)  # HELIOS
@@ -178,11 +187,11 @@ def test_the_manual_dialog_checks_the_url_and_the_name(qtbot: QtBot, bench: Benc
         "helios", "side", f"http://127.0.0.1:{bench.spare_port}", "ceiling")
 
     # What the dialog accepted goes to the stage like a one-click add.
-    dp = DpPanel.for_stage(bench.runner.stage)
+    dp = _dp(bench, feed)
     qtbot.addWidget(dp)
     dp.discovery_panel.submit(dialog.config)
     qtbot.waitUntil(lambda: "side" in _device_names(dp), timeout=5000)
-    bench.runner.stage.call_in_loop(bench.runner.stage.lighting.devices["side"].set, "brightness", 42.0)
+    bench.runner.stage.call_in_loop(bench.runner.stage.devices["side"].set, "brightness", 42.0)
     qtbot.waitUntil(lambda: bench.spare.value("dev.display.brightness") == 42, timeout=3000)
 
 
@@ -198,13 +207,12 @@ def test_osc_and_sacn_are_pointed_at_the_stage_file(qtbot: QtBot) -> None:
     assert dialog.ok_button.isEnabled() and dialog.note.text() == ""
 
 
-def test_a_refused_add_is_said_inline(qtbot: QtBot, bench: Bench) -> None:
-    dp = DpPanel.for_stage(bench.runner.stage)
+def test_a_refused_add_is_said_inline(qtbot: QtBot, bench: Bench, feed: MakeFeed) -> None:
+    dp = _dp(bench, feed)
     qtbot.addWidget(dp)
     dp.show()
-    lighting = bench.runner.stage.lighting
     qtbot.waitUntil(lambda: "wall" in _device_names(dp), timeout=5000)
-    wall_url = lighting.emulators["wall"].url
+    wall_url = bench.runner.stage.devices.emulators["wall"].url
     dp.discovery_panel.submit(DeviceConfig("tessera", "second-wall", url=wall_url))  # the same processor
     qtbot.waitUntil(lambda: dp.discovery_panel.message_label.isVisible(), timeout=3000)
     assert dp.discovery_panel.message_label.text() == (
@@ -213,8 +221,8 @@ def test_a_refused_add_is_said_inline(qtbot: QtBot, bench: Bench) -> None:
 
 
 def test_add_device_button_opens_the_dialog_with_the_stage_names_and_zones(
-        qtbot: QtBot, bench: Bench, monkeypatch: pytest.MonkeyPatch) -> None:
-    dp = DpPanel.for_stage(bench.runner.stage)
+        qtbot: QtBot, bench: Bench, monkeypatch: pytest.MonkeyPatch, feed: MakeFeed) -> None:
+    dp = _dp(bench, feed)
     qtbot.addWidget(dp)
     qtbot.waitUntil(lambda: "wall" in _device_names(dp), timeout=5000)
     seen: dict[str, object] = {}

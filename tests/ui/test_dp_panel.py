@@ -13,6 +13,7 @@ from pytestqt.qtbot import QtBot
 
 from stagectl.config.load import parse_stage
 from stagectl.stage.runner import StageRunner
+from tests.ui.feed import MakeFeed
 from ui.panels.dp_panel import DpPanel
 
 BRIGHTNESS = "output/global-colour/brightness"
@@ -62,14 +63,16 @@ def runner(tmp_path: Path) -> Iterator[StageRunner]:
     runner.close()
 
 
-def _panel(qtbot: QtBot, runner: StageRunner, answer: bool = True) -> DpPanel:
-    panel = DpPanel.for_stage(runner.stage)
+def _panel(qtbot: QtBot, runner: StageRunner, feed: MakeFeed,
+           answer: bool = True) -> DpPanel:
+    fed = feed(runner)
+    panel = DpPanel(fed.view, fed.commands)
+    fed.to(panel.update_view)
     panel.confirm = lambda _title, _question: answer
     qtbot.addWidget(panel)
     panel.resize(1200, 800)
     panel.show()
-    qtbot.waitUntil(lambda: panel.looks_table.rowCount() == 2 and runner.stage.lighting.engine is not None,
-                    timeout=5000)
+    qtbot.waitUntil(lambda: panel.looks_table.rowCount() == 2, timeout=5000)
     return panel
 
 
@@ -78,9 +81,10 @@ def _select_look(panel: DpPanel, name: str) -> None:
     panel.looks_table.selectRow(row.index(name))
 
 
-def test_a_fade_from_the_panel_follows_the_log_nits_curve(qtbot: QtBot, runner: StageRunner) -> None:
-    panel = _panel(qtbot, runner)
-    emulator = runner.stage.lighting.emulators["wall"]
+def test_a_fade_from_the_panel_follows_the_log_nits_curve(qtbot: QtBot, runner: StageRunner,
+                                                          feed: MakeFeed) -> None:
+    panel = _panel(qtbot, runner, feed)
+    emulator = runner.stage.devices.emulators["wall"]
     _select_look(panel, "Dim")
     panel.fade_spin.setValue(0.0)
     panel.recall_button.click()
@@ -111,9 +115,10 @@ def test_a_fade_from_the_panel_follows_the_log_nits_curve(qtbot: QtBot, runner: 
     qtbot.waitUntil(lambda: emulator.value("output/global-colour/colour-temperature") == 5600, timeout=2000)
 
 
-def test_nudges_undo_and_redo_on_the_wall(qtbot: QtBot, runner: StageRunner) -> None:
-    panel = _panel(qtbot, runner)
-    emulator = runner.stage.lighting.emulators["wall"]
+def test_nudges_undo_and_redo_on_the_wall(qtbot: QtBot, runner: StageRunner,
+                                          feed: MakeFeed) -> None:
+    panel = _panel(qtbot, runner, feed)
+    emulator = runner.stage.devices.emulators["wall"]
     _select_look(panel, "Dim")
     panel.fade_spin.setValue(0.0)
     panel.recall_button.click()
@@ -129,9 +134,10 @@ def test_nudges_undo_and_redo_on_the_wall(qtbot: QtBot, runner: StageRunner) -> 
     qtbot.waitUntil(lambda: emulator.value("output/global-colour/colour-temperature") == 3101, timeout=3000)
 
 
-def test_go_through_the_cue_list_and_blackout_asks_first(qtbot: QtBot, runner: StageRunner) -> None:
-    panel = _panel(qtbot, runner, answer=False)
-    emulator = runner.stage.lighting.emulators["wall"]
+def test_go_through_the_cue_list_and_blackout_asks_first(qtbot: QtBot, runner: StageRunner,
+                                                         feed: MakeFeed) -> None:
+    panel = _panel(qtbot, runner, feed, answer=False)
+    emulator = runner.stage.devices.emulators["wall"]
     panel.go_button.click()
     qtbot.waitUntil(lambda: emulator.value(BRIGHTNESS) == 100, timeout=3000)
     panel.go_button.click()

@@ -11,11 +11,13 @@ from pathlib import Path
 import pytest
 from pytestqt.qtbot import QtBot
 
+from stagectl.stage.commands import run_export
 from stagectl.stage.runner import StageRunner
 from stagectl.takes.export.registry import FORMATS, Format
 from stagectl.takes.store import TakeStore
+from tests.ui.feed import MakeFeed
 from tests.ui.takes_stage import FPS, record_take, takes_runner
-from ui.panels.export_dialog import ExportDialog, run_export
+from ui.panels.export_dialog import ExportDialog
 from ui.panels.takes_browser import TakesBrowser
 
 
@@ -29,10 +31,13 @@ def _only(dialog: ExportDialog, *formats: str) -> None:
         check.setChecked(name in formats)
 
 
-def test_export_csv_from_the_browser(qtbot: QtBot, runner: StageRunner, tmp_path: Path) -> None:
+def test_export_csv_from_the_browser(qtbot: QtBot, runner: StageRunner, tmp_path: Path,
+                                     feed: MakeFeed) -> None:
     take_id = record_take(qtbot, runner, 0.6, scene="12", shot="A")
     folder = runner.stage.recorder.folder
-    browser = TakesBrowser.for_stage(runner.stage)
+    fed = feed(runner)
+    browser = TakesBrowser.for_view(fed.view, fed.commands)
+    fed.to(browser.update_view)
     qtbot.addWidget(browser)
     browser.show()
     qtbot.waitUntil(lambda: len(browser.rows) == 1, timeout=3000)
@@ -98,11 +103,12 @@ def test_cancel_stops_between_formats(qtbot: QtBot, runner: StageRunner, tmp_pat
 
 
 def test_errors_show_and_missing_formats_are_disabled(qtbot: QtBot, runner: StageRunner, tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      feed: MakeFeed) -> None:
     take_id = record_take(qtbot, runner, 0.2)
     monkeypatch.setitem(FORMATS, "nope", Format("nope", "stagectl.takes.export.nope", "export_nope", None,
                                                  "a format not in this build"))
-    dialog = ExportDialog(runner.stage.recorder.folder, [(take_id, "T001")])
+    dialog = ExportDialog(runner.stage.recorder.folder, [(take_id, "T001")], feed(runner).commands)
     qtbot.addWidget(dialog)
     dialog.show()
     assert not dialog.checks["nope"].isEnabled() and not dialog.checks["nope"].isChecked()

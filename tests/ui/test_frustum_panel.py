@@ -6,7 +6,8 @@ from __future__ import annotations
 import gc
 import itertools
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Mapping
+from functools import partial
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from pytestqt.qtbot import QtBot
 from stagectl.core.events import EventQueue
 from stagectl.core.runtime import Runtime
 from stagectl.stage.runner import StageRunner
+from stagectl.stage.view import FrustumView, frustum_view
 from stagectl.unreal.frustum import DEFAULT_LABELS, FrustumSender
 from stagectl.unreal.rc_emulator import ICVFX_CAMERA, RemoteControlEmulator, default_presets
 from stagectl.unreal.remote_control import LinkState, RemoteControlClient
@@ -46,13 +48,17 @@ class Rig:
         self.runtime.call_sync(self.sender.async_start())
         self.calls = 0
 
-    def call_in_loop(self, fn: Callable[..., object], *args: object) -> None:
-        """What Stage.call_in_loop does: queue on the loop, never wait."""
+    def push(self, changes: Mapping[str, Any]) -> None:
+        """What StageCommands.set_frustum_cues does: queue on the loop, never wait."""
         self.calls += 1
-        self.runtime.call_soon(fn, *args)
+        self.runtime.call_soon(partial(self.sender.set, **changes))
 
     def senders(self) -> dict[str, FrustumSender]:
         return {"stagectl": self.sender}
+
+    def view(self) -> FrustumView:
+        """What a StageView carries of the frustum (plain copies)."""
+        return frustum_view(self.senders(), {"node": self.client})
 
     def requests(self) -> int:
         return self.emulator.http_requests + self.emulator.ws_messages
@@ -78,7 +84,10 @@ def rigs() -> Iterator[list[Rig]]:
 
 def _panel(qtbot: QtBot, rig: Rig) -> FrustumPanel:
     ensure_app()
-    panel = FrustumPanel(rig.senders, rig.call_in_loop, clients=lambda: {"node": rig.client}, poll_ms=30)
+    panel = FrustumPanel(rig.push, rig.view())
+    feed = QTimer(panel)  # as the window's views feed it
+    feed.timeout.connect(lambda: panel.show_frustum(rig.view()))
+    feed.start(30)
     qtbot.addWidget(panel)
     panel.resize(1000, 520)
     panel.show()
@@ -231,9 +240,9 @@ def test_a_hung_unreal_never_freezes_the_window(qtbot: QtBot, rigs: list[Rig]) -
 
 
 def test_the_frustum_dock_is_tabbed_with_tracking_and_lens(qtbot: QtBot, demo_runner: StageRunner,
-                                                           rigs: list[Rig], tmp_path: Any) -> None:
+                                                           tmp_path: Any) -> None:
     ensure_app()
-    window = MainWindow(demo_runner.stage, open_settings())
+    window = MainWindow(demo_runner.views, demo_runner.commands, open_settings())
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -246,22 +255,28 @@ def test_the_frustum_dock_is_tabbed_with_tracking_and_lens(qtbot: QtBot, demo_ru
     window.frustum_dock.raise_()
     panel = window.frustum_panel
     qtbot.waitUntil(panel.isVisible, timeout=2000)
-    if not getattr(demo_runner.stage, "frustum_senders", None):
-        # A stage without Unreal outputs: the panel says so and its controls are off.
-        qtbot.waitUntil(lambda: panel.notice.isVisible(), timeout=1000)
-        assert not panel.overscan_slider.isEnabled()
-        # Senders wired later show up (the panel reads them on every refresh).
-        rig = Rig()
-        rigs.append(rig)
-        demo_runner.stage.frustum_senders = rig.senders()  # type: ignore[attr-defined]
-    qtbot.waitUntil(lambda: panel.table.rowCount() >= 1 and _cell(panel, ACK) == "ok", timeout=3000)
+    # The demo stage drives the Remote Control emulator: its sender is the panel's target.
+    [sender] = demo_runner.stage.frustum_senders.values()
+    qtbot.waitUntil(lambda: panel.table.rowCount() == 1 and _cell(panel, ACK) == "ok", timeout=3000)
     assert panel.notice.isHidden() and panel.overscan_slider.isEnabled()
     assert "websocket ws://127.0.0.1:" in _cell(panel, LINK)
-    panel.overscan_slider.setValue(130)  # through Stage.call_in_loop to the stage's own sender
-    sender = next(iter(panel._senders().values()))
+    panel.overscan_slider.setValue(130)  # through StageCommands to the stage's own sender
     qtbot.waitUntil(lambda: sender.cues.overscan == pytest.approx(1.3) and not sender.status()[0].pending
                     and sender.status()[0].ok is True, timeout=3000)
     qtbot.waitUntil(lambda: _cell(panel, RTT).endswith(" ms"), timeout=2000)
     qtbot.wait(300)
+    assert panel.overscan.value() == pytest.approx(1.3)  # the views agree: the control stays put
     path = tmp_path / "frustum.png"
     assert save_screenshot(window, str(path))
+
+
+def test_without_an_unreal_output_the_panel_says_so_and_sends_nothing(qtbot: QtBot) -> None:
+    ensure_app()
+    pushed: list[Mapping[str, Any]] = []
+    panel = FrustumPanel(pushed.append, FrustumView())
+    qtbot.addWidget(panel)
+    panel.show()
+    panel.show_frustum(FrustumView())
+    assert panel.notice.isVisible() and not panel.overscan_slider.isEnabled()
+    panel.set_chroma_colour((1.0, 0.0, 0.0))
+    assert pushed == [] and panel.pushes == 0

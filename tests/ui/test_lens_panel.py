@@ -43,7 +43,7 @@ def _no_task_left_running(qtbot: QtBot) -> Iterator[None]:
 
 def _window(qtbot: QtBot, runner: StageRunner) -> MainWindow:
     ensure_app()
-    window = MainWindow(runner.stage, open_settings())
+    window = MainWindow(runner.views, runner.commands, open_settings())
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)

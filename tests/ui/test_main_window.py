@@ -6,6 +6,7 @@ import threading
 
 import numpy as np
 from PySide6.QtGui import QImage, QKeySequence
+from PySide6.QtWidgets import QMenu
 from pytestqt.qtbot import QtBot
 
 from stagectl.stage.runner import StageRunner
@@ -15,7 +16,7 @@ from ui.main_window import MainWindow
 
 def _window(qtbot: QtBot, runner: StageRunner) -> MainWindow:
     ensure_app()
-    window = MainWindow(runner.stage, open_settings())
+    window = MainWindow(runner.views, runner.commands, open_settings())
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -48,7 +49,7 @@ def test_plots_advance_and_cameras_light_up(qtbot: QtBot, demo_runner: StageRunn
 def test_signals_reach_widgets_on_the_gui_thread_only(qtbot: QtBot, demo_runner: StageRunner) -> None:
     window = _window(qtbot, demo_runner)
     seen: list[threading.Thread] = []
-    window.bridge.snapshot_ready.connect(lambda _snap: seen.append(threading.current_thread()))
+    window.bridge.view_ready.connect(lambda _view: seen.append(threading.current_thread()))
     qtbot.waitUntil(lambda: len(seen) >= 5, timeout=3000)
     assert all(t is threading.main_thread() for t in seen)
 
@@ -154,3 +155,23 @@ def test_garbage_on_a_source_port_shows_as_rejected(qtbot: QtBot, demo_runner: S
     assert _camera_row(window, "B").text(4) == "3"
     qtbot.waitUntil(lambda: "rejected datagram (magic)" in window.log_panel.text(), timeout=3000)
     assert "cameras up 2/2" in window.totals.text() and "rejected 3" in window.totals.text()
+
+
+def test_every_dock_closed_comes_back_from_the_view_menu(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    view = next(a.menu() for a in window.menuBar().actions() if a.text() == "&View")
+    assert isinstance(view, QMenu)
+    titles = [a.text() for a in view.actions()]
+    assert titles == ["Stage", "Tracking", "Lens", "Frustum", "Lighting", "Takes", "Log", "Take"]
+    for dock in window.docks:
+        dock.raise_()
+        dock.close()  # the dock's own close button
+        assert dock.isHidden()
+        action = next(a for a in view.actions() if a.text() == dock.windowTitle())
+        assert not action.isChecked()
+        action.trigger()
+        qtbot.waitUntil(dock.isVisible, timeout=2000)
+        assert action.isChecked()
+    window.take_toolbar.close()
+    view.actions()[-1].trigger()
+    qtbot.waitUntil(window.take_toolbar.isVisible, timeout=2000)

@@ -17,6 +17,7 @@ from stagectl.core.timecode import FrameRate, Timecode
 from stagectl.stage.runner import StageRunner
 from stagectl.takes.recorder import RecorderStatus
 from stagectl.takes.store import TakeStore
+from tests.ui.feed import MakeFeed
 from tests.ui.takes_stage import FPS, RATE_HZ, takes_runner
 from ui.app import ensure_app, open_settings
 from ui.main_window import LAYOUT_VERSION, MainWindow
@@ -28,8 +29,10 @@ def runner(tmp_path: Path) -> Iterator[StageRunner]:
     yield from takes_runner(tmp_path)
 
 
-def _bar(qtbot: QtBot, runner: StageRunner) -> TakeBar:
-    bar = TakeBar.for_stage(runner.stage)
+def _bar(qtbot: QtBot, runner: StageRunner, feed: MakeFeed) -> TakeBar:
+    fed = feed(runner)
+    bar = TakeBar(fed.view, fed.commands)
+    fed.to(bar.update_view)
     qtbot.addWidget(bar)
     bar.resize(1400, 90)
     bar.show()
@@ -48,8 +51,8 @@ def _samples(bar: TakeBar) -> dict[str, int]:
     return {cam: int(n) for cam, n in re.findall(r"([AB]) (\d+)", bar.samples_label.text())}
 
 
-def test_record_and_stop_with_one_click_each(qtbot: QtBot, runner: StageRunner) -> None:
-    bar = _bar(qtbot, runner)
+def test_record_and_stop_with_one_click_each(qtbot: QtBot, runner: StageRunner, feed: MakeFeed) -> None:
+    bar = _bar(qtbot, runner, feed)
     recorder = runner.stage.recorder
     _type(qtbot, bar.scene, "12")
     _type(qtbot, bar.shot, "A")
@@ -107,8 +110,9 @@ def test_record_and_stop_with_one_click_each(qtbot: QtBot, runner: StageRunner) 
         assert abs(len(data.cameras[cam]) - RATE_HZ * duration_s) <= 0.15 * RATE_HZ * duration_s + 10
 
 
-def test_slate_take_number_and_cameras_from_the_bar(qtbot: QtBot, runner: StageRunner) -> None:
-    bar = _bar(qtbot, runner)
+def test_slate_take_number_and_cameras_from_the_bar(qtbot: QtBot, runner: StageRunner,
+                                                    feed: MakeFeed) -> None:
+    bar = _bar(qtbot, runner, feed)
     recorder = runner.stage.recorder
     _type(qtbot, bar.production, "Night Drive II")
     bar.take.setFocus()
@@ -132,9 +136,12 @@ def test_slate_take_number_and_cameras_from_the_bar(qtbot: QtBot, runner: StageR
     qtbot.waitUntil(lambda: bar.take.value() == 8, timeout=2000)
 
 
-def test_a_refusal_is_shown_in_the_bar_and_posted(qtbot: QtBot, runner: StageRunner) -> None:
-    bar = _bar(qtbot, runner)
-    bar.stop()  # the bar does not see what happens next until it refreshes
+def test_a_refusal_is_shown_in_the_bar_and_posted(qtbot: QtBot, runner: StageRunner, feed: MakeFeed) -> None:
+    fed = feed(runner)
+    bar = TakeBar(fed.view, fed.commands)  # not fed the views: it does not see what happens next
+    qtbot.addWidget(bar)
+    qtbot.waitUntil(lambda: runner.views.latest.takes.status.ready, timeout=3000)
+    bar.update_view(runner.views.latest)
     recorder = runner.stage.recorder
 
     async def start() -> str:
@@ -142,11 +149,12 @@ def test_a_refusal_is_shown_in_the_bar_and_posted(qtbot: QtBot, runner: StageRun
 
     runner.runtime.call_sync(start())
     bar.record_button.click()  # the bar still shows RECORD: its record is refused
-    qtbot.waitUntil(lambda: bool(bar._refusals), timeout=2000)
-    bar.refresh()
+    qtbot.waitUntil(lambda: bool(bar.refusals), timeout=2000)
     assert bar.refusal_label.text().startswith("record: already recording take ")
+    qtbot.waitUntil(lambda: runner.views.latest.takes.status.recording, timeout=2000)
+    bar.update_view(runner.views.latest)
     assert bar.record_button.text() == "■ STOP"
-    events = runner.stage.events.drain(limit=500)
+    events = runner.views.latest.events
     assert any(e.level == Level.ERROR and "already recording" in e.message for e in events)
     runner.runtime.call_sync(recorder.async_stop_take())
 
@@ -173,7 +181,7 @@ def test_lag_levels() -> None:
 
 def test_the_window_has_the_take_bar_on_top_and_a_takes_dock(qtbot: QtBot, runner: StageRunner) -> None:
     ensure_app()
-    window = MainWindow(runner.stage, open_settings())
+    window = MainWindow(runner.views, runner.commands, open_settings())
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -189,7 +197,7 @@ def test_the_window_has_the_take_bar_on_top_and_a_takes_dock(qtbot: QtBot, runne
     qtbot.waitUntil(lambda: [r.info.state for r in window.takes_browser.rows] == ["complete"], timeout=3000)
     window.close()
     state = open_settings().value("window/state")
-    again = MainWindow(runner.stage, open_settings())
+    again = MainWindow(runner.views, runner.commands, open_settings())
     qtbot.addWidget(again)
     assert LAYOUT_VERSION == 6  # a layout saved before the take bar is not restored over it
     assert not again.restoreState(state, 5) and again.restoreState(state, LAYOUT_VERSION)

@@ -16,6 +16,7 @@ from stagectl.core.timecode import FrameRate
 from stagectl.stage.runner import StageRunner
 from stagectl.takes.store import TakeStore
 from tests.take_factory import make_take
+from tests.ui.feed import MakeFeed
 from tests.ui.takes_stage import FPS, record_take, stored, takes_runner
 from ui.panels.take_bar import TakeBar
 from ui.panels.take_plots import TakePlots, take_seconds
@@ -27,8 +28,10 @@ def runner(tmp_path: Path) -> Iterator[StageRunner]:
     yield from takes_runner(tmp_path)
 
 
-def _browser(qtbot: QtBot, runner: StageRunner) -> TakesBrowser:
-    browser = TakesBrowser.for_stage(runner.stage)
+def _browser(qtbot: QtBot, runner: StageRunner, feed: MakeFeed) -> TakesBrowser:
+    fed = feed(runner)
+    browser = TakesBrowser.for_view(fed.view, fed.commands)
+    fed.to(browser.update_view)
     qtbot.addWidget(browser)
     browser.resize(1200, 800)
     browser.show()
@@ -40,9 +43,12 @@ def _cell(browser: TakesBrowser, take_id: int, column: str) -> str:
     return browser.table.item(row, COLUMNS.index(column)).text()
 
 
-def test_a_take_from_the_bar_appears_with_its_details_and_plots(qtbot: QtBot, runner: StageRunner) -> None:
-    browser = _browser(qtbot, runner)
-    bar = TakeBar.for_stage(runner.stage)
+def test_a_take_from_the_bar_appears_with_its_details_and_plots(qtbot: QtBot, runner: StageRunner,
+                                                                feed: MakeFeed) -> None:
+    browser = _browser(qtbot, runner, feed)
+    fed = feed(runner)
+    bar = TakeBar(fed.view, fed.commands)
+    fed.to(bar.update_view)
     qtbot.addWidget(bar)
     qtbot.waitUntil(lambda: bar.record_button.isEnabled(), timeout=3000)
     assert browser.rows == []
@@ -87,11 +93,11 @@ def test_a_take_from_the_bar_appears_with_its_details_and_plots(qtbot: QtBot, ru
     assert len(x_b) == len(data.cameras["B"])
 
 
-def test_circle_ng_notes_and_filter(qtbot: QtBot, runner: StageRunner) -> None:
+def test_circle_ng_notes_and_filter(qtbot: QtBot, runner: StageRunner, feed: MakeFeed) -> None:
     first = record_take(qtbot, runner, 0.4, scene="12", shot="A")
     second = record_take(qtbot, runner, 0.4, scene="14", shot="B", notes="rain on glass")
     third = record_take(qtbot, runner, 0.4, scene="14", shot="B", notes="")  # slate notes carry on
-    browser = _browser(qtbot, runner)
+    browser = _browser(qtbot, runner, feed)
     qtbot.waitUntil(lambda: len(browser.rows) == 3, timeout=3000)
     assert [row.info.take_id for row in browser.rows] == [third, second, first]  # newest first
 

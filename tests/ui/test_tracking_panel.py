@@ -5,17 +5,18 @@ from __future__ import annotations
 import math
 import socket
 import time
-from collections.abc import Callable
-from functools import partial
+from typing import Any
 
 from pytestqt.qtbot import QtBot
 
 from stagectl.config.load import default_stage
+from stagectl.core.runtime import Runtime
 from stagectl.core.samples import CameraSample, LensValues
 from stagectl.core.timecode import Timecode
 from stagectl.stage.assembly import Stage
+from stagectl.stage.commands import StageCommands
 from stagectl.stage.runner import StageRunner
-from stagectl.stage.snapshot import CameraStatus, SourceStatus, StageSnapshot
+from stagectl.stage.view import CameraStatus, SourceStatus, StageView, build_view
 from ui import theme
 from ui.app import ensure_app, open_settings
 from ui.main_window import MainWindow
@@ -26,7 +27,7 @@ from ui.panels.tracking_panel import TrackingPanel
 
 def _window(qtbot: QtBot, runner: StageRunner) -> MainWindow:
     ensure_app()
-    window = MainWindow(runner.stage, open_settings())
+    window = MainWindow(runner.views, runner.commands, open_settings())
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
@@ -114,7 +115,7 @@ def test_delay_in_frames_reaches_the_pipeline(qtbot: QtBot, demo_runner: StageRu
     assert control.other_unit.text() == "= 83.4 ms"
     qtbot.waitUntil(lambda: abs(stage.cameras["A"].delay_ms - 2.0 * 1000.0 / fps) < 1e-9, timeout=3000)
     assert stage.cameras["B"].delay_ms == 0.0
-    qtbot.wait(150)  # later snapshots agree with what was set: the spin box stays put
+    qtbot.wait(150)  # later views agree with what was set: the spin box stays put
     assert control.delay.value() == 2.0
     # Back to ms: the same delay in the other unit.
     control.unit.setCurrentIndex(MS)
@@ -125,14 +126,15 @@ def test_dragging_the_delay_is_coalesced(qtbot: QtBot, demo_runner: StageRunner)
     window = _window(qtbot, demo_runner)
     control = window.tracking_panel.delay_control
     stage = demo_runner.stage
-    calls: list[Callable[..., object]] = []
-    forward = stage.call_in_loop
+    calls: list[dict[str, Any]] = []
+    commands = control.commands
 
-    def counting(fn: Callable[..., object], *args: object) -> None:
-        calls.append(fn)
-        forward(fn, *args)
+    class Counting:
+        def set_delay(self, camera: str, **kw: Any) -> object:
+            calls.append(kw)
+            return commands.set_delay(camera, **kw)
 
-    stage.call_in_loop = counting  # type: ignore[method-assign]
+    control.commands = Counting()  # type: ignore[assignment]
     for ms in range(1, 41):  # forty steps of the spinner, faster than the loop is told
         control.delay.setValue(float(ms))
     qtbot.waitUntil(lambda: stage.cameras["A"].delay_ms == 40.0, timeout=3000)
@@ -142,8 +144,7 @@ def test_dragging_the_delay_is_coalesced(qtbot: QtBot, demo_runner: StageRunner)
 def test_the_delay_follows_the_stage_when_not_being_edited(qtbot: QtBot, demo_runner: StageRunner) -> None:
     window = _window(qtbot, demo_runner)
     control = window.tracking_panel.delay_control
-    stage = demo_runner.stage
-    stage.call_in_loop(partial(stage.set_delay, "A", ms=125.0))  # e.g. from OSC control
+    demo_runner.commands.set_delay("A", ms=125.0)  # another client's commands, e.g. the web remote
     qtbot.waitUntil(lambda: control.delay.value() == 125.0, timeout=3000)
     assert control.other_unit.text() == "= 3.00 frames"
 
@@ -203,17 +204,17 @@ def test_the_stage_map_shows_every_camera_and_rings_the_selected_one(qtbot: QtBo
 
 # --- the header and the table against made-up figures (no timing involved) ----------------------
 
-def _snapshot(stage: Stage, sample: CameraSample, source: SourceStatus) -> StageSnapshot:
+def _view(stage: Stage, sample: CameraSample, source: SourceStatus) -> StageView:
     camera = CameraStatus("A", source.state, 50.0, 100, source.rejected, 0.0, sample, smoothing=5,
                           smoothing_latency_ms=40.0)
-    return StageSnapshot("test", "10:00:00:00", str(stage.config.frame_rate), (camera,), (source,),
-                         time.monotonic_ns())
+    return StageView(1, "test", "10:00:00:00", str(stage.config.frame_rate), 23.976, time.monotonic_ns(),
+                     (camera,), (source,))
 
 
 def test_header_names_the_timecode_source_and_the_lens(qtbot: QtBot) -> None:
     ensure_app()
-    stage = Stage(default_stage())
-    panel = TrackingPanel(stage)
+    stage = Stage(default_stage())  # never started: the panel sees only the views made here
+    panel = TrackingPanel(build_view(stage), StageCommands(stage, Runtime()))
     qtbot.addWidget(panel)
     panel.show()
     rate = stage.config.frame_rate
@@ -224,7 +225,7 @@ def test_header_names_the_timecode_source_and_the_lens(qtbot: QtBot) -> None:
                           0.0, 10, 5, 5, {"sender": 2, "checksum": 3}, 6.5,
                           "cannot listen on 127.0.0.1:55555: Address already in use",
                           detail="reconnecting in 4 s (attempt 3)")
-    panel.update_snapshot(_snapshot(stage, sample, source))
+    panel.update_view(_view(stage, sample, source))
     assert panel.lens_label.text() == "35.0 mm · 2.50 m · T2.8"
     assert panel.timecode_source.text() == "TC tracker"
     assert panel.timecode_label.text() == "10:00:00:05"
@@ -241,7 +242,7 @@ def test_header_names_the_timecode_source_and_the_lens(qtbot: QtBot) -> None:
 
     stage_sample = CameraSample("A", "A/simulator#1", time.monotonic_ns(), (1.0, 2.0, 3.0), (0.0, 0.0, 0.0),
                                 timecode=Timecode.from_components(10, 0, 1, 0, rate))
-    panel.update_snapshot(_snapshot(stage, stage_sample, source))
+    panel.update_view(_view(stage, stage_sample, source))
     assert panel.timecode_source.text() == "TC stage"
     assert panel.lens_label.text() == "lens unsolved"  # no lens values, no lens file
     assert not panel.values["Focal"].isVisible()

@@ -9,10 +9,8 @@ worker, then tells the stage to use the file again so the camera picks the point
 
 from __future__ import annotations
 
-import datetime
 import os
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,54 +34,15 @@ from PySide6.QtWidgets import (
 )
 
 from stagectl.core.samples import CameraSample
-from stagectl.stage.assembly import Stage
+from stagectl.stage.commands import StageCommands
 from ui import theme
+from ui.panels.calibration_jobs import CalibrationJob, run_calibration, save_calibration
 from ui.panels.calibration_results import CalibrationResults
-from ui.workers import Progress, Task, run_task
+from ui.workers import Task, run_task
 
 IMAGE_FILTER = "Images (*.png *.jpg *.jpeg *.tif *.tiff *.bmp);;All files (*)"
 DICTIONARIES = ("DICT_4X4_50", "DICT_4X4_100", "DICT_5X5_100", "DICT_5X5_250", "DICT_6X6_250", "DICT_7X7_250")
 RAW_MAX = 2**31 - 1
-
-
-@dataclass(frozen=True)
-class CalibrationJob:
-    """Everything one calibration run needs (plain values: it crosses to the worker thread)."""
-
-    images: tuple[Path, ...]
-    kind: str
-    inner_corners: tuple[int, int]
-    square_mm: float
-    marker_mm: float | None
-    dictionary: str
-    sensor_width_mm: float
-
-
-def run_calibration(job: CalibrationJob, progress: Progress, cancel: Any) -> Any:
-    """The worker: build the board and calibrate (no Qt). Returns a ``CalibrationResult``."""
-    from lens import calibrate as calibration
-
-    board = calibration.BoardSpec(job.kind, job.inner_corners, job.square_mm,  # type: ignore[arg-type]
-                                  job.marker_mm, job.dictionary)
-    return calibration.calibrate(list(job.images), board, job.sensor_width_mm, progress=progress,
-                                 cancel=cancel)
-
-
-def save_calibration(result: Any, path: Path, zoom_raw: int, focus_raw: int) -> Any:
-    """Add ``result`` as a calibration point to the lens file at ``path`` and write it atomically
-    (worker thread; no Qt). Returns the ``CalibrationPoint``; raises ``LensFileError`` if it does not fit."""
-    from lens.lensfile import CalibrationPoint, load_lens_file, save_lens_file
-
-    lens = load_lens_file(path)
-    point = CalibrationPoint(
-        zoom_raw=zoom_raw, focus_raw=focus_raw, fx_px=result.fx_px, fy_px=result.fy_px, cx_px=result.cx_px,
-        cy_px=result.cy_px, k1=result.k1, k2=result.k2, p1=result.p1, p2=result.p2, k3=result.k3,
-        image_width_px=result.image_width_px, image_height_px=result.image_height_px, rms_px=result.rms_px,
-        images_used=result.images_used,
-        date=datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"))
-    lens.add_calibration(point)
-    save_lens_file(lens, path)
-    return point
 
 
 def _dim(text: str, parent: QWidget) -> QLabel:
@@ -94,6 +53,10 @@ def _dim(text: str, parent: QWidget) -> QLabel:
 
 class CalibrationWizard(QDialog):
     """Images -> board -> lens position -> Run (worker, cancellable) -> results -> Save to lens file.
+
+    Args:
+        commands: the stage's commands (the camera re-reads its lens file after a save).
+        camera: the camera calibrated; ``latest`` returns its newest sample (the lens position offered).
 
     Signals:
         saved(str): the lens file a calibration point was written into.
@@ -108,10 +71,10 @@ class CalibrationWizard(QDialog):
 
     saved = Signal(str)
 
-    def __init__(self, stage: Stage, camera: str, latest: Callable[[], CameraSample | None],
+    def __init__(self, commands: StageCommands, camera: str, latest: Callable[[], CameraSample | None],
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.stage = stage
+        self.commands = commands
         self.camera = camera
         self._latest = latest
         self.images: list[Path] = []
@@ -415,7 +378,7 @@ class CalibrationWizard(QDialog):
 
     def _on_saved(self, point: Any) -> None:
         path = self._saving
-        self.stage.use_lens_file(self.camera, path)
+        self.commands.use_lens_file(self.camera, path)
         self._say(f"Saved into {path.name}: calibration at zoom raw {point.zoom_raw}, focus raw "
                   f"{point.focus_raw} (RMS {point.rms_px:.3f} px). Camera {self.camera} re-reads the file.",
                   theme.STATE_COLOURS["up"])

@@ -1,30 +1,27 @@
 """Delay line and smoothing for one camera, changed live.
 
-Changes go to the I/O thread through ``Stage.call_in_loop`` (never waits) at most every
-:data:`APPLY_INTERVAL_MS`, the latest value winning, so dragging a spinner does not flood the
-loop. The controls show the camera's actual figures from the snapshot, except while the operator
-is editing or a change is on its way (then the snapshot would briefly show the old value).
+Changes go to the I/O thread through :class:`~stagectl.stage.commands.StageCommands` (never waits) at
+most every :data:`APPLY_INTERVAL_MS`, the latest value winning, so dragging a spinner does not flood the
+loop. The controls show the camera's actual figures from the view (whoever changed them: this
+panel, another window, a remote), except while the operator is editing or a change is on its way
+(then the view would briefly show the old value).
 """
 
 from __future__ import annotations
 
 import math
 import time
-from functools import partial
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
-from stagectl.stage.assembly import Stage
-from stagectl.stage.pipeline import MAX_SMOOTHING
-from stagectl.stage.snapshot import CameraStatus
+from stagectl.stage.commands import MAX_DELAY_MS, MAX_SMOOTHING, StageCommands
+from stagectl.stage.view import CameraStatus
 from ui import theme
 
-#: Longest delay line the pipeline accepts (ms).
-MAX_DELAY_MS = 1000.0
 #: At most one change per control is sent this often while the operator drags.
 APPLY_INTERVAL_MS = 100
-#: How long a sent change may take to show in the snapshot before the control follows it again.
+#: How long a sent change may take to show in the view before the control follows it again.
 CONFIRM_TIMEOUT_S = 1.0
 MS, FRAMES = 0, 1
 
@@ -41,7 +38,7 @@ def latency_text(cam: CameraStatus) -> str:
 
 
 class _Sent:
-    """A change on its way to the loop: the value the snapshot should soon show, and when it left."""
+    """A change on its way to the loop: the value the view should soon show, and when it left."""
 
     def __init__(self) -> None:
         self.value: float | None = None
@@ -51,7 +48,7 @@ class _Sent:
         self.value, self.at = value, time.monotonic()
 
     def waiting(self, actual: float, tolerance: float) -> bool:
-        """True while the snapshot still shows something else (for at most CONFIRM_TIMEOUT_S)."""
+        """True while the view still shows something else (for at most CONFIRM_TIMEOUT_S)."""
         if self.value is None:
             return False
         if abs(actual - self.value) <= tolerance or time.monotonic() - self.at > CONFIRM_TIMEOUT_S:
@@ -63,6 +60,10 @@ class _Sent:
 class DelayControl(QWidget):
     """Delay (ms or frames at the stage rate) and smoothing (samples) of the selected camera.
 
+    Args:
+        fps: the stage's frame rate, for delays in frames; ``rate``: how the stage file writes it.
+        commands: where changes go (``set_delay``, ``set_smoothing``).
+
     Attributes:
         delay: the spin box, in the unit :attr:`unit` shows.
         unit: "ms" or "frames @ <rate>".
@@ -71,11 +72,11 @@ class DelayControl(QWidget):
         latency: what the smoothing adds ("adds 40 ms at 50 Hz").
     """
 
-    def __init__(self, stage: Stage, parent: QWidget | None = None) -> None:
+    def __init__(self, fps: float, rate: str, commands: StageCommands, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.stage = stage
+        self.commands = commands
         self.camera: str | None = None
-        self.fps = float(stage.config.frame_rate.rate)
+        self.fps = fps
         mono = theme.monospace(11, bold=True)
 
         self.delay = QDoubleSpinBox(self)
@@ -88,7 +89,7 @@ class DelayControl(QWidget):
         self.unit = QComboBox(self)
         self.unit.addItems(["ms", f"frames @ {theme.rate_label(self.fps)}"])
         self.unit.setToolTip("Delay in milliseconds or in frames of the stage rate "
-                             f"({stage.config.frame_rate})")
+                             f"({rate})")
         self.other_unit = QLabel("", self)
         self.other_unit.setFont(theme.monospace(10))
         self.other_unit.setStyleSheet(f"color: {theme.DIM_TEXT};")
@@ -122,7 +123,7 @@ class DelayControl(QWidget):
             layout.addWidget(widget)
         layout.addStretch(1)
 
-        self._delay_ms = 0.0  # the camera's actual delay, from the last snapshot
+        self._delay_ms = 0.0  # the camera's actual delay, from the last view
         self._pending_delay: tuple[str, int, float] | None = None  # camera, unit, value
         self._pending_smoothing: tuple[str, int] | None = None
         self._sent_delay = _Sent()
@@ -136,13 +137,13 @@ class DelayControl(QWidget):
         self.unit.currentIndexChanged.connect(self._on_unit)
         self.smoothing.valueChanged.connect(self._on_smoothing)
 
-    # --- from the snapshot -----------------------------------------------------------------------
+    # --- from the view ---------------------------------------------------------------------------
 
     def set_camera(self, name: str) -> None:
         """Control ``name`` from now on (a change still on its way goes to the camera it was for)."""
         if name != self.camera:
             # Leaving the spin boxes commits what was typed, to the camera it was typed for; then
-            # nothing is being edited and the next snapshot shows this camera's figures.
+            # nothing is being edited and the next view shows this camera's figures.
             self.delay.clearFocus()
             self.smoothing.clearFocus()
             self.camera = name
@@ -224,21 +225,21 @@ class DelayControl(QWidget):
             self._apply_timer.start()
 
     def _apply(self) -> None:
-        stage = self.stage
+        commands = self.commands
         if self._pending_delay is not None:
             camera, unit, value = self._pending_delay
             self._pending_delay = None
             if unit == MS:
-                stage.call_in_loop(partial(stage.set_delay, camera, ms=value))
+                commands.set_delay(camera, ms=value)
                 expected_ms = value
             else:
-                stage.call_in_loop(partial(stage.set_delay, camera, frames=value))
+                commands.set_delay(camera, frames=value)
                 expected_ms = value * 1000.0 / self.fps
             if camera == self.camera:
                 self._sent_delay.expect(expected_ms)
         if self._pending_smoothing is not None:
             camera, samples = self._pending_smoothing
             self._pending_smoothing = None
-            stage.call_in_loop(stage.set_smoothing, camera, samples)
+            commands.set_smoothing(camera, samples)
             if camera == self.camera:
                 self._sent_smoothing.expect(samples if samples > 1 else 0)

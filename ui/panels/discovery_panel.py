@@ -1,10 +1,10 @@
 """Devices on the network: what zeroconf found, one click to add a processor, and manual adding.
 
-Reads :attr:`stagectl.stage.lighting.LightingStatus.found` (with ``found_added`` marking what is
+Reads :attr:`stagectl.stage.view.LightingView.found` (with ``found_added`` marking what is
 already this stage's) from the DP panel's refresh. "Add" on a row adds that Tessera or HELIOS
 under a name made from its instance name, in the zone chosen above the table; "Add device…"
 opens :class:`AddDeviceDialog` for a processor entered by address (always works, found or not).
-Adding goes to the I/O loop through ``call_in_loop`` and never waits: the row says "adding…"
+Adding goes to the I/O loop (``StageCommands.add_device``) and never waits: the row says "adding…"
 until the device shows up in the stage (or the refusal shows up, inline and in the Log).
 
 A device added here lives for this session; the box under the table shows its ``[[devices]]``
@@ -14,7 +14,7 @@ table with a Copy button, to paste into the stage file.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication
@@ -22,13 +22,10 @@ from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
-    QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QTableWidget,
@@ -38,33 +35,29 @@ from PySide6.QtWidgets import (
 )
 
 from stagectl.config.model import DeviceConfig
-from stagectl.core.errors import ConfigError, StageError
+from stagectl.core.errors import StageError
 from stagectl.discovery.mdns import KINDS, FoundDevice
 from stagectl.discovery.stage import (
     OWN_CONTROL,
-    check_device_config,
     device_config_for,
     endpoint_key,
     stage_file_snippet,
     unique_name,
 )
-from stagectl.stage.lighting import LightingStatus, StageLighting
+from stagectl.stage.commands import StageCommands
+from stagectl.stage.view import LightingView
 from ui import theme
+from ui.panels.add_device_dialog import KIND_LABELS, NO_ZONE, AddDeviceDialog, error_style
 
-CallInLoop = Callable[..., object]
-NO_ZONE = "(no zone)"
+__all__ = ["AddDeviceDialog", "DiscoveryPanel", "FoundTable"]
+
 PENDING_S = 8.0
+"""An add not seen in the stage after this long is shown as lost (the Log dock says why)."""
 SNIPPET_LINES = 9
 """The stage-file box grows to this many lines, then scrolls."""
-"""An add not seen in the stage after this long is shown as lost (the Log dock says why)."""
-KIND_LABELS = {"tessera": "Brompton Tessera", "helios": "Megapixel HELIOS", "osc": "OSC device",
-               "sacn": "sACN (DMX) fixtures", "stagectl": "stagectl control"}
-EDIT_STAGE_FILE = ("{label}s need their {what} listed: add a [[devices]] table to the stage file "
-                   "(docs/stage-file.md) and reload the stage.")
-_NEEDS = {"osc": "features (OSC addresses)", "sacn": "fixtures (profile, universe, address)"}
 
 
-def _zones(status: LightingStatus) -> list[str]:
+def _zones(status: LightingView) -> list[str]:
     """Zones a new device can follow: the looks' zones and the devices' zones (not the frustum)."""
     zones = {z for look in status.looks for z in look.zones} | {d.zone for d in status.devices if d.zone}
     return sorted(z for z in zones if z != "frustum")
@@ -72,11 +65,6 @@ def _zones(status: LightingStatus) -> list[str]:
 
 def _row_key(device: FoundDevice) -> str:
     return f"{device.service_type}|{device.name}"
-
-
-def _error_style(label: QLabel) -> None:
-    label.setStyleSheet(f"color: {theme.STATE_COLOURS['down']};")
-    label.setWordWrap(True)
 
 
 class FoundTable(QTableWidget):
@@ -134,124 +122,27 @@ class FoundTable(QTableWidget):
             item.setToolTip(tip)
 
 
-class AddDeviceDialog(QDialog):
-    """Add a Tessera or HELIOS by address: kind, URL, name, zone; problems shown under the fields.
-
-    ``taken``: names already used (refused here rather than on the loop). After ``accept``,
-    :attr:`config` is the checked device.
-    """
-
-    def __init__(self, taken: Sequence[str], zones: Sequence[str], parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Add device")
-        self.taken = set(taken)
-        self.config: DeviceConfig | None = None
-        self.kind_combo = QComboBox()
-        for kind in ("tessera", "helios", "osc", "sacn"):
-            self.kind_combo.addItem(KIND_LABELS[kind], kind)
-        self.url_edit = QLineEdit()
-        self.url_edit.setPlaceholderText("http://10.0.0.50")
-        self.name_edit = QLineEdit()
-        self.name_edit.setPlaceholderText("e.g. wall-left (letters, digits, - _ .)")
-        self.zone_combo = QComboBox()
-        self.zone_combo.setEditable(True)
-        self.zone_combo.addItems([NO_ZONE, *zones])
-        self.note = QLabel("")
-        self.note.setWordWrap(True)
-        self.note.setStyleSheet(f"color: {theme.DIM_TEXT};")
-        self.error_label = QLabel("")
-        _error_style(self.error_label)
-        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                        | QDialogButtonBox.StandardButton.Cancel)
-        self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
-        self.ok_button.setText("Add")
-        form = QFormLayout()
-        form.addRow("Kind", self.kind_combo)
-        form.addRow("URL", self.url_edit)
-        form.addRow("Name", self.name_edit)
-        form.addRow("Zone", self.zone_combo)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.note)
-        layout.addWidget(self.error_label)
-        layout.addWidget(self.buttons)
-        self.buttons.accepted.connect(self.try_accept)
-        self.buttons.rejected.connect(self.reject)
-        self.kind_combo.currentIndexChanged.connect(self._kind_changed)
-        for edit in (self.url_edit, self.name_edit):
-            edit.textEdited.connect(lambda _text: self._mark(None, ""))
-        self._kind_changed()
-        self.setMinimumWidth(440)
-
-    def kind(self) -> str:
-        """The chosen kind (tessera, helios, osc, sacn)."""
-        return str(self.kind_combo.currentData())
-
-    def _kind_changed(self) -> None:
-        kind = self.kind()
-        drivable = kind in KINDS
-        for widget in (self.url_edit, self.name_edit, self.zone_combo, self.ok_button):
-            widget.setEnabled(drivable)
-        hint = "" if drivable else EDIT_STAGE_FILE.format(label=KIND_LABELS[kind], what=_NEEDS[kind])
-        self.note.setText(hint)
-        self._mark(None, "")
-
-    def _mark(self, key: str | None, message: str) -> None:
-        self.error_label.setText(message)
-        bad = f"border: 1px solid {theme.STATE_COLOURS['down']};"
-        self.url_edit.setStyleSheet(bad if key == "url" else "")
-        self.name_edit.setStyleSheet(bad if key == "name" else "")
-        self.zone_combo.setStyleSheet(bad if key == "zone" else "")
-
-    def _url(self) -> str:
-        """The URL as typed; a bare address (``10.0.0.50``, ``10.0.0.50:8080``) gets ``http://``."""
-        text = self.url_edit.text().strip()
-        return text if "://" in text or not text else f"http://{text}"
-
-    def try_accept(self) -> None:
-        """Check the fields; accept with :attr:`config`, or say what is wrong and stay open."""
-        zone = self.zone_combo.currentText().strip()
-        name = self.name_edit.text().strip()
-        if not self.url_edit.text().strip():
-            self._mark("url", "Enter the processor's address, e.g. http://10.0.0.50")
-            return
-        try:
-            config = check_device_config(DeviceConfig(self.kind(), name, url=self._url(),
-                                                      zone=None if zone in ("", NO_ZONE) else zone))
-        except ConfigError as exc:
-            self._mark(exc.key, f"{exc.key}: {exc.detail}" if exc.key else exc.detail)
-            return
-        if config.name in self.taken:
-            self._mark("name", f"name: a device named {config.name!r} exists; choose another name")
-            return
-        self.config = config
-        self.accept()
-
-
 class DiscoveryPanel(QGroupBox):
     """Devices on the network (see the module docstring).
 
     Args:
-        lighting: the stage's lighting (``add_device_soon`` through ``call_in_loop``).
-        call_in_loop: ``fn(callable, *args)`` on the I/O loop, never waiting.
+        stage_file: the stage file's path, for the "keep it" hint (None: the built-in demo stage).
+        commands: where an added device goes (``add_device``).
     """
 
-    def __init__(self, lighting: StageLighting, call_in_loop: CallInLoop,
+    def __init__(self, stage_file: str | None, commands: StageCommands,
                  parent: QWidget | None = None) -> None:
         super().__init__("Devices on the network", parent)
-        self.lighting = lighting
-        self._call_in_loop = call_in_loop
-        path = lighting.config.path
-        self.stage_file = str(path) if path is not None else None
-        """The stage file's path, for the "keep it" hint (None: the built-in demo stage)."""
-        self._status = LightingStatus()
+        self.commands = commands
+        self.stage_file = stage_file
+        self._status = LightingView()
         self._rows: list[FoundDevice] = []
         self._pending: dict[str, tuple[float, int, str | None]] = {}
         """Device name -> (when asked, the last refusal number seen then, its address key)."""
         self.note_label = QLabel("")
         self.note_label.setStyleSheet(f"color: {theme.DIM_TEXT};")
         self.message_label = QLabel("")
-        _error_style(self.message_label)
+        error_style(self.message_label)
         self.message_label.hide()
         self.zone_combo = QComboBox()
         self.zone_combo.addItem(NO_ZONE)
@@ -321,7 +212,7 @@ class DiscoveryPanel(QGroupBox):
         seen = self._status.add_refusals[-1][0] if self._status.add_refusals else 0
         self._pending[config.name] = (time.monotonic(), seen, endpoint_key(config.url or ""))
         self._say("")
-        self._call_in_loop(self.lighting.add_device_soon, config)
+        self.commands.add_device(config)
         self._show_found(self._status)
 
     def copy_snippet(self) -> None:
@@ -338,8 +229,8 @@ class DiscoveryPanel(QGroupBox):
 
     # --- refresh ----------------------------------------------------------------------------------
 
-    def show_status(self, status: LightingStatus) -> None:
-        """Redraw from a lighting snapshot (the DP panel's refresh)."""
+    def show_status(self, status: LightingView) -> None:
+        """Redraw from the view's lighting (the DP panel's refresh)."""
         self._status = status
         self.note_label.setText(f"Zeroconf: {status.discovery or 'starting'}"
                                 f" · {len(status.found)} found")
@@ -357,7 +248,7 @@ class DiscoveryPanel(QGroupBox):
         self._show_found(status)
         self._show_snippet(status)
 
-    def _settle_pending(self, status: LightingStatus) -> None:
+    def _settle_pending(self, status: LightingView) -> None:
         names = {d.name for d in status.devices}
         now = time.monotonic()
         for name, (asked, seen, _key) in list(self._pending.items()):
@@ -372,7 +263,7 @@ class DiscoveryPanel(QGroupBox):
                 del self._pending[name]
                 self._say(f"{name!r} was not added in {PENDING_S:g} s: see the Log")
 
-    def _show_found(self, status: LightingStatus) -> None:
+    def _show_found(self, status: LightingView) -> None:
         self._rows = list(status.found)
         self.table.set_rows([_row_key(f) for f in self._rows], [f.kind in KINDS for f in self._rows],
                             self.add_row)
@@ -398,7 +289,7 @@ class DiscoveryPanel(QGroupBox):
                 if button.text() != action:
                     button.setText(action)
 
-    def _show_snippet(self, status: LightingStatus) -> None:
+    def _show_snippet(self, status: LightingView) -> None:
         added = status.session_devices
         self.snippet_box.setVisible(bool(added))
         if not added:

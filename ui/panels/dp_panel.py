@@ -1,9 +1,9 @@
 """DP panel: the looks at a glance, the cue list with a big GO, live nudges with undo, A/B, devices.
 
-Reads :attr:`stagectl.stage.lighting.StageLighting.latest` (a frozen snapshot the I/O loop swaps in
-every 50 ms) ten times a second; every action goes to the cue engine through ``call_in_loop`` and
-never waits. The engine reports refusals itself (events in the Log dock), so the panel only
-swallows them here.
+Reads the :class:`~stagectl.stage.view.LightingView` of each view (the window feeds them; the I/O
+loop refreshes the lighting every 50 ms); every action goes to the cue engine through
+:class:`~stagectl.stage.commands.StageCommands` and never waits. The engine reports refusals itself
+(events in the Log dock).
 
 Nudges work on a *working look*: the live look as recalled, changed by the nudge buttons
 (brightness in thirds of a stop, CCT in 10-mired steps, tint in 0.001 Duv) in the chosen zone or
@@ -16,11 +16,9 @@ looks folder under a new name.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
@@ -48,18 +46,15 @@ from presets.nudge import (
     nudge_cct,
     nudge_tint,
 )
-from stagectl.core.errors import StageError
-from stagectl.stage.assembly import Stage
-from stagectl.stage.lighting import LightingStatus, StageLighting
+from stagectl.stage.commands import StageCommands
+from stagectl.stage.view import LightingView, StageView
 from ui import theme
 from ui.panels.discovery_panel import DiscoveryPanel
 from ui.panels.lighting_tables import CueTable, DeviceTable, LooksTable
 from ui.panels.nudge_commands import LookChange
 
-REFRESH_MS = 100
 NUDGE_FADE_S = 0.3
 ALL_ZONES = "All light zones"
-CallInLoop = Callable[..., object]
 
 
 def _button(text: str, tip: str, colour: str | None = None, height: int = 28) -> QPushButton:
@@ -76,23 +71,22 @@ class DpPanel(QWidget):
     """The DP's lighting panel (see the module docstring).
 
     Args:
-        lighting: the stage's lighting (read: ``latest``; acted on through ``call_in_loop``).
-        call_in_loop: ``fn(callable, *args)`` running the callable on the I/O loop, never waiting.
+        view: the stage's first view.
+        commands: where every action goes.
         confirm: asks the operator yes/no (title, question); replaced in tests.
     """
 
-    def __init__(self, lighting: StageLighting, call_in_loop: CallInLoop, parent: QWidget | None = None,
+    def __init__(self, view: StageView, commands: StageCommands, parent: QWidget | None = None,
                  confirm: Callable[[str, str], bool] | None = None) -> None:
         super().__init__(parent)
-        self.lighting = lighting
-        self._call_in_loop = call_in_loop
+        self.commands = commands
         self.confirm = confirm or self._ask
         self.undo_stack = QUndoStack(self)
         self.working: Look | None = None
         self.side_a: Look | None = None
         self.side_b: Look | None = None
         self._applied: str | None = None
-        self._status = LightingStatus()
+        self._status = LightingView()
 
         self.live_label = QLabel("—")
         font = QFont(self.live_label.font())
@@ -121,7 +115,7 @@ class DpPanel(QWidget):
         self.fade_spin.setRange(0.0, 600.0)
         self.fade_spin.setDecimals(1)
         self.fade_spin.setSuffix(" s")
-        self.fade_spin.setValue(lighting.config.looks.fade_s)
+        self.fade_spin.setValue(view.lighting.fade_s)
         self.fade_spin.setToolTip("Fade time of a look recalled from the looks table")
         self.easing_combo = QComboBox()
         self.easing_combo.addItems(list(EASINGS))
@@ -130,7 +124,7 @@ class DpPanel(QWidget):
         self.cue_table = CueTable()
         self.looks_table = LooksTable()
         self.device_table = DeviceTable()
-        self.discovery_panel = DiscoveryPanel(lighting, call_in_loop)
+        self.discovery_panel = DiscoveryPanel(view.stage_file, commands)
         self.recall_button = _button("Recall look", "Fade to the selected look (fade and easing at left)")
         self.save_button = _button("Save as look…", "Write the working look (with its nudges) as a new look")
 
@@ -145,14 +139,7 @@ class DpPanel(QWidget):
         self.flip_button.setCheckable(True)
         self._build()
         self._connect()
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start(REFRESH_MS)
-
-    @classmethod
-    def for_stage(cls, stage: Stage, parent: QWidget | None = None) -> DpPanel:
-        """The panel for ``stage.lighting`` through ``stage.call_in_loop``."""
-        return cls(stage.lighting, stage.call_in_loop, parent)
+        self.show_lighting(view.lighting)
 
     # --- layout -----------------------------------------------------------------------------------
 
@@ -228,10 +215,11 @@ class DpPanel(QWidget):
         layout.addWidget(self.discovery_panel, 1)
 
     def _connect(self) -> None:
-        self.go_button.clicked.connect(lambda: self._engine(lambda e: e.go()))
-        self.back_button.clicked.connect(lambda: self._engine(lambda e: e.back()))
-        self.hold_button.toggled.connect(lambda on: self._engine(lambda e: e.hold(bool(on))))
-        self.safe_button.clicked.connect(lambda: self._engine(lambda e: e.back_to_safe()))
+        commands = self.commands
+        self.go_button.clicked.connect(lambda: commands.cue_go())
+        self.back_button.clicked.connect(lambda: commands.cue_back())
+        self.hold_button.toggled.connect(lambda on: commands.hold(bool(on)))
+        self.safe_button.clicked.connect(lambda: commands.back_to_safe())
         self.blackout_button.clicked.connect(self.blackout)
         self.recall_button.clicked.connect(self.recall_selected)
         self.looks_table.doubleClicked.connect(lambda _index: self.recall_selected())
@@ -255,34 +243,22 @@ class DpPanel(QWidget):
 
     # --- actions ----------------------------------------------------------------------------------
 
-    def _engine(self, action: Callable[..., object]) -> None:
-        """Run ``action(engine)`` on the loop; the engine posts its own refusals as events."""
-        def run() -> None:
-            engine = self.lighting.engine
-            if engine is None:
-                return
-            with contextlib.suppress(StageError):
-                action(engine)
-
-        self._call_in_loop(run)
-
     def recall_selected(self) -> None:
         """Fade to the look selected in the looks table with the panel's fade time and easing."""
         name = self.looks_table.selected_key()
         if name is not None:
-            fade, easing = self.fade_spin.value(), self.easing_combo.currentText()
-            self._engine(lambda e: e.recall(name, fade, easing))
+            self.commands.recall_look(name, self.fade_spin.value(), self.easing_combo.currentText())
 
     def goto_selected(self) -> None:
         """Fire the cue selected in the cue table."""
         number = self.cue_table.selected_key()
         if number is not None:
-            self._engine(lambda e: e.goto(number))
+            self.commands.cue_goto(number)
 
     def blackout(self) -> None:
         """Ask, then black out."""
         if self.confirm("Blackout", "Black out every LED processor and dim every fixture now?"):
-            self._engine(lambda e: e.blackout())
+            self.commands.blackout()
 
     def nudge(self, kind: str, amount: float) -> None:
         """Change the working look by ``amount`` (stops, mired or Duv) in the chosen zone(s), undoably."""
@@ -314,7 +290,7 @@ class DpPanel(QWidget):
     def _apply_working(self, look: Look, fade_s: float = NUDGE_FADE_S) -> None:
         self.working = look
         self._applied = look.name
-        self._engine(lambda e: e.apply(look, fade_s, "linear", what="nudge"))
+        self.commands.apply_look(look, fade_s, "linear", what="nudge")
 
     def save_working(self) -> None:
         """Ask for a name, then write the working look to the looks folder (off the GUI thread)."""
@@ -326,16 +302,9 @@ class DpPanel(QWidget):
             self.save_working_as(name.strip())
 
     def save_working_as(self, name: str) -> None:
-        """Write the working look as ``name`` (on the loop, which hands the file write to a thread)."""
-        if self.working is None:
-            return
-        look = self.working
-        lighting = self.lighting
-
-        def run() -> None:
-            asyncio.get_running_loop().create_task(lighting.async_save_look(look, name))
-
-        self._call_in_loop(run)
+        """Write the working look as ``name`` (the loop hands the file write to a thread)."""
+        if self.working is not None:
+            self.commands.save_look(self.working, name)
 
     @staticmethod
     def _ask(title: str, question: str) -> bool:
@@ -346,9 +315,13 @@ class DpPanel(QWidget):
 
     # --- refresh ----------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        """Redraw from the newest lighting snapshot."""
-        status = self.lighting.latest
+    def update_view(self, view: StageView) -> None:
+        """Redraw from a view (the window's feed); nothing to do while the lighting is unchanged."""
+        if view.lighting is not self._status:
+            self.show_lighting(view.lighting)
+
+    def show_lighting(self, status: LightingView) -> None:
+        """Redraw from ``status``."""
         self._status = status
         engine = status.engine
         live = engine.live_look if engine is not None else None
@@ -375,7 +348,7 @@ class DpPanel(QWidget):
             self.hold_button.setChecked(engine.held)
             self.hold_button.blockSignals(False)
 
-    def _show_header(self, status: LightingStatus) -> None:
+    def _show_header(self, status: LightingView) -> None:
         engine = status.engine
         if engine is None:
             self.live_label.setText("Lighting starting…")
@@ -397,7 +370,3 @@ class DpPanel(QWidget):
                                 if following else "next: —")
         fade = next((f for f in engine.fades if f.look is not None), None)
         self.progress.setValue(1000 if fade is None else round(fade.progress * 1000))
-
-    def stop(self) -> None:
-        """Stop the refresh timer (window closing)."""
-        self._timer.stop()

@@ -3,10 +3,11 @@
 Formats come from :data:`stagectl.takes.export.registry.FORMATS` (their descriptions are the
 check boxes' tooltips); a format whose module is not in this build is shown disabled. The output
 folder defaults to ``<takes folder>/exports/<take name>`` (``<first>_to_<last>`` for several
-takes). Export reads the takes from the store and runs ``export_takes`` one format at a time on a
-worker (:mod:`ui.workers`): the first tenth of the bar is reading, the rest the formats. Cancel
-stops between formats (a format being written finishes; every file is written atomically, so
-nothing is ever left half-written). At the end the dialog lists the files written, or the error.
+takes). ``StageCommands.export_takes`` reads the takes from the store and exports them one format at
+a time on a thread of its own (:func:`stagectl.stage.commands.run_export`): the first tenth of the
+bar is reading, the rest the formats. Cancel stops between formats (a format being written
+finishes; every file is written atomically, so nothing is ever left half-written). At the end the
+dialog lists the files written, or the error.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from __future__ import annotations
 import importlib.util
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from concurrent.futures import Future
 from pathlib import Path
 
 from PySide6.QtWidgets import (
@@ -33,23 +34,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stagectl.core.errors import StageError
-from stagectl.takes.export.registry import FORMATS, export_takes
-from stagectl.takes.store import TakeStore
+from stagectl.stage.commands import ExportResult, StageCommands
+from stagectl.takes.export.registry import FORMATS
 from ui import theme
-from ui.workers import Progress, Task, run_task
-
-#: Share of the progress bar spent reading the takes from the store.
-READ_SHARE = 0.1
-
-
-@dataclass
-class ExportResult:
-    """What an export run did: files written (in order), whether it was cancelled, its error."""
-
-    files: list[Path] = field(default_factory=list)
-    cancelled: bool = False
-    error: str = ""
 
 
 def format_available(name: str) -> bool:
@@ -66,52 +53,27 @@ def default_folder(takes_folder: Path, names: Sequence[str]) -> Path:
     return takes_folder / "exports" / label
 
 
-def run_export(folder: Path, take_ids: Sequence[int], formats: Sequence[str], out_dir: Path,
-               progress: Progress, cancel: threading.Event) -> ExportResult:
-    """Read the takes and export them format by format (the worker; no Qt). Progress in 0..100."""
-    result = ExportResult()
-    try:
-        takes = []
-        with TakeStore(folder, readonly=True) as store:
-            for n, take_id in enumerate(take_ids):
-                if cancel.is_set():
-                    result.cancelled = True
-                    return result
-                takes.append(store.read(take_id))
-                done = round(100 * READ_SHARE * (n + 1) / len(take_ids))
-                progress(done, 100, f"read {takes[-1].info.name}")
-        for n, fmt in enumerate(formats):
-            if cancel.is_set():
-                result.cancelled = True
-                return result
-
-            def part(fraction: float, n: int = n, fmt: str = fmt) -> None:
-                done = READ_SHARE + (1.0 - READ_SHARE) * (n + min(max(fraction, 0.0), 1.0)) / len(formats)
-                progress(round(100 * done), 100, fmt)
-
-            result.files += export_takes(takes, [fmt], out_dir, part)
-    except (StageError, OSError) as exc:
-        result.error = str(exc)
-    return result
-
-
 class ExportDialog(QDialog):
     """Export the given takes (see the module docstring).
 
     Args:
-        folder: the takes folder (the store and the default export folder).
+        folder: the takes folder (the default export folder is under it).
         takes: (take id, name) of each take to export, in order.
+        commands: what runs the export (``export_takes``).
 
     Attributes:
-        task: the export running (or last run), None before.
+        job: the export running (or last run), None before.
         outcome: the last finished run's outcome.
     """
 
-    def __init__(self, folder: Path, takes: Sequence[tuple[int, str]], parent: QWidget | None = None) -> None:
+    def __init__(self, folder: Path, takes: Sequence[tuple[int, str]], commands: StageCommands,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.folder = folder
         self.takes = list(takes)
-        self.task: Task | None = None
+        self.commands = commands
+        self.job: Future[ExportResult] | None = None
+        self._cancel = threading.Event()
         self.outcome: ExportResult | None = None
         self.setWindowTitle("Export takes")
         self.setMinimumWidth(640)
@@ -190,8 +152,8 @@ class ExportDialog(QDialog):
 
     @property
     def running(self) -> bool:
-        """True while an export runs."""
-        return self.task is not None and self.task.running
+        """True while an export runs (until its outcome has been shown)."""
+        return self.job is not None and self.outcome is None
 
     def start_export(self) -> None:
         """Export on a worker (nothing when one runs, no format is chosen or no folder is given)."""
@@ -203,21 +165,20 @@ class ExportDialog(QDialog):
             self._say("choose at least one format" if not formats else "choose a folder", theme.FAULT_TEXT)
             return
         out_dir = Path(text).expanduser()
-        folder, ids = self.folder, [take_id for take_id, _name in self.takes]
         self.files.clear()
         self.progress.setValue(0)
         self._say(f"exporting {', '.join(formats)} into {out_dir}…", theme.TEXT)
         self._set_running(True)
-        self.task = run_task("export takes", lambda progress, cancel: run_export(
-            folder, ids, formats, out_dir, progress, cancel))
-        self.task.progress.connect(self._on_progress)
-        self.task.succeeded.connect(self._on_done)
-        self.task.failed.connect(self._on_failed)
+        self.outcome = None
+        self._cancel = threading.Event()
+        self.job = self.commands.export_takes([take_id for take_id, _name in self.takes], formats, out_dir,
+                                              progress=self._on_progress, cancel=self._cancel,
+                                              done=self._on_finished)
 
     def cancel_export(self) -> None:
         """Ask the export to stop after the format being written."""
-        if self.task is not None and self.running:
-            self.task.cancel()
+        if self.running:
+            self._cancel.set()
             self._say("cancelling after the current format…", theme.WARNING_TEXT)
 
     def _set_running(self, running: bool) -> None:
@@ -233,8 +194,18 @@ class ExportDialog(QDialog):
         self.message.setStyleSheet(f"color: {colour};")
 
     def _on_progress(self, done: int, total: int, what: str) -> None:
-        self.progress.setValue(round(100 * done / max(total, 1)))
-        self.progress.setFormat(f"%p%  {what}")
+        if self.outcome is None:
+            self.progress.setValue(round(100 * done / max(total, 1)))
+            self.progress.setFormat(f"%p%  {what}")
+
+    def _on_finished(self, job: Future[ExportResult]) -> None:
+        if job is not self.job:
+            return
+        exc = job.exception()
+        if exc is not None:
+            self._on_failed(exc)
+        else:
+            self._on_done(job.result())
 
     def _on_done(self, result: ExportResult) -> None:
         self.outcome = result
@@ -259,6 +230,6 @@ class ExportDialog(QDialog):
 
     def reject(self) -> None:
         """Close (a running export is cancelled and finishes its current format on its own)."""
-        if self.task is not None and self.running:
-            self.task.cancel()
+        if self.running:
+            self._cancel.set()
         super().reject()

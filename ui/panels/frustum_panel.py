@@ -1,69 +1,61 @@
 """Frustum dock: inner frustum, overscan, soft edge, chroma key and exposure cues for Unreal, and what
 each Unreal node answered.
 
-Every change of a control is pushed at once to each :class:`~stagectl.unreal.frustum.FrustumSender`
-through ``call_in_loop`` (the stage's ``Stage.call_in_loop``; it never waits). The panel keeps no
-queue and no timer of its own for changes: the sender keeps only the latest wanted cues and sends
-the changed fields at most 60 times a second with one request in flight per target, so dragging a
-slider (or a hung editor) never builds a backlog anywhere.
+Every change of a control is pushed at once (``StageCommands.set_frustum_cues``; it never waits) to
+every :class:`~stagectl.unreal.frustum.FrustumSender`. The panel keeps no queue and no timer of its own
+for changes: the sender keeps only the latest wanted cues and sends the changed fields at most 60
+times a second with one request in flight per target, so dragging a slider (or a hung editor) never
+builds a backlog anywhere.
 
-The targets table reads ``FrustumSender.status()`` (plain copies, any thread) at most 10 times a
-second: link state and detail, the last acknowledgement (``ok``, or Unreal's error text verbatim in
-red with the whole text as the tooltip), the round-trip time (or how long the request in flight has
-been waiting) and sends per second. Rows are updated in place.
+The controls follow the cues in each :class:`~stagectl.stage.view.FrustumView`, whoever set them: a
+look recalled in the Lighting dock or over OSC control-in, a cue sent to the ``frustum`` device over
+OSC. A control the operator is moving, or whose change is still on its way, keeps its own value
+until the view agrees (or :data:`CONFIRM_TIMEOUT_S` passes).
+
+The targets table (at most 10 refreshes a second) shows each node's link state and detail, the last
+acknowledgement (``ok``, or Unreal's error text verbatim in red with the whole text as the tooltip),
+the round-trip time (or how long the request in flight has been waiting) and sends per second. Rows
+are updated in place.
 """
 
 from __future__ import annotations
 
+import math
 import time
-from collections import deque
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFontMetrics
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QColorDialog,
     QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
     QSlider,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
 
-from stagectl.stage.assembly import Stage
-from stagectl.stage.snapshot import StageSnapshot
-from stagectl.unreal.frustum import FrustumCues, FrustumSender, TargetAck
-from stagectl.unreal.remote_control import RemoteControlClient
+from stagectl.stage.view import FrustumCues, FrustumView, StageView
 from ui import theme
+from ui.panels.frustum_targets import ACK, LINK, RATE, RTT, TARGET, FrustumTargets
 
-#: The table is refreshed at most this often from the snapshot feed (ms).
+__all__ = ["ACK", "LINK", "RATE", "RTT", "TARGET", "FrustumPanel", "same_value"]
+
+#: The table is refreshed at most this often from the view feed (ms).
 STATUS_INTERVAL_MS = 100
-#: A request in flight longer than this shows "waiting x.x s" instead of the last round trip.
-WAITING_AFTER_S = 0.1
-#: Sends per second are counted over this window.
-RATE_WINDOW_S = 1.0
-#: The longest acknowledgement text shown in the cell; the whole text is the tooltip.
-ACK_CHARS = 160
 #: Operator range of the exposure offset (the sender accepts more).
 EXPOSURE_RANGE = (-4.0, 4.0)
+#: How long a pushed change may take to show in the view before the control follows the view again.
+CONFIRM_TIMEOUT_S = 1.0
 
 Rgb = tuple[float, float, float]
-SenderMap = Mapping[str, FrustumSender]
-ClientMap = Mapping[str, RemoteControlClient]
-CallInLoop = Callable[..., object]
-
-COLUMNS = ("Target", "Link", "Acknowledgement", "RTT", "Sends/s")
-TARGET, LINK, ACK, RTT, RATE = range(len(COLUMNS))
+#: Hands cue changes to the stage (``StageCommands.set_frustum_cues``); never waits.
+Push = Callable[[Mapping[str, Any]], object]
 
 
 def theme_width(text: str) -> int:
@@ -71,86 +63,45 @@ def theme_width(text: str) -> int:
     return QFontMetrics(theme.monospace(15, bold=True)).horizontalAdvance(text)
 
 
-def stage_senders(stage: Stage) -> SenderMap:
-    """The stage's frustum senders by output name (empty when the stage has none)."""
-    senders = getattr(stage, "frustum_senders", None)
-    return senders if isinstance(senders, Mapping) else {}
-
-
-def stage_clients(stage: Stage) -> ClientMap:
-    """The stage's Remote Control clients by output name (empty when the stage has none)."""
-    clients = getattr(getattr(stage, "outputs", None), "clients", None)
-    return clients if isinstance(clients, Mapping) else {}
-
-
-def link_detail(ack: TargetAck, clients: ClientMap) -> str:
-    """The target's link detail ("websocket ws://…", "…; retry in 2.0 s"): ``TargetAck.detail`` when
-    the sender reports it, else the ``detail`` of the client of that name."""
-    if ack.detail:
-        return ack.detail
-    for client in clients.values():
-        if client.name == ack.target:
-            return client.detail
-    return ""
-
-
-def ack_text(ack: TargetAck) -> tuple[str, str, str]:
-    """(cell text, colour, tooltip) of the last acknowledgement: "ok", Unreal's error, or none yet."""
-    if ack.ok is None:
-        if ack.in_flight:
-            return "waiting for the first answer…", theme.DIM_TEXT, ""
-        return "no answer yet", theme.DIM_TEXT, ""
-    if ack.ok:
-        return "ok", theme.ACK_OK_TEXT, f"{ack.acks} acknowledged, {ack.errors} refused or failed"
-    text = ack.error or "failed"
-    first = text.splitlines()[0] if text else ""
-    if len(first) > ACK_CHARS or "\n" in text:
-        first = first[:ACK_CHARS].rstrip() + " …"
-    return first, theme.ACK_ERROR_TEXT, text
-
-
-@dataclass
-class _Row:
-    """What one table row shows, and what the rate and waiting figures are computed from."""
-
-    index: int
-    sends: deque[tuple[float, int]] = field(default_factory=deque)
-    in_flight_since: float | None = None
-    in_flight_send: int = -1
+def same_value(a: object, b: object) -> bool:
+    """True when two cue values are equal (numbers to within 1e-6, colours channel by channel)."""
+    if isinstance(a, tuple) and isinstance(b, tuple):
+        return len(a) == len(b) and all(same_value(x, y) for x, y in zip(a, b, strict=True))
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return math.isclose(a, b, abs_tol=1e-6)
+    return a == b
 
 
 class FrustumPanel(QWidget):
     """Frustum cue controls and per-target acknowledgements.
 
     Args:
-        senders: returns the frustum senders by output name (read again on every refresh, so
-            senders wired after the window opened appear).
-        call_in_loop: ``fn(callable, *args)`` running the callable on the I/O loop, never waiting.
-        clients: returns the Remote Control clients (any keys), for each target's link detail.
-        poll_ms: refresh the table on a timer of its own (for use without the snapshot feed).
+        push: hands cue changes to the stage (``StageCommands.set_frustum_cues``), never waiting.
+        frustum: the stage's frustum as the first view shows it.
 
     Attributes:
         inner_frustum, chroma_key: checkable toggle buttons.
         overscan_slider, overscan (spin ×), soft_edge_slider, soft_edge, exposure_slider, exposure.
         colour_button: opens a colour dialog; :meth:`set_chroma_colour` sets the colour directly.
         chroma_colour: the chosen chroma key colour (r, g, b) in 0..1.
-        table: one row per target; ``rows`` maps (output, target) to the row.
-        pushes: changes pushed to the loop (one per control change and sender).
-        notice: shown when there is no sender.
+        cues: the cues the controls show.
+        table: one row per Unreal node (:class:`~ui.panels.frustum_targets.FrustumTargets`).
+        pushes: changes pushed to the stage (one per control change).
+        notice: shown when there is no Unreal output.
     """
 
-    def __init__(self, senders: Callable[[], SenderMap], call_in_loop: CallInLoop,
-                 parent: QWidget | None = None, *, clients: Callable[[], ClientMap] | None = None,
-                 poll_ms: int | None = None) -> None:
+    def __init__(self, push: Push, frustum: FrustumView | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._senders = senders
-        self._clients: Callable[[], ClientMap] = clients or dict
-        self._call_in_loop = call_in_loop
+        self._push_to_stage = push
+        self.frustum = frustum or FrustumView()
         self.pushes = 0
-        self.rows: dict[tuple[str, str], _Row] = {}
         self._last_refresh = 0.0
         self._dialog: QColorDialog | None = None
-        cues = self._current_cues()
+        self._expected: dict[str, tuple[object, float]] = {}  # field -> (value pushed, when)
+        cues = self.frustum.cues or FrustumCues()
+        self.cues = cues
         self.chroma_colour: Rgb = cues.chroma_key_colour
 
         big = self.font()
@@ -177,6 +128,7 @@ class FrustumPanel(QWidget):
         self.overscan.setSingleStep(0.05)
 
         self._show_cues(cues)
+        self._show_colour(cues.chroma_key_colour)
         self._connect()
 
         controls = QGridLayout()
@@ -208,26 +160,7 @@ class FrustumPanel(QWidget):
         self.notice.setFont(big)
         self.notice.hide()
 
-        self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setHorizontalHeaderLabels(list(COLUMNS))
-        self.table.verticalHeader().hide()
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.table.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-        # Unreal's error wraps onto more lines rather than being cut at the column's edge.
-        self.table.setWordWrap(True)
-        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
-        self.table.verticalHeader().setMinimumSectionSize(self.table.fontMetrics().height() + 14)
-        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header = self.table.horizontalHeader()
-        self.table.setStyleSheet(f"QHeaderView::section {{ font-size: {big.pointSize() - 1}pt; }}")
-        self.table.setFont(big)  # a widget with a style sheet no longer inherits its parent's font
-        for column in (TARGET, RTT, RATE):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        # The link detail and Unreal's answer share what is left, and wrap in a narrow dock.
-        header.setSectionResizeMode(LINK, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(ACK, QHeaderView.ResizeMode.Stretch)
-        header.setMinimumSectionSize(self.table.fontMetrics().horizontalAdvance("Sends/s") + 16)
+        self.table = FrustumTargets(big, self)
         targets_caption = QLabel("Unreal nodes", self)
         targets_caption.setStyleSheet(f"color: {theme.DIM_TEXT};")
         targets_caption.setFont(big)
@@ -242,18 +175,6 @@ class FrustumPanel(QWidget):
         layout.addWidget(self.table, 1)
 
         self.refresh()
-        self._poll: QTimer | None = None
-        if poll_ms is not None:
-            self._poll = QTimer(self)
-            self._poll.setInterval(poll_ms)
-            self._poll.timeout.connect(self.refresh)
-            self._poll.start()
-
-    @classmethod
-    def for_stage(cls, stage: Stage, parent: QWidget | None = None) -> FrustumPanel:
-        """The panel driving ``stage.frustum_senders`` through ``stage.call_in_loop``."""
-        return cls(lambda: stage_senders(stage), stage.call_in_loop, parent,
-                   clients=lambda: stage_clients(stage))
 
     # --- building --------------------------------------------------------------------------------
 
@@ -301,32 +222,51 @@ class FrustumPanel(QWidget):
             slider.valueChanged.connect(partial(self._on_slider, spin, name, step))
             spin.valueChanged.connect(partial(self._on_spin, slider, name, step))
 
-    def _current_cues(self) -> FrustumCues:
-        senders = self._senders()
-        return next(iter(senders.values())).cues if senders else FrustumCues()
-
     def _controls(self) -> tuple[QWidget, ...]:
         return (self.inner_frustum, self.chroma_key, self.colour_button, self.overscan_slider, self.overscan,
                 self.soft_edge_slider, self.soft_edge, self.exposure_slider, self.exposure)
 
-    def _show_cues(self, cues: FrustumCues) -> None:
-        """Set every control to ``cues`` without pushing anything."""
+    def _show_cues(self, cues: FrustumCues, held: frozenset[str] = frozenset()) -> None:
+        """Set every control to ``cues`` (except the ``held`` fields) without pushing anything."""
+        self.cues = cues
         widgets = self._controls()
         for widget in widgets:
             widget.blockSignals(True)
-        self.inner_frustum.setChecked(cues.inner_frustum)
-        self.inner_frustum.setText(f"Inner frustum: {'ON' if cues.inner_frustum else 'OFF'}")
-        self.chroma_key.setChecked(cues.chroma_key)
-        self.chroma_key.setText(f"Chroma key: {'ON' if cues.chroma_key else 'OFF'}")
+        for name, button, text in (("inner_frustum", self.inner_frustum, "Inner frustum"),
+                                   ("chroma_key", self.chroma_key, "Chroma key")):
+            on = bool(getattr(cues, name))
+            if name not in held and button.isChecked() != on:
+                button.setChecked(on)
+                button.setText(f"{text}: {'ON' if on else 'OFF'}")
         exposure = min(max(cues.exposure_stops, EXPOSURE_RANGE[0]), EXPOSURE_RANGE[1])
-        for slider, spin, value, step in ((self.overscan_slider, self.overscan, cues.overscan, 0.01),
-                                          (self.soft_edge_slider, self.soft_edge, cues.soft_edge, 0.01),
-                                          (self.exposure_slider, self.exposure, exposure, 0.1)):
-            slider.setValue(round(value / step))
-            spin.setValue(value)
+        for name, slider, spin, value, step in (
+                ("overscan", self.overscan_slider, self.overscan, cues.overscan, 0.01),
+                ("soft_edge", self.soft_edge_slider, self.soft_edge, cues.soft_edge, 0.01),
+                ("exposure_stops", self.exposure_slider, self.exposure, exposure, 0.1)):
+            if name in held:
+                continue
+            if slider.value() != round(value / step):
+                slider.setValue(round(value / step))
+            if not same_value(spin.value(), round(value, spin.decimals())):
+                spin.setValue(value)
         for widget in widgets:
             widget.blockSignals(False)
-        self._show_colour(cues.chroma_key_colour)
+        if "chroma_key_colour" not in held and not same_value(cues.chroma_key_colour, self.chroma_colour):
+            self._show_colour(cues.chroma_key_colour)
+
+    def _held(self, cues: FrustumCues, now: float) -> frozenset[str]:
+        """The fields whose controls keep their own value: being moved, or a change still on its way."""
+        held = {name for name, (value, at) in self._expected.items()
+                if not same_value(getattr(cues, name), value) and now - at <= CONFIRM_TIMEOUT_S}
+        self._expected = {name: self._expected[name] for name in held}
+        for name, slider, spin in (("overscan", self.overscan_slider, self.overscan),
+                                   ("soft_edge", self.soft_edge_slider, self.soft_edge),
+                                   ("exposure_stops", self.exposure_slider, self.exposure)):
+            if slider.isSliderDown() or spin.hasFocus():
+                held.add(name)
+        if self._dialog is not None and self._dialog.isVisible():
+            held.add("chroma_key_colour")
+        return frozenset(held)
 
     # --- from the operator -----------------------------------------------------------------------
 
@@ -375,102 +315,44 @@ class FrustumPanel(QWidget):
             f" border: 2px solid #3a4350; border-radius: 6px; }}")
 
     def _push(self, **changes: Any) -> None:
-        """Hand the change to every sender on the I/O loop (the sender coalesces; latest wins)."""
-        for sender in self._senders().values():
-            self.pushes += 1
-            self._call_in_loop(partial(sender.set, **changes))
+        """Hand the change to the stage (the senders coalesce; latest wins)."""
+        if self.frustum.cues is None:
+            return  # no Unreal output: nothing to send to
+        now = time.monotonic()
+        for name, value in changes.items():
+            self._expected[name] = (value, now)
+        self.pushes += 1
+        self._push_to_stage(changes)
 
     # --- refreshing (GUI thread) -----------------------------------------------------------------
 
-    def update_snapshot(self, _snap: StageSnapshot) -> None:
-        """From the window's snapshot feed (30 Hz): refresh the table at most every 100 ms, when seen."""
+    def update_view(self, view: StageView) -> None:
+        """From the window's view feed (30 Hz): follow the cues; the table at most every 100 ms, when seen."""
         now = time.monotonic()
-        if self.isVisible() and now - self._last_refresh >= STATUS_INTERVAL_MS / 1000.0:
+        table = self.isVisible() and now - self._last_refresh >= STATUS_INTERVAL_MS / 1000.0
+        self.show_frustum(view.frustum, table=table)
+
+    def show_frustum(self, frustum: FrustumView, *, table: bool = True) -> None:
+        """Follow ``frustum``'s cues (see the module docstring); refresh the table unless ``table``
+        is False."""
+        self.frustum = frustum
+        if frustum.cues is not None:
+            self._show_cues(frustum.cues, self._held(frustum.cues, time.monotonic()))
+        if table:
             self.refresh()
 
     def refresh(self) -> None:
-        """Read every sender's per-target status and update the table in place."""
+        """Show the last frustum view's per-target status in the table (in place)."""
         now = time.monotonic()
         self._last_refresh = now
-        senders = self._senders()
-        clients = self._clients()
-        acks = [(output, ack, link_detail(ack, clients)) for output, sender in senders.items()
-                for ack in sender.status()]
-        keys = [(output, ack.target) for output, ack, _detail in acks]
-        if keys != list(self.rows):
-            self._rebuild(keys)
-        has_senders = bool(senders)
+        self.table.show_targets(self.frustum.targets, now)
+        has_senders = self.frustum.cues is not None
         if self.notice.isHidden() == (not has_senders):
             self.notice.setVisible(not has_senders)
             for widget in self._controls():
                 widget.setEnabled(has_senders)
-        for (output, ack, detail), key in zip(acks, keys, strict=True):
-            self._show_row(self.rows[key], output, ack, detail, now)
-
-    def _rebuild(self, keys: list[tuple[str, str]]) -> None:
-        self.table.setRowCount(len(keys))
-        self.rows = {}
-        for index, key in enumerate(keys):
-            self.rows[key] = _Row(index)
-            for column in range(len(COLUMNS)):
-                item = QTableWidgetItem("")
-                if column in (RTT, RATE):
-                    item.setFont(theme.monospace(12, bold=True))
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                self.table.setItem(index, column, item)
-
-    def _show_row(self, row: _Row, output: str, ack: TargetAck, detail: str, now: float) -> None:
-        name = ack.target if ack.target == output else f"{output} / {ack.target}"
-        state_colour = theme.state_colour(ack.link)
-        link = f"● {ack.link}" + (f" · {detail}" if detail else "")
-        self._set(row.index, TARGET, name, None, f"output {output}, Unreal node {ack.target}")
-        self._set(row.index, LINK, link, state_colour, detail or ack.link)
-        text, colour, tooltip = ack_text(ack)
-        self._set(row.index, ACK, text, colour, tooltip)
-
-        # How long the request in flight has waited: from the refresh that first saw it.
-        if ack.in_flight and row.in_flight_send != ack.sends:
-            row.in_flight_since, row.in_flight_send = now, ack.sends
-        elif not ack.in_flight:
-            row.in_flight_since, row.in_flight_send = None, -1
-        waited = now - row.in_flight_since if row.in_flight_since is not None else 0.0
-        if waited >= WAITING_AFTER_S:
-            self._set(row.index, RTT, f"waiting {waited:.1f} s", theme.WARNING_TEXT,
-                      "a request is on its way and Unreal has not answered yet")
-        elif ack.rtt_ms is not None:
-            self._set(row.index, RTT, f"{ack.rtt_ms:.1f} ms", None,
-                      "round trip of the last answered send")
-        else:
-            self._set(row.index, RTT, "—", theme.DIM_TEXT, "no answered send yet")
-
-        row.sends.append((now, ack.sends))
-        while len(row.sends) > 2 and now - row.sends[1][0] >= RATE_WINDOW_S:
-            row.sends.popleft()
-        first_t, first_sends = row.sends[0]
-        span = now - first_t
-        rate = (ack.sends - first_sends) / span if span > 0.05 else 0.0
-        self._set(row.index, RATE, f"{rate:.0f}", None,
-                  f"{ack.sends} sends, {ack.acks} acknowledged, {ack.errors} refused or failed")
-
-    def _set(self, row: int, column: int, text: str, colour: str | None, tooltip: str) -> None:
-        item = self.table.item(row, column)
-        if item is None:
-            return
-        if item.text() != text:
-            item.setText(text)
-        if item.toolTip() != tooltip:
-            item.setToolTip(tooltip)
-        if colour is None:  # ordinary text: the palette's, readable with or without the dark theme
-            if item.data(Qt.ItemDataRole.ForegroundRole) is not None:
-                item.setData(Qt.ItemDataRole.ForegroundRole, None)
-        elif item.foreground().color().name() != colour:
-            item.setForeground(QColor(colour))
-
-    # --- closing ---------------------------------------------------------------------------------
 
     def stop(self) -> None:
-        """Stop the panel's own refresh timer (if any) and close the colour dialog."""
-        if self._poll is not None:
-            self._poll.stop()
+        """Close the colour dialog (window closing)."""
         if self._dialog is not None:
             self._dialog.close()

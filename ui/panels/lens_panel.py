@@ -2,8 +2,8 @@
 and the calibration wizard.
 
 Nothing here waits on the disk or the I/O loop: a lens file is chosen with
-``Stage.use_lens_file`` (read off-thread, swapped on the loop; the outcome shows in the next
-snapshot's ``lens_status``), curves are sampled from the solver on a worker once per lens file,
+``StageCommands.use_lens_file`` (read off-thread, swapped on the loop; the outcome shows in a later
+view's ``lens_status``), curves are sampled from the solver on a worker once per lens file,
 and calibration and saving run on workers too (:mod:`ui.workers`). Per frame the panel sets a
 few labels, moves two points and hands the distortion preview the newest coefficients.
 """
@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from stagectl.core.samples import CameraSample
-from stagectl.stage.assembly import Stage
-from stagectl.stage.snapshot import CameraStatus, StageSnapshot
+from stagectl.stage.commands import StageCommands
+from stagectl.stage.view import CameraStatus, StageView
 from ui import theme
 from ui.panels.calibration_wizard import CalibrationWizard
 from ui.panels.distortion_preview import DistortionPreview, frame_from_lens
@@ -38,7 +38,7 @@ from ui.panels.lens_readout import LensReadout
 from ui.workers import Task, run_task
 
 LENS_FILTER = "Lens files (*.json);;All files (*)"
-#: How long "loading …" shows if the snapshot never says anything new (same bad file chosen again).
+#: How long "loading …" shows if the view never says anything new (same bad file chosen again).
 PENDING_TIMEOUT_S = 3.0
 #: The longest status text shown in the line; the whole text is the tooltip.
 STATUS_CHARS = 140
@@ -64,6 +64,10 @@ def lens_description(lens: Any) -> str:
 class LensPanel(QWidget):
     """The selected camera's lens: file, live values, curves, distortion and calibration.
 
+    Args:
+        view: the stage's first view (its cameras fill the selector).
+        commands: where a chosen lens file goes.
+
     Signals:
         camera_selected(str): the user picked another camera in the selector.
 
@@ -75,14 +79,17 @@ class LensPanel(QWidget):
         distortion: the distortion grid preview.
         solver: the camera's lens solver shown (None when unsolved).
         shown_sample: the sample the readout shows.
+        latest: every camera's newest sample (from the last view), for the calibration wizard.
         wizard: the calibration dialog, once opened.
     """
 
     camera_selected = Signal(str)
 
-    def __init__(self, stage: Stage, parent: QWidget | None = None) -> None:
+    def __init__(self, view: StageView, commands: StageCommands, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.stage = stage
+        self.commands = commands
+        self._cameras = view.camera_names
+        self.latest: dict[str, CameraSample | None] = {c.name: c.latest for c in view.cameras}
         self.camera: str | None = None
         self.solver: Any = None
         self.shown_sample: CameraSample | None = None
@@ -92,7 +99,7 @@ class LensPanel(QWidget):
         self._pending: tuple[str, float] | None = None  # "loading x.json…", since
 
         self.selector = QComboBox(self)
-        self.selector.addItems(list(stage.cameras))
+        self.selector.addItems(list(self._cameras))
         self.selector.currentTextChanged.connect(self._on_selector)
         self.status = QLabel("—", self)
         self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
@@ -141,14 +148,14 @@ class LensPanel(QWidget):
         layout.addLayout(head)
         layout.addWidget(self.description)
         layout.addWidget(self.splitter, 1)
-        if stage.cameras:
-            self.select_camera(next(iter(stage.cameras)))
+        if self._cameras:
+            self.select_camera(self._cameras[0])
 
     # --- camera ----------------------------------------------------------------------------------
 
     def select_camera(self, name: str) -> None:
         """Show ``name`` (no-op for an unknown name)."""
-        if name not in self.stage.cameras or name == self.camera:
+        if name not in self._cameras or name == self.camera:
             return
         self.camera = name
         self._pending = None
@@ -181,23 +188,22 @@ class LensPanel(QWidget):
             path = chosen
         self._pending = (f"loading {Path(path).name}…", time.monotonic())
         self._show_status_text(self._pending[0], theme.DIM_TEXT, str(path))
-        self.stage.use_lens_file(self.camera, Path(path))
+        self.commands.use_lens_file(self.camera, Path(path))
 
     def remove_lens_file(self) -> None:
         """Leave the camera unsolved (raw values only)."""
         if self.camera is not None:
             self._pending = ("removing the lens file…", time.monotonic())
             self._show_status_text(self._pending[0], theme.DIM_TEXT, "")
-            self.stage.use_lens_file(self.camera, None)
+            self.commands.use_lens_file(self.camera, None)
 
     def open_calibration(self) -> CalibrationWizard | None:
         """Open (or raise) the calibration wizard for the camera; returns it."""
         if self.camera is None:
             return None
         if self.wizard is None or self.wizard.camera != self.camera:
-            camera = self.camera
-            pipeline = self.stage.cameras[camera]
-            self.wizard = CalibrationWizard(self.stage, camera, lambda: pipeline.latest, self)
+            camera, latest = self.camera, self.latest
+            self.wizard = CalibrationWizard(self.commands, camera, lambda: latest.get(camera), self)
             self.wizard.set_lens(self.solver.lens if self.solver is not None else None)
         self.wizard.show()
         self.wizard.raise_()
@@ -205,12 +211,14 @@ class LensPanel(QWidget):
 
     # --- refreshing (GUI thread) -----------------------------------------------------------------
 
-    def update_snapshot(self, snap: StageSnapshot) -> None:
-        """Refresh status, solver, readout, live points and distortion from a snapshot (30 Hz)."""
-        status = next((c for c in snap.cameras if c.name == self.camera), None)
+    def update_view(self, view: StageView) -> None:
+        """Refresh status, solver, readout, live points and distortion from a view (30 Hz)."""
+        for cam in view.cameras:
+            self.latest[cam.name] = cam.latest
+        status = view.camera(self.camera)
         if status is None or self.camera is None:
             return
-        solver = self.stage.lens_solvers.get(self.camera) if status.lens_status.startswith("solved") else None
+        solver = view.lenses.get(self.camera) if status.lens_status.startswith("solved") else None
         changed = status.lens_status != self._lens_status or solver is not self.solver
         self._show_status(status, changed)
         if solver is not self.solver:
@@ -228,7 +236,7 @@ class LensPanel(QWidget):
     def _show_status(self, status: CameraStatus, changed: bool) -> None:
         if self._pending is not None:
             if not changed and time.monotonic() - self._pending[1] < PENDING_TIMEOUT_S:
-                return  # "loading …" until the snapshot says something new
+                return  # "loading …" until the view says something new
             self._pending = None
             self._lens_status = None  # show what the stage says now, even if it said it before
         if status.lens_status == self._lens_status:

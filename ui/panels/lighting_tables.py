@@ -1,6 +1,6 @@
 """The DP panel's read-only tables: looks at a glance, the cue list, and the devices' state.
 
-Each ``show`` call takes plain values from :class:`stagectl.stage.lighting.LightingStatus` and
+Each ``show`` call takes plain values from :class:`stagectl.stage.view.LightingView` and
 updates cells in place (rows are rebuilt only when the set of rows changed), so a 10 Hz refresh
 costs nothing and a selection survives it.
 """
@@ -13,10 +13,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from presets.cues import EngineStatus
 from presets.model import Cue, Look
 from presets.nudge import zone_summary
 from stagectl.core.device import DeviceStatus, LinkState
+from stagectl.stage.view import EngineStatus
 from ui import theme
 
 LINK_COLOURS = {LinkState.UP: theme.STATE_COLOURS["up"],

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetrics, QIcon
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
-from stagectl.stage.snapshot import SourceStatus
+from stagectl.stage.view import SourceStatus
 from ui import theme
 from ui.panels.stage_panel import state_icon
 

@@ -7,6 +7,7 @@ selected camera gets its last seconds of travel as a trail.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
@@ -15,7 +16,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from stagectl.core.coords import forward_vector
-from stagectl.stage.snapshot import StageSnapshot
+from stagectl.stage.view import CameraStatus
 from ui import theme
 
 HEADING_LENGTH_M = 1.2
@@ -49,7 +50,7 @@ class _CameraGlyph:
 
 
 class StageMap(QWidget):
-    """All cameras from above; call :meth:`update_snapshot` at the frame rate."""
+    """All cameras from above; call :meth:`update_cameras` at the frame rate."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -78,9 +79,10 @@ class StageMap(QWidget):
         self.selection_ring.setVisible(False)
         self.plot.addItem(self.selection_ring)
 
-    def update_snapshot(self, snap: StageSnapshot, trail: npt.NDArray[np.float64] | None = None) -> None:
-        """Move every camera glyph; draw the selected camera's trail (ring rows) when given."""
-        for index, cam in enumerate(snap.cameras):
+    def update_cameras(self, cameras: Sequence[CameraStatus],
+                       trail: npt.NDArray[np.float64] | None = None) -> None:
+        """Move every camera glyph; draw the selected camera's trail (history rows) when given."""
+        for index, cam in enumerate(cameras):
             glyph = self.glyphs.get(cam.name)
             if glyph is None:
                 glyph = self.glyphs[cam.name] = _CameraGlyph(self.plot, cam.name, theme.camera_colour(index))

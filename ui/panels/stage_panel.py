@@ -6,7 +6,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from stagectl.stage.snapshot import StageSnapshot
+from stagectl.stage.view import StageView
 from ui import theme
 
 COLUMNS = ("Camera / source", "State", "Hz", "Samples", "Rejected", "Detail")
@@ -26,7 +26,7 @@ def state_icon(state: str, size: int = 12) -> QIcon:
 
 
 class StagePanel(QWidget):
-    """A tree of cameras and their sources, refreshed from snapshots.
+    """A tree of cameras and their sources, refreshed from views.
 
     Signals:
         camera_selected(str): the user picked a camera (or one of its sources).
@@ -63,9 +63,9 @@ class StagePanel(QWidget):
             item.setTextAlignment(col, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         return item
 
-    def update_snapshot(self, snap: StageSnapshot) -> None:
+    def update_view(self, view: StageView) -> None:
         """Refresh every row in place (no rebuild, so selection and scroll stay put)."""
-        for cam in snap.cameras:
+        for cam in view.cameras:
             item = self._cameras.get(cam.name)
             if item is None:
                 item = self._item(self.tree, cam.name)
@@ -75,7 +75,7 @@ class StagePanel(QWidget):
             self._set_row(item, cam.state, cam.rate_hz, cam.samples, cam.rejected,
                           f"delay {cam.delay_ms:.1f} ms ({cam.delay_frames:.2f} fr)"
                           + (f" · smoothing {cam.smoothing}" if cam.smoothing else ""))
-        for src in snap.sources:
+        for src in view.sources:
             item = self._sources.get(src.name)
             if item is None:
                 item = self._item(self._cameras[src.camera], src.camera)

@@ -1,15 +1,14 @@
 """The take bar: a big RECORD / STOP button, the running timecode, the slate and the recorder's lag.
 
 One strip for the top of the window (the main window puts it in a toolbar). Every action goes to
-the recorder on the I/O loop through ``call_in_loop`` and never waits; what the recorder did
-shows in the next :meth:`~stagectl.takes.recorder.Recorder.status` snapshot, read 30 times a
-second (the timecode label ticks at about the frame rate). A refusal ("already recording") is
-an event in the Log dock (``call_in_loop`` posts it) and is also shown in the bar for
-:data:`REFUSAL_SHOWN_S` seconds.
+the recorder on the I/O loop through :class:`~stagectl.stage.commands.StageCommands` and never
+waits; what the recorder did shows in the recorder status of the next view, 30 a second (the
+timecode label ticks at about the frame rate). A refusal ("already recording") is an event in the
+Log dock (the commands post it) and is also shown in the bar for :data:`REFUSAL_SHOWN_S` seconds.
 
-The slate (production, scene, shot, take number, cameras, notes) is edited here and sent to
-``recorder.set_slate`` when a field is finished (Enter or leaving it); it is locked while a take
-runs (the take's slate is fixed at record). "Note" adds an operator note into the take in progress.
+The slate (production, scene, shot, take number, cameras, notes) is edited here and sent to the
+recorder when a field is finished (Enter or leaving it); it is locked while a take runs (the
+take's slate is fixed at record). "Note" adds an operator note into the take in progress.
 
 Lag: records waiting for the journal thread, batches waiting for the committer and the age of
 the last commit, green while small, amber while growing, red past :data:`LAG_FAULT` or with an
@@ -18,11 +17,11 @@ error (its text is shown).
 
 from __future__ import annotations
 
-import collections
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
 
-from PySide6.QtCore import QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -35,15 +34,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stagectl.core.clock import StageClock
-from stagectl.core.errors import StageError
-from stagectl.stage.assembly import Stage
+from stagectl.stage.commands import StageCommands
+from stagectl.stage.view import RecorderStatus, StageView
 from stagectl.takes.model import Slate
-from stagectl.takes.recorder import Recorder, RecorderStatus
 from ui import theme
 
-CallInLoop = Callable[..., object]
-REFRESH_MS = 33
 #: A click is taken as done for this long (the button ignores a second click meanwhile).
 CLICK_HOLD_S = 0.4
 REFUSAL_SHOWN_S = 10.0
@@ -107,25 +102,21 @@ class TakeBar(QWidget):
     """Record / stop, the slate, and what the recorder is doing (see the module docstring).
 
     Args:
-        recorder: the stage's recorder (``status()`` read here; everything else on the loop).
-        clock: the stage clock (its ``now()`` is the running timecode).
-        call_in_loop: ``fn(callable, *args)`` running the callable on the I/O loop, never waiting.
+        view: the stage's first view (the recorder's cameras make the slate's camera buttons).
+        commands: where record, stop, the slate and notes go.
 
     Attributes:
-        status: the last recorder snapshot shown.
+        status: the last recorder status shown.
         refusal: the last refusal shown inline ("" when none or after REFUSAL_SHOWN_S).
+        refusals: every refusal the bar was told of, newest last.
     """
 
-    def __init__(self, recorder: Recorder, clock: StageClock, call_in_loop: CallInLoop,
-                 parent: QWidget | None = None) -> None:
+    def __init__(self, view: StageView, commands: StageCommands, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.recorder = recorder
-        self.clock = clock
-        self._call_in_loop = call_in_loop
+        self.commands = commands
         self.status = RecorderStatus()
         self.refusal = ""
-        # Written on the loop thread, read here (deque append / popleft are atomic).
-        self._refusals: collections.deque[str] = collections.deque(maxlen=4)
+        self.refusals: list[str] = []
         self._refusal_at = 0.0
         self._hold_until = 0.0
 
@@ -160,7 +151,7 @@ class TakeBar(QWidget):
         self.slate_notes = QLineEdit()
         self.slate_notes.setPlaceholderText("slate notes")
         self.camera_buttons: dict[str, QToolButton] = {}
-        for name in recorder.cameras:
+        for name in view.takes.cameras:
             button = QToolButton()
             button.setText(name)
             button.setCheckable(True)
@@ -175,15 +166,7 @@ class TakeBar(QWidget):
         self.note_button.setToolTip("Add this note into the take in progress, at the current timecode")
         self._build()
         self._connect()
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self.refresh)
-        self._timer.start(REFRESH_MS)
-        self.refresh()
-
-    @classmethod
-    def for_stage(cls, stage: Stage, parent: QWidget | None = None) -> TakeBar:
-        """The bar for ``stage.recorder`` and ``stage.clock`` through ``stage.call_in_loop``."""
-        return cls(stage.recorder, stage.clock, stage.call_in_loop, parent)
+        self.update_view(view)
 
     def _build(self) -> None:
         top = QHBoxLayout()
@@ -232,20 +215,20 @@ class TakeBar(QWidget):
 
     # --- actions ----------------------------------------------------------------------------------
 
-    def _send(self, what: str, action: Callable[[Recorder], object]) -> None:
-        """Run ``action(recorder)`` on the loop; a refusal is kept for the bar and re-raised so
-        ``call_in_loop`` posts it to the Log dock."""
-        recorder, refusals = self.recorder, self._refusals
+    def _send(self, what: str, action: Callable[..., Future[Any]]) -> None:
+        """Call ``action(done=...)``; a refusal comes back (on the GUI thread) to be shown in the bar."""
+        def done(future: Future[Any]) -> None:
+            exc = future.exception()
+            if exc is not None:
+                self.show_refusal(f"{what}: {exc}")
 
-        def run() -> None:
-            try:
-                action(recorder)
-            except StageError as exc:
-                refusals.append(f"{what}: {exc}")
-                raise
+        action(done=done)
 
-        run.__name__ = f"take {what}"
-        self._call_in_loop(run)
+    def show_refusal(self, text: str) -> None:
+        """Show ``text`` in the bar for :data:`REFUSAL_SHOWN_S` seconds."""
+        self.refusals.append(text)
+        self.refusal, self._refusal_at = text, time.monotonic()
+        self._show_refusal()
 
     def toggle_record(self) -> None:
         """RECORD when idle, STOP while recording (as the last snapshot says); no question asked."""
@@ -254,37 +237,37 @@ class TakeBar(QWidget):
             return  # a double click must not record and stop at once
         self._hold_until = now + CLICK_HOLD_S
         if self.status.recording:
-            self._send("stop", lambda r: r.stop())
+            self._send("stop", self.commands.stop_take)
         else:
-            self._send("record", lambda r: r.record())
+            self._send("record", self.commands.record)
 
     def _slate_field(self, key: str, value: str | int) -> None:
         current = getattr(self.status.slate, key)
         if value != current and not self.status.recording:
-            self._send("slate", lambda r: r.set_slate(**{key: value}))
+            self._send("slate", lambda done: self.commands.set_slate(done=done, **{key: value}))
 
     def _cameras_changed(self) -> None:
         cameras = tuple(name for name, b in self.camera_buttons.items() if b.isChecked())
         if cameras != self.status.slate.cameras and not self.status.recording:
-            self._send("slate", lambda r: r.set_slate(cameras=cameras))
+            self._send("slate", lambda done: self.commands.set_slate(done=done, cameras=cameras))
 
     def add_note(self) -> None:
         """Send the note field's text into the take in progress, then clear the field."""
         text = self.note_edit.text().strip()
         if text:
-            self._send("note", lambda r: r.note(text))
+            self._send("note", lambda done: self.commands.add_note(text, done=done))
             self.note_edit.clear()
 
     # --- refresh ----------------------------------------------------------------------------------
 
-    def refresh(self) -> None:
-        """Show the recorder's status, the timecode and any refusal (the timer calls this)."""
-        status = self.recorder.status()
+    def update_view(self, view: StageView) -> None:
+        """Show the recorder's status, the timecode and any refusal (the window's view feed)."""
+        status = view.takes.status
         was_recording = self.status.recording
         self.status = status
         if status.recording != was_recording:
             self._hold_until = 0.0
-        self.timecode_label.setText(str(self.clock.now()))
+        self.timecode_label.setText(view.timecode)
         self._show_button(status)
         if status.recording:
             self.name_label.setText(f"● {status.take_name}")
@@ -319,9 +302,6 @@ class TakeBar(QWidget):
             self.record_button.setStyleSheet(style)
 
     def _show_refusal(self) -> None:
-        while self._refusals:
-            self.refusal = self._refusals.popleft()
-            self._refusal_at = time.monotonic()
         if self.refusal and time.monotonic() - self._refusal_at > REFUSAL_SHOWN_S:
             self.refusal = ""
         if self.refusal_label.text() != self.refusal:
@@ -345,7 +325,3 @@ class TakeBar(QWidget):
                 button.blockSignals(True)
                 button.setChecked(name in slate.cameras)
                 button.blockSignals(False)
-
-    def stop(self) -> None:
-        """Stop the refresh timer (window closing)."""
-        self._timer.stop()

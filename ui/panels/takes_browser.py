@@ -1,12 +1,14 @@
 """Takes dock: every recorded take in a filterable table, the selected one's details, flags and plots.
 
-The take store (SQLite, ``stagectl/takes/store.py``) is only ever opened on a worker
-(:mod:`ui.workers`): the list, a take's samples (a one-hour 240 Hz take is 864 000 samples per
-camera) and the circle / NG / notes writes. Results come back on the GUI thread; a result for a
-take no longer selected is dropped.
+The take store (SQLite, ``stagectl/takes/store.py``) is only ever opened off the GUI thread: the
+list and a take's samples (a one-hour 240 Hz take is 864 000 samples per camera) are read read-only
+on a worker (:mod:`ui.workers`); the circle / NG / notes writes go through
+``StageCommands.set_take_flags``. Results come back on the GUI thread; a result for a take no
+longer selected is dropped.
 
-The list refreshes by itself when the recorder starts or finishes a take (its ``status()`` is
-polled every :data:`POLL_MS`), and once more while a finished take is still being committed.
+The list refreshes by itself when the recorder starts or finishes a take (the recorder status in
+each view, looked at every :data:`POLL_MS`), and once more while a finished take is still being
+committed.
 Newest takes first. The filter matches every word typed against the name, scene, shot and
 notes; "circled only" and "hide NG" narrow it further. "Export…" opens the export dialog for
 the selected takes.
@@ -15,11 +17,13 @@ the selected takes.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+import time
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QItemSelectionModel, Qt, QTimer
+from PySide6.QtCore import QItemSelectionModel, Qt
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -36,9 +40,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from stagectl.stage.assembly import Stage
+from stagectl.stage.commands import StageCommands
+from stagectl.stage.view import RecorderStatus, StageView
 from stagectl.takes.model import TakeData, TakeInfo
-from stagectl.takes.recorder import RecorderStatus
 from stagectl.takes.store import TakeStore
 from ui import theme
 from ui.panels.export_dialog import ExportDialog
@@ -48,7 +52,6 @@ from ui.workers import Task, run_task
 
 POLL_MS = 500
 COLUMNS = ("ID", "Name", "State", "Circle", "NG", "TC in", "TC out", "Duration", "Cameras", "Samples")
-StatusOf = Callable[[], RecorderStatus]
 RECOVERED_TIP = "interrupted (a crash): rebuilt from its journal"
 
 
@@ -87,24 +90,13 @@ def read_take(folder: Path, take_id: int) -> TakeData:
         return store.read(take_id)
 
 
-def write_flag(folder: Path, take_id: int, key: str, value: object) -> int:
-    """Set ``circled``, ``no_good`` (bool) or ``notes`` (str) of a take; returns the take id."""
-    with TakeStore(folder) as store:
-        if key == "notes":
-            store.set_flags(take_id, notes=str(value))
-        elif key == "circled":
-            store.set_flags(take_id, circled=bool(value))
-        else:
-            store.set_flags(take_id, no_good=bool(value))
-    return take_id
-
-
 class TakesBrowser(QWidget):
     """The Takes dock's contents (see the module docstring).
 
     Args:
-        folder: the takes folder (``stage.recorder.folder``).
-        status_of: the recorder's ``status`` (polled for finished takes); None: no polling.
+        folder: the takes folder (read-only here).
+        commands: where circle / NG / notes changes and exports go (None: a folder without a stage,
+            read only).
 
     Attributes:
         rows: the takes listed, newest first (hidden rows included).
@@ -113,11 +105,11 @@ class TakesBrowser(QWidget):
         error: the last store error shown ("" when none).
     """
 
-    def __init__(self, folder: Path, status_of: StatusOf | None = None,
+    def __init__(self, folder: Path, commands: StageCommands | None = None,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.folder = folder
-        self.status_of = status_of
+        self.commands = commands
         self.rows: list[TakeRow] = []
         self.export_dialog: ExportDialog | None = None
         self.error = ""
@@ -126,6 +118,7 @@ class TakesBrowser(QWidget):
         self._refresh_again = False
         self._wanted: int | None = None  # the take the details should show
         self._poll_key: tuple[object, ...] | None = None
+        self._polled_at = 0.0
 
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setPlaceholderText("filter: name, scene, shot, notes")
@@ -159,16 +152,16 @@ class TakesBrowser(QWidget):
         self.export_button.clicked.connect(self.open_export)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.details.flag_changed.connect(self.set_flag)
-        self._timer = QTimer(self)
-        self._timer.timeout.connect(self._poll)
-        if status_of is not None:
-            self._timer.start(POLL_MS)
+        self.export_button.setVisible(commands is not None)
         self.refresh()
 
     @classmethod
-    def for_stage(cls, stage: Stage, parent: QWidget | None = None) -> TakesBrowser:
-        """The browser of ``stage.recorder``'s takes folder, refreshing as takes finish."""
-        return cls(stage.recorder.folder, stage.recorder.status, parent)
+    def for_view(cls, view: StageView, commands: StageCommands,
+                 parent: QWidget | None = None) -> TakesBrowser:
+        """The browser of the stage's takes folder, refreshing as takes finish (feed it the views)."""
+        folder = view.takes.folder
+        assert folder is not None, "a stage always has a takes folder"
+        return cls(folder, commands, parent)
 
     def _build(self) -> None:
         bar = QHBoxLayout()
@@ -340,13 +333,18 @@ class TakesBrowser(QWidget):
         self.plots.show_take(take)
 
     def set_flag(self, take_id: int, key: str, value: object) -> None:
-        """Write a circle / NG / notes change to the store (on a worker), then refresh the list."""
-        folder = self.folder
-        task = run_task(f"take {take_id} {key}", lambda _p, _c: write_flag(folder, take_id, key, value))
-        task.succeeded.connect(self._on_flag_written)
-        task.failed.connect(self._on_failed)
+        """Write a circle / NG / notes change to the store (``StageCommands.set_take_flags``), then
+        refresh the list."""
+        if self.commands is None:
+            self._on_failed("takes are read-only here: no stage to write them")
+            return
+        flag: dict[str, Any] = {"notes": str(value)} if key == "notes" else {key: bool(value)}
+        self.commands.set_take_flags(take_id, done=self._on_flag_written, **flag)
 
-    def _on_flag_written(self, _take_id: int) -> None:
+    def _on_flag_written(self, future: Future[int]) -> None:
+        exc = future.exception()
+        if exc is not None:
+            self._on_failed(exc)
         self.refresh()
 
     # --- export and polling -----------------------------------------------------------------------
@@ -357,13 +355,20 @@ class TakesBrowser(QWidget):
         takes = sorted((row.info.take_id, row.info.name) for row in self.rows if row.info.take_id in ids)
         if not takes:
             return
-        self.export_dialog = ExportDialog(self.folder, takes, self)
+        if self.commands is None:
+            return
+        self.export_dialog = ExportDialog(self.folder, takes, self.commands, self)
         self.export_dialog.open()
 
-    def _poll(self) -> None:
-        if self.status_of is None:
-            return
-        status = self.status_of()
+    def update_view(self, view: StageView) -> None:
+        """The window's view feed: every :data:`POLL_MS`, look for takes started or finished."""
+        now = time.monotonic()
+        if now - self._polled_at >= POLL_MS / 1000.0:
+            self._polled_at = now
+            self.show_recorder(view.takes.status)
+
+    def show_recorder(self, status: RecorderStatus) -> None:
+        """Read the list again when the recorder started or finished a take, or one is being committed."""
         key = (status.ready, status.recording, status.take_id, status.last_take_id)
         committing = not status.recording and any(
             row.info.state == "recording" and row.info.take_id == status.last_take_id for row in self.rows)
@@ -372,6 +377,7 @@ class TakesBrowser(QWidget):
             self.refresh()
 
     def stop(self) -> None:
-        """Stop polling (window closing)."""
-        self._timer.stop()
+        """Close the export dialog (an export running stops after the format it is writing)."""
+        if self.export_dialog is not None:
+            self.export_dialog.close()
 

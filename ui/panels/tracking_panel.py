@@ -9,19 +9,17 @@ import pyqtgraph as pg
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
-from stagectl.core.ringbuffer import COLUMNS
 from stagectl.core.samples import CameraSample, LensValues
-from stagectl.stage.assembly import Stage
-from stagectl.stage.snapshot import CameraStatus, StageSnapshot
-from tracking.source import TrackingSource
+from stagectl.stage.commands import StageCommands
+from stagectl.stage.view import HISTORY_COLUMNS, CameraStatus, StageView
 from ui import theme
 from ui.panels.delay_control import DelayControl
 from ui.panels.interarrival_plot import InterArrivalPlot
 from ui.panels.source_health_table import SourceHealthTable
 from ui.panels.stage_map import StageMap
-from ui.plots import HISTORY_S, TimePlot
+from ui.plots import TimePlot
 
-_COL = {name: i for i, name in enumerate(COLUMNS)}
+_COL = {name: i for i, name in enumerate(HISTORY_COLUMNS)}
 READOUTS = (("X", "m"), ("Y", "m"), ("Z", "m"), ("Pan", "°"), ("Tilt", "°"), ("Roll", "°"),
             ("Zoom", "raw"), ("Focus", "raw"), ("Focal", "mm"))
 #: Readouts shown only when the sample carries lens values.
@@ -53,6 +51,10 @@ def lens_summary(lens: LensValues | None) -> str:
 class TrackingPanel(QWidget):
     """Live view of one camera's tracking, with its delay and smoothing controls.
 
+    Args:
+        view: the stage's first view (its cameras fill the selector).
+        commands: where the delay and smoothing go.
+
     Signals:
         camera_selected(str): the user picked another camera in the selector.
 
@@ -67,16 +69,14 @@ class TrackingPanel(QWidget):
 
     camera_selected = Signal(str)
 
-    def __init__(self, stage: Stage, parent: QWidget | None = None) -> None:
+    def __init__(self, view: StageView, commands: StageCommands, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.stage = stage
         self.camera: str | None = None
-        self._sources: dict[str, list[TrackingSource]] = {name: [] for name in stage.cameras}
-        for source in stage.sources:
-            self._sources.setdefault(source.camera.name, []).append(source)
+        self.view = view
+        self._cameras = view.camera_names
 
         self.selector = QComboBox(self)
-        self.selector.addItems(list(stage.cameras))
+        self.selector.addItems(list(self._cameras))
         self.selector.currentTextChanged.connect(self._on_selector)
         self.state_label = QLabel("—", self)
         self.lens_label = QLabel("", self)
@@ -115,7 +115,7 @@ class TrackingPanel(QWidget):
             self._captions[name] = caption
         self._show_lens_readouts(False)
 
-        self.delay_control = DelayControl(stage, self)
+        self.delay_control = DelayControl(view.fps, str(view.frame_rate), commands, self)
         self.health = SourceHealthTable(self)
 
         self.graphs = pg.GraphicsLayoutWidget(self)
@@ -161,12 +161,12 @@ class TrackingPanel(QWidget):
         self._interval_timer.setInterval(INTERVALS_REFRESH_MS)
         self._interval_timer.timeout.connect(self.refresh_intervals)
         self._interval_timer.start()
-        if stage.cameras:
-            self.select_camera(next(iter(stage.cameras)))
+        if self._cameras:
+            self.select_camera(self._cameras[0])
 
     def select_camera(self, name: str) -> None:
         """Show ``name`` (no-op for an unknown name)."""
-        if name not in self.stage.cameras or name == self.camera:
+        if name not in self._cameras or name == self.camera:
             return
         self.camera = name
         self.map.selected = name
@@ -182,28 +182,31 @@ class TrackingPanel(QWidget):
 
     # --- refreshing (GUI thread) -----------------------------------------------------------------
 
-    def update_snapshot(self, snap: StageSnapshot) -> None:
-        """Refresh header, readouts, table, controls, plots and map from a snapshot (30 Hz)."""
-        now_s = snap.monotonic_ns / 1e9
+    def update_view(self, view: StageView) -> None:
+        """Refresh header, readouts, table, controls, plots and map from a view (30 Hz)."""
+        self.view = view
+        now_s = view.monotonic_ns / 1e9
         rows = None
-        status = next((c for c in snap.cameras if c.name == self.camera), None)
-        if status is not None and self.camera is not None:
-            rows = self.stage.cameras[self.camera].ring.recent(HISTORY_S, now_s=now_s)
-            for plot in self.plots:
-                plot.update(rows, now_s)
+        status = view.camera(self.camera)
+        if status is not None:
+            rows = view.history.get(status.name)
+            if rows is not None:
+                for plot in self.plots:
+                    plot.update(rows, now_s)
             self._show_state(status)
             self._show_values(status.latest)
             self._show_lens_status(status)
-            self.health.show_sources([s for s in snap.sources if s.camera == self.camera])
+            self.health.show_sources(list(view.sources_of(self.camera)))
             self.delay_control.update_status(status)
-        self.map.update_snapshot(snap, rows)
+        self.map.update_cameras(view.cameras, rows)
 
     def refresh_intervals(self) -> None:
         """Redraw the inter-arrival plot from the selected camera's sources (10 Hz timer)."""
         if self.camera is None or not self.isVisible():
             return
-        self.intervals.show_intervals([(source.name, source.health.recent_intervals_ms())
-                                       for source in self._sources.get(self.camera, [])])
+        view = self.view
+        self.intervals.show_intervals([(source.name, list(view.intervals.get(source.name, ())))
+                                       for source in view.sources_of(self.camera)])
 
     def _show_state(self, status: CameraStatus) -> None:
         colour = theme.state_colour(status.state)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from stagectl.core.events import StageEvent
+from tests.support.loop import run_loop
 from tracking.serial_reader import SerialSource
 
 S = TypeVar("S", bound=SerialSource[Any])
@@ -63,13 +64,10 @@ def run_serial_source(source: S, body: Callable[[S], Awaitable[None]],
 
     The reader thread must have ended when async_stop returns (or within ``settle_s`` after).
     """
-    loop_errors: list[dict[str, Any]] = []
     threads: list[threading.Thread | None] = []
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
-        source.camera.attach(loop)
+        source.camera.attach(asyncio.get_running_loop())
         await source.async_start()
         threads.append(source._thread)
         try:
@@ -77,8 +75,7 @@ def run_serial_source(source: S, body: Callable[[S], Awaitable[None]],
         finally:
             await source.async_stop()
 
-    asyncio.run(main())
-    assert loop_errors == []
+    run_loop(main)
     thread = threads[0]
     assert thread is not None
     thread.join(settle_s)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,14 +11,7 @@ from stagectl.config.load import parse_stage
 from stagectl.stage.runner import StageRunner
 from stagectl.takes.model import TakeData
 from stagectl.takes.store import TakeStore
-
-
-def until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
-    """Wait (polling) until ``predicate()``; fail the test when ``timeout`` runs out first."""
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.005)
+from tests.support.polling import wait_until
 
 
 @contextmanager
@@ -27,7 +19,8 @@ def running(text: str, base_dir: Path) -> Iterator[StageRunner]:
     """The stage of ``text`` running (its take store open), closed at the end."""
     runner = StageRunner(parse_stage(text, base_dir=base_dir))
     try:
-        until(lambda: runner.stage.recorder.ready)
+        wait_until(lambda: runner.stage.recorder.ready, what="the take store to open",
+                   detail=lambda: runner.stage.recorder.status())
         yield runner
     finally:
         runner.close()

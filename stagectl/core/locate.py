@@ -1,70 +1,36 @@
-"""Where things are in a TOML document, and how error messages name them.
+"""Where things are in TOML and JSON text: the line locators of :class:`stagectl.core.check.Checker`.
 
-``tomllib`` returns plain dicts and lists without positions, so error messages about a
-*value* would have no line number.  :class:`KeyLocator` scans the raw text once and maps
-every key path it sees -- ``("sources", 1, "listen")`` -- to the 1-based line where that
-key (or table header, or array element) is written.
+``tomllib`` and ``json`` return plain dicts and lists without positions, so a message about a
+*value* would have no line number. :class:`TomlLocator` and :class:`JsonLocator` scan the raw text
+once and map every key path they see -- ``("sources", 1, "listen")`` -- to the 1-based line where
+that key (or table header, or array element) is written.
 
-It understands ``[table]`` and ``[[array.of.tables]]`` headers (occurrences are counted to
-get the array index, nested arrays of tables included), dotted and quoted keys, inline
-tables, arrays (of inline tables) and all four string forms, so that ``#``, ``=`` or
-brackets inside strings do not confuse it.  It is meant for documents ``tomllib`` has
-already accepted; on anything else it stops quietly and knows fewer keys, it never raises.
+The TOML scanner understands ``[table]`` and ``[[array.of.tables]]`` headers (occurrences are
+counted to get the array index, nested arrays of tables included), dotted and quoted keys, inline
+tables, arrays (of inline tables) and all four string forms, so that ``#``, ``=`` or brackets
+inside strings do not confuse it. Both are meant for documents their parser has already accepted;
+on anything else they stop quietly and know fewer keys, they never raise.
 
-:class:`TableChecker` builds on it to collect located :class:`~stagectl.core.errors.ConfigError` s
-with typed getters; the small helpers beside them render key paths (:func:`render_key`),
-describe values (:func:`describe`), suggest a spelling (:func:`did_you_mean`) and pull the
-position out of a ``tomllib`` syntax error (:func:`syntax_position`).
+:func:`syntax_position` pulls the position out of a ``tomllib`` syntax error; :func:`json_document`
+decodes JSON text the way lens files and looks are read (NaN and Infinity kept, to be reported).
 """
 
 from __future__ import annotations
 
 import contextlib
-import math
+import json
 import re
-from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
+from stagectl.core.check import KeyLines, KeyPath
 from stagectl.core.errors import ConfigError
-from stagectl.core.text import did_you_mean
-
-KeyPath = tuple[str | int, ...]
 
 _BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "\\": "\\", "e": "\x1b"}
 _SCALAR_END = frozenset(",]}#\r\n")
+_JSON_SCALAR_END = frozenset(",]} \t\r\n")
 _SYNTAX_POS = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
-_KINDS = ((int, "an integer"), (float, "a number"), (str, "a string"), (dict, "a table"), (list, "an array"))
-_TYPE_NAMES = {(str,): "a string", (int,): "an integer", (int, float): "a number", (bool,): "a boolean",
-               (list,): "an array"}
-MISSING: Any = object()
-"""Sentinel for "key not in the table" (``table.get(key, MISSING)``)."""
-
-
-def render_key(path: Sequence[str | int]) -> str:
-    """Render a key path the way error messages show it: ``sources[1].listen``.
-
-    Keys that are not bare TOML keys are quoted: ``cameras[0]."odd key"``.
-    """
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-            continue
-        if not _BARE_KEY.fullmatch(part):
-            part = '"' + part.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        out += f".{part}" if out else part
-    return out
-
-
-def describe(value: Any) -> str:
-    """Name a tomllib value for a message: ``a boolean (true)``, ``a string ('x')``, ``a table``."""
-    if isinstance(value, bool):
-        return f"a boolean ({str(value).lower()})"
-    kind = next((name for t, name in _KINDS if isinstance(value, t)), "a date/time")
-    if isinstance(value, dict | list):
-        return kind
-    return f"{kind} ({value!r})" if isinstance(value, str) else f"{kind} ({value})"
+_E = TypeVar("_E", bound=ConfigError)
 
 
 def syntax_position(message: str, text: str) -> tuple[int | None, str]:
@@ -80,99 +46,97 @@ def syntax_position(message: str, text: str) -> tuple[int | None, str]:
     return None, message
 
 
-class KeyLocator:
+class TomlLocator(KeyLines):
     """Key path -> line map of one TOML document (see the module docstring)."""
 
-    __slots__ = ("_lines",)
+    __slots__ = ()
 
     def __init__(self, text: str) -> None:
-        self._lines: dict[KeyPath, int] = {}
+        lines: dict[KeyPath, int] = {}
         with contextlib.suppress(RecursionError, IndexError, ValueError):  # best effort: keep what was found
-            _Scanner(text, self._lines).document()
-
-    def line_of(self, path: Sequence[str | int]) -> int | None:
-        """The line where exactly ``path`` is written, or None."""
-        return self._lines.get(tuple(path))
-
-    def locate(self, path: Sequence[str | int]) -> int | None:
-        """The line of ``path``, else of its nearest written parent (a table header), else None."""
-        key = tuple(path)
-        while key:
-            line = self._lines.get(key)
-            if line is not None:
-                return line
-            key = key[:-1]
-        return None
+            _Scanner(text, lines).document()
+        super().__init__(lines)
 
 
-def locate_key(text: str, path: Sequence[str | int]) -> int | None:
-    """One-shot :meth:`KeyLocator.locate` (build a :class:`KeyLocator` to look up many keys)."""
-    return KeyLocator(text).locate(path)
+class JsonLocator(KeyLines):
+    """Key path -> line map of one JSON document: an object member at its key, an array element where
+    it starts. Iterative, so nesting depth does not matter."""
+
+    __slots__ = ()
+
+    def __init__(self, text: str) -> None:
+        lines: dict[KeyPath, int] = {}
+        with contextlib.suppress(IndexError, ValueError):
+            _scan_json(text, lines)
+        super().__init__(lines)
 
 
-class TableChecker:
-    """Collects :class:`ConfigError` s about the keys of one parsed TOML document, each located.
+def json_document(text: str, path: str | None, error: type[_E]) -> Any:
+    """``json.loads(text)`` with NaN / Infinity kept (to be reported as not finite, where they are);
+    ``error`` (a :class:`ConfigError`) with the line and column of a syntax error."""
+    try:
+        return json.loads(text, parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        raise error(f"not valid JSON: {exc.msg} (column {exc.colno})", path=path, line=exc.lineno) from None
+    except RecursionError:
+        raise error("not valid JSON: nested too deeply", path=path) from None
 
-    The typed getters return the value, or ``default`` after recording what was wrong and what
-    is allowed; a caller compares ``len(errors)`` before and after to know whether a table was good.
-    """
 
-    def __init__(self, text: str, path: str | None) -> None:
-        self.path = path
-        self.locator = KeyLocator(text)
-        self.errors: list[ConfigError] = []
+def _constant(name: str) -> float:
+    return float(name.replace("Infinity", "inf"))
 
-    def error(self, key: KeyPath, message: str) -> None:
-        self.errors.append(ConfigError(message, path=self.path, line=self.locator.locate(key),
-                                       key=render_key(key) if key else None))
 
-    def typed(self, table: Mapping[str, Any], key: KeyPath, types: tuple[type, ...], allowed: str,
-              default: Any = None, required: bool = False) -> Any:
-        """The value at ``key`` if it is one of ``types`` (a bool is never a number), else ``default``."""
-        value = table.get(str(key[-1]), MISSING)
-        if value is MISSING:
-            if required:
-                self.error(key, f"missing required key '{key[-1]}'; allowed: {allowed}")
-            return default
-        if isinstance(value, bool) != (bool in types) or not isinstance(value, types):
-            kind = _TYPE_NAMES.get(types, "a number or a string")
-            self.error(key, f"must be {kind}, not {describe(value)}; allowed: {allowed}")
-        elif isinstance(value, float) and not math.isfinite(value):
-            self.error(key, f"{value} is not a finite number; allowed: {allowed}")
+def _scan_json(text: str, out: dict[KeyPath, int]) -> None:
+    """Record the line of every object member and array element of accepted JSON ``text``."""
+    stack: list[list[Any]] = []  # [path, key (None: a key comes next) or element index, is_object]
+    i, line, n = 0, 1, len(text)
+
+    def value_path() -> KeyPath | None:
+        """The path of a value starting here (recording an array element), None for an object key."""
+        if not stack:
+            return ()
+        path, slot, is_object = stack[-1]
+        if is_object and slot is None:
+            return None
+        here: KeyPath = (*path, slot)
+        if not is_object:
+            out.setdefault(here, line)
+        return here
+
+    while i < n:
+        c = text[i]
+        if c == "\n":
+            line += 1
+            i += 1
+        elif c in " \t\r:":
+            i += 1
+        elif c == ",":
+            if stack:
+                frame = stack[-1]
+                frame[1] = None if frame[2] else frame[1] + 1
+            i += 1
+        elif c in "{[":
+            here = value_path()
+            stack.append([here if here is not None else (), None if c == "{" else 0, c == "{"])
+            i += 1
+        elif c in "}]":
+            stack.pop()
+            i += 1
+        elif c == '"':
+            end = i + 1
+            while text[end] != '"':
+                end += 2 if text[end] == "\\" else 1
+            if stack and stack[-1][2] and stack[-1][1] is None:
+                key = json.loads(text[i:end + 1])
+                stack[-1][1] = key
+                out.setdefault((*stack[-1][0], key), line)
+            else:
+                value_path()
+            i = end + 1
         else:
-            return value
-        return default
-
-    def ranged(self, table: Mapping[str, Any], key: KeyPath, lo: int, hi: int, default: Any, allowed: str,
-               integer: bool = False) -> Any:
-        """A number (or an integer) ``lo..hi`` at ``key``, else ``default``."""
-        value = self.typed(table, key, (int,) if integer else (int, float), allowed)
-        if value is None:
-            return default
-        if not lo <= value <= hi:
-            self.error(key, f"{value} is out of range; allowed: {allowed}")
-            return default
-        return value if integer else float(value)
-
-    def unknown_keys(self, table: Mapping[str, Any], base: KeyPath, where: str,
-                     allowed: Sequence[str]) -> None:
-        """One error per key of ``table`` (at ``base``, shown as ``where``) that is not in ``allowed``."""
-        for name in table:
-            if name not in allowed:
-                self.error((*base, name), f"unknown key '{name}' in {where}{did_you_mean(name, allowed)} "
-                           f"(allowed: {', '.join(allowed)})")
-
-    def tables(self, data: Mapping[str, Any], name: str) -> list[tuple[int, dict[str, Any]]]:
-        """The ``[[name]]`` tables with their index (none if missing)."""
-        value = data.get(name, [])
-        allowed = f"allowed: [[{name}]] tables"
-        if not isinstance(value, list):
-            self.error((name,), f"must be an array of tables, not {describe(value)}; {allowed}")
-            return []
-        for i, item in enumerate(value):
-            if not isinstance(item, dict):
-                self.error((name, i), f"must be a table, not {describe(item)}; {allowed}")
-        return [(i, item) for i, item in enumerate(value) if isinstance(item, dict)]
+            value_path()
+            while i < n and text[i] not in _JSON_SCALAR_END:
+                i += 1
 
 
 class _Scanner:

@@ -1,0 +1,359 @@
+"""Everything the window does to the stage, as one narrow interface: :class:`StageCommands`.
+
+Every method returns at once with a :class:`concurrent.futures.Future`; nothing waits for the I/O
+loop or the disk. Live settings (delay, smoothing, lens file, cues and looks, frustum cues, devices,
+the recorder) are changed on the I/O loop; file work (take flags in the take store, exports) runs
+on a thread of its own. What a change did shows in the next :class:`~stagectl.stage.view.StageView`.
+
+``done`` (optional on every method) is called with the finished future through the commands'
+*hop*: the window's is its bridge, which runs it on the GUI thread (``future.result()`` is then
+ready and never blocks). A refusal (a bad value, "already recording", the engine not running yet)
+is the future's exception and an ERROR event in the log, unless the part that refused posted it
+itself (the cue engine does).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from presets.cues import CueEngine
+from presets.model import Cue, Look
+from stagectl.config.model import DeviceConfig
+from stagectl.core.errors import RuntimeNotRunning, StageError
+from stagectl.core.events import Level
+from stagectl.core.runtime import Runtime
+from stagectl.stage.assembly import Stage
+from stagectl.stage.pipeline import MAX_SMOOTHING
+from stagectl.takes.export.registry import export_takes
+from stagectl.takes.model import Slate
+from stagectl.takes.store import TakeStore
+
+__all__ = ["MAX_DELAY_MS", "MAX_SMOOTHING", "Done", "ExportResult", "Hop", "Progress", "StageCommands",
+           "run_export"]
+
+T = TypeVar("T")
+#: Runs a callback where its caller wants it (the window: on the GUI thread, soon).
+Hop = Callable[[Callable[[], None]], None]
+#: Called with the finished future (through the hop).
+Done = Callable[[Future[Any]], None]
+#: ``progress(done, total, what)`` of a long job.
+Progress = Callable[[int, int, str], None]
+
+#: Longest delay line a camera accepts (ms).
+MAX_DELAY_MS = 1000.0
+#: Share of an export's progress spent reading the takes from the store.
+READ_SHARE = 0.1
+
+
+def _inline(callback: Callable[[], None]) -> None:
+    callback()
+
+
+@dataclass
+class ExportResult:
+    """What an export run did: files written (in order), whether it was cancelled, its error."""
+
+    files: list[Path] = field(default_factory=list)
+    cancelled: bool = False
+    error: str = ""
+
+
+def run_export(folder: Path, take_ids: Sequence[int], formats: Sequence[str], out_dir: Path,
+               progress: Progress, cancel: threading.Event) -> ExportResult:
+    """Read the takes from the store in ``folder`` and export them format by format (a worker thread).
+    Progress in 0..100; ``cancel`` stops between takes and between formats (files are written atomically)."""
+    result = ExportResult()
+    try:
+        takes = []
+        with TakeStore(folder, readonly=True) as store:
+            for n, take_id in enumerate(take_ids):
+                if cancel.is_set():
+                    result.cancelled = True
+                    return result
+                takes.append(store.read(take_id))
+                done = round(100 * READ_SHARE * (n + 1) / len(take_ids))
+                progress(done, 100, f"read {takes[-1].info.name}")
+        for n, fmt in enumerate(formats):
+            if cancel.is_set():
+                result.cancelled = True
+                return result
+
+            def part(fraction: float, n: int = n, fmt: str = fmt) -> None:
+                done = READ_SHARE + (1.0 - READ_SHARE) * (n + min(max(fraction, 0.0), 1.0)) / len(formats)
+                progress(round(100 * done), 100, fmt)
+
+            result.files += export_takes(takes, [fmt], out_dir, part)
+    except (StageError, OSError) as exc:
+        result.error = str(exc)
+    return result
+
+
+def _write_flags(folder: Path, take_id: int, flags: Mapping[str, Any]) -> int:
+    with TakeStore(folder) as store:
+        store.set_flags(take_id, **flags)
+    return take_id
+
+
+class StageCommands:
+    """Every action the window takes on one stage (see the module docstring).
+
+    Args:
+        stage: the stage acted on.
+        runtime: the I/O runtime the stage runs on.
+        hop: how ``done`` and progress callbacks reach their caller (default: called on the thread
+            that finished the work).
+    """
+
+    def __init__(self, stage: Stage, runtime: Runtime, hop: Hop | None = None) -> None:
+        self._stage = stage
+        self._runtime = runtime
+        self._hop: Hop = hop or _inline
+        self._jobs: set[threading.Event] = set()
+        self._jobs_lock = threading.Lock()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def with_hop(self, hop: Hop) -> StageCommands:
+        """The same commands, with callbacks handed to ``hop`` (the window: its GUI-thread bridge)."""
+        other = StageCommands(self._stage, self._runtime, hop)
+        other._jobs, other._jobs_lock, other._tasks = self._jobs, self._jobs_lock, self._tasks
+        return other
+
+    # --- how work is handed over -----------------------------------------------------------------
+
+    def _finish(self, future: Future[T], done: Done | None) -> Future[T]:
+        if done is not None:
+            hop = self._hop
+            future.add_done_callback(lambda f: hop(lambda: done(f)))
+        return future
+
+    def _on_loop(self, source: str, what: str, fn: Callable[[], T], done: Done | None = None,
+                 *, posted: type[Exception] | None = None) -> Future[T]:
+        """Run ``fn()`` on the I/O loop soon; its exception is posted as an ERROR event (unless it is
+        a ``posted`` one: the part that raised it has said so)."""
+        future: Future[T] = Future()
+        events = self._stage.events
+
+        def run() -> None:
+            if not future.set_running_or_notify_cancel():
+                return
+            try:
+                result = fn()
+            except Exception as exc:  # a refusal or a bad value: reported, never up the loop
+                if posted is None or not isinstance(exc, posted):
+                    events.post(Level.ERROR, source, "error", f"{what}: {exc}")
+                future.set_exception(exc)
+            else:
+                future.set_result(result)
+
+        self._finish(future, done)
+        try:
+            self._runtime.call_soon(run)
+        except (RuntimeNotRunning, RuntimeError) as exc:  # the stage has stopped (the window closing)
+            future.set_exception(StageError(f"{what}: the stage is not running ({exc})"))
+        return future
+
+    def _on_thread(self, what: str, fn: Callable[[threading.Event], T], done: Done | None,
+                   cancel: threading.Event | None = None) -> Future[T]:
+        """Run ``fn(cancel)`` on a thread of its own (file work: never on the loop, never on the GUI)."""
+        future: Future[T] = Future()
+        flag = cancel or threading.Event()
+        with self._jobs_lock:
+            self._jobs.add(flag)
+
+        def run() -> None:
+            future.set_running_or_notify_cancel()
+            try:
+                future.set_result(fn(flag))
+            except Exception as exc:  # the caller gets it as the future's outcome
+                self._stage.events.post(Level.ERROR, "takes", "error", f"{what}: {exc}")
+                future.set_exception(exc)
+            finally:
+                with self._jobs_lock:
+                    self._jobs.discard(flag)
+
+        self._finish(future, done)
+        threading.Thread(target=run, name=what, daemon=False).start()
+        return future
+
+    def close(self) -> None:
+        """Ask every running file job (exports) to stop at its next step (the stage is closing)."""
+        with self._jobs_lock:
+            for flag in self._jobs:
+                flag.set()
+
+    # --- cameras ---------------------------------------------------------------------------------
+
+    def set_delay(self, camera: str, *, ms: float | None = None, frames: float | None = None,
+                  done: Done | None = None) -> Future[float]:
+        """Change ``camera``'s delay line, in ms or in frames of the stage rate; the result is the new
+        delay in ms (ValueError outside 0..:data:`MAX_DELAY_MS`)."""
+        stage = self._stage
+        return self._on_loop(camera, "delay", lambda: stage.set_delay(camera, ms=ms, frames=frames), done)
+
+    def set_smoothing(self, camera: str, samples: int, done: Done | None = None) -> Future[None]:
+        """Change ``camera``'s smoothing window (0: off; at most :data:`MAX_SMOOTHING`)."""
+        stage = self._stage
+        return self._on_loop(camera, "smoothing", lambda: stage.set_smoothing(camera, samples), done)
+
+    def use_lens_file(self, camera: str, path: str | Path | None, done: Done | None = None) -> Future[None]:
+        """Solve ``camera`` with the lens file at ``path`` (None: unsolved). The file is read off the
+        loop; the outcome shows in the camera's ``lens_status`` and as an event."""
+        stage = self._stage
+        return self._on_loop(camera, "lens file", lambda: stage.use_lens_file(camera, path), done)
+
+    # --- looks and cues --------------------------------------------------------------------------
+
+    def _cue(self, what: str, action: Callable[[CueEngine], T], done: Done | None) -> Future[T]:
+        # The cue engine posts every refusal it raises (a StageError) itself.
+        engine = self._stage.lighting.engine
+        return self._on_loop("looks", what, lambda: action(engine), done, posted=StageError)
+
+    def cue_go(self, done: Done | None = None) -> Future[Cue | None]:
+        """GO: fire the next cue (None at the end of the list)."""
+        return self._cue("GO", lambda e: e.go(), done)
+
+    def cue_back(self, done: Done | None = None) -> Future[Cue | None]:
+        """BACK: fire the cue before the last one."""
+        return self._cue("BACK", lambda e: e.back(), done)
+
+    def cue_goto(self, number: str, done: Done | None = None) -> Future[Cue]:
+        """Fire cue ``number``."""
+        return self._cue(f"cue {number}", lambda e: e.goto(number), done)
+
+    def hold(self, on: bool, done: Done | None = None) -> Future[None]:
+        """HOLD every running fade where it is (``on``), or let them go on."""
+        return self._cue("HOLD", lambda e: e.hold(on), done)
+
+    def back_to_safe(self, done: Done | None = None) -> Future[Any]:
+        """Recall the last look that was fully reached."""
+        return self._cue("back to safe", lambda e: e.back_to_safe(), done)
+
+    def blackout(self, done: Done | None = None) -> Future[None]:
+        """BLACKOUT every processor and dim every fixture now."""
+        return self._cue("BLACKOUT", lambda e: e.blackout(), done)
+
+    def recall_look(self, name: str, fade_s: float | None = None, easing: str | None = None,
+                    done: Done | None = None) -> Future[Any]:
+        """Fade to look ``name`` (the stage's default fade and easing where None)."""
+        return self._cue(f"look {name!r}", lambda e: e.recall(name, fade_s, easing), done)
+
+    def apply_look(self, look: Look, fade_s: float, easing: str = "linear", what: str = "nudge",
+                   done: Done | None = None) -> Future[Any]:
+        """Fade to ``look`` as given (a nudged working look, one side of an A/B)."""
+        return self._cue(what, lambda e: e.apply(look, fade_s, easing, what=what), done)
+
+    def save_look(self, look: Look, name: str, done: Done | None = None) -> Future[None]:
+        """Write ``look`` to the looks folder as ``name`` (the file is written off the loop; the
+        outcome is an event and the looks list)."""
+        lighting, tasks = self._stage.lighting, self._tasks
+
+        def start() -> None:
+            task = asyncio.get_running_loop().create_task(lighting.async_save_look(look, name),
+                                                          name=f"save look {name}")
+            tasks.add(task)  # kept until done: the loop holds only a weak reference to a task
+            task.add_done_callback(tasks.discard)
+
+        return self._on_loop("looks", f"save look {name!r}", start, done)
+
+    # --- devices and the frustum -----------------------------------------------------------------
+
+    def add_device(self, config: DeviceConfig, done: Done | None = None) -> Future[None]:
+        """Add a device for this session (checked and started on the loop; a refusal is an event and
+        a line in ``LightingView.add_refusals``)."""
+        devices = self._stage.devices
+        return self._on_loop("devices", f"add device {config.name!r}",
+                             lambda: devices.add_device_soon(config), done)
+
+    def remove_device(self, name: str, done: Done | None = None) -> Future[None]:
+        """Take a device off the stage for this session (stopped on the loop; the outcome is an event)."""
+        devices = self._stage.devices
+        return self._on_loop("devices", f"remove device {name!r}", lambda: devices.remove_device_soon(name),
+                             done)
+
+    def set_frustum_cues(self, changes: Mapping[str, Any], done: Done | None = None) -> Future[int]:
+        """Change frustum cue fields (``overscan``, ``inner_frustum``, ...) on every Unreal node; the
+        senders coalesce (latest wins). The result is how many senders took them."""
+        stage, fields = self._stage, dict(changes)
+
+        def run() -> int:
+            senders = stage.frustum_senders
+            for sender in senders.values():
+                sender.set(**fields)
+            return len(senders)
+
+        return self._on_loop("frustum", "frustum cue", run, done)
+
+    # --- takes -----------------------------------------------------------------------------------
+
+    def record(self, done: Done | None = None, **slate: Any) -> Future[str]:
+        """Record a take (``slate`` fields change the slate first); the result is the take's name."""
+        recorder = self._stage.recorder
+        return self._on_loop("takes", "record", lambda: recorder.record(**slate), done)
+
+    def stop_take(self, done: Done | None = None) -> Future[str]:
+        """Stop the take in progress; the result is its name."""
+        recorder = self._stage.recorder
+        return self._on_loop("takes", "stop", recorder.stop, done)
+
+    def set_slate(self, done: Done | None = None, **fields: Any) -> Future[Slate]:
+        """Change the slate (production, scene, shot, take, notes, cameras)."""
+        recorder = self._stage.recorder
+        return self._on_loop("takes", "slate", lambda: recorder.set_slate(**fields), done)
+
+    def add_note(self, text: str, done: Done | None = None) -> Future[None]:
+        """An operator's note into the take in progress, at the current timecode."""
+        recorder = self._stage.recorder
+        return self._on_loop("takes", "note", lambda: recorder.note(text), done)
+
+    def set_take_flags(self, take_id: int, *, circled: bool | None = None, no_good: bool | None = None,
+                       notes: str | None = None, done: Done | None = None) -> Future[int]:
+        """Circle, mark NG or annotate a stored take (written to the take store on a thread); the
+        result is the take id."""
+        folder = self._stage.recorder.folder
+        given = (("circled", circled), ("no_good", no_good), ("notes", notes))
+        flags = {key: value for key, value in given if value is not None}
+        return self._on_thread(f"take {take_id} flags", lambda _cancel: _write_flags(folder, take_id, flags),
+                               done)
+
+    def export_takes(self, take_ids: Sequence[int], formats: Sequence[str], out_dir: Path, *,
+                     progress: Progress | None = None, cancel: threading.Event | None = None,
+                     done: Done | None = None) -> Future[ExportResult]:
+        """Export stored takes into ``out_dir`` on a thread (see :func:`run_export`); ``progress`` is
+        called through the hop, the newest figures only."""
+        folder = self._stage.recorder.folder
+        report = self._coalesced(progress)
+        ids, names = list(take_ids), list(formats)
+
+        def work(flag: threading.Event) -> ExportResult:
+            return run_export(folder, ids, names, out_dir, report, flag)
+
+        return self._on_thread("export takes", work, done, cancel)
+
+    def _coalesced(self, progress: Progress | None) -> Progress:
+        """``progress`` through the hop, at most one call waiting at a time (the newest figures win)."""
+        if progress is None:
+            return lambda _done, _total, _what: None
+        hop, lock = self._hop, threading.Lock()
+        waiting: list[tuple[int, int, str]] = []
+
+        def deliver() -> None:
+            with lock:
+                figures = waiting.pop()
+                waiting.clear()
+            progress(*figures)
+
+        def report(done: int, total: int, what: str) -> None:
+            with lock:
+                first = not waiting
+                waiting.append((done, total, what))
+            if first:
+                hop(deliver)
+
+        return report
+
