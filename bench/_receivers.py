@@ -387,7 +387,7 @@ def main() -> int:
         p1, p2 = (int(p) for p in args.outputs_to.split(","))
         outputs_to = (p1, p2)
     logging.basicConfig(level=logging.WARNING, format="receiver: %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("stagectl.core.events").setLevel(logging.ERROR)  # "stale" when the sender stops
+    logging.getLogger("stagectl.events").setLevel(logging.ERROR)  # "stale" when the sender stops
     receiver = make_receiver(args.kind, args.cameras, outputs_to, not args.osc_unbundled)
     try:
         cpu0, faults0 = thread_cpu_s(receiver.io_thread), resource.getrusage(resource.RUSAGE_SELF).ru_minflt

@@ -270,7 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--protocol", choices=("freed", "opentrackio", "serial"), action="append",
                         help="only these (repeatable; default all)")
     args = parser.parse_args(argv)
-    logging.getLogger("stagectl.core.events").setLevel(logging.CRITICAL)  # counted, not printed
+    logging.getLogger("stagectl.events").setLevel(logging.CRITICAL)  # counted, not printed
     runs = {"freed": fuzz_freed, "opentrackio": fuzz_opentrackio, "serial": fuzz_serial}
     failed = False
     for name in args.protocol or list(runs):

@@ -58,12 +58,13 @@ from led_wall.fixtures import (
     render,
     rgbw_from_cct,
 )
-from stagectl.core.device import Device, DeviceError, Fade, Feature, FeatureKind, Value
+from stagectl.core.device import Device
 from stagectl.core.events import EventQueue
+from stagectl.core.features import DeviceError, Fade, Feature, FeatureKind, Value
 from stagectl.core.links import Endpoint
 from stagectl.core.logutil import RateLimiter, with_suppressed
 
-log = logging.getLogger("stagectl.led_wall.dmx")
+log = logging.getLogger("stagectl.led_wall")
 
 E131_PORT = 5568
 DISCOVERY_GROUP = "239.255.250.214"

@@ -27,18 +27,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from led_wall.http_client import HttpProcessorDevice, PolledValues
-from stagectl.core.device import (
-    DeviceError,
-    DeviceRefused,
-    Fade,
-    Feature,
-    FeatureKind,
-    Value,
-)
 from stagectl.core.events import EventQueue
+from stagectl.core.features import DeviceError, DeviceRefused, Fade, Feature, FeatureKind, Value
 from stagectl.core.logutil import RateLimiter, with_suppressed
 
-log = logging.getLogger("stagectl.led_wall.helios")
+log = logging.getLogger("stagectl.led_wall")
 
 TEST_PATTERN_TYPES = (
     "black", "red", "green", "blue", "white", "customColor", "aspectRatioTest", "colorBars", "diagonal",
@@ -184,7 +177,7 @@ class HeliosDevice(HttpProcessorDevice):
         refused: list[str] = []
         if "preset" in values:
             try:
-                await self.http.request("POST", "/api/v1/presets/apply",
+                await self.http.async_request("POST", "/api/v1/presets/apply",
                                         json_body={"presetName": values["preset"]}, features=("preset",))
             except DeviceRefused as exc:
                 refusals.append(str(exc))
@@ -198,7 +191,8 @@ class HeliosDevice(HttpProcessorDevice):
         if items:
             names = [name for name in values if name != "preset"]
             try:
-                await self.http.request(self.write_verb, PUBLIC, json_body=fragment(items), features=names)
+                await self.http.async_request(self.write_verb, PUBLIC, json_body=fragment(items),
+                                              features=names)
             except DeviceRefused as exc:
                 text = str(exc)
                 if " -> 405:" in text:
@@ -210,7 +204,7 @@ class HeliosDevice(HttpProcessorDevice):
             raise DeviceRefused("; ".join(refusals), refused)
 
     async def _async_poll(self) -> Mapping[str, Value]:
-        tree = await self.http.request("GET", f"{PUBLIC}?{self._query}")
+        tree = await self.http.async_request("GET", f"{PUBLIC}?{self._query}")
         if not isinstance(tree, dict):
             raise DeviceError(f"GET {PUBLIC}: answer is not a JSON object: {str(tree)[:200]}")
         out: dict[str, Value] = {}
@@ -227,11 +221,11 @@ class HeliosDevice(HttpProcessorDevice):
         self._presets_read_at = time.monotonic()
         try:
             try:
-                answer = await self.http.request("GET", self._preset_list_url)
+                answer = await self.http.async_request("GET", self._preset_list_url)
             except DeviceRefused:  # other firmware generation: try the other URL
                 self._preset_list_url = PRESET_LISTS[1] if self._preset_list_url == PRESET_LISTS[0] \
                     else PRESET_LISTS[0]
-                answer = await self.http.request("GET", self._preset_list_url)
+                answer = await self.http.async_request("GET", self._preset_list_url)
             names = _preset_names(answer)
         except DeviceError as exc:
             self.preset_errors += 1

@@ -24,11 +24,12 @@ from typing import Any
 
 import httpx
 
-from stagectl.core.device import Device, DeviceError, DeviceRefused, Feature, FeatureValueError, Value
+from stagectl.core.device import Device
 from stagectl.core.events import EventQueue
+from stagectl.core.features import DeviceError, DeviceRefused, Feature, FeatureValueError, Value
 from stagectl.core.logutil import RateLimiter, with_suppressed
 
-log = logging.getLogger("stagectl.led_wall.http")
+log = logging.getLogger("stagectl.led_wall")
 
 REFUSED_STATUSES = frozenset({400, 404, 405, 409, 422})
 """Statuses meaning "I heard you and the answer is no" (values dropped, not retried)."""
@@ -59,19 +60,19 @@ class ProcessorHttp:
         self.requests = 0
         self._client: httpx.AsyncClient | None = None
 
-    async def open(self) -> None:
+    async def async_open(self) -> None:
         """Create the client (keep-alive pool). ``trust_env=False``: no proxy between us and the wall."""
         if self._client is None:
             self._client = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout_s,
                                              trust_env=False, follow_redirects=False)
 
-    async def close(self) -> None:
+    async def async_close(self) -> None:
         """Close the client and its connections."""
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
 
-    async def request(self, method: str, url: str, *, json_body: Any = None,
+    async def async_request(self, method: str, url: str, *, json_body: Any = None,
                       params: dict[str, str] | None = None, features: Iterable[str] = ()) -> Any:
         """Send one request; the JSON answer (None for an empty body).
 
@@ -156,7 +157,7 @@ class HttpProcessorDevice(Device):
         self.http = ProcessorHttp(self.url, timeout_s=self.timeout_s)
 
     async def _async_open(self) -> None:
-        await self.http.open()
+        await self.http.async_open()
 
     async def _async_close(self) -> None:
-        await self.http.close()
+        await self.http.async_close()

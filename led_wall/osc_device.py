@@ -33,8 +33,9 @@ import socket
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
-from stagectl.core.device import Device, DeviceError, Fade, Feature, FeatureKind, Value
+from stagectl.core.device import Device
 from stagectl.core.events import EventQueue
+from stagectl.core.features import DeviceError, Fade, Feature, FeatureKind, Value
 from stagectl.core.links import Endpoint
 from stagectl.core.osc import (
     IMMEDIATELY,

@@ -23,15 +23,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from led_wall.http_client import HttpProcessorDevice, PolledValues
-from stagectl.core.device import (
-    DeviceError,
-    DeviceRefused,
-    Fade,
-    Feature,
-    FeatureKind,
-    Value,
-)
 from stagectl.core.events import EventQueue
+from stagectl.core.features import DeviceError, DeviceRefused, Fade, Feature, FeatureKind, Value
 
 TEST_PATTERN_TYPES = (
     "brompton", "red", "green", "blue", "cyan", "magenta", "yellow", "white", "black", "grid",
@@ -163,7 +156,7 @@ class TesseraDevice(HttpProcessorDevice):
         for binding in ordered:
             name = binding.feature.name
             try:
-                answer = await self.http.request("PUT", f"/api/{binding.path}",
+                answer = await self.http.async_request("PUT", f"/api/{binding.path}",
                                                  json_body={"data": binding.to_wire(values[name])},
                                                  features=(name,))
             except DeviceRefused as exc:
@@ -178,7 +171,7 @@ class TesseraDevice(HttpProcessorDevice):
     async def _async_poll(self) -> Mapping[str, Value]:
         out: dict[str, Value] = {}
         for poll_path, bindings in self._polls.items():
-            subtree = _unwrap(poll_path, await self.http.request("GET", f"/api/{poll_path}"))
+            subtree = _unwrap(poll_path, await self.http.async_request("GET", f"/api/{poll_path}"))
             base = len(poll_path.split("/"))
             for binding in bindings:
                 found, raw = _find(subtree, binding.path.split("/")[base:])

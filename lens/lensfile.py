@@ -297,7 +297,7 @@ def load_lens_file(path: str | Path) -> LensFile:
         raise LensFileError(f"cannot read the lens file: {exc.strerror or exc}", path=where) from None
     except UnicodeDecodeError as exc:
         raise LensFileError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path=where) from None
-    lens = parse_lens_text(text, where)
+    lens = parse_lens_text(text, where, lines=True)
     lens.path = Path(path)
     return lens
 

@@ -1,2 +1,2 @@
-"""The DP's looks and cues: colour, fades and easing, nudges, the cue list and its store.
+"""The DP's looks and cues: the look model and store, the cue list and its engine, fades, easing and nudges.
 The package never imports Qt."""

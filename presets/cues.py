@@ -37,9 +37,10 @@ from presets.easing import DEFAULT_EASING, EasingError, check_easing
 from presets.fade import FadeGroup, FadeProgress, FadeRunner, Target
 from presets.model import FRUSTUM_ZONE, Cue, CueError, CueList, Look, LookError
 from presets.store import LookStore
-from stagectl.core.device import Device, Feature, FeatureError, FeatureKind, FeatureValueError, Value
+from stagectl.core.device import Device
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
+from stagectl.core.features import Feature, FeatureError, FeatureKind, FeatureValueError, Value
 from stagectl.core.logutil import RateLimiter, with_suppressed
 from stagectl.core.text import did_you_mean
 

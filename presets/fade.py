@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 from presets.easing import Easing, clamp_fraction, easing
 from stagectl.core.colour import interpolate
-from stagectl.core.device import Device, Fade, Feature, FeatureError, FeatureKind, FeatureValueError, Value
+from stagectl.core.device import Device
+from stagectl.core.features import Fade, Feature, FeatureError, FeatureKind, FeatureValueError, Value
 
 log = logging.getLogger("stagectl.presets")
 

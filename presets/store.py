@@ -40,7 +40,7 @@ from presets.model import (
 from stagectl.core.atomic import atomic_write_text
 from stagectl.core.check import JSON, Checker, KeyPath, Locator
 from stagectl.core.colour import Cdl
-from stagectl.core.locate import json_document
+from stagectl.core.locate import JsonLocator, json_document
 from stagectl.core.text import did_you_mean
 
 CUES_FILE = "cues.json"
@@ -57,7 +57,7 @@ class LoadResult(NamedTuple):
 
 def parse_look_text(text: str, where: str | None = None) -> Look:
     """A look from its file text; LookError listing every problem (``where`` names the file)."""
-    return parse_look_json(json_document(text, where, LookError), where)
+    return parse_look_json(json_document(text, where, LookError), where, JsonLocator(text))
 
 
 def parse_look_json(data: Any, where: str | None = None, locator: Locator | None = None) -> Look:
@@ -151,7 +151,7 @@ def _cdl(c: Checker, raw: Any, key: KeyPath) -> Cdl | None:
 
 def parse_cues_text(text: str, where: str | None = None) -> CueList:
     """A cue list from ``cues.json`` text; LookError listing every problem."""
-    return parse_cues_json(json_document(text, where, LookError), where)
+    return parse_cues_json(json_document(text, where, LookError), where, JsonLocator(text))
 
 
 def parse_cues_json(data: Any, where: str | None = None, locator: Locator | None = None) -> CueList:

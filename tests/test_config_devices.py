@@ -9,19 +9,10 @@ import pytest
 from stagectl.config.load import ConfigErrors, parse_stage
 from stagectl.config.model import ControlConfig, DiscoveryConfig, OscFeatureConfig
 from stagectl.core.links import Endpoint
+from tests.support.stagefile import StageFile
 
-HEAD = """\
-[stage]
-name = "S"
-frame_rate = 25
-
-[[cameras]]
-name = "A"
-
-[[sources]]
-camera = "A"
-protocol = "simulator"
-"""
+HEAD = StageFile("S").source("A").text
+"""A stage with one simulated camera; each test adds the tables it is about."""
 
 
 def errors_of(text: str) -> list[str]:
@@ -31,19 +22,10 @@ def errors_of(text: str) -> list[str]:
 
 
 def test_osc_device_with_features_and_defaults() -> None:
-    stage = parse_stage(HEAD + """
-[[devices]]
-kind = "osc"
-name = "house"
-target = "127.0.0.1:9000"
-zone = "ceiling"
-[[devices.features]]
-name = "level"
-address = "/house/level"
-min = 0
-max = 1
-zone_value = "level"
-""")
+    level = {"name": "level", "address": "/house/level", "min": 0, "max": 1, "zone_value": "level"}
+    stage = (StageFile("S").source("A")
+             .device("osc", "house", target="127.0.0.1:9000", zone="ceiling", features=[level])
+             .config())
     device = stage.devices[0]
     assert (device.kind, device.name, device.zone) == ("osc", "house", "ceiling")
     assert device.target == Endpoint("127.0.0.1", 9000)

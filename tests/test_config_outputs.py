@@ -1,4 +1,4 @@
-"""``[[outputs]]`` in the stage file: the contract of S4 and its errors."""
+"""``[[outputs]]`` in the stage file: the example of the stage-file reference, defaults, and every error."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from tests.test_config import HEAD, check, only_error, write
 FREED = '[[sources]]\ncamera = "A"\nprotocol = "freed"\n'  # lines 7-9; outputs start on line 10
 
 
-def test_the_contract_example() -> None:
+def test_the_reference_example() -> None:
     stage = parse_stage(HEAD + FREED + '[[outputs]]\nkind = "opentrackio"\ntarget = "127.0.0.1:55555"\n'
                         'cameras = ["A"]\nencoding = "cbor"\n')
     assert stage.outputs == (OutputConfig("opentrackio", Endpoint("127.0.0.1", 55555), ("A",), "cbor"),)

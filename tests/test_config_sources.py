@@ -1,4 +1,5 @@
-"""Stage-file keys S2 adds: presets, allow-lists, multicast, serial settings, delay in frames, smoothing."""
+"""Stage-file keys of sources and cameras: presets, allow-lists, multicast, serial settings, delay in frames,
+smoothing."""
 
 from __future__ import annotations
 

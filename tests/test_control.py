@@ -28,10 +28,12 @@ from stagectl.core.errors import DecodeError, StageError
 from stagectl.core.events import EventQueue
 from stagectl.core.links import Endpoint
 from stagectl.core.runtime import Runtime
+from tests.support.oscdump import OSCDUMP, OscDump
 from tests.support.polling import wait_until
-from tests.test_osc_out import OSCDUMP, OscDump
 
 OSCSEND = shutil.which("oscsend")
+REPLY_TIMEOUT_S = 10.0
+"""How long a desk waits for a reply (only a failing test waits this long)."""
 
 
 class FakeActions:
@@ -108,7 +110,7 @@ class Desk:
     def send_raw(self, data: bytes) -> None:
         self.sock.sendto(data, self.target)
 
-    def recv(self, timeout: float = 2.0) -> tuple[str, list[Any]]:
+    def recv(self, timeout: float = REPLY_TIMEOUT_S) -> tuple[str, list[Any]]:
         self.sock.settimeout(timeout)
         message = PyOscMessage(self.sock.recv(65536))
         return message.address, message.params
@@ -124,6 +126,8 @@ class Desk:
         return {address.removeprefix("/stagectl/state/"): params[0] for address, params in messages}
 
     def quiet(self, timeout: float = 0.15) -> bool:
+        """Nothing (more) arrives. Call it after :func:`_handled`: by then whatever the server sent is
+        already in this socket, so the timeout is a margin, not a guess."""
         self.sock.settimeout(timeout)
         try:
             self.sock.recv(65536)
@@ -141,7 +145,7 @@ def runtime(caplog: pytest.LogCaptureFixture) -> Iterator[Runtime]:
     rt.start()
     yield rt
     rt.stop()
-    loop_errors = [r for r in caplog.records if r.name == "stagectl.core.runtime"
+    loop_errors = [r for r in caplog.records if r.name == "stagectl.core"
                    and r.levelno >= logging.ERROR]
     assert loop_errors == []
 
@@ -175,17 +179,30 @@ def _rejected(server: ControlServer) -> dict[str, int]:
     return {k: v for k, v in server.status().rejected.items() if v}
 
 
+def _handled(runtime: Runtime, server: ControlServer, received: int) -> None:
+    """Wait until the server has taken in ``received`` datagrams and finished with them (a turn of its
+    loop after the last one: a datagram is handled, replies sent, within one callback)."""
+    wait_until(lambda: server.status().received >= received, detail=server.status)
+
+    async def turn() -> None:
+        return None
+
+    runtime.call_sync(turn())
+
+
 def test_simple_udp_client_fires_a_cue_and_reads_reply_and_state(server: ControlServer,
                                                                  actions: FakeActions) -> None:
     client = SimpleUDPClient(server.address.host, server.address.port)
     client.send_message("/stagectl/cue/go", [])
-    replies = [PyOscMessage(client.receive(2.0)) for _ in range(5)]
+    replies = [PyOscMessage(client.receive(REPLY_TIMEOUT_S)) for _ in range(5)]
     assert replies[0].address == "/stagectl/reply"
     assert replies[0].params == ["/stagectl/cue/go", "ok", "cue 2 running"]
     assert {m.address: m.params for m in replies[1:]} == {
         "/stagectl/state/look": ["Default"], "/stagectl/state/cue": ["1"],
         "/stagectl/state/blackout": [False], "/stagectl/state/recording": [False]}
     assert actions.calls == [("cue_go",)]
+    # The server counts a reply after handing it to the socket: the client may have it first.
+    wait_until(lambda: server.status().replies_sent == 5, detail=server.status)
     status = server.status()
     assert (status.received, status.handled, status.replies_sent) == (1, 1, 5)
     client.close()
@@ -241,12 +258,14 @@ def test_ping_echoes_without_auth_and_state_on_request(runtime: Runtime, actions
     desk.close()
 
 
-def test_button_release_is_ignored(server: ControlServer, desk: Desk, actions: FakeActions) -> None:
+def test_button_release_is_ignored(runtime: Runtime, server: ControlServer, desk: Desk,
+                                   actions: FakeActions) -> None:
     for value, types in ((1.0, "f"), (0.0, "f"), (True, "T"), (False, "F"), (1, "i"), (0, "i")):
         desk.send("/stagectl/cue/go", value, types=types)
     for _ in range(3):
         assert desk.reply()[1] == "ok"
         desk.state(4)
+    _handled(runtime, server, 6)
     assert desk.quiet()
     assert actions.calls == [("cue_go",)] * 3
     assert server.status().releases_ignored == 3
@@ -380,7 +399,7 @@ def test_bundles_run_every_element_in_order(server: ControlServer, desk: Desk, a
 
 
 def test_passcode_flow(runtime: Runtime, actions: FakeActions) -> None:
-    server = _start(runtime, actions, passcode="s3cret", auth_idle_s=0.4)
+    server = _start(runtime, actions, passcode="s3cret", auth_idle_s=1.0)
     desk = Desk(server)
     desk.send("/stagectl/cue/go")
     assert desk.reply()[1:] == ["error", "not authenticated: send /stagectl/auth <passcode> first"]
@@ -392,7 +411,7 @@ def test_passcode_flow(runtime: Runtime, actions: FakeActions) -> None:
     assert desk.reply()[1] == "ok"
     desk.state(4)
     assert actions.calls == [("cue_go",)]
-    time.sleep(0.6)  # idle longer than auth_idle_s: the session is gone
+    time.sleep(1.1)  # idle longer than auth_idle_s (from its last message, before this): the session is gone
     desk.send("/stagectl/cue/back")
     assert desk.reply()[1] == "error"
     assert actions.calls == [("cue_go",)]
@@ -425,6 +444,7 @@ def test_senders_outside_the_allow_list_get_nothing(runtime: Runtime, actions: F
     stranger.send("/stagectl/cue/go")
     stranger.send("/stagectl/ping")
     stranger.send_raw(b"garbage")
+    _handled(runtime, server, 3)
     assert stranger.quiet()
     known.send("/stagectl/blackout")
     assert known.reply()[1] == "ok"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 from pathlib import Path
 from typing import Any
 
@@ -15,10 +14,12 @@ from presets.cues import CueEngine, EngineStatus
 from presets.model import Cue, CueError, CueList, Look, LookError, ZoneValues
 from presets.store import LookStore
 from stagectl.core.colour import Cdl
-from stagectl.core.device import Fade, Feature, FeatureError, FeatureValueError
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level, StageEvent
-from tests.test_fade import BLACKOUT, BRIGHTNESS, CCT, PRESET, TINT, FakeClock, RecordingDevice
+from stagectl.core.features import Fade, Feature, FeatureError, FeatureValueError
+from tests.support.loop import run_loop
+from tests.support.polling import async_wait_until
+from tests.test_fade import BLACKOUT, BRIGHTNESS, CCT, PRESET, TINT, FakeClock, RecordingDevice, StampingClock
 
 PERCENT = Feature("brightness", "Brightness", "%", minimum=0, maximum=100, fade=Fade.LOG,
                   zone_value="brightness_nits", look_scale=100.0 / 1500.0)
@@ -338,39 +339,49 @@ def test_cue_list_comes_from_the_store_and_a_bad_one_is_reported(tmp_path: Path)
 
 def test_a_show_on_a_real_loop(tmp_path: Path) -> None:
     """GO on a running loop: the ticker runs by itself, devices write, the curve is log-nits."""
-    loop_errors: list[dict[str, Any]] = []
 
     async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
         store = LookStore(tmp_path)
         store.save(DAY)
         store.save(NIGHT)
+        clock = StampingClock()  # each set carries the fade time its value was computed for
         wall = RecordingDevice("wall", [BRIGHTNESS, CCT, TINT, PRESET], zone="wall",
-                               values={"brightness": 10.0, "cct": 9000.0})
+                               values={"brightness": 10.0, "cct": 9000.0}, clock=clock.stamp)
         await wall.async_start()
-        engine = CueEngine({"wall": wall}, store, events=EventQueue(), rate_hz=60.0,
+        engine = CueEngine({"wall": wall}, store, events=EventQueue(), rate_hz=60.0, clock=clock,
                            cues=CueList.of([Cue("1", "Day", fade_s=0.6, easing="linear"),
-                                            Cue("2", "Night", fade_s=0.3)]))
-        t0 = time.monotonic()
+                                            Cue("2", "Night", fade_s=0.5)]))
+        before_go = clock()
         engine.go()
-        await asyncio.sleep(0.7)
-        samples = [(t - t0, v) for t, f, v in wall.sets if f == "brightness"]
-        assert len(samples) >= 30
-        for t, value in samples[1:-1]:
-            assert value == pytest.approx(10.0 * 100.0 ** (t / 0.6), rel=0.05)  # 10 -> 1000 nits
-        assert wall.values["brightness"] == 1000.0 and wall.values["cct"] == 5600.0
-        assert engine.status().reached_look == "Day"
+        await async_wait_until(lambda: engine.status().reached_look == "Day")
+        samples = [(t, v) for t, f, v in wall.sets if f == "brightness"]
+        # Every tick of the fade set a new value, never more ticks than 60 a second of the time it
+        # took (however late the loop), and it moved through values (a jump is one set).
+        took = samples[-1][0] - before_go
+        assert len(samples) == engine.status().ticks
+        assert 3 <= len(samples) <= 2 + math.ceil(took * 60), (len(samples), took)
+        # The fade began between ``before_go`` and its first tick: each value lies on the log-nits
+        # curve (10 -> 1000 nits in 0.6 s) between those two beginnings.
+        began_by = samples[0][0]
+        for t, value in samples[:-1]:
+            assert 10.0 * 100.0 ** ((t - began_by) / 0.6) * (1 - 1e-9) <= value, (t, value)
+            assert value <= 10.0 * 100.0 ** ((t - before_go) / 0.6) * (1 + 1e-9), (t, value)
+        # The device's writer sends the last values a turn of the loop after the fade's last tick.
+        await async_wait_until(lambda: (wall.values["brightness"], wall.values["cct"]) == (1000.0, 5600.0))
+        def brightness_sets() -> int:
+            return sum(1 for _, feature, _ in wall.sets if feature == "brightness")
+
+        before_night = brightness_sets()
         engine.go()
-        await asyncio.sleep(0.1)
+        await async_wait_until(lambda: brightness_sets() >= before_night + 2)  # a tick after the first
+        assert engine.status().cue_playing == "2"
         engine.hold(True)
         held = len(wall.sets)
-        await asyncio.sleep(0.15)
+        await asyncio.sleep(0.15)  # the loop runs every tick due in it: none, while held
         assert len(wall.sets) == held
         engine.hold(False)
-        await asyncio.sleep(0.35)
-        assert wall.values["brightness"] == 10.0 and engine.status().reached_look == "Night"
+        await async_wait_until(lambda: engine.status().reached_look == "Night")
+        await async_wait_until(lambda: wall.values["brightness"] == 10.0)
         await wall.async_stop()
 
-    asyncio.run(main())
-    assert loop_errors == []
+    run_loop(main)

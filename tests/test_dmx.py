@@ -17,8 +17,8 @@ import sacn  # type: ignore[import-untyped, unused-ignore]
 
 from led_wall.dmx import DISCOVERY_GROUP, SacnDevice, multicast_group
 from led_wall.fixtures import PROFILES, Fixture, FixtureError
-from stagectl.core.device import DeviceError, FeatureValueError, LinkState
 from stagectl.core.events import EventQueue, Level
+from stagectl.core.features import DeviceError, FeatureValueError, LinkState
 from tests.e131 import E131Capture, E131Data, E131Error, parse_data_packet, parse_discovery_packet
 from tests.support.loop import run_loop
 from tests.support.network import LOCAL, free_udp_port

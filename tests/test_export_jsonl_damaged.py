@@ -94,7 +94,7 @@ def _replayed(lines: list[dict[str, Any]]) -> list[bool]:
 
 def test_an_intact_capture_replays_every_row(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     take = _take(tmp_path / "takes")
-    with caplog.at_level(logging.WARNING, logger="stagectl.takes.export"):
+    with caplog.at_level(logging.WARNING, logger="stagectl.takes"):
         (path,) = export_jsonl(take, tmp_path)
     lines = _lines(path)
     assert _replayed(lines) == [True] * N
@@ -105,7 +105,7 @@ def test_an_intact_capture_replays_every_row(tmp_path: Path, caplog: pytest.LogC
 def test_a_damaged_batch_leaves_the_rows_past_it_to_the_columns(tmp_path: Path,
                                                                  caplog: pytest.LogCaptureFixture) -> None:
     take = _take(tmp_path / "takes", junk=(1,))
-    with caplog.at_level(logging.WARNING, logger="stagectl.takes.export"):
+    with caplog.at_level(logging.WARNING, logger="stagectl.takes"):
         (path,) = export_takes([take], ["jsonl"], tmp_path / "out")
     lines = _lines(path)
     assert _replayed(lines) == [True, True, True, False, False, False]
@@ -122,7 +122,7 @@ def test_a_damaged_batch_leaves_the_rows_past_it_to_the_columns(tmp_path: Path,
 def test_a_capture_damaged_from_its_first_batch_writes_every_row_from_the_columns(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     take = _take(tmp_path / "takes", junk=(0,))
-    with caplog.at_level(logging.WARNING, logger="stagectl.takes.export"):
+    with caplog.at_level(logging.WARNING, logger="stagectl.takes"):
         (path,) = export_jsonl(take, tmp_path)
     lines = _lines(path)
     assert _replayed(lines) == [False] * N

@@ -4,16 +4,20 @@ the tick rate achieved, steady deadlines, late ticks not replayed, faults droppi
 from __future__ import annotations
 
 import asyncio
+import itertools
 import math
+import statistics
 import time
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
 
 import pytest
 
 from presets.fade import FadeGroup, FadeRunner
-from stagectl.core.device import Device, Fade, Feature, FeatureKind, Value
+from stagectl.core.device import Device
 from stagectl.core.events import EventQueue
+from stagectl.core.features import Fade, Feature, FeatureKind, Value
+from tests.support.loop import run_loop
+from tests.support.polling import async_wait_until
 
 BRIGHTNESS = Feature("brightness", "Brightness", "nit", minimum=0, maximum=10000, fade=Fade.LOG,
                      zone_value="brightness_nits")
@@ -35,6 +39,23 @@ class FakeClock:
 
     def __call__(self) -> float:
         return self.now
+
+
+class StampingClock:
+    """``time.monotonic`` that keeps its last reading: give it to a fade runner and ``stamp`` to a
+    :class:`RecordingDevice`, and every ``set`` carries the fade-clock time its value was computed for
+    (however late the loop ran the tick), so curves are checked exactly on a real loop."""
+
+    def __init__(self) -> None:
+        self.last = time.monotonic()
+
+    def __call__(self) -> float:
+        self.last = time.monotonic()
+        return self.last
+
+    def stamp(self) -> float:
+        """The last reading (the tick's ``now`` while the tick sets values)."""
+        return self.last
 
 
 class RecordingDevice(Device):
@@ -253,10 +274,10 @@ def test_forgetting_the_only_device_of_a_fade_ends_it_and_stops_the_ticking() ->
         assert runner.busy and runner.forget_device(wall) == 1
         assert group.done and not runner.busy and runner.progress() == []
         ticks = runner.ticks
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.1)  # the loop runs every timer due in it: a tick was due after 20 ms
         assert runner.ticks == ticks  # nothing left to move: no tick scheduled
 
-    asyncio.run(body())
+    run_loop(body)
 
 
 def test_integer_features_get_whole_numbers() -> None:
@@ -296,58 +317,54 @@ def test_rate_must_be_sane() -> None:
 # --- on a real loop ------------------------------------------------------------------------------
 
 
-def _run(body: Callable[[], Any]) -> None:
-    loop_errors: list[dict[str, Any]] = []
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        loop.set_exception_handler(lambda _loop, ctx: loop_errors.append(ctx))
-        await body()
-
-    asyncio.run(main())
-    assert loop_errors == []
-
-
 def test_real_loop_rate_curve_and_final_value() -> None:
     async def body() -> None:
-        wall = RecordingDevice("wall", values={"brightness": 10.0})
+        clock = StampingClock()
+        wall = RecordingDevice("wall", values={"brightness": 10.0}, clock=clock.stamp)
         await wall.async_start()
-        runner = FadeRunner(rate_hz=60.0)
-        t0 = time.monotonic()
-        runner.start([(wall, BRIGHTNESS, 1000.0)], duration_s=1.0)
-        await asyncio.sleep(1.15)
+        runner = FadeRunner(rate_hz=60.0, clock=clock)
+        group = runner.start([(wall, BRIGHTNESS, 1000.0)], duration_s=1.0)
+        await async_wait_until(lambda: not runner.busy)
+        await async_wait_until(lambda: wall.values["brightness"] == 1000.0)  # the writer sent the final value
         await wall.async_stop()
-        sets = [(t - t0, v) for t, f, v in wall.sets if f == "brightness"]
-        assert sets[-1][1] == 1000.0 and not runner.busy
-        per_second = len([s for s in sets if s[0] <= 1.0])
-        assert per_second >= 50, f"only {per_second} sets in the 1 s fade"
-        assert runner.ticks <= 64  # steady deadlines: no extra ticks
-        for t, value in sets[1:-1]:
-            expected = 10.0 * 100.0 ** min(t, 1.0)  # log-nits: 10 -> 1000 nits in 1 s
-            assert value == pytest.approx(expected, rel=0.03)
-        assert wall.values["brightness"] == 1000.0  # the writer sent the final value
-        assert len(wall.batches) >= 10
+        sets = [(t - group.begin_at, v) for t, f, v in wall.sets if f == "brightness"]
+        assert sets[-1][1] == 1000.0 and sets[-1][0] >= 1.0
+        for t, value in sets[:-1]:  # each value is the curve at the fade time it was computed for
+            assert value == pytest.approx(10.0 * 100.0 ** t, rel=1e-9)  # log-nits: 10 -> 1000 nits in 1 s
+        # Steady deadlines, 1/60 s apart: never more ticks than deadlines passed in the time measured
+        # (a late tick is not replayed), and, a late tick aside, one deadline between two ticks.
+        elapsed = sets[-1][0]
+        assert runner.ticks <= 2 + math.ceil(elapsed * 60), (runner.ticks, elapsed)
+        gaps = [b[0] - a[0] for a, b in itertools.pairwise(sets)]
+        assert statistics.median(gaps) == pytest.approx(1 / 60, rel=0.25), gaps
+        assert len(wall.batches) >= len(sets) // 2  # it wrote between ticks, not once at the end
 
-    _run(body)
+    run_loop(body)
+
+
+STALL_S = 0.3
+"""The loop is blocked this long mid-fade: 30 deadlines of a 100 Hz fade pass."""
 
 
 def test_a_late_tick_computes_now_and_does_not_replay() -> None:
     async def body() -> None:
-        wall = RecordingDevice("wall", values={"tint": -0.01})
-        runner = FadeRunner(rate_hz=100.0)
-        runner.start([(wall, TINT, 0.01)], duration_s=1.0)
-        await asyncio.sleep(0.2)
-        before = len(wall.sets)
-        time.sleep(0.3)  # the loop is blocked: ~30 deadlines pass
+        clock = StampingClock()
+        wall = RecordingDevice("wall", values={"tint": -0.01}, clock=clock.stamp)
+        runner = FadeRunner(rate_hz=100.0, clock=clock)
+        group = runner.start([(wall, TINT, 0.01)], duration_s=1.0)
+        await async_wait_until(lambda: len(wall.sets) >= 5)
+        time.sleep(STALL_S)  # the loop is blocked: the deadlines of the stall pass untouched
         stalled_until = time.monotonic()
-        await asyncio.sleep(0.05)
-        after = [(t, v) for t, f, v in wall.sets[before:] if t >= stalled_until]
-        assert 1 <= len(after) <= 8, f"{len(after)} sets in the 50 ms after the stall"
+        await async_wait_until(lambda: wall.sets[-1][0] >= stalled_until + 0.05)
+        after = [(t, v) for t, _, v in wall.sets if t >= stalled_until]
+        # Deadlines are absolute and never run early: in 50 ms at 100 Hz at most 5 (+1 at either end),
+        # however late the loop; replaying the stall would put 30 ticks right here.
+        soon = [t for t, _ in after if t <= stalled_until + 0.05]
+        assert len(soon) <= 7, f"{len(soon)} sets in the 50 ms after the stall"
         first_t, first_v = after[0]
-        t0 = wall.sets[0][0]
         assert isinstance(first_v, float)
-        assert first_v == pytest.approx(-0.01 + 0.02 * (first_t - t0), abs=0.0015)  # the value for now
-        await asyncio.sleep(0.9)
+        assert first_v == pytest.approx(-0.01 + 0.02 * (first_t - group.begin_at), abs=1e-12)  # for now
+        await async_wait_until(lambda: not runner.busy)
         assert wall.sent("tint")[-1] == 0.01
 
-    _run(body)
+    run_loop(body)

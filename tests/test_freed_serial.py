@@ -147,7 +147,7 @@ def _attempt(source: FreeDSerialSource) -> int:
 
 
 def test_device_vanishing_and_coming_back(device: PtyDevice, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="tracking.freed.serial")
+    caplog.set_level(logging.DEBUG, logger="stagectl.tracking")
     device.plug()
     source = _make(device.path)
     samples = _collect(source)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from scripts.import_cycles import find_cycles
-from tests.helpers import REPO
+from tests.support.cli import REPO
 
 PACKAGES = ("stagectl", "tracking", "lens", "led_wall", "presets", "ui")
 LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from stagectl.core.device import (
-    Device,
+from stagectl.core.device import Device
+from stagectl.core.events import EventQueue, Level
+from stagectl.core.features import (
     DeviceError,
     DeviceRefused,
     Fade,
@@ -23,7 +24,6 @@ from stagectl.core.device import (
     LinkState,
     Value,
 )
-from stagectl.core.events import EventQueue, Level
 from tests.support.loop import run_loop
 from tests.support.polling import async_wait_until
 

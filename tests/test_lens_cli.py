@@ -67,10 +67,10 @@ def test_a_bad_lens_file_exits_2_naming_file_and_field(capsys: pytest.CaptureFix
     data = json.loads(DEMO.read_text())
     data["tables"]["focal_length_mm"][2][1] = math.nan
     bad = tmp_path / "bad.json"
-    bad.write_text(json.dumps(data))
+    bad.write_text(json.dumps(data, indent=1))
     status, out, err = run(capsys, "lens", "solve", str(bad), "--zoom", "1", "--focus", "1")
     assert (status, out) == (2, "")
-    assert err == f"stagectl lens solve: {bad}: tables.focal_length_mm[2][1]: not a finite number (nan)\n"
+    assert err == f"stagectl lens solve: {bad}:84: tables.focal_length_mm[2][1]: not a finite number (nan)\n"
     status, _, err = run(capsys, "lens", "solve", str(tmp_path / "none.json"))
     assert status == 2 and "none.json: cannot read the lens file" in err
 

@@ -39,7 +39,7 @@ def _look_json(**zones: Any) -> dict[str, Any]:
 
 def _errors(data: Any) -> list[str]:
     with pytest.raises(LookError) as info:
-        parse_look_text(json.dumps(data), "looks/test.json")
+        parse_look_text(json.dumps(data, indent=2), "looks/test.json")
     assert all(e.path == "looks/test.json" for e in info.value.errors)
     return [str(e) for e in info.value.errors]
 
@@ -72,18 +72,19 @@ def test_corrupt_json_names_the_file_line_and_column_and_the_others_still_load(t
 
 
 def test_wrong_schema_is_reported_alone(tmp_path: Path) -> None:
-    (tmp_path / "old.json").write_text(json.dumps({"schema": "stagectl.look/0", "name": "Old", "zones": 3}))
+    old = {"schema": "stagectl.look/0", "name": "Old", "zones": 3}
+    (tmp_path / "old.json").write_text(json.dumps(old, indent=2))
     (tmp_path / "list.json").write_text("[]")
     _, errors = LookStore(tmp_path).load_all()
     text = sorted(str(e) for e in errors)
     assert text[0] == f"{tmp_path / 'list.json'}: expected a JSON object, got a list"
-    assert text[1] == (f"{tmp_path / 'old.json'}: schema: a string ('stagectl.look/0') is not supported: "
+    assert text[1] == (f"{tmp_path / 'old.json'}:2: schema: a string ('stagectl.look/0') is not supported: "
                        "this stagectl reads 'stagectl.look/1' look files")
 
 
 def test_unknown_keys_get_a_did_you_mean() -> None:
     errors = _errors(_look_json(wall={"brightnes_nits": 100}))
-    assert errors == ["looks/test.json: zones.wall.brightnes_nits: unknown key; "
+    assert errors == ["looks/test.json:7: zones.wall.brightnes_nits: unknown key; "
                       "did you mean 'brightness_nits'?; allowed: brightness_nits, cct_k, tint_duv, level"]
     data = _look_json()
     data["note"] = "x"
@@ -110,7 +111,7 @@ def test_every_problem_of_a_file_is_reported_with_its_key() -> None:
 
 def test_cdl_limits_and_missing_fields() -> None:
     errors = _errors(_look_json(frustum={"cdl": {"power": [1, 0, 1]}}))
-    assert errors == ["looks/test.json: zones.frustum.cdl: power must be > 0, got [1.0, 0.0, 1.0]"]
+    assert errors == ["looks/test.json:7: zones.frustum.cdl: power must be > 0, got [1.0, 0.0, 1.0]"]
     data = _look_json()
     del data["name"]
     assert _errors(data) == ["looks/test.json: name: missing (required)"]

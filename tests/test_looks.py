@@ -19,7 +19,7 @@ from stagectl.core.colour import (
     lerp_mired,
     mired_to_kelvin,
 )
-from stagectl.core.device import Fade
+from stagectl.core.features import Fade
 
 # --- easings -------------------------------------------------------------------------------------
 

@@ -13,8 +13,8 @@ from pythonosc.osc_message import OscMessage
 
 from led_wall.emulators.osc_device_emulator import OscDeviceEmulator
 from led_wall.osc_device import OscDevice, OscFeatureSpec
-from stagectl.core.device import DeviceError, Fade, FeatureKind, FeatureValueError, LinkState
 from stagectl.core.events import EventQueue, Level
+from stagectl.core.features import DeviceError, Fade, FeatureKind, FeatureValueError, LinkState
 from stagectl.core.osc import encode_message
 from tests.support.emulators import serving
 from tests.support.loop import run_loop

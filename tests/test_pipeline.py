@@ -30,8 +30,6 @@ def test_shortening_the_delay_never_reorders_samples() -> None:
     assert asyncio.run(scenario()) == [1, 2]
 
 
-@pytest.mark.xfail(strict=True, reason="two samples given the same release time leave in the loop's "
-                   "timer-heap order, which another timer firing first swaps (stagectl/stage/pipeline.py)")
 def test_shortening_the_delay_never_reorders_samples_while_other_timers_run() -> None:
     async def scenario() -> list[int]:
         loop = asyncio.get_running_loop()

@@ -11,7 +11,8 @@ import httpx
 import pytest
 from websockets.asyncio.client import connect
 
-from stagectl.unreal.rc_emulator import ICVFX_CAMERA, SYSTEM_LIBRARY, RemoteControlEmulator
+from stagectl.unreal.rc_emulator import RemoteControlEmulator
+from stagectl.unreal.rc_seed import ICVFX_CAMERA, SYSTEM_LIBRARY
 from tests.support.emulators import serving
 from tests.support.loop import run_loop
 

@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from stagectl.core.events import EventQueue, Level
-from stagectl.unreal.rc_emulator import ICVFX_CAMERA, SYSTEM_LIBRARY, RemoteControlEmulator
+from stagectl.unreal.rc_emulator import RemoteControlEmulator
+from stagectl.unreal.rc_seed import ICVFX_CAMERA, SYSTEM_LIBRARY
 from stagectl.unreal.remote_control import (
     LinkState,
     RemoteControlClient,
@@ -62,7 +63,7 @@ def _expect_transport(client: RemoteControlClient, websocket: bool) -> None:
 @TRANSPORTS
 def test_set_preset_property(websocket: bool) -> None:
     async def body(client: RemoteControlClient, emu: RemoteControlEmulator) -> None:
-        assert await client.set_preset_property("stagectl", "Overscan", 1.4) is None
+        assert await client.async_set_preset_property("stagectl", "Overscan", 1.4) is None
         _expect_transport(client, websocket)
         assert emu.preset_value("stagectl", "Overscan") == 1.4
         assert (emu.ws_messages > 0) is websocket
@@ -73,10 +74,10 @@ def test_set_preset_property(websocket: bool) -> None:
 @TRANSPORTS
 def test_object_property_write_and_read(websocket: bool) -> None:
     async def body(client: RemoteControlClient, emu: RemoteControlEmulator) -> None:
-        await client.set_object_property(ICVFX_CAMERA, "CameraSettings", {"BufferRatio": 0.75},
+        await client.async_set_object_property(ICVFX_CAMERA, "CameraSettings", {"BufferRatio": 0.75},
                                          access="WRITE_TRANSACTION_ACCESS", transaction=True)
         _expect_transport(client, websocket)
-        settings = await client.get_object_property(ICVFX_CAMERA, "CameraSettings")
+        settings = await client.async_get_object_property(ICVFX_CAMERA, "CameraSettings")
         assert settings["BufferRatio"] == 0.75
         assert emu.property_value(ICVFX_CAMERA, "CameraSettings.BufferRatio") == 0.75
 
@@ -87,8 +88,8 @@ def test_object_property_write_and_read(websocket: bool) -> None:
 def test_call_function(websocket: bool) -> None:
     async def body(client: RemoteControlClient, emu: RemoteControlEmulator) -> None:
         emu.register_function(ICVFX_CAMERA, "Add", lambda p: p["A"] + p["B"])
-        assert await client.call_function(ICVFX_CAMERA, "Add", {"A": 2, "B": 3}) == {"ReturnValue": 5}
-        assert await client.call_function(SYSTEM_LIBRARY, "PrintString", {"InString": "hi"}) == {}
+        assert await client.async_call_function(ICVFX_CAMERA, "Add", {"A": 2, "B": 3}) == {"ReturnValue": 5}
+        assert await client.async_call_function(SYSTEM_LIBRARY, "PrintString", {"InString": "hi"}) == {}
         _expect_transport(client, websocket)
         assert [c.function_name for c in emu.calls] == ["Add", "PrintString"]
 
@@ -98,7 +99,7 @@ def test_call_function(websocket: bool) -> None:
 @TRANSPORTS
 def test_batch_and_presets(websocket: bool) -> None:
     async def body(client: RemoteControlClient, emu: RemoteControlEmulator) -> None:
-        answers = await client.batch([
+        answers = await client.async_batch([
             preset_property_request("stagectl", "Soft Edge", 0.3),
             object_property_request(ICVFX_CAMERA, "bHiddenInGame", True),
             function_call_request(SYSTEM_LIBRARY, "PrintString", {"InString": "batch"}),
@@ -109,7 +110,7 @@ def test_batch_and_presets(websocket: bool) -> None:
         assert answers[3].status == 404 and "No Such Label" in answers[3].body["errorMessage"]
         assert emu.preset_value("stagectl", "Soft Edge") == 0.3
         assert emu.objects[ICVFX_CAMERA]["bHiddenInGame"] is True
-        assert [p["Name"] for p in await client.get_presets()] == ["stagectl"]
+        assert [p["Name"] for p in await client.async_get_presets()] == ["stagectl"]
 
     _run(body, websocket=websocket)
 
@@ -120,7 +121,7 @@ def test_unreal_error_bodies_reach_the_operator_verbatim(websocket: bool) -> Non
 
     async def body(client: RemoteControlClient, emu: RemoteControlEmulator) -> None:
         with pytest.raises(RemoteControlError) as caught:
-            await client.set_object_property("/Game/Missing.Missing:Thing", "X", 1)
+            await client.async_set_object_property("/Game/Missing.Missing:Thing", "X", 1)
         error = caught.value
         assert error.status == 400
         expected = emu.handle("PUT", "/remote/object/property", {
@@ -130,7 +131,7 @@ def test_unreal_error_bodies_reach_the_operator_verbatim(websocket: bool) -> Non
         assert client.last_error == error.body
         assert client.refused == 1
         with pytest.raises(RemoteControlError) as caught:
-            await client.set_preset_property("stagectl", "Overscan", "wide")
+            await client.async_set_preset_property("stagectl", "Overscan", "wide")
         assert caught.value.status == 400 and "deserialize" in (caught.value.error_message or "")
 
     _run(body, websocket=websocket, events=events)
@@ -144,7 +145,7 @@ def test_request_timeout_against_a_hung_unreal(websocket: bool) -> None:
     async def body(client: RemoteControlClient, emu: RemoteControlEmulator) -> None:
         started = time.monotonic()
         with pytest.raises(RemoteControlTimeout) as caught:
-            await client.set_preset_property("stagectl", "Overscan", 2.0)
+            await client.async_set_preset_property("stagectl", "Overscan", 2.0)
         assert 0.15 <= time.monotonic() - started < 5.0  # the 0.2 s timeout (room for a loaded machine)
         assert caught.value.status is None and "no answer" in caught.value.body
         assert client.timeouts >= 1
@@ -169,7 +170,7 @@ def test_websocket_drop_reconnects_with_backoff_and_warns_once() -> None:
         await emu.async_stop_websocket()
         assert await client.async_wait_state(LinkState.DOWN, WAIT_S)
         # While down, requests fall back to HTTP.
-        await client.set_preset_property("stagectl", "Chroma Key", True)
+        await client.async_set_preset_property("stagectl", "Chroma Key", True)
         assert client.last_transport == "http" and client.http_fallbacks >= 1
         # Let a few retries fail (backoff doubles from 0.05 to the 0.2 cap).
         for _ in range(3):
@@ -179,7 +180,7 @@ def test_websocket_drop_reconnects_with_backoff_and_warns_once() -> None:
         await emu.async_start_websocket()
         assert await client.async_wait_state(LinkState.UP, WAIT_S), client.detail
         assert client.connects == connects + 1
-        await client.set_preset_property("stagectl", "Chroma Key", False)
+        await client.async_set_preset_property("stagectl", "Chroma Key", False)
         assert client.last_transport == "websocket"
 
     _run(body, events=events)
@@ -199,7 +200,7 @@ def test_unreachable_unreal_warns_once_and_requests_fail_fast() -> None:
                 assert await client.async_wait_state(LinkState.RECONNECTING, WAIT_S)
                 assert await client.async_wait_state(LinkState.DOWN, WAIT_S)
             with pytest.raises(RemoteControlUnavailable):
-                await client.set_preset_property("stagectl", "Overscan", 1.0)
+                await client.async_set_preset_property("stagectl", "Overscan", 1.0)
         finally:
             await client.async_stop()
 

@@ -18,9 +18,9 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_message_builder import OscMessageBuilder
 
 from stagectl.config.model import DeviceConfig
-from stagectl.core.device import FeatureError, LinkState
 from stagectl.core.errors import StageError
 from stagectl.core.events import Level
+from stagectl.core.features import FeatureError, LinkState
 from stagectl.stage.runner import StageRunner
 from tests.support.polling import wait_until
 from tests.support.stagefile import StageFile
@@ -161,7 +161,7 @@ def test_the_cue_engine_reaches_exactly_the_registry_devices(tmp_path: Path) -> 
 
 _OWN_MODULES = ("presets.cues", "presets.fade", "presets.nudge", "presets.model", "presets.easing",
                 "stagectl.control.actions", "stagectl.control.auth", "stagectl.control.osc",
-                "stagectl.control.protocol", "stagectl.control.routes", "stagectl.control.server",
+                "stagectl.control.protocol", "stagectl.control.routes", "stagectl.control",
                 "stagectl.stage.assembly", "stagectl.stage.devices", "stagectl.stage.lighting",
                 "stagectl.stage.outputs", "stagectl.stage.sources", "stagectl.stage.status",
                 "stagectl.stage.takes", "stagectl.unreal.frustum", "stagectl.unreal.frustum_device",

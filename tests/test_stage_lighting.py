@@ -2,62 +2,37 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
-import time
-from collections.abc import Callable, Iterator
+import socket
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pythonosc.osc_message import OscMessage
+from pythonosc.osc_message_builder import OscMessageBuilder
 
-from stagectl.config.load import parse_stage
-from stagectl.core.device import LinkState
 from stagectl.core.errors import ConfigError
+from stagectl.core.features import LinkState
 from stagectl.stage.assembly import Stage
 from stagectl.stage.runner import StageRunner
+from tests.support.loop import run_loop
+from tests.support.polling import wait_until
+from tests.support.stagefile import StageFile
 
 BRIGHTNESS = "output/global-colour/brightness"
-HEAD = """\
-[stage]
-name = "Lighting"
-frame_rate = 25
-
-[[cameras]]
-name = "A"
-
-[[sources]]
-camera = "A"
-protocol = "simulator"
-listen = "127.0.0.1:0"
-
-[looks]
-dir = "looks"
-"""
-TWO_WALLS = HEAD + """
-[[devices]]
-kind = "tessera"
-name = "left"
-zone = "wall"
-emulator = true
-timeout_ms = 200
-poll_ms = 200
-
-[[devices]]
-kind = "tessera"
-name = "right"
-zone = "wall"
-emulator = true
-timeout_ms = 200
-poll_ms = 200
-"""
 
 
-def _until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not reached in time"
-        time.sleep(0.02)
+def lighting_stage() -> StageFile:
+    """One simulated camera and the looks folder beside the stage file."""
+    return StageFile("Lighting").source("A").looks(dir="looks")
+
+
+def two_walls() -> StageFile:
+    """Two emulated Tessera processors lighting one zone, quick to time out and to poll."""
+    stage = lighting_stage()
+    for name in ("left", "right"):
+        stage.device("tessera", name, zone="wall", emulator=True, timeout_ms=200, poll_ms=200)
+    return stage
 
 
 @pytest.fixture
@@ -72,25 +47,25 @@ def looks(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def runner(looks: Path) -> Iterator[StageRunner]:
-    runner = StageRunner(parse_stage(TWO_WALLS, base_dir=looks.parent))
+    runner = StageRunner(two_walls().config(looks.parent))
     yield runner
     runner.close()
 
 
 def test_a_corrupt_look_is_reported_and_the_others_load(runner: StageRunner) -> None:
-    _until(lambda: bool(runner.stage.lighting.latest.looks))
+    wait_until(lambda: bool(runner.stage.lighting.latest.looks))
     status = runner.stage.status()
     assert status["cues"]["looks"] == ["Bright"]
     errors = status["cues"]["look_errors"]
     assert len(errors) == 1, errors
     assert "broken.json:1: not valid JSON" in errors[0] and "column 59" in errors[0], errors
     assert set(status["devices"]) == {"left", "right"}
-    _until(lambda: runner.stage.status()["devices"]["left"]["state"] == "up")
+    wait_until(lambda: runner.stage.status()["devices"]["left"]["state"] == "up")
 
 
 def test_a_hung_processor_is_marked_and_the_fade_goes_on_for_the_other(runner: StageRunner) -> None:
     lighting, devices = runner.stage.lighting, runner.stage.devices
-    _until(lambda: all(d.state is LinkState.UP for d in devices.values()))
+    wait_until(lambda: all(d.state is LinkState.UP for d in devices.values()))
     left, right = devices.emulators["left"], devices.emulators["right"]
     left.hang = True  # accepts connections, never answers
 
@@ -98,13 +73,13 @@ def test_a_hung_processor_is_marked_and_the_fade_goes_on_for_the_other(runner: S
         lighting.engine.recall("Bright", 0.5, "linear")
 
     runner.runtime.call_sync(recall())
-    _until(lambda: right.value(BRIGHTNESS) == 2000)
-    _until(lambda: devices["left"].state in (LinkState.DOWN, LinkState.RECONNECTING))
+    wait_until(lambda: right.value(BRIGHTNESS) == 2000)
+    wait_until(lambda: devices["left"].state in (LinkState.DOWN, LinkState.RECONNECTING))
     assert devices["left"].last_error is not None
     assert "no answer within 0.2 s" in devices["left"].last_error
     left.hang = False  # it comes back: the newest value is delivered after the backoff
-    _until(lambda: left.value(BRIGHTNESS) == 2000, timeout=8.0)
-    _until(lambda: devices["left"].state is LinkState.UP)
+    wait_until(lambda: left.value(BRIGHTNESS) == 2000)
+    wait_until(lambda: devices["left"].state is LinkState.UP)
 
 
 def test_a_value_outside_a_feature_is_refused_with_its_range(runner: StageRunner) -> None:
@@ -124,28 +99,17 @@ def test_a_value_outside_a_feature_is_refused_with_its_range(runner: StageRunner
 
 
 def test_bad_fixtures_are_a_located_config_error(tmp_path: Path) -> None:
-    text = HEAD + """
-[[devices]]
-kind = "sacn"
-name = "dmx"
-target = "127.0.0.1"
-[[devices.fixtures]]
-name = "a"
-profile = "rgbw"
-address = 1
-[[devices.fixtures]]
-name = "b"
-profile = "dimmer"
-address = 3
-"""
+    overlapping = [{"name": "a", "profile": "rgbw", "address": 1},  # channels 1-4
+                   {"name": "b", "profile": "dimmer", "address": 3}]
+    stage = lighting_stage().device("sacn", "dmx", target="127.0.0.1", fixtures=overlapping)
     with pytest.raises(ConfigError) as info:
-        Stage(parse_stage(text, base_dir=tmp_path))
+        Stage(stage.config(tmp_path))
     assert info.value.key == "devices[0].fixtures" and "a" in str(info.value) and "b" in str(info.value)
 
 
 def test_looks_folder_defaults_to_the_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("STAGECTL_DATA_DIR", str(tmp_path / "data"))
-    stage = Stage(parse_stage(HEAD.replace('[looks]\ndir = "looks"\n', ""), base_dir=tmp_path))
+    stage = Stage(StageFile("Lighting").source("A").config(tmp_path))
     assert stage.lighting.store.folder == tmp_path / "data" / "looks"
 
     async def start_stop() -> list[str]:
@@ -154,20 +118,18 @@ def test_looks_folder_defaults_to_the_data_dir(tmp_path: Path, monkeypatch: pyte
         await stage.lighting.async_stop()
         return names
 
-    names = asyncio.run(start_stop())
+    names = run_loop(start_stop)
     assert "Daylight 5600" in names and (tmp_path / "data" / "looks" / "cues.json").exists()
 
 
+REPLY_TIMEOUT_S = 10.0
+"""How long the desk waits for the stage's reply (only a failing test waits this long)."""
+
+
 def test_osc_control_in_drives_cues_and_devices(looks: Path) -> None:
-    import socket
-
-    from pythonosc.osc_message import OscMessage
-    from pythonosc.osc_message_builder import OscMessageBuilder
-
     (looks / "cues.json").write_text(json.dumps({"schema": "stagectl.cues/1", "cues": [
         {"number": "1", "look": "Bright", "fade_s": 0.0, "easing": "linear"}]}), encoding="utf-8")
-    text = TWO_WALLS + '\n[control]\nlisten = "127.0.0.1:0"\n'
-    runner = StageRunner(parse_stage(text, base_dir=looks.parent))
+    runner = StageRunner(two_walls().control().config(looks.parent))
     try:
         control = runner.stage.control
         assert control is not None and control.running
@@ -175,33 +137,25 @@ def test_osc_control_in_drives_cues_and_devices(looks: Path) -> None:
         right = runner.stage.devices.emulators["right"]
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
             desk.bind(("127.0.0.1", 0))
-            desk.settimeout(2.0)
+            desk.settimeout(REPLY_TIMEOUT_S)
 
-            def send(address: str, *args: float | str) -> list[tuple[str, list[object]]]:
+            def send(address: str, *args: float | str) -> list[object]:
+                """Send one message; the stage's reply to it (state messages in between are skipped)."""
                 builder = OscMessageBuilder(address)
                 for arg in args:
                     builder.add_arg(arg)
                 desk.sendto(builder.build().dgram, ("127.0.0.1", port))
-                first = OscMessage(desk.recv(65536))
-                return [(first.address, list(first.params))]
+                while True:
+                    message = OscMessage(desk.recv(65536))
+                    if message.address == "/stagectl/reply" and message.params[:1] == [address]:
+                        return list(message.params)
 
-            reply = send("/stagectl/cue/go")
-            assert reply[0][0] == "/stagectl/reply" and reply[0][1][:2] == ["/stagectl/cue/go", "ok"], reply
-            _until(lambda: right.value(BRIGHTNESS) == 2000)
-            desk.settimeout(0.2)
-            with contextlib.suppress(TimeoutError):
-                while True:
-                    desk.recv(65536)  # the state messages after the reply
-            desk.settimeout(2.0)
+            assert send("/stagectl/cue/go")[:2] == ["/stagectl/cue/go", "ok"]
+            wait_until(lambda: right.value(BRIGHTNESS) == 2000)
             reply = send("/stagectl/device/right/brightness", 500.0)
-            assert reply[0][1][:2] == ["/stagectl/device/right/brightness", "ok"], reply
-            _until(lambda: right.value(BRIGHTNESS) == 500)
-            desk.settimeout(0.2)
-            with contextlib.suppress(TimeoutError):
-                while True:
-                    desk.recv(65536)
-            desk.settimeout(2.0)
+            assert reply[:2] == ["/stagectl/device/right/brightness", "ok"], reply
+            wait_until(lambda: right.value(BRIGHTNESS) == 500)
             reply = send("/stagectl/device/right/brightness", 20000.0)
-            assert reply[0][1][1] == "error" and "0..10000" in str(reply[0][1][2]), reply
+            assert reply[1] == "error" and "0..10000" in str(reply[2]), reply
     finally:
         runner.close()

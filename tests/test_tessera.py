@@ -17,8 +17,8 @@ import pytest
 from led_wall.emulators.http_server import HttpRequest, HttpResponse, HttpServer
 from led_wall.emulators.tessera_emulator import TesseraEmulator
 from led_wall.tessera import TesseraDevice
-from stagectl.core.device import DeviceError, FeatureValueError, LinkState
 from stagectl.core.events import EventQueue, Level
+from stagectl.core.features import DeviceError, FeatureValueError, LinkState
 from tests.support.cli import REPO, stagectl_env
 from tests.support.emulators import serving
 from tests.support.loop import run_loop
@@ -287,7 +287,7 @@ def test_http_server_keep_alive_limits_and_handler_errors() -> None:
 
     async def main() -> None:
         server = HttpServer(handler, max_body=64)
-        port = await server.start()
+        port = await server.async_start()
         try:
             two = (b"PATCH /a%20b?x=1&y HTTP/1.1\r\nHost: t\r\nContent-Length: 8\r\n\r\n{\"k\": 1}"
                    b"GET /c HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n")
@@ -310,7 +310,7 @@ def test_http_server_keep_alive_limits_and_handler_errors() -> None:
             async with httpx.AsyncClient(trust_env=False) as client:  # still serving
                 assert (await client.get(f"{server.url}/ok")).json()["path"] == "/ok"
         finally:
-            await server.stop()
+            await server.async_stop()
         assert not server.running
 
     run_loop(main)
@@ -319,7 +319,7 @@ def test_http_server_keep_alive_limits_and_handler_errors() -> None:
 def test_http_server_faults_and_clean_stop() -> None:
     async def main() -> None:
         server = HttpServer(lambda request: HttpResponse.text(200, "fine"))
-        await server.start()
+        await server.async_start()
         try:
             async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=0.3) as client:
                 server.faults.delay_s = 0.1
@@ -338,7 +338,7 @@ def test_http_server_faults_and_clean_stop() -> None:
                 assert server.hung == 1
         finally:
             started = time.monotonic()
-            await server.stop()  # releases the hung request and closes its connection
+            await server.async_stop()  # releases the hung request and closes its connection
             assert time.monotonic() - started < 1.0
 
     run_loop(main)
@@ -354,7 +354,7 @@ def test_hostile_answers_are_errors_not_crashes() -> None:
 
     async def main() -> None:
         server = HttpServer(handler)
-        await server.start()
+        await server.async_start()
         device = TesseraDevice("odd", server.url, poll_s=0.05, timeout_s=0.5)
         device.http.max_response_bytes = 2000
         device.retry_initial_s, device.retry_max_s = 0.02, 0.1
@@ -370,6 +370,6 @@ def test_hostile_answers_are_errors_not_crashes() -> None:
             await async_wait_until(lambda: device.state is LinkState.UP)
         finally:
             await device.async_stop()
-            await server.stop()
+            await server.async_stop()
 
     run_loop(main)

@@ -14,8 +14,8 @@ Every sample carries the camera pose, lens and timing; about every 2 s one also 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ipaddress
+import logging
 import socket
 import time
 import uuid
@@ -24,6 +24,7 @@ from typing import Any, Literal
 
 from stagectl.core.clock import StageClock
 from stagectl.core.links import Endpoint
+from stagectl.core.logutil import swallowed
 from stagectl.core.opentrackio.build import PROTOCOL_NAME, PROTOCOL_VERSION, build_sample
 from stagectl.core.opentrackio.datagram import (
     DEFAULT_MTU,
@@ -42,7 +43,7 @@ from stagectl.core.opentrackio.model import (
 from stagectl.core.opentrackio.payload import encode_payload
 from stagectl.core.timecode import FrameRate
 from stagectl.core.version import __version__
-from tracking.schedule import paced_ticks
+from tracking.schedule import async_paced_ticks
 from tracking.simulator import RAW_RANGE, MotionModel, SimulatedPose
 
 #: Video rates a timecode generator runs at; any other sample rate gets 25 fps timecode.
@@ -57,6 +58,8 @@ CLOSEST_FOCUS_M = 0.5
 SENSOR_MM = (36.0, 20.25)
 SENSOR_PX = (3840, 2160)
 _ENCODINGS = {"json": ENCODING_JSON, "cbor": ENCODING_CBOR}
+
+log = logging.getLogger("stagectl.tracking")
 
 
 def simulated_lens(pose: SimulatedPose) -> OpenTrackIOLens:
@@ -216,7 +219,7 @@ class OpenTrackIOSimulator:
         transport, _ = await loop.create_datagram_endpoint(lambda: _Counter(self), sock=self.open_socket())
         destination = self.destination if self.group is not None else None
         try:
-            async for tick in paced_ticks(self.rate_hz, duration_s, self.max_lag_s, self._skipped):
+            async for tick in async_paced_ticks(self.rate_hz, duration_s, self.max_lag_s, self._skipped):
                 for packet in self.packets_at(tick):
                     try:
                         transport.sendto(packet, destination)
@@ -224,5 +227,5 @@ class OpenTrackIOSimulator:
                     except OSError:
                         self.send_errors += 1
         finally:
-            with contextlib.suppress(Exception):
+            with swallowed(log, "closing a simulator's socket"):
                 transport.close()

@@ -47,7 +47,7 @@ from stagectl.core.opentrackio.sample import WARNINGS, parse_sample
 from stagectl.core.samples import CameraSample, LensReading, LensValues, Received
 from tracking.udp_source import UdpSource
 
-log = logging.getLogger("stagectl.core.opentrackio.codec")
+log = logging.getLogger("stagectl.tracking")
 
 SAMPLE_SEQUENCE_MODULUS = 1 << 32
 _UNKNOWN_POSE = (math.nan, math.nan, math.nan)
@@ -115,7 +115,7 @@ class OpenTrackIOUdpSource(UdpSource):
     async def async_start(self) -> None:
         """Bind (and join the group) on the I/O loop; on failure the source is down and says why."""
         if self.group is None:
-            await self.open_udp(str(self.listen), local=self.listen)
+            await self.async_open_udp(str(self.listen), local=self.listen)
             return
         where = f"group {self.group} on {self.interface}, port {self.listen.port}"
         try:
@@ -125,7 +125,7 @@ class OpenTrackIOUdpSource(UdpSource):
             self.bind_failed(message)
             self.events.post(Level.ERROR, self.name, "error", message)
             return
-        await self.open_udp(where, sock=sock, note=f" (joined {self.group} on {self.interface})")
+        await self.async_open_udp(where, sock=sock, note=f" (joined {self.group} on {self.interface})")
 
     def handle(self, data: bytes, addr: Any, arrival_ns: int) -> None:
         """Size, sender, header, reassembly, payload, sample, sequence; then the camera."""

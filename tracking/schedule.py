@@ -7,7 +7,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 
 
-async def paced_ticks(rate_hz: float, duration_s: float | None, max_lag_s: float,
+async def async_paced_ticks(rate_hz: float, duration_s: float | None, max_lag_s: float,
                       on_skip: Callable[[int], None]) -> AsyncIterator[int]:
     """Yield tick numbers 0, 1, 2 ... each at its due time (I/O loop) until ``duration_s``.
 

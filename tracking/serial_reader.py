@@ -35,6 +35,7 @@ from stagectl.core.camera import CameraInput
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.links import Endpoint, SerialSettings
+from stagectl.core.logutil import swallowed
 from tracking.source import TrackingSource
 
 PARITIES = {"none": serial.PARITY_NONE, "even": serial.PARITY_EVEN, "odd": serial.PARITY_ODD,
@@ -91,7 +92,7 @@ class SerialSource(TrackingSource, Generic[ItemT]):
     """
 
     unit = "serial data"
-    logger: ClassVar[logging.Logger] = logging.getLogger("tracking.serial_reader")
+    logger: ClassVar[logging.Logger] = logging.getLogger("stagectl.tracking")
     """Where the reader logs (subclasses name their own subsystem)."""
 
     def __init__(self, name: str, camera: CameraInput, clock: StageClock, events: EventQueue,
@@ -163,7 +164,7 @@ class SerialSource(TrackingSource, Generic[ItemT]):
         self._stop.set()
         if thread is None:
             return
-        with self._port_lock, contextlib.suppress(Exception):
+        with self._port_lock, swallowed(self.logger, "waking a serial read to stop it"):
             if self._port is not None:
                 self._port.cancel_read()  # wakes a read blocked in select()
         await asyncio.to_thread(thread.join, JOIN_TIMEOUT_S)
@@ -253,7 +254,7 @@ class SerialSource(TrackingSource, Generic[ItemT]):
         """Close and forget the port (caller holds _port_lock)."""
         port, self._port = self._port, None
         if port is not None:
-            with contextlib.suppress(Exception):
+            with swallowed(self.logger, "closing a serial port"):
                 port.close()
 
     def _to_loop(self, callback: Callable[..., None], *args: Any) -> None:

@@ -39,7 +39,7 @@ class _SenderTask:
         if not task.cancelled() and task.exception() is not None:
             self.events.post(Level.ERROR, self.name, "error", f"simulator stopped: {task.exception()}")
 
-    async def stop(self) -> None:
+    async def async_stop(self) -> None:
         if self.task is not None:
             self.task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -80,7 +80,7 @@ class SimulatedFreeDSource(FreeDUdpSource):
 
     async def async_stop(self) -> None:
         """Stop the sender, then close the socket."""
-        await self._sender.stop()
+        await self._sender.async_stop()
         await super().async_stop()
 
 
@@ -118,5 +118,5 @@ class SimulatedOpenTrackIOSource(OpenTrackIOUdpSource):
 
     async def async_stop(self) -> None:
         """Stop the sender, then close the socket."""
-        await self._sender.stop()
+        await self._sender.async_stop()
         await super().async_stop()

@@ -10,7 +10,6 @@ coords.py); packets are encoded by tracking.freed.codec.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import socket
@@ -18,11 +17,12 @@ from dataclasses import dataclass
 
 from stagectl.core import coords
 from stagectl.core.links import Endpoint
+from stagectl.core.logutil import swallowed
 from stagectl.core.samples import Vec3
 from tracking.freed.codec import FreeDPosition, encode_d1
-from tracking.schedule import paced_ticks
+from tracking.schedule import async_paced_ticks
 
-log = logging.getLogger("tracking.simulator")
+log = logging.getLogger("stagectl.tracking")
 
 TWO_PI = 2.0 * math.pi
 #: FreeD's "generic" raw zoom/focus range (Unreal's LiveLinkFreeD default): 0..0x10000.
@@ -124,7 +124,7 @@ class FreeDSimulator:
         transport, _ = await loop.create_datagram_endpoint(
             asyncio.DatagramProtocol, remote_addr=(self.target.host, self.target.port), family=family)
         try:
-            async for tick in paced_ticks(self.rate_hz, duration_s, self.max_lag_s, self._skipped):
+            async for tick in async_paced_ticks(self.rate_hz, duration_s, self.max_lag_s, self._skipped):
                 for packet in self.packets_at(tick / self.rate_hz):
                     try:
                         transport.sendto(packet)
@@ -132,5 +132,5 @@ class FreeDSimulator:
                     except OSError:  # nobody listening yet (ICMP refused): keep sending
                         self.send_errors += 1
         finally:
-            with contextlib.suppress(Exception):
+            with swallowed(log, "closing a simulator's socket"):
                 transport.close()

@@ -15,7 +15,7 @@ from stagectl.core.health import StreamHealth
 from stagectl.core.links import Endpoint
 from stagectl.core.logutil import RateLimiter, with_suppressed
 
-log = logging.getLogger("tracking.source")
+log = logging.getLogger("stagectl.tracking")
 
 Capture = Callable[[bytes, Any, int], None]
 """Called with every datagram (or serial read) as it arrived, before decoding: (data, sender, arrival ns)."""

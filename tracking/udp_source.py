@@ -16,7 +16,7 @@ from stagectl.core.events import Level
 from stagectl.core.links import Endpoint
 from tracking.source import TrackingSource
 
-log = logging.getLogger("tracking.udp")
+log = logging.getLogger("stagectl.tracking")
 
 #: Size of each recvfrom. asyncio's datagram transport asks for 256 KiB, over glibc's mmap
 #: threshold, so every read maps and unmaps a fresh buffer (~13 us and 2 page faults per
@@ -50,8 +50,8 @@ class UdpSource(TrackingSource, asyncio.DatagramProtocol):
         """The local address actually bound (port 0 in the config becomes the real port)."""
         return self._bound
 
-    async def open_udp(self, where: str, *, local: Endpoint | None = None, sock: socket.socket | None = None,
-                       note: str = "") -> bool:
+    async def async_open_udp(self, where: str, *, local: Endpoint | None = None,
+                             sock: socket.socket | None = None, note: str = "") -> bool:
         """Bind ``local`` (or adopt the bound ``sock``) on the running loop; False after reporting a failure.
 
         ``where`` names the address in the failure message. The socket is read by

@@ -216,12 +216,12 @@ class HeliosEmulator(ServedEmulator):
 
 async def _serve(host: str, port: int) -> None:
     emulator = HeliosEmulator(host, port)
-    await emulator.start()
+    await emulator.async_start()
     print(f"HELIOS emulator at {emulator.url}/api/v1/public (Ctrl-C stops)", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
-        await emulator.stop()
+        await emulator.async_stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,7 +30,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 from stagectl.core.logutil import RateLimiter, with_suppressed
 
-log = logging.getLogger("stagectl.led_wall.http_server")
+log = logging.getLogger("stagectl.led_wall")
 
 MAX_BODY = 1 << 20
 """Default largest request body in bytes (larger: 413 and the connection is closed)."""
@@ -151,7 +151,7 @@ class HttpServer:
         """True between start and stop."""
         return self._server is not None
 
-    async def start(self) -> int:
+    async def async_start(self) -> int:
         """Bind and listen; returns the bound port."""
         if self._server is not None:
             return self.port
@@ -160,7 +160,7 @@ class HttpServer:
         self.port = int(self._server.sockets[0].getsockname()[1])
         return self.port
 
-    async def stop(self) -> None:
+    async def async_stop(self) -> None:
         """Stop listening, release hung requests and close every connection."""
         server, self._server = self._server, None
         self._release.set()

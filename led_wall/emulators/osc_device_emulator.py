@@ -20,7 +20,7 @@ from pythonosc.osc_packet import OscPacket, ParseError
 
 from stagectl.core.logutil import RateLimiter, with_suppressed
 
-log = logging.getLogger("stagectl.led_wall.osc_device_emulator")
+log = logging.getLogger("stagectl.led_wall")
 
 MAX_DATAGRAM = 8192
 """Larger datagrams are refused before decoding (the devices stagectl drives send tens of bytes)."""

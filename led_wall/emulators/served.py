@@ -62,13 +62,13 @@ class ServedEmulator:
     def fail_status(self, value: int | None) -> None:
         self.faults.fail_status = value
 
-    async def start(self) -> int:
+    async def async_start(self) -> int:
         """Bind and serve; returns the port."""
-        return await self.server.start()
+        return await self.server.async_start()
 
-    async def stop(self) -> None:
+    async def async_stop(self) -> None:
         """Close the server and every connection."""
-        await self.server.stop()
+        await self.server.async_stop()
 
     def changes_of(self, path: str) -> list[Change]:
         """The logged writes of one path, oldest first."""

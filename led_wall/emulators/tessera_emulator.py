@@ -286,12 +286,12 @@ class TesseraEmulator(ServedEmulator):
 
 async def _serve(host: str, port: int) -> None:
     emulator = TesseraEmulator(host, port)
-    await emulator.start()
+    await emulator.async_start()
     print(f"Tessera emulator at {emulator.url}/api/ (Ctrl-C stops)", flush=True)
     try:
         await asyncio.Event().wait()
     finally:
-        await emulator.stop()
+        await emulator.async_stop()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -51,13 +51,8 @@ class DeviceTableChecker(Checker):
     def device(self, i: int, table: dict[str, Any]) -> DeviceConfig | None:
         """Check ``devices[i]``; None when an error was recorded."""
         base, before = ("devices", i), len(self.errors)
-        key: KeyPath = (*base, "kind")
-        allowed = ", ".join(DEVICE_KINDS)
-        kind = self.typed(table, key, (str,), allowed, required=True)
-        if kind is not None:
-            kind = self.choice(kind, key, "device kind", DEVICE_KINDS)
+        kind = self.kind_and_keys(table, base, "device", DEVICE_KINDS, KEYS_BY_KIND, ALL_DEVICE_KEYS)
         keys = KEYS_BY_KIND.get(kind or "", ALL_DEVICE_KEYS)
-        self.keys(table, base, keys, where=f"for a device of kind '{kind}'")
         name = self.typed(table, (*base, "name"), (str,), _ALLOWED_NAME, required=True)
         if name is not None and not _NAME.match(name):
             self.error((*base, "name"), f"invalid device name {name!r}; allowed: {_ALLOWED_NAME}")

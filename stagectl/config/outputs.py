@@ -33,13 +33,8 @@ class OutputTableChecker(Checker):
     def output(self, i: int, table: dict[str, Any], cameras: Sequence[str]) -> OutputConfig | None:
         """Check ``outputs[i]``; None when an error was recorded."""
         base, before = ("outputs", i), len(self.errors)
-        key: KeyPath = (*base, "kind")
-        allowed = ", ".join(OUTPUT_KINDS)
-        kind = self.typed(table, key, (str,), allowed, required=True)
-        if kind is not None:
-            kind = self.choice(kind, key, "output kind", OUTPUT_KINDS)
+        kind = self.kind_and_keys(table, base, "output", OUTPUT_KINDS, KEYS_BY_KIND, ALL_OUTPUT_KEYS)
         keys = KEYS_BY_KIND.get(kind or "", ALL_OUTPUT_KEYS)
-        self.keys(table, base, keys, where=f"for an output of kind '{kind}'")
         target = self._endpoint(table, (*base, "target"), DEFAULT_TARGET.get(kind or "", "127.0.0.1:0"))
         websocket = None
         if "websocket" in table and "websocket" in keys:

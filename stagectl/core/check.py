@@ -291,6 +291,20 @@ class Checker:
 
     # --- tables / objects ---------------------------------------------------------------------------
 
+    def kind_and_keys(self, table: Mapping[str, Any], base: KeyPath, what: str, kinds: Sequence[str],
+                      keys_by_kind: Mapping[str, Sequence[str]], all_keys: Sequence[str]) -> str | None:
+        """A table whose ``kind`` decides its keys (``[[devices]]``, ``[[outputs]]``): ``kind`` is required
+        and one of ``kinds``; every other key must be one that kind takes (any kind's, when the kind is
+        bad). The kind, or None after an error."""
+        key: KeyPath = (*base, "kind")
+        kind: str | None = self.typed(table, key, (str,), ", ".join(kinds), required=True)
+        if kind is not None:
+            kind = self.choice(kind, key, f"{what} kind", kinds)
+        article = "an" if what[:1] in "aeiou" else "a"
+        where = f"for {article} {what} of kind '{kind}'"
+        self.keys(table, base, keys_by_kind.get(kind or "", all_keys), where=where)
+        return kind
+
     def keys(self, table: Mapping[str, Any], base: KeyPath, allowed: Sequence[str], *,
              required: Sequence[str] = (), where: str = "", hint_from: Sequence[str] | None = None,
              notes: Mapping[str, str] | None = None) -> bool:

@@ -30,7 +30,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from stagectl.core.device import Fade
+from stagectl.core.features import Fade
 
 LOG_ZERO_OFFSET = 0.01
 """A LOG fade with an end at 0 moves ``log(value + c)``, ``c`` = this fraction of the larger end."""

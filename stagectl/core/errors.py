@@ -1,7 +1,8 @@
 """The one exception tree of stagectl.
 
 Every message says what was wrong, where (file:line, device, field) and, where it helps,
-what to do about it.
+what to do about it. Every exception a caller can see derives from :class:`StageError`; only a
+module's private control-flow signal that never leaves it (an emulator's ``_Refusal``) stands apart.
 """
 
 from __future__ import annotations

@@ -47,7 +47,7 @@ class StageEvent:
         return f"{stamp}.{millis:03d} {self.level.name:<7} {self.source}: {self.message}"
 
 
-log = logging.getLogger("stagectl.core.events")
+log = logging.getLogger("stagectl.events")
 
 
 class EventQueue:

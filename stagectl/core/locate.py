@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Sequence
 from typing import Any, TypeVar
 
 from stagectl.core.check import KeyLines, KeyPath
@@ -60,15 +61,30 @@ class TomlLocator(KeyLines):
 
 class JsonLocator(KeyLines):
     """Key path -> line map of one JSON document: an object member at its key, an array element where
-    it starts. Iterative, so nesting depth does not matter."""
+    it starts. Iterative, so nesting depth does not matter. The text is scanned at the first question,
+    so a file without a problem costs nothing."""
 
-    __slots__ = ()
+    __slots__ = ("_text",)
 
     def __init__(self, text: str) -> None:
-        lines: dict[KeyPath, int] = {}
-        with contextlib.suppress(IndexError, ValueError):
-            _scan_json(text, lines)
-        super().__init__(lines)
+        super().__init__()
+        self._text: str | None = text
+
+    def _scan(self) -> None:
+        text, self._text = self._text, None
+        if text is not None:
+            with contextlib.suppress(IndexError, ValueError):
+                _scan_json(text, self._lines)
+
+    def line_of(self, path: Sequence[str | int]) -> int | None:
+        """The line where exactly ``path`` is written, or None."""
+        self._scan()
+        return super().line_of(path)
+
+    def locate(self, path: Sequence[str | int]) -> int | None:
+        """The line of ``path``, else of its nearest written parent, else None."""
+        self._scan()
+        return super().locate(path)
 
 
 def json_document(text: str, path: str | None, error: type[_E]) -> Any:

@@ -6,9 +6,11 @@ lets one message per key through per interval and says how many it held back.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Iterator
 
 
 class RateLimiter:
@@ -41,6 +43,25 @@ class RateLimiter:
 def with_suppressed(message: str, held_back: int) -> str:
     """Append "(N similar suppressed)" to a message when anything was held back."""
     return f"{message} ({held_back} similar suppressed)" if held_back else message
+
+
+SWALLOWED: Counter[str] = Counter()
+"""How often each :func:`swallowed` reason happened in this process (for tests and diagnostics)."""
+
+
+@contextlib.contextmanager
+def swallowed(log: logging.Logger, reason: str) -> Iterator[None]:
+    """Let an ``Exception`` in the block go, counted under ``reason`` and logged at DEBUG with its traceback.
+
+    For cleanup that must not fail the caller (closing a socket that may already be broken, a goodbye
+    packet while stopping): ``reason`` says why losing the error is right there. Never for the hot path's
+    decoding (that is counted per source and reported) or for anything the operator must hear about.
+    """
+    try:
+        yield
+    except Exception:
+        SWALLOWED[reason] += 1
+        log.debug("%s failed (ignored)", reason, exc_info=True)
 
 
 def setup_logging(level: int = logging.INFO) -> None:

@@ -20,7 +20,7 @@ from stagectl.core.errors import RuntimeBlocked, RuntimeNotRunning
 
 T = TypeVar("T")
 
-log = logging.getLogger("stagectl.core.runtime")
+log = logging.getLogger("stagectl.core")
 
 #: How long ``stop`` waits for pending tasks to finish after cancelling them.
 STOP_GRACE_S = 0.5

@@ -41,6 +41,7 @@ from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZerocon
 
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
+from stagectl.core.logutil import swallowed
 
 log = logging.getLogger("stagectl.discovery")
 
@@ -126,7 +127,7 @@ def _is_loopback_only(interfaces: Sequence[str] | None) -> bool:
         return False
 
 
-async def open_zeroconf(interfaces: Sequence[str] | None = None) -> AsyncZeroconf:
+async def async_open_zeroconf(interfaces: Sequence[str] | None = None) -> AsyncZeroconf:
     """An AsyncZeroconf on ``interfaces`` (IP addresses; None: every interface), started.
 
     Loopback-only interface lists get host-only sockets (see the module docstring).
@@ -185,7 +186,7 @@ class Discovery:
         """Open mDNS and start browsing; DiscoveryError when mDNS cannot open."""
         self._changed = asyncio.Event()
         self._resolving = asyncio.Semaphore(_RESOLVE_CONCURRENCY)
-        self._azc = await open_zeroconf(self.interfaces)
+        self._azc = await async_open_zeroconf(self.interfaces)
         self._browser = AsyncServiceBrowser(self._azc.zeroconf, list(self.types), handlers=[self._on_change])
 
     async def async_stop(self) -> None:
@@ -309,10 +310,10 @@ class Advertiser:
         if self._shared is not None:
             return self._shared
         if self._own is None:
-            self._own = await open_zeroconf(self.interfaces)
+            self._own = await async_open_zeroconf(self.interfaces)
         return self._own
 
-    async def advertise(self, service_type: str, name: str, port: int, txt: Mapping[str, str],
+    async def async_advertise(self, service_type: str, name: str, port: int, txt: Mapping[str, str],
                         host: str | Sequence[str] = "127.0.0.1") -> Advert:
         """Register ``name`` (an instance name, <= 63 bytes) of ``service_type`` at ``host:port``.
 
@@ -349,7 +350,7 @@ class Advertiser:
         self._adverts.append(advert)
         return advert
 
-    async def withdraw(self, handle: Advert) -> None:
+    async def async_withdraw(self, handle: Advert) -> None:
         """Unregister (sends goodbye packets, so browsers drop it at once). Unknown handles are ignored."""
         if handle not in self._adverts:
             return
@@ -363,8 +364,8 @@ class Advertiser:
     async def async_stop(self) -> None:
         """Withdraw everything; close the zeroconf this advertiser opened (not a shared one)."""
         for advert in list(self._adverts):
-            with contextlib.suppress(Exception):
-                await self.withdraw(advert)
+            with swallowed(log, "a goodbye packet while stopping mDNS"):
+                await self.async_withdraw(advert)
         own, self._own = self._own, None
         if own is not None:
             await own.async_close()

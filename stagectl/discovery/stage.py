@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ipaddress
+import logging
 import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ from zeroconf.asyncio import AsyncZeroconf
 from stagectl.config.model import StageConfig
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.links import Endpoint
+from stagectl.core.logutil import swallowed
 from stagectl.discovery.devices import (
     check_device_config,
     device_config_for,
@@ -54,8 +56,8 @@ from stagectl.discovery.mdns import (
     Discovery,
     DiscoveryError,
     FoundDevice,
+    async_open_zeroconf,
     control_txt,
-    open_zeroconf,
 )
 
 __all__ = [
@@ -66,6 +68,7 @@ __all__ = [
 ]
 
 SOURCE = "discovery"
+log = logging.getLogger("stagectl.discovery")
 LOOPBACK = ("127.0.0.1",)
 OWN_CONTROL = "(this stage)"
 """What :attr:`StageDiscovery.own` calls this stage's own control service (not a device name)."""
@@ -137,7 +140,7 @@ async def _uncancelled(coro: Any) -> None:
     try:
         await asyncio.shield(task)
     except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
+        with swallowed(log, "a shielded mDNS step finishing after a cancel"):
             await task
         raise
 
@@ -230,7 +233,7 @@ class StageDiscovery:
     async def _async_withdraw(self, advertiser: Advertiser, adverts: Sequence[Advert]) -> None:
         for advert in adverts:
             try:
-                await advertiser.withdraw(advert)
+                await advertiser.async_withdraw(advert)
             except Exception as exc:  # zeroconf closing under us: the goodbye is best effort
                 self.events.post(Level.WARNING, SOURCE, "error", f"could not withdraw {advert.name!r}: {exc}")
 
@@ -272,7 +275,7 @@ class StageDiscovery:
             await discovery.async_start()
             self._zeroconf = discovery.zeroconf
         else:
-            self._zeroconf = await open_zeroconf(self.interfaces)
+            self._zeroconf = await async_open_zeroconf(self.interfaces)
 
     async def _advertiser_ready(self) -> Advertiser | None:
         return None if self._open is None else await asyncio.shield(self._open)
@@ -313,7 +316,7 @@ class StageDiscovery:
     async def _announce(self, advertiser: Advertiser, service_type: str, name: str, port: int,
                         txt: Mapping[str, str], host: str | list[str], label: str) -> Advert | None:
         try:
-            advert = await advertiser.advertise(service_type, name, port, txt, host)
+            advert = await advertiser.async_advertise(service_type, name, port, txt, host)
         except DiscoveryError as exc:
             self.events.post(Level.ERROR, SOURCE, "error", f"could not announce {name!r}: {exc}")
             return None
@@ -329,7 +332,7 @@ class StageDiscovery:
         for task in tasks:
             task.cancel()
         for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            with contextlib.suppress(asyncio.CancelledError), swallowed(log, "a discovery task, stopping"):
                 await task
         discovery, self._discovery = self._discovery, None
         zeroconf, self._zeroconf = self._zeroconf, None

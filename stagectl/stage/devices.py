@@ -31,9 +31,10 @@ from led_wall.osc_device import OscDevice, OscFeatureSpec
 from led_wall.tessera import TesseraDevice
 from presets.cues import CueEngine
 from stagectl.config.model import DeviceConfig, StageConfig
-from stagectl.core.device import Device, Fade
+from stagectl.core.device import Device
 from stagectl.core.errors import ConfigError, StageError
 from stagectl.core.events import EventQueue, Level
+from stagectl.core.features import Fade
 from stagectl.discovery.stage import EmulatorAdvert, StageDiscovery, check_device_config, endpoint_key
 from stagectl.unreal.frustum import FrustumSender
 from stagectl.unreal.frustum_device import FrustumDevice
@@ -169,7 +170,7 @@ class DeviceRegistry(Mapping[str, Device]):
         """Start the emulators, point their devices at them, start every device; a device that cannot
         open costs only that device (an ERROR event)."""
         for name, emulator in self.emulators.items():
-            await emulator.start()
+            await emulator.async_start()
             device = self._devices[name]
             assert isinstance(device, TesseraDevice | HeliosDevice)
             device.set_url(emulator.url)
@@ -196,7 +197,7 @@ class DeviceRegistry(Mapping[str, Device]):
 
     async def _async_stop_emulator(self, name: str, emulator: Emulator) -> None:
         try:
-            await emulator.stop()
+            await emulator.async_stop()
         except Exception as exc:  # keep stopping the others
             self.events.post(Level.ERROR, name, "error", f"emulator: error while stopping: {exc}")
 
@@ -252,7 +253,7 @@ class DeviceRegistry(Mapping[str, Device]):
             return None
         try:
             if emulator is not None:
-                await emulator.start()
+                await emulator.async_start()
                 assert isinstance(device, TesseraDevice | HeliosDevice)
                 device.set_url(emulator.url)
             await device.async_start()
@@ -307,7 +308,7 @@ class DeviceRegistry(Mapping[str, Device]):
         said why it was refused)."""
         steps: list[tuple[str, Callable[[], Awaitable[object]]]] = [("device", device.async_stop)]
         if emulator is not None:
-            steps.append(("emulator", emulator.stop))
+            steps.append(("emulator", emulator.async_stop))
         for what, close in steps:
             try:
                 await close()

@@ -23,9 +23,9 @@ from presets.model import Cue, CueList, Look, LookError
 from presets.store import CUES_FILE, LookStore
 from stagectl.config.model import DeviceConfig, StageConfig
 from stagectl.core.colour import Cdl
-from stagectl.core.device import DeviceStatus
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
+from stagectl.core.features import DeviceStatus
 from stagectl.discovery.mdns import FoundDevice
 from stagectl.discovery.stage import StageDiscovery
 from stagectl.stage.devices import DeviceRegistry

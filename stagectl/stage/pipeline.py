@@ -42,7 +42,7 @@ LENS_READING_MAX_AGE_NS = 500_000_000
 SMOOTHING_GAP_NS = 250_000_000
 MAX_SMOOTHING = 50
 
-log = logging.getLogger("stagectl.stage.pipeline")
+log = logging.getLogger("stagectl.stage")
 
 
 class CameraPipeline:
@@ -74,6 +74,7 @@ class CameraPipeline:
         self._limiter = RateLimiter()
         self._window: deque[CameraSample] = deque()
         self._held = 0  # samples waiting in the delay line
+        self._holding: deque[CameraSample] = deque()
         self._solve: LensSolve | None = None
         self.lens_file: str | None = None
         """The lens file solving this camera's samples (its name), None when unsolved."""
@@ -204,15 +205,18 @@ class CameraPipeline:
         now = loop.time()
         release = max(now + self._delay_s, self._last_release)
         self._last_release = release
-        if release > now:
+        if release > now or self._held:
+            # Held samples leave in arrival order: a timer releases the oldest one held, not "its" sample,
+            # because the loop's timer heap does not keep the order of timers due at the same instant.
             self._held += 1
-            loop.call_at(release, self._release, sample)
+            self._holding.append(sample)
+            loop.call_at(release, self._release)
         else:
             self._deliver(sample)
 
-    def _release(self, sample: CameraSample) -> None:
+    def _release(self) -> None:
         self._held -= 1
-        self._deliver(sample)
+        self._deliver(self._holding.popleft())
 
     def _reading_for(self, sample: CameraSample) -> LensReading | None:
         """The newest lens reading at or before the sample's arrival, unless it is stale."""

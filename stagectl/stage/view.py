@@ -32,8 +32,8 @@ import numpy.typing as npt
 from presets.cues import EngineStatus
 from presets.model import Cue, Look
 from stagectl.config.model import DeviceConfig
-from stagectl.core.device import DeviceStatus
 from stagectl.core.events import StageEvent
+from stagectl.core.features import DeviceStatus
 from stagectl.core.logutil import RateLimiter, with_suppressed
 from stagectl.core.ringbuffer import COLUMNS
 from stagectl.discovery.mdns import FoundDevice
@@ -65,7 +65,7 @@ STATUS_PERIOD_S = 0.5
 
 History = npt.NDArray[np.float64]
 
-log = logging.getLogger("stagectl.stage.view")
+log = logging.getLogger("stagectl.stage")
 
 
 @dataclass(frozen=True, slots=True)

@@ -254,11 +254,11 @@ class FrustumSender:
         try:
             if len(changes) == 1:
                 (name, value), = changes.items()
-                await client.set_preset_property(self.preset, self.labels[name], value)
+                await client.async_set_preset_property(self.preset, self.labels[name], value)
                 errors: dict[str, str] = {}
             else:
                 names = list(changes)
-                answers = await client.batch(
+                answers = await client.async_batch(
                     [preset_property_request(self.preset, self.labels[n], changes[n]) for n in names])
                 errors = {names[a.request_id]: f"{a.status}: {_text(a.body)}" for a in answers
                           if not a.ok and 0 <= a.request_id < len(names)}

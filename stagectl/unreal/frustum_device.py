@@ -18,8 +18,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from stagectl.core.colour import CDL_FADES
-from stagectl.core.device import Device, DeviceError, DeviceRefused, Fade, Feature, FeatureKind, Value
+from stagectl.core.device import Device
 from stagectl.core.events import EventQueue
+from stagectl.core.features import DeviceError, DeviceRefused, Fade, Feature, FeatureKind, Value
 from stagectl.unreal.frustum import CueError, FrustumCues, FrustumSender
 
 ZONE = "frustum"

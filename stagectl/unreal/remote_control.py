@@ -34,9 +34,9 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
-from stagectl.core.logutil import RateLimiter, with_suppressed
+from stagectl.core.logutil import RateLimiter, swallowed, with_suppressed
 
-log = logging.getLogger("stagectl.unreal.remote_control")
+log = logging.getLogger("stagectl.unreal")
 
 
 class LinkState(enum.Enum):
@@ -263,7 +263,7 @@ class RemoteControlClient:
             if not future.done():
                 future.set_exception(ConnectionError(reason))
         if ws is not None:
-            with contextlib.suppress(Exception):
+            with swallowed(log, "closing a broken Remote Control WebSocket"):
                 async with asyncio.timeout(self.timeout_s):
                     await ws.close()
 
@@ -282,30 +282,30 @@ class RemoteControlClient:
             future.set_result((code if isinstance(code, int) else 0, data.get("ResponseBody")))
 
     # --- requests ---------------------------------------------------------------------------
-    async def set_preset_property(self, preset: str, label: str, value: Any) -> Any:
+    async def async_set_preset_property(self, preset: str, label: str, value: Any) -> Any:
         """Set an exposed property of a Remote Control preset by its label."""
         item = preset_property_request(preset, label, value)
         return await self._request("PUT", item["URL"], item["Body"])
 
-    async def set_object_property(self, object_path: str, property_name: str, value: Any,
+    async def async_set_object_property(self, object_path: str, property_name: str, value: Any,
                                   access: str = "WRITE_ACCESS", transaction: bool = False) -> Any:
         """Write one property of an object by path (``access`` e.g. WRITE_TRANSACTION_ACCESS)."""
         item = object_property_request(object_path, property_name, value, access, transaction)
         return await self._request("PUT", item["URL"], item["Body"])
 
-    async def get_object_property(self, object_path: str, property_name: str) -> Any:
+    async def async_get_object_property(self, object_path: str, property_name: str) -> Any:
         """Read one property of an object; returns its value."""
         body = {"objectPath": object_path, "propertyName": property_name, "access": "READ_ACCESS"}
         reply = await self._request("PUT", "/remote/object/property", body)
         return reply.get(property_name) if isinstance(reply, dict) else reply
 
-    async def call_function(self, object_path: str, function_name: str,
+    async def async_call_function(self, object_path: str, function_name: str,
                             parameters: Mapping[str, Any] | None = None, transaction: bool = False) -> Any:
         """Call a function on an object; returns Unreal's reply (e.g. {"ReturnValue": ...})."""
         item = function_call_request(object_path, function_name, parameters, transaction)
         return await self._request("PUT", item["URL"], item["Body"])
 
-    async def batch(self, requests: Sequence[Mapping[str, Any]]) -> list[BatchResponse]:
+    async def async_batch(self, requests: Sequence[Mapping[str, Any]]) -> list[BatchResponse]:
         """Send several requests (dicts with URL, Verb, Body) as one ``/remote/batch``.
 
         Items are numbered 0..n-1 as RequestId. A refused item does not raise: check ``ok``.
@@ -317,7 +317,7 @@ class RemoteControlClient:
         return [BatchResponse(int(a.get("RequestId", -1)), int(a.get("ResponseCode", 0)),
                               a.get("ResponseBody")) for a in answers if isinstance(a, dict)]
 
-    async def get_presets(self) -> list[dict[str, Any]]:
+    async def async_get_presets(self) -> list[dict[str, Any]]:
         """The Remote Control presets Unreal knows (each with Name, ID, Path)."""
         reply = await self._request("GET", "/remote/presets", None)
         presets = reply.get("Presets", []) if isinstance(reply, dict) else []

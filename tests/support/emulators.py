@@ -37,7 +37,7 @@ START_TIMEOUT_S = 10.0
 async def async_start_emulator(emulator: Emulator) -> None:
     """Bind and serve (I/O loop): whichever start the emulator has."""
     if isinstance(emulator, ServedEmulator):
-        await emulator.start()
+        await emulator.async_start()
     else:
         await emulator.async_start()
 
@@ -45,7 +45,7 @@ async def async_start_emulator(emulator: Emulator) -> None:
 async def async_stop_emulator(emulator: Emulator) -> None:
     """Close the emulator's sockets (I/O loop)."""
     if isinstance(emulator, ServedEmulator):
-        await emulator.stop()
+        await emulator.async_stop()
     else:
         await emulator.async_stop()
 

@@ -18,6 +18,9 @@ T = TypeVar("T")
 TIMEOUT_S = 10.0
 """The default deadline: far beyond any wait of a passing test, even on a loaded machine."""
 
+TIMEOUT_MS = int(TIMEOUT_S * 1000)
+"""The same deadline in milliseconds, for ``qtbot.waitUntil(..., timeout=TIMEOUT_MS)``."""
+
 INTERVAL_S = 0.005
 """Seconds between two looks at the condition."""
 

@@ -6,57 +6,38 @@ test's tmp_path.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from pytestqt.qtbot import QtBot
 
-from stagectl.config.load import parse_stage
 from stagectl.stage.runner import StageRunner
 from stagectl.takes.store import TakeStore
+from tests.support.polling import TIMEOUT_MS, wait_until
+from tests.support.stagefile import StageFile
 
 RATE_HZ = 240
 FPS = 25
-STAGE = f"""\
-[stage]
-name = "Takes test"
-frame_rate = {FPS}
 
-[[cameras]]
-name = "A"
 
-[[cameras]]
-name = "B"
-
-[[sources]]
-camera = "A"
-protocol = "simulator"
-listen = "127.0.0.1:0"
-rate_hz = {RATE_HZ}
-
-[[sources]]
-camera = "B"
-protocol = "simulator"
-listen = "127.0.0.1:0"
-rate_hz = {RATE_HZ}
-
-[takes]
-dir = "takes"
-production = "Night Drive"
-"""
+def takes_stage() -> StageFile:
+    """Two simulated cameras at :data:`RATE_HZ`, :data:`FPS`, takes in ``takes`` beside the stage file."""
+    return (StageFile("Takes test", frame_rate=FPS)
+            .source("A", rate_hz=RATE_HZ)
+            .source("B", rate_hz=RATE_HZ)
+            .takes(dir="takes", production="Night Drive"))
 
 
 def takes_runner(tmp_path: Path) -> Iterator[StageRunner]:
     """The stage above, started, its recorder ready; closed after (``yield from`` it in a fixture)."""
-    runner = StageRunner(parse_stage(STAGE, base_dir=tmp_path))
-    deadline = time.monotonic() + 5.0
-    while not runner.stage.recorder.status().ready and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert runner.stage.recorder.status().ready, runner.stage.recorder.status().error
-    yield runner
-    runner.close()
+    runner = StageRunner(takes_stage().config(tmp_path))
+    try:
+        wait_until(lambda: runner.stage.recorder.status().ready, what="the take store to open",
+                   detail=lambda: runner.stage.recorder.status().error)
+        yield runner
+    finally:
+        runner.close()
 
 
 def record_take(qtbot: QtBot, runner: StageRunner, seconds: float, **slate: Any) -> int:
@@ -69,10 +50,10 @@ def record_take(qtbot: QtBot, runner: StageRunner, seconds: float, **slate: Any)
     runner.runtime.call_sync(start())
     qtbot.wait(int(seconds * 1000))
     runner.runtime.call_sync(recorder.async_stop_take())
-    qtbot.waitUntil(lambda: recorder.status().last_take_id is not None, timeout=3000)
+    qtbot.waitUntil(lambda: recorder.status().last_take_id is not None, timeout=TIMEOUT_MS)
     take_id = recorder.status().last_take_id
     assert take_id is not None
-    qtbot.waitUntil(lambda: stored(runner, take_id).state == "complete", timeout=3000)
+    qtbot.waitUntil(lambda: stored(runner, take_id).state == "complete", timeout=TIMEOUT_MS)
     return take_id
 
 

@@ -23,6 +23,7 @@ from lens.lensfile import load_lens_file
 from lens.solve import LensSolver
 from lens.synthetic import CameraModel, orbit_poses, render_board
 from stagectl.stage.runner import StageRunner
+from tests.support.polling import TIMEOUT_MS
 from ui import workers
 from ui.app import ensure_app, open_settings
 from ui.main_window import MainWindow
@@ -64,7 +65,7 @@ def _no_task_left_running(qtbot: QtBot) -> Iterator[None]:
     """No worker outlives its test; and the test's windows (closed by pytest-qt before this runs) are
     deleted and collected now, so their garbage does not stall the I/O thread of a later test."""
     yield
-    qtbot.waitUntil(lambda: not workers.running_tasks(), timeout=5000)
+    qtbot.waitUntil(lambda: not workers.running_tasks(), timeout=TIMEOUT_MS)
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
 
@@ -95,8 +96,9 @@ def _wizard(qtbot: QtBot, runner: StageRunner, lens_path: Path) -> tuple[MainWin
     window.lens_dock.raise_()
     panel = window.lens_panel
     panel.choose_lens_file(lens_path)
-    qtbot.waitUntil(lambda: panel.solver is not None and panel.solver.lens.path == lens_path, timeout=5000)
-    qtbot.waitUntil(lambda: runner.stage.cameras["A"].latest is not None, timeout=3000)
+    qtbot.waitUntil(lambda: panel.solver is not None and panel.solver.lens.path == lens_path,
+                    timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: runner.stage.cameras["A"].latest is not None, timeout=TIMEOUT_MS)
     wizard = panel.open_calibration()
     assert wizard is not None
     return window, wizard
@@ -133,7 +135,7 @@ def test_calibrates_on_a_worker_shows_each_image_and_saves_into_the_lens_file(
     assert wizard.task is not None and wizard.cancel_button.isEnabled() and not wizard.run_button.isEnabled()
     assert gate.reached.wait(5.0)
     # The worker is held at its first image; the GUI thread goes on ticking meanwhile.
-    qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=2000)
+    qtbot.waitUntil(lambda: len(ticks) >= 5, timeout=TIMEOUT_MS)
     gate.opened.set()
     qtbot.waitUntil(lambda: wizard.result is not None, timeout=10000)
     timer.stop()
@@ -152,16 +154,18 @@ def test_calibrates_on_a_worker_shows_each_image_and_saves_into_the_lens_file(
     assert f"from {VIEWS} of {VIEWS + 1} images" in wizard.results.summary.text()
     assert "focal length" in wizard.results.summary.text()
 
-    qtbot.waitUntil(lambda: wizard.task is None and wizard.save_button.isEnabled(), timeout=2000)
+    qtbot.waitUntil(lambda: wizard.task is None and wizard.save_button.isEnabled(), timeout=TIMEOUT_MS)
     wizard.save_button.click()
-    qtbot.waitUntil(lambda: "Saved into lens_a.json" in wizard.status.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "Saved into lens_a.json" in wizard.status.text(), timeout=TIMEOUT_MS)
     saved = load_lens_file(lens_copy)
     (point,) = saved.calibrations
     assert (point.zoom_raw, point.focus_raw, point.images_used) == (ZOOM_RAW, FOCUS_RAW, VIEWS)
     assert point.rms_px == pytest.approx(result.rms_px)
     # The camera re-reads the file: its new solver has the point.
-    qtbot.waitUntil(lambda: len(demo_runner.stage.lens_solvers["A"].lens.calibrations) == 1, timeout=5000)
-    qtbot.waitUntil(lambda: "1 calibration point" in _window.lens_panel.description.text(), timeout=2000)
+    qtbot.waitUntil(lambda: len(demo_runner.stage.lens_solvers["A"].lens.calibrations) == 1,
+                    timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "1 calibration point" in _window.lens_panel.description.text(),
+                    timeout=TIMEOUT_MS)
 
 
 def test_cancel_stops_the_run(qtbot: QtBot, demo_runner: StageRunner, shots: list[Path], tmp_path: Path,
@@ -176,7 +180,7 @@ def test_cancel_stops_the_run(qtbot: QtBot, demo_runner: StageRunner, shots: lis
     wizard.cancel_button.click()
     assert "Cancelling" in wizard.status.text() and not wizard.cancel_button.isEnabled()
     gate.opened.set()  # the image in hand finishes; the next check of the flag stops the run
-    qtbot.waitUntil(lambda: wizard.task is None, timeout=5000)
+    qtbot.waitUntil(lambda: wizard.task is None, timeout=TIMEOUT_MS)
     assert wizard.status.text().startswith("Cancelled: calibration cancelled after 1 of")
     assert wizard.result is None and not wizard.save_button.isEnabled() and wizard.run_button.isEnabled()
     assert load_lens_file(lens_copy).calibrations == []
@@ -193,7 +197,7 @@ def test_errors_are_shown_in_the_dialog(qtbot: QtBot, demo_runner: StageRunner, 
     not_an_image.write_text("this is not a PNG")
     wizard.add_images([shots[-1], not_an_image])
     wizard.run()
-    qtbot.waitUntil(lambda: wizard.task is None, timeout=5000)
+    qtbot.waitUntil(lambda: wizard.task is None, timeout=TIMEOUT_MS)
     text = wizard.status.text()
     assert text.startswith("Calibration failed: need at least 5 usable images, got 0")
     assert "blank.png: board not found" in text and "notes.png: unreadable" in text
@@ -219,7 +223,7 @@ def test_a_point_that_does_not_fit_the_lens_file_is_not_saved(qtbot: QtBot, demo
     wizard.focus_raw.setValue(FOCUS_RAW)
     before = lens_copy.read_text()
     wizard.save()
-    qtbot.waitUntil(lambda: wizard.task is None, timeout=5000)
+    qtbot.waitUntil(lambda: wizard.task is None, timeout=TIMEOUT_MS)
     assert wizard.status.text().startswith("Not saved into lens_a.json:")
     assert "does not fit the lens file" in wizard.status.text()
     assert lens_copy.read_text() == before

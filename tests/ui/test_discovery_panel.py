@@ -3,7 +3,6 @@ click adds it to the stage, the manual dialog checks what it is given; and a scr
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,69 +13,54 @@ from PySide6.QtWidgets import QApplication, QDialog, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from led_wall.emulators.helios_emulator import HeliosEmulator
-from stagectl.config.load import parse_stage
 from stagectl.config.model import DeviceConfig
+from stagectl.core.features import LinkState
 from stagectl.discovery.mdns import HTTP_SERVICE, KIND_KEY, Advertiser
 from stagectl.discovery.stage import stage_file_snippet
 from stagectl.stage.runner import StageRunner
+from tests.support.emulators import EmulatorHost
+from tests.support.polling import TIMEOUT_MS
+from tests.support.stagefile import StageFile
 from tests.ui.feed import MakeFeed
 from ui import theme
 from ui.panels.discovery_panel import AddDeviceDialog, DiscoveryPanel
 from ui.panels.dp_panel import DpPanel
 
-STAGE = """\
-[stage]
-name = "Discovery UI"
-frame_rate = 25
 
-[[cameras]]
-name = "A"
-
-[[sources]]
-camera = "A"
-protocol = "simulator"
-listen = "127.0.0.1:0"
-
-[[devices]]
-kind = "tessera"
-name = "wall"
-zone = "wall"
-emulator = true
-
-[control]
-listen = "127.0.0.1:0"
-
-[looks]
-dir = "looks"
-"""
+def discovery_stage() -> StageFile:
+    """A simulated camera, an emulated wall (announced over mDNS), control-in, looks beside the file."""
+    return (StageFile("Discovery UI").source("A")
+            .device("tessera", "wall", zone="wall", emulator=True)
+            .control()
+            .looks(dir="looks"))
 
 
 class Bench:
-    """A running stage, plus a HELIOS emulator announced on loopback as another process would."""
+    """A running stage, plus a HELIOS emulator announced on loopback as another process would, and a
+    spare HELIOS nobody announces (both served by the test's emulator host)."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, host: EmulatorHost) -> None:
         (tmp_path / "looks").mkdir()
-        self.runner = StageRunner(parse_stage(STAGE, base_dir=tmp_path))
-        self.helios = HeliosEmulator()
-        self.spare = HeliosEmulator()
+        self.runner = StageRunner(discovery_stage().config(tmp_path))
+        self.helios = host.start(HeliosEmulator())
+        self.spare = host.start(HeliosEmulator())
+        self.port, self.spare_port = self.helios.port, self.spare.port
         self.advertiser = Advertiser(interfaces=["127.0.0.1"])
         self.instance = f"HELIOS {uuid.uuid4().hex[:6]}"
-        call = self.runner.runtime.call_sync
-        self.port = call(self.helios.start(), timeout=5.0)
-        self.spare_port = call(self.spare.start(), timeout=5.0)
-        call(self.advertiser.advertise(HTTP_SERVICE, self.instance, self.port, {KIND_KEY: "helios"}),
-             timeout=5.0)
+        advert = self.advertiser.async_advertise(HTTP_SERVICE, self.instance, self.port, {KIND_KEY: "helios"})
+        self.runner.runtime.call_sync(advert, timeout=5.0)
 
     def close(self) -> None:
-        self.runner.runtime.call_sync(self.advertiser.async_stop(), timeout=5.0)
-        self.runner.close()
-        for emulator in (self.helios, self.spare):
-            asyncio.run(emulator.stop())
+        """Withdraw the advert and stop the stage (the emulator host stops the emulators)."""
+        try:
+            self.runner.runtime.call_sync(self.advertiser.async_stop(), timeout=5.0)
+        finally:
+            self.runner.close()
 
 
 @pytest.fixture
-def bench(tmp_path: Path) -> Iterator[Bench]:
-    bench = Bench(tmp_path)
+def bench(tmp_path: Path, emulator_host: EmulatorHost) -> Iterator[Bench]:
+    bench = Bench(tmp_path, emulator_host)
     yield bench
     bench.close()
 
@@ -116,9 +100,9 @@ def test_a_found_processor_is_added_with_one_click(qtbot: QtBot, bench: Bench, t
     dp.show()
     panel = dp.discovery_panel
     address = f"127.0.0.1:{bench.port}"
-    qtbot.waitUntil(lambda: _row_of(panel, address) is not None, timeout=8000)
+    qtbot.waitUntil(lambda: _row_of(panel, address) is not None, timeout=TIMEOUT_MS)
     wall = f"127.0.0.1:{bench.runner.stage.devices.emulators['wall'].port}"
-    qtbot.waitUntil(lambda: _row_of(panel, wall) is not None, timeout=8000)
+    qtbot.waitUntil(lambda: _row_of(panel, wall) is not None, timeout=TIMEOUT_MS)
     row = _row_of(panel, address)
     assert row is not None
     assert _rows(panel)[row] == [bench.instance, "Megapixel HELIOS", address, "new"]
@@ -126,7 +110,7 @@ def test_a_found_processor_is_added_with_one_click(qtbot: QtBot, bench: Bench, t
     assert wall_row is not None and _rows(panel)[wall_row][3] == "added as wall"
     wall_button = panel.table.buttons[wall_row]
     assert wall_button is not None and not wall_button.isEnabled() and wall_button.text() == "Added"
-    qtbot.waitUntil(lambda: any(cells[3] == "this stage" for cells in _rows(panel)), timeout=5000)
+    qtbot.waitUntil(lambda: any(cells[3] == "this stage" for cells in _rows(panel)), timeout=TIMEOUT_MS)
     control = next(r for r, cells in enumerate(_rows(panel)) if cells[3] == "this stage")
     assert panel.table.buttons[control] is None and panel.table.cellWidget(control, 4) is None
     assert panel.note_label.text().startswith("Zeroconf: browsing on 127.0.0.1")
@@ -137,16 +121,18 @@ def test_a_found_processor_is_added_with_one_click(qtbot: QtBot, bench: Bench, t
     assert button is not None and button.isEnabled()
     button.click()
     name = f"helios-{bench.instance[-6:]}"
-    qtbot.waitUntil(lambda: name in _device_names(dp), timeout=5000)
+    qtbot.waitUntil(lambda: name in _device_names(dp), timeout=TIMEOUT_MS)
     qtbot.waitUntil(lambda: _row_of(panel, address) is not None
-                    and _rows(panel)[_row_of(panel, address) or 0][3] == f"added as {name}", timeout=3000)
+                    and _rows(panel)[_row_of(panel, address) or 0][3] == f"added as {name}",
+                    timeout=TIMEOUT_MS)
     [config] = bench.runner.views.latest.lighting.session_devices
     assert (config.kind, config.name, config.url, config.zone) == (
         "helios", name, f"http://127.0.0.1:{bench.port}", "wall")
-    qtbot.waitUntil(lambda: panel.snippet_box.isVisible(), timeout=2000)
+    qtbot.waitUntil(lambda: panel.snippet_box.isVisible(), timeout=TIMEOUT_MS)
     assert panel.snippet_edit.toPlainText() == stage_file_snippet(config)
     assert f'url = "http://127.0.0.1:{bench.port}"' in panel.snippet_edit.toPlainText()
-    qtbot.wait(400)  # the link comes up, then the picture
+    qtbot.waitUntil(lambda: any(d.name == name and d.state is LinkState.UP
+                                for d in bench.runner.views.latest.lighting.devices), timeout=TIMEOUT_MS)
     shot = tmp_path / "discovery.png"  # the picture as a user sees it, for a look when the test fails
     assert dp.grab().save(str(shot), "PNG") and QImage(str(shot)).width() > 0
     panel.copy_button.click()
@@ -190,9 +176,9 @@ def test_the_manual_dialog_checks_the_url_and_the_name(qtbot: QtBot, bench: Benc
     dp = _dp(bench, feed)
     qtbot.addWidget(dp)
     dp.discovery_panel.submit(dialog.config)
-    qtbot.waitUntil(lambda: "side" in _device_names(dp), timeout=5000)
+    qtbot.waitUntil(lambda: "side" in _device_names(dp), timeout=TIMEOUT_MS)
     bench.runner.stage.call_in_loop(bench.runner.stage.devices["side"].set, "brightness", 42.0)
-    qtbot.waitUntil(lambda: bench.spare.value("dev.display.brightness") == 42, timeout=3000)
+    qtbot.waitUntil(lambda: bench.spare.value("dev.display.brightness") == 42, timeout=TIMEOUT_MS)
 
 
 def test_osc_and_sacn_are_pointed_at_the_stage_file(qtbot: QtBot) -> None:
@@ -211,10 +197,10 @@ def test_a_refused_add_is_said_inline(qtbot: QtBot, bench: Bench, feed: MakeFeed
     dp = _dp(bench, feed)
     qtbot.addWidget(dp)
     dp.show()
-    qtbot.waitUntil(lambda: "wall" in _device_names(dp), timeout=5000)
+    qtbot.waitUntil(lambda: "wall" in _device_names(dp), timeout=TIMEOUT_MS)
     wall_url = bench.runner.stage.devices.emulators["wall"].url
     dp.discovery_panel.submit(DeviceConfig("tessera", "second-wall", url=wall_url))  # the same processor
-    qtbot.waitUntil(lambda: dp.discovery_panel.message_label.isVisible(), timeout=3000)
+    qtbot.waitUntil(lambda: dp.discovery_panel.message_label.isVisible(), timeout=TIMEOUT_MS)
     assert dp.discovery_panel.message_label.text() == (
         f"'second-wall' not added: {wall_url} is already device 'wall' (two devices writing to one processor "
         "would fight)")
@@ -224,7 +210,7 @@ def test_add_device_button_opens_the_dialog_with_the_stage_names_and_zones(
         qtbot: QtBot, bench: Bench, monkeypatch: pytest.MonkeyPatch, feed: MakeFeed) -> None:
     dp = _dp(bench, feed)
     qtbot.addWidget(dp)
-    qtbot.waitUntil(lambda: "wall" in _device_names(dp), timeout=5000)
+    qtbot.waitUntil(lambda: "wall" in _device_names(dp), timeout=TIMEOUT_MS)
     seen: dict[str, object] = {}
 
     def fake_exec(dialog: AddDeviceDialog) -> int:  # the operator types and presses Add
@@ -240,4 +226,4 @@ def test_add_device_button_opens_the_dialog_with_the_stage_names_and_zones(
     assert "wall" in seen["taken"]  # type: ignore[operator]
     # The factory looks' zones (frustum left out: it is no device's zone) and the wall device's.
     assert seen["zones"] == ["(no zone)", "ceiling", "house", "key", "wall"]
-    qtbot.waitUntil(lambda: "by-hand" in _device_names(dp), timeout=5000)
+    qtbot.waitUntil(lambda: "by-hand" in _device_names(dp), timeout=TIMEOUT_MS)

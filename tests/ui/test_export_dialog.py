@@ -15,6 +15,7 @@ from stagectl.stage.commands import run_export
 from stagectl.stage.runner import StageRunner
 from stagectl.takes.export.registry import FORMATS, Format
 from stagectl.takes.store import TakeStore
+from tests.support.polling import TIMEOUT_MS
 from tests.ui.feed import MakeFeed
 from tests.ui.takes_stage import FPS, record_take, takes_runner
 from ui.panels.export_dialog import ExportDialog
@@ -40,7 +41,7 @@ def test_export_csv_from_the_browser(qtbot: QtBot, runner: StageRunner, tmp_path
     fed.to(browser.update_view)
     qtbot.addWidget(browser)
     browser.show()
-    qtbot.waitUntil(lambda: len(browser.rows) == 1, timeout=3000)
+    qtbot.waitUntil(lambda: len(browser.rows) == 1, timeout=TIMEOUT_MS)
     assert not browser.export_button.isEnabled()  # nothing selected
     browser.select_take(take_id)
     assert browser.export_button.isEnabled()
@@ -118,7 +119,7 @@ def test_errors_show_and_missing_formats_are_disabled(qtbot: QtBot, runner: Stag
     dialog.folder_edit.setText(str(blocker / "exports"))
     _only(dialog, "csv")
     dialog.start_export()
-    qtbot.waitUntil(lambda: not dialog.running, timeout=5000)
+    qtbot.waitUntil(lambda: not dialog.running, timeout=TIMEOUT_MS)
     assert dialog.message.text().startswith("export failed: cannot create the export folder")
     assert "#f85149" in dialog.message.styleSheet()
     assert dialog.export_button.isEnabled()

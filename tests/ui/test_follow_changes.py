@@ -11,49 +11,27 @@ from PySide6.QtWidgets import QTableWidgetItem
 from pytestqt.qtbot import QtBot
 from pythonosc.udp_client import SimpleUDPClient
 
-from stagectl.config.load import parse_stage
 from stagectl.stage.runner import StageRunner
+from tests.support.polling import TIMEOUT_MS
+from tests.support.stagefile import StageFile
 from ui.app import ensure_app, open_settings
 from ui.main_window import MainWindow
 
-STAGE = """\
-[stage]
-name = "Follow test"
-frame_rate = 25
 
-[[cameras]]
-name = "A"
-
-[[sources]]
-camera = "A"
-protocol = "simulator"
-listen = "127.0.0.1:0"
-
-[[outputs]]
-kind = "remote-control"
-emulator = true
-
-[[devices]]
-kind = "tessera"
-name = "wall"
-zone = "wall"
-emulator = true
-
-[control]
-listen = "127.0.0.1:0"
-
-[looks]
-dir = "looks"
-fade_s = 0.0
-
-[takes]
-dir = "takes"
-"""
+def follow_stage() -> StageFile:
+    """A simulated camera, Unreal's Remote Control and a Tessera wall emulated, control-in, looks that
+    cut (no default fade) and takes beside the stage file."""
+    return (StageFile("Follow test").source("A")
+            .output("remote-control", emulator=True)
+            .device("tessera", "wall", zone="wall", emulator=True)
+            .control()
+            .looks(dir="looks", fade_s=0.0)
+            .takes(dir="takes"))
 
 
 @pytest.fixture
 def runner(tmp_path: Path) -> Iterator[StageRunner]:
-    runner = StageRunner(parse_stage(STAGE, base_dir=tmp_path))  # the factory looks land in tmp_path/looks
+    runner = StageRunner(follow_stage().config(tmp_path))  # the factory looks land in tmp_path/looks
     yield runner
     runner.close()
 
@@ -65,7 +43,8 @@ def window(qtbot: QtBot, runner: StageRunner) -> MainWindow:
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    qtbot.waitUntil(lambda: window.dp_panel.looks_table.rowCount() >= 8, timeout=5000)  # the factory looks
+    qtbot.waitUntil(lambda: window.dp_panel.looks_table.rowCount() >= 8,
+                    timeout=TIMEOUT_MS)  # the factory looks
     return window
 
 
@@ -95,17 +74,17 @@ def test_a_look_and_frustum_cues_over_osc_show_in_the_lighting_and_frustum_docks
     desk = _desk(runner)
     desk.send_message("/stagectl/look/Night%20blue/recall", [])
     # The Lighting dock: the live look in the header and marked in the looks table.
-    qtbot.waitUntil(lambda: "Night blue" in dp.live_label.text(), timeout=3000)
+    qtbot.waitUntil(lambda: "Night blue" in dp.live_label.text(), timeout=TIMEOUT_MS)
     assert _look_row(window, "Night blue").text() == "▶ Night blue"
     # The Frustum dock: the look's frustum zone (exposure -2 stops), slider and spin box alike.
-    qtbot.waitUntil(lambda: frustum.exposure.value() == pytest.approx(-2.0), timeout=3000)
+    qtbot.waitUntil(lambda: frustum.exposure.value() == pytest.approx(-2.0), timeout=TIMEOUT_MS)
     assert frustum.exposure_slider.value() == -20
 
     desk.send_message("/stagectl/device/frustum/overscan", 1.7)
     desk.send_message("/stagectl/device/frustum/chroma_key", True)
-    qtbot.waitUntil(lambda: frustum.overscan.value() == pytest.approx(1.7), timeout=3000)
+    qtbot.waitUntil(lambda: frustum.overscan.value() == pytest.approx(1.7), timeout=TIMEOUT_MS)
     assert frustum.overscan_slider.value() == 170
-    qtbot.waitUntil(lambda: frustum.chroma_key.isChecked(), timeout=3000)
+    qtbot.waitUntil(lambda: frustum.chroma_key.isChecked(), timeout=TIMEOUT_MS)
     assert frustum.chroma_key.text() == "Chroma key: ON"
     assert frustum.pushes == 0  # the panel followed; it sent nothing back
 
@@ -116,7 +95,7 @@ def test_a_look_recalled_in_the_lighting_dock_moves_the_frustum_controls(
     dp.looks_table.selectRow(_look_row(window, "Golden hour").row())
     dp.fade_spin.setValue(0.0)
     dp.recall_button.click()
-    qtbot.waitUntil(lambda: frustum.exposure.value() == pytest.approx(-0.5), timeout=3000)
+    qtbot.waitUntil(lambda: frustum.exposure.value() == pytest.approx(-0.5), timeout=TIMEOUT_MS)
     assert frustum.exposure_slider.value() == -5
     [sender] = runner.stage.frustum_senders.values()
     assert sender.cues.exposure_stops == pytest.approx(-0.5)
@@ -127,20 +106,20 @@ def test_cues_and_takes_over_osc_show_in_the_lighting_dock_and_the_take_bar(
     dp, bar = window.dp_panel, window.take_bar
     desk = _desk(runner)
     desk.send_message("/stagectl/cue/go", 1)  # a desk button's press
-    qtbot.waitUntil(lambda: dp.live_label.text().startswith("Cue 1"), timeout=3000)
+    qtbot.waitUntil(lambda: dp.live_label.text().startswith("Cue 1"), timeout=TIMEOUT_MS)
     assert dp.cue_table.item(0, 0).text() == "▶ 1" and dp.cue_table.item(1, 0).text() == "→ 2"
     assert _live_look(window) == "Safe (house lights)"
 
-    qtbot.waitUntil(lambda: bar.record_button.isEnabled(), timeout=3000)
+    qtbot.waitUntil(lambda: bar.record_button.isEnabled(), timeout=TIMEOUT_MS)
     desk.send_message("/stagectl/take/record", ["scene=7", "shot=B"])
-    qtbot.waitUntil(lambda: bar.record_button.text() == "■ STOP", timeout=3000)
+    qtbot.waitUntil(lambda: bar.record_button.text() == "■ STOP", timeout=TIMEOUT_MS)
     assert bar.name_label.text() == "● 7-B-T001"
     assert bar.scene.text() == "7" and not bar.scene.isEnabled()  # the take's slate, locked
     desk.send_message("/stagectl/take/stop", [])
-    qtbot.waitUntil(lambda: bar.record_button.text() == "● RECORD", timeout=3000)
-    qtbot.waitUntil(lambda: bar.name_label.text() == "next: 7-B-T002", timeout=3000)
+    qtbot.waitUntil(lambda: bar.record_button.text() == "● RECORD", timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: bar.name_label.text() == "next: 7-B-T002", timeout=TIMEOUT_MS)
     browser = window.takes_browser
-    qtbot.waitUntil(lambda: [r.info.name for r in browser.rows] == ["7-B-T001"], timeout=5000)
+    qtbot.waitUntil(lambda: [r.info.name for r in browser.rows] == ["7-B-T001"], timeout=TIMEOUT_MS)
 
 
 def test_delay_and_smoothing_set_by_another_client_show_in_the_tracking_dock(
@@ -150,8 +129,9 @@ def test_delay_and_smoothing_set_by_another_client_show_in_the_tracking_dock(
     control = window.tracking_panel.delay_control
     runner.commands.set_delay("A", frames=3.0)
     runner.commands.set_smoothing("A", 4)
-    qtbot.waitUntil(lambda: control.delay.value() == pytest.approx(120.0), timeout=3000)  # 3 frames at 25
+    qtbot.waitUntil(lambda: control.delay.value() == pytest.approx(120.0),
+                    timeout=TIMEOUT_MS)  # 3 frames at 25
     assert control.other_unit.text() == "= 3.00 frames"
-    qtbot.waitUntil(lambda: control.smoothing.value() == 4, timeout=3000)
+    qtbot.waitUntil(lambda: control.smoothing.value() == 4, timeout=TIMEOUT_MS)
     stage_row = window.stage_panel.tree.topLevelItem(0)
-    qtbot.waitUntil(lambda: "delay 120.0 ms (3.00 fr) · smoothing 4" in stage_row.text(5), timeout=3000)
+    qtbot.waitUntil(lambda: "delay 120.0 ms (3.00 fr) · smoothing 4" in stage_row.text(5), timeout=TIMEOUT_MS)

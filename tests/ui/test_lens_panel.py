@@ -20,6 +20,7 @@ from lens.lensfile import load_lens_file
 from lens.solve import LensSolver
 from stagectl.core.samples import CameraSample
 from stagectl.stage.runner import StageRunner
+from tests.support.polling import TIMEOUT_MS
 from ui import theme, workers
 from ui.app import ensure_app, open_settings
 from ui.main_window import LAYOUT_VERSION, MainWindow
@@ -36,7 +37,7 @@ def _no_task_left_running(qtbot: QtBot) -> Iterator[None]:
     """No worker outlives its test; and the test's windows (closed by pytest-qt before this runs) are
     deleted and collected now, so their garbage does not stall the I/O thread of a later test."""
     yield
-    qtbot.waitUntil(lambda: not workers.running_tasks(), timeout=5000)
+    qtbot.waitUntil(lambda: not workers.running_tasks(), timeout=TIMEOUT_MS)
     QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     gc.collect()
 
@@ -48,7 +49,7 @@ def _window(qtbot: QtBot, runner: StageRunner) -> MainWindow:
     window.show()
     qtbot.waitExposed(window)
     window.lens_dock.raise_()
-    qtbot.waitUntil(window.lens_panel.isVisible, timeout=2000)
+    qtbot.waitUntil(window.lens_panel.isVisible, timeout=TIMEOUT_MS)
     return window
 
 
@@ -82,7 +83,7 @@ def test_the_demo_lens_file_solves_the_camera_and_follows_its_raw_zoom(qtbot: Qt
     panel = window.lens_panel
     panel.choose_lens_file(DEMO_LENS)
     assert "loading demo_zoom_24_70.json" in _status(panel)
-    qtbot.waitUntil(lambda: _solved(panel, DEMO_LENS.name), timeout=5000)
+    qtbot.waitUntil(lambda: _solved(panel, DEMO_LENS.name), timeout=TIMEOUT_MS)
     assert panel.status.toolTip() == f"solved ({DEMO_LENS.name})"
     assert "Zoom 24-70 mm T2.8" in panel.description.text()
     solver = demo_runner.stage.lens_solvers["A"]
@@ -108,18 +109,19 @@ def test_the_demo_lens_file_solves_the_camera_and_follows_its_raw_zoom(qtbot: Qt
         zooms.add(sample.zoom_raw)
         return len(zooms) >= 3
 
-    qtbot.waitUntil(shows_a_new_zoom, timeout=5000)
+    qtbot.waitUntil(shows_a_new_zoom, timeout=TIMEOUT_MS)
 
     # The curves come from a worker, once; the live point sits on the focal-length band.
     qtbot.waitUntil(lambda: panel.curves.curves is not None and panel.curves.live["focal"] is not None,
-                    timeout=5000)
+                    timeout=TIMEOUT_MS)
     band = panel.curves.curves.focal_over_zoom if panel.curves.curves else None
     assert band is not None
     assert band.low[0] == pytest.approx(24.0, abs=0.01) and band.high[-1] == pytest.approx(71.05, abs=0.01)
     x, y = panel.curves.live["focal"] or (math.nan, math.nan)
     assert float(np.interp(x, band.x, band.low)) - 0.05 <= y <= float(np.interp(x, band.x, band.high)) + 0.05
     # The distortion preview draws the solved coefficients.
-    qtbot.waitUntil(lambda: panel.distortion.redraws > 0 and panel.distortion.frame is not None, timeout=2000)
+    qtbot.waitUntil(lambda: panel.distortion.redraws > 0 and panel.distortion.frame is not None,
+                    timeout=TIMEOUT_MS)
 
 
 @pytest.mark.parametrize(("edit", "field"), [
@@ -137,14 +139,14 @@ def test_a_broken_lens_file_leaves_the_camera_unsolved_and_says_why(
     window = _window(qtbot, demo_runner)
     panel = window.lens_panel
     panel.choose_lens_file(broken)
-    qtbot.waitUntil(lambda: "unsolved:" in _status(panel), timeout=5000)
+    qtbot.waitUntil(lambda: "unsolved:" in _status(panel), timeout=TIMEOUT_MS)
     tooltip = panel.status.toolTip()
     assert str(broken) in tooltip and field in tooltip
     assert "#f85149" in _status(panel)  # the fault red
     assert panel.solver is None and panel.curves.curves is None
     # The stage runs on with raw values.
     delivered = demo_runner.stage.cameras["A"].delivered
-    qtbot.waitUntil(lambda: demo_runner.stage.cameras["A"].delivered > delivered + 10, timeout=3000)
+    qtbot.waitUntil(lambda: demo_runner.stage.cameras["A"].delivered > delivered + 10, timeout=TIMEOUT_MS)
     sample = panel.shown_sample
     assert sample is not None and (sample.lens is None or sample.lens.lens_file is None)
     assert panel.readout.values["zoom_raw"].text() == str(sample.zoom_raw)
@@ -155,13 +157,13 @@ def test_removing_the_lens_file_shows_lens_unsolved(qtbot: QtBot, demo_runner: S
     window = _window(qtbot, demo_runner)
     panel = window.lens_panel
     panel.choose_lens_file(DEMO_LENS)
-    qtbot.waitUntil(lambda: _solved(panel, DEMO_LENS.name), timeout=5000)
+    qtbot.waitUntil(lambda: _solved(panel, DEMO_LENS.name), timeout=TIMEOUT_MS)
     panel.remove_button.click()
-    qtbot.waitUntil(lambda: "lens unsolved" in _status(panel) and panel.solver is None, timeout=3000)
+    qtbot.waitUntil(lambda: "lens unsolved" in _status(panel) and panel.solver is None, timeout=TIMEOUT_MS)
     assert panel.status.toolTip() == "unsolved"
-    qtbot.waitUntil(lambda: panel.readout.values["focal_length"].text() == "—", timeout=2000)
+    qtbot.waitUntil(lambda: panel.readout.values["focal_length"].text() == "—", timeout=TIMEOUT_MS)
     assert panel.curves.curves is None and "No lens file" in panel.description.text()
-    qtbot.waitUntil(lambda: panel.distortion.frame is None, timeout=2000)
+    qtbot.waitUntil(lambda: panel.distortion.frame is None, timeout=TIMEOUT_MS)
 
 
 def _frame(**coefficients: float) -> LensFrame:
@@ -175,20 +177,20 @@ def test_the_distortion_preview_redraws_when_k1_changes_and_only_then(qtbot: QtB
     preview.show()
     preview.set_exaggeration(10)
     preview.set_frame(_frame(k1=-0.05))
-    qtbot.waitUntil(lambda: preview.redraws == 1, timeout=2000)
+    qtbot.waitUntil(lambda: preview.redraws == 1, timeout=TIMEOUT_MS)
     before = np.array(preview.grid.getData(), dtype=np.float64)
     preview.set_frame(_frame(k1=-0.05))  # the same coefficients: nothing to redo
-    qtbot.wait(250)
+    preview.redraw()  # what the 10 Hz timer's next tick does
     assert preview.redraws == 1
     preview.set_frame(_frame(k1=-0.10))
-    qtbot.waitUntil(lambda: preview.redraws == 2, timeout=2000)
+    qtbot.waitUntil(lambda: preview.redraws == 2, timeout=TIMEOUT_MS)
     after = np.array(preview.grid.getData(), dtype=np.float64)
     assert not np.allclose(np.nan_to_num(before), np.nan_to_num(after))
     # Barrel: the corner of the frame is pulled in further with the stronger k1.
     assert np.nanmin(after[0]) > np.nanmin(before[0]) > 0.0
     assert "×10" in preview.caption.text() and "barrel" in preview.caption.text()
     preview.set_frame(_frame(k1=0.05))
-    qtbot.waitUntil(lambda: "pincushion" in preview.caption.text(), timeout=2000)
+    qtbot.waitUntil(lambda: "pincushion" in preview.caption.text(), timeout=TIMEOUT_MS)
 
 
 def test_the_preview_distorts_as_opencv_projects() -> None:
@@ -242,9 +244,9 @@ def test_the_film_back_row_names_the_cameras_one_sensor_and_where_it_comes_from(
     values = panel.readout.values
     # Camera A: the demo lens file's sensor; camera B: the one its OpenTrackIO tracker's static block names.
     qtbot.waitUntil(lambda: values["film_back"].text() == "36.00 x 20.25 mm"
-                    and panel.readout.film_source.text() == "from the lens file", timeout=5000)
+                    and panel.readout.film_source.text() == "from the lens file", timeout=TIMEOUT_MS)
     panel.selector.setCurrentText("B")
-    qtbot.waitUntil(lambda: panel.readout.film_source.text() == "from the tracker", timeout=5000)
+    qtbot.waitUntil(lambda: panel.readout.film_source.text() == "from the tracker", timeout=TIMEOUT_MS)
     assert values["film_back"].text() == "36.00 x 20.25 mm"
     panel.readout.show_film_back(None)
     assert values["film_back"].text() == "—" and "unknown" in panel.readout.film_source.text()

@@ -15,6 +15,7 @@ from pytestqt.qtbot import QtBot
 from stagectl.core.timecode import FrameRate
 from stagectl.stage.runner import StageRunner
 from stagectl.takes.store import TakeStore
+from tests.support.polling import TIMEOUT_MS
 from tests.take_factory import make_take
 from tests.ui.feed import MakeFeed
 from tests.ui.takes_stage import FPS, record_take, stored, takes_runner
@@ -50,15 +51,16 @@ def test_a_take_from_the_bar_appears_with_its_details_and_plots(qtbot: QtBot, ru
     bar = TakeBar(fed.view, fed.commands)
     fed.to(bar.update_view)
     qtbot.addWidget(bar)
-    qtbot.waitUntil(lambda: bar.record_button.isEnabled(), timeout=3000)
+    qtbot.waitUntil(lambda: bar.record_button.isEnabled(), timeout=TIMEOUT_MS)
     assert browser.rows == []
     bar.record_button.click()
-    qtbot.waitUntil(lambda: bar.status.recording, timeout=2000)
+    qtbot.waitUntil(lambda: bar.status.recording, timeout=TIMEOUT_MS)
     qtbot.wait(1000)
     bar.record_button.click()
-    qtbot.waitUntil(lambda: not bar.status.recording, timeout=2000)
+    qtbot.waitUntil(lambda: not bar.status.recording, timeout=TIMEOUT_MS)
     # No refresh button pressed: the browser notices the finished take by itself.
-    qtbot.waitUntil(lambda: len(browser.rows) == 1 and browser.rows[0].info.state == "complete", timeout=3000)
+    qtbot.waitUntil(lambda: len(browser.rows) == 1 and browser.rows[0].info.state == "complete",
+                    timeout=TIMEOUT_MS)
     take_id = browser.rows[0].info.take_id
     with TakeStore(runner.stage.recorder.folder, readonly=True) as store:
         data = store.read(take_id)
@@ -70,7 +72,7 @@ def test_a_take_from_the_bar_appears_with_its_details_and_plots(qtbot: QtBot, ru
     assert _cell(browser, take_id, "Samples") == str(len(a) + len(data.cameras["B"]))
 
     browser.select_take(take_id)
-    qtbot.waitUntil(lambda: browser.plots.take is not None, timeout=3000)
+    qtbot.waitUntil(lambda: browser.plots.take is not None, timeout=TIMEOUT_MS)
     assert browser.details.title.text() == f"{take_id} · T001"
     text = browser.details.text.toPlainText()
     assert f"\nA\nA/simulator\n{len(a)}\n{data.dropouts['A']}\nunsolved\n" in text
@@ -98,26 +100,26 @@ def test_circle_ng_notes_and_filter(qtbot: QtBot, runner: StageRunner, feed: Mak
     second = record_take(qtbot, runner, 0.4, scene="14", shot="B", notes="rain on glass")
     third = record_take(qtbot, runner, 0.4, scene="14", shot="B", notes="")  # slate notes carry on
     browser = _browser(qtbot, runner, feed)
-    qtbot.waitUntil(lambda: len(browser.rows) == 3, timeout=3000)
+    qtbot.waitUntil(lambda: len(browser.rows) == 3, timeout=TIMEOUT_MS)
     assert [row.info.take_id for row in browser.rows] == [third, second, first]  # newest first
 
     browser.select_take(first)
     qtbot.waitUntil(lambda: browser.details.take is not None and browser.details.take.info.take_id == first,
-                    timeout=3000)
+                    timeout=TIMEOUT_MS)
     browser.details.circle_button.click()
-    qtbot.waitUntil(lambda: stored(runner, first).circled, timeout=3000)  # a fresh connection says so
-    qtbot.waitUntil(lambda: _cell(browser, first, "Circle") == "●", timeout=3000)
+    qtbot.waitUntil(lambda: stored(runner, first).circled, timeout=TIMEOUT_MS)  # a fresh connection says so
+    qtbot.waitUntil(lambda: _cell(browser, first, "Circle") == "●", timeout=TIMEOUT_MS)
     browser.details.notes.setPlainText("best performance")
     assert browser.details.save_notes_button.isEnabled()
     browser.details.save_notes_button.click()
-    qtbot.waitUntil(lambda: stored(runner, first).notes == "best performance", timeout=3000)
+    qtbot.waitUntil(lambda: stored(runner, first).notes == "best performance", timeout=TIMEOUT_MS)
 
     browser.select_take(third)
     qtbot.waitUntil(lambda: browser.details.take is not None and browser.details.take.info.take_id == third,
-                    timeout=3000)
+                    timeout=TIMEOUT_MS)
     browser.details.no_good_button.click()
-    qtbot.waitUntil(lambda: stored(runner, third).no_good, timeout=3000)
-    qtbot.waitUntil(lambda: _cell(browser, third, "NG") == "NG", timeout=3000)
+    qtbot.waitUntil(lambda: stored(runner, third).no_good, timeout=TIMEOUT_MS)
+    qtbot.waitUntil(lambda: _cell(browser, third, "NG") == "NG", timeout=TIMEOUT_MS)
     assert not stored(runner, third).circled and stored(runner, first).circled  # each take its own flags
 
     browser.filter_edit.setText("14")
@@ -138,15 +140,16 @@ def test_circle_ng_notes_and_filter(qtbot: QtBot, runner: StageRunner, feed: Mak
 
     browser.select_take(second)
     qtbot.waitUntil(lambda: browser.details.take is not None and browser.details.take.info.take_id == second,
-                    timeout=3000)
+                    timeout=TIMEOUT_MS)
     browser.details.circle_button.click()
-    qtbot.waitUntil(lambda: stored(runner, second).circled, timeout=3000)
+    qtbot.waitUntil(lambda: stored(runner, second).circled, timeout=TIMEOUT_MS)
     browser.circled_only.setChecked(True)
-    qtbot.waitUntil(lambda: browser.visible_ids() == [second, first], timeout=3000)
+    qtbot.waitUntil(lambda: browser.visible_ids() == [second, first], timeout=TIMEOUT_MS)
     browser.hide_ng.setChecked(True)
     browser.filter_edit.setText("12")
     assert browser.visible_ids() == [first]
     assert browser.details.take is None and not browser.export_button.isEnabled()  # the selected take hid
+
 
 def test_take_seconds_and_plots_of_a_hand_made_take(qtbot: QtBot) -> None:
     take = make_take(frames=48, samples_per_frame=10)  # 24 fps, samples 1/240 s apart from tc in
@@ -175,7 +178,8 @@ def test_take_seconds_and_plots_of_a_hand_made_take(qtbot: QtBot) -> None:
 def test_a_recovered_take_stands_out(qtbot: QtBot, tmp_path: Path) -> None:
     browser = TakesBrowser(tmp_path)  # no store there yet: an empty list, no error
     qtbot.addWidget(browser)
-    qtbot.waitUntil(lambda: browser.list_task is not None and not browser.list_task.running, timeout=3000)
+    qtbot.waitUntil(lambda: browser.list_task is not None and not browser.list_task.running,
+                    timeout=TIMEOUT_MS)
     assert browser.rows == [] and browser.error == ""
     take = make_take()
     recovered = dataclasses.replace(take.info, take_id=8, name="12-A-T004", state="recovered", circled=False)

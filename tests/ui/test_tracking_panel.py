@@ -7,6 +7,8 @@ import socket
 import time
 from typing import Any
 
+import numpy as np
+import pytest
 from pytestqt.qtbot import QtBot
 
 from stagectl.config.load import default_stage
@@ -17,12 +19,13 @@ from stagectl.stage.assembly import Stage
 from stagectl.stage.commands import StageCommands
 from stagectl.stage.runner import StageRunner
 from stagectl.stage.view import CameraStatus, SourceStatus, StageView, build_view
+from tests.support.polling import TIMEOUT_MS
 from ui import theme
 from ui.app import ensure_app, open_settings
 from ui.main_window import MainWindow
 from ui.panels import source_health_table as table
 from ui.panels.delay_control import FRAMES, MS
-from ui.panels.tracking_panel import TrackingPanel
+from ui.panels.tracking_panel import INTERVALS_REFRESH_MS, TrackingPanel
 
 
 def _window(qtbot: QtBot, runner: StageRunner) -> MainWindow:
@@ -39,6 +42,19 @@ def _cell(window: MainWindow, column: int, row: int = 0) -> str:
     return item.text() if item is not None else ""
 
 
+def _shown(window: MainWindow, camera: str = "A") -> CameraStatus:
+    """Camera ``camera`` in the view the tracking dock shows now."""
+    status = window.tracking_panel.view.camera(camera)
+    assert status is not None
+    return status
+
+
+def _views_later(qtbot: QtBot, window: MainWindow, runner: StageRunner) -> None:
+    """Wait until the window has shown views published after this call (two, so a full refresh)."""
+    after = runner.views.latest.sequence
+    qtbot.waitUntil(lambda: window.tracking_panel.view.sequence > after + 1, timeout=TIMEOUT_MS)
+
+
 def _finite(text: str) -> bool:
     try:
         return math.isfinite(float(text))
@@ -51,26 +67,25 @@ def test_health_table_shows_the_demo_sources_up_at_50_hz(qtbot: QtBot, demo_runn
     health = window.tracking_panel.health
     source = demo_runner.stage.sources[0]
     qtbot.waitUntil(lambda: _cell(window, table.STATE) == "up" and _finite(_cell(window, table.HZ))
-                    and abs(float(_cell(window, table.HZ)) - 50.0) < 5.0, timeout=5000)
+                    and abs(float(_cell(window, table.HZ)) - 50.0) < 5.0, timeout=TIMEOUT_MS)
     # Jitter needs a second of intervals; then both percentiles are figures, not "—".
     qtbot.waitUntil(lambda: all(_finite(part) for part in _cell(window, table.JITTER).split(" / ")),
-                    timeout=5000)
+                    timeout=TIMEOUT_MS)
     assert health.rowCount() == 1
     assert _cell(window, table.SOURCE) == source.name.removeprefix("A/")
     assert _cell(window, table.ADDRESS) == str(source.bound)
     # The median settles at the 20 ms period (a start-up catch-up burst from the simulator can pull
     # the first figures down while only a few intervals are known).
-    qtbot.waitUntil(lambda: 15.0 < float(_cell(window, table.INTERVAL)) < 25.0, timeout=5000)
+    qtbot.waitUntil(lambda: 15.0 < float(_cell(window, table.INTERVAL)) < 25.0, timeout=TIMEOUT_MS)
     assert _cell(window, table.REJECTED) == "0 / 0"
     # Updated in place: more frames, new figures, the same rows.
     rebuilds, samples = health.rebuilds, demo_runner.stage.cameras["A"].delivered
-    qtbot.waitUntil(lambda: demo_runner.stage.cameras["A"].delivered > samples + 20, timeout=3000)
-    qtbot.wait(100)
+    qtbot.waitUntil(lambda: _shown(window).samples > samples + 20, timeout=TIMEOUT_MS)  # drawn since
     assert health.rebuilds == rebuilds
     # Another camera, its own sources.
     window.tracking_panel.selector.setCurrentText("B")
     other = demo_runner.stage.sources[1]
-    qtbot.waitUntil(lambda: _cell(window, table.ADDRESS) == str(other.bound), timeout=3000)
+    qtbot.waitUntil(lambda: _cell(window, table.ADDRESS) == str(other.bound), timeout=TIMEOUT_MS)
     assert health.rebuilds == rebuilds + 1
 
 
@@ -78,12 +93,12 @@ def test_a_rejected_datagram_shows_with_its_reason(qtbot: QtBot, demo_runner: St
     window = _window(qtbot, demo_runner)
     source = demo_runner.stage.sources[0]  # camera A, a FreeD port
     assert source.camera.name == "A" and source.bound is not None
-    qtbot.waitUntil(lambda: _cell(window, table.STATE) == "up", timeout=3000)
+    qtbot.waitUntil(lambda: _cell(window, table.STATE) == "up", timeout=TIMEOUT_MS)
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         for _ in range(3):
             sock.sendto(b"\xd1" + bytes(28), (source.bound.host, source.bound.port))  # bad checksum
         sock.sendto(b"\xd1" + bytes(5), (source.bound.host, source.bound.port))  # too short
-    qtbot.waitUntil(lambda: _cell(window, table.REJECTED) == "4 / 0", timeout=3000)
+    qtbot.waitUntil(lambda: _cell(window, table.REJECTED) == "4 / 0", timeout=TIMEOUT_MS)
     item = window.tracking_panel.health.item(0, table.REJECTED)
     assert item is not None
     assert "checksum: 3" in item.toolTip() and "length: 1" in item.toolTip()
@@ -95,12 +110,12 @@ def test_a_silent_source_goes_stale_in_the_table_and_holds_its_values(qtbot: QtB
                                                                        demo_runner: StageRunner) -> None:
     window = _window(qtbot, demo_runner)
     panel = window.tracking_panel
-    qtbot.waitUntil(lambda: _cell(window, table.STATE) == "up", timeout=3000)
+    qtbot.waitUntil(lambda: _cell(window, table.STATE) == "up", timeout=TIMEOUT_MS)
     demo_runner.runtime.call_sync(demo_runner.stage.sources[0].async_stop())
-    qtbot.waitUntil(lambda: _cell(window, table.STATE) == "stale", timeout=3000)
+    qtbot.waitUntil(lambda: _cell(window, table.STATE) == "stale", timeout=TIMEOUT_MS)
     held = panel.values["X"].text()
     assert "(last value held)" in _cell(window, table.DETAIL)
-    qtbot.wait(200)
+    _views_later(qtbot, window, demo_runner)
     assert panel.values["X"].text() == held != "—"
 
 
@@ -113,9 +128,9 @@ def test_delay_in_frames_reaches_the_pipeline(qtbot: QtBot, demo_runner: StageRu
     control.unit.setCurrentIndex(FRAMES)
     control.delay.setValue(2.0)
     assert control.other_unit.text() == "= 83.4 ms"
-    qtbot.waitUntil(lambda: abs(stage.cameras["A"].delay_ms - 2.0 * 1000.0 / fps) < 1e-9, timeout=3000)
+    qtbot.waitUntil(lambda: abs(stage.cameras["A"].delay_ms - 2.0 * 1000.0 / fps) < 1e-9, timeout=TIMEOUT_MS)
     assert stage.cameras["B"].delay_ms == 0.0
-    qtbot.wait(150)  # later views agree with what was set: the spin box stays put
+    _views_later(qtbot, window, demo_runner)  # later views agree with what was set: the spin box stays put
     assert control.delay.value() == 2.0
     # Back to ms: the same delay in the other unit.
     control.unit.setCurrentIndex(MS)
@@ -137,7 +152,7 @@ def test_dragging_the_delay_is_coalesced(qtbot: QtBot, demo_runner: StageRunner)
     control.commands = Counting()  # type: ignore[assignment]
     for ms in range(1, 41):  # forty steps of the spinner, faster than the loop is told
         control.delay.setValue(float(ms))
-    qtbot.waitUntil(lambda: stage.cameras["A"].delay_ms == 40.0, timeout=3000)
+    qtbot.waitUntil(lambda: stage.cameras["A"].delay_ms == 40.0, timeout=TIMEOUT_MS)
     assert 1 <= len(calls) <= 3
 
 
@@ -145,7 +160,7 @@ def test_the_delay_follows_the_stage_when_not_being_edited(qtbot: QtBot, demo_ru
     window = _window(qtbot, demo_runner)
     control = window.tracking_panel.delay_control
     demo_runner.commands.set_delay("A", ms=125.0)  # another client's commands, e.g. the web remote
-    qtbot.waitUntil(lambda: control.delay.value() == 125.0, timeout=3000)
+    qtbot.waitUntil(lambda: control.delay.value() == 125.0, timeout=TIMEOUT_MS)
     assert control.other_unit.text() == "= 3.00 frames"
 
 
@@ -153,17 +168,21 @@ def test_smoothing_names_the_latency_it_adds(qtbot: QtBot, demo_runner: StageRun
     window = _window(qtbot, demo_runner)
     control = window.tracking_panel.delay_control
     stage = demo_runner.stage
-    qtbot.waitUntil(lambda: stage.cameras["A"].rate_hz > 40.0, timeout=3000)
+    qtbot.waitUntil(lambda: stage.cameras["A"].rate_hz > 40.0, timeout=TIMEOUT_MS)
     assert control.latency.text() == "off (no added latency)"
     control.smoothing.setValue(5)
-    qtbot.waitUntil(lambda: stage.cameras["A"].smoothing == 5, timeout=3000)
-    # (5 - 1) / 2 periods of 20 ms: about 40 ms at 50 Hz.
-    qtbot.waitUntil(lambda: control.latency.text().startswith("adds "), timeout=3000)
+    qtbot.waitUntil(lambda: stage.cameras["A"].smoothing == 5, timeout=TIMEOUT_MS)
+    # (5 - 1) / 2 periods at the measured rate (about 40 ms at 50 Hz): the period is the source's
+    # median interval in the same view, whatever a loaded machine makes of the rate.
+    qtbot.waitUntil(lambda: control.latency.text().startswith("adds ")
+                    and math.isfinite(_shown(window).smoothing_latency_ms), timeout=TIMEOUT_MS)
+    camera = _shown(window)
+    [source] = window.tracking_panel.view.sources_of("A")
+    assert camera.smoothing_latency_ms == pytest.approx(2 * source.interval_ms_p50)
     text = control.latency.text()
-    assert text.endswith(" Hz") and " ms at " in text
-    assert 30.0 <= float(text.split()[1]) <= 50.0
+    assert text == f"adds {camera.smoothing_latency_ms:.0f} ms at {camera.rate_hz:.0f} Hz"
     control.smoothing.setValue(0)
-    qtbot.waitUntil(lambda: control.latency.text() == "off (no added latency)", timeout=3000)
+    qtbot.waitUntil(lambda: control.latency.text() == "off (no added latency)", timeout=TIMEOUT_MS)
     assert stage.cameras["A"].smoothing == 0
 
 
@@ -172,33 +191,34 @@ def test_the_inter_arrival_plot_has_data_and_its_percentiles(qtbot: QtBot, demo_
     plot = window.tracking_panel.intervals
     source = demo_runner.stage.sources[0]
     qtbot.waitUntil(lambda: source.name in plot.curves
-                    and len(plot.curves[source.name].getData()[1]) > 30, timeout=5000)
+                    and len(plot.curves[source.name].getData()[1]) > 30, timeout=TIMEOUT_MS)
     x, y = plot.curves[source.name].getData()
     assert x[-1] == 0 and x[0] == -(len(x) - 1)  # samples before the latest
-    assert 15.0 < float(y.mean()) < 30.0  # 50 Hz: about 20 ms apart
-    qtbot.waitUntil(lambda: math.isfinite(plot.p50_ms), timeout=3000)
+    assert 15.0 < float(np.median(y)) < 30.0  # 50 Hz: about 20 ms apart (a late burst aside)
+    qtbot.waitUntil(lambda: math.isfinite(plot.p50_ms), timeout=TIMEOUT_MS)
     assert 15.0 < plot.p50_ms <= plot.p99_ms
     assert plot.p50_line.isVisible() and plot.p50_line.value() == plot.p50_ms
     assert "p50" in plot.plot.titleLabel.text and "p99" in plot.plot.titleLabel.text
-    # Not redrawn every frame: ~10 Hz.
+    # Not redrawn every frame (views come 30 times a second): on its own 10 Hz timer, which never
+    # fires early, however late a loaded machine runs it.
     start, began = plot.updates, time.monotonic()
-    qtbot.wait(1000)
-    rate = (plot.updates - start) / (time.monotonic() - began)
-    assert 3 <= rate <= 15
+    qtbot.waitUntil(lambda: plot.updates >= start + 5, timeout=TIMEOUT_MS)
+    took = time.monotonic() - began
+    assert plot.updates - start <= 2 + took * 1000 / INTERVALS_REFRESH_MS, (plot.updates - start, took)
 
 
 def test_the_stage_map_shows_every_camera_and_rings_the_selected_one(qtbot: QtBot,
                                                                      demo_runner: StageRunner) -> None:
     window = _window(qtbot, demo_runner)
     panel = window.tracking_panel
-    qtbot.waitUntil(lambda: len(panel.map.glyphs) == 2, timeout=3000)
+    qtbot.waitUntil(lambda: len(panel.map.glyphs) == 2, timeout=TIMEOUT_MS)
     panel.selector.setCurrentText("B")
 
     def ringed(name: str) -> bool:
         ring, glyph = panel.map.selection_ring, panel.map.glyphs[name]
         return bool(ring.isVisible() and abs(ring.x() - glyph.x) < 1e-9 and abs(ring.y() - glyph.y) < 1e-9)
 
-    qtbot.waitUntil(lambda: ringed("B"), timeout=3000)
+    qtbot.waitUntil(lambda: ringed("B"), timeout=TIMEOUT_MS)
     assert set(panel.map.glyphs) == {"A", "B"}
 
 
@@ -252,9 +272,9 @@ def test_header_says_lens_unsolved_without_a_lens_file(qtbot: QtBot, demo_runner
     window = _window(qtbot, demo_runner)
     label = window.tracking_panel.lens_label
     # Demo camera A is solved by the demo lens file: the header shows its focal length.
-    qtbot.waitUntil(lambda: label.text().endswith(" m") or " mm" in label.text(), timeout=3000)
+    qtbot.waitUntil(lambda: label.text().endswith(" m") or " mm" in label.text(), timeout=TIMEOUT_MS)
     demo_runner.stage.use_lens_file("A", None)
-    qtbot.waitUntil(lambda: label.text() == "lens unsolved", timeout=3000)
+    qtbot.waitUntil(lambda: label.text() == "lens unsolved", timeout=TIMEOUT_MS)
     assert "raw encoder counts still flow" in label.toolTip()
 
 
@@ -270,14 +290,14 @@ def test_a_sample_kept_as_sent_though_odd_shows_in_the_warned_column(qtbot: QtBo
     window.tracking_panel.selector.setCurrentText("B")
     source = demo_runner.stage.sources[1]
     assert source.camera.name == "B" and source.bound is not None
-    qtbot.waitUntil(lambda: _cell(window, table.ADDRESS) == str(source.bound), timeout=3000)
+    qtbot.waitUntil(lambda: _cell(window, table.ADDRESS) == str(source.bound), timeout=TIMEOUT_MS)
     label = TimecodeLabel(1, 2, 3, 4, FrameRate.parse("24000/1001"), drop_frame=True)
     sample = OpenTrackIOSample(translation_m=(0.0, 0.0, 1.5), rotation_deg=(0.0, 0.0, 0.0),
                                timecode_label=label, sequence_number=0,
                                source_id="urn:uuid:5210332e-0292-4f8e-a606-a23ebe2ae18e")
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.sendto(encode_sample(sample, ENCODING_JSON, 0)[0], (source.bound.host, source.bound.port))
-    qtbot.waitUntil(lambda: _cell(window, table.REJECTED) == "0 / 1", timeout=3000)
+    qtbot.waitUntil(lambda: _cell(window, table.REJECTED) == "0 / 1", timeout=TIMEOUT_MS)
     item = window.tracking_panel.health.item(0, table.REJECTED)
     assert item is not None and "timecode_drop_frame: 1" in item.toolTip()
     assert "1 kept exactly as sent though odd" in item.toolTip()

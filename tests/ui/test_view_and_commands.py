@@ -16,6 +16,7 @@ from pytestqt.qtbot import QtBot
 from stagectl.core.events import Level, StageEvent
 from stagectl.stage.runner import StageRunner
 from stagectl.stage.view import StageView
+from tests.support.polling import TIMEOUT_MS
 from tests.ui.feed import MakeFeed
 
 
@@ -39,13 +40,13 @@ class Stall:
 
 def test_views_are_read_without_waiting_and_cannot_be_changed(qtbot: QtBot, demo_runner: StageRunner) -> None:
     views = demo_runner.views
-    qtbot.waitUntil(lambda: len(views.latest.history.get("A", ())) > 10, timeout=3000)
+    qtbot.waitUntil(lambda: len(views.latest.history.get("A", ())) > 10, timeout=TIMEOUT_MS)
     stall = Stall(demo_runner)
     stalled = views.latest  # read while the loop cannot answer anything
     time.sleep(0.2)
     assert views.latest is stalled  # no view is made while the loop is held...
     stall.release()
-    qtbot.waitUntil(lambda: views.latest.sequence > stalled.sequence, timeout=3000)
+    qtbot.waitUntil(lambda: views.latest.sequence > stalled.sequence, timeout=TIMEOUT_MS)
     assert stall.free.is_set()  # ...and a new one once it is free again
 
     view = views.latest
@@ -55,7 +56,7 @@ def test_views_are_read_without_waiting_and_cannot_be_changed(qtbot: QtBot, demo
     with pytest.raises(ValueError, match="read-only"):
         rows[0, 0] = 0.0
     before = demo_runner.stage.cameras["A"].delivered
-    qtbot.waitUntil(lambda: demo_runner.stage.cameras["A"].delivered > before + 5, timeout=3000)
+    qtbot.waitUntil(lambda: demo_runner.stage.cameras["A"].delivered > before + 5, timeout=TIMEOUT_MS)
     assert view.history["A"] is rows and len(rows) == len(view.history["A"])  # a copy: it never moves
     assert [c.name for c in view.cameras] == ["A", "B"] and view.camera("B") is view.cameras[1]
     assert set(view.intervals) == {s.name for s in view.sources}
@@ -76,7 +77,7 @@ def test_a_command_returns_at_once_with_the_loop_stalled_and_calls_back_on_the_g
     qtbot.wait(100)
     assert outcomes == []
     stall.release()
-    qtbot.waitUntil(lambda: len(outcomes) == 2, timeout=3000)
+    qtbot.waitUntil(lambda: len(outcomes) == 2, timeout=TIMEOUT_MS)
     assert all(thread is threading.main_thread() for thread, _future in outcomes)
     assert accepted.result() == 40.0 and demo_runner.stage.cameras["A"].delay_ms == 40.0
     assert isinstance(refused.exception(), ValueError)
@@ -85,7 +86,7 @@ def test_a_command_returns_at_once_with_the_loop_stalled_and_calls_back_on_the_g
         events = demo_runner.views.latest.events
         return any(e.level is Level.ERROR and "delay_ms = 5000" in e.message for e in events)
 
-    qtbot.waitUntil(refusal_posted, timeout=3000)
+    qtbot.waitUntil(refusal_posted, timeout=TIMEOUT_MS)
 
 
 def test_a_command_after_the_stage_stopped_fails_at_once(demo_runner: StageRunner) -> None:

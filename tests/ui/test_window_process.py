@@ -11,7 +11,7 @@ from pathlib import Path
 
 from PySide6.QtGui import QImage
 
-from tests.helpers import REPO, stagectl_env
+from tests.support.cli import REPO, stagectl_env
 
 
 def _main(*args: str, settings: Path) -> subprocess.Popen[str]:
@@ -41,5 +41,9 @@ def test_ctrl_c_closes_the_window_and_stops_the_stage(tmp_path: Path) -> None:
     proc.send_signal(signal.SIGINT)
     _out, err = proc.communicate(timeout=20)
     assert proc.returncode == 0, err
-    assert time.monotonic() - sent < 3.0  # 1 s promised; loose for loaded CI machines
+    # The stage and its loop stopped within their budget (1 s promised): a stop that runs over it says
+    # so on stderr, however loaded the machine. The whole exit (Qt and the interpreter too) is bounded
+    # loosely, to catch a wait on some longer timeout.
+    assert "did not close within" not in err and "did not stop within" not in err, err
+    assert time.monotonic() - sent < 10.0
     assert "Traceback" not in err

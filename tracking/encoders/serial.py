@@ -38,7 +38,7 @@ from tracking.encoders.parsers import (
 )
 from tracking.serial_reader import SerialSource
 
-log = logging.getLogger("lens.serial")
+log = logging.getLogger("stagectl.tracking")
 
 #: Pause between two start commands (a lens answers N with ~70 bytes: 73 ms at 9600 baud).
 COMMAND_GAP_S = 0.1

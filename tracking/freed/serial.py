@@ -32,7 +32,7 @@ from tracking.serial_reader import (
 __all__ = ["JOIN_TIMEOUT_S", "PARITIES", "STOP_BITS", "WRITE_TIMEOUT_S", "FreeDSerialSource", "backoff_s",
            "line_settings"]
 
-log = logging.getLogger("tracking.freed.serial")
+log = logging.getLogger("stagectl.tracking")
 
 
 class FreeDSerialSource(SerialSource[StreamItem], FreeDSource):

@@ -16,7 +16,7 @@ from tracking.freed.presets import DEFAULT_PRESET, FreeDPreset
 from tracking.freed.source import FreeDSource
 from tracking.udp_source import UdpSource
 
-log = logging.getLogger("tracking.freed.codec")
+log = logging.getLogger("stagectl.tracking")
 
 RECEIVE_BUFFER_BYTES = UdpSource.receive_buffer_bytes
 __all__ = ["OTHER_MESSAGE_LENGTHS", "RECEIVE_BUFFER_BYTES", "FreeDUdpSource"]
@@ -75,7 +75,7 @@ class FreeDUdpSource(FreeDSource, UdpSource):
         """Bind the socket on the I/O loop; on failure the source is down and says why."""
         if self._owner is not None:  # the owner binds (and marks us down if it cannot)
             return
-        await self.open_udp(str(self.listen), local=self.listen)
+        await self.async_open_udp(str(self.listen), local=self.listen)
 
     def bind_failed(self, message: str) -> None:
         """Every source sharing this port is down with the owner's reason."""

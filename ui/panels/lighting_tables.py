@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTab
 
 from presets.model import Cue, Look
 from presets.nudge import zone_summary
-from stagectl.core.device import DeviceStatus, LinkState
+from stagectl.core.features import DeviceStatus, LinkState
 from stagectl.stage.view import EngineStatus
 from ui import theme
 

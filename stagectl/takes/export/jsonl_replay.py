@@ -41,7 +41,7 @@ from stagectl.core.timecode import Timecode
 from stagectl.takes.model import CameraTrack, TakeData
 from stagectl.takes.store_schema import TakeStoreError
 
-log = logging.getLogger("stagectl.takes.export")
+log = logging.getLogger("stagectl.takes")
 
 RAW_DAMAGE: tuple[type[Exception], ...] = (TakeStoreError,)
 """What reading a take's raw capture raises when the store or a stored batch is damaged
