@@ -27,9 +27,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from stagectl.control.osc import OscArg, OscMessage
 from stagectl.control.protocol import ControlActions, Setting
 from stagectl.core.errors import StageError
+from stagectl.core.osc import OscArg, OscMessage
 
 ROOT = "stagectl"
 #: Longest fade accepted, seconds.

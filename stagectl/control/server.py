@@ -4,7 +4,7 @@ set device features over UDP.
 ``[control] listen = "127.0.0.1:53000"``, ``allow = [...]``, ``passcode = "..."``,
 ``reply_port = 9000`` (optional). docs/control.md lists every address; this module is the
 server, :mod:`stagectl.control.routes` says what each address means, :mod:`stagectl.control.auth`
-who may send, :mod:`stagectl.control.osc` decodes and encodes the packets.
+who may send, :mod:`stagectl.core.osc` decodes the packets and :mod:`stagectl.control.osc` encodes replies.
 
 Per datagram, on the I/O loop: sender outside the allow-list -> dropped, counted, no reply (a
 reply would confirm to a stranger that something listens). Otherwise decode (a malformed packet
@@ -40,14 +40,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from stagectl.control.auth import AllowList, AuthVerdict, PasscodeGate
-from stagectl.control.osc import OscMessage, decode_packet, encode_reply, encode_state, state_value
+from stagectl.control.osc import encode_reply, encode_state, state_value
 from stagectl.control.protocol import ControlActions
 from stagectl.control.routes import RouteError, parse_command
 from stagectl.core.errors import DecodeError, StageError
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.links import Endpoint
 from stagectl.core.logutil import RateLimiter, with_suppressed
-from stagectl.core.osc import encode_message
+from stagectl.core.osc import OscMessage, decode_packet, encode_message
 
 log = logging.getLogger("stagectl.control")
 

@@ -204,11 +204,11 @@ class DeviceRegistry(Mapping[str, Device]):
     # --- adding and removing while running (I/O loop) -------------------------------------------
 
     def add_device_soon(self, config: DeviceConfig) -> None:
-        """:meth:`async_add_device` in the background (for ``call_in_loop``: the window never waits)."""
+        """:meth:`async_add_device` in the background (the window never waits)."""
         self._spawn(self.async_add_device(config), f"add device {config.name}")
 
     def remove_device_soon(self, name: str) -> None:
-        """:meth:`async_remove_device` in the background (for ``call_in_loop``)."""
+        """:meth:`async_remove_device` in the background (the window never waits)."""
         self._spawn(self.async_remove_device(name), f"remove device {name}")
 
     def _spawn(self, coro: Coroutine[Any, Any, object], label: str) -> None:

@@ -22,11 +22,11 @@ from pythonosc.osc_message_builder import OscMessageBuilder
 from pythonosc.udp_client import SimpleUDPClient
 
 from stagectl.control.auth import AllowList, parse_allow
-from stagectl.control.osc import decode_packet
 from stagectl.control.server import REJECT_REASONS, ControlError, ControlServer
 from stagectl.core.errors import DecodeError, StageError
 from stagectl.core.events import EventQueue
 from stagectl.core.links import Endpoint
+from stagectl.core.osc import decode_packet
 from stagectl.core.runtime import Runtime
 from tests.support.oscdump import OSCDUMP, OscDump
 from tests.support.polling import wait_until
