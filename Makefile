@@ -33,6 +33,8 @@ run: $(STAMP_RUN)
 	fi
 
 test: $(STAMP_TEST)
+	@command -v oscdump >/dev/null 2>&1 || { echo "make test: liblo's oscdump is needed (the tests' independent OSC decoder):" \
+		"install liblo-tools (apt-get install liblo-tools; .ci/run does it)"; exit 2; }
 	-@QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/qt_deps.py --fix
 	$(BIN)/ruff check .
 	$(BIN)/mypy

@@ -3,4 +3,4 @@
 from stagectl.app import main
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(prog="main.py"))

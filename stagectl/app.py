@@ -1,7 +1,8 @@
 """Composition root: command line -> stage file -> Stage on the I/O runtime -> window or headless.
 
 ``stagectl`` and ``python main.py`` land in :func:`main`. Without ``--headless`` the window is
-opened through ``ui.app`` (imported only then, so the core runs where Qt is not installed).
+opened through ``ui.app`` (imported only then, so the core runs where Qt is not installed), and
+only when there is a display to open it on (``stagectl.core.platform``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from stagectl.cli import build_parser, normalise_argv
 from stagectl.config.load import StageConfig, default_stage, load_stage
 from stagectl.core.errors import StageError
 from stagectl.core.logutil import setup_logging
+from stagectl.core.platform import missing_display, silence_stdout
 from stagectl.stage.runner import StageRunner
 
 log = logging.getLogger("stagectl.app")
@@ -88,9 +90,33 @@ def _install_stop_signals(stop: Callable[[], None]) -> None:
     signal.signal(signal.SIGTERM, handler)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Entry point of the ``stagectl`` console script and ``python main.py``."""
-    args = build_parser().parse_args(normalise_argv(sys.argv[1:] if argv is None else argv))
+def _no_display_message(prog: str, reason: str) -> str:
+    """What to do when the window has no display to open on."""
+    command = f"python {prog}" if prog.endswith(".py") else prog
+    return (f"{prog}: no display to open the window on ({reason}).\n"
+            f"  Run the stage without a window:  {command} run --headless [--status-json]\n"
+            f"  or give it a virtual display:    xvfb-run {command} run")
+
+
+def main(argv: list[str] | None = None, prog: str = "stagectl") -> int:
+    """Entry point of the ``stagectl`` console script (and ``python main.py``, ``prog="main.py"``).
+
+    Whatever the command, a reader that stops reading standard output early (``stagectl decode ...
+    | head -1``) ends it quietly, as other Unix tools do: no traceback, exit status 1 (the output
+    was cut short; a shell without ``pipefail`` ignores it).
+    """
+    try:
+        code = _run_command(sys.argv[1:] if argv is None else argv, prog)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        silence_stdout()
+        return 1
+    return code
+
+
+def _run_command(argv: list[str], prog: str) -> int:
+    """Parse ``argv`` and run the command it names."""
+    args = build_parser(prog).parse_args(normalise_argv(argv))
     setup_logging(getattr(logging, args.log_level))
     if args.command == "decode" and args.protocol == "opentrackio":
         from stagectl.commands.opentrackio import decode_opentrackio
@@ -120,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         return _take_command(args, config)
     if args.headless and args.screenshot:
         print("stagectl: --screenshot needs the window; drop --headless", file=sys.stderr)
+        return 2
+    reason = None if args.headless else missing_display()
+    if reason is not None:
+        print(_no_display_message(prog, reason), file=sys.stderr)
         return 2
     try:
         runner = StageRunner(config)

@@ -1,7 +1,8 @@
 """The command line: ``stagectl run | simulate | decode | lens | takes | export``.
 
 Only argument parsing lives here; the commands themselves are in app.py (run) and
-commands.py (simulate, decode).
+stagectl/commands/ (simulate, decode, lens, takes, export). ``--log-level`` is accepted before the
+command and after any command's name.
 """
 
 from __future__ import annotations
@@ -12,6 +13,18 @@ from collections.abc import Callable
 from stagectl.core.version import __version__
 
 SUBCOMMANDS = ("run", "simulate", "decode", "lens", "takes", "export")
+
+
+def _size(text: str) -> tuple[float, float]:
+    """``36x20.25`` -> (36.0, 20.25): a sensor size in mm or an image size in px."""
+    width, sep, height = text.lower().partition("x")
+    try:
+        size = (float(width), float(height))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT (e.g. 36x20.25)") from None
+    if not sep or not all(0.0 < v < float("inf") for v in size):
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, two positive numbers (36x20.25)")
+    return size
 
 
 def _positive_float(text: str) -> float:
@@ -57,13 +70,35 @@ def _grid_size(text: str) -> tuple[int, int]:
     return int(cols), int(rows)
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The whole command-line grammar."""
-    parser = argparse.ArgumentParser(
-        prog="stagectl", description="Control side of a virtual-production LED stage.")
-    parser.add_argument("--version", action="version", version=f"stagectl {__version__}")
-    parser.add_argument("--log-level", default="INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"),
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def _add_common_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """Options every command takes, before or after its name: ``--log-level``.
+
+    Only the top-level parser has a default; a command's copy leaves the namespace alone unless the
+    option is given there, so ``stagectl --log-level WARNING run`` is not reset to the default.
+    """
+    parser.add_argument("--log-level", default="INFO" if top else argparse.SUPPRESS, choices=LOG_LEVELS,
                         help="log verbosity on stderr (default INFO)")
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every command parser below ``parser``, at any depth (``lens calibrate``, ``takes raw``...)."""
+    found: list[argparse.ArgumentParser] = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_subparsers(child)]
+    return found
+
+
+def build_parser(prog: str = "stagectl") -> argparse.ArgumentParser:
+    """The whole command-line grammar; ``prog`` is the name usage and errors show."""
+    parser = argparse.ArgumentParser(
+        prog=prog, description="Control side of a virtual-production LED stage.")
+    parser.add_argument("--version", action="version", version=f"stagectl {__version__}")
+    _add_common_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = sub.add_parser("run", help="run a stage (the demo stage without --config)")
@@ -132,10 +167,16 @@ def build_parser() -> argparse.ArgumentParser:
                      help="raw zoom encoder count of this point")
     cal.add_argument("--focus", type=_ranged_int(0, 2**32 - 1), metavar="RAW",
                      help="raw focus encoder count of this point")
-    cal.add_argument("-o", "--output", metavar="LENSFILE", help="add the calibrated point to this lens file")
+    cal.add_argument("-o", "--output", metavar="LENSFILE",
+                     help="add the calibrated point to this lens file (created when new)")
+    cal.add_argument("--make", metavar="TEXT", help="lens make, when LENSFILE is new (default: unknown)")
+    cal.add_argument("--model", metavar="TEXT", help="lens model, when new (default: the file's name)")
+    cal.add_argument("--serial", metavar="TEXT", help="lens serial, when LENSFILE is new (default: unknown)")
     cal.add_argument("--json", action="store_true", help="print the result as one JSON object")
     _add_lens_file_commands(lens_sub)
     _add_take_commands(sub)
+    for command in _subparsers(parser):
+        _add_common_options(command, top=False)
     return parser
 
 
@@ -200,16 +241,28 @@ def _add_lens_file_commands(lens_sub: argparse._SubParsersAction[argparse.Argume
     imp.add_argument("table", metavar="TABLE.csv", help="the table, as `stagectl lens export` writes it")
     imp.add_argument("-o", "--output", metavar="LENSFILE", required=True,
                      help="the lens file to update (its identity, sensor, encoders, iris and "
-                          "calibrations stay)")
+                          "calibrations stay), or to create")
+    imp.add_argument("--make", metavar="TEXT", help="lens make, when LENSFILE is new (default: unknown)")
+    imp.add_argument("--model", metavar="TEXT", help="lens model, when new (default: the file's name)")
+    imp.add_argument("--serial", metavar="TEXT", help="lens serial, when LENSFILE is new (default: unknown)")
+    imp.add_argument("--sensor-mm", type=_size, metavar="WxH",
+                     help="sensor size in mm, when LENSFILE is new (default 36x20.25)")
+    imp.add_argument("--sensor-px", type=_size, metavar="WxH",
+                     help="image size in px, when LENSFILE is new (default 3840x2160)")
 
 
 def normalise_argv(argv: list[str]) -> list[str]:
     """``stagectl`` / ``python main.py`` with no command (or only options) means ``run``."""
     global_opts: list[str] = []
     rest = list(argv)
-    while rest and rest[0] == "--log-level" and len(rest) > 1:
-        global_opts += rest[:2]
-        rest = rest[2:]
+    while rest:
+        if rest[0] == "--log-level" and len(rest) > 1:
+            global_opts += rest[:2]
+            rest = rest[2:]
+        elif rest[0].startswith("--log-level="):
+            global_opts.append(rest.pop(0))
+        else:
+            break
     if not rest or (rest[0] not in SUBCOMMANDS and rest[0] not in ("-h", "--help", "--version")):
         rest = ["run", *rest]
     return global_opts + rest

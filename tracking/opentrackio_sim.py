@@ -96,7 +96,17 @@ class _Counter(asyncio.DatagramProtocol):
         self.owner = owner
 
     def error_received(self, exc: Exception) -> None:  # nobody listening yet (ICMP refused)
-        self.owner.send_errors += 1
+        self.owner.count_send_error(exc)
+
+
+def send_error_reason(exc: BaseException, destination: tuple[str, int]) -> str:
+    """What a refused send means, in words: the errno text, and for a refusal that nothing listens."""
+    where = f"{destination[0]}:{destination[1]}"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"connection refused: nothing listens on {where}"
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror[:1].lower()}{exc.strerror[1:]} (sending to {where})"
+    return f"{type(exc).__name__}: {exc} (sending to {where})"
 
 
 class OpenTrackIOSimulator:
@@ -111,7 +121,9 @@ class OpenTrackIOSimulator:
 
     Attributes:
         sent: datagrams sent. skipped_ticks: samples skipped to catch up.
-        send_errors: sends the network refused. source_id: this simulator's ``urn:uuid:``.
+        send_errors: sends the network refused. send_errors_by_reason: the same by reason
+            (:func:`send_error_reason`, e.g. "connection refused: nothing listens on 127.0.0.1:N").
+            source_id: this simulator's ``urn:uuid:``.
         next_sequence: header sequence number of the next datagram (one per datagram, as
             camdkit's reference sender numbers them).
     """
@@ -162,6 +174,7 @@ class OpenTrackIOSimulator:
         self.sent = 0
         self.skipped_ticks = 0
         self.send_errors = 0
+        self.send_errors_by_reason: dict[str, int] = {}
         self.next_sequence = 0
 
     @property
@@ -213,6 +226,12 @@ class OpenTrackIOSimulator:
     def _skipped(self, ticks: int) -> None:
         self.skipped_ticks += ticks
 
+    def count_send_error(self, exc: BaseException) -> None:
+        """Count a refused send, by its reason."""
+        self.send_errors += 1
+        reason = send_error_reason(exc, self.destination)
+        self.send_errors_by_reason[reason] = self.send_errors_by_reason.get(reason, 0) + 1
+
     async def async_run(self, duration_s: float | None = None) -> None:
         """Send until cancelled or ``duration_s`` elapsed."""
         loop = asyncio.get_running_loop()
@@ -224,8 +243,8 @@ class OpenTrackIOSimulator:
                     try:
                         transport.sendto(packet, destination)
                         self.sent += 1
-                    except OSError:
-                        self.send_errors += 1
+                    except OSError as exc:
+                        self.count_send_error(exc)
         finally:
             with swallowed(log, "closing a simulator's socket"):
                 transport.close()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, QStandardPaths, QTimer
 from PySide6.QtWidgets import QApplication
 
+from stagectl.core.platform import silence_stdout
 from ui import theme
 from ui.main_window import MainWindow
 
@@ -74,7 +75,18 @@ def run_window(runner: StageRunner, *, duration_s: float | None = None, status_j
         QTimer.singleShot(int(duration_s * 1000), window.close)
     if status_json:
         ticker = QTimer(window)
-        ticker.timeout.connect(lambda: print(runner.views.latest.status_json, flush=True))
+
+        def print_status() -> None:
+            # A reader that went away (``| head -1``) ends the run quietly, as on the command line.
+            try:
+                print(runner.views.latest.status_json, flush=True)
+            except BrokenPipeError:
+                silence_stdout()
+                ticker.stop()
+                result["code"] = 1
+                window.close()
+
+        ticker.timeout.connect(print_status)
         ticker.start(1000)
     if screenshot is not None:
         def grab() -> None:

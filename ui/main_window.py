@@ -9,8 +9,8 @@ its outcome called back on the GUI thread through the bridge).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
+from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QToolBar, QWidget
 
 from stagectl.stage.commands import StageCommands
@@ -32,6 +32,18 @@ from ui.panels.tracking_panel import TrackingPanel
 #: 4: the Frustum dock, tabbed with Tracking and Lens.
 #: 6: the take bar (a toolbar across the top) and the Takes dock, tabbed after Lighting.
 LAYOUT_VERSION = 6
+
+#: The window's size on a first run, shrunk to the screen it opens on.
+PREFERRED_SIZE = QSize(1400, 860)
+
+
+def fitted(frame: QRect, available: QRect) -> QRect:
+    """``frame`` moved and, where it must, shrunk so that all of it lies on ``available`` (a screen's
+    available area): a window restored from a larger screen, or placed off the edge, is whole again."""
+    width, height = min(frame.width(), available.width()), min(frame.height(), available.height())
+    x = min(max(frame.x(), available.left()), available.left() + available.width() - width)
+    y = min(max(frame.y(), available.top()), available.top() + available.height() - height)
+    return QRect(x, y, width, height)
 
 
 class MainWindow(QMainWindow):
@@ -59,7 +71,7 @@ class MainWindow(QMainWindow):
         view = views.latest
         self.setWindowTitle(f"stagectl — {view.name}")
         self.setDockNestingEnabled(True)
-        self.resize(1400, 860)
+        self._first_size()
 
         self.stage_panel = StagePanel(self)
         self.tracking_panel = TrackingPanel(view, self.commands, self)
@@ -167,11 +179,34 @@ class MainWindow(QMainWindow):
 
     # --- persistence ---------------------------------------------------------------------------
 
+    def _available(self) -> QRect:
+        """The available area of the screen the window is on (the primary one before it is shown)."""
+        screen = QGuiApplication.screenAt(self.frameGeometry().center()) or self.screen() \
+            or QGuiApplication.primaryScreen()
+        return screen.availableGeometry()
+
+    def _first_size(self) -> None:
+        """A first run: the preferred size where the screen has room, centred on it."""
+        available = self._available()
+        size = PREFERRED_SIZE.boundedTo(available.size())
+        self.resize(size)
+        self.move(available.center() - QPoint(size.width() // 2, size.height() // 2))
+
+    def fit_to_screen(self) -> None:
+        """Keep the whole window on its screen (a geometry restored from another screen may not fit)."""
+        frame = self.frameGeometry()
+        inside = fitted(frame, self._available())
+        if inside != frame:
+            margins = QSize(frame.width() - self.width(), frame.height() - self.height())
+            self.resize(inside.size() - margins)
+            self.move(inside.topLeft())
+
     def restore_layout(self) -> None:
-        """Restore geometry, dock layout and the selected camera from the last run."""
+        """Restore geometry, dock layout and the selected camera from the last run, on the screen."""
         geometry = self.settings.value("window/geometry")
         if isinstance(geometry, QByteArray):
             self.restoreGeometry(geometry)
+        self.fit_to_screen()
         state = self.settings.value("window/state")
         if isinstance(state, QByteArray):
             self._layout_restored = self.restoreState(state, LAYOUT_VERSION)

@@ -1,4 +1,10 @@
-"""``stagectl lens calibrate``: intrinsics and distortion from board images, optionally into a lens file."""
+"""``stagectl lens calibrate``: intrinsics and distortion from board images, optionally into a lens file.
+
+``-o LENSFILE`` adds the point to that lens file; a file that does not exist yet is created for it
+(a new lens): identity from ``--make`` / ``--model`` / ``--serial`` or the defaults, the sensor from
+``--sensor-width-mm`` and the images' shape, an encoder map for each of ``--zoom`` / ``--focus``
+given; the command says that it created the file and with what.
+"""
 
 from __future__ import annotations
 
@@ -104,9 +110,30 @@ def add_to_lens_file(result: CalibrationResult, lens: LensFile, path: str, zoom_
     return point
 
 
+def new_lens_for(result: CalibrationResult, path: str, zoom_raw: int | None, focus_raw: int | None,
+                 identity: dict[str, str | None]) -> LensFile:
+    """A new lens file for ``path`` holding one grid node where ``result`` was taken: the sensor
+    ``result.sensor_width_mm`` wide in the images' shape and pixels, an encoder map (the default) for
+    each raw position given, identity from ``identity`` (make, model, serial) or the defaults."""
+    from stagectl.commands.lens import DEFAULT_ENCODER_RAW, new_lens_file
+
+    width_px, height_px = result.image_width_px, result.image_height_px
+    sensor_mm = (result.sensor_width_mm, result.sensor_width_mm * height_px / width_px)
+    axes = tuple(axis for axis, raw in (("zoom", zoom_raw), ("focus", focus_raw)) if raw is not None)
+    span = DEFAULT_ENCODER_RAW[1] - DEFAULT_ENCODER_RAW[0]
+    grid = tuple(0.0 if raw is None else min(max((raw - DEFAULT_ENCODER_RAW[0]) / span, 0.0), 1.0)
+                 for raw in (zoom_raw, focus_raw))
+    return new_lens_file(path, make=identity.get("make"), model=identity.get("model"),
+                         serial=identity.get("serial"), sensor_mm=sensor_mm, sensor_px=(width_px, height_px),
+                         encoder_axes=axes, grid=(grid[0], grid[1]), focal_length_mm=result.focal_length_mm)
+
+
 def _sensor_width(given: float | None, lens: LensFile | None, path: str | None) -> float:
     if lens is None:
         if given is None:
+            if path is not None:
+                raise _UsageError(f"--sensor-width-mm is required: {path} does not exist yet, so it is "
+                                  "created, and its sensor width turns the point into focal length")
             raise _UsageError("--sensor-width-mm is required (or -o LENSFILE, whose sensor width is used)")
         return given
     if given is None:
@@ -131,9 +158,12 @@ def lens_calibrate(images: list[str], *, board_kind: BoardKind, inner_corners: t
                    square_mm: float, marker_mm: float | None = None, dictionary: str = "DICT_5X5_100",
                    sensor_width_mm: float | None = None, zoom_raw: int | None = None,
                    focus_raw: int | None = None, output: str | None = None, as_json: bool = False,
-                   out: TextIO | None = None, err: TextIO | None = None) -> int:
+                   out: TextIO | None = None, err: TextIO | None = None, make: str | None = None,
+                   model: str | None = None, serial: str | None = None) -> int:
     """Run a calibration and report it (``out``/``err`` default to stdout/stderr at call time).
 
+    ``output`` that does not exist is created (:func:`new_lens_for`; ``make`` / ``model`` / ``serial``
+    name the lens, else defaults), and the command says so on ``err``.
     Exit status 0 done, 1 calibration or lens-file failure, 2 bad usage, 130 interrupted.
     """
     out = sys.stdout if out is None else out
@@ -145,7 +175,9 @@ def lens_calibrate(images: list[str], *, board_kind: BoardKind, inner_corners: t
     try:
         board = BoardSpec(board_kind, inner_corners, square_mm, marker_mm, dictionary)
         paths = expand_images(images)
-        lens = None if output is None else load_lens_file(output)  # a bad lens file fails before the work
+        create = output is not None and not Path(output).exists()
+        # a bad lens file fails before the work
+        lens = None if output is None or create else load_lens_file(output)
         sensor = _sensor_width(sensor_width_mm, lens, output)
         if lens is not None:
             _raw_position(lens, "zoom", zoom_raw)
@@ -165,9 +197,18 @@ def lens_calibrate(images: list[str], *, board_kind: BoardKind, inner_corners: t
         print(f"{prog}: {exc}", file=err)
         return 1
     point = None
-    if lens is not None and output is not None:
+    if output is not None and (lens is not None or create):
         try:
+            if lens is None:
+                lens = new_lens_for(result, output, zoom_raw, focus_raw,
+                                    {"make": make, "model": model, "serial": serial})
             point = add_to_lens_file(result, lens, output, zoom_raw, focus_raw)
+            if create:
+                from stagectl.commands.lens import describe_new_lens
+
+                given = {"make": make is not None, "model": model is not None, "serial": serial is not None,
+                         "sensor": True}
+                print(f"{prog}: {describe_new_lens(lens, output, given)}", file=err)
         except (StageError, OSError) as exc:
             if as_json:
                 print(json.dumps(result_json(result)), file=out)
@@ -189,4 +230,6 @@ def run_lens_calibrate(args: argparse.Namespace, out: TextIO | None = None, err:
     return lens_calibrate(
         list(args.images), board_kind=args.board, inner_corners=args.inner_corners, square_mm=args.square_mm,
         marker_mm=args.marker_mm, dictionary=args.dictionary, sensor_width_mm=args.sensor_width_mm,
-        zoom_raw=args.zoom, focus_raw=args.focus, output=args.output, as_json=args.json, out=out, err=err)
+        zoom_raw=args.zoom, focus_raw=args.focus, output=args.output, as_json=args.json, out=out, err=err,
+        make=getattr(args, "make", None), model=getattr(args, "model", None),
+        serial=getattr(args, "serial", None))

@@ -193,4 +193,6 @@ def simulate_opentrackio(target: str, group: str | None, encoding: Literal["json
         asyncio.run(simulator.async_run(duration_s))
     print(f"sent {simulator.sent} datagrams ({simulator.skipped_ticks} ticks skipped, "
           f"{simulator.send_errors} send errors)", file=err)
+    for reason, count in sorted(simulator.send_errors_by_reason.items(), key=lambda item: -item[1]):
+        print(f"  {count} send error{'s' if count != 1 else ''}: {reason}", file=err)
     return 0

@@ -177,8 +177,13 @@ def takes_record(
     as_json: bool,
     out: TextIO = sys.stdout,
     stop: threading.Event | None = None,
+    err: TextIO | None = None,
 ) -> int:
-    """Run the stage headless, record one take for ``duration_s`` (or until ``stop``), print it."""
+    """Run the stage headless, record one take for ``duration_s`` (or until ``stop``), print it.
+
+    Each camera that received no sample is named in a warning on ``err`` (stderr); the exit status
+    stays 0 (the take was recorded)."""
+    err = sys.stderr if err is None else err
     from stagectl.stage.runner import StageRunner
 
     runner = StageRunner(config)
@@ -214,13 +219,32 @@ def takes_record(
             f"take {take_id}: {summary.info.name}, {samples} samples, "
             f"{summary.info.tc_in} to {summary.info.tc_out}\n"
         )
+    for warning in empty_camera_warnings(summary):
+        print(f"stagectl takes record: warning: {warning}", file=err)
     return 0
+
+
+def empty_camera_warnings(summary: TakeSummary) -> list[str]:
+    """One line per camera of the take that recorded no sample, naming it and where it listens."""
+    lines = []
+    listed = {c.camera for c in summary.cameras}
+    for c in summary.cameras:
+        if c.samples == 0:
+            lines.append(f"camera {c.camera} recorded 0 samples (its source {c.source or '-'} received "
+                         "nothing): check that its tracker sends to that address and port")
+    for camera in summary.info.slate.cameras:
+        if camera not in listed:
+            lines.append(f"camera {camera} recorded 0 samples (no source fed it)")
+    return lines
 
 
 def export_command(
     config: StageConfig, refs: Sequence[str], formats_text: str, out_dir: Path, out: TextIO = sys.stdout
 ) -> int:
-    """``stagectl export``: every format of every take into ``out_dir``; prints the files."""
+    """``stagectl export``: every format of every take into ``out_dir``; prints the files.
+
+    A format that writes nothing for a take says so on stderr with the reason (exit status 0: the
+    take has nothing for it)."""
     formats = parse_formats(formats_text)
     with open_store(config) as store:
         takes = [store.read(store.find(ref)) for ref in refs]
@@ -232,6 +256,9 @@ def export_command(
             last[0] = percent
             print(f"stagectl: export {percent}%", file=sys.stderr)
 
-    for path in export_takes(takes, formats, out_dir, progress):
+    def skipped(reason: str) -> None:
+        print(f"stagectl export: {reason}", file=sys.stderr)
+
+    for path in export_takes(takes, formats, out_dir, progress, skipped=skipped):
         out.write(f"{path}\n")
     return 0

@@ -30,7 +30,8 @@ class StageEvent:
     """Something that happened on the stage, once.
 
     ``source`` names the device, source or subsystem; ``kind`` is a short stable word
-    (``state``, ``rejected``, ``error``, ``info``) the UI can filter on.
+    (``state``, ``rejected``, ``error``, ``info``) the UI can filter on. ``for_take`` says whether
+    a take records it (see :meth:`recorded_in_take`).
     """
 
     wall_time: float
@@ -39,6 +40,14 @@ class StageEvent:
     source: str
     kind: str
     message: str
+    for_take: bool = True
+
+    def recorded_in_take(self) -> bool:
+        """Whether a take's log keeps this event: a take records what matters to post (cues, looks,
+        device state changes, stream health, notes, errors), so a producer's own bookkeeping is posted
+        with ``for_take=False`` (discovery's announcements and found devices) and stays out of takes,
+        except at ERROR, which every take keeps whatever its source."""
+        return self.for_take or self.level >= Level.ERROR
 
     def format(self) -> str:
         """One line for a log view: local time, level, source, message."""
@@ -75,9 +84,12 @@ class EventQueue:
         """Stop handing events to ``listener`` (unknown ones are ignored)."""
         self._listeners = [x for x in self._listeners if x is not listener]
 
-    def post(self, level: Level, source: str, kind: str, message: str) -> StageEvent:
-        """Append an event; never blocks for long, never raises."""
-        event = StageEvent(time.time(), time.monotonic_ns(), level, source, kind, message)
+    def post(
+        self, level: Level, source: str, kind: str, message: str, *, for_take: bool = True
+    ) -> StageEvent:
+        """Append an event; never blocks for long, never raises. ``for_take=False``: the UI and the
+        log see it, a take does not (unless it is an ERROR; :meth:`StageEvent.recorded_in_take`)."""
+        event = StageEvent(time.time(), time.monotonic_ns(), level, source, kind, message, for_take)
         with self._lock:
             if len(self._events) >= self._maxlen:
                 self._events.popleft()

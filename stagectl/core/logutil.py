@@ -1,7 +1,9 @@
 """Logging helpers: a per-key rate limiter and the command-line log setup.
 
 A tracker that sends garbage at 500 Hz must not flood the log or the UI: :class:`RateLimiter`
-lets one message per key through per interval and says how many it held back.
+lets one message per key through per interval and says how many it held back. Likewise the
+libraries underneath (an HTTP client logs every device poll at INFO) speak only from WARNING up,
+unless the log level asked for is DEBUG.
 """
 
 from __future__ import annotations
@@ -64,10 +66,20 @@ def swallowed(log: logging.Logger, reason: str) -> Iterator[None]:
         log.debug("%s failed (ignored)", reason, exc_info=True)
 
 
+QUIET_LIBRARIES = ("httpx", "httpcore", "websockets", "zeroconf", "sacn")
+"""Third-party loggers held at WARNING unless the log level is DEBUG: at INFO they log every
+request, handshake or packet (one line per device poll), drowning the stage's own lines."""
+
+
 def setup_logging(level: int = logging.INFO) -> None:
-    """Configure the root logger for the command line (stderr, one line per record)."""
+    """Configure the root logger for the command line (stderr, one line per record).
+
+    The :data:`QUIET_LIBRARIES` log from WARNING up at any level above DEBUG; at DEBUG they log
+    everything like the rest."""
     logging.basicConfig(
         level=level,
         format="%(asctime)s %(levelname)-7s %(name)s: %(message)s",
         datefmt="%H:%M:%S",
     )
+    for name in QUIET_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.NOTSET if level <= logging.DEBUG else logging.WARNING)

@@ -14,7 +14,10 @@ What is browsed (:class:`Discovery`):
 * any further types given as ``service_types`` (type -> kind), for when a vendor documents one.
 
 :class:`Advertiser` registers services (stagectl's control service; the emulators, as fake
-processors). Names are made unique by zeroconf (``stagectl (2)``) when another host uses them.
+processors). Names are made unique by zeroconf (``stagectl-2``) when another host uses them; a
+record this host cached of its own earlier advert of the same service (same instance name, same
+port and one of the same addresses: a restart within the records' TTL) is not another host, so it
+is dropped from the cache and the name kept (:func:`_own_earlier_advert`).
 
 **Loopback only.** When every interface given is a loopback address (the demo stage, tests),
 the mDNS sockets get multicast TTL 0 and, on Linux, ``IP_MULTICAST_ALL`` off: packets stay on
@@ -37,6 +40,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from zeroconf import BadTypeInNameException, IPVersion, NonUniqueNameException, ServiceStateChange, Zeroconf
+from zeroconf._cache import DNSCache  # the record classes are not re-exported at the top level
+from zeroconf._dns import DNSAddress, DNSPointer, DNSRecord, DNSService, DNSText
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from stagectl.core.errors import StageError
@@ -233,7 +238,7 @@ class Discovery:
             gone = self._found.pop(name, None)
             if gone is not None:
                 self.events.post(Level.INFO, "discovery", "state",
-                                 f"{gone.kind} {gone.name!r} at {gone.url} gone")
+                                 f"{gone.kind} {gone.name!r} at {gone.url} gone", for_take=False)
                 self._notify()
             return
         task = asyncio.create_task(self._resolve(zeroconf, service_type, name), name=f"resolve {name}")
@@ -276,7 +281,8 @@ class Discovery:
                              txt, previous.first_seen if previous else now, now)
         self._found[key] = device
         if previous is None or (previous.host, previous.port, previous.txt) != (host, port, txt):
-            self.events.post(Level.INFO, "discovery", "state", f"found {kind} {instance!r} at {device.url}")
+            self.events.post(Level.INFO, "discovery", "state", f"found {kind} {instance!r} at {device.url}",
+                             for_take=False)
         self._notify()
 
     def _notify(self) -> None:
@@ -287,7 +293,7 @@ class Discovery:
 @dataclass(frozen=True, slots=True)
 class Advert:
     """A registered service (what :meth:`Advertiser.advertise` returns); ``name`` is the final
-    instance name (zeroconf may have appended `` (2)``)."""
+    instance name (zeroconf may have appended ``-2``)."""
 
     service_type: str
     name: str
@@ -341,6 +347,10 @@ class Advertiser:
             info = AsyncServiceInfo(service_type, f"{name}.{service_type}", port=port, properties=dict(txt),
                                     server=f"{label}-{port}.local.", addresses=addresses)
             zc = await self._zeroconf()
+            stale = _own_earlier_advert(zc.zeroconf.cache, info.type, info.name, port, addresses)
+            if stale:
+                log.debug("discovery: %r was this host's own earlier advert; keeping the name", name)
+                zc.zeroconf.cache.async_remove_records(stale)
             announced = await zc.async_register_service(info, allow_name_change=True)
             await announced
         except (BadTypeInNameException, NonUniqueNameException, ValueError) as exc:
@@ -369,6 +379,30 @@ class Advertiser:
         own, self._own = self._own, None
         if own is not None:
             await own.async_close()
+
+
+def _own_earlier_advert(cache: DNSCache, service_type: str, name: str, port: int,
+                        addresses: Sequence[bytes]) -> list[DNSRecord]:
+    """The cached records of an earlier advert of this very service, which zeroconf would otherwise
+    take for another host's and rename the new advert ``instance-2`` for: this host's own previous
+    run (a restart within the records' TTL, or a run that ended without goodbye packets).
+
+    Ours when ``name`` (``instance.type``) is held at ``port`` on one of ``addresses`` (packed IPs):
+    no other live service can hold the port this one is bound to. Empty when there is no such record,
+    or when the name is held at another port or address (another service: the rename stands, and an
+    emulator, on a new port each run, is renamed after a quick restart).
+    """
+    services = [r for r in cache.entries_with_name(name) if isinstance(r, DNSService)]
+    at_our_port = bool(services) and all(
+        srv.port == port and any(isinstance(r, DNSAddress) and r.address in addresses
+                                 for r in cache.entries_with_name(srv.server))
+        for srv in services)
+    if not at_our_port:
+        return []
+    texts = [r for r in cache.entries_with_name(name) if isinstance(r, DNSText)]
+    pointers = [r for r in cache.entries_with_name(service_type)
+                if isinstance(r, DNSPointer) and r.alias.lower() == name.lower()]
+    return [*pointers, *services, *texts]
 
 
 def control_txt(passcode_required: bool) -> dict[str, str]:

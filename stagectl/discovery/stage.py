@@ -11,9 +11,14 @@
   machines at themselves. The control service (``[control] advertise``) as
   ``_stagectl._udp.local.`` with :func:`stagectl.discovery.mdns.control_txt` at its bound address
   (every interface's address when bound to 0.0.0.0; not at all to the network when it listens
-  on loopback only).
+  on loopback only). After a restart the previous run's advert of the control service, still in
+  the mDNS cache at the same address and port, is recognised as this stage's own and its name
+  kept (no ``-2``).
 * **Failure.** mDNS that cannot open (UDP 5353 busy, no permission) is an ERROR event; the stage
   runs on and devices are added by address.
+* **Events.** What discovery says (its zeroconf, announcements, found and gone devices) goes to
+  the UI and the log but not into takes (``for_take=False``); its errors reach takes like any
+  error.
 
 Everything that opens sockets runs on the I/O loop and in the background: probing a name takes
 about a second, so :meth:`StageDiscovery.start` never delays the stage's start.
@@ -235,7 +240,8 @@ class StageDiscovery:
             try:
                 await advertiser.async_withdraw(advert)
             except Exception as exc:  # zeroconf closing under us: the goodbye is best effort
-                self.events.post(Level.WARNING, SOURCE, "error", f"could not withdraw {advert.name!r}: {exc}")
+                self.events.post(Level.WARNING, SOURCE, "error", f"could not withdraw {advert.name!r}: {exc}",
+                                 for_take=False)
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro, name="stage discovery")
@@ -259,7 +265,8 @@ class StageDiscovery:
         self.note = f"browsing on {self.where}" if self.browse \
             else f"announcing on {self.where} (not browsing)"
         self.events.post(Level.INFO, SOURCE, "state", f"zeroconf on {self.where}" +
-                         ("" if self.browse else " (advertising only: [discovery] browse = false)"))
+                         ("" if self.browse else " (advertising only: [discovery] browse = false)"),
+                         for_take=False)
         jobs = [self._async_emulators(emulators)]
         if control is not None:
             jobs.append(self._async_control(control, passcode_required))
@@ -286,7 +293,7 @@ class StageDiscovery:
             return
         if not loopback_only(self.interfaces):
             self.events.post(Level.INFO, SOURCE, "info", "emulators are not announced: they listen on "
-                             f"127.0.0.1 and mDNS runs on {self.where}")
+                             f"127.0.0.1 and mDNS runs on {self.where}", for_take=False)
             return
         await asyncio.gather(*(self._announce(
             advertiser, HTTP_SERVICE, f"{EMULATOR_NAMES.get(e.kind, e.kind)} ({e.device})", e.port,
@@ -302,7 +309,8 @@ class StageDiscovery:
             hosts = ["127.0.0.1"] if address.is_loopback or address.is_unspecified else [bound.host]
         elif address.is_loopback:
             self.events.post(Level.INFO, SOURCE, "info", f"OSC control is not announced on the network: it "
-                             f"listens on {bound} (set [control] listen to an interface's address)")
+                             f"listens on {bound} (set [control] listen to an interface's address)",
+                             for_take=False)
             return
         elif address.is_unspecified:
             hosts = _interface_addresses()
@@ -323,7 +331,7 @@ class StageDiscovery:
         self.own[(service_type, advert.name)] = label
         self._adverts.setdefault(label, []).append(advert)
         self.events.post(Level.INFO, SOURCE, "state",
-                         f"announced {advert.name!r} ({service_type}) on port {port}")
+                         f"announced {advert.name!r} ({service_type}) on port {port}", for_take=False)
         return advert
 
     async def async_stop(self) -> None:

@@ -109,7 +109,9 @@ class TakeLogging:
         writer.put(LOG, payload)
 
     def _on_event(self, event: StageEvent) -> None:
-        if self._writer is None or event.source == SOURCE:
+        """A stage event into the take's log: not the recorder's own, and only what the take keeps
+        (:meth:`StageEvent.recorded_in_take`: no discovery chatter, every error)."""
+        if self._writer is None or event.source == SOURCE or not event.recorded_in_take():
             return
         kind = _EVENT_KINDS.get(event.kind, "event")
         data: dict[str, Any] = {"level": event.level.name}

@@ -156,3 +156,43 @@ def test_a_charuco_board_with_a_bad_dictionary_is_a_usage_error(shots: Path) -> 
 def test_the_stagectl_entry_point_runs_it(shots: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["lens", "calibrate", *_views(shots), *BOARD_ARGS, "--sensor-width-mm", "36", "--json"]) == 0
     assert json.loads(capsys.readouterr().out)["images_used"] == VIEWS
+
+
+def test_output_creates_a_lens_file_that_does_not_exist_yet(shots: Path, tmp_path: Path) -> None:
+    lens_path = tmp_path / "new lens.json"
+    status, out, err = _run(*_views(shots), *BOARD_ARGS, "--sensor-width-mm", "36", "--zoom", "500",
+                            "-o", str(lens_path), "--json")
+    assert status == 0, err
+    result = json.loads(out)
+    assert result["lens_file"] == str(lens_path)
+    assert (f"stagectl lens calibrate: created {lens_path}: make 'unknown', model 'new lens', serial "
+            "'unknown', sensor 36 x 20.25 mm, 960 x 540 px; encoders zoom raw 0..65535 -> 0..1 (make, "
+            "model, serial, encoders: defaults; edit the file to match the lens)") in err.splitlines()
+    lens = load_lens_file(lens_path)
+    (point,) = lens.calibrations
+    assert (point.zoom_raw, point.focus_raw) == (500, 0)
+    assert set(lens.encoders) == {"zoom"} and lens.grid_zoom == (500 / 65535,) and lens.grid_focus == (0.0,)
+    assert lens.tables["focal_length_mm"] == ((pytest.approx(result["focal_length_mm"]),),)
+    assert lens.tables["k1"] == ((result["k1"],),)
+
+
+def test_a_new_lens_file_takes_its_identity_from_the_options(shots: Path, tmp_path: Path) -> None:
+    lens_path = tmp_path / "prime.json"
+    args = build_parser().parse_args(["lens", "calibrate", *_views(shots), *BOARD_ARGS, "--sensor-width-mm",
+                                      "36", "-o", str(lens_path)])
+    args.make, args.model, args.serial = "Cooke", "S4/i 32mm", "CK-32-0007"
+    out, err = io.StringIO(), io.StringIO()
+    assert run_lens_calibrate(args, out, err) == 0, err.getvalue()
+    lens = load_lens_file(lens_path)
+    assert lens.identity == LensIdentity("Cooke", "S4/i 32mm", "CK-32-0007") and lens.encoders == {}
+    assert "created" in err.getvalue() and "defaults" not in err.getvalue()
+    assert f"added to {lens_path} at raw zoom 0, focus 0" in out.getvalue()
+
+
+def test_a_new_lens_file_needs_the_sensor_width_and_is_not_created_without(shots: Path,
+                                                                           tmp_path: Path) -> None:
+    lens_path = tmp_path / "new.json"
+    status, out, err = _run(*_views(shots), *BOARD_ARGS, "-o", str(lens_path))
+    assert (status, out) == (2, "")
+    assert f"--sensor-width-mm is required: {lens_path} does not exist yet" in err
+    assert not lens_path.exists()

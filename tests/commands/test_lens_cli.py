@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import io
 import json
 import math
 from pathlib import Path
@@ -11,6 +13,7 @@ import pytest
 
 from lens.lensfile import load_lens_file
 from stagectl.app import main
+from stagectl.commands.lens import run_lens_command
 from stagectl.core.opentrackio.sample import parse_sample
 from tests.support.cli import REPO, stagectl
 
@@ -120,3 +123,81 @@ def test_export_unreal(capsys: pytest.CaptureFixture[str]) -> None:
     assert status == 0 and data["nodes"][0]["DistortionParameters"] == [-0.07, 0.02, -0.002, 0.0002, -0.0001]
     assert data["nodes"][0]["FxFy"] == pytest.approx([24.0 / 36.0, 24.0 / 20.25])
 
+
+
+def test_solve_names_the_unsolved_values_and_the_option_that_solves_them(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "lens", "solve", str(DEMO), "--focus", "100")
+    assert status == 0 and "focal length    -" in out
+    assert ("stagectl lens solve: focal length, focus distance, entrance pupil, principal point and "
+            "distortion unsolved: the tables vary along zoom; give --zoom RAW") in err.splitlines()
+    assert "stagectl lens solve: T-stop unsolved: the iris table varies along iris; give --iris RAW" in err
+
+
+def test_solve_with_nothing_to_solve_is_a_usage_error_naming_the_options(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    status, out, err = run(capsys, "lens", "solve", str(DEMO))
+    assert (status, out) == (2, "")
+    assert err == (f"stagectl lens solve: nothing to solve: {DEMO} needs --zoom RAW --focus RAW, raw encoder "
+                   "counts (and --iris RAW for the T-stop)\n")
+
+
+def test_import_into_a_new_lens_file_creates_it_and_says_with_what(capsys: pytest.CaptureFixture[str],
+                                                                    tmp_path: Path) -> None:
+    table = tmp_path / "table.csv"
+    assert run(capsys, "lens", "export", str(DEMO), "-o", str(table))[0] == 0
+    lens_path = tmp_path / "new.json"
+    status, _out, err = run(capsys, "lens", "import", str(table), "-o", str(lens_path))
+    assert status == 0, err
+    assert err.splitlines() == [
+        f"created {lens_path}: make 'unknown', model 'new', serial 'unknown', sensor 36 x 20.25 mm, "
+        "3840 x 2160 px; encoders zoom raw 0..65535, focus raw 0..65535 -> 0..1 (make, model, serial, "
+        "sensor, encoders: defaults; edit the file to match the lens)",
+        f"filled {lens_path}: 9 zoom x 5 focus positions from {table}"]
+    lens, demo = load_lens_file(lens_path), load_lens_file(DEMO)
+    assert lens.tables == demo.tables
+    assert (lens.grid_zoom, lens.grid_focus) == (demo.grid_zoom, demo.grid_focus)
+    status, out, _ = run(capsys, "lens", "solve", str(lens_path), "--zoom", "0", "--focus", "16384", "--json")
+    assert status == 0 and json.loads(out)["focal_length_mm"] == pytest.approx(24.09)
+
+
+def test_import_into_a_new_lens_file_takes_identity_and_sensor_from_the_options(tmp_path: Path) -> None:
+    table = tmp_path / "table.csv"
+    table.write_text("zoom_normalised,focus_normalised,focal_length_mm\n0,0,32.0\n")
+    lens_path = tmp_path / "prime.json"
+    args = argparse.Namespace(lens_command="import", table=str(table), output=str(lens_path), make="Cooke",
+                              model="S4/i 32mm", serial="CK-32-0007", sensor_mm=(24.9, 14.0),
+                              sensor_px=(4096.0, 2304.0))
+    err = io.StringIO()
+    assert run_lens_command(args, io.StringIO(), err) == 0, err.getvalue()
+    lens = load_lens_file(lens_path)
+    assert (lens.identity.make, lens.identity.model, lens.identity.serial) == ("Cooke", "S4/i 32mm",
+                                                                             "CK-32-0007")
+    assert (lens.sensor.width_mm, lens.sensor.height_mm, lens.sensor.width_px, lens.sensor.height_px) == (
+        24.9, 14.0, 4096, 2304)
+    assert "(encoders: defaults; edit the file to match the lens)" in err.getvalue()
+
+
+def test_the_command_line_carries_identity_and_sensor_for_a_new_lens(capsys: pytest.CaptureFixture[str],
+                                                                     tmp_path: Path) -> None:
+    table = tmp_path / "table.csv"
+    table.write_text("zoom_normalised,focus_normalised,focal_length_mm\n0,0,32.0\n")
+    lens_path = tmp_path / "prime.json"
+    status, _, err = run(capsys, "lens", "import", str(table), "-o", str(lens_path), "--make", "Cooke",
+                         "--model", "S4/i 32mm", "--serial", "CK-32-0007", "--sensor-mm", "24.9x14",
+                         "--sensor-px", "4096x2304")
+    assert status == 0, err
+    lens = load_lens_file(lens_path)
+    assert (lens.identity.make, lens.identity.serial, lens.sensor.width_px) == ("Cooke", "CK-32-0007", 4096)
+    with pytest.raises(SystemExit) as usage:
+        main(["lens", "import", str(table), "-o", str(tmp_path / "x.json"), "--sensor-mm", "24.9by14"])
+    assert usage.value.code == 2 and "is not WIDTHxHEIGHT" in capsys.readouterr().err
+
+
+def test_a_bad_table_creates_no_new_lens_file(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    table = tmp_path / "table.csv"
+    table.write_text("zoom_normalised,focus_normalised,focal_length_mm\n0,0,x\n")
+    lens_path = tmp_path / "new.json"
+    status, _, err = run(capsys, "lens", "import", str(table), "-o", str(lens_path))
+    assert status == 2 and "focal_length_mm: not a number ('x')" in err
+    assert not lens_path.exists()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import re
 import socket
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from stagectl.commands.opentrackio import simulate_opentrackio
 from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,
@@ -222,3 +224,15 @@ def test_camdkits_generated_complete_example_decodes_with_every_field() -> None:
     assert decoded["warnings"] == ["timecode_drop_frame"]
     assert decoded["timecode_as_sent"] == "01:02:03;04" and decoded["timecode"] == "01:02:03:04"
     assert "kept as sent (timecode_drop_frame)" in result.stderr
+
+
+def test_simulate_to_a_closed_port_gives_the_reason_once() -> None:
+    port = free_udp_port()  # bound and released: nothing listens there
+    err = io.StringIO()
+    assert simulate_opentrackio(f"127.0.0.1:{port}", None, "json", 100.0, 1, 1, 0.3, err=err) == 0
+    text = err.getvalue()
+    errors = re.search(r"(\d+) send errors\)", text)
+    assert errors is not None and int(errors[1]) > 0, text
+    reason = f"connection refused: nothing listens on 127.0.0.1:{port}"
+    assert text.count(reason) == 1, text
+    assert re.search(rf"^  {errors[1]} send errors?: {re.escape(reason)}$", text, re.MULTILINE), text

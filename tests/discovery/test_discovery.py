@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from zeroconf.asyncio import AsyncServiceInfo
 
 import stagectl.discovery.mdns
 from stagectl.core.events import EventQueue
@@ -144,6 +145,39 @@ def test_one_shared_zeroconf_finds_its_own_adverts_and_is_host_only() -> None:
         assert discovery.found() == [] and discovery.zeroconf is None
 
     run_loop(body)
+
+
+@pytest.mark.parametrize(("port", "address", "renamed"), [
+    (18083, "127.0.0.1", False),  # this host's own earlier advert of the service: the name is kept
+    (18084, "127.0.0.1", True),  # the name held at another port: another service, the rename stands
+    (18083, "10.9.8.7", True),  # ... at another address
+])
+def test_a_cached_earlier_advert_of_our_own_keeps_the_name(port: int, address: str, renamed: bool) -> None:
+    """A restart within the records' TTL finds its previous run's advert in the mDNS cache (stands in
+    for it here: the records as that run announced them, put in the cache of the new run's zeroconf)."""
+    name = _unique("stagectl Stage A on pc")
+
+    async def body() -> str:
+        discovery = Discovery(interfaces=LO)
+        await discovery.async_start()
+        assert discovery.zeroconf is not None
+        advertiser = Advertiser(zeroconf=discovery.zeroconf)
+        earlier = AsyncServiceInfo(STAGECTL_SERVICE, f"{name}.{STAGECTL_SERVICE}", port=port,
+                                   properties=control_txt(False), server=f"earlier-{port}.local.",
+                                   addresses=[socket.inet_aton(address)])
+        cache = discovery.zeroconf.zeroconf.cache
+        cache.async_add_records([earlier.dns_pointer(), earlier.dns_service(), earlier.dns_text(),
+                                 *earlier.dns_addresses()])
+        try:
+            advert = await advertiser.async_advertise(STAGECTL_SERVICE, name, 18083, control_txt(False))
+            assert await discovery.async_wait(
+                lambda found: any(d.name == advert.name and d.port == 18083 for d in found), FOUND_TIMEOUT_S)
+            return advert.name
+        finally:
+            await advertiser.async_stop()
+            await discovery.async_stop()
+
+    assert run_loop(body) == (f"{name}-2" if renamed else name)
 
 
 @pytest.mark.parametrize(("service_type", "name", "txt", "kind"), [

@@ -30,7 +30,7 @@ from stagectl.takes.export.registry import ExportError
 from stagectl.takes.model import TakeData
 
 __all__ = ["CDL_NAMESPACE", "asc_sop_text", "cc_xml", "ccc_xml", "cdl_list_xml", "check_cdl",
-           "export_cdl", "format_cdl_number", "ordered_zones"]
+           "export_cdl", "format_cdl_number", "ordered_zones", "skip_reason"]
 
 CDL_NAMESPACE = "urn:ASC:CDL:v1.01"
 _DECIMALS = 6
@@ -150,11 +150,22 @@ def ccc_xml(take: TakeData) -> str:
     return _to_text(root)
 
 
+def skip_reason(take: TakeData) -> str | None:
+    """Why :func:`export_cdl` writes nothing for ``take`` (None when it writes its files)."""
+    if take.cdl_at_start:
+        return None
+    label = f"take {take.info.take_id} ({take.info.name})"
+    if take.info.look_at_start:
+        return f"{label}: its look {take.info.look_at_start!r} holds no CDL: no CDL written"
+    return f"{label} has no look (none was live at its start): no CDL written"
+
+
 def export_cdl(take: TakeData, out_dir: Path, *,
                progress: Callable[[float], None] | None = None) -> list[Path]:
     """Write ``<take name>.cc``, ``.cdl`` and ``.ccc`` (atomically) into ``out_dir``; return the paths.
 
-    A take with no CDL at its start (no look held one) writes nothing and returns ``[]``.
+    A take with no CDL at its start (no look held one) writes nothing and returns ``[]``
+    (:func:`skip_reason` says why).
     Raises :class:`ExportError` for a CDL value the ASC CDL cannot hold (nothing is written then).
     """
     if not take.cdl_at_start:

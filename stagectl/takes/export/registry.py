@@ -3,6 +3,10 @@
 Per-camera and per-take formats run once per take; ``ale`` and ``otio`` given several takes write
 one file holding them all (an ALE row per take; a timeline with the takes one after the other).
 Format modules load on first use (usd-core takes a second to import).
+
+A format that has nothing to write for a take (a CDL of a take with no look) writes no file; it is
+never silent: ``export_takes`` hands the reason to its ``skipped`` callback (the format module's
+``skip_reason(take)`` when it has one, else a general one).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from stagectl.core.errors import StageError
 from stagectl.takes.model import TakeData
 
 Progress = Callable[[float], None]
+Skipped = Callable[[str], None]
 
 
 class ExportError(StageError):
@@ -72,13 +77,26 @@ def _function(module: str, name: str) -> Callable[..., list[Path]]:
     return fn  # type: ignore[no-any-return]
 
 
+def skip_reason(fmt: Format, take: TakeData) -> str:
+    """Why ``fmt`` wrote nothing for ``take``, as ``"cdl: take 3 (NAME) has no look: no CDL written"``.
+
+    The format module's ``skip_reason(take)`` gives the reason when it has one."""
+    reason: Any = getattr(importlib.import_module(fmt.module), "skip_reason", None)
+    text = reason(take) if callable(reason) else None
+    if not text:
+        text = f"take {take.info.take_id} ({take.info.name}) has nothing to write: no file written"
+    return f"{fmt.name}: {text}"
+
+
 def export_takes(takes: Sequence[TakeData], formats: Sequence[str], out_dir: Path,
-                 progress: Progress | None = None, name: str | None = None) -> list[Path]:
+                 progress: Progress | None = None, name: str | None = None,
+                 skipped: Skipped | None = None) -> list[Path]:
     """Write every format of every take into ``out_dir`` (created); the files written.
 
     ``name`` names the combined ALE / OTIO files of several takes (default: the first and last
-    take's names). ExportError for an unknown format or a folder that cannot be made; a writer's
-    own error propagates as ExportError naming the format and take.
+    take's names). A format that writes no file for a take calls ``skipped`` with the reason
+    (:func:`skip_reason`). ExportError for an unknown format or a folder that cannot be made; a
+    writer's own error propagates as ExportError naming the format and take.
     """
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -106,7 +124,10 @@ def export_takes(takes: Sequence[TakeData], formats: Sequence[str], out_dir: Pat
                 assert fmt.many is not None
                 written += _function(fmt.module, fmt.many)(group, out_dir, combined, progress=part)
             else:
-                written += _function(fmt.module, fmt.function)(group[0], out_dir, progress=part)
+                files = _function(fmt.module, fmt.function)(group[0], out_dir, progress=part)
+                if not files and skipped is not None:
+                    skipped(skip_reason(fmt, group[0]))
+                written += files
         except ExportError:
             raise
         except (StageError, OSError, ValueError) as exc:
