@@ -125,6 +125,7 @@ class HeliosDevice(HttpProcessorDevice):
     """One Megapixel HELIOS processor. See the module docstring for what goes over the wire.
 
     ``groups`` adds ``group-<i>.blackout`` and ``group-<i>.intensity`` per group index.
+    ``username`` / ``password`` answer the processor's HTTP authentication (Basic or Digest).
     ``preset_names`` is the newest preset list read (``preset_errors`` counts failed reads);
     ``polled.rejected`` counts bad polled values.
     """
@@ -134,13 +135,14 @@ class HeliosDevice(HttpProcessorDevice):
     def __init__(self, name: str, url: str = "http://127.0.0.1:8081", *, write_verb: str = "PATCH",
                  peak_nits: float = 1500.0, zone: str | None = None, events: EventQueue | None = None,
                  timeout_s: float = 1.0, poll_s: float = 2.0, groups: Sequence[int] = (),
-                 preset_refresh_s: float = 30.0) -> None:
+                 preset_refresh_s: float = 30.0, username: str | None = None, password: str = "") -> None:
         verb = write_verb.upper()
         if verb not in WRITE_VERBS:
             raise ValueError(f"{name}: write_verb must be PATCH or POST, not {write_verb!r}")
         if not peak_nits > 0:
             raise ValueError(f"{name}: peak_nits must be > 0 nits, not {peak_nits!r}")
-        super().__init__(name, url, zone=zone, events=events, timeout_s=timeout_s, poll_s=poll_s)
+        super().__init__(name, url, zone=zone, events=events, timeout_s=timeout_s, poll_s=poll_s,
+                         username=username, password=password)
         self.write_verb = verb
         self.peak_nits = float(peak_nits)
         self.preset_refresh_s = preset_refresh_s

@@ -5,8 +5,14 @@ request can go wrong into the Device base's two errors, with the processor's ans
 
 * :class:`~stagectl.core.device.DeviceRefused` -- the processor answered 400/404/405/409/422: it
   refused these values (not retried; the link stays up);
+* a 401 (the processor wants credentials, or ours are wrong) is a :class:`DeviceRefused` reading
+  "authentication failed: check username / password_env" (a poll that gets it fails with that
+  message and backs off like any outage; a write's values are dropped, never retried);
 * :class:`~stagectl.core.device.DeviceError` -- anything else: no answer, connection refused, 5xx, 403,
   an oversized or non-JSON body (retried after the backoff).
+
+With a ``username`` the client answers the processor's challenge (:class:`ChallengeAuth`): HTTP
+Digest when offered (HELIOS), else Basic. Nothing is sent before a challenge asks for it.
 
 Bodies over ``max_response_bytes`` are refused before they are parsed. JSON is parsed as
 Python does (a ``NaN`` token becomes a float NaN, so one odd value does not fail a whole poll);
@@ -17,9 +23,10 @@ and feature) and never becomes a value.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Iterable
+from collections.abc import Generator, Iterable
 from typing import Any
 
 import httpx
@@ -38,6 +45,54 @@ MAX_ERROR_TEXT = 2000
 """An error body longer than this is cut (with a note) before it goes into a message."""
 
 
+AUTH_FAILED = "authentication failed: check username / password_env"
+"""What a 401 reads as (after ``<verb> <url> -> 401:``)."""
+
+
+class ChallengeAuth(httpx.Auth):
+    """Answers a 401's challenge with ``username`` / ``password``: Digest when offered, else Basic.
+
+    The scheme that worked is remembered, so later requests carry credentials from the start (Digest
+    re-challenges, a stale nonce after a processor restart, are answered once per request). httpx's
+    own :class:`httpx.DigestAuth` ignores a Basic-only challenge, and :class:`httpx.BasicAuth` cannot
+    answer Digest: a processor may be set to either.
+    """
+
+    def __init__(self, username: str, password: str) -> None:
+        self._basic = httpx.BasicAuth(username, password)
+        self._digest = httpx.DigestAuth(username, password)
+        self.scheme: str | None = None
+        """``basic`` or ``digest`` once a challenge chose it."""
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        """Send; on a 401 answer its challenge once (httpx drives this generator)."""
+        if self.scheme == "digest":
+            yield from self._digest.auth_flow(request)
+            return
+        if self.scheme == "basic":
+            yield from self._basic.auth_flow(request)
+            return
+        response = yield request
+        if response.status_code != 401:
+            return
+        offered = {h.split(None, 1)[0].lower() for h in response.headers.get_list("www-authenticate")
+                   if h.strip()}
+        if "digest" in offered:
+            self.scheme = "digest"
+            flow = self._digest.auth_flow(request)
+            next(flow)  # the unauthenticated request: already sent, ``response`` is its answer
+            try:
+                retry = flow.send(response)
+            except StopIteration:
+                return
+            answer = yield retry
+            with contextlib.suppress(StopIteration):
+                flow.send(answer)
+        elif "basic" in offered:
+            self.scheme = "basic"
+            yield from self._basic.auth_flow(request)
+
+
 def _clip(text: str) -> str:
     text = text.strip()
     if len(text) > MAX_ERROR_TEXT:
@@ -53,8 +108,11 @@ class ProcessorHttp:
     """
 
     def __init__(self, base_url: str, *, timeout_s: float = 1.0,
-                 max_response_bytes: int = MAX_RESPONSE_BYTES) -> None:
+                 max_response_bytes: int = MAX_RESPONSE_BYTES, username: str | None = None,
+                 password: str = "") -> None:
         self.base_url = base_url.rstrip("/")
+        self.username = username
+        self._auth = ChallengeAuth(username, password) if username is not None else None
         self.timeout_s = timeout_s
         self.max_response_bytes = max_response_bytes
         self.requests = 0
@@ -64,7 +122,7 @@ class ProcessorHttp:
         """Create the client (keep-alive pool). ``trust_env=False``: no proxy between us and the wall."""
         if self._client is None:
             self._client = httpx.AsyncClient(base_url=self.base_url, timeout=self.timeout_s,
-                                             trust_env=False, follow_redirects=False)
+                                             trust_env=False, follow_redirects=False, auth=self._auth)
 
     async def async_close(self) -> None:
         """Close the client and its connections."""
@@ -95,6 +153,9 @@ class ProcessorHttp:
         except httpx.HTTPError as exc:
             raise DeviceError(f"{where}: {type(exc).__name__}: {str(exc) or 'connection failed'}") from None
         text = raw.decode("utf-8", errors="replace")
+        if status == 401:
+            hint = "" if self.username is not None else " (the processor asks for credentials; none are set)"
+            raise DeviceRefused(f"{where} -> 401: {AUTH_FAILED}{hint}", features)
         if not 200 <= status < 300:
             message = f"{where} -> {status}: {_clip(text) or '(empty body)'}"
             if status in REFUSED_STATUSES:
@@ -142,19 +203,24 @@ class PolledValues:
 
 
 class HttpProcessorDevice(Device):
-    """A processor reached over its HTTP API at ``url``: the shared part of Tessera and HELIOS."""
+    """A processor reached over its HTTP API at ``url``: the shared part of Tessera and HELIOS.
+
+    ``username`` / ``password``: credentials for a processor with HTTP authentication enabled.
+    """
 
     def __init__(self, name: str, url: str, *, zone: str | None, events: EventQueue | None, timeout_s: float,
-                 poll_s: float) -> None:
+                 poll_s: float, username: str | None = None, password: str = "") -> None:
         super().__init__(name, target=url.rstrip("/"), zone=zone, events=events, timeout_s=timeout_s,
                          poll_s=poll_s)
         self.url = url.rstrip("/")
-        self.http = ProcessorHttp(self.url, timeout_s=timeout_s)
+        self._credentials = (username, password)
+        self.http = ProcessorHttp(self.url, timeout_s=timeout_s, username=username, password=password)
 
     def set_url(self, url: str) -> None:
         """Point the device at another base URL (before :meth:`async_start`; e.g. an emulator's)."""
         self.url = self.target = url.rstrip("/")
-        self.http = ProcessorHttp(self.url, timeout_s=self.timeout_s)
+        username, password = self._credentials
+        self.http = ProcessorHttp(self.url, timeout_s=self.timeout_s, username=username, password=password)
 
     async def _async_open(self) -> None:
         await self.http.async_open()

@@ -122,6 +122,7 @@ class TesseraDevice(HttpProcessorDevice):
     """One Brompton Tessera processor (SX40, S8, M2, T1...) with IP control enabled.
 
     ``groups`` adds a ``group-<n>.brightness`` feature (nits) per processor group number.
+    ``username`` / ``password`` answer the processor's HTTP authentication (Basic or Digest).
     ``polled`` counts polled values that failed their feature's check (``polled.rejected``).
     """
 
@@ -129,8 +130,9 @@ class TesseraDevice(HttpProcessorDevice):
 
     def __init__(self, name: str, url: str = "http://127.0.0.1:8080", *, zone: str | None = None,
                  events: EventQueue | None = None, timeout_s: float = 1.0, poll_s: float = 2.0,
-                 groups: Sequence[int] = ()) -> None:
-        super().__init__(name, url, zone=zone, events=events, timeout_s=timeout_s, poll_s=poll_s)
+                 groups: Sequence[int] = (), username: str | None = None, password: str = "") -> None:
+        super().__init__(name, url, zone=zone, events=events, timeout_s=timeout_s, poll_s=poll_s,
+                         username=username, password=password)
         self.polled = PolledValues(name)
         self._bindings = _bindings(groups)
         self._by_feature = {b.feature.name: b for b in self._bindings}

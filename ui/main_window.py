@@ -107,7 +107,8 @@ class MainWindow(QMainWindow):
         self.take_toolbar.setMovable(False)
         self.take_toolbar.addWidget(self.take_bar)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.take_toolbar)
-        self.tracking_dock.raise_()
+        # A stage without cameras is a lighting stage: its Lighting dock comes first.
+        (self.tracking_dock if view.cameras else self.lighting_dock).raise_()
         self.log_dock = self._dock("Log", "log_dock", self.log_panel, Qt.DockWidgetArea.BottomDockWidgetArea)
         self.docks = (self.stage_dock, self.tracking_dock, self.lens_dock, self.frustum_dock,
                       self.lighting_dock, self.takes_dock, self.log_dock)
@@ -173,9 +174,11 @@ class MainWindow(QMainWindow):
         self.takes_browser.update_view(view)
         self.timecode.setText(view.timecode)
         up = sum(1 for c in view.cameras if c.state == "up")
-        self.totals.setText(
-            f"{view.name} · {view.frame_rate} fps · cameras up {up}/{len(view.cameras)} · "
-            f"samples {view.total_samples} · rejected {view.total_rejected}")
+        tracking = (f"cameras up {up}/{len(view.cameras)} · samples {view.total_samples} · "
+                    f"rejected {view.total_rejected}" if view.cameras else "no camera: lighting only")
+        totals = f"{view.name} · {view.frame_rate} fps · {tracking}"
+        if self.totals.text() != totals:
+            self.totals.setText(totals)
 
     # --- persistence ---------------------------------------------------------------------------
 

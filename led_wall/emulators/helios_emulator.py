@@ -30,7 +30,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from led_wall.emulators.http_server import Faults, HttpRequest, HttpResponse, HttpServer
+from led_wall.emulators.http_server import Faults, HttpRequest, HttpResponse, HttpServer, ServerAuth
 from led_wall.emulators.served import Change, ServedEmulator
 
 SEED = Path(__file__).resolve().parent / "data" / "helios_state.json"
@@ -79,12 +79,13 @@ class HeliosEmulator(ServedEmulator):
     ``state`` is the public tree; ``presets`` maps names to the fragments they apply;
     ``active_preset`` the last recalled; ``changes`` logs every API write as :class:`Change`;
     ``requests_by_verb`` counts writes per verb; ``faults`` (or ``delay_s``, ``hang``,
-    ``fail_status``) misbehave on demand.
+    ``fail_status``) misbehave on demand; ``auth`` (a :class:`ServerAuth`, Basic and/or Digest) makes
+    every request need credentials, like a processor with authentication enabled.
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, state: Mapping[str, Any] | None = None,
                  presets: Mapping[str, Mapping[str, Any]] | None = None,
-                 accept_verbs: Iterable[str] = ("PATCH", "POST")) -> None:
+                 accept_verbs: Iterable[str] = ("PATCH", "POST"), auth: ServerAuth | None = None) -> None:
         seed = json.loads(SEED.read_text(encoding="utf-8"))
         self.state: dict[str, Any] = copy.deepcopy(dict(state if state is not None else seed["public"]))
         chosen = presets if presets is not None else seed["presets"]
@@ -94,7 +95,8 @@ class HeliosEmulator(ServedEmulator):
         self.changes: list[Change] = []
         self.requests_by_verb: dict[str, int] = {}
         self.faults = Faults(fail_body={"error": "fault injected by the emulator"})
-        self.server = HttpServer(self.handle, host, port, faults=self.faults, name="helios-emulator")
+        self.server = HttpServer(self.handle, host, port, faults=self.faults, name="helios-emulator",
+                                 auth=auth)
 
 
     def value(self, dotted: str) -> Any:

@@ -8,6 +8,10 @@ shutdown that closes every connection, including requests held by the "hang" fau
 The application is one handler: ``handler(request) -> HttpResponse`` (plain or async). A
 handler that raises is answered with 500 and counted; nothing a client sends can stop the server.
 
+Authentication (:class:`ServerAuth`, optional): every request must carry the credentials, by
+HTTP Basic and/or Digest (RFC 7616, MD5, ``qop=auth``) as chosen; a request without them, or with
+wrong ones, is answered 401 with a ``WWW-Authenticate`` challenge per accepted scheme.
+
 Faults for tests (:class:`Faults`, changeable while running): ``delay_s`` before every answer,
 ``hang`` (read the request, never answer), ``fail_status`` (answer every request with that
 status and ``fail_body``).
@@ -19,14 +23,20 @@ emulator's ``handle(verb, url, body) -> (status, body)`` maps onto a handler dir
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import contextlib
+import hashlib
+import hmac
 import inspect
 import json
 import logging
+import secrets
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.request import parse_http_list
 
 from stagectl.core.logutil import RateLimiter, with_suppressed
 
@@ -35,7 +45,8 @@ log = logging.getLogger("stagectl.led_wall")
 MAX_BODY = 1 << 20
 """Default largest request body in bytes (larger: 413 and the connection is closed)."""
 MAX_HEADERS = 100
-REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 403: "Forbidden",
+REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
+           403: "Forbidden",
            404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict",
            411: "Length Required", 413: "Payload Too Large", 422: "Unprocessable Entity",
            500: "Internal Server Error", 503: "Service Unavailable"}
@@ -75,11 +86,12 @@ class HttpRequest:
 
 @dataclass(frozen=True, slots=True)
 class HttpResponse:
-    """An answer: status, body bytes and content type."""
+    """An answer: status, body bytes, content type and any extra header lines (name, value)."""
 
     status: int
     body: bytes = b""
     content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = ()
 
     @classmethod
     def json(cls, status: int, data: Any) -> HttpResponse:
@@ -106,6 +118,75 @@ class Faults:
     """JSON body sent with ``fail_status`` (bytes are sent as they are)."""
 
 
+AUTH_SCHEMES = ("basic", "digest")
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode("utf-8")).hexdigest()
+
+
+@dataclass
+class ServerAuth:
+    """Credentials a server requires, and the schemes (``basic``, ``digest``) it accepts."""
+
+    username: str
+    password: str
+    schemes: tuple[str, ...] = ("basic",)
+    realm: str = "stagectl-emulator"
+    nonce: str = field(default_factory=lambda: secrets.token_hex(16))
+    """The Digest nonce this server issues (one per server; a test may change it to make it stale)."""
+
+    def __post_init__(self) -> None:
+        unknown = [s for s in self.schemes if s not in AUTH_SCHEMES]
+        if unknown or not self.schemes:
+            raise ValueError(f"auth schemes must be among {', '.join(AUTH_SCHEMES)}, not {self.schemes!r}")
+
+    def challenges(self) -> tuple[tuple[str, str], ...]:
+        """The ``WWW-Authenticate`` header lines of a 401, Digest first."""
+        out = []
+        if "digest" in self.schemes:
+            out.append(("WWW-Authenticate", f'Digest realm="{self.realm}", qop="auth", '
+                                            f'nonce="{self.nonce}", algorithm=MD5'))
+        if "basic" in self.schemes:
+            out.append(("WWW-Authenticate", f'Basic realm="{self.realm}", charset="UTF-8"'))
+        return tuple(out)
+
+    def accepts(self, request: HttpRequest) -> bool:
+        """True when the request's ``Authorization`` carries these credentials by an accepted scheme."""
+        scheme, _, value = request.headers.get("authorization", "").partition(" ")
+        scheme = scheme.lower()
+        if scheme not in self.schemes:
+            return False
+        if scheme == "basic":
+            try:
+                decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+            except (binascii.Error, UnicodeDecodeError):
+                return False
+            return hmac.compare_digest(decoded.encode(), f"{self.username}:{self.password}".encode())
+        return self._digest_ok(request, value)
+
+    def _digest_ok(self, request: HttpRequest, value: str) -> bool:
+        fields: dict[str, str] = {}
+        for item in parse_http_list(value):
+            key, sep, raw = item.strip().partition("=")
+            if sep:
+                fields[key.strip().lower()] = raw.strip().strip('"')
+        if fields.get("username") != self.username or fields.get("realm") != self.realm \
+                or fields.get("nonce") != self.nonce or fields.get("algorithm", "MD5").upper() != "MD5":
+            return False
+        uri = fields.get("uri", "")
+        if unquote(urlsplit(uri).path) != request.path:
+            return False
+        ha1 = _md5(f"{self.username}:{self.realm}:{self.password}")
+        ha2 = _md5(f"{request.method}:{fields.get('uri', '')}")
+        if fields.get("qop") == "auth":
+            counter, cnonce = fields.get("nc", ""), fields.get("cnonce", "")
+            expected = _md5(f"{ha1}:{self.nonce}:{counter}:{cnonce}:auth:{ha2}")
+        else:
+            expected = _md5(f"{ha1}:{self.nonce}:{ha2}")
+        return hmac.compare_digest(expected, fields.get("response", ""))
+
+
 Handler = Callable[[HttpRequest], "HttpResponse | Awaitable[HttpResponse]"]
 
 
@@ -119,11 +200,13 @@ class HttpServer:
     """An HTTP/1.1 server on ``host``:``port`` (0: any free port; see ``port`` after start).
 
     Counters: ``requests`` (complete requests read), ``answered``, ``bad_requests`` (malformed,
-    oversized), ``handler_errors`` (handler raised), ``hung`` (held by the hang fault).
+    oversized), ``handler_errors`` (handler raised), ``hung`` (held by the hang fault),
+    ``unauthorized`` (answered 401). ``auth`` (changeable while running): credentials required.
     """
 
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0, *,
-                 max_body: int = MAX_BODY, faults: Faults | None = None, name: str = "http") -> None:
+                 max_body: int = MAX_BODY, faults: Faults | None = None, name: str = "http",
+                 auth: ServerAuth | None = None) -> None:
         self.handler = handler
         self.host = host
         self.port = port
@@ -135,6 +218,8 @@ class HttpServer:
         self.bad_requests = 0
         self.handler_errors = 0
         self.hung = 0
+        self.unauthorized = 0
+        self.auth = auth
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
         self._writers: set[asyncio.StreamWriter] = set()
@@ -219,7 +304,12 @@ class HttpServer:
             return False
         if faults.delay_s > 0:
             await asyncio.sleep(faults.delay_s)
-        if faults.fail_status is not None:
+        auth = self.auth
+        if auth is not None and not auth.accepts(request):
+            self.unauthorized += 1
+            response = HttpResponse.json(401, {"error": "authentication required"})
+            response = HttpResponse(401, response.body, response.content_type, auth.challenges())
+        elif faults.fail_status is not None:
             body = faults.fail_body
             response = HttpResponse(faults.fail_status, body) if isinstance(body, bytes) else \
                 HttpResponse.json(faults.fail_status, body)
@@ -280,6 +370,7 @@ class HttpServer:
         reason = REASONS.get(response.status, "Status")
         head = (f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: {response.content_type}\r\n"
                 f"Content-Length: {len(response.body)}\r\n"
+                + "".join(f"{name}: {value}\r\n" for name, value in response.headers) +
                 f"Connection: {'keep-alive' if keep else 'close'}\r\n\r\n")
         writer.write(head.encode("latin-1") + response.body)
         await writer.drain()

@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from led_wall.emulators.http_server import Faults, HttpRequest, HttpResponse, HttpServer
+from led_wall.emulators.http_server import Faults, HttpRequest, HttpResponse, HttpServer, ServerAuth
 from led_wall.emulators.served import Change, ServedEmulator
 
 SEED = Path(__file__).resolve().parent / "data" / "tessera_state.json"
@@ -180,18 +180,21 @@ class TesseraEmulator(ServedEmulator):
 
     ``state`` is the tree under ``/api/``; ``changes`` logs every API write as :class:`Change`
     (monotonic ns, path, value) for tests (fade curves); ``faults`` (or ``delay_s``, ``hang``,
-    ``fail_status``) misbehave on demand; ``ip_control = False`` refuses every API request.
+    ``fail_status``) misbehave on demand; ``ip_control = False`` refuses every API request;
+    ``auth`` (a :class:`ServerAuth`) makes every request need credentials (HTTP Basic).
     """
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, state: Mapping[str, Any] | None = None,
-                 preset_looks: Mapping[int, Mapping[str, Any]] | None = None) -> None:
+                 preset_looks: Mapping[int, Mapping[str, Any]] | None = None,
+                 auth: ServerAuth | None = None) -> None:
         seed = state if state is not None else json.loads(SEED.read_text(encoding="utf-8"))["api"]
         self.state: dict[str, Any] = copy.deepcopy(dict(seed))
         self.preset_looks = {int(k): dict(v) for k, v in (preset_looks or DEFAULT_PRESET_LOOKS).items()}
         self.changes: list[Change] = []
         self.ip_control = True
         self.faults = Faults(fail_body={"response-code": "503", "error-messages": ["fault injected"]})
-        self.server = HttpServer(self.handle, host, port, faults=self.faults, name="tessera-emulator")
+        self.server = HttpServer(self.handle, host, port, faults=self.faults, name="tessera-emulator",
+                                 auth=auth)
 
     # --- lifecycle and faults -------------------------------------------------------------------
 

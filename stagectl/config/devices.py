@@ -7,6 +7,7 @@ Every problem is recorded with file, line and key, like the rest of the stage fi
 from __future__ import annotations
 
 import ipaddress
+import os
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,8 +28,8 @@ from stagectl.core.links import Endpoint
 DEVICE_KINDS = ("tessera", "helios", "osc", "sacn")
 _COMMON = ("kind", "name", "zone", "timeout_ms", "poll_ms")
 KEYS_BY_KIND: dict[str, tuple[str, ...]] = {
-    "tessera": (*_COMMON, "url", "emulator"),
-    "helios": (*_COMMON, "url", "emulator", "write_verb", "peak_nits"),
+    "tessera": (*_COMMON, "url", "emulator", "username", "password_env"),
+    "helios": (*_COMMON, "url", "emulator", "write_verb", "peak_nits", "username", "password_env"),
     "osc": (*_COMMON, "target", "features"),
     "sacn": (*_COMMON, "target", "priority", "fps", "interface", "fixtures"),
 }
@@ -41,6 +42,8 @@ LOOKS_KEYS = ("dir", "safe", "fade_s", "rate_hz")
 DISCOVERY_KEYS = ("browse", "interfaces")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,31}$")
 _ZONE = re.compile(r"^[a-z0-9][a-z0-9-]{0,31}$")
+_ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
+_ALLOWED_ENV = 'the name of an environment variable holding the password, e.g. "WALL_PASSWORD"'
 _ALLOWED_NAME = "1 to 32 characters from A-Z a-z 0-9 _ . - (it is part of OSC addresses)"
 _ALLOWED_ZONE = 'a look zone: "wall", "ceiling", "frustum" or a fixture group of a-z 0-9 -'
 
@@ -51,6 +54,11 @@ class DeviceTableChecker(Checker):
     def device(self, i: int, table: dict[str, Any]) -> DeviceConfig | None:
         """Check ``devices[i]``; None when an error was recorded."""
         base, before = ("devices", i), len(self.errors)
+        inline_password = "password" in table
+        if inline_password:  # before the unknown-key check: say what to use instead
+            self.error((*base, "password"), "a password is not read from the stage file: use password_env "
+                       f"instead; allowed: password_env = {_ALLOWED_ENV}")
+            table = {k: v for k, v in table.items() if k != "password"}
         kind = self.kind_and_keys(table, base, "device", DEVICE_KINDS, KEYS_BY_KIND, ALL_DEVICE_KEYS)
         keys = KEYS_BY_KIND.get(kind or "", ALL_DEVICE_KEYS)
         name = self.typed(table, (*base, "name"), (str,), _ALLOWED_NAME, required=True)
@@ -85,12 +93,16 @@ class DeviceTableChecker(Checker):
                 interface = str(ipaddress.IPv4Address(interface))
             except ValueError:
                 self.error((*base, "interface"), f"{interface!r} is not an IPv4 address")
+        username, password_env, password = self._credentials(table, base, inline_password) \
+            if "username" in keys \
+            else (None, None, "")
         fixtures = self._fixtures(table, base) if kind == "sacn" else ()
         features = self._features(table, base) if kind == "osc" else ()
         if len(self.errors) > before or kind is None or name is None:
             return None
         return DeviceConfig(kind, name, url, target, zone, timeout_ms, poll_ms, emulator, verb, peak,
-                            priority, fps, interface, fixtures, features, i)
+                            priority, fps, interface, fixtures, features, i, username, password_env,
+                            password)
 
     def device_names(self, devices: list[tuple[int, dict[str, Any]]]) -> None:
         """Device names are unique (they are OSC address parts and look targets)."""
@@ -177,6 +189,32 @@ class DeviceTableChecker(Checker):
         return DiscoveryConfig(browse, tuple(dict.fromkeys(interfaces)) or None)
 
     # --- parts ------------------------------------------------------------------------------------
+
+    def _credentials(self, table: Mapping[str, Any], base: KeyPath,
+                     inline_password: bool) -> tuple[str | None, str | None, str]:
+        """``username`` and ``password_env`` (both or neither), and the password read from that variable
+        (``inline_password``: a ``password`` key was already reported, no second error for it)."""
+        username = self.typed(table, (*base, "username"), (str,), "the user name the processor asks for")
+        env = self.typed(table, (*base, "password_env"), (str,), _ALLOWED_ENV)
+        if username == "":
+            self.error((*base, "username"), "is empty; allowed: the user name the processor asks for")
+        if env is not None and not _ENV_NAME.match(env):
+            self.error((*base, "password_env"), f"{env!r} is not an environment variable name; allowed: "
+                       f"{_ALLOWED_ENV}")
+            return username, None, ""
+        if username is not None and env is None and "password_env" not in table and not inline_password:
+            self.error((*base, "password_env"), f"missing: username is set; allowed: {_ALLOWED_ENV}")
+        if env is not None and username is None and "username" not in table:
+            self.error((*base, "username"), "missing: password_env is set; allowed: the user name the "
+                       "processor asks for")
+        if env is None:
+            return username, None, ""
+        password = os.environ.get(env)
+        if password is None:
+            self.error((*base, "password_env"), f"environment variable {env} is not set; allowed: set it "
+                       "to the processor's password before starting stagectl")
+            return username, env, ""
+        return username, env, password
 
     def _zone(self, table: Mapping[str, Any], key: KeyPath) -> str | None:
         zone = self.typed(table, key, (str,), _ALLOWED_ZONE)

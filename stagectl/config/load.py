@@ -218,8 +218,10 @@ class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker, Takes
                           (*_TOP_KEYS, *FUTURE_TABLES))
         stage = self.stage(data)
         camera_tables, source_tables = self.tables(data, "cameras"), self.tables(data, "sources")
-        if data.get("cameras", []) == []:
-            self.error(("cameras",), "no camera defined; allowed: one or more [[cameras]] tables with a name")
+        if data.get("cameras", []) == [] and data.get("devices", []) == []:
+            self.error(("cameras",), "no camera defined and no device: a stage needs cameras to track or "
+                       "devices to light; allowed: one or more [[cameras]] tables with a name (each fed by a "
+                       "[[sources]] table), one or more [[devices]] tables, or both")
         cameras = [self.camera(i, t, stage[1] if stage else None) for i, t in camera_tables]
         names = [t["name"] for _, t in camera_tables if isinstance(t.get("name"), str)]
         sources = [self.source(i, t, names) for i, t in source_tables]

@@ -164,6 +164,12 @@ class DeviceConfig:
     fixtures: tuple[FixtureConfig, ...] = ()
     features: tuple[OscFeatureConfig, ...] = ()
     index: int = 0
+    username: str | None = None
+    """tessera / helios: the user name for the processor's HTTP authentication (None: none sent)."""
+    password_env: str | None = None
+    """tessera / helios: the environment variable holding the password (the stage file never holds it)."""
+    password: str = field(default="", repr=False, compare=False)
+    """The password read from ``password_env`` when the stage file was checked (never printed)."""
 
 
 @dataclass(frozen=True, slots=True)

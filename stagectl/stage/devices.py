@@ -1,7 +1,8 @@
 """The stage's devices, built from ``[[devices]]`` and the remote-control outputs: one registry.
 
 * LED processors (Tessera, HELIOS; with ``emulator = true`` stagectl's emulator of the processor
-  runs on loopback and the device talks to it), generic OSC devices, sACN fixtures, and the inner
+  runs on loopback and the device talks to it; a table with ``username`` makes that emulator
+  require the same credentials), generic OSC devices, sACN fixtures, and the inner
   frustum of every remote-control output (:class:`FrustumDevice`, zone ``frustum``).
 * Devices come and go while the stage runs: :meth:`DeviceRegistry.async_add_device` builds one as
   the stage file would, for this session (:func:`stagectl.discovery.stage.stage_file_snippet` is
@@ -23,6 +24,7 @@ from typing import Any
 
 from led_wall.dmx import SacnDevice
 from led_wall.emulators.helios_emulator import HeliosEmulator
+from led_wall.emulators.http_server import ServerAuth
 from led_wall.emulators.tessera_emulator import TesseraEmulator
 from led_wall.fixtures import Fixture, find_profile
 from led_wall.helios import HeliosDevice
@@ -54,13 +56,16 @@ def build_device(d: DeviceConfig, events: EventQueue) -> tuple[Device, Emulator 
     if d.kind in ("tessera", "helios"):
         url = d.url or ""
         emulator: Emulator | None = None
-        if d.emulator:
-            emulator = TesseraEmulator() if d.kind == "tessera" else HeliosEmulator()
+        if d.emulator:  # with credentials, the emulator requires them, as the processor would
+            auth = None if d.username is None else ServerAuth(
+                d.username, d.password, ("basic",) if d.kind == "tessera" else ("digest", "basic"))
+            emulator = TesseraEmulator(auth=auth) if d.kind == "tessera" else HeliosEmulator(auth=auth)
         if d.kind == "tessera":
             return TesseraDevice(d.name, url, zone=d.zone, events=events, timeout_s=timeout_s,
-                                 poll_s=poll_s), emulator
+                                 poll_s=poll_s, username=d.username, password=d.password), emulator
         return HeliosDevice(d.name, url, write_verb=d.write_verb, peak_nits=d.peak_nits, zone=d.zone,
-                            events=events, timeout_s=timeout_s, poll_s=poll_s), emulator
+                            events=events, timeout_s=timeout_s, poll_s=poll_s, username=d.username,
+                            password=d.password), emulator
     if d.kind == "osc":
         assert d.target is not None
         specs = [OscFeatureSpec(f.name, f.address, f.type, f.unit, f.minimum, f.maximum, Fade(f.fade),

@@ -35,6 +35,7 @@ from ui.panels.calibration_wizard import CalibrationWizard
 from ui.panels.distortion_preview import DistortionPreview, frame_from_lens
 from ui.panels.lens_curves import LensCurves, LensCurvesView, sample_curves
 from ui.panels.lens_readout import LensReadout
+from ui.panels.tracking_panel import no_camera_note
 from ui.workers import Task, run_task
 
 LENS_FILTER = "Lens files (*.json);;All files (*)"
@@ -72,7 +73,7 @@ class LensPanel(QWidget):
         camera_selected(str): the user picked another camera in the selector.
 
     Attributes:
-        camera: the camera shown.
+        camera: the camera shown (None on a stage without cameras).
         status: the lens status line (full text as its tooltip).
         readout: raw -> normalised -> solved values.
         curves: focal length and focus distance curves with the live point.
@@ -81,6 +82,8 @@ class LensPanel(QWidget):
         shown_sample: the sample the readout shows.
         latest: every camera's newest sample (from the last view), for the calibration wizard.
         wizard: the calibration dialog, once opened.
+        content: all of the above; hidden on a stage without cameras, where ``no_camera`` shows.
+        no_camera: the note saying the stage has no camera (hidden when it has one).
     """
 
     camera_selected = Signal(str)
@@ -142,12 +145,20 @@ class LensPanel(QWidget):
         self.splitter.setSizes([2000, 3000])  # scaled to the real width when first laid out
         self.splitter.setChildrenCollapsible(False)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        self.content = QWidget(self)
+        layout = QVBoxLayout(self.content)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         layout.addLayout(head)
         layout.addWidget(self.description)
         layout.addWidget(self.splitter, 1)
+        self.no_camera = no_camera_note(self, "The Lens dock solves and calibrates a camera's lens.")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addWidget(self.content, 1)
+        outer.addWidget(self.no_camera, 1)
+        self.content.setVisible(bool(self._cameras))
+        self.no_camera.setVisible(not self._cameras)
         if self._cameras:
             self.select_camera(self._cameras[0])
 

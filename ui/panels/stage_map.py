@@ -78,10 +78,18 @@ class StageMap(QWidget):
         self.selection_ring.setZValue(-1)
         self.selection_ring.setVisible(False)
         self.plot.addItem(self.selection_ring)
+        # A stage without cameras (lighting only) says so rather than showing an empty floor.
+        self.empty_note = pg.TextItem("no camera on this stage", color=theme.DIM_TEXT, anchor=(0.5, 1.5))
+        self.empty_note.setPos(0, 0)
+        self.empty_note.setVisible(False)
+        self.plot.addItem(self.empty_note)
 
     def update_cameras(self, cameras: Sequence[CameraStatus],
                        trail: npt.NDArray[np.float64] | None = None) -> None:
-        """Move every camera glyph; draw the selected camera's trail (history rows) when given."""
+        """Move every camera glyph; draw the selected camera's trail (history rows) when given.
+        With no cameras at all the map says so."""
+        if self.empty_note.isVisible() != (not cameras):
+            self.empty_note.setVisible(not cameras)
         for index, cam in enumerate(cameras):
             glyph = self.glyphs.get(cam.name)
             if glyph is None:

@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLa
 from stagectl.stage.view import StageView
 from ui import theme
 
-COLUMNS = ("Camera / source", "State", "Hz", "Samples", "Rejected", "Detail")
+COLUMNS = ("Camera / source", "State", "Hz", "Samples", "Rej.", "Detail")
 
 
 def state_icon(state: str, size: int = 12) -> QIcon:
@@ -47,6 +47,10 @@ class StagePanel(QWidget):
         for col in range(len(COLUMNS) - 1):
             header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
         header.setStretchLastSection(True)
+        # A narrow dock elides Detail (its tooltip has all of it) rather than hiding it behind a scrollbar.
+        self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.tree.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.tree.headerItem().setToolTip(4, "rejected samples")
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.tree)
@@ -103,7 +107,10 @@ class StagePanel(QWidget):
         item.setText(2, f"{rate:.1f}")
         item.setText(3, str(samples))
         item.setText(4, str(rejected))
-        item.setText(5, detail)
+        if item.text(5) != detail:  # elided in a narrow dock: every cell's tooltip has it whole
+            item.setText(5, detail)
+            for col in range(1, len(COLUMNS)):
+                item.setToolTip(col, detail)
         item.setForeground(4, QBrush(QColor(theme.STATE_COLOURS["down"] if rejected else theme.TEXT)))
 
     def select_camera(self, name: str) -> None:

@@ -187,7 +187,8 @@ class TakeBar(QWidget):
             slate.addWidget(_label(text, colour=theme.DIM_TEXT))
             widget.setMaximumWidth(width)
             slate.addWidget(widget)
-        slate.addWidget(_label("Cams", colour=theme.DIM_TEXT))
+        if self.camera_buttons:  # a lighting-only stage has no camera to put on the slate
+            slate.addWidget(_label("Cams", colour=theme.DIM_TEXT))
         for button in self.camera_buttons.values():
             slate.addWidget(button)
         slate.addWidget(self.slate_notes, 1)

@@ -30,6 +30,23 @@ INTERVALS_REFRESH_MS = 100
 
 LENS_TIP = "Lens (tracker or lens file): focal length · focus distance · stop"
 
+#: What the Tracking and Lens docks say on a stage without cameras (a lighting-only stage).
+NO_CAMERA_TEXT = ("<b>No camera on this stage.</b><br>It runs lighting only: devices, looks, cues and "
+                  "control-in; takes keep the looks, cues and notes.<br>To track a camera, add a "
+                  "<code>[[cameras]]</code> table and a <code>[[sources]]</code> table feeding it to the "
+                  "stage file.")
+
+
+def no_camera_note(parent: QWidget, what: str) -> QLabel:
+    """The centred note a camera dock shows instead of its content on a stage without cameras;
+    ``what`` says what the dock would show (one sentence)."""
+    note = QLabel(f"{what}<br><br>{NO_CAMERA_TEXT}", parent)
+    note.setObjectName("no_camera_note")
+    note.setAlignment(Qt.AlignmentFlag.AlignCenter)
+    note.setWordWrap(True)
+    note.setStyleSheet(f"color: {theme.DIM_TEXT}; padding: 24px;")
+    return note
+
 
 def lens_summary(lens: LensValues | None) -> str:
     """``35.0 mm · 2.50 m · T2.8`` from whatever the tracker sent (empty when nothing)."""
@@ -65,6 +82,8 @@ class TrackingPanel(QWidget):
         delay_control: its delay line and smoothing.
         plots: position, rotation and zoom/focus against time.
         map: every camera from above, the selected one ringed.
+        content: all of the above; hidden on a stage without cameras, where ``no_camera`` shows.
+        no_camera: the note saying the stage has no camera (hidden when it has one).
     """
 
     camera_selected = Signal(str)
@@ -148,14 +167,22 @@ class TrackingPanel(QWidget):
         self.splitter.setStretchFactor(0, 3)
         self.splitter.setStretchFactor(1, 2)
 
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(4, 4, 4, 4)
+        self.content = QWidget(self)
+        layout = QVBoxLayout(self.content)
+        layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(6)
         layout.addLayout(head)
         layout.addLayout(grid)
         layout.addWidget(self.delay_control)
         layout.addWidget(self.health)
         layout.addWidget(self.splitter, 1)
+        self.no_camera = no_camera_note(self, "The Tracking dock shows a camera's live tracking.")
+        outer = QVBoxLayout(self)
+        outer.setContentsMargins(4, 4, 4, 4)
+        outer.addWidget(self.content, 1)
+        outer.addWidget(self.no_camera, 1)
+        self.content.setVisible(bool(self._cameras))
+        self.no_camera.setVisible(not self._cameras)
 
         self._interval_timer = QTimer(self)
         self._interval_timer.setInterval(INTERVALS_REFRESH_MS)
