@@ -21,17 +21,17 @@ class TimePlot:
                  channels: list[tuple[str, int, str, float]]) -> None:
         self.plot = plot
         self.channels = channels
-        plot.setTitle(f"<span style='color:{theme.DIM_TEXT}'>{title}</span>", size="9pt")
+        # The legend is the title row: channel names in their curves' colours, never over the data.
+        entries = [(label, colour) for label, _col, colour, _scale in channels]
+        plot.setTitle(theme.legend_title(title, entries), size="9pt")
         plot.setLabel("left", units=unit)
         plot.showGrid(x=True, y=True, alpha=0.15)
         plot.setXRange(-HISTORY_S, 0.0, padding=0.0)
         plot.setMouseEnabled(x=False, y=True)
         plot.enableAutoRange(axis="y")
         plot.getAxis("left").setWidth(52)
-        legend = plot.addLegend(offset=(6, 4), labelTextSize="8pt", colCount=len(channels))
-        legend.setBrush(pg.mkBrush(theme.BACKGROUND + "c0"))
         self.curves = [
-            plot.plot([], [], pen=pg.mkPen(colour, width=1.6), name=label, skipFiniteCheck=True)
+            plot.plot([], [], pen=pg.mkPen(colour, width=1.6), skipFiniteCheck=True)
             for label, _col, colour, _scale in channels
         ]
         self.updates = 0

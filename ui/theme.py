@@ -74,6 +74,18 @@ FAULT_TEXT = STATE_COLOURS["down"]
 REFERENCE_COLOURS = (ACCENT, "#f85149")
 
 
+def legend_title(title: str, entries: list[tuple[str, str]]) -> str:
+    """A plot title with its legend beside it: ``title`` dim, then each (name, colour) in its colour.
+
+    Kept in the title row so a legend never sits on the curves.
+    """
+    text = f"<span style='color:{DIM_TEXT}'>{title}</span>" if title else ""
+    if entries:
+        text += ("&nbsp;&nbsp;" if title else "") + "&nbsp;".join(
+            f"<span style='color:{colour}'>&#9644;&nbsp;{name}</span>" for name, colour in entries)
+    return text
+
+
 def state_colour(state: str) -> str:
     """The light colour for a stream state (``up``/``stale``/``down``), dim text for anything else."""
     return STATE_COLOURS.get(state, DIM_TEXT)

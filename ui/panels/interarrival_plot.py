@@ -38,6 +38,8 @@ class InterArrivalPlot(QWidget):
         self.widget = pg.PlotWidget(self)
         self.plot = self.widget.getPlotItem()
         self._title = ""
+        #: (source name, colour) of each curve, shown beside the title as the legend.
+        self._sources: list[tuple[str, str]] = []
         self._set_title("")
         self.plot.setLabel("left", units="ms")
         self.plot.setLabel("bottom", "samples before the latest")
@@ -46,10 +48,8 @@ class InterArrivalPlot(QWidget):
         self.plot.hideButtons()
         self.plot.setXRange(-JITTER_INTERVALS, 0.0, padding=0.0)
         self.plot.getAxis("left").setWidth(52)
-        self.legend = self.plot.addLegend(offset=(6, 4), labelTextSize="8pt")
-        self.legend.setBrush(pg.mkBrush(theme.BACKGROUND + "c0"))
-        # The figures go in the title, in the lines' colours: labels on the lines would cover the
-        # newest samples, which are the ones an operator looks at.
+        # The source names and the figures go in the title, in the curves' and lines' colours: a
+        # legend or labels in the view would cover the newest samples, which an operator looks at.
         p50_colour, p99_colour = theme.REFERENCE_COLOURS
         self.p50_line = self._reference_line(p50_colour, Qt.PenStyle.DashLine)
         self.p99_line = self._reference_line(p99_colour, Qt.PenStyle.DotLine)
@@ -71,6 +71,8 @@ class InterArrivalPlot(QWidget):
         title = f"<span style='color:{theme.DIM_TEXT}'>Inter-arrival time</span>"
         if figures:
             title += f"&nbsp;&nbsp;{figures}"
+        # The legend is a second title line (always there, so the plot does not jump when it fills).
+        title += "<br>" + (theme.legend_title("", self._sources) if self._sources else "&nbsp;")
         if title != self._title:
             self._title = title
             self.plot.setTitle(title, size="9pt")
@@ -81,19 +83,19 @@ class InterArrivalPlot(QWidget):
         for name in [n for n in self.curves if n not in names]:
             curve = self.curves.pop(name)
             self.plot.removeItem(curve)
-            self.legend.removeItem(curve)
         reference: list[float] = []
         for index, (name, intervals) in enumerate(series):
             curve = self.curves.get(name)
             if curve is None:
                 colour = theme.camera_colour(index + 1)  # index 0 is the camera's own map colour
                 pen = pg.mkPen(colour, width=1.2)
-                curve = self.plot.plot([], [], pen=pen, name=name, skipFiniteCheck=True)
+                curve = self.plot.plot([], [], pen=pen, skipFiniteCheck=True)
                 self.curves[name] = curve
             y = np.asarray(intervals, dtype=np.float64)
             curve.setData(np.arange(-len(y) + 1, 1, dtype=np.float64), y)
             if not reference and len(intervals) >= 2:
                 reference = intervals
+        self._sources = [(name, self.curves[name].opts["pen"].color().name()) for name, _ in series]
         self._show_reference(reference)
         self.updates += 1
 

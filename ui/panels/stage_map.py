@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPointF, Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from stagectl.core.coords import forward_vector
@@ -22,6 +22,24 @@ from ui import theme
 HEADING_LENGTH_M = 1.2
 #: Half the horizontal angle of the drawn view cone (lens solve arrives later; a 35 mm-ish guess).
 VIEW_HALF_ANGLE_DEG = 20.0
+#: A camera's name sits this many screen pixels right of and above its marker (clear of the
+#: 12 px dot and the 26 px selection ring at any zoom).
+LABEL_OFFSET_PX = 16.0
+
+
+class _MarkerLabel(pg.TextItem):  # type: ignore[misc]
+    """A text item whose bottom-left corner sits :data:`LABEL_OFFSET_PX` up and right of its position.
+
+    TextItem draws in screen pixels whatever the view's scale, so the gap stays the same at any zoom.
+    """
+
+    def __init__(self, text: str, colour: str) -> None:
+        super().__init__(text, color=colour, anchor=(0.0, 1.0))
+
+    def updateTextPos(self) -> None:
+        """Place the text by its anchor, then move it off the marker by the fixed offset."""
+        super().updateTextPos()
+        self.textItem.setPos(self.textItem.pos() + QPointF(LABEL_OFFSET_PX, -LABEL_OFFSET_PX))
 
 
 class _CameraGlyph:
@@ -29,7 +47,7 @@ class _CameraGlyph:
         self.dot = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(colour), pen=pg.mkPen("#000000", width=1))
         self.cone = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.2))
         self.heading = pg.PlotDataItem(pen=pg.mkPen(colour, width=2.5))
-        self.label = pg.TextItem(name, color=colour, anchor=(0.5, 1.6))
+        self.label = _MarkerLabel(name, colour)
         for item in (self.cone, self.heading, self.dot, self.label):
             plot.addItem(item)
         self.x = self.y = float("nan")

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QGridLayout,
@@ -54,6 +55,17 @@ IDLE_STYLE = (f"QPushButton {{ background: #2a1213; color: {RECORD_RED}; border:
 FIELD_STYLE = ("QLineEdit, QSpinBox { border: 1px solid #3a4350; border-radius: 3px; padding: 2px 4px;"
                f" background: {theme.BASE}; }}"
                "QLineEdit:disabled, QSpinBox:disabled { border-color: #2a2f36; color: #7d8590; }")
+#: The take number's field: framed like the others, its own arrows gone (zero width; the
+#: NoButtons symbol under a style sheet would leave its text no room).
+TAKE_FIELD_STYLE = FIELD_STYLE + "QSpinBox::up-button, QSpinBox::down-button { width: 0px; border: none; }"
+#: Screen pixels between a slate label and its field, and between one slate field and the next label.
+LABEL_GAP_PX = 6
+GROUP_GAP_PX = 14
+#: The take number's − / + buttons: big enough to hit on a stage.
+STEP_BUTTON_SIZE = (28, 26)
+STEP_BUTTON_STYLE = ("QToolButton { border: 1px solid #3a4350; border-radius: 3px;"
+                     f" background: {theme.BASE}; color: {theme.TEXT}; font-weight: bold; }}"
+                     "QToolButton:disabled { border-color: #2a2f36; color: #4a5058; }")
 RECORDING_STYLE = (f"QPushButton {{ background: {RECORD_RED}; color: #0e1013; border: 3px solid #ffffff;"
                    " border-radius: 8px; font-weight: bold; }")
 
@@ -148,6 +160,11 @@ class TakeBar(QWidget):
         self.take.setRange(1, 9999)
         self.take.setKeyboardTracking(False)
         self.take.setToolTip("Take number (goes up by one after each take)")
+        # The spin box's own arrows are all but invisible on the dark theme: plain − / + buttons instead
+        # (the arrows are styled away, see TAKE_FIELD_STYLE; the keys and the wheel still step).
+        self.take.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.take_down = self._step_button("−", "One take number down", self.take.stepDown)
+        self.take_up = self._step_button("+", "One take number up", self.take.stepUp)
         self.slate_notes = QLineEdit()
         self.slate_notes.setPlaceholderText("slate notes")
         self.camera_buttons: dict[str, QToolButton] = {}
@@ -163,10 +180,20 @@ class TakeBar(QWidget):
         self.note_button = QPushButton("Note")
         for field in (self.production, self.scene, self.shot, self.take, self.slate_notes, self.note_edit):
             field.setStyleSheet(FIELD_STYLE)
+        self.take.setStyleSheet(TAKE_FIELD_STYLE)
         self.note_button.setToolTip("Add this note into the take in progress, at the current timecode")
         self._build()
         self._connect()
         self.update_view(view)
+
+    def _step_button(self, text: str, tip: str, step: Callable[[], None]) -> QToolButton:
+        button = QToolButton()
+        button.setText(text)
+        button.setToolTip(tip)
+        button.setFixedSize(*STEP_BUTTON_SIZE)
+        button.setStyleSheet(STEP_BUTTON_STYLE)
+        button.clicked.connect(lambda: step())
+        return button
 
     def _build(self) -> None:
         top = QHBoxLayout()
@@ -185,10 +212,17 @@ class TakeBar(QWidget):
         for text, widget, width in (("Prod", self.production, 130), ("Scene", self.scene, 60),
                                     ("Shot", self.shot, 60), ("Take", self.take, 70)):
             slate.addWidget(_label(text, colour=theme.DIM_TEXT))
+            slate.addSpacing(LABEL_GAP_PX)
             widget.setMaximumWidth(width)
+            if widget is self.take:
+                slate.addWidget(self.take_down)
             slate.addWidget(widget)
+            if widget is self.take:
+                slate.addWidget(self.take_up)
+            slate.addSpacing(GROUP_GAP_PX)
         if self.camera_buttons:  # a lighting-only stage has no camera to put on the slate
             slate.addWidget(_label("Cams", colour=theme.DIM_TEXT))
+            slate.addSpacing(LABEL_GAP_PX)
         for button in self.camera_buttons.values():
             slate.addWidget(button)
         slate.addWidget(self.slate_notes, 1)
@@ -316,6 +350,8 @@ class TakeBar(QWidget):
             if not edit.hasFocus() and edit.text() != value:
                 edit.setText(value)
         self.take.setEnabled(editable)
+        self.take_down.setEnabled(editable)
+        self.take_up.setEnabled(editable)
         if not self.take.hasFocus() and self.take.value() != slate.take:
             self.take.blockSignals(True)
             self.take.setValue(slate.take)
