@@ -13,7 +13,6 @@ from typing import Any
 from stagectl.config.model import OutputConfig
 from stagectl.core.check import Checker, KeyPath
 from stagectl.core.links import Endpoint
-from stagectl.core.text import did_you_mean
 
 OUTPUT_KINDS = ("opentrackio", "osc", "remote-control")
 KEYS_BY_KIND: dict[str, tuple[str, ...]] = {
@@ -40,7 +39,7 @@ class OutputTableChecker(Checker):
         if "websocket" in table and "websocket" in keys:
             websocket = self._endpoint(table, (*base, "websocket"), "127.0.0.1:30020")
         chosen = self._cameras(table, base, cameras) if "cameras" in keys else ()
-        encoding = self._word(table, (*base, "encoding"), ("json", "cbor"), "cbor")
+        encoding = self.word(table, (*base, "encoding"), ("json", "cbor"), "cbor")
         interface = self.typed(table, (*base, "interface"), (str,), "an interface's IPv4 address")
         if interface is not None:
             try:
@@ -81,13 +80,6 @@ class OutputTableChecker(Checker):
             self.error(key, f"invalid address {text!r}: {exc}; allowed: {_ALLOWED_TARGET}")
             return None
 
-    def _word(self, table: Mapping[str, Any], key: KeyPath, choices: Sequence[str], default: str) -> str:
-        allowed = " or ".join(f'"{c}"' for c in choices)
-        value = self.typed(table, key, (str,), allowed, default)
-        if value not in choices:
-            self.error(key, f"'{value}' is not one of {allowed}{did_you_mean(value, choices)}")
-            return default
-        return value  # type: ignore[no-any-return]
 
     def _cameras(self, table: Mapping[str, Any], base: KeyPath, cameras: Sequence[str]) -> tuple[str, ...]:
         key = (*base, "cameras")

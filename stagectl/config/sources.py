@@ -21,7 +21,6 @@ from stagectl.config.model import (
 from stagectl.core.check import Checker, KeyPath
 from stagectl.core.health import DEFAULT_STALE_MS
 from stagectl.core.links import Endpoint, SerialSettings
-from stagectl.core.text import did_you_mean
 from tracking.freed.presets import PRESETS
 
 KEYS_BY_PROTOCOL: dict[str, tuple[str, ...]] = {
@@ -90,14 +89,14 @@ class SourceTableChecker(Checker):
         serial = self._serial(table, base, protocol) if protocol in ("freed-serial", "lens-serial") else None
         lens_protocol = "cooke-i"
         if used("lens_protocol"):
-            lens_protocol = self._choice(table, (*base, "lens_protocol"), LENS_PROTOCOLS, "cooke-i")
+            lens_protocol = self.word(table, (*base, "lens_protocol"), LENS_PROTOCOLS, "cooke-i")
         start_stream = used("start_stream") and bool(self.typed(
             table, (*base, "start_stream"), (bool,), 'true or false (send the D0 "start stream" command on '
             "connect)", False))
         simulate, encoding = "freed", "json"
         if used("simulate"):
-            simulate = self._choice(table, (*base, "simulate"), SIMULATED_PROTOCOLS, "freed")
-            encoding = self._choice(table, (*base, "encoding"), ("json", "cbor"), "json")
+            simulate = self.word(table, (*base, "simulate"), SIMULATED_PROTOCOLS, "freed")
+            encoding = self.word(table, (*base, "encoding"), ("json", "cbor"), "json")
         if "encoding" in table and used("encoding") and simulate != "opentrackio":
             self.error((*base, "encoding"), 'encoding is only used with simulate = "opentrackio"; '
                        "allowed: remove it, or simulate OpenTrackIO")
@@ -132,17 +131,10 @@ class SourceTableChecker(Checker):
             else:
                 self.keys({name: table[name]}, base, keys, where="in [[sources]]", hint_from=ALL_SOURCE_KEYS)
 
-    def _choice(self, table: Mapping[str, Any], key: KeyPath, choices: Sequence[str], default: str) -> str:
-        allowed = " or ".join(f'"{c}"' for c in choices)
-        value = self.typed(table, key, (str,), allowed, default)
-        if value not in choices:
-            self.error(key, f"'{value}' is not one of {allowed}{did_you_mean(value, choices)}")
-            return default
-        return value  # type: ignore[no-any-return]
 
     def _preset(self, table: Mapping[str, Any], base: KeyPath) -> str:
         names = tuple(PRESETS)
-        return self._choice(table, (*base, "preset"), names, "generic")
+        return self.word(table, (*base, "preset"), names, "generic")
 
     def _listen(self, table: Mapping[str, Any], base: KeyPath, protocol: str | None,
                 preset: str) -> Endpoint | None:
@@ -212,7 +204,7 @@ class SourceTableChecker(Checker):
             self.error((*base, "port"), f"{port!r} is not a device name; allowed: {allowed}")
         baud = self.ranged(table, (*base, "baud"), 50, 4_000_000, default_baud,
                            f"an integer 50..4000000 ({what}: {default_baud})", integer=True)
-        parity = self._choice(table, (*base, "parity"), PARITIES, default_parity)
+        parity = self.word(table, (*base, "parity"), PARITIES, default_parity)
         data_bits = self.ranged(table, (*base, "data_bits"), 5, 8, 8, f"an integer 5..8 ({what}: 8)",
                                 integer=True)
         key = (*base, "stop_bits")

@@ -291,6 +291,16 @@ class Checker:
 
     # --- tables / objects ---------------------------------------------------------------------------
 
+    def word(self, table: Mapping[str, Any], key: KeyPath, choices: Sequence[str], default: str) -> str:
+        """The string at ``key`` if it is one of ``choices`` (``default`` when absent); else ``default``
+        after ``'x' is not one of "a" or "b"; did you mean``."""
+        allowed = " or ".join(f'"{c}"' for c in choices)
+        value = self.typed(table, key, (str,), allowed, default)
+        if value not in choices:
+            self.error(key, f"'{value}' is not one of {allowed}{did_you_mean(value, choices)}")
+            return default
+        return value  # type: ignore[no-any-return]
+
     def kind_and_keys(self, table: Mapping[str, Any], base: KeyPath, what: str, kinds: Sequence[str],
                       keys_by_kind: Mapping[str, Sequence[str]], all_keys: Sequence[str]) -> str | None:
         """A table whose ``kind`` decides its keys (``[[devices]]``, ``[[outputs]]``): ``kind`` is required

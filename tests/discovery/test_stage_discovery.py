@@ -9,15 +9,12 @@ by port (another test's "Tessera emulator (wall)" may be there too).
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from pythonosc.osc_message import OscMessage
-from pythonosc.osc_message_builder import OscMessageBuilder
 
 import stagectl.discovery.mdns
 from led_wall.emulators.helios_emulator import HeliosEmulator
@@ -35,12 +32,12 @@ from stagectl.discovery.mdns import (
 )
 from stagectl.discovery.stage import OWN_CONTROL, device_config_for, unique_name
 from stagectl.stage.runner import STOP_STAGE_TIMEOUT_S, StageRunner
+from tests.support.desk import send_osc
 from tests.support.polling import wait_until
 from tests.support.stagefile import StageFile
 
 LO = ["127.0.0.1"]
 HELIOS_BRIGHTNESS = "dev.display.brightness"
-REPLY_TIMEOUT_S = 10.0
 """How long the desk waits for the stage's reply (only a failing test waits this long)."""
 
 
@@ -117,21 +114,6 @@ def test_the_stage_announces_its_emulator_and_control_service_and_finds_them(run
         runner.runtime.call_sync(other.async_stop(), timeout=5.0)
 
 
-def _send_osc(port: int, address: str, *args: float) -> list[Any]:
-    """Send one message to control-in; its reply (state messages before it are skipped)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
-        desk.bind(("127.0.0.1", 0))
-        desk.settimeout(REPLY_TIMEOUT_S)
-        builder = OscMessageBuilder(address)
-        for arg in args:
-            builder.add_arg(arg)
-        desk.sendto(builder.build().dgram, ("127.0.0.1", port))
-        while True:
-            message = OscMessage(desk.recv(65536))
-            if message.address == "/stagectl/reply" and message.params[:1] == [address]:
-                return list(message.params)
-
-
 def test_a_found_helios_is_added_at_runtime_and_driven_by_control_in_and_looks(
         runner: StageRunner, helios_emulator: HeliosEmulator) -> None:
     lighting = runner.stage.lighting
@@ -158,7 +140,7 @@ def test_a_found_helios_is_added_at_runtime_and_driven_by_control_in_and_looks(
 
         # Control-in reaches it by name: /stagectl/device/<name>/brightness (a percentage on HELIOS).
         assert runner.stage.control is not None
-        reply = _send_osc(runner.stage.control.address.port, f"/stagectl/device/{name}/brightness", 40.0)
+        reply = send_osc(runner.stage.control.address.port, f"/stagectl/device/{name}/brightness", 40.0)
         assert reply[:2] == [f"/stagectl/device/{name}/brightness", "ok"], reply
         wait_until(lambda: emulator.value(HELIOS_BRIGHTNESS) == 40)
         # So do the actions the desk's messages map to, and the engine's looks by zone:

@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import json
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from pythonosc.osc_message import OscMessage
-from pythonosc.osc_message_builder import OscMessageBuilder
 
 from stagectl.core.errors import ConfigError
 from stagectl.core.features import LinkState
 from stagectl.stage.assembly import Stage
 from stagectl.stage.runner import StageRunner
+from tests.support.desk import Desk
 from tests.support.loop import run_loop
 from tests.support.polling import wait_until
 from tests.support.stagefile import StageFile
@@ -122,7 +120,6 @@ def test_looks_folder_defaults_to_the_data_dir(tmp_path: Path, monkeypatch: pyte
     assert "Daylight 5600" in names and (tmp_path / "data" / "looks" / "cues.json").exists()
 
 
-REPLY_TIMEOUT_S = 10.0
 """How long the desk waits for the stage's reply (only a failing test waits this long)."""
 
 
@@ -135,20 +132,8 @@ def test_osc_control_in_drives_cues_and_devices(looks: Path) -> None:
         assert control is not None and control.running
         port = control.address.port
         right = runner.stage.devices.emulators["right"]
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as desk:
-            desk.bind(("127.0.0.1", 0))
-            desk.settimeout(REPLY_TIMEOUT_S)
-
-            def send(address: str, *args: float | str) -> list[object]:
-                """Send one message; the stage's reply to it (state messages in between are skipped)."""
-                builder = OscMessageBuilder(address)
-                for arg in args:
-                    builder.add_arg(arg)
-                desk.sendto(builder.build().dgram, ("127.0.0.1", port))
-                while True:
-                    message = OscMessage(desk.recv(65536))
-                    if message.address == "/stagectl/reply" and message.params[:1] == [address]:
-                        return list(message.params)
+        with Desk(port) as desk:
+            send = desk.send
 
             assert send("/stagectl/cue/go")[:2] == ["/stagectl/cue/go", "ok"]
             wait_until(lambda: right.value(BRIGHTNESS) == 2000)
