@@ -53,11 +53,10 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/take_crash.py --runs 3
 	$(BIN)/python bench/takes.py
 
-# Grabs the main window on the demo stage to docs/screenshot.png (offscreen, 1920x1080 screen,
-# fresh layout).
+# Grabs the README's pictures of the demo stage into docs/ (offscreen 1920x1080 screen, fresh layout,
+# temporary data folder).
 screenshot: $(STAMP_RUN)
-	QT_QPA_PLATFORM=offscreen:configfile=scripts/offscreen-screen.json STAGECTL_SETTINGS_DIR=$$(mktemp -d) \
-		$(BIN)/python main.py --screenshot docs/screenshot.png --after 6
+	$(BIN)/python scripts/screenshots.py docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

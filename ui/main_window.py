@@ -9,8 +9,8 @@ its outcome called back on the GUI thread through the bridge).
 
 from __future__ import annotations
 
-from PySide6.QtCore import QByteArray, QPoint, QRect, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QShowEvent
+from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QRect, QSettings, QSize, Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QToolBar, QWidget
 
 from stagectl.stage.commands import StageCommands
@@ -113,6 +113,12 @@ class MainWindow(QMainWindow):
         self.docks = (self.stage_dock, self.tracking_dock, self.lens_dock, self.frustum_dock,
                       self.lighting_dock, self.takes_dock, self.log_dock)
         self._layout_restored = False
+        self._window_size = QSize()
+        self._resizing = False
+        #: Stage dock width and Log dock height, as last set by the operator or the first layout.
+        self._kept: dict[QDockWidget, int] = {}
+        self.stage_dock.installEventFilter(self)
+        self.log_dock.installEventFilter(self)
 
         self.timecode = QLabel("--:--:--:--", self)
         self.timecode.setFont(theme.monospace(14, bold=True))
@@ -231,6 +237,47 @@ class MainWindow(QMainWindow):
         if not self._layout_restored:
             self._layout_restored = True
             QTimer.singleShot(0, self._default_proportions)
+        elif not self._kept:
+            QTimer.singleShot(0, self._remember_sizes)
+
+    def _remember_sizes(self) -> None:
+        self._kept = {self.stage_dock: self.stage_dock.width(), self.log_dock: self.log_dock.height()}
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """A bigger (or maximised) window gives its new room to the tabbed docks on the right, where the
+        plots and tables are: the Stage list keeps its width and the Log strip its height."""
+        super().resizeEvent(event)
+        self._window_size = event.size()
+        if self._kept and event.oldSize().isValid():
+            self._resizing = True  # the docks' sizes until then are the layout's, not the operator's
+            QTimer.singleShot(0, self._keep_sizes)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        """Remember the Stage width and Log height the operator gave them (the window's size unchanged)."""
+        if event.type() == QEvent.Type.Resize and self.size() == self._window_size and not self._resizing \
+                and isinstance(watched, QDockWidget) and not watched.isFloating():
+            self._kept[watched] = watched.width() if watched is self.stage_dock else watched.height()
+        return super().eventFilter(watched, event)
+
+    def _keep_sizes(self) -> None:
+        # Qt sizes two areas through a pair of docks: the tabbed group stands in for the rest.
+        tabbed = next((d for d in (self.tracking_dock, self.lens_dock, self.frustum_dock, self.lighting_dock,
+                                   self.takes_dock) if d.toggleViewAction().isChecked() and not d.isFloating()
+                       and self.dockWidgetArea(d) == Qt.DockWidgetArea.RightDockWidgetArea), None)
+        if tabbed is None:
+            return
+        for dock, size in list(self._kept.items()):
+            if dock.isVisible() and not dock.isFloating():
+                if dock is self.stage_dock:
+                    self.resizeDocks([dock, tabbed], [size, max(1, self.width() - size)],
+                                     Qt.Orientation.Horizontal)
+                else:
+                    self.resizeDocks([tabbed, dock], [max(1, self.height() - size), size],
+                                     Qt.Orientation.Vertical)
+        QTimer.singleShot(0, self._resized)
+
+    def _resized(self) -> None:
+        self._resizing = False
 
     def _default_proportions(self) -> None:
         width, height = self.width(), self.height()
@@ -238,6 +285,7 @@ class MainWindow(QMainWindow):
                          Qt.Orientation.Horizontal)
         self.resizeDocks([self.tracking_dock, self.log_dock], [int(height * 0.78), int(height * 0.18)],
                          Qt.Orientation.Vertical)
+        self._kept = {self.stage_dock: int(width * 0.26), self.log_dock: int(height * 0.18)}
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the layout and stop reading the views; the runner stops the stage."""

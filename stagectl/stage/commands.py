@@ -57,11 +57,13 @@ def _inline(callback: Callable[[], None]) -> None:
 
 @dataclass
 class ExportResult:
-    """What an export run did: files written (in order), whether it was cancelled, its error."""
+    """What an export run did: files written (in order), what a format did not write and why, whether it
+    was cancelled, its error."""
 
     files: list[Path] = field(default_factory=list)
     cancelled: bool = False
     error: str = ""
+    skipped: list[str] = field(default_factory=list)
 
 
 def run_export(folder: Path, take_ids: Sequence[int], formats: Sequence[str], out_dir: Path,
@@ -88,7 +90,7 @@ def run_export(folder: Path, take_ids: Sequence[int], formats: Sequence[str], ou
                 done = READ_SHARE + (1.0 - READ_SHARE) * (n + min(max(fraction, 0.0), 1.0)) / len(formats)
                 progress(round(100 * done), 100, fmt)
 
-            result.files += export_takes(takes, [fmt], out_dir, part)
+            result.files += export_takes(takes, [fmt], out_dir, part, skipped=result.skipped.append)
     except (StageError, OSError) as exc:
         result.error = str(exc)
     return result

@@ -126,3 +126,23 @@ def test_errors_show_and_missing_formats_are_disabled(qtbot: QtBot, runner: Stag
     _only(dialog)
     dialog.start_export()
     assert dialog.message.text() == "choose at least one format" and not dialog.running
+
+
+def test_a_format_with_nothing_to_write_is_said(qtbot: QtBot, runner: StageRunner, tmp_path: Path,
+                                                 feed: MakeFeed) -> None:
+    """CDL of a take recorded with no look live writes nothing: the dialog says so and why, in amber,
+    instead of "wrote 0 files" in green."""
+    take_id = record_take(qtbot, runner, 0.3, scene="4", shot="C")
+    fed = feed(runner)
+    dialog = ExportDialog(runner.stage.recorder.folder, [(take_id, "4-C-T001")], fed.commands)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.folder_edit.setText(str(tmp_path / "out"))
+    _only(dialog, "cdl", "csv")
+    dialog.export_button.click()
+    qtbot.waitUntil(lambda: not dialog.running, timeout=10000)
+    reason = f"cdl: take {take_id} (4-C-T001) has no look (none was live at its start): no CDL written"
+    assert dialog.outcome is not None and dialog.outcome.skipped == [reason]
+    assert dialog.message.text().startswith("wrote 2 files into ")
+    assert dialog.message.text().endswith(f"; not written: {reason}")
+    assert not list((tmp_path / "out").glob("*.cc"))

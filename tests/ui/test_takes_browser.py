@@ -172,7 +172,7 @@ def test_take_seconds_and_plots_of_a_hand_made_take(qtbot: QtBot) -> None:
     t, focal = plots.focal_curve.getOriginalDataset()
     assert np.all(focal == 35.0) and t[-1] == pytest.approx(479 / 240)
     assert plots.start_dot.data["x"][0] == 0.0 and plots.end_dot.data["x"][0] == pytest.approx(479 / 240)
-    assert plots.note.text() == "480 samples"
+    assert plots.note.text() == f"480 samples · 0 s = TC in {take.info.tc_in}"
 
 
 def test_a_recovered_take_stands_out(qtbot: QtBot, tmp_path: Path) -> None:

@@ -11,9 +11,13 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QRect
 from PySide6.QtGui import QImage
+from pytestqt.qtbot import QtBot
 
+from stagectl.stage.runner import StageRunner
 from tests.support.cli import REPO, stagectl_env
-from ui.main_window import fitted
+from tests.support.polling import TIMEOUT_MS
+from ui.app import ensure_app, open_settings
+from ui.main_window import MainWindow, fitted
 
 
 @pytest.mark.parametrize(("frame", "available", "expected"), [
@@ -59,3 +63,22 @@ def test_a_layout_saved_on_a_large_screen_opens_whole_on_a_small_one(tmp_path: P
     assert big.width() > 1280  # the layout saved on the large screen is wider than the small one
     small = _screenshot(tmp_path, 1280, 720, settings)
     assert small.width() <= 1280 and small.height() <= 720
+
+
+def test_a_bigger_window_gives_its_room_to_the_tabbed_docks(qtbot: QtBot, demo_runner: StageRunner) -> None:
+    """Maximising a first-run window keeps the Stage list's width and the Log strip's height; the tabbed
+    docks (Tracking, Lighting, ...) get the new room instead of it being shared out to every dock."""
+    ensure_app()
+    window = MainWindow(demo_runner.views, demo_runner.commands, open_settings())
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    window.resize(1280, 720)
+    qtbot.wait(500)  # the first layout settles
+    stage_width, log_height = window.stage_dock.width(), window.log_dock.height()
+    tracking = window.tracking_dock.size()
+    window.resize(1900, 1050)
+    qtbot.waitUntil(lambda: window.tracking_dock.width() > tracking.width() + 500
+                    and window.tracking_dock.height() > tracking.height() + 250, timeout=TIMEOUT_MS)
+    assert abs(window.stage_dock.width() - stage_width) <= 12
+    assert abs(window.log_dock.height() - log_height) <= 12

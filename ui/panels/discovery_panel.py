@@ -16,7 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QColor, QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -128,7 +128,12 @@ class DiscoveryPanel(QGroupBox):
     Args:
         stage_file: the stage file's path, for the "keep it" hint (None: the built-in demo stage).
         commands: where an added device goes (``add_device``).
+
+    Signals:
+        needs_attention(): it has something to say (a refusal, a device to keep): show it.
     """
+
+    needs_attention = Signal()
 
     def __init__(self, stage_file: str | None, commands: StageCommands,
                  parent: QWidget | None = None) -> None:
@@ -226,6 +231,8 @@ class DiscoveryPanel(QGroupBox):
     def _say(self, message: str) -> None:
         self.message_label.setText(message)
         self.message_label.setVisible(bool(message))
+        if message:
+            self.needs_attention.emit()
 
     # --- refresh ----------------------------------------------------------------------------------
 
@@ -291,9 +298,12 @@ class DiscoveryPanel(QGroupBox):
 
     def _show_snippet(self, status: LightingView) -> None:
         added = status.session_devices
-        self.snippet_box.setVisible(bool(added))
         if not added:
+            self.snippet_box.hide()
             return
+        if self.snippet_box.isHidden():
+            self.snippet_box.show()
+            self.needs_attention.emit()
         where = self.stage_file or "your stage file"
         names = ", ".join(repr(d.name) for d in added)
         them = "it" if len(added) == 1 else "them"

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QUndoStack
+from PySide6.QtGui import QColor, QFont, QUndoStack
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QSplitter,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
@@ -46,6 +47,7 @@ from presets.nudge import (
     nudge_cct,
     nudge_tint,
 )
+from stagectl.core.features import LinkState
 from stagectl.stage.commands import StageCommands
 from stagectl.stage.view import LightingView, StageView
 from ui import theme
@@ -100,7 +102,7 @@ class DpPanel(QWidget):
         self.progress.setTextVisible(False)
         self.progress.setMaximumHeight(8)
 
-        self.go_button = _button("GO", "Fire the next cue (with its fade)", "#3fb950", height=72)
+        self.go_button = _button("GO", "Fire the next cue (with its fade)", "#3fb950", height=60)
         go_font = QFont(self.go_button.font())
         go_font.setPointSizeF(go_font.pointSizeF() * 2.2)
         go_font.setBold(True)
@@ -148,23 +150,46 @@ class DpPanel(QWidget):
         header.addWidget(self.live_label, 1)
         header.addWidget(self.next_label)
         transport = QVBoxLayout()
+        transport.setContentsMargins(0, 0, 0, 0)
         transport.addWidget(self.go_button)
         row = QHBoxLayout()
         row.addWidget(self.back_button)
         row.addWidget(self.hold_button)
         transport.addLayout(row)
-        form = QGridLayout()
-        form.addWidget(QLabel("Fade"), 0, 0)
-        form.addWidget(self.fade_spin, 0, 1)
-        form.addWidget(QLabel("Easing"), 1, 0)
-        form.addWidget(self.easing_combo, 1, 1)
+        form = QHBoxLayout()
+        form.addWidget(QLabel("Fade"))
+        form.addWidget(self.fade_spin, 1)
+        form.addWidget(QLabel("Easing"))
+        form.addWidget(self.easing_combo, 1)
         transport.addLayout(form)
-        transport.addWidget(self.safe_button)
+        row = QHBoxLayout()
+        row.addWidget(self.safe_button)
+        row.addWidget(self.blackout_button)
+        transport.addLayout(row)
+
+        # The nudges sit under GO, in three short columns: the DP's hands stay in one place, and the
+        # cues and looks get the panel's whole height on a laptop or a tablet.
+        nudge_box = QGroupBox("Nudge the live look")
+        nudge = QGridLayout(nudge_box)
+        nudge.setContentsMargins(6, 6, 6, 6)
+        nudge.addWidget(self.zone_combo, 0, 0, 1, 3)
+        for key, text, tip, row_, col in (
+                ("dim", "−⅓ stop", "Darker by a third of a stop", 1, 0),
+                ("bright", "+⅓ stop", "Brighter by a third of a stop", 1, 1),
+                ("warm", "Warmer", f"+{CCT_STEP_MIRED:g} mired (lower K)", 2, 0),
+                ("cool", "Cooler", f"−{CCT_STEP_MIRED:g} mired (higher K)", 2, 1),
+                ("magenta", "Tint −", f"−{TINT_STEP_DUV:g} Duv (magenta)", 3, 0),
+                ("green", "Tint +", f"+{TINT_STEP_DUV:g} Duv (green)", 3, 1)):
+            self.nudges[key] = _button(text, tip)
+            nudge.addWidget(self.nudges[key], row_, col)
+        for button, row_, col in ((self.undo_button, 1, 2), (self.redo_button, 2, 2),
+                                  (self.store_a, 4, 0), (self.store_b, 4, 1), (self.flip_button, 4, 2)):
+            nudge.addWidget(button, row_, col)
+        transport.addWidget(nudge_box)
         transport.addStretch(1)
-        transport.addWidget(self.blackout_button)
         left = QWidget()
         left.setLayout(transport)
-        left.setMaximumWidth(220)
+        left.setMaximumWidth(290)
 
         looks_box = QGroupBox("Looks")
         looks_layout = QVBoxLayout(looks_box)
@@ -184,35 +209,25 @@ class DpPanel(QWidget):
         middle.addWidget(left)
         middle.addWidget(split, 1)
 
-        nudge_box = QGroupBox("Nudge the live look")
-        nudge = QHBoxLayout(nudge_box)
-        nudge.addWidget(self.zone_combo)
-        for key, text, tip in (("dim", "−⅓ stop", "Darker by a third of a stop"),
-                               ("bright", "+⅓ stop", "Brighter by a third of a stop"),
-                               ("warm", "Warmer", f"+{CCT_STEP_MIRED:g} mired (lower K)"),
-                               ("cool", "Cooler", f"−{CCT_STEP_MIRED:g} mired (higher K)"),
-                               ("magenta", "Tint −", f"−{TINT_STEP_DUV:g} Duv (magenta)"),
-                               ("green", "Tint +", f"+{TINT_STEP_DUV:g} Duv (green)")):
-            self.nudges[key] = _button(text, tip)
-            nudge.addWidget(self.nudges[key])
-        nudge.addSpacing(12)
-        for button in (self.undo_button, self.redo_button):
-            nudge.addWidget(button)
-        nudge.addSpacing(12)
-        for button in (self.store_a, self.store_b, self.flip_button):
-            nudge.addWidget(button)
-        nudge.addStretch(1)
-
-        devices_box = QGroupBox("Devices")
-        QVBoxLayout(devices_box).addWidget(self.device_table)
+        # Devices and what zeroconf found share the bottom as tabs: the cues and looks get the height.
+        devices_page = QWidget()
+        devices_layout = QVBoxLayout(devices_page)
+        devices_layout.setContentsMargins(4, 4, 4, 4)
+        devices_layout.addWidget(self.device_table)
+        self.discovery_panel.setTitle("")
+        self.discovery_panel.setFlat(True)
+        self.device_tabs = QTabWidget()
+        self.device_tabs.setDocumentMode(True)
+        self.device_tabs.addTab(devices_page, "Devices")
+        self.device_tabs.addTab(self.discovery_panel, "On the network")
+        self.discovery_panel.needs_attention.connect(
+            lambda: self.device_tabs.setCurrentWidget(self.discovery_panel))
 
         layout = QVBoxLayout(self)
         layout.addLayout(header)
         layout.addWidget(self.progress)
         layout.addLayout(middle, 3)
-        layout.addWidget(nudge_box)
-        layout.addWidget(devices_box, 1)
-        layout.addWidget(self.discovery_panel, 1)
+        layout.addWidget(self.device_tabs, 2)
 
     def _connect(self) -> None:
         commands = self.commands
@@ -336,6 +351,7 @@ class DpPanel(QWidget):
         self.cue_table.show_cues(status.cues, engine)
         self.device_table.show_devices(status.devices)
         self.discovery_panel.show_status(status)
+        self._show_tab_titles(status)
         zones = sorted({z for look in status.looks for z in look.zones if z != "frustum"})
         current = [self.zone_combo.itemText(i) for i in range(1, self.zone_combo.count())]
         if zones != current:
@@ -347,6 +363,18 @@ class DpPanel(QWidget):
             self.hold_button.blockSignals(True)
             self.hold_button.setChecked(engine.held)
             self.hold_button.blockSignals(False)
+
+    def _show_tab_titles(self, status: LightingView) -> None:
+        """Counts in the tab titles, so a device that drops is seen whichever tab is in front."""
+        down = sum(1 for d in status.devices if d.state is not LinkState.UP)
+        title = f"Devices ({len(status.devices)})" + (f" · {down} not up" if down else "")
+        bar = self.device_tabs.tabBar()
+        if bar.tabText(0) != title:
+            bar.setTabText(0, title)
+            bar.setTabTextColor(0, QColor(theme.STATE_COLOURS["down"] if down else theme.TEXT))
+        found = f"On the network ({len(status.found)} found)"
+        if bar.tabText(1) != found:
+            bar.setTabText(1, found)
 
     def _show_header(self, status: LightingView) -> None:
         engine = status.engine

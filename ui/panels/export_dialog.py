@@ -221,7 +221,11 @@ class ExportDialog(QDialog):
         else:
             self.progress.setValue(100)
             self.progress.setFormat("%p%  done")
-            self._say(f"wrote {count} into {self.folder_edit.text()}", theme.STATE_COLOURS["up"])
+            if result.skipped:  # said, not silent: a checked format that wrote nothing for a take
+                self._say(f"wrote {count} into {self.folder_edit.text()}; not written: "
+                          + "; ".join(result.skipped), theme.WARNING_TEXT)
+            else:
+                self._say(f"wrote {count} into {self.folder_edit.text()}", theme.STATE_COLOURS["up"])
 
     def _on_failed(self, exc: object) -> None:
         self._set_running(False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QBrush, QColor, QFontMetrics, QIcon
+from PySide6.QtGui import QBrush, QColor, QFontMetrics, QIcon, QResizeEvent
 from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget, QTableWidgetItem, QWidget
 
 from stagectl.stage.view import SourceStatus
@@ -32,6 +32,10 @@ COLUMNS = (
 )
 STATE, SOURCE, PROTOCOL, ADDRESS, HZ, INTERVAL, JITTER, LOST, REJECTED, DETAIL = range(len(COLUMNS))
 NUMERIC = (HZ, INTERVAL, JITTER, LOST, REJECTED)
+#: Text columns that give way (elided, whole in their tooltip) so Detail stays in view in a narrow dock.
+YIELDING = (PROTOCOL, SOURCE, ADDRESS)
+YIELDING_MIN_PX = 72
+DETAIL_MIN_PX = 150
 #: Rows shown before the table scrolls.
 MAX_VISIBLE_ROWS = 5
 
@@ -104,8 +108,10 @@ class SourceHealthTable(QTableWidget):
         self._mono_metrics = QFontMetrics(self.mono)
         self._text_metrics = QFontMetrics(self.font())
         self._header_metrics = QFontMetrics(header.font())
-        for col, (title, _tip) in enumerate(COLUMNS[:-1]):
-            self.setColumnWidth(col, self._header_metrics.horizontalAdvance(title) + 24)
+        self.setTextElideMode(Qt.TextElideMode.ElideRight)
+        #: Widths the columns' contents want; what they get is fitted to the table's width.
+        self._natural = [self._header_metrics.horizontalAdvance(title) + 24 for title, _tip in COLUMNS]
+        self._fit_columns()
         self._icons: dict[str, QIcon] = {state: state_icon(state) for state in theme.STATE_COLOURS}
         self._names: list[str] = []
         self._items: list[list[QTableWidgetItem]] = []  # [row][column], kept to update in place
@@ -140,7 +146,7 @@ class SourceHealthTable(QTableWidget):
             short = src.name[len(camera_prefix):] if src.name.startswith(camera_prefix) else src.name
             self._set(row, SOURCE, short, tooltip=src.name)
             protocol = src.description or src.protocol
-            self._set(row, PROTOCOL, protocol)
+            self._set(row, PROTOCOL, protocol, tooltip=protocol)
         self._names = [src.name for src in sources]
         self.rebuilds += 1
 
@@ -186,8 +192,30 @@ class SourceHealthTable(QTableWidget):
             return
         metrics = self._mono_metrics if col in NUMERIC else self._text_metrics
         needed = metrics.horizontalAdvance(text) + (36 if col == STATE else 18)
-        if needed > self.columnWidth(col):
-            self.setColumnWidth(col, needed)
+        if needed > self._natural[col]:
+            self._natural[col] = needed
+            self._fit_columns()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Refit the columns to the new width."""
+        super().resizeEvent(event)
+        self._fit_columns()
+
+    def _fit_columns(self) -> None:
+        """Natural widths when they fit with ``DETAIL_MIN_PX`` left for Detail; otherwise the text columns
+        give way, widest first, down to ``YIELDING_MIN_PX`` (numbers never do: past that, it scrolls)."""
+        widths = list(self._natural[:DETAIL])
+        excess = sum(widths) + DETAIL_MIN_PX - self.viewport().width()
+        if excess > 0:
+            # Level the widest text columns down together until the excess is gone (or the floor is hit).
+            level = max(widths[col] for col in YIELDING)
+            while level > YIELDING_MIN_PX and sum(max(0, widths[c] - level) for c in YIELDING) < excess:
+                level -= 1
+            for col in YIELDING:
+                widths[col] = min(widths[col], level)
+        for col, width in enumerate(widths):
+            if self.columnWidth(col) != width:
+                self.setColumnWidth(col, width)
 
     def _fit_height(self) -> None:
         """Exactly as tall as its rows (up to MAX_VISIBLE_ROWS), so the plots get the rest."""

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from stagectl.stage.view import StageView
 from ui import theme
 
 COLUMNS = ("Camera / source", "State", "Hz", "Samples", "Rej.", "Detail")
+SAMPLES, DETAIL = 3, 5
+#: Narrowest Detail worth showing; below it the Samples column gives way (the status bar has the totals).
+DETAIL_MIN_PX = 110
 
 
 def state_icon(state: str, size: int = 12) -> QIcon:
@@ -58,6 +61,7 @@ class StagePanel(QWidget):
         self._sources: dict[str, QTreeWidgetItem] = {}
         self._icons = {state: state_icon(state) for state in theme.STATE_COLOURS}
         self._wanted: str | None = None  # a camera chosen before its row exists
+        self._fitted_rows = -1
         self.tree.currentItemChanged.connect(self._on_current)
 
     def _item(self, parent: QTreeWidget | QTreeWidgetItem, camera: str) -> QTreeWidgetItem:
@@ -95,6 +99,9 @@ class StagePanel(QWidget):
                 detail = src.listen
             self._set_row(item, src.state, src.rate_hz, src.accepted, src.rejected, detail)
             item.setToolTip(0, f"{src.name}: {src.description} on {src.listen}")
+        if len(self._sources) != self._fitted_rows:  # new rows may have widened the columns
+            self._fitted_rows = len(self._sources)
+            self.fit_columns()
         if self.tree.currentItem() is None and self._cameras:
             wanted = self._cameras.get(self._wanted or "")
             self.tree.setCurrentItem(wanted or next(iter(self._cameras.values())))
@@ -112,6 +119,23 @@ class StagePanel(QWidget):
             for col in range(1, len(COLUMNS)):
                 item.setToolTip(col, detail)
         item.setForeground(4, QBrush(QColor(theme.STATE_COLOURS["down"] if rejected else theme.TEXT)))
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        """Keep Detail readable in a narrow dock: drop Samples before Detail shrinks to nothing."""
+        super().resizeEvent(event)
+        self.fit_columns()
+
+    def fit_columns(self) -> None:
+        """Show Samples only when the row still leaves ``DETAIL_MIN_PX`` for Detail."""
+        header = self.tree.header()
+        fixed = sum(max(header.sectionSize(col), self.tree.sizeHintForColumn(col))
+                    for col in range(DETAIL) if col != SAMPLES)
+        samples = max(header.sectionSize(SAMPLES), self.tree.sizeHintForColumn(SAMPLES),
+                      header.sectionSizeHint(SAMPLES))
+        room = self.tree.viewport().width() - fixed - DETAIL_MIN_PX
+        hide = room < samples
+        if self.tree.isColumnHidden(SAMPLES) != hide:
+            self.tree.setColumnHidden(SAMPLES, hide)
 
     def select_camera(self, name: str) -> None:
         """Select ``name``'s row (when it exists)."""

@@ -156,10 +156,12 @@ class TakePlots(QWidget):
         self.focal_curve.setData(seconds, focal)
         self.focus_curve.setData(seconds, focus)
         tc_in = take.info.tc_in
-        self.focus_plot.setLabel("bottom", f"s from TC in {tc_in}" if tc_in is not None else "s")
+        # The axis stays short (a narrow dock cuts long labels); where its zero is goes into the note.
+        self.focus_plot.setLabel("bottom", "s from TC in" if tc_in is not None else "s")
         for plot in (self.focal_plot, self.focus_plot):
             plot.enableAutoRange()
         missing = [what for what, values in (("focal length", focal), ("focus distance", focus))
                    if not np.isfinite(values).any()]
         lacking = f" · no {' or '.join(missing)} recorded" if missing else ""
-        self.note.setText(f"{len(track)} samples{lacking}")
+        zero = f" · 0 s = TC in {tc_in}" if tc_in is not None else ""
+        self.note.setText(f"{len(track)} samples{zero}{lacking}")

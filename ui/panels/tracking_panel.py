@@ -127,7 +127,7 @@ class TrackingPanel(QWidget):
             value = QLabel("—", self)
             value.setFont(theme.monospace(12, bold=True))
             value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            value.setMinimumWidth(value.fontMetrics().horizontalAdvance("+000.000"))
+            value.setMinimumWidth(value.fontMetrics().horizontalAdvance("+000.00"))
             grid.addWidget(caption, 0, i)
             grid.addWidget(value, 1, i)
             self.values[name] = value
