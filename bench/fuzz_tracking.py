@@ -15,7 +15,16 @@ Reported per protocol: datagrams, accepted, rejected by reason, exceptions escap
 (must be 0), ``internal`` rejections (the handler's last-resort catch; must be 0), the slowest
 single datagram, and peak RSS growth.
 
-    python bench/fuzz_tracking.py [--count N] [--seed S] [--protocol freed|opentrackio|serial]
+``shapes`` (also run by default) times the worst payload shapes a hostile sender can choose, each
+with a valid header, through the same handler: "wide" (``{"a": [[]] * n}``, ints, floats, maps,
+strings, escapes) and "deep" (nested arrays or maps) in CBOR and JSON, as one 32 KB datagram and
+as a 256 KiB payload reassembled from 8 segments, plus a real sample as the reference. Each shape
+is sent ``--shape-repeats`` times (default 200); reported per shape: the reason it ended with and
+the worst and median handler time per datagram. The goal is a worst datagram under 2 ms: the
+I/O loop's budget per wake-up (tracking/udp_source.py).
+
+    python bench/fuzz_tracking.py [--count N] [--seed S] [--protocol freed|opentrackio|serial|shapes]
+                                  [--shape-repeats R]
 """
 
 from __future__ import annotations
@@ -24,6 +33,7 @@ import argparse
 import json
 import logging
 import math
+import os
 import random
 import resource
 import sys
@@ -32,6 +42,8 @@ from array import array
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
+
+import cbor2
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -263,17 +275,108 @@ def fuzz_serial(count: int, rng: random.Random) -> dict[str, Any]:
     return _run("freed-serial stream", count, make, handle, lambda: {"items_out": frames})
 
 
+def _shape_payloads() -> dict[str, tuple[int, bytes]]:
+    """name -> (encoding, payload): the costliest shapes to check or build, about 32 KB each."""
+    def js(obj: Any) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+    size = 32000
+    return {
+        "cbor wide [[]]": (ENCODING_CBOR, cbor2.dumps({"a": [[]] * (size - 8)})),
+        "cbor wide [[]] indefinite": (ENCODING_CBOR, b"\xa1\x61a\x9f" + b"\x80" * (size - 5) + b"\xff"),
+        "cbor wide floats": (ENCODING_CBOR, cbor2.dumps({"a": [1.5e-300] * (size // 9)})),
+        "cbor wide maps": (ENCODING_CBOR, cbor2.dumps({"a": [{"k": 1}] * (size // 4)})),
+        "cbor deep arrays": (ENCODING_CBOR, b"\xa1\x61a" + b"\x81" * (size - 4) + b"\x00"),
+        "cbor deep maps": (ENCODING_CBOR, b"\xa1\x61a" + b"\xa1\x61a" * ((size - 4) // 3) + b"\x00"),
+        "json wide [[]]": (ENCODING_JSON, js({"a": [[]] * ((size - 8) // 3)})),
+        "json wide ints": (ENCODING_JSON, js({"a": [7] * ((size - 8) // 2)})),
+        "json wide strings": (ENCODING_JSON, js({"a": ["x"] * ((size - 8) // 4)})),
+        "json wide escapes": (ENCODING_JSON, b'{"a":"' + b"\\u00e9" * ((size - 8) // 6) + b'"}'),
+        "json deep arrays": (ENCODING_JSON, b'{"a":' + b"[" * (size - 6) + b"}"),
+        "json deep maps": (ENCODING_JSON, b'{"a":' * (size // 5)),
+    }
+
+
+def shapes(repeats: int) -> list[dict[str, Any]]:
+    """Worst and median handler time per datagram for each hostile shape (and a real sample)."""
+    from stagectl.core.opentrackio.codec import encode_datagrams, encode_sample
+
+    sim = OpenTrackIOSimulator(Endpoint("127.0.0.1", 9), 50.0, "cbor")
+    real = sim.sample_at(0, wall_time_ns=1_700_000_000_000_000_000)
+    cases: dict[str, list[bytes]] = {"real sample (CBOR, reference)": encode_sample(real, ENCODING_CBOR, 0)}
+    for name, (encoding, payload) in _shape_payloads().items():
+        cases[f"{name} (32 KB)"] = [encode_datagram(payload, encoding, 0)]
+    def js(obj: Any) -> bytes:
+        return json.dumps(obj, separators=(",", ":")).encode()
+
+    big = {"cbor wide [[]]": (ENCODING_CBOR, cbor2.dumps({"a": [[]] * 250_000})),
+           "cbor wide floats": (ENCODING_CBOR, cbor2.dumps({"a": [1.5e-300] * 29_000})),
+           "json wide [[]]": (ENCODING_JSON, js({"a": [[]] * 85_000})),
+           "json wide escapes": (ENCODING_JSON, b'{"a":"' + b"\\u00e9" * 43_000 + b'"}'),
+           "json wide strings": (ENCODING_JSON, js({"a": ["x"] * 64_000}))}
+    for name, (encoding, payload) in big.items():
+        cases[f"{name} (256 KiB in 8 segments)"] = encode_datagrams(payload, encoding, 0, mtu=32767 + 16)
+    results = []
+    for name, datagrams in cases.items():
+        source = OpenTrackIOUdpSource("fuzz/shapes", CameraPipeline("A"), CLOCK, EventQueue(),
+                                      Endpoint("127.0.0.1", 0))
+        worst, times = 0, []
+        sequence = 0
+        for _ in range(repeats):
+            for datagram in _renumber(datagrams, sequence):
+                t0 = time.perf_counter_ns()
+                source.datagram_received(datagram, ADDR)
+                elapsed = time.perf_counter_ns() - t0
+                times.append(elapsed)
+                worst = max(worst, elapsed)
+            sequence = (sequence + len(datagrams)) % 65536
+        times.sort()
+        h = source.health
+        results.append({"shape": name, "bytes": sum(len(d) for d in datagrams), "datagrams": len(datagrams),
+                        "outcome": "accepted" if h.accepted else "kept, no pose" if h.warned
+                        else ",".join(sorted(h.rejected_by_reason)),
+                        "worst_ms": round(worst / 1e6, 3),
+                        "p99_ms": round(times[len(times) * 99 // 100] / 1e6, 3),
+                        "p50_ms": round(times[len(times) // 2] / 1e6, 3)})
+    return results
+
+
+def _renumber(datagrams: list[bytes], first: int) -> list[bytes]:
+    """The same datagrams with sequence numbers from ``first`` (so reassembly never sees repeats)."""
+    out = []
+    for i, datagram in enumerate(datagrams):
+        data = bytearray(datagram)
+        data[6:8] = ((first + i) % 65536).to_bytes(2, "big")
+        out.append(bytes(_fix_otio(data)))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000, help="datagrams per protocol (default 1e6)")
     parser.add_argument("--seed", type=int, default=20261121)
-    parser.add_argument("--protocol", choices=("freed", "opentrackio", "serial"), action="append",
+    parser.add_argument("--protocol", choices=("freed", "opentrackio", "serial", "shapes"), action="append",
                         help="only these (repeatable; default all)")
+    parser.add_argument("--shape-repeats", type=int, default=200, help="sends of each hostile shape")
     args = parser.parse_args(argv)
     logging.getLogger("stagectl.events").setLevel(logging.CRITICAL)  # counted, not printed
     runs = {"freed": fuzz_freed, "opentrackio": fuzz_opentrackio, "serial": fuzz_serial}
     failed = False
-    for name in args.protocol or list(runs):
+    for name in args.protocol or [*runs, "shapes"]:
+        if name == "shapes":
+            table = shapes(args.shape_repeats)
+            worst = max(r["worst_ms"] for r in table)
+            print(json.dumps({"protocol": "shapes", "repeats": args.shape_repeats, "worst_ms": worst,
+                              "goal_under_2_ms": worst < 2.0, "shapes": table}))
+            for r in table:
+                print(f"  {r['shape']:<46} {r['bytes']:>7} B  {r['outcome']:<16} "
+                      f"worst {r['worst_ms']:6.3f} ms  p99 {r['p99_ms']:6.3f} ms  p50 {r['p50_ms']:6.3f} ms",
+                      file=sys.stderr)
+            failed |= any(r["outcome"] in ("internal", "accepted") and "reference" not in r["shape"]
+                          for r in table)
+            print(f"  worst datagram {worst:.3f} ms (goal < 2 ms: {'PASS' if worst < 2.0 else 'FAIL'}); "
+                  f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs", file=sys.stderr)
+            continue
         result = runs[name](args.count, random.Random(args.seed))
         print(json.dumps(result))
         failed |= bool(result["escaped"] or result.get("internal"))

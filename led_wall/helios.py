@@ -30,6 +30,7 @@ from led_wall.http_client import HttpProcessorDevice, PolledValues
 from stagectl.core.events import EventQueue
 from stagectl.core.features import DeviceError, DeviceRefused, Fade, Feature, FeatureKind, Value
 from stagectl.core.logutil import RateLimiter, with_suppressed
+from stagectl.core.text import escape_untrusted
 
 log = logging.getLogger("stagectl.led_wall")
 
@@ -233,8 +234,8 @@ class HeliosDevice(HttpProcessorDevice):
             self.preset_errors += 1
             held_back = self._preset_limiter.check("presets")
             if held_back is not None:
-                log.warning("%s", with_suppressed(f"{self.name}: cannot read the preset list: {exc}",
-                                                  held_back))
+                message = f"{self.name}: cannot read the preset list: {escape_untrusted(exc)}"
+                log.warning("%s", with_suppressed(message, held_back))
             return
         if names != self.preset_names:
             self.preset_names = names

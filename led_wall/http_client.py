@@ -35,6 +35,7 @@ from stagectl.core.device import Device
 from stagectl.core.events import EventQueue
 from stagectl.core.features import DeviceError, DeviceRefused, Feature, FeatureValueError, Value
 from stagectl.core.logutil import RateLimiter, with_suppressed
+from stagectl.core.text import escape_untrusted
 
 log = logging.getLogger("stagectl.led_wall")
 
@@ -199,7 +200,8 @@ class PolledValues:
             self.rejected += 1
             held_back = self._limiter.check(feature.name)
             if held_back is not None:
-                log.warning("%s", with_suppressed(f"ignoring a polled value: {exc}", held_back))
+                message = f"ignoring a polled value: {escape_untrusted(exc)}"
+                log.warning("%s", with_suppressed(message, held_back))
 
 
 class HttpProcessorDevice(Device):

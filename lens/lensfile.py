@@ -281,9 +281,9 @@ def parse_lens_json(data: Any, where: str | None = None, locator: Locator | None
                     [CalibrationPoint(**values) for values in parts.calibrations], parts.notes)
 
 
-def parse_lens_text(text: str, where: str | None = None, *, lines: bool = False) -> LensFile:
-    """A lens file from its JSON text; :class:`LensFileError` listing every problem (a syntax error
-    with its line; every problem with its line when ``lines``)."""
+def parse_lens_text(text: str, where: str | None = None, *, lines: bool = True) -> LensFile:
+    """A lens file from its JSON text; :class:`LensFileError` listing every problem, each with its line
+    (the text is scanned for lines only when there is a problem; ``lines=False`` names keys alone)."""
     data = json_document(text, where, LensFileError)
     return parse_lens_json(data, where, JsonLocator(text) if lines else None)
 

@@ -37,6 +37,7 @@ _TOP_REQUIRED = ("schema", "identity", "sensor", "grid", "tables")
 _TOP_OPTIONAL = ("encoders", "iris", "calibrations", "notes")
 _TABLE_KEYS = ("focal_length_mm", "focus_distance_m", "entrance_pupil_m", "principal_point_px", "distortion")
 _CALIBRATION_INTS = ("zoom_raw", "focus_raw", "image_width_px", "image_height_px", "images_used")
+_LARGEST_INT = 2 ** 53  # every integer up to here is exact as a float
 _INF_HINT = ' (write "inf" for a focus at infinity)'
 
 
@@ -86,6 +87,14 @@ class _LensChecker(Checker):
             self.error(key, f"expected a non-empty string, got {self.dialect.describe(value)}")
             return None
         return value
+
+    def number(self, value: Any, key: KeyPath, **kw: Any) -> Any:
+        """The kernel's number check, refusing integers too large to be a float (JSON allows any length)."""
+        if isinstance(value, int) and not isinstance(value, bool) and abs(value) > _LARGEST_INT:
+            self.error(key, f"a {len(str(abs(value)))}-digit integer is too large; allowed: at most "
+                            f"{_LARGEST_INT} (2**53)")
+            return None
+        return super().number(value, key, **kw)
 
     def finite(self, value: Any, key: KeyPath, *, positive: bool = False, allow_inf: bool = False,
                low: float | None = None, high: float | None = None) -> float | None:

@@ -341,6 +341,7 @@ class CueEngine:
 
 
 def _seconds(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 \
+            or (isinstance(value, int) and value > 10 ** 9) or not math.isfinite(value):
         raise CueError(f"{name} must be a finite number of seconds >= 0, got {value!r}")
     return float(value)

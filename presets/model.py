@@ -57,7 +57,12 @@ class LookError(DocumentErrors):
 
 
 class CueError(StageError, ValueError):
-    """A cue (number, fade, delay, easing) or cue-list operation that is not valid."""
+    """A cue (number, fade, delay, easing) or cue-list operation that is not valid; ``field`` names the
+    cue's field that is wrong, when one is."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def limit_problem(name: str, value: object) -> str | None:
@@ -65,6 +70,9 @@ def limit_problem(name: str, value: object) -> str | None:
     low, high, low_inclusive, unit = NUMBER_LIMITS[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
         return f"expected a number in {unit}, got {value!r}"
+    if isinstance(value, int) and abs(value) > 1e300:  # float() of a longer integer overflows
+        digits = len(str(abs(value)))
+        return f"a {digits}-digit number is out of range: must be within {low:g} .. {high:g} {unit}"
     if not math.isfinite(value):
         return f"not a finite number ({value})"
     if value > high or value < low or (value == low and not low_inclusive):
@@ -73,18 +81,33 @@ def limit_problem(name: str, value: object) -> str | None:
     return None
 
 
+def cdl_problems(cdl: Cdl) -> list[tuple[tuple[str | int, ...], str]]:
+    """Why ``cdl`` is not a valid ASC CDL, each problem with where it is: ``(("slope", 1), message)``,
+    ``(("saturation",), message)``; empty if it is valid."""
+    out: list[tuple[tuple[str | int, ...], str]] = []
+    for name, triple in (("slope", cdl.slope), ("offset", cdl.offset), ("power", cdl.power)):
+        for i, value in enumerate(triple):
+            if not math.isfinite(value):
+                out.append(((name, i), f"not a finite number ({value}); every CDL number must be finite"))
+            elif name == "slope" and value < 0.0:
+                out.append(((name, i), f"slope must be >= 0, got {value:g}"))
+            elif name == "power" and value <= 0.0:
+                out.append(((name, i), f"power must be > 0, got {value:g}"))
+    if not math.isfinite(cdl.saturation):
+        out.append((("saturation",),
+                    f"not a finite number ({cdl.saturation}); every CDL number must be finite"))
+    elif cdl.saturation < 0.0:
+        out.append((("saturation",), f"saturation must be >= 0, got {cdl.saturation:g}"))
+    return out
+
+
 def cdl_problem(cdl: Cdl) -> str | None:
-    """Why ``cdl`` is not a valid ASC CDL (None if it is)."""
-    numbers = (*cdl.slope, *cdl.offset, *cdl.power, cdl.saturation)
-    if not all(math.isfinite(v) for v in numbers):
-        return "every CDL number must be finite"
-    if min(cdl.slope) < 0.0:
-        return f"slope must be >= 0, got {list(cdl.slope)}"
-    if min(cdl.power) <= 0.0:
-        return f"power must be > 0, got {list(cdl.power)}"
-    if cdl.saturation < 0.0:
-        return f"saturation must be >= 0, got {cdl.saturation:g}"
-    return None
+    """Why ``cdl`` is not a valid ASC CDL (None if it is): the first of :func:`cdl_problems`."""
+    problems = cdl_problems(cdl)
+    if not problems:
+        return None
+    (name, *index), message = problems[0]
+    return f"{name}{''.join(f'[{i}]' for i in index)}: {message}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -191,10 +214,14 @@ class Look:
                 "zones": {zone: values.to_json() for zone, values in self.zones.items()}}
 
 
+_LONGEST_SECONDS = 10 ** 9  # an integer beyond this is no fade time (and float() overflows near 10**308)
+
+
 def cue_number_key(number: str) -> Decimal:
     """The decimal a cue number sorts by; CueError if ``number`` is not like "1", "2.5", "10.125"."""
     if not isinstance(number, str) or not CUE_NUMBER.fullmatch(number):
-        raise CueError(f"cue number {number!r} must be a decimal written as a string, like \"1\" or \"2.5\"")
+        raise CueError(f"cue number {number!r} must be a decimal written as a string, like \"1\" or \"2.5\"",
+                       "number")
     return Decimal(number)
 
 
@@ -214,19 +241,21 @@ class Cue:
         try:
             check_look_name(self.look)
         except LookError as exc:
-            raise CueError(f"cue {self.number}: {exc.detail}") from None
+            raise CueError(f"cue {self.number}: {exc.detail}", "look") from None
         for name in ("fade_s", "delay_s"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) \
-                    or value < 0:
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0 \
+                    or (isinstance(value, int) and value > _LONGEST_SECONDS) or not math.isfinite(value):
+                shown = f"a {len(str(value))}-digit number" if isinstance(value, int) and value > 10 ** 20 \
+                    else repr(value)
                 raise CueError(f"cue {self.number}: {name} must be a finite number of seconds >= 0, "
-                               f"got {value!r}")
+                               f"got {shown}", name)
         try:
             check_easing(self.easing)
         except EasingError as exc:
-            raise CueError(f"cue {self.number}: {exc}") from None
+            raise CueError(f"cue {self.number}: {exc}", "easing") from None
         if not isinstance(self.label, str):
-            raise CueError(f"cue {self.number}: label must be a string, got {self.label!r}")
+            raise CueError(f"cue {self.number}: label must be a string, got {self.label!r}", "label")
 
     @property
     def key(self) -> Decimal:

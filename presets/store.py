@@ -33,7 +33,7 @@ from presets.model import (
     Look,
     LookError,
     ZoneValues,
-    cdl_problem,
+    cdl_problems,
     check_look_name,
     limit_problem,
 )
@@ -142,11 +142,10 @@ def _cdl(c: Checker, raw: Any, key: KeyPath) -> Cdl | None:
     if len(c.errors) > before:
         return None
     cdl = Cdl(**parts)
-    problem = cdl_problem(cdl)
-    if problem is not None:
-        c.error(key, problem)
-        return None
-    return cdl
+    problems = cdl_problems(cdl)
+    for where, problem in problems:  # each on the line of the number that is wrong
+        c.error((*key, *where), problem)
+    return None if problems else cdl
 
 
 def parse_cues_text(text: str, where: str | None = None) -> CueList:
@@ -173,7 +172,10 @@ def parse_cues_json(data: Any, where: str | None = None, locator: Locator | None
             continue
         try:
             cue = Cue(**{name: obj[name] for name in fields if name in obj})
-        except (CueError, TypeError) as exc:
+        except CueError as exc:  # on the line of the field that is wrong
+            c.error(key if exc.field is None or exc.field not in obj else (*key, exc.field), str(exc))
+            continue
+        except TypeError as exc:
             c.error(key, str(exc))
             continue
         number = str(cue.key.normalize())

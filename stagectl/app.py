@@ -53,6 +53,11 @@ def _take_command(args: argparse.Namespace, config: StageConfig) -> int:
     except StageError as exc:
         print(f"stagectl: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # e.g. an export folder that cannot be written: where, and what to do
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"stagectl: {where}{exc.strerror or exc}: check that folder's permissions (or choose another)",
+              file=sys.stderr)
+        return 1
 
 
 def load_config(path: str | None) -> StageConfig:

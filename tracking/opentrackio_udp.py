@@ -2,10 +2,15 @@
 
 Each datagram goes through, in order: size check (nothing over 65507 bytes is parsed), sender
 allow-list, header (magic, encoding, length, Fletcher-16), reassembly of segmented payloads
-(bounded: incomplete sets are dropped and counted), payload decode (JSON or CBOR, with size and
-depth limits), sample validation (types, finite numbers, ranges), then the sequence check and
-the camera pipeline. Every failure is counted under a reason and reported at most once a second
-per reason; nothing raises out of the handler.
+(bounded: incomplete sets are dropped and counted), payload decode (JSON or CBOR, with size, item
+and depth limits that bound its work: a payload over one is refused unbuilt, reason
+``too_many_items`` or ``too_deep``), sample validation (types, finite numbers, ranges), then the
+sequence check and the camera pipeline. Every failure is counted under a reason and reported at
+most once a second per reason; nothing raises out of the handler. Each datagram carries its arrival
+time from before any parsing (the kernel's receive stamp on Linux: see
+:class:`stagectl.core.platform.DatagramReader`), and the socket is read within a per-wake-up
+budget (:data:`tracking.udp_source.WAKE_BUDGET_NS`), so a flood on this port leaves the I/O loop
+to every other camera between its reads.
 
 Loss and reordering come from the sample's ``timing.sequenceNumber`` (u32, one per sample);
 a sender that omits it is measured by the header's u16 sequence number of the payload's first

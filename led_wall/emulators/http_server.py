@@ -39,6 +39,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from urllib.request import parse_http_list
 
 from stagectl.core.logutil import RateLimiter, with_suppressed
+from stagectl.core.text import escape_untrusted
 
 log = logging.getLogger("stagectl.led_wall")
 
@@ -378,4 +379,4 @@ class HttpServer:
     def _warn(self, key: str, message: str) -> None:
         held_back = self._limiter.check(key)
         if held_back is not None:
-            log.warning("%s", with_suppressed(message, held_back))
+            log.warning("%s", with_suppressed(escape_untrusted(message), held_back))

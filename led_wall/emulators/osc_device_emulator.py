@@ -19,6 +19,7 @@ from pythonosc.osc_message import OscMessage
 from pythonosc.osc_packet import OscPacket, ParseError
 
 from stagectl.core.logutil import RateLimiter, with_suppressed
+from stagectl.core.text import escape_untrusted
 
 log = logging.getLogger("stagectl.led_wall")
 
@@ -102,5 +103,5 @@ class OscDeviceEmulator(asyncio.DatagramProtocol):
         self.rejected[reason] = self.rejected.get(reason, 0) + 1
         held = self._limiter.check(reason)
         if held is not None:
-            message = f"OSC emulator {self.host}:{self.port}: {reason}: {detail}"
+            message = f"OSC emulator {self.host}:{self.port}: {reason}: {escape_untrusted(detail)}"
             log.warning("%s", with_suppressed(message, held))

@@ -6,20 +6,21 @@ Each finds the takes folder from the stage file (``--config FILE``, else the dem
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from stagectl.config.model import StageConfig
 from stagectl.core.errors import StageError
 from stagectl.stage.takes import takes_folder
-from stagectl.takes.committer import recover
 from stagectl.takes.export.registry import export_takes, parse_formats
 from stagectl.takes.model import LogEntry, TakeInfo
+from stagectl.takes.recovery import recover
 from stagectl.takes.store import DB_NAME, TakeStore, TakeSummary
 
 
@@ -93,22 +94,42 @@ def summary_json(summary: TakeSummary) -> dict[str, Any]:
 
 def open_store(config: StageConfig) -> TakeStore:
     """The stage's take store (``[takes] dir``), after recovering any take a crash interrupted;
-    StageError when nothing was recorded there yet."""
+    StageError when nothing was recorded there yet or the folder cannot be read (naming it and what to
+    do). What recovery found (a journal it could not delete, a damaged store set aside) goes to stderr."""
     folder = takes_folder(config)
-    if not (folder / DB_NAME).exists():
+    with store_errors(folder):
+        exists = (folder / DB_NAME).exists()
+    if not exists:
         raise StageError(f"no takes recorded in {folder} yet (the stage file's [takes] dir)")
-    for r in recover(folder):
+    with store_errors(folder):
+        recovery = recover(folder)
+    for r in recovery.takes:
         print(
             f"stagectl: take {r.take_id} was interrupted; recovered from its journal"
             f"{f' ({r.problem})' if r.problem else ''}",
             file=sys.stderr,
         )
+    for notice in recovery.notices:
+        print(f"stagectl: warning: {notice}", file=sys.stderr)
     return TakeStore(folder)
+
+
+@contextlib.contextmanager
+def store_errors(folder: Path) -> Iterator[None]:
+    """An OSError in the block (a folder or file this user may not read or write) as a StageError that
+    names the file and what to do, never a traceback."""
+    try:
+        yield
+    except OSError as exc:
+        where = exc.filename or folder
+        raise StageError(
+            f"cannot use {where} ({exc.strerror or exc}): make the takes folder {folder} (the stage file's "
+            "[takes] dir) and the files in it readable and writable by the user running stagectl") from None
 
 
 def takes_list(config: StageConfig, as_json: bool, out: TextIO = sys.stdout) -> int:
     """Print every take (a table, or a JSON array)."""
-    with open_store(config) as store:
+    with open_store(config) as store, store_errors(store.folder):
         takes = store.takes()
         counts = store.sample_counts()
     if as_json:
@@ -134,7 +155,7 @@ def takes_list(config: StageConfig, as_json: bool, out: TextIO = sys.stdout) -> 
 
 def takes_show(config: StageConfig, ref: str, as_json: bool, out: TextIO = sys.stdout) -> int:
     """Print one take in full."""
-    with open_store(config) as store:
+    with open_store(config) as store, store_errors(store.folder):
         summary = store.summary(store.find(ref))
     data = summary_json(summary)
     if as_json:
@@ -246,7 +267,7 @@ def export_command(
     A format that writes nothing for a take says so on stderr with the reason (exit status 0: the
     take has nothing for it)."""
     formats = parse_formats(formats_text)
-    with open_store(config) as store:
+    with open_store(config) as store, store_errors(store.folder):
         takes = [store.read(store.find(ref)) for ref in refs]
     last = [-1]
 

@@ -7,6 +7,7 @@ Every problem is recorded with file, line and key, like the rest of the stage fi
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import os
 import re
 from collections.abc import Mapping
@@ -46,6 +47,46 @@ _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _ALLOWED_ENV = 'the name of an environment variable holding the password, e.g. "WALL_PASSWORD"'
 _ALLOWED_NAME = "1 to 32 characters from A-Z a-z 0-9 _ . - (it is part of OSC addresses)"
 _ALLOWED_ZONE = 'a look zone: "wall", "ceiling", "frustum" or a fixture group of a-z 0-9 -'
+
+
+MIN_PASSCODE = 8
+"""Shortest ``[control] passcode`` accepted, characters."""
+PASSCODE_ADVICE = (f"allowed: at least {MIN_PASSCODE} characters, not one character repeated and not a run "
+                   "like 12345678; e.g. 8 to 10 random digits (a desk that sends the passcode as a number "
+                   "can send up to 10) or three random words. Wrong guesses cost about a minute each "
+                   "stage-wide, so 8 random digits take decades to find; a 4-digit code takes days")
+_ALLOWED_NETWORKS = 'a list of IP addresses or CIDR networks, e.g. ["127.0.0.1", "10.0.0.0/24"]'
+
+
+def passcode_weakness(passcode: str) -> str | None:
+    """Why ``passcode`` is too easy to guess (never quoting it), or None when it is strong enough:
+    shorter than :data:`MIN_PASSCODE`, fewer than 4 different characters, or a run with one step
+    (``12345678``, ``abcdefgh``, ``87654321``)."""
+    if len(passcode) < MIN_PASSCODE:
+        return f"{len(passcode)} character(s), fewer than {MIN_PASSCODE}"
+    if len(set(passcode)) < 4:
+        return f"only {len(set(passcode))} different character(s)"
+    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(passcode)}
+    if len(steps) == 1 and abs(next(iter(steps))) <= 1:
+        return "a run of consecutive characters"
+    return None
+
+
+def allow_entry_problem(entry: object) -> str | None:
+    """What is wrong with one ``allow`` entry (the control server reads it with ``strict`` networks:
+    host bits set is an error, not a silent widening), or None when it is an address or network."""
+    if not isinstance(entry, str):
+        return f"is not a string; allowed: {_ALLOWED_NETWORKS}"
+    text = entry.strip()
+    try:
+        ipaddress.ip_network(text, strict=True)
+    except ValueError as exc:
+        if "host bits" not in str(exc):
+            return f"is not an address or network (names are not resolved); allowed: {_ALLOWED_NETWORKS}"
+        network, address = ipaddress.ip_network(text, strict=False), text.split("/", 1)[0]
+        return (f"has host bits set (the network of {address} with that prefix is {network}); "
+                f"allowed: \"{network}\" for the whole network, or \"{address}\" for one address")
+    return None
 
 
 class DeviceTableChecker(Checker):
@@ -123,17 +164,16 @@ class DeviceTableChecker(Checker):
         before = len(self.errors)
         self.unknown_keys(table, ("control",), "[control]", CONTROL_KEYS)
         listen = self._target(table, ("control", "listen"), "127.0.0.1:53000")
-        allowed = 'a list of IP addresses or CIDR networks, e.g. ["127.0.0.1", "10.0.0.0/24"]'
-        allow = self.typed(table, ("control", "allow"), (list,), allowed, [])
+        allow = self.typed(table, ("control", "allow"), (list,), _ALLOWED_NETWORKS, [])
         for n, entry in enumerate(allow):
-            try:
-                ipaddress.ip_network(entry, strict=False)
-            except (TypeError, ValueError):
-                self.error(("control", "allow", n),
-                           f"{entry!r} is not an address or network; allowed: {allowed}")
+            problem = allow_entry_problem(entry)
+            if problem is not None:
+                self.error(("control", "allow", n), f"{entry!r} {problem}")
         passcode = self.typed(table, ("control", "passcode"), (str,), "a passcode string")
         if passcode == "":
             self.error(("control", "passcode"), "is empty; allowed: leave it out, or a non-empty passcode")
+        elif passcode is not None and (weakness := passcode_weakness(passcode)) is not None:
+            self.error(("control", "passcode"), f"is too weak: {weakness}; {PASSCODE_ADVICE}")
         advertise = self.typed(table, ("control", "advertise"), (bool,), "true or false", True)
         reply_port = self.ranged(table, ("control", "reply_port"), 1, 65535, None,
                                  "a port 1..65535 the desk listens on for replies", integer=True)

@@ -80,6 +80,8 @@ class SourceConfig:
     """simulator with simulate = "opentrackio": json or cbor."""
     lens_protocol: str = "cooke-i"
     """lens-serial: what the encoder speaks, "cooke-i" or "fiz-line" (``FIZ <focus> <iris> <zoom>``)."""
+    plausibility: tuple[float, float] | None = None
+    """freed and freed-serial: (max speed m/s, max turn deg/s) a pose may jump from the last; None = off."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,11 +22,12 @@ from stagectl.core.check import Checker, KeyPath
 from stagectl.core.health import DEFAULT_STALE_MS
 from stagectl.core.links import Endpoint, SerialSettings
 from tracking.freed.presets import PRESETS
+from tracking.freed.source import MAX_SPEED_M_S, MAX_TURN_DEG_S
 
 KEYS_BY_PROTOCOL: dict[str, tuple[str, ...]] = {
-    "freed": ("camera", "protocol", "listen", "camera_id", "preset", "allow", "stale_ms"),
+    "freed": ("camera", "protocol", "listen", "camera_id", "preset", "allow", "plausibility", "stale_ms"),
     "freed-serial": ("camera", "protocol", "port", "baud", "parity", "data_bits", "stop_bits", "camera_id",
-                     "preset", "start_stream", "stale_ms"),
+                     "preset", "start_stream", "plausibility", "stale_ms"),
     "opentrackio": ("camera", "protocol", "listen", "group", "interface", "source_number", "allow",
                     "stale_ms"),
     "lens-serial": ("camera", "protocol", "port", "lens_protocol", "baud", "parity", "data_bits", "stop_bits",
@@ -40,6 +41,8 @@ ALL_SOURCE_KEYS = tuple(dict.fromkeys(k for keys in KEYS_BY_PROTOCOL.values() fo
 PARITIES = ("none", "even", "odd", "mark", "space")
 LENS_PROTOCOLS = ("cooke-i", "fiz-line")
 STOP_BITS = (1, 1.5, 2)
+_ALLOWED_PLAUSIBILITY = (f"true, false, or {{ max_speed_m_s = {MAX_SPEED_M_S:g}, max_turn_deg_s = "
+                         f"{MAX_TURN_DEG_S:g} }} (the defaults when true)")
 _ALLOWED_LISTEN = '"host:port" with an IPv4 address or localhost, or "[IPv6]:port"; port 0..65535'
 
 
@@ -82,6 +85,7 @@ class SourceTableChecker(Checker):
         stale_ms = self.ranged(table, (*base, "stale_ms"), 50, 5000, DEFAULT_STALE_MS,
                                "a number 50..5000 (milliseconds without a sample before the source is stale)")
         allow = self._allow(table, base) if used("allow") else ()
+        plausibility = self._plausibility(table, base) if used("plausibility") else None
         group, interface = self._multicast(table, base, listen) if used("group") else (None, None)
         allowed = "an integer 1..200 (OpenTrackIO sourceNumber), or leave it out for any"
         source_number = (self.ranged(table, (*base, "source_number"), 1, 200, None, allowed, integer=True)
@@ -103,7 +107,8 @@ class SourceTableChecker(Checker):
         if len(self.errors) > before or protocol is None:
             return None
         return SourceConfig(camera, protocol, listen, camera_id, rate_hz, i, preset, allow, group, interface,
-                            source_number, serial, start_stream, stale_ms, simulate, encoding, lens_protocol)
+                            source_number, serial, start_stream, stale_ms, simulate, encoding, lens_protocol,
+                            plausibility=plausibility)
 
     # --- single keys ----------------------------------------------------------------------------
 
@@ -160,6 +165,22 @@ class SourceTableChecker(Checker):
             except ValueError:
                 self.error((*key, n), f"{item!r} is not an IP address; allowed: {allowed}")
         return tuple(addresses)
+
+    def _plausibility(self, table: Mapping[str, Any], base: KeyPath) -> tuple[float, float] | None:
+        """``plausibility``: off (false, absent), the default limits (true), or limits of one's own."""
+        key = (*base, "plausibility")
+        kind = dict if isinstance(table.get("plausibility"), dict) else bool  # the Checker takes bool alone
+        value = self.typed(table, key, (kind,), _ALLOWED_PLAUSIBILITY, False)
+        if value is False:
+            return None
+        if value is True:
+            return MAX_SPEED_M_S, MAX_TURN_DEG_S
+        self.keys(value, key, ("max_speed_m_s", "max_turn_deg_s"), where="in plausibility")
+        speed = self.ranged(value, (*key, "max_speed_m_s"), 0.1, 1000, MAX_SPEED_M_S,
+                            "a number 0.1..1000 (metres per second a camera may move)")
+        turn = self.ranged(value, (*key, "max_turn_deg_s"), 1, 100_000, MAX_TURN_DEG_S,
+                           "a number 1..100000 (degrees per second a head may turn, each of pan, tilt, roll)")
+        return float(speed), float(turn)
 
     def _multicast(self, table: Mapping[str, Any], base: KeyPath,
                    listen: Endpoint | None) -> tuple[str | None, str | None]:

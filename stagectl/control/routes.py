@@ -166,6 +166,8 @@ def slate(message: OscMessage) -> dict[str, str]:
             raise _bad(f"slate field {key!r} is given twice")
         if len(text) > MAX_SLATE_VALUE:
             raise _bad(f"slate field {key!r} is longer than {MAX_SLATE_VALUE} characters")
+        if not text.isprintable():  # a slate goes into line-based exports (ALE, EDL comments, CSV)
+            raise _bad(f"slate field {key!r} contains control characters (a newline, tab, escape, ...)")
         fields[key] = text
     return fields
 

@@ -8,13 +8,21 @@ who may send, :mod:`stagectl.core.osc` decodes the packets and :mod:`stagectl.co
 
 Per datagram, on the I/O loop: sender outside the allow-list -> dropped, counted, no reply (a
 reply would confirm to a stranger that something listens). Otherwise decode (a malformed packet
-is counted and answered with an error), then each message in order (bundles: every element, at
-once, timetags ignored): ``/stagectl/ping`` and ``/stagectl/auth`` need no session; everything
+is counted and answered with an error) and queue its messages (bundles: every element, in order,
+timetags ignored); they are carried out in turns of the loop, at most 16 messages or ~2 ms a turn,
+senders served in rotation (:mod:`stagectl.control.pacing`), so a flood of commands cannot hold
+the loop that feeds Unreal. A datagram that does not fit in the backlog is dropped and counted as
+``overload``, without a reply. ``/stagectl/ping`` and ``/stagectl/auth`` need no session; everything
 else needs one when a passcode is set. A command runs on the stage's
 :class:`~stagectl.control.protocol.ControlActions`; a
 :class:`~stagectl.core.errors.StageError` from it becomes an ``error`` reply with its message, any
 other exception an ``error`` reply naming it, logged with its traceback. Nothing raises out of
 the socket callback.
+
+**Logs**: a rejection is posted as an event at most once a second per reason and sender, and all of
+them together at most 20 at once then 5 a second (:class:`~stagectl.core.logutil.LogBudget`), with
+"N similar suppressed" on the next line that gets through; whatever the sender wrote (addresses,
+arguments) appears escaped (:func:`~stagectl.core.text.escape_untrusted`), never as raw text.
 
 **Replies** go to the sender's address and source port (Companion's Generic OSC module with
 "Listen for Feedback" sends from, and listens on, one fixed port; scripts and oscsend-style
@@ -35,26 +43,25 @@ import logging
 import math
 import socket
 import time
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
 from stagectl.control.auth import AllowList, AuthVerdict, PasscodeGate
 from stagectl.control.osc import encode_reply, encode_state, state_value
+from stagectl.control.pacing import Backlog
 from stagectl.control.protocol import ControlActions
 from stagectl.control.routes import RouteError, parse_command
+from stagectl.control.status import REJECT_REASONS, ControlStatus
 from stagectl.core.errors import DecodeError, StageError
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.links import Endpoint
-from stagectl.core.logutil import RateLimiter, with_suppressed
+from stagectl.core.logutil import LogBudget, RateLimiter, with_suppressed
 from stagectl.core.osc import OscMessage, decode_packet, encode_message
+from stagectl.core.text import escape_untrusted
+
+__all__ = ["MAX_PACKET", "REJECT_REASONS", "ControlError", "ControlServer", "ControlStatus"]
 
 log = logging.getLogger("stagectl.control")
-
-REJECT_REASONS = ("not_allowed", "not_authenticated", "bad_passcode", "malformed", "unknown_address",
-                  "bad_arguments", "action_error", "internal")
-"""Keys of :attr:`ControlServer.rejected_by_reason`. ``not_allowed`` and ``malformed`` count
-datagrams, the others messages; ``internal`` counts bugs in this server (never expected)."""
 
 PING, PONG, AUTH, STATE = "/stagectl/ping", "/stagectl/pong", "/stagectl/auth", "/stagectl/state"
 #: Datagrams longer than this are refused unread (a desk's command is a few dozen bytes).
@@ -65,30 +72,6 @@ MAX_SUBSCRIBERS = 64
 
 class ControlError(StageError):
     """The control server could not start (address in use, not an address of this machine)."""
-
-
-@dataclass(frozen=True, slots=True)
-class ControlStatus:
-    """A snapshot of the control server for the UI and ``--status-json``."""
-
-    listen: str
-    running: bool
-    allow: str
-    passcode_required: bool
-    reply_port: int | None
-    received: int
-    """Datagrams received (from anyone)."""
-    handled: int
-    """Messages carried out (commands, pings, auth, state requests)."""
-    rejected: Mapping[str, int]
-    releases_ignored: int
-    replies_sent: int
-    replies_dropped: int
-    state_values_skipped: int
-    """State values that could not travel as OSC (NaN, infinite, unsupported type)."""
-    sessions: int
-    last_command: str | None
-    last_error: str | None
 
 
 class _Protocol(asyncio.DatagramProtocol):
@@ -141,10 +124,12 @@ class ControlServer:
         self.last_error: str | None = None
         self._transport: asyncio.DatagramTransport | None = None
         self._bound: Endpoint | None = None
-        self._limiter = RateLimiter(1.0)
-        self._limiter_keys: set[str] = set()
+        self.log_budget = LogBudget()
+        self._limiter = RateLimiter(1.0, budget=self.log_budget)
         self._subscribers: dict[str, tuple[Any, float]] = {}
         self._writing_paused = False
+        self._backlog: Backlog[tuple[OscMessage, str, Any]] = Backlog(self._run_message)
+        self._turn_scheduled = False
 
     # --- lifecycle (I/O loop) ---------------------------------------------------------------------
 
@@ -184,6 +169,7 @@ class ControlServer:
     async def async_stop(self) -> None:
         """Close the socket (idempotent)."""
         transport, self._transport = self._transport, None
+        self._backlog.clear()
         if transport is not None:
             transport.close()
             await asyncio.sleep(0)  # let the transport's close callback run
@@ -195,7 +181,8 @@ class ControlServer:
                              self.reply_port, self.received, self.handled, dict(self.rejected_by_reason),
                              self.releases_ignored, self.replies_sent, self.replies_dropped,
                              self.state_values_skipped, self.gate.sessions(), self.last_command,
-                             self.last_error)
+                             self.last_error, self.gate.counters(), self._backlog.pending,
+                             self._backlog.turns_cut, self.log_budget.suppressed_total)
 
     def publish_state(self) -> int:
         """Send the current state to every sender accepted in the last ``auth_idle_s``; how many got it."""
@@ -226,18 +213,46 @@ class ControlServer:
                 self._reject("malformed", host, f"packet of {len(data)} bytes (at most {MAX_PACKET})",
                              reply_to)
                 return
+            privileged = self.gate.required and self.gate.has_session(host)
+            if self._backlog.full(host, privileged):  # not even decoded
+                self._reject("overload", host, f"datagram dropped: the control backlog is full "
+                                               f"({self._backlog.pending} waiting); send less often")
+                return
             try:
                 messages = decode_packet(data)
             except DecodeError as exc:
                 self._reject("malformed", host, f"malformed OSC packet: {exc}", reply_to)
                 return
-            for message in messages:
-                self._on_message(message, host, reply_to)
+            if not self._backlog.offer(host, [(m, host, reply_to) for m in messages], privileged):
+                self._reject("overload", host, f"{len(messages)} message(s) dropped: the control backlog is "
+                                               f"full ({self._backlog.pending} waiting); send less often")
+                return
+            if not self._turn_scheduled:
+                self._turn_scheduled = True
+                asyncio.get_running_loop().call_soon(self._turn)
         except Exception as exc:  # a bug here must never take the socket down
-            self.rejected_by_reason["internal"] += 1
-            self.last_error = f"internal error: {type(exc).__name__}: {exc}"
-            if self._allow_log("internal") is not None:
-                log.exception("control: internal error on a datagram from %s", host)
+            self._internal(exc, host)
+
+    def _turn(self) -> None:
+        """One turn of queued messages (within the turn's budget); the next turn in the next iteration."""
+        self._turn_scheduled = False
+        self._backlog.run_turn()
+        if self._backlog.pending and self._transport is not None:
+            self._turn_scheduled = True
+            asyncio.get_running_loop().call_soon(self._turn)
+
+    def _run_message(self, item: tuple[OscMessage, str, Any]) -> None:
+        message, host, reply_to = item
+        try:
+            self._on_message(message, host, reply_to)
+        except Exception as exc:  # a bug here must never stop the turns
+            self._internal(exc, host)
+
+    def _internal(self, exc: Exception, host: str) -> None:
+        self.rejected_by_reason["internal"] += 1
+        self.last_error = escape_untrusted(f"internal error: {type(exc).__name__}: {exc}")
+        if self._allow_log("internal") is not None:
+            log.exception("control: internal error on a datagram from %s", host)
 
     def _on_socket_error(self, exc: Exception) -> None:
         # ICMP "port unreachable" after a reply to a sender that went away, a full buffer, ...
@@ -281,16 +296,17 @@ class ControlServer:
                          reply_text=str(exc))
             return
         except Exception as exc:
-            log.exception("control: %s from %s failed", command.label, host)
+            log.exception("control: %s from %s failed", escape_untrusted(command.label), host)
             text = f"internal error: {type(exc).__name__}: {exc}"
             self._reject("action_error", host, f"{command.label}: {text}", reply_to, address, reply_text=text)
             return
         self.handled += 1
-        self.last_command = f"{host}: {command.label}"
+        label = escape_untrusted(command.label)
+        self.last_command = f"{host}: {label}"
         if command.discrete:
-            self.events.post(Level.INFO, self.name, "info", f"{host}: {command.label} -> {text}")
+            self.events.post(Level.INFO, self.name, "info", f"{host}: {label} -> {escape_untrusted(text)}")
         else:
-            log.debug("control: %s: %s -> %s", host, command.label, text)
+            log.debug("control: %s: %s -> %s", host, label, escape_untrusted(text))
         self._send(reply_to, encode_reply(address, True, str(text)))
         for data in self._state_messages():
             self._send(reply_to, data)
@@ -312,31 +328,32 @@ class ControlServer:
             self._send(reply_to, encode_reply(AUTH, True, f"authenticated until {minutes:g} min "
                                                           "without a message"))
         else:
-            locked = result.verdict is AuthVerdict.LOCKED
-            text = "too many wrong passcodes" if locked else "wrong passcode"
+            reason, text = {AuthVerdict.LOCKED: ("locked_out", "too many wrong passcodes"),
+                            AuthVerdict.BUSY: ("auth_busy", "too many wrong passcodes on this stage")}.get(
+                result.verdict, ("bad_passcode", "wrong passcode"))
             if result.retry_after_s:
                 text += f"; wait {math.ceil(result.retry_after_s)} s before the next attempt"
-            self._reject("bad_passcode", host, text, reply_to, AUTH)
+            self._reject(reason, host, text, reply_to, AUTH)
 
     # --- helpers ----------------------------------------------------------------------------------
 
     def _reject(self, reason: str, host: str, message: str, reply_to: Any = None, address: str = "",
                 reply_text: str | None = None) -> None:
         self.rejected_by_reason[reason] += 1
-        self.last_error = f"{host}: {message}"
-        # Strangers share one key (their addresses are unbounded); allowed senders get one each.
-        held = self._allow_log(reason if reason == "not_allowed" else f"{reason}:{host}")
+        safe = escape_untrusted(message)  # it may quote the sender's address, arguments or bytes
+        self.last_error = f"{host}: {safe}"
+        # Strangers share one key (their addresses are unbounded); allowed senders get one each, and
+        # all of them together no more than the log budget.
+        held = self._allow_log(reason if reason in ("not_allowed", "overload") else f"{reason}:{host}")
         if held is not None:
-            self.events.post(Level.WARNING, self.name, "rejected",
-                             with_suppressed(f"{host}: {message}", held))
+            self.events.post(Level.WARNING, self.name, "rejected", with_suppressed(f"{host}: {safe}", held))
         if reply_to is not None:
             text = reply_text if reply_text is not None else message
             self._send(reply_to, encode_reply(address, False, text))
 
     def _allow_log(self, key: str) -> int | None:
-        if key not in self._limiter_keys and len(self._limiter_keys) >= 4096:
-            self._limiter, self._limiter_keys = RateLimiter(1.0), set()  # bound the per-sender memory
-        self._limiter_keys.add(key)
+        if len(self._limiter) >= 4096:
+            self._limiter.forget()  # bound the per-sender memory (the budget still holds)
         return self._limiter.check(key)
 
     def _subscribe(self, host: str, reply_to: Any) -> None:

@@ -2,7 +2,10 @@
 
 Producers on any thread call :meth:`EventQueue.post`; the GUI drains it on a timer and the
 headless runner drains it to the log. The queue is bounded: under a flood the oldest events are
-dropped and counted, never the producer blocked.
+dropped and counted, never the producer blocked. An event is one line: whatever its text carries
+from outside (an OSC address, a name a device sent), a newline or control character in it is
+escaped here (:func:`stagectl.core.text.escape_untrusted`), so no event, log line or take log entry
+can be split or forged by a sender.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from stagectl.core.text import escape_untrusted
 
 
 class Level(enum.IntEnum):
@@ -88,15 +93,17 @@ class EventQueue:
         self, level: Level, source: str, kind: str, message: str, *, for_take: bool = True
     ) -> StageEvent:
         """Append an event; never blocks for long, never raises. ``for_take=False``: the UI and the
-        log see it, a take does not (unless it is an ERROR; :meth:`StageEvent.recorded_in_take`)."""
-        event = StageEvent(time.time(), time.monotonic_ns(), level, source, kind, message, for_take)
+        log see it, a take does not (unless it is an ERROR; :meth:`StageEvent.recorded_in_take`).
+        ``source``, ``kind`` and ``message`` are kept as one printable line (control characters escaped)."""
+        event = StageEvent(time.time(), time.monotonic_ns(), level, escape_untrusted(source, None),
+                           escape_untrusted(kind, None), escape_untrusted(message, None), for_take)
         with self._lock:
             if len(self._events) >= self._maxlen:
                 self._events.popleft()
                 self.dropped += 1
             self._events.append(event)
             self.posted += 1
-        log.log(int(level), "%s: %s", source, message)
+        log.log(int(level), "%s: %s", event.source, event.message)
         for listener in self._listeners:
             try:
                 listener(event)

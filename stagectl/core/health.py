@@ -142,6 +142,7 @@ class StreamHealth:
         self._arrivals: deque[int] = deque()
         self._intervals: deque[int] = deque(maxlen=JITTER_INTERVALS)
         self._timing_ns: int | None = None
+        self._run_start_ns = 0
 
     def use_sequence(self, modulus: int) -> SequenceCheck:
         """Track loss and reordering from sequence numbers counting modulo ``modulus``."""
@@ -179,6 +180,8 @@ class StreamHealth:
         last = self.last_arrival_ns
         if last is not None and arrival_ns - last < self.stale_after_ns:  # a gap is not jitter
             self._intervals.append(arrival_ns - last)
+        if last is None or arrival_ns - last > self.down_after_ns:
+            self._run_start_ns = arrival_ns  # the stream (re)starts: the rate counts from here
         self.last_arrival_ns = arrival_ns
         arrivals = self._arrivals
         arrivals.append(arrival_ns)
@@ -208,10 +211,7 @@ class StreamHealth:
         horizon = now_ns - self.window_ns
         while arrivals and arrivals[0] < horizon:
             arrivals.popleft()
-        if len(arrivals) >= 2 and arrivals[-1] > arrivals[0]:
-            self.rate_hz = (len(arrivals) - 1) * NS_PER_S / (arrivals[-1] - arrivals[0])
-        else:
-            self.rate_hz = 0.0
+        self.rate_hz = self.rate_at(now_ns)
         due = self._timing_ns is None or now_ns - self._timing_ns >= TIMING_PERIOD_NS
         if due or len(self._intervals) < TIMING_SETTLED:  # early figures are refreshed every tick
             self._timing_ns = now_ns
@@ -230,6 +230,27 @@ class StreamHealth:
             return None
         self.state = new
         return new
+
+    def rate_at(self, now_ns: int) -> float:
+        """Samples per second arriving in the window before ``now_ns`` (any thread: reads a copy).
+
+        The rate between the first and last arrival in the window, but never more than what
+        arrived: at most the arrivals in the window over the time they can have arrived in (the
+        window, or less since the stream started: its first sample, or the first after it was down).
+        Arrival times are each datagram's, taken before
+        parsing (the kernel's receive stamp where the OS has one), so a burst read late after the
+        loop was busy counts at the times it arrived; and when only read times are known, such a
+        burst still counts as no more than its datagrams in one window (never thousands of Hz).
+        A stream that stops decays to 0 over the window instead of holding its last rate.
+        """
+        horizon = now_ns - self.window_ns
+        arrivals = [a for a in tuple(self._arrivals) if horizon <= a <= now_ns]
+        count = len(arrivals)
+        if count < 2 or arrivals[-1] <= arrivals[0]:
+            return 0.0
+        between = (count - 1) * NS_PER_S / (arrivals[-1] - arrivals[0])
+        could_arrive_in = min(self.window_ns, max(now_ns - self._run_start_ns, arrivals[-1] - arrivals[0]))
+        return min(between, count * NS_PER_S / could_arrive_in)
 
     def _timing(self) -> None:
         """Median interval and jitter percentiles (numpy partial sorts: ~20 us for 1000 intervals)."""

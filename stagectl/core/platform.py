@@ -1,4 +1,5 @@
-"""What the operating system gives the process: a display for the window, a stdout that may close.
+"""What the operating system gives the process: a display for the window, a stdout that may close,
+the arrival time of each datagram.
 
 The one place for these OS specifics. Kernel module: imports nothing of ours and no Qt, so the
 command line can ask before it starts the stage or creates a QApplication.
@@ -7,9 +8,12 @@ command line can ask before it starts the stage or creates a QApplication.
 from __future__ import annotations
 
 import os
+import socket
+import struct
 import sys
+import time
 from collections.abc import Mapping
-from typing import TextIO
+from typing import Any, TextIO
 
 #: Qt platform plugins that need a display server, with the variable that names the server.
 _SERVER_PLUGINS = {"xcb": ("DISPLAY",), "wayland": ("WAYLAND_DISPLAY",), "wayland-egl": ("WAYLAND_DISPLAY",),
@@ -64,3 +68,71 @@ def silence_stdout(stream: TextIO | None = None) -> None:
         os.dup2(devnull, fd)
     finally:
         os.close(devnull)
+
+
+# --- datagram arrival times ------------------------------------------------------------------------
+
+#: Linux's SO_TIMESTAMPNS (the asm-generic value: x86, ARM; Python's socket module does not name it).
+_SO_TIMESTAMPNS = 35
+_TIMESPEC = struct.Struct("@qq")
+#: A kernel stamp older than this (or in the future) means the wall clock was stepped between the
+#: kernel's stamp and the read: the read time is used instead.
+MAX_STAMP_AGE_NS = 10_000_000_000
+
+
+def kernel_timestamps_available(system: str | None = None) -> bool:
+    """Whether this OS stamps each received datagram (Linux: SO_TIMESTAMPNS through recvmsg)."""
+    system = sys.platform if system is None else system
+    return system.startswith("linux") and hasattr(socket.socket, "recvmsg")
+
+
+class DatagramReader:
+    """Reads datagrams from a non-blocking UDP socket, each with its arrival time.
+
+    The arrival time is on the ``time.monotonic_ns`` clock and taken before anything parses the
+    datagram. On Linux it is the kernel's receive stamp (SO_TIMESTAMPNS, CLOCK_REALTIME, moved to
+    the monotonic clock at the read): a datagram that waited in the socket's queue while the I/O
+    loop was busy keeps the time it really arrived, so rates and staleness computed from it stay
+    true. Elsewhere (Windows, macOS), or if the option is refused, it is the time of the read, per
+    datagram. Stamps never go backwards and never lie in the future.
+
+    :meth:`read` raises what ``recvfrom`` raises (``BlockingIOError`` when the queue is empty).
+    """
+
+    def __init__(self, sock: socket.socket, bufsize: int, *, kernel_stamps: bool | None = None) -> None:
+        self._sock = sock
+        self._bufsize = bufsize
+        self._last_ns = 0
+        want = kernel_timestamps_available() if kernel_stamps is None else kernel_stamps
+        self.kernel_stamps = False
+        """True when arrival times come from the kernel."""
+        if want:
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, _SO_TIMESTAMPNS, 1)
+                self.kernel_stamps = True
+            except OSError:
+                pass
+        self._ancillary = socket.CMSG_SPACE(_TIMESPEC.size) if self.kernel_stamps else 0
+
+    def read(self) -> tuple[bytes, Any, int]:
+        """One datagram: (data, sender address, arrival monotonic ns)."""
+        if not self.kernel_stamps:
+            data, addr = self._sock.recvfrom(self._bufsize)
+            return data, addr, self._monotonic(time.monotonic_ns())
+        data, ancillary, _flags, addr = self._sock.recvmsg(self._bufsize, self._ancillary)
+        now = time.monotonic_ns()
+        arrival = now
+        for level, kind, payload in ancillary:
+            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(payload) >= _TIMESPEC.size:
+                seconds, nanoseconds = _TIMESPEC.unpack_from(payload)
+                stamp = seconds * 1_000_000_000 + nanoseconds - (time.time_ns() - now)
+                if now - MAX_STAMP_AGE_NS <= stamp <= now:
+                    arrival = stamp
+                break
+        return data, addr, self._monotonic(arrival)
+
+    def _monotonic(self, arrival_ns: int) -> int:
+        if arrival_ns < self._last_ns:  # the wall clock moved under a queued datagram
+            arrival_ns = self._last_ns
+        self._last_ns = arrival_ns
+        return arrival_ns

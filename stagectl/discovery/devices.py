@@ -29,8 +29,8 @@ _NAME_LIMIT = 32
 _LABEL = r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
 _HOST = re.compile(rf"(?=.{{1,253}}$){_LABEL}(?:\.{_LABEL})*\.?", re.IGNORECASE)
 _DEFAULTS = DeviceConfig("tessera", "x")
-_KEY_ORDER = ("kind", "name", "url", "emulator", "target", "interface", "zone", "write_verb", "peak_nits",
-              "priority", "fps", "timeout_ms", "poll_ms")
+_KEY_ORDER = ("kind", "name", "url", "emulator", "username", "password_env", "target", "interface", "zone",
+              "write_verb", "peak_nits", "priority", "fps", "timeout_ms", "poll_ms")
 
 
 def endpoint_key(url: str) -> str | None:
@@ -104,6 +104,7 @@ def device_table(config: DeviceConfig) -> dict[str, Any]:
         "kind": config.kind, "name": config.name, "url": None if config.emulator else config.url,
         "target": None if config.target is None else str(config.target), "zone": config.zone,
         "emulator": config.emulator or None, "interface": config.interface,
+        "username": config.username, "password_env": config.password_env,  # the name, never the password
     }
     for key in ("timeout_ms", "poll_ms", "write_verb", "peak_nits", "priority", "fps"):
         if getattr(config, key) != getattr(_DEFAULTS, key):

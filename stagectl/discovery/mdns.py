@@ -19,11 +19,8 @@ record this host cached of its own earlier advert of the same service (same inst
 port and one of the same addresses: a restart within the records' TTL) is not another host, so it
 is dropped from the cache and the name kept (:func:`_own_earlier_advert`).
 
-**Loopback only.** When every interface given is a loopback address (the demo stage, tests),
-the mDNS sockets get multicast TTL 0 and, on Linux, ``IP_MULTICAST_ALL`` off: packets stay on
-this host by construction, and mDNS traffic another process joined on a real interface is not
-delivered to us (so no unicast answer ever goes to the LAN). python-zeroconf has no option for
-this; it is set on its sockets after start (its ``engine.senders`` / ``readers``).
+**Loopback only.** When every interface given is an IPv4 loopback address (the demo stage, tests),
+no socket is bound to ``0.0.0.0`` and no packet leaves the host (:mod:`stagectl.discovery.sockets`).
 """
 
 from __future__ import annotations
@@ -32,8 +29,6 @@ import asyncio
 import contextlib
 import ipaddress
 import logging
-import socket
-import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +42,8 @@ from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZerocon
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.logutil import swallowed
+from stagectl.core.text import escape_untrusted
+from stagectl.discovery.sockets import bound_addresses, host_only, loopback_zeroconf
 
 log = logging.getLogger("stagectl.discovery")
 
@@ -62,7 +59,6 @@ RESOLVE_TIMEOUT_MS = 3000
 #: Devices kept; services beyond this are ignored (and logged once).
 MAX_FOUND = 512
 _RESOLVE_CONCURRENCY = 8
-_IP_MULTICAST_ALL = 49  # Linux <linux/in.h>; Python's socket module does not name it
 
 
 class DiscoveryError(StageError):
@@ -132,33 +128,33 @@ def _is_loopback_only(interfaces: Sequence[str] | None) -> bool:
         return False
 
 
+def _is_ipv4_loopback_only(interfaces: Sequence[str] | None) -> bool:
+    return _is_loopback_only(interfaces) and all(":" not in i for i in interfaces or ())
+
+
 async def async_open_zeroconf(interfaces: Sequence[str] | None = None) -> AsyncZeroconf:
     """An AsyncZeroconf on ``interfaces`` (IP addresses; None: every interface), started.
 
-    Loopback-only interface lists get host-only sockets (see the module docstring).
-    DiscoveryError when the mDNS port cannot be opened.
+    Loopback-only interface lists get host-only sockets, none bound to ``0.0.0.0`` (see the module
+    docstring). DiscoveryError when the mDNS port cannot be opened.
     """
     choice: Any = list(interfaces) if interfaces else None
     where = ", ".join(interfaces) if interfaces else "all interfaces"
     try:
-        azc = AsyncZeroconf(interfaces=choice) if choice else AsyncZeroconf(ip_version=IPVersion.V4Only)
+        if _is_ipv4_loopback_only(interfaces):
+            azc = AsyncZeroconf(zc=loopback_zeroconf(list(interfaces or ())))
+        else:
+            azc = AsyncZeroconf(interfaces=choice) if choice else AsyncZeroconf(ip_version=IPVersion.V4Only)
         await azc.zeroconf.async_wait_for_start()
     except (OSError, RuntimeError) as exc:
         raise DiscoveryError(f"cannot open mDNS (UDP 5353) on {where}: {exc}") from None
     if _is_loopback_only(interfaces):
-        _host_only(azc.zeroconf)
+        host_only(azc.zeroconf)
+        wide = [f"{host}:{port}" for host, port in bound_addresses(azc.zeroconf) if host in ("0.0.0.0", "::")]
+        if wide:  # IPv6 loopback, or a zeroconf that no longer builds its sockets where we replace them
+            log.warning("discovery: mDNS limited to %s is bound to %s too (datagrams to port 5353 on any "
+                        "interface reach it); limit it to IPv4 loopback", where, ", ".join(wide))
     return azc
-
-
-def _host_only(zc: Zeroconf) -> None:
-    try:
-        for sender in zc.engine.senders:
-            sender.sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 0)
-        if sys.platform.startswith("linux"):
-            for reader in zc.engine.readers:
-                reader.sock.setsockopt(socket.IPPROTO_IP, _IP_MULTICAST_ALL, 0)
-    except (AttributeError, OSError) as exc:  # zeroconf internals moved: lo still never leaves the host
-        log.warning("discovery: could not make mDNS sockets host-only (%s); continuing", exc)
 
 
 class Discovery:
@@ -255,10 +251,11 @@ class Discovery:
             async with self._resolving:
                 resolved = await info.async_request(zeroconf, RESOLVE_TIMEOUT_MS)
         except Exception as exc:  # a bad record from the network must not kill the task group
-            log.debug("discovery: resolving %s failed: %s", name, exc)
+            log.debug("discovery: resolving %s failed: %s", escape_untrusted(name), escape_untrusted(exc))
             return
         if not resolved or info.port is None:
-            log.debug("discovery: %s did not resolve within %d ms", name, RESOLVE_TIMEOUT_MS)
+            log.debug("discovery: %s did not resolve within %d ms", escape_untrusted(name),
+                      RESOLVE_TIMEOUT_MS)
             return
         txt = {key: (value or "") for key, value in info.decoded_properties.items()}
         instance = _instance_name(name, service_type)

@@ -40,7 +40,7 @@ from stagectl.stage.outputs import StageOutputs
 from stagectl.stage.pipeline import CameraPipeline
 from stagectl.stage.snapshot import CameraStatus, SourceStatus, StageSnapshot
 from stagectl.stage.sources import make_sources
-from stagectl.stage.status import lighting_dict, status_dict
+from stagectl.stage.status import control_dict, lighting_dict, status_dict
 from stagectl.stage.takes import make_recorder, takes_dict, tracker_vendors
 from tracking.source import TrackingSource
 
@@ -301,13 +301,13 @@ class Stage:
         """Copy the stage's state for display (any thread, never blocks)."""
         now = time.monotonic_ns()
         frame_s = 1.0 / float(self.config.frame_rate.rate)
-        cameras = tuple(self._camera_status(cam, frame_s, self.film_back(name))
+        cameras = tuple(self._camera_status(cam, frame_s, self.film_back(name), now)
                         for name, cam in self.cameras.items())
         sources = tuple(
             SourceStatus(
                 name=s.name, camera=s.camera.name, protocol=s.protocol,
                 listen=str(s.bound or s.configured_address), state=s.health.state.value,
-                rate_hz=s.health.rate_hz, received=s.health.received, accepted=s.health.accepted,
+                rate_hz=s.health.rate_at(now), received=s.health.received, accepted=s.health.accepted,
                 rejected=s.health.rejected, rejected_by_reason=dict(s.health.rejected_by_reason),
                 age_s=s.health.age_s(now), error=s.health.failed, detail=s.health.detail,
                 interval_ms_p50=s.health.interval_ms_p50, jitter_ms_p50=s.health.jitter_ms_p50,
@@ -323,11 +323,13 @@ class Stage:
                              cameras, sources, now, self.outputs.status())
 
     @staticmethod
-    def _camera_status(cam: CameraPipeline, frame_s: float, film_back: FilmBack | None) -> CameraStatus:
+    def _camera_status(cam: CameraPipeline, frame_s: float, film_back: FilmBack | None,
+                       now: int) -> CameraStatus:
         feeding = next((h for h in cam.sources if h.state is StreamState.UP), cam.sources[0] if cam.sources
                        else None)
         return CameraStatus(
-            cam.name, cam.state.value, cam.rate_hz, cam.delivered, cam.rejected, cam.delay_ms, cam.latest,
+            cam.name, cam.state.value, cam.rate_at(now), cam.delivered, cam.rejected, cam.delay_ms,
+            cam.latest,
             delay_frames=cam.delay_ms / 1000.0 / frame_s, smoothing=cam.smoothing,
             smoothing_latency_ms=cam.smoothing_latency_ms,
             jitter_ms_p50=feeding.jitter_ms_p50 if feeding else math.nan,
@@ -361,7 +363,8 @@ class Stage:
     def status(self) -> dict[str, Any]:
         """The ``--status-json`` object (a public contract: keys are added, never removed)."""
         return {**status_dict(self.snapshot()), **lighting_dict(self.lighting.latest),
-                **takes_dict(self.recorder.status())}
+                **takes_dict(self.recorder.status()),
+                **control_dict(None if self.control is None else self.control.status())}
 
 
 def _read_lens(path: Path) -> tuple[LensSolver | None, str | None]:

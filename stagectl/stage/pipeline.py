@@ -286,8 +286,12 @@ class CameraPipeline:
 
     @property
     def rate_hz(self) -> float:
-        """Sum of the accepted-sample rates of the camera's sources."""
+        """Sum of the accepted-sample rates of the camera's sources (as their monitors last set them)."""
         return sum(h.rate_hz for h in self.sources)
+
+    def rate_at(self, now_ns: int) -> float:
+        """Sum of the sources' rates of arrival in the window before ``now_ns`` (any thread)."""
+        return sum(h.rate_at(now_ns) for h in self.sources)
 
     @property
     def rejected(self) -> int:

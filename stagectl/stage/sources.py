@@ -11,6 +11,7 @@ from stagectl.stage.pipeline import CameraPipeline
 from tracking.encoders.serial import LensSerialSource
 from tracking.freed.presets import PRESETS
 from tracking.freed.serial import FreeDSerialSource
+from tracking.freed.source import Plausibility
 from tracking.freed.udp import FreeDUdpSource
 from tracking.opentrackio_udp import OpenTrackIOUdpSource
 from tracking.simulated_source import SimulatedFreeDSource
@@ -36,9 +37,11 @@ def _make_source(src: SourceConfig, cameras: dict[str, CameraPipeline], clock: S
     name = source_name(src)
     stale_s = src.stale_ms / 1000.0
     preset = PRESETS[src.preset]
+    limits = None if src.plausibility is None else Plausibility(*src.plausibility)
     if src.protocol == "freed" and src.listen is not None:
         source = FreeDUdpSource(name, camera, clock, events, src.listen, src.camera_id, preset,
                                 src.allow, stale_s)
+        source.check_plausibility(limits)
         owner = freed_ports.get(src.listen)
         if owner is None or src.listen.port == 0:
             freed_ports[src.listen] = source
@@ -47,7 +50,7 @@ def _make_source(src: SourceConfig, cameras: dict[str, CameraPipeline], clock: S
         return source
     if src.protocol == "freed-serial" and src.serial is not None:
         return FreeDSerialSource(name, camera, clock, events, src.serial, src.camera_id, preset,
-                                 src.start_stream, stale_s)
+                                 src.start_stream, stale_s, plausibility=limits)
     if src.protocol == "lens-serial" and src.serial is not None:
         return LensSerialSource(name, camera, clock, events, src.serial, src.lens_protocol, stale_s)
     if src.protocol == "opentrackio" and src.listen is not None:

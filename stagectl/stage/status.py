@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from stagectl.control.status import ControlStatus
 from stagectl.core.samples import CameraSample
 from stagectl.stage.lighting import LightingStatus
 from stagectl.stage.snapshot import StageSnapshot
@@ -49,6 +50,28 @@ def lighting_dict(status: LightingStatus) -> dict[str, Any]:
                                  "remaining_s": round(f.remaining_s, 3)} for f in engine.fades],
                      "errors": engine.errors})
     return {"devices": devices, "cues": cues}
+
+
+def control_dict(status: ControlStatus | None) -> dict[str, Any]:
+    """The ``control`` part of ``--status-json``: the OSC control-in server, None without ``[control]``.
+
+    ``received`` counts datagrams, ``accepted`` messages carried out, ``rejected`` by reason (datagrams
+    or messages, see ``stagectl.control.status.REJECT_REASONS``); ``auth`` is the passcode gate:
+    ``attempts``, ``compared``, ``accepted``, ``wrong``, ``locked_out`` (refused uncompared: the address
+    waits out its lockout), ``budget_exhausted`` (refused uncompared: the stage-wide budget of wrong
+    passcodes is spent) and ``budget_tries`` (tries that budget holds now)."""
+    if status is None:
+        return {"control": None}
+    return {"control": {
+        "listen": status.listen, "running": status.running, "allow": status.allow,
+        "passcode_required": status.passcode_required, "reply_port": status.reply_port,
+        "received": status.received, "accepted": status.handled, "rejected": sum(status.rejected.values()),
+        "rejected_by_reason": dict(status.rejected), "locked_out": status.auth.get("locked_out", 0),
+        "auth_budget_exhausted": status.auth.get("budget_exhausted", 0), "auth": dict(status.auth),
+        "sessions": status.sessions, "queued": status.queued, "turns_cut": status.turns_cut,
+        "releases_ignored": status.releases_ignored, "replies_sent": status.replies_sent,
+        "replies_dropped": status.replies_dropped, "log_suppressed": status.log_suppressed,
+        "last_command": status.last_command, "last_error": status.last_error}}
 
 
 def status_dict(snap: StageSnapshot) -> dict[str, Any]:

@@ -1,4 +1,5 @@
-"""From journal records to the take store: the committer thread, and recovery after a crash.
+"""From journal records to the take store: the committer thread, and the ingest it shares with
+recovery after a crash (:mod:`stagectl.takes.recovery`).
 
 Both read the same records the same way (:class:`TakeIngest`): a ``HEADER`` creates the take row,
 ``CAMERA`` declares a camera, ``SAMPLE`` and ``LOG`` records are stored in batches, ``END`` marks
@@ -12,10 +13,8 @@ stored: it is left out and counted (:attr:`TakeIngest.skipped`, logged at most e
 
 from __future__ import annotations
 
-import fcntl
 import json
 import logging
-import os
 import queue
 import threading
 import time
@@ -28,19 +27,7 @@ from typing import Any
 import numpy as np
 
 from stagectl.core.timecode import FrameRate
-from stagectl.takes.journal import (
-    CAMERA,
-    END,
-    HEADER,
-    JOURNAL_SUFFIX,
-    LOG,
-    RAW,
-    SAMPLE,
-    SOURCE,
-    STATIC,
-    Record,
-    read_journal,
-)
+from stagectl.takes.journal import CAMERA, END, HEADER, LOG, RAW, SAMPLE, SOURCE, STATIC, Record
 from stagectl.takes.records import (
     RAW_HEAD,
     SAMPLE_DTYPE,
@@ -317,76 +304,11 @@ class Committer:
                 self.on_take(name, ingest.take_id)
             if ingest.ended is not None and ingest.take_id is not None:
                 del self._ingests[name]
+                path = self.folder / JOURNAL_DIR / name
                 try:
-                    (self.folder / JOURNAL_DIR / name).unlink(missing_ok=True)
+                    path.unlink(missing_ok=True)
                 except OSError as exc:
-                    log.warning("take journal %s not removed: %s", name, exc)
-
-
-@dataclass(frozen=True, slots=True)
-class Recovered:
-    """One take rebuilt from its journal after a crash."""
-
-    take_id: int
-    journal: str
-    samples: int
-    problem: str | None
-    """The torn or corrupt tail that was dropped and the records left out (see the module docstring),
-    None when the journal ended cleanly."""
-    state: str
-
-
-def recover(folder: Path) -> list[Recovered]:
-    """Rebuild every interrupted take in the takes ``folder`` from its journal (call before recording).
-
-    Journals another live stagectl holds (locked) are left alone. A take whose journal ends in a
-    torn record keeps everything before it and is marked ``recovered``; a journal whose END record
-    was written (the crash came after stop) gives a ``complete`` take. Journals are removed once
-    their take is stored. TakeStoreError when the store cannot be opened.
-    """
-    journal_dir = folder / JOURNAL_DIR
-    out: list[Recovered] = []
-    with TakeStore(folder) as store:
-        known = {journal: (take_id, offset) for take_id, journal, offset in store.recording()}
-        paths = sorted(journal_dir.glob(f"*{JOURNAL_SUFFIX}")) if journal_dir.is_dir() else []
-        for path in paths:
-            result = _recover_one(store, path, known.pop(path.name, None))
-            if result is not None:
-                out.append(result)
-        for take_id, _offset in known.values():  # marked recording, journal gone: keep what is stored
-            with store.transaction():
-                store.finish(take_id, "recovered", None, None)
-            out.append(Recovered(take_id, "", 0, "journal missing: kept what the store held", "recovered"))
-    return out
-
-
-def _recover_one(store: TakeStore, path: Path, row: tuple[int, int] | None) -> Recovered | None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError as exc:
-        log.error("take journal %s cannot be opened for recovery: %s", path.name, exc.strerror)
-        return None
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            return None  # a live recorder holds it
-        take_id, offset = row if row is not None else (None, 0)
-        read = read_journal(path, offset)
-        ingest = TakeIngest(store, path.name, take_id)
-        ingest.add(read.records, read.good_size)
-        if ingest.take_id is None and not any(rtype == HEADER for rtype, _ in read.records):
-            path.unlink()  # killed before the header reached the disk: there is no take
-            return None
-        ingest.commit()
-        state = "complete" if ingest.ended is not None else "recovered"
-        ingest.finish(state)
-        assert ingest.take_id is not None
-        path.unlink()
-        problem = read.problem
-        if ingest.skipped:
-            left_out = f"{ingest.skipped} records of a size no layout has were left out"
-            problem = f"{problem}; {left_out}" if problem else left_out
-        return Recovered(ingest.take_id, path.name, ingest.samples, problem, state)
-    finally:
-        os.close(fd)
+                    log.warning("take journal %s is stored in full as take %d but could not be deleted (%s): "
+                                "the next start knows it as stored and does not replay it; delete it, or "
+                                "make %s writable by the user running stagectl",
+                                path, ingest.take_id, exc.strerror, path.parent)

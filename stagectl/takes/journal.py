@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import logging
 import os
 import queue
@@ -33,6 +34,7 @@ import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from stagectl.core.errors import StageError
 
@@ -93,8 +95,13 @@ def iter_records(data: bytes | memoryview, start: int = 0) -> Iterator[tuple[int
 
 
 def read_journal(path: Path, start: int = 0) -> JournalRead:
-    """Every good record of the journal at ``path`` from byte ``start`` (a record boundary)."""
+    """Every good record of the journal at ``path`` from byte ``start`` (a record boundary: how far a
+    store already holds it). A journal shorter than ``start`` has nothing to give: no records, and a
+    problem saying so."""
     data = path.read_bytes()
+    if start > len(data):
+        return JournalRead([], start, 0, f"{path} is {len(data)} byte(s) long, shorter than the {start} "
+                                         "byte(s) the store already holds from it: nothing to replay")
     records: list[Record] = []
     good = start
     for end, rtype, payload in iter_records(data, start):
@@ -104,10 +111,32 @@ def read_journal(path: Path, start: int = 0) -> JournalRead:
     problem = None
     if torn:
         problem = (
-            f"{path.name}: dropped a torn or corrupt record at byte {good} "
+            f"{path}: dropped a torn or corrupt record at byte {good} "
             f"({torn} byte(s) after the last good record)"
         )
     return JournalRead(records, good, torn, problem)
+
+
+def journal_header(path: Path) -> dict[str, Any] | None:
+    """The HEADER record of the journal at ``path`` (its first record) as JSON, or None when the
+    journal does not start with a whole one. OSError when it cannot be read."""
+    with path.open("rb") as f:
+        head = f.read(FRAME_SIZE)
+        if len(head) < FRAME_SIZE:
+            return None
+        length, _crc = _FRAME.unpack(head)
+        if not 1 <= length <= MAX_RECORD:
+            return None
+        data = head + f.read(length)
+    for _end, rtype, payload in iter_records(data):
+        if rtype == HEADER:
+            try:
+                header = json.loads(payload)
+            except ValueError:
+                return None
+            return header if isinstance(header, dict) else None
+        break
+    return None
 
 
 class JournalWriter:

@@ -34,24 +34,22 @@ from stagectl.core.clock import StageClock
 from stagectl.core.colour import Cdl
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
-from stagectl.core.opentrackio.merge import jsonable
-from stagectl.core.samples import CameraSample
 from stagectl.core.timecode import Timecode, frames_per_24h
 from stagectl.takes.capture import Capture, Preroll, RawCapture
-from stagectl.takes.committer import JOURNAL_DIR, Committer, Recovered, recover
+from stagectl.takes.committer import JOURNAL_DIR, Committer
 from stagectl.takes.journal import (
     CAMERA,
     END,
     HEADER,
     JOURNAL_SUFFIX,
-    SAMPLE,
-    STATIC,
     JournalError,
     JournalWriter,
 )
 from stagectl.takes.model import LensInfo, Slate
 from stagectl.takes.recorder_parts import SLATE_FIELDS, SOURCE, RecorderError, SlateKeeping, TakeLogging
-from stagectl.takes.records import cdl_json, dumps, lens_json, pack_sample, rate_json, slate_json
+from stagectl.takes.recorder_tap import SampleTap
+from stagectl.takes.records import cdl_json, dumps, lens_json, rate_json, slate_json
+from stagectl.takes.recovery import Recovery, recover
 from stagectl.takes.store import TakeStore
 
 __all__ = ["SLATE_FIELDS", "Recorder", "RecorderError", "RecorderStatus"]
@@ -86,7 +84,7 @@ class RecorderStatus:
     ready: bool = False
 
 
-class Recorder(SlateKeeping, TakeLogging):
+class Recorder(SlateKeeping, TakeLogging, SampleTap):
     """Records takes of a stage (see the module docstring). Construct anywhere; run on the loop.
 
     ``lens_of(camera)`` gives a camera's lens file and film back; ``look_of()`` the live look's
@@ -140,7 +138,7 @@ class Recorder(SlateKeeping, TakeLogging):
         self._per_day = frames_per_24h(self._rate, self._drop)
         self.errors = 0
         self.error: str | None = None
-        self.recovered: list[Recovered] = []
+        self.recovery = Recovery()
         self.ready = False
         for name, pipeline in self.cameras.items():
             pipeline.add_tap(self._tap_for(name))
@@ -150,12 +148,12 @@ class Recorder(SlateKeeping, TakeLogging):
     async def async_start(self) -> None:
         """Recover interrupted takes, open the store (both on a worker thread), then accept record."""
         try:
-            self.recovered = await asyncio.to_thread(self._open)
+            self.recovery = await asyncio.to_thread(self._open)
         except Exception as exc:  # no takes folder: the stage runs, recording says why
             self.error = f"take store not available: {exc}"
             self.events.post(Level.ERROR, SOURCE, "error", self.error)
             return
-        for r in self.recovered:
+        for r in self.recovery.takes:
             detail = f"; {r.problem}" if r.problem else ""
             self.events.post(
                 Level.WARNING,
@@ -164,11 +162,19 @@ class Recorder(SlateKeeping, TakeLogging):
                 f"take {r.take_id} was interrupted and is recovered from its journal "
                 f"({r.samples} sample(s) replayed){detail}",
             )
+        for notice in self.recovery.notices:
+            self.events.post(Level.WARNING, SOURCE, "take", notice)
         self.events.subscribe(self._on_event)
         self.ready = True
 
-    def _open(self) -> list[Recovered]:
-        (self.folder / JOURNAL_DIR).mkdir(parents=True, exist_ok=True)
+    def _open(self) -> Recovery:
+        journal_dir = self.folder / JOURNAL_DIR
+        try:
+            journal_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise RecorderError(f"cannot create the take journal folder {journal_dir} ({exc.strerror}): make "
+                                f"{self.folder} writable by the user running stagectl, or point the stage "
+                                "file's [takes] dir at a folder that is") from None
         recovered = recover(self.folder)
         with TakeStore(self.folder) as store:
             takes = store.takes()
@@ -371,56 +377,6 @@ class Recorder(SlateKeeping, TakeLogging):
             takes_dir=str(self.folder),
             ready=self.ready,
         )
-
-    # --- hot path ----------------------------------------------------------------------------------
-
-    def _tap_for(self, camera: str) -> Callable[[CameraSample], None]:
-        idx = self._index[camera]
-        pipeline = self.cameras[camera]
-
-        capture = self.capture
-
-        def tap(sample: CameraSample) -> None:
-            writer = self._writer
-            if writer is None:
-                return
-            version = pipeline.tracker_static_version
-            if version != self._static_versions[idx]:  # the tracker's block changed: into the take
-                self._static_versions[idx] = version
-                self._static(writer, idx, sample.arrival_ns, pipeline.tracker_static)
-            if sample.timecode is None:
-                sample = sample._replace(timecode=self.clock.timecode_at(sample.arrival_ns))
-            source_index, raw_index = capture.link(sample.source)
-            writer.put(SAMPLE, pack_sample(sample, idx, self._frame(sample), source_index, raw_index))
-            self._counts[camera] += 1
-
-        return tap
-
-    def _frame(self, sample: CameraSample) -> int:
-        """The sample's timecode counted at the take's rate and drop-frame mode: by its clock face
-        (``Timecode.rebase``), never through seconds; the last conversion is kept (a tracker sends
-        several samples per frame)."""
-        tc = sample.timecode
-        assert tc is not None  # the tap gives every sample one
-        if tc.rate == self._rate and tc.drop_frame == self._drop:
-            return tc.frames
-        cached = self._rebased
-        if cached is not None and cached[0] == tc:
-            return cached[1]
-        frame = tc.rebase(self._rate, self._drop).frames
-        self._rebased = (tc, frame)
-        return frame
-
-    def _static(self, writer: JournalWriter, camera_idx: int, arrival_ns: int, static: Any) -> None:
-        """A tracker's ``static`` block into the take (the film back and identity post needs): the one at
-        RECORD, then each change (every repeat is in the raw capture, as sent)."""
-        record = {"camera": camera_idx, "ns": arrival_ns, "static": static}
-        try:
-            payload = dumps(record)
-        except (TypeError, ValueError):  # NaN or bytes (CBOR): as JSON, what changed noted; raw keeps it
-            changed: dict[str, Any] = {}
-            payload = dumps({**record, "static": jsonable(static, "", changed), "changed": changed})
-        writer.put(STATIC, payload)
 
     # --- committer callbacks (committer thread) -----------------------------------------------------
 

@@ -49,7 +49,13 @@ class TakeStore(TakeReads):
     def __init__(self, folder: Path, *, readonly: bool = False) -> None:
         self.folder = folder
         self.path = folder / DB_NAME
-        if readonly and not self.path.exists():
+        try:
+            exists = self.path.exists()
+        except OSError as exc:
+            raise TakeStoreError(f"cannot read the takes folder {folder} ({exc.strerror}): make it readable "
+                                 "by the user running stagectl, or point the stage file's [takes] dir at "
+                                 "one that is") from None
+        if readonly and not exists:
             raise TakeStoreError(f"no take store at {self.path}: nothing has been recorded there yet")
         self.conn = connect(self.path, readonly=readonly)
 
@@ -185,7 +191,8 @@ class TakeStore(TakeReads):
         self.conn.execute("UPDATE takes SET journal_offset = ? WHERE id = ?", (offset, take_id))
 
     def finish(self, take_id: int, state: TakeState, stopped: float | None, tc_out: int | None) -> None:
-        """Mark a take complete or recovered.
+        """Mark a take complete or recovered (it keeps the name of the journal it was fed from, so a
+        journal left behind is known as stored, see :mod:`stagectl.takes.recovery`).
 
         Timecode in/out: with ``timecode_from = "stage"`` the stage clock at record and ``tc_out``
         (the clock at stop), each falling back to the samples' first/last frame when missing (a
@@ -199,7 +206,7 @@ class TakeStore(TakeReads):
         tc_in = first if tc_in is None else tc_in
         tc_out = last if tc_out is None else tc_out
         self.conn.execute(
-            "UPDATE takes SET state = ?, stopped = ?, tc_in = ?, tc_out = ?, journal = '' WHERE id = ?",
+            "UPDATE takes SET state = ?, stopped = ?, tc_in = ?, tc_out = ? WHERE id = ?",
             (state, stopped, tc_in, tc_out, take_id),
         )
 

@@ -139,6 +139,26 @@ class TakeReads:
             ).fetchall()
         ]
 
+    def journal_take(self, journal: str,
+                     header: Mapping[str, Any] | None = None) -> tuple[int, int, str] | None:
+        """The take fed from the journal file named ``journal``: (id, journal offset, state), or None.
+
+        By the journal's name, which the store keeps; else, for a take finished by a stagectl that cleared
+        that name, by the ``header`` record of the journal (start time and slate), the oldest such take."""
+        row = self.conn.execute("SELECT id, journal_offset, state FROM takes WHERE journal = ? ORDER BY id "
+                                "LIMIT 1", (journal,)).fetchone()
+        if row is None and header is not None:
+            try:
+                started = float(header["started"])
+                slate = slate_from_json(header["slate"])
+            except (KeyError, TypeError, ValueError, AttributeError):
+                return None
+            row = self.conn.execute(
+                "SELECT id, journal_offset, state FROM takes WHERE journal = '' AND started = ? AND "
+                "production = ? AND scene = ? AND shot = ? AND take_number = ? ORDER BY id LIMIT 1",
+                (started, slate.production, slate.scene, slate.shot, slate.take)).fetchone()
+        return None if row is None else (int(row[0]), int(row[1]), str(row[2]))
+
     def next_take_number(self, production: str, scene: str, shot: str) -> int:
         """One more than the highest take number recorded for this production, scene and shot."""
         row = self.conn.execute(

@@ -22,11 +22,20 @@ transaction: schema 1 (stagectl 0.1) -> 2 adds the new columns with their defaul
 tables; 2 -> 3 replaces the ``raw`` index ``raw_by_take (take_id, first_index)`` by ``raw_by_source``.
 A read-only open of an older store upgrades it through a short-lived writer, or says what to do
 when the store cannot be written.
+
+A new store is built beside its final name and linked into place whole, so no other process ever
+sees a half-made one; an empty (0-byte) file or one that is not an SQLite database is therefore
+damage, never a store being created: :class:`StoreDamaged` says so (recovery sets such a file aside,
+see :func:`set_aside`).
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import sqlite3
+import time
+import urllib.parse
 from pathlib import Path
 
 from stagectl.core.errors import StageError
@@ -106,6 +115,70 @@ class TakeStoreError(StageError):
     """The take store could not be opened or read, or a take was not found."""
 
 
+class StoreDamaged(TakeStoreError):
+    """The file at ``path`` is not a usable take store (empty, not SQLite, corrupt): ``reason`` says how."""
+
+    def __init__(self, path: Path, reason: str) -> None:
+        self.path = path
+        self.reason = reason
+        super().__init__(
+            f"take store {path} is damaged ({reason}): start the stage or run `stagectl takes list` to set "
+            "it aside (renamed with the time, nothing deleted) and start a fresh store that takes any "
+            "journals left behind; then restore the takes it held from a backup")
+
+
+#: The first 16 bytes of every SQLite database file.
+SQLITE_MAGIC = b"SQLite format 3\x00"
+#: SQLite's result codes (and their extended forms) for a file that is not a database or is corrupt,
+#: and for a file or folder this user may not write.
+_DAMAGE_CODES = ("SQLITE_NOTADB", "SQLITE_CORRUPT")
+_ACCESS_CODES = ("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")
+
+
+def check_file(path: Path) -> None:
+    """StoreDamaged when the existing file at ``path`` is empty or does not start as an SQLite database
+    (a cheap look at the header, no full scan); OSError when it cannot be read."""
+    with path.open("rb") as f:
+        head = f.read(len(SQLITE_MAGIC))
+    if not head:
+        raise StoreDamaged(path, "the file is empty: 0 bytes")
+    if head != SQLITE_MAGIC:
+        raise StoreDamaged(path, f"not an SQLite database: it starts with {head[:8]!r}")
+
+
+def set_aside(path: Path) -> Path:
+    """Rename a damaged store (and its ``-wal`` / ``-shm`` files) to ``takes-damaged-<time>.sqlite``
+    beside it, so SQLite can still open it with its write-ahead log; returns the new path."""
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    stem = f"{path.stem}-damaged-{stamp}"
+    target, n = path.with_name(f"{stem}{path.suffix}"), 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{stem}-{n}{path.suffix}")
+    os.rename(path, target)
+    for extra in ("-wal", "-shm"):
+        side = path.with_name(path.name + extra)
+        if side.exists():
+            os.rename(side, target.with_name(target.name + extra))
+    return target
+
+
+def _code(exc: sqlite3.Error) -> str:
+    return str(getattr(exc, "sqlite_errorname", "") or "")
+
+
+def _damage(exc: sqlite3.Error) -> str | None:
+    """What SQLite's error says is wrong with the file, when it is damage (not a lock or permissions)."""
+    return str(exc) if _code(exc).startswith(_DAMAGE_CODES) else None
+
+
+def _unwritable(path: Path, exc: BaseException) -> TakeStoreError:
+    return TakeStoreError(
+        f"cannot open the take store {path} for writing ({exc}): make {path.parent} and the files in it "
+        "readable and writable by the user running stagectl, or point the stage file's [takes] dir at a "
+        "folder that is")
+
+
 def _version(conn: sqlite3.Connection, path: Path) -> int | None:
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
     if row is None:
@@ -138,15 +211,52 @@ def _upgrade(conn: sqlite3.Connection, path: Path) -> None:
         raise
 
 
+def _uri(path: Path, mode: str) -> str:
+    """An SQLite URI for ``path`` (quoted: a folder named ``Stage #2`` stays one) that never creates the
+    file (``mode`` ``ro`` or ``rw``)."""
+    return f"file:{urllib.parse.quote(str(path))}?mode={mode}"
+
+
+def _create(path: Path) -> None:
+    """A new, empty store at ``path``: built under a temporary name, then linked into place whole (a
+    store another process made meanwhile is kept)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    tmp.unlink(missing_ok=True)
+    try:
+        conn = sqlite3.connect(tmp, timeout=10.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(_SCHEMA)
+            _upgrade(conn, path)
+        finally:
+            conn.close()
+        with contextlib.suppress(FileExistsError):
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """A connection in WAL mode with the schema in place and current (a writer creates or upgrades it).
 
     A read-only open of a store written by an older stagectl upgrades it first through a short-lived
-    writer; TakeStoreError when that is not possible (a read-only folder) or the store is newer.
+    writer; TakeStoreError when that is not possible (a read-only folder) or the store is newer,
+    StoreDamaged when the file is not a usable store. Every message names the file and what to do.
     """
     try:
+        if not readonly and not path.exists():
+            _create(path)
+        check_file(path)
+    except (OSError, sqlite3.Error) as exc:
         if readonly:
-            conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0, check_same_thread=False)
+            why = exc.strerror if isinstance(exc, OSError) else exc
+            raise TakeStoreError(f"cannot read the take store {path} ({why}): make {path.parent} "
+                                 "and the files in it readable by the user running stagectl") from None
+        raise _unwritable(path, exc) from None
+    try:
+        if readonly:
+            conn = sqlite3.connect(_uri(path, "ro"), uri=True, timeout=10.0, check_same_thread=False)
             version = _version(conn, path)
             if version is not None and version < SCHEMA_VERSION:
                 conn.close()
@@ -159,8 +269,8 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
                         "`stagectl takes list --config <stage file>`") from None
                 return connect(path, readonly=True)
         else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+            conn = sqlite3.connect(_uri(path, "rw"), uri=True, timeout=10.0, isolation_level=None,
+                                   check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
@@ -168,6 +278,16 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
             _upgrade(conn, path)
         version = _version(conn, path)
     except sqlite3.Error as exc:
+        damage = _damage(exc)
+        if damage is not None:
+            raise StoreDamaged(path, damage) from None
+        if _code(exc).startswith(_ACCESS_CODES):
+            if not readonly:
+                raise _unwritable(path, exc) from None
+            raise TakeStoreError(
+                f"cannot open the take store {path} ({exc}): SQLite needs to create {path.name}-shm beside "
+                f"it even to read: make {path.parent} writable by the user running stagectl, or copy the "
+                "folder somewhere that is") from None
         raise TakeStoreError(f"cannot open the take store {path}: {exc}") from None
     if version is None or version > SCHEMA_VERSION:
         conn.close()

@@ -105,7 +105,7 @@ def test_good_file_with_every_key_round_trips() -> None:
         devices=(DeviceConfig("tessera", "wall", url="http://10.0.0.50", zone="wall", index=0),
                  DeviceConfig("sacn", "fixtures", priority=120, index=1,
                               fixtures=(FixtureConfig("key-light", "intensity_cct", 2, 11, "key"),))),
-        control=ControlConfig(Endpoint("127.0.0.1", 53000), ("10.0.0.0/24",), "1234"),
+        control=ControlConfig(Endpoint("127.0.0.1", 53000), ("10.0.0.0/24",), "40718263"),
         looks=LooksConfig(DATA / "looks", "Safe", 2.5),
         takes=TakesConfig(DATA / "takes", "A", "Night Drive"),
     )

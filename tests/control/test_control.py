@@ -434,7 +434,9 @@ def test_wrong_passcodes_lock_the_sender_out(runtime: Runtime, actions: FakeActi
     time.sleep(1.05)
     desk.send("/stagectl/auth", 1234)  # a desk that sends the digits as an int32
     assert desk.reply()[1] == "ok"
-    assert server.status().rejected["bad_passcode"] == 5 and server.status().sessions == 1
+    status = server.status()
+    assert status.rejected["bad_passcode"] == 4 and status.rejected["locked_out"] == 1
+    assert status.sessions == 1 and status.auth["locked_out"] == 1 and status.auth["compared"] == 5
     desk.close()
 
 

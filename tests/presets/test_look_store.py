@@ -111,7 +111,7 @@ def test_every_problem_of_a_file_is_reported_with_its_key() -> None:
 
 def test_cdl_limits_and_missing_fields() -> None:
     errors = _errors(_look_json(frustum={"cdl": {"power": [1, 0, 1]}}))
-    assert errors == ["looks/test.json:7: zones.frustum.cdl: power must be > 0, got [1.0, 0.0, 1.0]"]
+    assert errors == ["looks/test.json:10: zones.frustum.cdl.power[1]: power must be > 0, got 0"]
     data = _look_json()
     del data["name"]
     assert _errors(data) == ["looks/test.json: name: missing (required)"]
@@ -233,14 +233,14 @@ def test_bad_cue_files(tmp_path: Path) -> None:
             parse_cues_text(json.dumps({"schema": "stagectl.cues/1", "cues": cues}), "cues.json")
         return str(info.value)
 
-    assert "cues[0]: cue number 2.5 must be a decimal written as a string" in problems(
+    assert "cues[0].number: cue number 2.5 must be a decimal written as a string" in problems(
         [{"number": 2.5, "look": "Day"}])
     text = problems([{"number": "1", "look": "Day"}, {"number": "1.0", "look": "Night"}])
     assert "cues[1].number: cue 1.0 is already cues[0]" in text
     text = problems([{"number": "1", "look": "Day", "fade": 3}, {"number": "2"}])
     assert "cues[0].fade: unknown key; did you mean 'fade_s'?" in text and "cues[1].look: missing" in text
     text = problems([{"number": "1", "look": "Day", "easing": "fast"}])
-    assert "cues[0]: cue 1: unknown easing 'fast'" in text
+    assert "cues[0].easing: cue 1: unknown easing 'fast'" in text
     (tmp_path / CUES_FILE).write_text('{"schema": "stagectl.cues/1", "cues": [}')
     with pytest.raises(LookError) as info:
         LookStore(tmp_path).load_cues()

@@ -97,6 +97,10 @@ def test_headless_status_lines_follow_the_contract() -> None:
         assert cam["state"] == "up"
         x, y, z = cam["position_m"]
         assert -5 < x < 5 and -4 < y < 1 and 0.5 < z < 3  # metres, internal axes, on the stage
+    # The control-in's counters are part of the contract: nothing sent to it yet, none rejected.
+    control = lines[-1]["control"]
+    assert control["running"] and control["passcode_required"] is False
+    assert control["received"] == 0 and control["rejected"] == 0 and control["auth"]["attempts"] == 0
 
 
 STOP_LATENCY_S = 0.5

@@ -11,9 +11,10 @@ import pytest
 
 from stagectl.core.samples import CameraSample
 from stagectl.core.timecode import FrameRate, Timecode
-from stagectl.takes.committer import JOURNAL_DIR, Committer, recover
+from stagectl.takes.committer import JOURNAL_DIR, Committer
 from stagectl.takes.journal import CAMERA, END, HEADER, RAW, SAMPLE, SOURCE, Record, frame
 from stagectl.takes.records import RAW_HEAD, dumps, pack_raw, pack_sample
+from stagectl.takes.recovery import recover
 from stagectl.takes.store import TakeStore
 from tests.support.polling import wait_until
 
@@ -65,7 +66,7 @@ def test_recovery_leaves_out_records_of_no_layout_and_keeps_the_take(
     (tmp_path / JOURNAL_DIR).mkdir()
     (tmp_path / JOURNAL_DIR / "s.journal").write_bytes(b"".join(frame(t, p) for t, p in _records()))
     with caplog.at_level(logging.ERROR, logger="stagectl.takes"):
-        [r] = recover(tmp_path)
+        [r] = recover(tmp_path).takes
     assert (r.state, r.samples) == ("complete", 6)
     assert r.problem == "4 records of a size no layout has were left out"
     errors = [rec.getMessage() for rec in caplog.records if rec.levelno == logging.ERROR]

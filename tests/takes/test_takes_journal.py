@@ -15,9 +15,10 @@ import pytest
 
 from stagectl.core.samples import CameraSample, LensValues
 from stagectl.core.timecode import FrameRate, Timecode
-from stagectl.takes.committer import JOURNAL_DIR, TakeIngest, recover
+from stagectl.takes.committer import JOURNAL_DIR, TakeIngest
 from stagectl.takes.journal import CAMERA, END, HEADER, LOG, SAMPLE, JournalWriter, frame, read_journal
 from stagectl.takes.records import SAMPLE_SIZE, dumps, pack_sample, unpack_samples
+from stagectl.takes.recovery import recover
 from stagectl.takes.store import TakeStore
 
 R24 = FrameRate.parse(24)
@@ -119,7 +120,7 @@ def test_recovery_rebuilds_an_interrupted_take_and_marks_it_recovered(tmp_path: 
     path = _journal(tmp_path, _records(50))
     with path.open("ab") as f:
         f.write(frame(SAMPLE, _sample(50))[:37])
-    [r] = recover(tmp_path)
+    [r] = recover(tmp_path).takes
     assert r.state == "recovered" and r.samples == 50 and r.problem is not None
     assert not path.exists()
     with TakeStore(tmp_path) as store:
@@ -150,7 +151,7 @@ def test_recovery_replays_only_what_the_store_did_not_commit(tmp_path: Path) -> 
         ingest.commit()
     with path.open("ab") as f:  # 20 more samples and a log reached the journal, not the store
         f.write(b"".join(frame(t, p) for t, p in records[12:]))
-    [r] = recover(tmp_path)
+    [r] = recover(tmp_path).takes
     assert r.samples == 20
     with TakeStore(tmp_path) as store:
         track = store.read(r.take_id).cameras["A"]
@@ -159,7 +160,7 @@ def test_recovery_replays_only_what_the_store_did_not_commit(tmp_path: Path) -> 
 
 def test_a_journal_with_its_end_record_recovers_as_complete(tmp_path: Path) -> None:
     _journal(tmp_path, [*_records(3), (END, dumps({"stopped": 1_790_000_010.0, "tc_out": 864100}))])
-    [r] = recover(tmp_path)
+    [r] = recover(tmp_path).takes
     with TakeStore(tmp_path) as store:
         info = store.info(r.take_id)
     assert r.state == "complete" and info.state == "complete" and info.stopped_unix_s == 1_790_000_010.0
@@ -168,7 +169,7 @@ def test_a_journal_with_its_end_record_recovers_as_complete(tmp_path: Path) -> N
 def test_a_journal_killed_before_its_header_is_no_take(tmp_path: Path) -> None:
     path = _journal(tmp_path, [])
     path.write_bytes(frame(HEADER, dumps(HEADER_JSON))[:9])
-    assert recover(tmp_path) == [] and not path.exists()
+    assert recover(tmp_path).takes == [] and not path.exists()
 
 
 def test_a_journal_a_live_recorder_holds_is_left_alone(tmp_path: Path) -> None:
@@ -176,7 +177,7 @@ def test_a_journal_a_live_recorder_holds_is_left_alone(tmp_path: Path) -> None:
     writer = JournalWriter(tmp_path / JOURNAL_DIR / "live.journal", lambda records, offset: None)
     try:
         writer.put(HEADER, dumps(HEADER_JSON))
-        assert recover(tmp_path) == [] and (tmp_path / JOURNAL_DIR / "live.journal").exists()
+        assert recover(tmp_path).takes == [] and (tmp_path / JOURNAL_DIR / "live.journal").exists()
     finally:
         assert writer.close()
 

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 from stagectl.core.timecode import FrameRate, Timecode
-from stagectl.takes.committer import JOURNAL_DIR, recover
+from stagectl.takes.committer import JOURNAL_DIR
 from stagectl.takes.journal import CAMERA, END, HEADER, SAMPLE, frame
 from stagectl.takes.model import LensInfo
 from stagectl.takes.records import (
@@ -31,6 +31,7 @@ from stagectl.takes.records import (
     dumps,
     upgrade_v1,
 )
+from stagectl.takes.recovery import recover
 from stagectl.takes.store import SCHEMA_VERSION, TakeStore, TakeStoreError
 
 # stagectl 0.1's tables (schema version 1), as it created them.
@@ -250,7 +251,7 @@ def test_a_journal_of_layout_1_records_is_recovered_as_layout_2(tmp_path: Path) 
                (END, dumps({"stopped": 1_700_000_002.0, "tc_out": 17984}))]
     (tmp_path / JOURNAL_DIR).mkdir()
     (tmp_path / JOURNAL_DIR / "j.journal").write_bytes(b"".join(frame(t, p) for t, p in records))
-    [r] = recover(tmp_path)
+    [r] = recover(tmp_path).takes
     assert (r.state, r.samples, r.problem) == ("complete", 3, None)
     with TakeStore(tmp_path) as store:
         track = store.read(r.take_id).cameras["A"]

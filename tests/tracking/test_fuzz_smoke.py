@@ -17,12 +17,19 @@ def test_short_fuzz_run_of_every_protocol(capsys: pytest.CaptureFixture[str]) ->
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    assert module.main(["--count", "3000", "--seed", "7"]) == 0
+    assert module.main(["--count", "3000", "--seed", "7", "--shape-repeats", "2"]) == 0
     results = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [r["protocol"] for r in results] == ["freed", "opentrackio", "freed-serial stream"]
-    for result in results:
+    assert [r["protocol"] for r in results] == ["freed", "opentrackio", "freed-serial stream", "shapes"]
+    for result in results[:3]:
         assert result["datagrams"] == 3000 and result["escaped"] == 0
-    freed, otio, _ = results
+    freed, otio, _, shapes = results
+    # Every hostile shape is refused by its budget (or kept as a schema-valid sample without a pose),
+    # never decoded into a pose and never an internal error; the real sample is accepted.
+    outcomes = {r["shape"]: r["outcome"] for r in shapes["shapes"]}
+    assert outcomes.pop("real sample (CBOR, reference)") == "accepted"
+    assert {o for name, o in outcomes.items() if "wide [[]]" in name} == {"too_many_items"}
+    assert {o for name, o in outcomes.items() if "deep" in name} == {"too_deep"}
+    assert set(outcomes.values()) <= {"too_many_items", "too_deep", "kept, no pose"}
     # The mutations reach past the checksum into the value checks and decoders behind it.
     assert freed["internal"] == 0 and freed["by_reason"].get("value", 0) > 0 and freed["accepted"] > 0
     assert otio["internal"] == 0 and {"value", "json", "cbor", "too_deep"} <= set(otio["by_reason"])

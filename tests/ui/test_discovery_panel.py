@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication, QDialog, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from led_wall.emulators.helios_emulator import HeliosEmulator
+from led_wall.emulators.http_server import ServerAuth
 from stagectl.config.model import DeviceConfig
 from stagectl.core.features import LinkState
 from stagectl.discovery.mdns import HTTP_SERVICE, KIND_KEY, Advertiser
@@ -227,3 +228,37 @@ def test_add_device_button_opens_the_dialog_with_the_stage_names_and_zones(
     # The factory looks' zones (frustum left out: it is no device's zone) and the wall device's.
     assert seen["zones"] == ["(no zone)", "ceiling", "house", "key", "wall"]
     qtbot.waitUntil(lambda: "by-hand" in _device_names(dp), timeout=TIMEOUT_MS)
+
+
+def test_a_processor_that_asks_for_a_login_is_added_with_one(qtbot: QtBot, bench: Bench, feed: MakeFeed,
+                                                             emulator_host: EmulatorHost,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """The manual dialog takes a user and the environment variable holding the password; the device
+    logs in to a processor that requires it, and the "keep it" text names the variable, never the
+    password."""
+    locked = emulator_host.start(HeliosEmulator(auth=ServerAuth("operator", "s3cret:with colon",
+                                                                ("digest",))))
+    dialog = AddDeviceDialog(taken=[], zones=[])
+    qtbot.addWidget(dialog)
+    dialog.kind_combo.setCurrentIndex(1)  # HELIOS
+    dialog.url_edit.setText(f"127.0.0.1:{locked.port}")
+    dialog.name_edit.setText("locked")
+    dialog.username_edit.setText("operator")
+    dialog.password_env_edit.setText("STAGECTL_TEST_LOCKED_PASSWORD")
+    monkeypatch.delenv("STAGECTL_TEST_LOCKED_PASSWORD", raising=False)
+    dialog.ok_button.click()  # the variable is not set in this process: said at the field
+    assert dialog.config is None and dialog.error_label.text().startswith("password_env:")
+    assert "border" in dialog.password_env_edit.styleSheet()
+    monkeypatch.setenv("STAGECTL_TEST_LOCKED_PASSWORD", "s3cret:with colon")
+    dialog.ok_button.click()
+    assert dialog.config is not None and dialog.config.username == "operator"
+    snippet = stage_file_snippet(dialog.config)
+    assert 'username = "operator"' in snippet and 'password_env = "STAGECTL_TEST_LOCKED_PASSWORD"' in snippet
+    assert "s3cret" not in snippet
+
+    dp = _dp(bench, feed)
+    qtbot.addWidget(dp)
+    dp.discovery_panel.submit(dialog.config)
+    qtbot.waitUntil(lambda: "locked" in _device_names(dp), timeout=TIMEOUT_MS)
+    bench.runner.stage.call_in_loop(bench.runner.stage.devices["locked"].set, "brightness", 37.0)
+    qtbot.waitUntil(lambda: locked.value("dev.display.brightness") == 37, timeout=TIMEOUT_MS)

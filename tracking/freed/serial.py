@@ -17,7 +17,7 @@ from stagectl.core.events import EventQueue
 from stagectl.core.links import SerialSettings
 from tracking.freed.codec import BROADCAST_ID, CMD_START_STREAM, encode_d0
 from tracking.freed.presets import DEFAULT_PRESET, FreeDPreset
-from tracking.freed.source import FreeDSource
+from tracking.freed.source import FreeDSource, Plausibility
 from tracking.freed.stream import FreeDStreamParser, StreamItem, StreamReject
 from tracking.serial_reader import (
     JOIN_TIMEOUT_S,
@@ -42,6 +42,7 @@ class FreeDSerialSource(SerialSource[StreamItem], FreeDSource):
     ``preset`` reads the lens counts and spare bits; ``start_stream`` sends the D0 start-stream
     command (to ``camera_id``, or 0xFF for all) after every (re)open. ``health.detail`` says
     what the port is doing ("reconnecting in 2 s (attempt 3)") while it is not delivering.
+    ``plausibility`` refuses poses that jump further than a camera can move (FreeDSource).
     """
 
     protocol = "freed-serial"
@@ -51,10 +52,12 @@ class FreeDSerialSource(SerialSource[StreamItem], FreeDSource):
     def __init__(self, name: str, camera: CameraInput, clock: StageClock, events: EventQueue,
                  settings: SerialSettings, camera_id: int | None = None, preset: FreeDPreset = DEFAULT_PRESET,
                  start_stream: bool = False, stale_after_s: float = 0.5, *, reconnect_min_s: float = 0.5,
-                 reconnect_max_s: float = 10.0, read_timeout_s: float = 0.05) -> None:
+                 reconnect_max_s: float = 10.0, read_timeout_s: float = 0.05,
+                 plausibility: Plausibility | None = None) -> None:
         super().__init__(name, camera, clock, events, settings, stale_after_s,
                          reconnect_min_s=reconnect_min_s, reconnect_max_s=reconnect_max_s,
-                         read_timeout_s=read_timeout_s, camera_id=camera_id, preset=preset)
+                         read_timeout_s=read_timeout_s, camera_id=camera_id, preset=preset,
+                         plausibility=plausibility)
         self.start_stream = start_stream
 
     def make_parser(self) -> FreeDStreamParser:

@@ -37,7 +37,8 @@ def error_style(label: QLabel) -> None:
 
 
 class AddDeviceDialog(QDialog):
-    """Add a Tessera or HELIOS by address: kind, URL, name, zone; problems shown under the fields.
+    """Add a Tessera or HELIOS by address: kind, URL, name, zone, and a login (user, and the environment
+    variable holding the password) for a processor that asks for one; problems shown under the fields.
 
     ``taken``: names already used (refused here rather than on the loop). After ``accept``,
     :attr:`config` is the checked device.
@@ -55,6 +56,12 @@ class AddDeviceDialog(QDialog):
         self.url_edit.setPlaceholderText("http://10.0.0.50")
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText("e.g. wall-left (letters, digits, - _ .)")
+        self.username_edit = QLineEdit()
+        self.username_edit.setPlaceholderText("only when the processor asks for a login")
+        self.password_env_edit = QLineEdit()
+        self.password_env_edit.setPlaceholderText("environment variable holding the password")
+        self.password_env_edit.setToolTip("The name of an environment variable of the stagectl process, e.g. "
+                                          "WALL_PASSWORD; the password itself is never typed or stored here")
         self.zone_combo = QComboBox()
         self.zone_combo.setEditable(True)
         self.zone_combo.addItems([NO_ZONE, *zones])
@@ -72,6 +79,8 @@ class AddDeviceDialog(QDialog):
         form.addRow("URL", self.url_edit)
         form.addRow("Name", self.name_edit)
         form.addRow("Zone", self.zone_combo)
+        form.addRow("User", self.username_edit)
+        form.addRow("Password from", self.password_env_edit)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addWidget(self.note)
@@ -92,7 +101,8 @@ class AddDeviceDialog(QDialog):
     def _kind_changed(self) -> None:
         kind = self.kind()
         drivable = kind in KINDS
-        for widget in (self.url_edit, self.name_edit, self.zone_combo, self.ok_button):
+        for widget in (self.url_edit, self.name_edit, self.zone_combo, self.ok_button, self.username_edit,
+                       self.password_env_edit):
             widget.setEnabled(drivable)
         hint = "" if drivable else EDIT_STAGE_FILE.format(label=KIND_LABELS[kind], what=_NEEDS[kind])
         self.note.setText(hint)
@@ -104,6 +114,8 @@ class AddDeviceDialog(QDialog):
         self.url_edit.setStyleSheet(bad if key == "url" else "")
         self.name_edit.setStyleSheet(bad if key == "name" else "")
         self.zone_combo.setStyleSheet(bad if key == "zone" else "")
+        self.username_edit.setStyleSheet(bad if key == "username" else "")
+        self.password_env_edit.setStyleSheet(bad if key == "password_env" else "")
 
     def _url(self) -> str:
         """The URL as typed; a bare address (``10.0.0.50``, ``10.0.0.50:8080``) gets ``http://``."""
@@ -118,8 +130,10 @@ class AddDeviceDialog(QDialog):
             self._mark("url", "Enter the processor's address, e.g. http://10.0.0.50")
             return
         try:
-            config = check_device_config(DeviceConfig(self.kind(), name, url=self._url(),
-                                                      zone=None if zone in ("", NO_ZONE) else zone))
+            config = check_device_config(DeviceConfig(
+                self.kind(), name, url=self._url(), zone=None if zone in ("", NO_ZONE) else zone,
+                username=self.username_edit.text().strip() or None,
+                password_env=self.password_env_edit.text().strip() or None))
         except ConfigError as exc:
             self._mark(exc.key, f"{exc.key}: {exc.detail}" if exc.key else exc.detail)
             return

@@ -43,7 +43,7 @@ from PySide6.QtWidgets import (
 from stagectl.stage.commands import StageCommands
 from stagectl.stage.view import RecorderStatus, StageView
 from stagectl.takes.model import TakeData, TakeInfo
-from stagectl.takes.store import TakeStore
+from stagectl.takes.store import TakeStore, TakeStoreError
 from ui import theme
 from ui.panels.export_dialog import ExportDialog
 from ui.panels.take_details import STATE_COLOURS, TakeDetails, duration_text
@@ -77,7 +77,12 @@ def matches(info: TakeInfo, text: str, circled_only: bool = False, hide_no_good:
 
 def list_takes(folder: Path) -> list[TakeRow]:
     """Every take with its sample count, newest first (empty when nothing was recorded yet)."""
-    if not (folder / "takes.sqlite").exists():
+    try:
+        exists = (folder / "takes.sqlite").exists()
+    except OSError as exc:
+        raise TakeStoreError(f"cannot read the takes folder {folder} ({exc.strerror}): make it readable by "
+                             "the user running stagectl") from None
+    if not exists:
         return []
     with TakeStore(folder, readonly=True) as store:
         counts = store.sample_counts()

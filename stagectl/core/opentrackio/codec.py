@@ -18,7 +18,7 @@ Receiving, in short::
         sample = parse_sample(decode_payload(header.encoding, payload))
 
 Every failure is a DecodeError whose ``reason`` is one of: length, magic, encoding, checksum,
-segment, too_large, too_deep, json, cbor, schema, value.
+segment, too_large, too_many_items, too_deep, json, cbor, schema, value.
 """
 
 from __future__ import annotations
@@ -49,7 +49,13 @@ from stagectl.core.opentrackio.model import (
     OpenTrackIOTransform,
     Synchronization,
 )
-from stagectl.core.opentrackio.payload import MAX_DEPTH, decode_payload, encode_payload
+from stagectl.core.opentrackio.payload import (
+    MAX_DEPTH,
+    MAX_ITEMS,
+    PayloadBudgetError,
+    decode_payload,
+    encode_payload,
+)
 from stagectl.core.opentrackio.reassembly import Reassembler
 from stagectl.core.opentrackio.sample import compose_transforms, parse_sample
 
@@ -59,9 +65,10 @@ DEFAULT_PORT = 55555
 
 __all__ = [
     "DEFAULT_DISTORTION_MODEL", "DEFAULT_MTU", "DEFAULT_PORT", "ENCODING_CBOR", "ENCODING_JSON",
-    "ENCODING_NAMES", "HEADER_LENGTH", "MAGIC", "MAX_DEPTH", "MAX_PAYLOAD_BYTES", "MULTICAST_PREFIX",
-    "PROTOCOL_NAME", "PROTOCOL_VERSION", "Header", "LensDistortion", "OpenTrackIOLens",
-    "OpenTrackIOSample", "OpenTrackIOStatic", "OpenTrackIOTransform", "Reassembler", "Synchronization",
+    "ENCODING_NAMES", "HEADER_LENGTH", "MAGIC", "MAX_DEPTH", "MAX_ITEMS", "MAX_PAYLOAD_BYTES",
+    "MULTICAST_PREFIX", "PROTOCOL_NAME", "PROTOCOL_VERSION", "Header", "LensDistortion", "OpenTrackIOLens",
+    "OpenTrackIOSample", "OpenTrackIOStatic", "OpenTrackIOTransform", "PayloadBudgetError", "Reassembler",
+    "Synchronization",
     "build_sample", "compose_transforms", "decode_payload", "decode_sample", "encode_datagram",
     "encode_datagrams", "encode_payload", "encode_sample", "fletcher16", "multicast_group",
     "parse_datagram", "parse_sample",

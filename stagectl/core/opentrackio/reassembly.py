@@ -15,7 +15,10 @@ Payloads are keyed by (encoding, first sequence number). Incomplete payloads are
 counted in :attr:`Reassembler.discarded`, when a newer payload completes, when they are older
 than ``timeout_ns``, or when more than ``max_pending`` are open (the oldest goes). Each payload
 is capped at ``max_payload_bytes`` and ``MAX_SEGMENTS`` segments, so memory stays below
-``max_pending * max_payload_bytes`` whatever arrives.
+``max_pending * max_payload_bytes`` whatever arrives, and the work per datagram stays small
+(a few dict lookups over at most ``max_pending`` payloads, a sorted insert among at most
+MAX_SEGMENTS offsets, one join when a payload completes: ~20 us for 256 KiB). What a completed
+payload costs to decode is bounded by :mod:`stagectl.core.opentrackio.payload` (items, depth).
 """
 
 from __future__ import annotations
