@@ -52,6 +52,9 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/lens_solve.py
 	$(BIN)/python bench/take_crash.py --runs 3
 	$(BIN)/python bench/takes.py
+	$(BIN)/python bench/hostile_flood.py
+	$(BIN)/python bench/hostile_flood.py --target control
+	$(BIN)/python bench/conform.py
 
 # Grabs the README's pictures of the demo stage into docs/ (offscreen 1920x1080 screen, fresh layout,
 # temporary data folder).

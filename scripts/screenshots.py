@@ -18,17 +18,21 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 SIZES = ((1280, 720), (1920, 1080))
-#: The README's pictures: file name -> (screen size, what is raised).  "window" is the whole first layout.
+#: The docs' pictures: file name -> (screen size, what is raised).  "window" is the whole first layout;
+#: "export" and "conform" are those dialogs (the conform one for docs/conform.md, at 1280x720).
 README_SHOTS = {
     "screenshot.png": ((1920, 1080), "window"),
     "screenshot-lens.png": ((1920, 1080), "lens"),
     "screenshot-lighting.png": ((1920, 1080), "lighting"),
     "screenshot-takes.png": ((1920, 1080), "takes"),
     "screenshot-export.png": ((1920, 1080), "export"),
+    "screenshot-conform.png": ((1280, 720), "conform"),
 }
 DOCKS = ("stage", "tracking", "lens", "frustum", "lighting", "takes", "log")
 
@@ -105,6 +109,8 @@ def child(out: Path, shots: list[tuple[str, str]]) -> int:
             wait(0.3)
             image = dialog.grab()
             dialog.close()
+        elif what == "conform":
+            image = conform_shot(window, wait)
         else:
             if what == "maximised":
                 window.showMaximized()
@@ -126,6 +132,35 @@ def child(out: Path, shots: list[tuple[str, str]]) -> int:
     return 1 if failures else 0
 
 
+def conform_shot(window: Any, wait: Callable[[float], None]) -> Any:
+    """The Conform dialog after matching a day's clips (a CSV) to the two takes and conforming them."""
+
+    browser = window.takes_browser
+    takes = sorted((row.info for row in browser.rows), key=lambda info: info.take_id)
+    first, second = takes[0].tc_in, takes[-1].tc_in
+    clips = [("A001C007_0412", "A", first + 4, 28), ("B001C007_0412", "B", first + 4, 28),
+             ("A001C008_0413", "A", second - 6, 30), ("B001C008_0413", "B", second + 4, 24),
+             ("C001C001_0414", "C", second + 4, 12), ("A001C009_0415", "A", first - 90_000, 48)]
+    path = Path("day1_clips.csv").resolve()
+    lines = ["clip,camera,start TC,end TC,fps"]
+    lines += [f"{name},{camera},{start},{start + frames},23.976" for name, camera, start, frames in clips]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    browser.open_conform()
+    dialog = browser.conform_dialog
+    dialog.source_edit.setText(str(path))
+    dialog.out_edit.setText(str(Path("conform/day1").resolve()))
+    dialog.start_match()
+    while dialog.table.rowCount() == 0 and not dialog.message.text().startswith("cannot"):
+        wait(0.1)
+    dialog.start_conform()
+    while dialog.running:
+        wait(0.1)
+    wait(0.3)
+    image = dialog.grab()
+    dialog.close()
+    return image
+
+
 def main(argv: list[str] | None = None) -> int:
     """Grab the README's screenshots into OUT, or every dock at every size with ``--review``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -141,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.review:
         for width, height in SIZES:
             plan[(width, height)] = [(f"{width}x{height}-{what}.png", what)
-                                     for what in ("window", *DOCKS, "export", "maximised")]
+                                     for what in ("window", *DOCKS, "export", "conform", "maximised")]
     else:
         for name, (size, what) in README_SHOTS.items():
             plan.setdefault(size, []).append((name, what))

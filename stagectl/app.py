@@ -60,6 +60,19 @@ def _take_command(args: argparse.Namespace, config: StageConfig) -> int:
         return 1
 
 
+def _conform_command(args: argparse.Namespace, config: StageConfig) -> int:
+    """``stagectl conform clips | cut`` (stagectl/commands/conform.py); Ctrl+C stops after a package."""
+    from stagectl.commands.conform import conform_command
+
+    stop = threading.Event()
+    _install_stop_signals(stop.set)
+    try:
+        return conform_command(config, args, stop=stop)
+    except StageError as exc:
+        print(f"stagectl conform: {exc}", file=sys.stderr)
+        return 1
+
+
 def load_config(path: str | None) -> StageConfig:
     """The stage file at ``path``, or the built-in demo stage."""
     return default_stage() if path is None else load_stage(path)
@@ -149,6 +162,8 @@ def _run_command(argv: list[str], prog: str) -> int:
         return 2
     if args.command in ("takes", "export"):
         return _take_command(args, config)
+    if args.command == "conform":
+        return _conform_command(args, config)
     if args.headless and args.screenshot:
         print("stagectl: --screenshot needs the window; drop --headless", file=sys.stderr)
         return 2

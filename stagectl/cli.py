@@ -1,7 +1,7 @@
-"""The command line: ``stagectl run | simulate | decode | lens | takes | export``.
+"""The command line: ``stagectl run | simulate | decode | lens | takes | export | conform``.
 
 Only argument parsing lives here; the commands themselves are in app.py (run) and
-stagectl/commands/ (simulate, decode, lens, takes, export). ``--log-level`` is accepted before the
+stagectl/commands/ (simulate, decode, lens, takes, export, conform). ``--log-level`` is accepted before the
 command and after any command's name.
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 from stagectl.core.version import __version__
 
-SUBCOMMANDS = ("run", "simulate", "decode", "lens", "takes", "export")
+SUBCOMMANDS = ("run", "simulate", "decode", "lens", "takes", "export", "conform")
 
 
 def _size(text: str) -> tuple[float, float]:
@@ -175,6 +175,7 @@ def build_parser(prog: str = "stagectl") -> argparse.ArgumentParser:
     cal.add_argument("--json", action="store_true", help="print the result as one JSON object")
     _add_lens_file_commands(lens_sub)
     _add_take_commands(sub)
+    _add_conform_commands(sub)
     for command in _subparsers(parser):
         _add_common_options(command, top=False)
     return parser
@@ -219,6 +220,60 @@ def _add_take_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                         help="comma-separated: usd,chan,csv,jsonl,otio,ale,cdl (default all)")
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created)")
     export.add_argument("--config", metavar="FILE", help=config_help)
+
+
+def camera_map(text: str) -> dict[str, str]:
+    """``A=A001,B=B001`` -> {"A": "A001", "B": "B001"}: a clip camera (left) -> a stage camera (right)."""
+    pairs: dict[str, str] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        clip_camera, sep, stage_camera = (s.strip() for s in part.partition("="))
+        if not sep or not clip_camera or not stage_camera:
+            raise argparse.ArgumentTypeError(
+                f"{part!r} is not CLIP=STAGE (e.g. A=A001: the clips' camera A is the stage's camera A001)")
+        if clip_camera in pairs and pairs[clip_camera] != stage_camera:
+            raise argparse.ArgumentTypeError(
+                f"camera {clip_camera!r} is mapped twice ({pairs[clip_camera]}, {stage_camera}); map it once")
+        pairs[clip_camera] = stage_camera
+    if not pairs:
+        raise argparse.ArgumentTypeError(f"{text!r} maps no camera; give CLIP=STAGE pairs: A=A001,B=B001")
+    return pairs
+
+
+def _add_conform_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``stagectl conform clips | cut`` (stagectl/commands/conform.py)."""
+    conform = sub.add_parser("conform", help="tracking per camera clip or cut event, one sample per frame")
+    conform_sub = conform.add_subparsers(dest="conform_command", metavar="ACTION", required=True)
+    clips = conform_sub.add_parser(
+        "clips", help="a package per camera clip (media folder, the DIT's ALE or a CSV of clips)")
+    clips.add_argument("sources", nargs="+", metavar="SOURCE",
+                       help="a folder of camera media (MOV, MXF, MP4), an ALE or a CSV "
+                            "(clip, camera, start TC, end TC, fps)")
+    cut = conform_sub.add_parser("cut", help="a package per event of an editor's cut (EDL, OTIO, FCP XML)")
+    cut.add_argument("cut", metavar="CUT", help="a CMX3600 EDL (.edl), an OpenTimelineIO file (.otio) or an "
+                                               "FCP XML (.xml)")
+    cut.add_argument("--handles", type=_ranged_int(0, 10_000), default=0, metavar="N",
+                     help="frames added before and after each event's source range (default 0)")
+    cut.add_argument("--fps", metavar="RATE",
+                     help="an EDL's timecode rate, e.g. 23.976 or 25 (an EDL does not say it; default: the "
+                          "stage file's frame rate)")
+    cut.add_argument("--all-events", action="store_true",
+                     help="a package for every picture event (default: when the cut marks events VFX, for "
+                          "those only)")
+    for command in (clips, cut):
+        command.add_argument("--out", required=True, metavar="DIR",
+                             help="folder to write into: one folder per clip or event (created)")
+        command.add_argument("--config", metavar="FILE",
+                             help="stage file (TOML) whose [takes] dir holds the takes; default: the demo "
+                                  "stage's")
+        command.add_argument("--camera-map", type=camera_map, metavar="CLIP=STAGE,...",
+                             help="which stage camera filmed each clip camera, e.g. A=A001,B=B001 (default: "
+                                  "the clip's camera by name, else the only camera)")
+        command.add_argument("--formats", default="all", metavar="LIST",
+                             help="comma-separated: usd,chan,csv,jsonl,cdl (default all)")
+        command.add_argument("--dry-run", action="store_true",
+                             help="print the match table and write nothing")
+        command.add_argument("--json", action="store_true",
+                             help="print one JSON object (matches, packages, warnings) instead of the table")
 
 
 def _add_lens_file_commands(lens_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

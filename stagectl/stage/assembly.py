@@ -133,10 +133,12 @@ class Stage:
 
     def camera_info(self, camera: str) -> dict[str, Any]:
         """What a take keeps of ``camera`` besides its lens file (JSON values): the stage file's
-        ``sensor_mm``, the lens file's static block, a FreeD preset's tracker vendor."""
+        ``sensor_mm``, the lens file's static block, a FreeD preset's tracker vendor, and its delay line
+        at RECORD (samples are recorded before it; conform applies it)."""
         sensor = self._sensors.get(camera)
         return {"sensor_mm": None if sensor is None else list(sensor),
-                "lens_static": self.lens_static(camera), "tracker_make": self._vendors.get(camera)}
+                "lens_static": self.lens_static(camera), "tracker_make": self._vendors.get(camera),
+                "delay_ms": self.cameras[camera].delay_ms}
 
     def static_block(self, camera: str, base: Mapping[str, Any] | None, changed: dict[str, Any]
                     ) -> dict[str, Any]:

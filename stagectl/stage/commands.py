@@ -2,8 +2,9 @@
 
 Every method returns at once with a :class:`concurrent.futures.Future`; nothing waits for the I/O
 loop or the disk. Live settings (delay, smoothing, lens file, cues and looks, frustum cues, devices,
-the recorder) are changed on the I/O loop; file work (take flags in the take store, exports) runs
-on a thread of its own. What a change did shows in the next :class:`~stagectl.stage.view.StageView`.
+the recorder) are changed on the I/O loop; file work (take flags in the take store, exports, conform:
+:mod:`stagectl.stage.conform_jobs`) runs on a thread of its own. What a change did shows in the next
+:class:`~stagectl.stage.view.StageView`.
 
 ``done`` (optional on every method) is called with the finished future through the commands'
 *hop*: the window's is its bridge, which runs it on the GUI thread (``future.result()`` is then
@@ -20,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from presets.cues import CueEngine
 from presets.model import Cue, Look
@@ -33,6 +34,9 @@ from stagectl.stage.pipeline import MAX_SMOOTHING
 from stagectl.takes.export.registry import export_takes
 from stagectl.takes.model import Slate
 from stagectl.takes.store import TakeStore
+
+if TYPE_CHECKING:
+    from stagectl.stage.conform_jobs import ConformOutcome, ConformPlan, ConformRequest
 
 __all__ = ["MAX_DELAY_MS", "MAX_SMOOTHING", "Done", "ExportResult", "Hop", "Progress", "StageCommands",
            "run_export"]
@@ -336,6 +340,29 @@ class StageCommands:
             return run_export(folder, ids, names, out_dir, report, flag)
 
         return self._on_thread("export takes", work, done, cancel)
+
+    def conform_plan(self, request: ConformRequest, done: Done | None = None) -> Future[ConformPlan]:
+        """Read the clips or cut of ``request`` and match them to the stored takes, on a thread; nothing is
+        written (:func:`stagectl.stage.conform_jobs.plan_conform`)."""
+        from stagectl.stage.conform_jobs import plan_conform  # conform's readers load on first use
+
+        folder = self._stage.recorder.folder
+        return self._on_thread("conform plan", lambda _flag: plan_conform(folder, request), done)
+
+    def conform(self, request: ConformRequest, formats: Sequence[str], out_dir: Path, *,
+                progress: Progress | None = None, cancel: threading.Event | None = None,
+                done: Done | None = None) -> Future[ConformOutcome]:
+        """Write a package per clip or cut event of ``request`` into ``out_dir`` on a thread
+        (:func:`stagectl.stage.conform_jobs.run_conform`); ``progress`` through the hop, newest only."""
+        from stagectl.stage.conform_jobs import run_conform
+
+        folder = self._stage.recorder.folder
+        report, names = self._coalesced(progress), list(formats)
+
+        def work(flag: threading.Event) -> ConformOutcome:
+            return run_conform(folder, request, names, out_dir, report, flag)
+
+        return self._on_thread("conform", work, done, cancel)
 
     def _coalesced(self, progress: Progress | None) -> Progress:
         """``progress`` through the hop, at most one call waiting at a time (the newest figures win)."""

@@ -41,7 +41,7 @@ from stagectl.takes.store import TakeStore, TakeStoreError
 log = logging.getLogger("stagectl.takes")
 
 #: What a CAMERA record may hold beyond the camera and its lens file (``cameras.info`` in the store).
-CAMERA_INFO = ("sensor_mm", "lens_static", "tracker_make")
+CAMERA_INFO = ("sensor_mm", "lens_static", "tracker_make", "delay_ms")
 #: The committer commits at least this often while records arrive.
 COMMIT_PERIOD_S = 0.2
 #: Records left out are logged at most this often per take (a damaged stretch can hold thousands).

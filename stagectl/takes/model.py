@@ -81,6 +81,8 @@ class TakeInfo:
         circled / no_good: the script supervisor's flags.
         notes: the take's notes (editable after the take).
         look_at_start: name of the look live when the take started ("" when none).
+        file_stem: the name every exported file takes (``<file_stem>.<ext>``) instead of
+            ``<name>_<camera>``; for a take of one camera only ("": the usual names).
     """
 
     take_id: int
@@ -97,6 +99,7 @@ class TakeInfo:
     no_good: bool = False
     notes: str = ""
     look_at_start: str = ""
+    file_stem: str = ""
 
     @property
     def duration_frames(self) -> int:
@@ -159,6 +162,8 @@ class CameraTrack:
         statics: the tracker's ``static`` blocks received during the take: (arrival_ns, map as sent).
         lens_static: the lens file's part of the static block stagectl sent (None: unsolved).
         tracker_make: the tracker vendor a FreeD preset names (None: unknown or not FreeD).
+        delay_ms: the camera's delay line when the take started, as recorded (None: the take has no
+            record of it).
     """
 
     camera: str
@@ -194,6 +199,7 @@ class CameraTrack:
     statics: list[tuple[int, Mapping[str, Any]]] = field(default_factory=list)
     lens_static: Mapping[str, Any] | None = None
     tracker_make: str | None = None
+    delay_ms: float | None = None
 
     def label(self, i: int, rate: FrameRate, drop_frame: bool) -> TimecodeLabel:
         """Sample ``i``'s own timecode as sent (without recorded labels: the take's label of its frame)."""

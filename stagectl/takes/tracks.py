@@ -70,7 +70,7 @@ def track_of(camera: str, source: str, r: np.ndarray, lens: LensInfo | None, *, 
              info: Mapping[str, Any] | None = None, captured: bool = True) -> CameraTrack:
     """Layout-2 sample records (arrival order) as a :class:`CameraTrack` (copies: the columns outlive
     the blob). Frames are unwrapped around ``reference`` (the take's tc in, else the first sample);
-    ``info``: the camera's ``sensor_mm``, ``lens_static`` and ``tracker_make`` as recorded;
+    ``info``: the camera's ``sensor_mm``, ``lens_static``, ``tracker_make`` and ``delay_ms`` as recorded;
     ``captured`` False: the take has no raw capture (``raw_index`` None)."""
     info = info or {}
 
@@ -127,4 +127,10 @@ def track_of(camera: str, source: str, r: np.ndarray, lens: LensInfo | None, *, 
         statics=list(statics),
         lens_static=info.get("lens_static"),
         tracker_make=info.get("tracker_make"),
+        delay_ms=_delay_ms(info.get("delay_ms")),
     )
+
+
+def _delay_ms(value: Any) -> float | None:
+    """The camera's delay line at RECORD as the take kept it (None: a take made without it)."""
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None

@@ -11,7 +11,7 @@ each view, looked at every :data:`POLL_MS`), and once more while a finished take
 committed.
 Newest takes first. The filter matches every word typed against the name, scene, shot and
 notes; "circled only" and "hide NG" narrow it further. "Export…" opens the export dialog for
-the selected takes.
+the selected takes; "Conform…" the conform dialog (camera clips or a cut matched to every take).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ from __future__ import annotations
 import dataclasses
 import time
 from concurrent.futures import Future
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,57 +41,19 @@ from PySide6.QtWidgets import (
 
 from stagectl.stage.commands import StageCommands
 from stagectl.stage.view import RecorderStatus, StageView
-from stagectl.takes.model import TakeData, TakeInfo
-from stagectl.takes.store import TakeStore, TakeStoreError
+from stagectl.takes.model import TakeData
 from ui import theme
+from ui.panels.conform_dialog import ConformDialog
 from ui.panels.export_dialog import ExportDialog
 from ui.panels.take_details import STATE_COLOURS, TakeDetails, duration_text
+from ui.panels.take_list import TakeRow, list_takes, matches, read_take
 from ui.panels.take_plots import TakePlots
 from ui.workers import Task, run_task
 
 POLL_MS = 500
 COLUMNS = ("ID", "Name", "State", "Circle", "NG", "TC in", "TC out", "Duration", "Cameras", "Samples")
 RECOVERED_TIP = "interrupted (a crash): rebuilt from its journal"
-
-
-@dataclass(frozen=True, slots=True)
-class TakeRow:
-    """One line of the table: the take and its stored sample count (all cameras)."""
-
-    info: TakeInfo
-    samples: int
-
-
-def matches(info: TakeInfo, text: str, circled_only: bool = False, hide_no_good: bool = False) -> bool:
-    """True when every word of ``text`` is in the take's name, scene, shot or notes (any case)
-    and the take passes the flag filters."""
-    if (circled_only and not info.circled) or (hide_no_good and info.no_good):
-        return False
-    s = info.slate
-    haystack = " ".join((info.name, s.scene, s.shot, s.notes, info.notes)).lower()
-    return all(word in haystack for word in text.lower().split())
-
-
-# --- worker jobs (no Qt) ---------------------------------------------------------------------------
-
-def list_takes(folder: Path) -> list[TakeRow]:
-    """Every take with its sample count, newest first (empty when nothing was recorded yet)."""
-    try:
-        exists = (folder / "takes.sqlite").exists()
-    except OSError as exc:
-        raise TakeStoreError(f"cannot read the takes folder {folder} ({exc.strerror}): make it readable by "
-                             "the user running stagectl") from None
-    if not exists:
-        return []
-    with TakeStore(folder, readonly=True) as store:
-        counts = store.sample_counts()
-        return [TakeRow(info, int(counts.get(info.take_id, 0))) for info in reversed(store.takes())]
-
-
-def read_take(folder: Path, take_id: int) -> TakeData:
-    """One whole take."""
-    with TakeStore(folder, readonly=True) as store:
-        return store.read(take_id)
+__all__ = ["COLUMNS", "TakeRow", "TakesBrowser", "list_takes", "matches", "read_take"]
 
 
 class TakesBrowser(QWidget):
@@ -106,7 +67,7 @@ class TakesBrowser(QWidget):
     Attributes:
         rows: the takes listed, newest first (hidden rows included).
         details / plots: the selected take's pane and plots.
-        export_dialog: the export dialog last opened (None before).
+        export_dialog / conform_dialog: the export / conform dialog last opened (None before).
         error: the last store error shown ("" when none).
     """
 
@@ -117,6 +78,8 @@ class TakesBrowser(QWidget):
         self.commands = commands
         self.rows: list[TakeRow] = []
         self.export_dialog: ExportDialog | None = None
+        self.conform_dialog: ConformDialog | None = None
+        self._frame_rate = "25"  # the stage's, from its views: the rate an EDL is read at by default
         self.error = ""
         self.list_task: Task | None = None
         self.read_task: Task | None = None
@@ -134,6 +97,9 @@ class TakesBrowser(QWidget):
         self.export_button = QPushButton("Export…", self)
         self.export_button.setToolTip("Export the selected takes (USD, .chan, CSV, OTIO, ALE, CDL…)")
         self.export_button.setEnabled(False)
+        self.conform_button = QPushButton("Conform…", self)
+        self.conform_button.setToolTip("Camera clips (media, ALE, CSV) or a cut (EDL, OTIO, FCP XML) matched "
+                                       "to the takes: a tracking package per clip")
         self.status_label = QLabel("", self)
         self.status_label.setStyleSheet(f"color: {theme.DIM_TEXT};")
         self.table = QTableWidget(0, len(COLUMNS), self)
@@ -155,9 +121,11 @@ class TakesBrowser(QWidget):
         self.hide_ng.toggled.connect(self.apply_filter)
         self.refresh_button.clicked.connect(self.refresh)
         self.export_button.clicked.connect(self.open_export)
+        self.conform_button.clicked.connect(self.open_conform)
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.details.flag_changed.connect(self.set_flag)
         self.export_button.setVisible(commands is not None)
+        self.conform_button.setVisible(commands is not None)
         self.refresh()
 
     @classmethod
@@ -175,6 +143,7 @@ class TakesBrowser(QWidget):
         bar.addWidget(self.hide_ng)
         bar.addWidget(self.refresh_button)
         bar.addWidget(self.export_button)
+        bar.addWidget(self.conform_button)
         top = QWidget(self)
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
@@ -365,8 +334,15 @@ class TakesBrowser(QWidget):
         self.export_dialog = ExportDialog(self.folder, takes, self.commands, self)
         self.export_dialog.open()
 
+    def open_conform(self) -> None:
+        """Open the conform dialog (over every take in the folder)."""
+        if self.commands is not None:
+            self.conform_dialog = ConformDialog(self.folder, self.commands, self, edl_rate=self._frame_rate)
+            self.conform_dialog.open()
+
     def update_view(self, view: StageView) -> None:
         """The window's view feed: every :data:`POLL_MS`, look for takes started or finished."""
+        self._frame_rate = view.frame_rate
         now = time.monotonic()
         if now - self._polled_at >= POLL_MS / 1000.0:
             self._polled_at = now
@@ -382,7 +358,8 @@ class TakesBrowser(QWidget):
             self.refresh()
 
     def stop(self) -> None:
-        """Close the export dialog (an export running stops after the format it is writing)."""
-        if self.export_dialog is not None:
-            self.export_dialog.close()
+        """Close the export and conform dialogs (a job running stops after the file it is writing)."""
+        for dialog in (self.export_dialog, self.conform_dialog):
+            if dialog is not None:
+                dialog.close()
 

@@ -34,7 +34,10 @@ _FIXED_LIMIT = 1e12  # above this a fixed-point value is written in scientific n
 # --- files ---------------------------------------------------------------------------------------
 
 def camera_path(take: TakeData, camera: str, out_dir: Path, extension: str) -> Path:
-    """``out_dir/<take name>_<camera>.<extension>``, the per-camera file name every format uses."""
+    """``out_dir/<take name>_<camera>.<extension>``, the per-camera file name every format uses
+    (``out_dir/<file stem>.<extension>`` when the take names one: :attr:`TakeInfo.file_stem`)."""
+    if take.info.file_stem:
+        return out_dir / f"{take.info.file_stem}.{extension}"
     return out_dir / f"{take.info.name}_{camera}.{extension}"
 
 
