@@ -35,6 +35,9 @@ run: $(STAMP_RUN)
 test: $(STAMP_TEST)
 	@command -v oscdump >/dev/null 2>&1 || { echo "make test: liblo's oscdump is needed (the tests' independent OSC decoder):" \
 		"install liblo-tools (apt-get install liblo-tools; .ci/run does it)"; exit 2; }
+	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { echo "make test:" \
+		"PostgreSQL's server is needed (the facility store's tests start their own):" \
+		"install postgresql (apt-get install postgresql; .ci/run does it)"; exit 2; }
 	-@QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/qt_deps.py --fix
 	$(BIN)/ruff check .
 	$(BIN)/mypy
