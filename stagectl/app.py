@@ -32,14 +32,16 @@ log = logging.getLogger("stagectl.app")
 def _take_command(args: argparse.Namespace, config: StageConfig) -> int:
     """``stagectl takes ...`` and ``stagectl export`` (stagectl/commands/takes.py)."""
     from stagectl.commands import takes
+    from stagectl.commands.facility import TakeFilter
 
     try:
         if args.command == "export":
-            return takes.export_command(config, args.takes, args.format, Path(args.out))
+            return takes.export_command(config, args.takes, args.format, Path(args.out), store_url=args.store)
         if args.takes_command == "list":
-            return takes.takes_list(config, args.json)
+            only = TakeFilter(args.stage, args.day, args.scene, True if args.circled else None)
+            return takes.takes_list(config, args.json, store_url=args.store, only=only)
         if args.takes_command == "show":
-            return takes.takes_show(config, args.take, args.json)
+            return takes.takes_show(config, args.take, args.json, store_url=args.store)
         if args.takes_command == "raw":
             from stagectl.commands.raw import takes_raw
 
@@ -70,6 +72,17 @@ def _conform_command(args: argparse.Namespace, config: StageConfig) -> int:
         return conform_command(config, args, stop=stop)
     except StageError as exc:
         print(f"stagectl conform: {exc}", file=sys.stderr)
+        return 1
+
+
+def _facility_command(args: argparse.Namespace) -> int:
+    """``stagectl facility migrate --store URL`` (stagectl/commands/facility.py)."""
+    from stagectl.commands.facility import facility_migrate
+
+    try:
+        return facility_migrate(args.store)
+    except StageError as exc:
+        print(f"stagectl facility: {exc}", file=sys.stderr)
         return 1
 
 
@@ -152,6 +165,8 @@ def _run_command(argv: list[str], prog: str) -> int:
     if args.command == "decode":
         from stagectl.commands.freed import decode_freed
         return decode_freed(args.packets)
+    if args.command == "facility":
+        return _facility_command(args)
     if args.command == "simulate":
         from stagectl.commands.freed import simulate_freed
         return simulate_freed(args.target, args.rate, args.cameras, args.first_id, args.duration)

@@ -1,18 +1,21 @@
-"""The command line: ``stagectl run | simulate | decode | lens | takes | export | conform``.
+"""The command line: ``stagectl run | simulate | decode | lens | takes | export | conform | facility``.
 
 Only argument parsing lives here; the commands themselves are in app.py (run) and
-stagectl/commands/ (simulate, decode, lens, takes, export, conform). ``--log-level`` is accepted before the
-command and after any command's name.
+stagectl/commands/ (simulate, decode, lens, takes, export, conform, facility). ``--log-level`` is accepted
+before the command and after any command's name.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from datetime import date
 
 from stagectl.core.version import __version__
 
-SUBCOMMANDS = ("run", "simulate", "decode", "lens", "takes", "export", "conform")
+SUBCOMMANDS = ("run", "simulate", "decode", "lens", "takes", "export", "conform", "facility")
+STORE_HELP = ("read the facility store at this PostgreSQL URL (every stage's takes, read only) instead of "
+              "the stage's takes folder; no password in it: libpq reads PGPASSWORD or ~/.pgpass")
 
 
 def _size(text: str) -> tuple[float, float]:
@@ -176,6 +179,7 @@ def build_parser(prog: str = "stagectl") -> argparse.ArgumentParser:
     _add_lens_file_commands(lens_sub)
     _add_take_commands(sub)
     _add_conform_commands(sub)
+    _add_facility_commands(sub)
     for command in _subparsers(parser):
         _add_common_options(command, top=False)
     return parser
@@ -190,10 +194,17 @@ def _add_take_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
     lst = takes_sub.add_parser("list", help="every take: slate, state, timecode, samples")
     lst.add_argument("--config", metavar="FILE", help=config_help)
     lst.add_argument("--json", action="store_true", help="print a JSON array")
+    lst.add_argument("--store", metavar="URL", help=STORE_HELP)
+    lst.add_argument("--stage", metavar="ID", help="only takes of this stage (its [facility] stage_id)")
+    lst.add_argument("--day", type=_day, metavar="YYYY-MM-DD",
+                     help="only takes started on this day (local time)")
+    lst.add_argument("--scene", metavar="TEXT", help="only takes of this scene")
+    lst.add_argument("--circled", action="store_true", help="only circled takes")
     show = takes_sub.add_parser("show", help="one take: slate, timecode, cameras, dropouts, looks, cue log")
     show.add_argument("take", metavar="TAKE", help="take id or name (as `takes list` shows)")
     show.add_argument("--config", metavar="FILE", help=config_help)
     show.add_argument("--json", action="store_true", help="print one JSON object")
+    show.add_argument("--store", metavar="URL", help=STORE_HELP + "; TAKE may be STAGE:NAME")
     rec = takes_sub.add_parser("record", help="run the stage headless and record one take")
     rec.add_argument("--duration", type=_positive_float, required=True, metavar="S", help="seconds to record")
     rec.add_argument("--config", metavar="FILE", help="stage file (TOML); default: the demo stage")
@@ -220,6 +231,7 @@ def _add_take_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser])
                         help="comma-separated: usd,chan,csv,jsonl,otio,ale,cdl (default all)")
     export.add_argument("--out", required=True, metavar="DIR", help="folder to write into (created)")
     export.add_argument("--config", metavar="FILE", help=config_help)
+    export.add_argument("--store", metavar="URL", help=STORE_HELP)
 
 
 def camera_map(text: str) -> dict[str, str]:
@@ -274,6 +286,25 @@ def _add_conform_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
                              help="print the match table and write nothing")
         command.add_argument("--json", action="store_true",
                              help="print one JSON object (matches, packages, warnings) instead of the table")
+        command.add_argument("--store", metavar="URL", help=STORE_HELP)
+
+
+def _day(text: str) -> date:
+    """``2026-12-07`` -> a date."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a day as YYYY-MM-DD (e.g. 2026-12-07)") from None
+
+
+def _add_facility_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``stagectl facility migrate`` (stagectl/commands/facility.py)."""
+    facility = sub.add_parser("facility", help="the facility store every stage replicates its takes to")
+    facility_sub = facility.add_subparsers(dest="facility_command", metavar="ACTION", required=True)
+    migrate = facility_sub.add_parser("migrate", help="create the facility schema, or bring it up to date")
+    migrate.add_argument("--store", required=True, metavar="URL",
+                         help="the PostgreSQL URL, e.g. postgresql://stagectl@db.facility/stagectl (no "
+                              "password in it: libpq reads PGPASSWORD or ~/.pgpass)")
 
 
 def _add_lens_file_commands(lens_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -16,6 +16,10 @@ from tests.support.emulators import (  # noqa: F401  (fixtures: pytest finds the
     tessera_emulator,
 )
 from tests.support.network import loopback_guard
+from tests.support.postgres import (  # noqa: F401  (one PostgreSQL server for the session, found by name)
+    facility_url,
+    postgres_server,
+)
 
 # Headless Qt with a desktop-sized virtual screen (the offscreen default is 800x800, smaller
 # than the window's minimum width, which would clamp restored geometry).

@@ -18,9 +18,11 @@ import json
 import sys
 import threading
 from collections.abc import Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any, TextIO
 
+from stagectl.commands.facility import check_store_url, open_facility
 from stagectl.config.model import StageConfig
 from stagectl.core.timecode import FrameRate, TimecodeError
 from stagectl.stage.conform_jobs import (
@@ -32,6 +34,7 @@ from stagectl.stage.conform_jobs import (
     run_conform,
 )
 from stagectl.stage.takes import takes_folder
+from stagectl.takes.conform.match import TakeOpener
 from stagectl.takes.conform.package import DEFAULT_FORMATS, Package
 from stagectl.takes.export.registry import FORMATS
 
@@ -153,9 +156,10 @@ def _print_outcome(outcome: ConformOutcome, kind: str, as_json: bool, out: TextI
 
 
 def conform_command(config: StageConfig, args: Any, *, stop: threading.Event | None = None,
-                    out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+                    out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Run ``stagectl conform clips|cut`` as parsed into ``args`` (see the module docstring); ``stop``
     (Ctrl+C) ends it after the package being written."""
+    out, err = out or sys.stdout, err or sys.stderr
     from stagectl.commands.takes import open_store  # recovers an interrupted take; says where it failed
 
     try:
@@ -164,9 +168,15 @@ def conform_command(config: StageConfig, args: Any, *, stop: threading.Event | N
     except UsageError as exc:
         print(f"{PROG}: {exc}", file=err)
         return 2
-    with open_store(config):
-        pass
-    folder = takes_folder(config)
+    if getattr(args, "store", None):  # the facility store: every stage's takes, read only
+        url = check_store_url(args.store)
+        with open_facility(url):  # reachable, its schema known: else the error says so before any work
+            pass
+        folder: Path | TakeOpener = partial(open_facility, url)
+    else:
+        with open_store(config):
+            pass
+        folder = takes_folder(config)
     kind = "event" if request.kind == "cut" else "clip"
     if args.dry_run:
         return _print_plan(plan_conform(folder, request), args.json, out, err)

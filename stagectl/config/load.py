@@ -20,6 +20,7 @@ from typing import Any
 
 import lens
 from stagectl.config.devices import DeviceTableChecker
+from stagectl.config.facility import FacilityTableChecker
 from stagectl.config.model import (
     DEFAULT_RATE_HZ,
     FUTURE_PROTOCOLS,
@@ -47,7 +48,8 @@ __all__ = [
     "load_stage", "parse_stage", "source_name",
 ]
 
-_TOP_KEYS = ("stage", "cameras", "sources", "outputs", "devices", "control", "looks", "discovery", "takes")
+_TOP_KEYS = ("stage", "cameras", "sources", "outputs", "devices", "control", "looks", "discovery", "takes",
+             "facility")
 _STAGE_KEYS = ("name", "frame_rate", "drop_frame")
 _CAMERA_KEYS = ("name", "delay_ms", "delay_frames", "smoothing", "lens", "sensor_mm")
 _CAMERA_NAME = re.compile(r"[A-Za-z0-9 _.-]{1,32}")
@@ -203,7 +205,8 @@ def parse_stage(text: str, path: str | None = None, base_dir: Path | None = None
     return config
 
 
-class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker, TakesTableChecker):
+class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker, TakesTableChecker,
+               FacilityTableChecker):
     """Validates the tomllib data of one stage file, collecting every error instead of stopping at the first.
 
     Each builder (``stage``, ``camera``, ``source``) returns None when it recorded an error.
@@ -236,12 +239,13 @@ class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker, Takes
         looks = self.looks(data, self.base_dir)
         discovery = self.discovery(data)
         takes = self.takes(data, self.base_dir, names)
+        facility = self.facility(data)
         if stage is None or self.errors:
             return None
         extra = {k: v for k, v in data.items() if k in FUTURE_TABLES}
         return StageConfig(*stage, tuple(c for c in cameras if c), tuple(s for s in sources if s),
                            Path(self.path) if self.path else None, extra, tuple(o for o in outputs if o),
-                           tuple(d for d in devices if d), control, looks, discovery, takes)
+                           tuple(d for d in devices if d), control, looks, discovery, takes, facility)
 
     def stage(self, data: Mapping[str, Any]) -> tuple[str, FrameRate, bool] | None:
         table = self.section(data, "stage", "a [stage] table with name and frame_rate", required=True)

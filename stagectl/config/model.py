@@ -225,6 +225,17 @@ class TakesConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class FacilityConfig:
+    """The ``[facility]`` table: the shared PostgreSQL store every take is replicated to."""
+
+    database: str
+    """``postgresql://user@host:port/dbname``, never with a password (libpq reads PGPASSWORD / ~/.pgpass)."""
+    stage_id: str
+    """This stage's name in the facility (``stage-3``): the takes of every stage share one database."""
+    connect_timeout_s: float = 3.0
+
+
+@dataclass(frozen=True, slots=True)
 class StageConfig:
     """A validated stage file."""
 
@@ -245,6 +256,8 @@ class StageConfig:
     """Zeroconf browsing (``[discovery]``)."""
     takes: TakesConfig = field(default_factory=TakesConfig)
     """Recording (``[takes]``)."""
+    facility: FacilityConfig | None = None
+    """Replication to the facility store (``[facility]``); None: the takes stay on this stage only."""
 
     def sources_for(self, camera: str) -> tuple[SourceConfig, ...]:
         """The sources feeding ``camera``, in file order."""

@@ -35,17 +35,20 @@ from stagectl.core.opentrackio.static import build_static
 from stagectl.core.samples import FilmBack, choose_film_back
 from stagectl.discovery.stage import StageDiscovery
 from stagectl.stage.devices import DeviceRegistry
+from stagectl.stage.facility import make_facility
 from stagectl.stage.lighting import StageLighting, make_cue_engine
 from stagectl.stage.outputs import StageOutputs
 from stagectl.stage.pipeline import CameraPipeline
 from stagectl.stage.snapshot import CameraStatus, SourceStatus, StageSnapshot
 from stagectl.stage.sources import make_sources
 from stagectl.stage.status import control_dict, lighting_dict, status_dict
-from stagectl.stage.takes import make_recorder, takes_dict, tracker_vendors
+from stagectl.stage.takes import make_recorder, takes_dict, takes_folder, tracker_vendors
 from tracking.source import TrackingSource
 
 #: How often health (rate, stale, down) is re-evaluated.
 MONITOR_PERIOD_S = 0.1
+#: What the replicator gets to finish the batch it is sending when the stage stops (it resumes next run).
+FACILITY_STOP_S = 0.3
 
 
 class Stage:
@@ -62,6 +65,7 @@ class Stage:
             devices are added and removed here while running.
         lighting: looks, the cue engine and the lighting status (``[looks]``).
         recorder: the take recorder (``[takes]``).
+        facility: replication of the takes to the facility store (``[facility]``), None without one.
         control: the OSC control-in server (``[control]``), None without one.
         discovery: zeroconf browsing and adverts (``[discovery]``).
     """
@@ -93,6 +97,7 @@ class Stage:
         self.lighting = StageLighting(config, engine, self.devices, self.discovery, self.events)
         self.recorder = make_recorder(config, self.clock, self.events, self.cameras, self.lens_solvers,
                                       self.lighting.live_look, self.sources, camera_info_of=self.camera_info)
+        self.facility = make_facility(config.facility, takes_folder(config), self.events)
         control = config.control
         self.control = None if control is None else ControlServer(
             control.listen, StageControlActions(engine, self.devices, self.recorder), allow=control.allow,
@@ -224,6 +229,8 @@ class Stage:
         await self.devices.async_start()
         await self.lighting.async_start()
         await self.recorder.async_start()
+        if self.facility is not None and self.recorder.ready:  # it reads the store the recorder opened
+            await asyncio.to_thread(self.facility.start)
         await self._async_start_control()
         self._monitor = loop.create_task(self._async_monitor(), name="stage health monitor")
         self.started = True
@@ -262,6 +269,9 @@ class Stage:
                 await part.async_stop()
             except Exception as exc:  # keep closing the rest
                 self.events.post(Level.ERROR, name, "error", f"error while stopping: {exc}")
+        facility_stopped = None  # after the recorder (its last batches are committed), beside the rest
+        if self.facility is not None:
+            facility_stopped = asyncio.ensure_future(asyncio.to_thread(self.facility.stop, FACILITY_STOP_S))
         try:
             await self.outputs.async_stop()
         except Exception as exc:  # keep closing the sources
@@ -275,6 +285,11 @@ class Stage:
             await discovery_stopped
         except Exception as exc:  # the stage has stopped; say what zeroconf did
             self.events.post(Level.ERROR, "discovery", "error", f"error while stopping: {exc}")
+        try:
+            if facility_stopped is not None:
+                await facility_stopped
+        except Exception as exc:  # what was not sent is sent next time
+            self.events.post(Level.ERROR, "facility", "error", f"error while stopping: {exc}")
         self.started = False
 
     async def _async_monitor(self) -> None:
@@ -284,6 +299,8 @@ class Stage:
                 new = source.health.evaluate(now)
                 if new is not None:
                     self._report_state(source, new)
+            if self.facility is not None:
+                self.facility.observe(self.recorder.status())
             await asyncio.sleep(MONITOR_PERIOD_S)
 
     def _report_state(self, source: TrackingSource, state: StreamState) -> None:
@@ -366,7 +383,8 @@ class Stage:
         """The ``--status-json`` object (a public contract: keys are added, never removed)."""
         return {**status_dict(self.snapshot()), **lighting_dict(self.lighting.latest),
                 **takes_dict(self.recorder.status()),
-                **control_dict(None if self.control is None else self.control.status())}
+                **control_dict(None if self.control is None else self.control.status()),
+                **({"facility": None} if self.facility is None else self.facility.status_dict())}
 
 
 def _read_lens(path: Path) -> tuple[LensSolver | None, str | None]:

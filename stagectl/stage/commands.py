@@ -100,9 +100,13 @@ def run_export(folder: Path, take_ids: Sequence[int], formats: Sequence[str], ou
     return result
 
 
-def _write_flags(folder: Path, take_id: int, flags: Mapping[str, Any]) -> int:
+def _write_flags(folder: Path, take_id: int, flags: Mapping[str, Any],
+                 changed: Callable[[], None] | None = None) -> int:
+    """Write a take's flags; then ``changed()`` (the facility replicator is woken to send them)."""
     with TakeStore(folder) as store:
         store.set_flags(take_id, **flags)
+    if changed is not None:
+        changed()
     return take_id
 
 
@@ -321,11 +325,12 @@ class StageCommands:
                        notes: str | None = None, done: Done | None = None) -> Future[int]:
         """Circle, mark NG or annotate a stored take (written to the take store on a thread); the
         result is the take id."""
-        folder = self._stage.recorder.folder
+        folder, facility = self._stage.recorder.folder, self._stage.facility
         given = (("circled", circled), ("no_good", no_good), ("notes", notes))
         flags = {key: value for key, value in given if value is not None}
-        return self._on_thread(f"take {take_id} flags", lambda _cancel: _write_flags(folder, take_id, flags),
-                               done)
+        changed = None if facility is None else facility.wake
+        return self._on_thread(f"take {take_id} flags",
+                               lambda _cancel: _write_flags(folder, take_id, flags, changed), done)
 
     def export_takes(self, take_ids: Sequence[int], formats: Sequence[str], out_dir: Path, *,
                      progress: Progress | None = None, cancel: threading.Event | None = None,

@@ -27,7 +27,7 @@ from typing import Any, Literal
 
 from stagectl.core.errors import StageError
 from stagectl.core.timecode import FrameRate
-from stagectl.takes.conform.match import ClipMatch
+from stagectl.takes.conform.match import ClipMatch, TakeOpener
 from stagectl.takes.conform.model import Clip, ConformError, CutEvent
 from stagectl.takes.conform.package import Package
 from stagectl.takes.conform.run import ConformResult, conform_clips, conform_cut, plan, with_handles
@@ -202,8 +202,9 @@ def _package_clips(read: ConformInput, handles: int) -> tuple[list[str], list[Cl
     return [e.name for e in read.events], [with_handles(e.clip, handles) for e in read.events]
 
 
-def plan_conform(folder: Path, request: ConformRequest) -> ConformPlan:
-    """Read the request and match every clip against the takes in ``folder``; nothing is written."""
+def plan_conform(folder: Path | TakeOpener, request: ConformRequest) -> ConformPlan:
+    """Read the request and match every clip against the takes in ``folder`` (a takes folder, or an opener
+    of the facility store); nothing is written."""
     read = read_request(request)
     names, clips = _package_clips(read, request.handles)
     matches = plan(clips, folder, camera_map=request.camera_map)
@@ -221,8 +222,8 @@ def _enrich(read: ConformInput, result: ConformResult, out_dir: Path, outcome: C
     outcome.warnings += written.warnings
 
 
-def run_conform(folder: Path, request: ConformRequest, formats: Sequence[str] | None, out_dir: Path,
-                progress: Progress, cancel: threading.Event) -> ConformOutcome:
+def run_conform(folder: Path | TakeOpener, request: ConformRequest, formats: Sequence[str] | None,
+                out_dir: Path, progress: Progress, cancel: threading.Event) -> ConformOutcome:
     """Read, match and write every package of ``request`` into ``out_dir`` (see the module docstring).
 
     A failure (an unreadable source, a folder that cannot be written) is the outcome's ``error``, never

@@ -38,6 +38,7 @@ from stagectl.core.logutil import RateLimiter, with_suppressed
 from stagectl.core.ringbuffer import COLUMNS
 from stagectl.discovery.mdns import FoundDevice
 from stagectl.stage.assembly import Stage
+from stagectl.stage.facility import FacilityView
 from stagectl.stage.outputs import OutputStatus
 from stagectl.stage.snapshot import CameraStatus, SourceStatus
 from stagectl.takes.recorder import RecorderStatus
@@ -153,6 +154,8 @@ class StageView:
     """The ``--status-json`` line (``Stage.status``), at most :data:`STATUS_PERIOD_S` old."""
     stage_file: str | None = None
     """The stage file's path (None: the built-in demo stage)."""
+    facility: FacilityView | None = None
+    """Replication to the facility store (None: the stage has no ``[facility]``)."""
 
     def camera(self, name: str | None) -> CameraStatus | None:
         """The camera called ``name`` (None when there is none)."""
@@ -275,7 +278,8 @@ def build_view(stage: Stage, *, sequence: int = 0, history_cameras: Iterable[str
         frustum=frustum_view(stage.frustum_senders, stage.outputs.clients),
         takes=TakesView(recorder.status(), tuple(recorder.cameras), recorder.folder),
         events=events[0], events_posted=events[1], status_json=status_json,
-        stage_file=None if path is None else str(path))
+        stage_file=None if path is None else str(path),
+        facility=None if stage.facility is None else stage.facility.view())
 
 
 class StageViewPublisher:

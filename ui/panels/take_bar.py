@@ -13,6 +13,10 @@ take's slate is fixed at record). "Note" adds an operator note into the take in 
 Lag: records waiting for the journal thread, batches waiting for the committer and the age of
 the last commit, green while small, amber while growing, red past :data:`LAG_FAULT` or with an
 error (its text is shown).
+
+Facility: on a stage with ``[facility]`` a small line says how the newest takes stand in the facility
+store (synced, pending, behind N s, error and why), dim while all is well, amber while the database is
+down (the takes are safe here), red for an error.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ from PySide6.QtWidgets import (
 )
 
 from stagectl.stage.commands import StageCommands
+from stagectl.stage.facility import bar_summary
 from stagectl.stage.view import RecorderStatus, StageView
 from stagectl.takes.model import Slate
 from ui import theme
@@ -89,6 +94,7 @@ def lag_level(status: RecorderStatus) -> tuple[str, str]:
 
 
 LAG_COLOURS = {"ok": theme.STATE_COLOURS["up"], "warn": theme.WARNING_TEXT, "fault": theme.FAULT_TEXT}
+FACILITY_COLOURS = {"ok": theme.DIM_TEXT, "warn": theme.WARNING_TEXT, "fault": theme.FAULT_TEXT}
 
 
 def elapsed_text(seconds: float) -> str:
@@ -152,6 +158,8 @@ class TakeBar(QWidget):
         self.lag_label.setToolTip("Recorder lag: records waiting for the journal · batches waiting for "
                                   "the take store · seconds since the last commit")
         self.refusal_label = _label("", colour=theme.FAULT_TEXT, bold=True)
+        self.facility_label = _label("", 0.9, colour=theme.DIM_TEXT)
+        self.facility_label.setVisible(view.facility is not None)
 
         self.production = QLineEdit()
         self.scene = QLineEdit()
@@ -206,6 +214,8 @@ class TakeBar(QWidget):
         top.addWidget(self.samples_label)
         top.addStretch(1)
         top.addWidget(self.refusal_label)
+        top.addSpacing(12)
+        top.addWidget(self.facility_label)
         top.addSpacing(12)
         top.addWidget(self.lag_label)
         slate = QHBoxLayout()
@@ -321,6 +331,12 @@ class TakeBar(QWidget):
         self.lag_label.setText(f"● {text}")
         self.lag_label.setStyleSheet(f"color: {LAG_COLOURS[level]};")
         self._show_refusal()
+        if view.facility is not None:
+            level, text, tip = bar_summary(view.facility)
+            if self.facility_label.text() != text or self.facility_label.toolTip() != tip:
+                self.facility_label.setText(text)
+                self.facility_label.setToolTip(tip)
+                self.facility_label.setStyleSheet(f"color: {FACILITY_COLOURS[level]};")
         self._show_slate(status.slate, editable=status.ready and not status.recording)
         self.note_edit.setEnabled(status.recording)
         self.note_button.setEnabled(status.recording)

@@ -12,6 +12,10 @@ committed.
 Newest takes first. The filter matches every word typed against the name, scene, shot and
 notes; "circled only" and "hide NG" narrow it further. "Export…" opens the export dialog for
 the selected takes; "Conform…" the conform dialog (camera clips or a cut matched to every take).
+
+"Facility store…" shows the takes of every stage from the facility's PostgreSQL store instead (read
+only: flags are edited on the stage that recorded a take); the line above the table always says which
+store is shown, and "This stage" comes back to the stage's own folder.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QLineEdit,
     QPushButton,
@@ -39,14 +44,23 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from stagectl.config.facility import redacted
 from stagectl.stage.commands import StageCommands
 from stagectl.stage.view import RecorderStatus, StageView
 from stagectl.takes.model import TakeData
 from ui import theme
 from ui.panels.conform_dialog import ConformDialog
 from ui.panels.export_dialog import ExportDialog
+from ui.panels.store_source import StoreSource
 from ui.panels.take_details import STATE_COLOURS, TakeDetails, duration_text
-from ui.panels.take_list import TakeRow, list_takes, matches, read_take
+from ui.panels.take_list import (
+    TakeRow,
+    list_facility_takes,
+    list_takes,
+    matches,
+    read_facility_take,
+    read_take,
+)
 from ui.panels.take_plots import TakePlots
 from ui.workers import Task, run_task
 
@@ -56,7 +70,7 @@ RECOVERED_TIP = "interrupted (a crash): rebuilt from its journal"
 __all__ = ["COLUMNS", "TakeRow", "TakesBrowser", "list_takes", "matches", "read_take"]
 
 
-class TakesBrowser(QWidget):
+class TakesBrowser(StoreSource, QWidget):
     """The Takes dock's contents (see the module docstring).
 
     Args:
@@ -69,6 +83,8 @@ class TakesBrowser(QWidget):
         details / plots: the selected take's pane and plots.
         export_dialog / conform_dialog: the export / conform dialog last opened (None before).
         error: the last store error shown ("" when none).
+        store_url: the facility store shown (None: the takes folder).
+        store_dialog: the "Facility store…" URL dialog last opened (None before).
     """
 
     def __init__(self, folder: Path, commands: StageCommands | None = None,
@@ -87,6 +103,9 @@ class TakesBrowser(QWidget):
         self._wanted: int | None = None  # the take the details should show
         self._poll_key: tuple[object, ...] | None = None
         self._polled_at = 0.0
+        self.store_url: str | None = None
+        self.store_dialog: QInputDialog | None = None
+        self._facility_default = ""  # the stage's own [facility] database, offered in the dialog
 
         self.filter_edit = QLineEdit(self)
         self.filter_edit.setPlaceholderText("filter: name, scene, shot, notes")
@@ -100,6 +119,13 @@ class TakesBrowser(QWidget):
         self.conform_button = QPushButton("Conform…", self)
         self.conform_button.setToolTip("Camera clips (media, ALE, CSV) or a cut (EDL, OTIO, FCP XML) matched "
                                        "to the takes: a tracking package per clip")
+        self.facility_button = QPushButton("Facility store…", self)
+        self.facility_button.setToolTip("Show the takes of every stage from the facility's PostgreSQL store "
+                                        "(read only)")
+        self.local_button = QPushButton("This stage", self)
+        self.local_button.setToolTip("Back to this stage's own takes folder")
+        self.local_button.setVisible(False)
+        self.source_label = QLabel("", self)
         self.status_label = QLabel("", self)
         self.status_label.setStyleSheet(f"color: {theme.DIM_TEXT};")
         self.table = QTableWidget(0, len(COLUMNS), self)
@@ -122,10 +148,11 @@ class TakesBrowser(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.export_button.clicked.connect(self.open_export)
         self.conform_button.clicked.connect(self.open_conform)
+        self.facility_button.clicked.connect(self.ask_store)
+        self.local_button.clicked.connect(lambda: self.open_store(None))
         self.table.itemSelectionChanged.connect(self._on_selection)
         self.details.flag_changed.connect(self.set_flag)
-        self.export_button.setVisible(commands is not None)
-        self.conform_button.setVisible(commands is not None)
+        self._show_source()
         self.refresh()
 
     @classmethod
@@ -144,9 +171,12 @@ class TakesBrowser(QWidget):
         bar.addWidget(self.refresh_button)
         bar.addWidget(self.export_button)
         bar.addWidget(self.conform_button)
+        bar.addWidget(self.facility_button)
+        bar.addWidget(self.local_button)
         top = QWidget(self)
         top_layout = QVBoxLayout(top)
         top_layout.setContentsMargins(0, 0, 0, 0)
+        top_layout.addWidget(self.source_label)
         top_layout.addLayout(bar)
         top_layout.addWidget(self.table, 1)
         top_layout.addWidget(self.status_label)
@@ -171,8 +201,9 @@ class TakesBrowser(QWidget):
         if self.list_task is not None and self.list_task.running:
             self._refresh_again = True
             return
-        folder = self.folder
-        self.list_task = run_task("list takes", lambda _progress, _cancel: list_takes(folder))
+        folder, url = self.folder, self.store_url
+        self.list_task = run_task("list takes", lambda _progress, _cancel: list_takes(folder) if url is None
+                                  else list_facility_takes(url))
         self.list_task.succeeded.connect(self._on_list)
         self.list_task.failed.connect(self._on_failed)
         self.list_task.finished.connect(self._on_list_finished)
@@ -213,7 +244,7 @@ class TakesBrowser(QWidget):
         base = theme.DIM_TEXT if info.no_good else theme.TEXT
         cells = (
             (str(info.take_id), base, ""),
-            (info.name, base, info.notes or s.notes),
+            (f"{row.stage}:{info.name}" if row.stage else info.name, base, info.notes or s.notes),
             (info.state, state_colour, RECOVERED_TIP if info.state == "recovered" else ""),
             ("●" if info.circled else "", theme.ACCENT, "circled" if info.circled else ""),
             ("NG" if info.no_good else "", theme.FAULT_TEXT, "no good" if info.no_good else ""),
@@ -250,7 +281,7 @@ class TakesBrowser(QWidget):
         total = len(self.rows)
         self.status_label.setText(
             self.error or (f"{shown} of {total} takes" if shown != total else f"{total} takes")
-            + f" · {self.folder}")
+            + f" · {self.folder if self.store_url is None else redacted(self.store_url)}")
         self._on_selection()  # a selected take the filter hides is no longer shown
 
     def visible_ids(self) -> list[int]:
@@ -295,8 +326,9 @@ class TakesBrowser(QWidget):
         self._wanted = wanted
         if shown is None or shown.info.take_id != wanted:
             self.details.show_take(None, f"reading take {wanted}…")
-        folder = self.folder
-        self.read_task = run_task(f"read take {wanted}", lambda _p, _c: read_take(folder, wanted))
+        folder, url = self.folder, self.store_url
+        self.read_task = run_task(f"read take {wanted}", lambda _p, _c: read_take(folder, wanted)
+                                  if url is None else read_facility_take(url, wanted))
         self.read_task.succeeded.connect(self._on_read)
         self.read_task.failed.connect(self._on_failed)
 
@@ -309,8 +341,11 @@ class TakesBrowser(QWidget):
     def set_flag(self, take_id: int, key: str, value: object) -> None:
         """Write a circle / NG / notes change to the store (``StageCommands.set_take_flags``), then
         refresh the list."""
-        if self.commands is None:
-            self._on_failed("takes are read-only here: no stage to write them")
+        if self.commands is None or self.store_url is not None:
+            self._on_failed("takes are read-only here: no stage to write them" if self.commands is None else
+                            "the facility store is read-only here: circle, NG and notes are edited on the "
+                            "stage that recorded the take (they reach the facility from there)")
+            self.details.show_take(self.details.take)  # the check boxes back to what is stored
             return
         flag: dict[str, Any] = {"notes": str(value)} if key == "notes" else {key: bool(value)}
         self.commands.set_take_flags(take_id, done=self._on_flag_written, **flag)
@@ -343,6 +378,8 @@ class TakesBrowser(QWidget):
     def update_view(self, view: StageView) -> None:
         """The window's view feed: every :data:`POLL_MS`, look for takes started or finished."""
         self._frame_rate = view.frame_rate
+        if view.facility is not None:
+            self._facility_default = view.facility.database
         now = time.monotonic()
         if now - self._polled_at >= POLL_MS / 1000.0:
             self._polled_at = now

@@ -16,9 +16,11 @@ cameras named.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
@@ -103,13 +105,28 @@ class ClipMatch:
         return list(dict.fromkeys(s.take_name for s in self.segments))
 
 
-class TakeIndex:
-    """The take store as conform reads it: every take's span, takes read on demand (a few kept)."""
+class TakeReader(Protocol):
+    """What conform reads of a take store: the local one (a takes folder) or the facility store."""
 
-    def __init__(self, store_folder: Path, keep: int = 3) -> None:
-        self.folder = store_folder
-        with TakeStore(store_folder, readonly=True) as store:
-            self.infos: list[TakeInfo] = store.takes()
+    def takes(self) -> list[TakeInfo]: ...
+    def read(self, take_id: int) -> TakeData: ...
+
+
+TakeOpener = Callable[[], AbstractContextManager[TakeReader]]
+"""Opens a take store for reading (``lambda: FacilityStore(url)``); conform closes it after each use."""
+
+
+class TakeIndex:
+    """The take store as conform reads it: every take's span, takes read on demand (a few kept).
+
+    ``store``: a takes folder, or a :data:`TakeOpener` (the facility store)."""
+
+    def __init__(self, store: Path | TakeOpener, keep: int = 3) -> None:
+        self.folder = store if isinstance(store, Path) else None
+        self._open: TakeOpener = store if not isinstance(store, Path) else (
+            lambda: TakeStore(store, readonly=True))
+        with self._open() as reader:
+            self.infos: list[TakeInfo] = reader.takes()
         self._keep = keep
         self._takes: OrderedDict[int, TakeData] = OrderedDict()
         self._times: dict[tuple[int, str], SampleTimes] = {}
@@ -119,8 +136,8 @@ class TakeIndex:
         """Take ``take_id`` as read from the store (kept while it is one of the last few asked for)."""
         data = self._takes.get(take_id)
         if data is None:
-            with TakeStore(self.folder, readonly=True) as store:
-                data = store.read(take_id)
+            with self._open() as reader:
+                data = reader.read(take_id)
             self._takes[take_id] = data
             while len(self._takes) > self._keep:
                 old, _ = self._takes.popitem(last=False)

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stagectl.takes.conform.enrich import enrich_values
-from stagectl.takes.conform.match import ClipMatch, TakeIndex, match_clip
+from stagectl.takes.conform.match import ClipMatch, TakeIndex, TakeOpener, match_clip
 from stagectl.takes.conform.model import Clip, ConformError, CutEvent
 from stagectl.takes.conform.package import DEFAULT_FORMATS, Package, folder_name, write_package
 from stagectl.takes.conform.resample import Resampled, resample
@@ -40,8 +40,8 @@ class ConformResult:
     cancelled: bool = False
 
 
-def _index(store_folder: Path) -> TakeIndex:
-    if not store_folder.is_dir():
+def _index(store_folder: Path | TakeOpener) -> TakeIndex:
+    if isinstance(store_folder, Path) and not store_folder.is_dir():
         raise ConformError(f"the take store {store_folder} does not exist; give the takes folder "
                            "([takes] dir of the stage file)")
     return TakeIndex(store_folder)
@@ -51,7 +51,7 @@ def _order(clips: Sequence[Clip]) -> list[int]:
     return sorted(range(len(clips)), key=lambda i: (float(axis_of(clips[i].start)), i))
 
 
-def plan(clips: Sequence[Clip], store_folder: Path, camera_map: Mapping[str, str] | None = None
+def plan(clips: Sequence[Clip], store_folder: Path | TakeOpener, camera_map: Mapping[str, str] | None = None
          ) -> list[ClipMatch]:
     """Each clip matched to its take(s) and camera (input order); nothing written."""
     index = _index(store_folder)
@@ -85,7 +85,7 @@ def _unique(names: Sequence[str]) -> tuple[list[str], list[str]]:
     return out, notes
 
 
-def _conform(clips: Sequence[Clip], names: Sequence[str], store_folder: Path, out_dir: Path,
+def _conform(clips: Sequence[Clip], names: Sequence[str], store_folder: Path | TakeOpener, out_dir: Path,
              camera_map: Mapping[str, str] | None, formats: Sequence[str] | None, progress: Progress | None,
              cancel: threading.Event | None) -> ConformResult:
     chosen = _check_formats(formats)
@@ -117,7 +117,7 @@ def _conform(clips: Sequence[Clip], names: Sequence[str], store_folder: Path, ou
     return result
 
 
-def conform_clips(clips: Sequence[Clip], store_folder: Path, out_dir: Path, *,
+def conform_clips(clips: Sequence[Clip], store_folder: Path | TakeOpener, out_dir: Path, *,
                   camera_map: Mapping[str, str] | None = None, formats: Sequence[str] | None = None,
                   progress: Progress | None = None, cancel: threading.Event | None = None) -> ConformResult:
     """A package per clip in ``out_dir/<clip name>/`` (:mod:`.package`); formats default to
@@ -136,9 +136,10 @@ def with_handles(clip: Clip, handles: int) -> Clip:
                 camera=clip.camera, reel=clip.reel, source=clip.source, columns=clip.columns)
 
 
-def conform_cut(events: Sequence[CutEvent], store_folder: Path, out_dir: Path, *, handles: int = 0,
-                camera_map: Mapping[str, str] | None = None, formats: Sequence[str] | None = None,
-                progress: Progress | None = None, cancel: threading.Event | None = None) -> ConformResult:
+def conform_cut(events: Sequence[CutEvent], store_folder: Path | TakeOpener, out_dir: Path, *,
+                handles: int = 0, camera_map: Mapping[str, str] | None = None,
+                formats: Sequence[str] | None = None, progress: Progress | None = None,
+                cancel: threading.Event | None = None) -> ConformResult:
     """A package per cut event in ``out_dir/<event name>/``: the event's source range plus ``handles``
     frames before and after."""
     clips = [with_handles(e.clip, handles) for e in events]

@@ -160,7 +160,6 @@ class Replicator:
         except FacilitySchemaError as exc:
             self._close_pool()
             if self._state != "schema":
-                log.error("%s", exc)
                 self._event("error", str(exc))
             self._state, self._error = "schema", str(exc)
             self._publish(force=True)
@@ -172,7 +171,6 @@ class Replicator:
             message = (f"facility database {where(self.settings.url)} unreachable ({reason}): takes are kept "
                        f"locally and sent when it is back; retrying in {wait:g} s")
             if self._failures == 0:
-                log.warning("%s", message)
                 self._event("warning", message)
             else:
                 log.debug("%s", message)
@@ -182,7 +180,6 @@ class Replicator:
             return wait
         if self._failures:
             message = f"facility database {where(self.settings.url)} reachable again: replication resumed"
-            log.info("%s", message)
             self._event("info", message)
             self._failures = 0
         self._state, self._error = "ok", None
@@ -314,11 +311,16 @@ class Replicator:
                 pool.close(timeout=1.0)
 
     def _event(self, level: str, message: str) -> None:
-        if self._on_event is not None:
-            try:
-                self._on_event(level, message)
-            except Exception:  # a listener's failure is its own; replication goes on
-                log.exception("facility replication listener failed")
+        """Say ``message`` once: to the listener when there is one (the stage's event log, which prints
+        it), else to this module's logger at ``level``; the logger hears it at DEBUG either way."""
+        if self._on_event is None:
+            log.log(logging.getLevelName(level.upper()), "%s", message)
+            return
+        log.debug("%s", message)
+        try:
+            self._on_event(level, message)
+        except Exception:  # a listener's failure is its own; replication goes on
+            log.exception("facility replication listener failed")
 
     def _publish(self, force: bool = False) -> None:
         now = time.monotonic()

@@ -101,9 +101,10 @@ def test_replication_resumes_after_the_server_stops_mid_take(tmp_path: Path, fac
     assert status.state == "ok", status
     assert [level for level, _ in events] == ["warning", "info"], events  # one warning per outage
     assert "unreachable" in events[0][1], events
+    # Said once: to the listener (the stage's event log prints it); the module's own logger only at DEBUG.
     warnings = [r for r in caplog.records if r.name.startswith("stagectl.takes.facility")
                 and r.levelno >= logging.WARNING]
-    assert len(warnings) == 1, [r.getMessage() for r in warnings]
+    assert warnings == [], [r.getMessage() for r in warnings]
     assert_same(folder, facility_url, "stage-3")
 
 
