@@ -63,8 +63,11 @@ def test_a_take_is_replicated_its_state_shown_and_a_flags_edit_sent(tmp_path: Pa
         assert found is not None
         take_id = found
         wait_until(lambda: _local_state(tmp_path, take_id) == "complete", what="the take committed")
+        # Synced, and named: the name comes from the recorder's status, seen on the stage's next tick
+        # (10 a second), which may come a moment after the replicator's pass.
         synced = wait_until(
-            lambda: (_facility(runner)["takes"].get(str(take_id)) or {}).get("state") == "synced",
+            lambda: (_facility(runner)["takes"].get(str(take_id)) or {}).get("state") == "synced"
+            and _facility(runner)["takes"][str(take_id)]["name"] == name,
             what="the take synced", detail=lambda: _facility(runner))
         assert synced
         state = _facility(runner)
