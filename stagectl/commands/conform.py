@@ -36,7 +36,7 @@ from stagectl.stage.conform_jobs import (
 from stagectl.stage.takes import takes_folder
 from stagectl.takes.conform.match import TakeOpener
 from stagectl.takes.conform.package import DEFAULT_FORMATS, Package
-from stagectl.takes.export.registry import FORMATS
+from stagectl.takes.export.registry import ExportError, parse_formats
 
 __all__ = ["UsageError", "conform_command", "parse_conform_formats", "print_table"]
 
@@ -50,15 +50,11 @@ class UsageError(ValueError):
 
 
 def parse_conform_formats(text: str) -> list[str]:
-    """``usd,chan`` -> ["usd", "chan"]; ``all`` -> every package format; UsageError naming the known."""
-    names = [n.strip().lower() for n in text.split(",") if n.strip()]
-    if names == ["all"]:
-        return list(DEFAULT_FORMATS)
-    unknown = [n for n in names if n not in FORMATS]
-    if unknown or not names:
-        raise UsageError(f"unknown format(s) {', '.join(unknown) or '(none given)'} in --formats; known: "
-                         f"{', '.join(DEFAULT_FORMATS)} or all")
-    return list(dict.fromkeys(names))
+    """``--formats`` of a package (``all``: every package format); UsageError naming the known ones."""
+    try:
+        return parse_formats(text, DEFAULT_FORMATS)
+    except ExportError as exc:
+        raise UsageError(f"{exc} (in --formats)") from None
 
 
 def _request(args: Any, config: StageConfig) -> ConformRequest:

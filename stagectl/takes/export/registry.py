@@ -57,15 +57,17 @@ FORMATS: dict[str, Format] = {f.name: f for f in (
 )}
 
 
-def parse_formats(text: str) -> list[str]:
-    """``usd,chan`` -> ["usd", "chan"]; ``all`` -> every format. ExportError naming the known ones."""
+def parse_formats(text: str, every: Sequence[str] | None = None) -> list[str]:
+    """``usd,chan`` -> ["usd", "chan"]; ``all`` -> ``every`` (default: every format). ExportError naming
+    the ones allowed."""
+    allowed = list(FORMATS) if every is None else list(every)
     names = [n.strip().lower() for n in text.split(",") if n.strip()]
     if names == ["all"]:
-        return list(FORMATS)
-    unknown = [n for n in names if n not in FORMATS]
+        return allowed
+    unknown = [n for n in names if n not in allowed]
     if unknown or not names:
-        raise ExportError(f"unknown export format(s) {', '.join(unknown) or '(none given)'}; "
-                          f"known: {', '.join(FORMATS)} or all")
+        raise ExportError(f"unknown format(s) {', '.join(unknown) or '(none given)'}; "
+                          f"known: {', '.join(allowed)} or all")
     return list(dict.fromkeys(names))
 
 
