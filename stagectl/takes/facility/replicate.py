@@ -73,12 +73,14 @@ class Replicator:
         self._local_inode: int | None = None
         self._takes: dict[int, TakeSync] = {}
         self._known: dict[str, str] = {}  # take key -> local hash the facility holds complete
+        self._theirs_ns: dict[int, int | None] = {}  # local id -> the facility's last sample at last contact
         self._state = "stopped"
         self._error: str | None = None
         self._sent_samples = self._sent_bytes = 0
         self._failures = 0
         self._status = ReplicationStatus("stopped", None, {}, 0, 0)
         self._published = 0.0
+        self._refreshed = 0.0
 
     # --- any thread ---------------------------------------------------------------------------------
 
@@ -146,12 +148,32 @@ class Replicator:
             with self._cond:
                 self._completed = max(self._completed, generation)
                 self._cond.notify_all()
-                end = time.monotonic() + wait
-                while not self._stopping and not self._urgent and not (self._wanted and self._state == "ok"):
-                    left = end - time.monotonic()
-                    if left <= 0:
-                        break
-                    self._cond.wait(left)
+            end = time.monotonic() + wait
+            while self._sleep_until(end):  # woken while the database is away: the takes' lag from local
+                self._refresh_local_view()
+
+    def _sleep_until(self, end: float) -> bool:
+        """Wait for the next pass (``end``, a request, or a wake while the database is up). True: woken
+        while the database is away, at most once a second (to show how far behind the takes are)."""
+        with self._cond:
+            while not self._stopping and not self._urgent and not (self._wanted and self._state == "ok"):
+                now = time.monotonic()
+                if self._wanted and self._state == "down" and now - self._refreshed >= POLL_S:
+                    self._wanted = False
+                    self._refreshed = now
+                    return True
+                if now >= end:
+                    break
+                self._cond.wait(end - now)
+            return False
+
+    def _refresh_local_view(self) -> None:
+        """Each take's state and lag from the local store alone (the database is away)."""
+        store = self._open_local()
+        if store is None:
+            return
+        with contextlib.suppress(sqlite3.Error, TakeStoreError):
+            self._update_local_view(store.conn, push.local_takes(store.conn))
 
     def _attempt(self) -> float:
         """One pass; the wait before the next."""
@@ -218,7 +240,9 @@ class Replicator:
                   facility_id: int | None) -> None:
         pushed = push.Pushed()
         try:
-            lag = push.behind_s(local, pg, take.local_id, facility_id)
+            theirs = self._theirs_ns[take.local_id] = push.facility_last_ns(pg, facility_id)
+            span = push.local_span(local, take.local_id)
+            lag = push.lag_s(span, theirs)
             self._takes[take.local_id] = TakeSync("behind" if facility_id is not None else "pending", lag,
                                                   f"{lag:.1f} s of recording to send")
             self._publish()
@@ -237,6 +261,8 @@ class Replicator:
             self._sent_samples += pushed.samples
             self._sent_bytes += pushed.bytes
         self._known[take.key] = take.digest
+        if span is not None:  # everything recorded up to the push's start is there now
+            self._theirs_ns[take.local_id] = span[1]
         self._takes[take.local_id] = TakeSync("synced", 0.0)
         self._publish()
 
@@ -260,6 +286,12 @@ class Replicator:
                 view[take.local_id] = old
             elif facility is not None and take.key not in facility:
                 view[take.local_id] = TakeSync("pending", 0.0, "not in the facility yet")
+            elif take.local_id in self._theirs_ns:
+                # behind by what was recorded since the facility's last sample (known at the last contact:
+                # while the database is away it grows with the recording)
+                lag = push.lag_s(push.local_span(local, take.local_id), self._theirs_ns[take.local_id])
+                why = f"{lag:.1f} s of recording to send" if lag > 0 else "changed since it was sent"
+                view[take.local_id] = TakeSync("behind", lag, why)
             else:
                 view[take.local_id] = old if old is not None and old.state != "synced" else \
                     TakeSync("behind", 0.0, "changed since it was sent")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -17,6 +18,7 @@ from tests.support.postgres import PostgresServer
 from tests.takes.facility.takes import checksums, record_take, stage
 
 SYNC_S = 60.0
+OUTAGE_S = 10.0
 """How long a test lets a sync take (a loaded machine; a sync of these takes takes well under a second)."""
 
 
@@ -81,12 +83,18 @@ def test_replication_resumes_after_the_server_stops_mid_take(tmp_path: Path, fac
         def outage() -> None:  # the take is recording and partly in the facility when the server stops
             wait_until(lambda: _facility_samples(facility_url) > 60, what="part of the live take replicated",
                        detail=replicator.status)
-            with postgres_server.down():
-                sender.send(150)  # recorded locally meanwhile
+            with postgres_server.down():  # for 10 s, recording on: 10 datagrams every 0.25 s
+                down_at = time.monotonic()
+                while time.monotonic() - down_at < OUTAGE_S:
+                    sender.send(10)
+                    time.sleep(0.25)
                 wait_until(lambda: replicator.status().state == "down", detail=replicator.status)
                 wait_until(lambda: _retries(caplog) >= 2, timeout_s=SYNC_S,
                            what="two retries during the outage", detail=replicator.status)
-                assert replicator.status().takes[2].state in ("behind", "synced")
+                # behind by what was recorded since the facility's last sample: most of the outage
+                wait_until(lambda: replicator.status().takes[2].behind_s > OUTAGE_S / 2,
+                           what="the take behind by the outage", detail=replicator.status)
+                assert replicator.status().takes[2].state == "behind"
             replicator.sync_now(SYNC_S)
 
         try:
