@@ -1,6 +1,6 @@
 """A Megapixel HELIOS processor's public JSON API on loopback (docs/led-processors.md).
 
-A real HTTP server (:mod:`led_wall.emulators.http_server`) keeping a state tree like the
+A real HTTP server (:mod:`stagectl.core.http_server`, on aiohttp) keeping a state tree like the
 processor (seeded from ``data/helios_state.json``):
 
 * ``GET /api/v1/public`` -> the tree; ``?dev.display&sys.name`` -> only those dotted paths;
@@ -30,8 +30,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from led_wall.emulators.http_server import Faults, HttpRequest, HttpResponse, HttpServer, ServerAuth
 from led_wall.emulators.served import Change, ServedEmulator
+from stagectl.core.http_server import Faults, HttpRequest, HttpResponse, HttpServer, ServerAuth
 
 SEED = Path(__file__).resolve().parent / "data" / "helios_state.json"
 TEST_PATTERN_TYPES = (

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from led_wall.emulators.http_server import Faults, HttpServer
+from stagectl.core.http_server import Faults, HttpServer
 
 
 class Change(NamedTuple):

@@ -1,6 +1,6 @@
 """A Brompton Tessera processor's IP Control API on loopback (docs/led-processors.md).
 
-A real HTTP server (:mod:`led_wall.emulators.http_server`) that keeps a state tree like the
+A real HTTP server (:mod:`stagectl.core.http_server`, on aiohttp) that keeps a state tree like the
 processor (seeded from ``data/tessera_state.json``) and answers:
 
 * ``GET /api/`` -> ``{"api": tree}``; ``GET /api/<path>`` -> ``{"<last segment>": value}``;
@@ -32,8 +32,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from led_wall.emulators.http_server import Faults, HttpRequest, HttpResponse, HttpServer, ServerAuth
 from led_wall.emulators.served import Change, ServedEmulator
+from stagectl.core.http_server import Faults, HttpRequest, HttpResponse, HttpServer, ServerAuth
 
 SEED = Path(__file__).resolve().parent / "data" / "tessera_state.json"
 TEST_PATTERN_TYPES = (

@@ -24,7 +24,6 @@ from typing import Any
 
 from led_wall.dmx import SacnDevice
 from led_wall.emulators.helios_emulator import HeliosEmulator
-from led_wall.emulators.http_server import ServerAuth
 from led_wall.emulators.tessera_emulator import TesseraEmulator
 from led_wall.fixtures import Fixture, find_profile
 from led_wall.helios import HeliosDevice
@@ -37,6 +36,7 @@ from stagectl.core.device import Device
 from stagectl.core.errors import ConfigError, StageError
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.features import Fade
+from stagectl.core.http_server import ServerAuth
 from stagectl.discovery.stage import EmulatorAdvert, StageDiscovery, check_device_config, endpoint_key
 from stagectl.unreal.frustum import FrustumSender
 from stagectl.unreal.frustum_device import FrustumDevice

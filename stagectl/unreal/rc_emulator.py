@@ -1,7 +1,8 @@
 """An emulator of the Unreal Remote Control API subset stagectl uses, on loopback.
 
-Real servers: HTTP/1.1 (asyncio streams; keep-alive, Content-Length bodies) and WebSocket (the
-``websockets`` library) speaking the message shapes of docs PROTOCOLS.md "Unreal Engine". It keeps
+Real servers on aiohttp: HTTP/1.1 (:class:`stagectl.core.http_server.HttpServer`: keep-alive,
+Content-Length bodies, strict JSON) and WebSocket, on two ports like Unreal, speaking the message
+shapes of docs PROTOCOLS.md "Unreal Engine". It keeps
 state like Unreal: objects by path with properties, presets whose labels map to object
 properties, functions whose calls are recorded, and ``/remote/batch``.
 
@@ -18,7 +19,6 @@ UNVERIFIED: address nested values through a preset label.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import json
 import logging
@@ -28,16 +28,15 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from websockets.asyncio.server import Server, ServerConnection, serve
-from websockets.exceptions import ConnectionClosed
+from aiohttp import WSCloseCode, WSMsgType, web
 
+from stagectl.core.http_server import SHUTDOWN_S, Faults, HttpRequest, HttpResponse, HttpServer
 from stagectl.unreal.rc_seed import SYSTEM_LIBRARY, default_objects, default_presets
 
 log = logging.getLogger("stagectl.unreal")
 
-MAX_BODY = 1 << 20
-_REASONS = {200: "OK", 400: "Bad Request", 404: "Not Found", 405: "Method Not Allowed",
-            411: "Length Required", 413: "Payload Too Large"}
+WS_CLOSE_S = 0.5
+"""Longest a stop waits for a WebSocket client to answer the close (a live client answers at once)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +76,11 @@ def _field(body: Any, name: str, default: Any = None) -> Any:
     return default
 
 
+def _refusal(status: int, message: str) -> HttpResponse:
+    """The server's own refusals (411, 413) in Unreal's error shape."""
+    return HttpResponse.json(status, {"errorMessage": message})
+
+
 def _conforms(current: Any, new: Any) -> bool:
     if isinstance(current, bool):
         return isinstance(new, bool)
@@ -108,54 +112,73 @@ class RemoteControlEmulator:
         self.host = host
         self.http_port = http_port
         self.ws_port = ws_port
-        self.hang = hang
         self.objects = copy.deepcopy(objects) if objects is not None else default_objects()
         self.presets = copy.deepcopy(presets) if presets is not None else default_presets()
         self.functions: dict[tuple[str, str], Callable[[dict[str, Any]], Any] | None] = {
             (SYSTEM_LIBRARY, "PrintString"): None}
         self.calls: list[RecordedCall] = []
-        self.http_requests = 0
         self.ws_messages = 0
-        self.hung = 0
-        self._http: asyncio.Server | None = None
-        self._ws: Server | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._release = asyncio.Event()
+        self._faults = Faults(hang=hang)
+        self._http = HttpServer(self._serve_http, host, http_port, faults=self._faults, name="rc-emulator",
+                                refusal=_refusal, drop_malformed=True)
+        self._ws_hung = 0
+        self._ws: web.AppRunner | None = None
+        self._sockets: set[web.WebSocketResponse] = set()
+
+    @property
+    def hang(self) -> bool:
+        """Accept connections and messages and never answer (a wedged editor); changeable while running."""
+        return self._faults.hang
+
+    @hang.setter
+    def hang(self, value: bool) -> None:
+        self._faults.hang = value
+
+    @property
+    def http_requests(self) -> int:
+        """HTTP requests received whole."""
+        return self._http.requests
+
+    @property
+    def hung(self) -> int:
+        """Requests (HTTP and WebSocket) received and never answered while hanging."""
+        return self._http.hung + self._ws_hung
 
     # --- lifecycle --------------------------------------------------------------------------
     async def async_start(self) -> tuple[int, int]:
-        """Bind both servers; returns (http_port, ws_port) as bound."""
-        self._release = asyncio.Event()
-        self._http = await asyncio.start_server(self._serve_http, self.host, self.http_port)
-        self.http_port = int(self._http.sockets[0].getsockname()[1])
+        """Bind both servers on the running loop; returns (http_port, ws_port) as bound."""
+        self.http_port = await self._http.async_start()
         await self.async_start_websocket()
         return self.http_port, self.ws_port
 
     async def async_start_websocket(self) -> int:
         """(Re)bind the WebSocket server, on the same port as before once one was bound."""
-        self._ws = await serve(self._serve_ws, self.host, self.ws_port, compression=None)
-        self.ws_port = int(next(iter(self._ws.sockets)).getsockname()[1])
+        if self._ws is not None:
+            return self.ws_port
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", self._serve_ws)
+        app.on_shutdown.append(self._close_websockets)
+        runner = web.AppRunner(app, access_log=None, shutdown_timeout=SHUTDOWN_S)
+        await runner.setup()
+        try:
+            await web.TCPSite(runner, self.host, self.ws_port).start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self.ws_port = int(runner.addresses[0][1])
+        self._ws = runner
         return self.ws_port
 
     async def async_stop_websocket(self) -> None:
         """Close the WebSocket server and drop every WebSocket client (like Unreal quitting)."""
-        if self._ws is not None:
-            self._ws.close(close_connections=True)
-            await self._ws.wait_closed()
-            self._ws = None
+        runner, self._ws = self._ws, None
+        if runner is not None:
+            await runner.cleanup()
 
     async def async_stop(self) -> None:
-        """Close both servers, release hung requests and drop every connection."""
-        self._release.set()
+        """Close both servers and every connection now (hung requests are dropped unanswered)."""
         await self.async_stop_websocket()
-        if self._http is not None:
-            self._http.close()
-            for writer in list(self._writers):
-                writer.close()
-            self._http = None
-        if self._tasks:
-            await asyncio.wait(list(self._tasks), timeout=2.0)
+        await self._http.async_stop()
 
     def register_function(self, object_path: str, name: str,
                           handler: Callable[[dict[str, Any]], Any] | None = None) -> None:
@@ -317,79 +340,37 @@ class RemoteControlEmulator:
         return _Reply(200, {"Responses": responses})
 
     # --- transports ---------------------------------------------------------------------------
-    async def _hang(self) -> None:
-        self.hung += 1
-        await self._release.wait()
-
-    async def _serve_http(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
-        self._writers.add(writer)
+    def _serve_http(self, request: HttpRequest) -> HttpResponse:
         try:
-            while await self._http_exchange(reader, writer):
-                pass
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError, asyncio.LimitOverrunError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-            with contextlib.suppress(ConnectionError):
-                await writer.wait_closed()
-
-    async def _http_exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        """Serve one request; False when the connection should close."""
-        line = await reader.readline()
-        if not line.strip():
-            return False
-        verb, target, version = line.decode("latin-1").split()
-        headers: dict[str, str] = {}
-        while (raw := await reader.readline()) not in (b"\r\n", b"\n", b""):
-            name, _, value = raw.decode("latin-1").partition(":")
-            headers[name.strip().lower()] = value.strip()
-        if "transfer-encoding" in headers:
-            await self._respond(writer, 411, {"errorMessage": "Content-Length is required."}, False)
-            return False
-        length = int(headers.get("content-length", "0"))
-        if length > MAX_BODY:
-            await self._respond(writer, 413, {"errorMessage": "Request body too large."}, False)
-            return False
-        raw_body = await reader.readexactly(length) if length else b""
-        self.http_requests += 1
-        if self.hang:
-            await self._hang()
-            return False
-        try:
-            body = json.loads(raw_body) if raw_body else None
+            body = request.json()
         except ValueError:
             status, reply = 400, {"errorMessage": "Request body is not valid JSON."}
         else:
-            status, reply = self.handle(verb, target, body)
-        keep = version == "HTTP/1.1" and headers.get("connection", "").lower() != "close"
-        await self._respond(writer, status, reply, keep)
-        return keep
+            status, reply = self.handle(request.method, request.target, body)
+        return HttpResponse.json(status, reply)
 
-    @staticmethod
-    async def _respond(writer: asyncio.StreamWriter, status: int, body: Any, keep: bool) -> None:
-        payload = b"" if body is None else json.dumps(body).encode()
-        head = (f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\nContent-Type: application/json\r\n"
-                f"Content-Length: {len(payload)}\r\nConnection: {'keep-alive' if keep else 'close'}\r\n\r\n")
-        writer.write(head.encode("latin-1") + payload)
-        await writer.drain()
-
-    async def _serve_ws(self, connection: ServerConnection) -> None:
+    async def _serve_ws(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse(compress=False, timeout=WS_CLOSE_S)
+        await ws.prepare(request)
+        self._sockets.add(ws)
         try:
-            async for message in connection:
+            async for message in ws:
+                if message.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                    continue
                 self.ws_messages += 1
                 if self.hang:
-                    self.hung += 1
+                    self._ws_hung += 1
                     continue
-                reply = self._ws_reply(message)
+                reply = self._ws_reply(message.data)
                 if reply is not None:
-                    await connection.send(json.dumps(reply))
-        except ConnectionClosed:
-            pass
+                    await ws.send_str(json.dumps(reply))
+        finally:
+            self._sockets.discard(ws)
+        return ws
+
+    async def _close_websockets(self, _app: web.Application) -> None:
+        await asyncio.gather(*(ws.close(code=WSCloseCode.GOING_AWAY) for ws in list(self._sockets)),
+                             return_exceptions=True)
 
     def _ws_reply(self, message: str | bytes) -> dict[str, Any] | None:
         try:

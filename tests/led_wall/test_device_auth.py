@@ -13,12 +13,12 @@ import httpx
 import pytest
 
 from led_wall.emulators.helios_emulator import HeliosEmulator
-from led_wall.emulators.http_server import HttpRequest, ServerAuth
 from led_wall.emulators.tessera_emulator import TesseraEmulator
 from led_wall.helios import HeliosDevice
 from led_wall.http_client import AUTH_FAILED, ChallengeAuth, HttpProcessorDevice, ProcessorHttp
 from led_wall.tessera import TesseraDevice
 from stagectl.core.features import DeviceRefused, LinkState
+from stagectl.core.http_server import HttpRequest, ServerAuth
 from stagectl.stage.runner import StageRunner
 from tests.support.emulators import serving
 from tests.support.loop import run_loop

@@ -15,10 +15,10 @@ import httpx
 import pytest
 
 from led_wall.emulators.helios_emulator import HeliosEmulator
-from led_wall.emulators.http_server import HttpRequest, HttpResponse
 from led_wall.helios import HeliosDevice, fragment
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.features import DeviceError, FeatureValueError, LinkState
+from stagectl.core.http_server import HttpRequest, HttpResponse
 from tests.support.cli import REPO, stagectl_env
 from tests.support.emulators import serving
 from tests.support.loop import run_loop

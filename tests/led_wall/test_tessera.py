@@ -14,11 +14,11 @@ from typing import Any
 import httpx
 import pytest
 
-from led_wall.emulators.http_server import HttpRequest, HttpResponse, HttpServer
 from led_wall.emulators.tessera_emulator import TesseraEmulator
 from led_wall.tessera import TesseraDevice
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.features import DeviceError, FeatureValueError, LinkState
+from stagectl.core.http_server import HttpRequest, HttpResponse, HttpServer
 from tests.support.cli import REPO, stagectl_env
 from tests.support.emulators import serving
 from tests.support.loop import run_loop
@@ -266,7 +266,7 @@ def test_standalone_emulator_prints_its_url_and_serves() -> None:
         process.wait(timeout=5)
 
 
-# --- the emulators' HTTP server (led_wall/emulators/http_server.py) ---------------------------------
+# --- the emulators' HTTP server (stagectl/core/http_server.py) ---------------------------------------
 
 async def _raw(port: int, payload: bytes, *, read_until_close: bool = True) -> bytes:
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -296,9 +296,10 @@ def test_http_server_keep_alive_limits_and_handler_errors() -> None:
             first = json.loads(data.split(b"\r\n\r\n")[1].split(b"HTTP/1.1")[0])
             assert first == {"method": "PATCH", "path": "/a b", "query": {"x": ["1"], "y": [""]},
                              "body": {"k": 1}}
-            too_big = await _raw(port, b"PUT /x HTTP/1.1\r\nContent-Length: 65\r\n\r\n" + b"x" * 65)
+            too_big = await _raw(port, b"PUT /x HTTP/1.1\r\nHost: t\r\nContent-Length: 65\r\n\r\n"
+                                 + b"x" * 65)
             assert too_big.startswith(b"HTTP/1.1 413")
-            chunked = await _raw(port, b"PUT /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n")
+            chunked = await _raw(port, b"PUT /x HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n")
             assert chunked.startswith(b"HTTP/1.1 411")
             garbage = await _raw(port, b"\x16\x03\x01 hello there\r\n\r\n")
             assert garbage.startswith(b"HTTP/1.1 400")
@@ -340,6 +341,28 @@ def test_http_server_faults_and_clean_stop() -> None:
             started = time.monotonic()
             await server.async_stop()  # releases the hung request and closes its connection
             assert time.monotonic() - started < 1.0
+
+    run_loop(main)
+
+
+def test_http_server_stop_drops_held_requests_unanswered() -> None:
+    """A stop does not wait out a delay or a hang: both requests lose their connection, unanswered."""
+
+    async def main() -> None:
+        server = HttpServer(lambda request: HttpResponse.text(200, "late"))
+        await server.async_start()
+        async with httpx.AsyncClient(base_url=server.url, trust_env=False, timeout=60.0) as client:
+            server.faults.hang = True
+            hung = asyncio.ensure_future(client.get("/hung"))
+            await async_wait_until(lambda: server.hung == 1)
+            server.faults.hang = False
+            server.faults.delay_s = 60.0
+            delayed = asyncio.ensure_future(client.get("/delayed"))
+            await async_wait_until(lambda: server.requests == 2)
+            await asyncio.wait_for(server.async_stop(), 10.0)  # far below the 60 s delay
+            results = await asyncio.wait_for(asyncio.gather(hung, delayed, return_exceptions=True), 10.0)
+        assert all(isinstance(r, httpx.RemoteProtocolError) for r in results), results
+        assert server.answered == 0 and not server.running
 
     run_loop(main)
 

@@ -13,9 +13,9 @@ from PySide6.QtWidgets import QApplication, QDialog, QTableWidget
 from pytestqt.qtbot import QtBot
 
 from led_wall.emulators.helios_emulator import HeliosEmulator
-from led_wall.emulators.http_server import ServerAuth
 from stagectl.config.model import DeviceConfig
 from stagectl.core.features import LinkState
+from stagectl.core.http_server import ServerAuth
 from stagectl.discovery.mdns import HTTP_SERVICE, KIND_KEY, Advertiser
 from stagectl.discovery.stage import stage_file_snippet
 from stagectl.stage.runner import StageRunner

@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
 from websockets.asyncio.client import connect
+from websockets.exceptions import ConnectionClosed
 
+from stagectl.core.http_server import MAX_BODY
 from stagectl.unreal.rc_emulator import RemoteControlEmulator
 from stagectl.unreal.rc_seed import ICVFX_CAMERA, SYSTEM_LIBRARY
 from tests.support.emulators import serving
 from tests.support.loop import run_loop
+from tests.support.polling import async_wait_until
 
 
 def _run(body: Callable[[RemoteControlEmulator, httpx.AsyncClient], Awaitable[None]], **kwargs: Any) -> None:
@@ -170,3 +173,35 @@ def test_websocket_restarts_on_the_same_port() -> None:
             assert json.loads(await ws.recv())["ResponseCode"] == 200
 
     _run(body)
+
+
+def test_refusals_use_unreals_error_shape() -> None:
+    async def body(emu: RemoteControlEmulator, http: httpx.AsyncClient) -> None:
+        async def chunks() -> AsyncIterator[bytes]:
+            yield b'{"Requests": []}'
+
+        chunked = await http.put("/remote/batch", content=chunks())
+        assert chunked.status_code == 411 and "Content-Length" in chunked.json()["errorMessage"]
+        huge = await http.put("/remote/batch", content=b" " * (MAX_BODY + 1))
+        assert huge.status_code == 413 and "errorMessage" in huge.json()
+        assert (await http.get("/remote/presets")).status_code == 200  # still serving
+
+    _run(body)
+
+
+def test_stop_drops_hung_http_and_websocket_clients() -> None:
+    async def main() -> None:
+        emulator = RemoteControlEmulator(hang=True)
+        async with (serving(emulator) as emu, connect(f"ws://127.0.0.1:{emu.ws_port}", proxy=None) as ws,
+                    httpx.AsyncClient(trust_env=False, timeout=60.0) as http):
+            request = asyncio.ensure_future(http.get(f"http://127.0.0.1:{emu.http_port}/remote/info"))
+            await ws.send(json.dumps({"MessageName": "http", "Id": 1,
+                                      "Parameters": {"Url": "/remote/info", "Verb": "GET"}}))
+            await async_wait_until(lambda: emu.hung == 2)
+            await asyncio.wait_for(emu.async_stop(), 10.0)  # far below the clients' 60 s
+            with pytest.raises(httpx.RemoteProtocolError):
+                await asyncio.wait_for(request, 10.0)
+            with pytest.raises(ConnectionClosed):
+                await asyncio.wait_for(ws.recv(), 10.0)
+
+    run_loop(main)

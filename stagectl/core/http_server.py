@@ -1,23 +1,22 @@
-"""A small HTTP/1.1 server on asyncio streams for emulators and tests (loopback use).
+"""The project's small HTTP server for emulators and tests (loopback use), on aiohttp.
 
-What it speaks: keep-alive (HTTP/1.1 default, ``Connection: close`` honoured), request bodies
-with ``Content-Length`` (chunked bodies are refused with 411), any method (the handler decides;
-emulators use GET, PUT, POST and PATCH), query strings, a maximum body size (413), and a clean
-shutdown that closes every connection, including requests held by the "hang" fault.
+aiohttp's low-level server (``aiohttp.web.Server`` with a ``ServerRunner`` and a ``TCPSite``) runs
+on the caller's running loop (the stage's I/O loop); aiohttp does the HTTP/1.1 framing: keep-alive,
+pipelining, ``Connection: close``, request lines and headers (malformed ones are answered 400 and
+the connection is closed, or, with ``drop_malformed``, the connection is just closed). On top of it:
 
-The application is one handler: ``handler(request) -> HttpResponse`` (plain or async). A
-handler that raises is answered with 500 and counted; nothing a client sends can stop the server.
-
-Authentication (:class:`ServerAuth`, optional): every request must carry the credentials, by
-HTTP Basic and/or Digest (RFC 7616, MD5, ``qop=auth``) as chosen; a request without them, or with
-wrong ones, is answered 401 with a ``WWW-Authenticate`` challenge per accepted scheme.
-
-Faults for tests (:class:`Faults`, changeable while running): ``delay_s`` before every answer,
-``hang`` (read the request, never answer), ``fail_status`` (answer every request with that
-status and ``fail_body``).
-
-It is meant to replace the private server in ``stagectl/unreal/rc_emulator.py`` later: that
-emulator's ``handle(verb, url, body) -> (status, body)`` maps onto a handler directly.
+* one application handler, ``handler(request) -> HttpResponse`` (plain or async), given a
+  :class:`HttpRequest` with the whole body; a handler that raises is answered 500 and counted;
+* bodies need ``Content-Length`` (chunked bodies are refused with 411) and at most ``max_body``
+  bytes (413); both refusals close the connection;
+* answers say ``HTTP/1.1`` (also to an HTTP/1.0 request, as RFC 9110 asks of an HTTP/1.1 server);
+* :class:`ServerAuth` (optional): every request must carry the credentials, by HTTP Basic and/or
+  Digest (RFC 7616, MD5, ``qop=auth``); without them, or with wrong ones: 401 with a
+  ``WWW-Authenticate`` challenge per accepted scheme;
+* :class:`Faults` for tests, read on every request: ``delay_s`` before each answer, ``hang`` (read
+  the request, never answer), ``fail_status`` (answer everything with that status and ``fail_body``);
+* a stop that closes every connection at once: the listener, idle keep-alive connections, and
+  requests held by ``hang`` or ``delay_s`` (their connections are dropped unanswered).
 """
 
 from __future__ import annotations
@@ -38,19 +37,21 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from urllib.request import parse_http_list
 
+from aiohttp import HttpVersion11, web, web_protocol
+from aiohttp.abc import AbstractStreamWriter
+from aiohttp.http_parser import RawRequestMessage
+from aiohttp.streams import StreamReader
+from multidict import CIMultiDict
+
 from stagectl.core.logutil import RateLimiter, with_suppressed
 from stagectl.core.text import escape_untrusted
 
-log = logging.getLogger("stagectl.led_wall")
+log = logging.getLogger("stagectl.http")
 
 MAX_BODY = 1 << 20
 """Default largest request body in bytes (larger: 413 and the connection is closed)."""
-MAX_HEADERS = 100
-REASONS = {200: "OK", 201: "Created", 204: "No Content", 400: "Bad Request", 401: "Unauthorized",
-           403: "Forbidden",
-           404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout", 409: "Conflict",
-           411: "Length Required", 413: "Payload Too Large", 422: "Unprocessable Entity",
-           500: "Internal Server Error", 503: "Service Unavailable"}
+SHUTDOWN_S = 0.25
+"""Longest a stop waits for a handler still running (held requests are released at once)."""
 
 
 def _reject_constant(name: str) -> Any:
@@ -64,7 +65,7 @@ def loads_strict(raw: bytes | str) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class HttpRequest:
-    """One request as received. ``path`` is percent-decoded; header names are lower case."""
+    """One request as received. ``path`` is percent-decoded; header names match in any case."""
 
     method: str
     target: str
@@ -179,7 +180,7 @@ class ServerAuth:
         if unquote(urlsplit(uri).path) != request.path:
             return False
         ha1 = _md5(f"{self.username}:{self.realm}:{self.password}")
-        ha2 = _md5(f"{request.method}:{fields.get('uri', '')}")
+        ha2 = _md5(f"{request.method}:{uri}")
         if fields.get("qop") == "auth":
             counter, cnonce = fields.get("nc", ""), fields.get("cnonce", "")
             expected = _md5(f"{ha1}:{self.nonce}:{counter}:{cnonce}:auth:{ha2}")
@@ -189,41 +190,52 @@ class ServerAuth:
 
 
 Handler = Callable[[HttpRequest], "HttpResponse | Awaitable[HttpResponse]"]
+Refusal = Callable[[int, str], HttpResponse]
+"""The answer to a request the server refuses itself (status, reason): 411, 413."""
 
 
-class _BadRequest(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
+class _Dropped(Exception):
+    """The request is dropped unanswered (server stopping while it was held)."""
+
+
+class _QuietLog(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's per-connection log: a malformed request is counted and warned about once by the
+    server; aiohttp's own traceback of it goes to debug."""
+
+    def exception(self, msg: object, *args: object, exc_info: Any = True, **kwargs: Any) -> None:
+        self.debug(msg, *args, exc_info=exc_info, **kwargs)
 
 
 class HttpServer:
     """An HTTP/1.1 server on ``host``:``port`` (0: any free port; see ``port`` after start).
 
-    Counters: ``requests`` (complete requests read), ``answered``, ``bad_requests`` (malformed,
-    oversized), ``handler_errors`` (handler raised), ``hung`` (held by the hang fault),
-    ``unauthorized`` (answered 401). ``auth`` (changeable while running): credentials required.
+    Counters: ``requests`` (requests read whole), ``answered``, ``bad_requests`` (malformed,
+    chunked, oversized), ``handler_errors`` (handler raised), ``hung`` (held by the hang fault),
+    ``unauthorized`` (answered 401). ``handler``, ``faults`` and ``auth`` may change while running.
+    ``refusal`` builds the answer to a chunked (411) or oversized (413) request; ``drop_malformed``
+    closes a connection that sends something that is not HTTP instead of answering it 400.
     """
 
     def __init__(self, handler: Handler, host: str = "127.0.0.1", port: int = 0, *,
                  max_body: int = MAX_BODY, faults: Faults | None = None, name: str = "http",
-                 auth: ServerAuth | None = None) -> None:
+                 auth: ServerAuth | None = None, refusal: Refusal | None = None,
+                 drop_malformed: bool = False) -> None:
         self.handler = handler
         self.host = host
         self.port = port
         self.max_body = max_body
         self.faults = faults if faults is not None else Faults()
         self.name = name
+        self.auth = auth
+        self.refusal: Refusal = refusal if refusal is not None else HttpResponse.text
+        self.drop_malformed = drop_malformed
         self.requests = 0
         self.answered = 0
         self.bad_requests = 0
         self.handler_errors = 0
         self.hung = 0
         self.unauthorized = 0
-        self.auth = auth
-        self._server: asyncio.Server | None = None
-        self._connections: set[asyncio.Task[None]] = set()
-        self._writers: set[asyncio.StreamWriter] = set()
+        self._runner: web.ServerRunner | None = None
         self._release = asyncio.Event()
         self._limiter = RateLimiter(1.0)
 
@@ -235,90 +247,93 @@ class HttpServer:
     @property
     def running(self) -> bool:
         """True between start and stop."""
-        return self._server is not None
+        return self._runner is not None
 
     async def async_start(self) -> int:
-        """Bind and listen; returns the bound port."""
-        if self._server is not None:
+        """Bind and listen on the running loop; returns the bound port."""
+        if self._runner is not None:
             return self.port
         self._release = asyncio.Event()
-        self._server = await asyncio.start_server(self._serve, self.host, self.port)
-        self.port = int(self._server.sockets[0].getsockname()[1])
+        # lingering_time=0: a refused request's unread body is not waited for before closing.
+        server = web.Server(self._serve, request_factory=self._make_request,
+                            logger=_QuietLog(logging.getLogger("stagectl.http.aiohttp"), {}),
+                            access_log=None, lingering_time=0)
+        runner = web.ServerRunner(server, shutdown_timeout=SHUTDOWN_S)
+        await runner.setup()
+        site = web.TCPSite(runner, self.host, self.port)
+        try:
+            await site.start()
+        except BaseException:
+            await runner.cleanup()
+            raise
+        self.port = int(runner.addresses[0][1])
+        self._runner = runner
         return self.port
 
     async def async_stop(self) -> None:
-        """Stop listening, release hung requests and close every connection."""
-        server, self._server = self._server, None
+        """Stop listening and close every connection now, dropping held requests unanswered."""
+        runner, self._runner = self._runner, None
         self._release.set()
-        if server is not None:
-            server.close()
-        for writer in list(self._writers):
-            writer.close()
-        tasks = list(self._connections)
-        if tasks:
-            _done, pending = await asyncio.wait(tasks, timeout=2.0)
-            for task in pending:
-                task.cancel()
-            for task in pending:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-        if server is not None:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(2.0):
-                    await server.wait_closed()
+        if runner is not None:
+            await runner.cleanup()
 
-    # --- connections ---------------------------------------------------------------------------
+    # --- requests --------------------------------------------------------------------------------
 
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._connections.add(task)
-            task.add_done_callback(self._connections.discard)
-        self._writers.add(writer)
-        try:
-            while self._server is not None and await self._exchange(reader, writer):
-                pass
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError):
-            pass  # the client went away or sent something we cannot frame: drop the connection
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-            with contextlib.suppress(ConnectionError, OSError):
-                await writer.wait_closed()
-
-    async def _exchange(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
-        """Serve one request; False when the connection should close."""
-        try:
-            request, keep = await self._read_request(reader)
-        except _BadRequest as exc:
+    def _make_request(self, message: RawRequestMessage, payload: StreamReader,
+                      protocol: web.RequestHandler, writer: AbstractStreamWriter,
+                      task: asyncio.Task[None]) -> web.BaseRequest:
+        """aiohttp's request, answered as HTTP/1.1; a malformed one is counted (and maybe dropped)."""
+        if message is web_protocol.ERROR:  # what aiohttp's parser could not read arrives as this message
             self.bad_requests += 1
-            self._warn("bad-request", f"{self.name}: refused a request: {exc}")
-            await self._write(writer, HttpResponse.text(exc.status, str(exc)), False)
-            return False
-        if request is None:
-            return False
+            self._warn("bad-request", f"{self.name}: refused a malformed request (bad request line, "
+                                      "header or Content-Length)")
+            if self.drop_malformed and protocol.transport is not None:
+                protocol.transport.close()
+        if message.version < HttpVersion11:
+            message = message._replace(version=HttpVersion11)
+        return web.BaseRequest(message, payload, protocol, writer, task, asyncio.get_running_loop(),
+                               client_max_size=self.max_body)
+
+    async def _serve(self, raw: web.BaseRequest) -> web.StreamResponse:
+        if "chunked" in raw.headers.get("Transfer-Encoding", "").lower():
+            return self._refuse(411, "chunked request bodies are not supported: send Content-Length")
+        length = raw.content_length or 0
+        if length > self.max_body:
+            return self._refuse(413, f"request body of {length} bytes is over {self.max_body}")
+        body = await raw.read()
+        request = HttpRequest(raw.method.upper(), raw.raw_path, raw.path, raw.rel_url.raw_query_string,
+                              raw.headers, body)
         self.requests += 1
+        try:
+            response = await self._respond(request)
+        except _Dropped:
+            if raw.transport is not None:
+                raw.transport.close()
+            return web.Response(status=503)  # never written: the connection is closed
+        self.answered += 1
+        return self._to_aiohttp(response, keep_alive=raw.keep_alive)
+
+    async def _respond(self, request: HttpRequest) -> HttpResponse:
         faults = self.faults
         if faults.hang:
             self.hung += 1
             await self._release.wait()
-            return False
+            raise _Dropped
         if faults.delay_s > 0:
-            await asyncio.sleep(faults.delay_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._release.wait(), faults.delay_s)
+            if self._release.is_set():
+                raise _Dropped
         auth = self.auth
         if auth is not None and not auth.accepts(request):
             self.unauthorized += 1
-            response = HttpResponse.json(401, {"error": "authentication required"})
-            response = HttpResponse(401, response.body, response.content_type, auth.challenges())
-        elif faults.fail_status is not None:
+            return HttpResponse(401, HttpResponse.json(401, {"error": "authentication required"}).body,
+                                headers=auth.challenges())
+        if faults.fail_status is not None:
             body = faults.fail_body
-            response = HttpResponse(faults.fail_status, body) if isinstance(body, bytes) else \
+            return HttpResponse(faults.fail_status, body) if isinstance(body, bytes) else \
                 HttpResponse.json(faults.fail_status, body)
-        else:
-            response = await self._answer(request)
-        await self._write(writer, response, keep)
-        self.answered += 1
-        return keep
+        return await self._answer(request)
 
     async def _answer(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -334,47 +349,21 @@ class HttpServer:
                                   f"{type(exc).__name__}: {exc}")
             return HttpResponse.json(500, {"error": f"{type(exc).__name__}: {exc}"})
 
-    async def _read_request(self, reader: asyncio.StreamReader) -> tuple[HttpRequest | None, bool]:
-        line = await reader.readline()
-        if not line.strip():
-            return None, False
-        parts = line.decode("latin-1").split()
-        if len(parts) != 3 or not parts[2].startswith("HTTP/1."):
-            raise _BadRequest(400, f"malformed request line {line[:80]!r}")
-        method, target, version = parts
-        headers: dict[str, str] = {}
-        while (raw := await reader.readline()) not in (b"\r\n", b"\n", b""):
-            if len(headers) >= MAX_HEADERS:
-                raise _BadRequest(400, f"more than {MAX_HEADERS} header lines")
-            name, sep, value = raw.decode("latin-1").partition(":")
-            if not sep:
-                raise _BadRequest(400, f"malformed header line {raw[:80]!r}")
-            headers[name.strip().lower()] = value.strip()
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            raise _BadRequest(411, "chunked request bodies are not supported: send Content-Length")
-        try:
-            length = int(headers.get("content-length", "0"))
-        except ValueError:
-            raise _BadRequest(400, f"bad Content-Length {headers['content-length']!r}") from None
-        if length < 0:
-            raise _BadRequest(400, f"bad Content-Length {length}")
-        if length > self.max_body:
-            raise _BadRequest(413, f"request body of {length} bytes is over {self.max_body}")
-        body = await reader.readexactly(length) if length else b""
-        connection = headers.get("connection", "").lower()
-        keep = connection != "close" if version == "HTTP/1.1" else connection == "keep-alive"
-        split = urlsplit(target)
-        request = HttpRequest(method.upper(), target, unquote(split.path), split.query, headers, body)
-        return request, keep
+    def _refuse(self, status: int, message: str) -> web.StreamResponse:
+        self.bad_requests += 1
+        self._warn("bad-request", f"{self.name}: refused a request: {message}")
+        response = self._to_aiohttp(self.refusal(status, message), keep_alive=False)
+        response.force_close()
+        return response
 
-    async def _write(self, writer: asyncio.StreamWriter, response: HttpResponse, keep: bool) -> None:
-        reason = REASONS.get(response.status, "Status")
-        head = (f"HTTP/1.1 {response.status} {reason}\r\nContent-Type: {response.content_type}\r\n"
-                f"Content-Length: {len(response.body)}\r\n"
-                + "".join(f"{name}: {value}\r\n" for name, value in response.headers) +
-                f"Connection: {'keep-alive' if keep else 'close'}\r\n\r\n")
-        writer.write(head.encode("latin-1") + response.body)
-        await writer.drain()
+    @staticmethod
+    def _to_aiohttp(response: HttpResponse, *, keep_alive: bool) -> web.Response:
+        headers: CIMultiDict[str] = CIMultiDict({"Content-Type": response.content_type})
+        for name, value in response.headers:
+            headers.add(name, value)
+        if keep_alive:
+            headers["Connection"] = "keep-alive"
+        return web.Response(status=response.status, body=response.body, headers=headers)
 
     def _warn(self, key: str, message: str) -> None:
         held_back = self._limiter.check(key)
