@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import math
 import struct
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import asdict
 from typing import Any
 
@@ -153,6 +153,32 @@ def pack_sample(sample: CameraSample, camera_index: int, frame: int, source_inde
 def unpack_samples(blob: bytes | bytearray | memoryview) -> np.ndarray:
     """Layout-2 records (a whole number of them) as a structured array of :data:`SAMPLE_DTYPE` (a view)."""
     return np.frombuffer(blob, dtype=SAMPLE_DTYPE)
+
+
+def join_chunks(chunks: Iterable[tuple[bytes | bytearray | memoryview, int]], rate: FrameRate,
+                drop_frame: bool, newer: Callable[[int], Exception]) -> np.ndarray:
+    """One camera's records from its stored chunks ``(blob, layout)``, in the order given.
+
+    Consecutive layout-2 chunks are joined as bytes and viewed once: ``np.concatenate`` of hundreds of
+    structured arrays copies field by field, five times slower than reading the take's rows. Layout-1
+    chunks are upgraded; a newer layout raises ``newer(layout)``."""
+    parts: list[np.ndarray] = []
+    run: list[bytes | bytearray | memoryview] = []
+    for blob, layout in chunks:
+        if layout == LAYOUT:
+            run.append(blob)
+            continue
+        if run:
+            parts.append(unpack_samples(b"".join(run)))
+            run = []
+        if layout != 1:
+            raise newer(layout)
+        parts.append(upgrade_v1(blob, rate, drop_frame))
+    if run:
+        parts.append(unpack_samples(run[0] if len(run) == 1 else b"".join(run)))
+    if not parts:
+        return np.zeros(0, dtype=SAMPLE_DTYPE)
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
 
 
 def upgrade_v1(blob: bytes | bytearray | memoryview, rate: FrameRate, drop_frame: bool) -> np.ndarray:

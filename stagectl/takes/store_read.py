@@ -24,14 +24,11 @@ from stagectl.takes.model import (
 )
 from stagectl.takes.raw import StoreRawAccess
 from stagectl.takes.records import (
-    LAYOUT,
     LAYOUT_SIZES,
-    SAMPLE_DTYPE,
     cdl_from_json,
+    join_chunks,
     lens_from_json,
     slate_from_json,
-    unpack_samples,
-    upgrade_v1,
 )
 from stagectl.takes.store_schema import TakeStoreError
 from stagectl.takes.tracks import sequence_gaps, track_of, unwrap_frames
@@ -228,22 +225,15 @@ class TakeReads:
         return self._records(self.info(take_id), camera_idx)
 
     def _records(self, info: TakeInfo, camera_idx: int) -> np.ndarray:
-        parts: list[np.ndarray] = []
-        for blob, layout in self.conn.execute(
+        def newer(layout: int) -> TakeStoreError:
+            known = ", ".join(map(str, LAYOUT_SIZES))
+            return TakeStoreError(f"take {info.take_id}: sample layout {layout} is newer than this "
+                                  f"stagectl reads ({known}): upgrade stagectl")
+
+        rows = self.conn.execute(
             "SELECT data, layout FROM chunks WHERE take_id = ? AND camera_idx = ? ORDER BY first_ns, rowid",
-            (info.take_id, camera_idx),
-        ):
-            if layout == LAYOUT:
-                parts.append(unpack_samples(blob))
-            elif layout == 1:
-                parts.append(upgrade_v1(blob, info.rate, info.drop_frame))
-            else:
-                known = ", ".join(map(str, LAYOUT_SIZES))
-                raise TakeStoreError(f"take {info.take_id}: sample layout {layout} is newer than this "
-                                     f"stagectl reads ({known}): upgrade stagectl")
-        if not parts:
-            return np.zeros(0, dtype=SAMPLE_DTYPE)
-        records = np.concatenate(parts) if len(parts) > 1 else parts[0]
+            (info.take_id, camera_idx))
+        records = join_chunks(rows, info.rate, info.drop_frame, newer)
         if records.size > 1 and np.any(np.diff(records["arrival_ns"]) < 0):
             records = records[np.argsort(records["arrival_ns"], kind="stable")]
         return records

@@ -26,14 +26,11 @@ from stagectl.takes.facility.schema import check, connect, unreachable
 from stagectl.takes.model import CameraTrack, LogEntry, RawEntry, TakeData, TakeInfo, TakeSource
 from stagectl.takes.raw import decompress
 from stagectl.takes.records import (
-    LAYOUT,
-    SAMPLE_DTYPE,
     cdl_from_json,
     iter_raw,
+    join_chunks,
     lens_from_json,
     slate_from_json,
-    unpack_samples,
-    upgrade_v1,
 )
 from stagectl.takes.store_read import _info, _tc
 from stagectl.takes.tracks import sequence_gaps, track_of
@@ -172,21 +169,15 @@ class FacilityStore:
     def _records(self, info: TakeInfo, camera_idx: int) -> np.ndarray:
         rows = self._query("SELECT data, layout FROM chunks WHERE take_id = %s AND camera_idx = %s "
                            "ORDER BY first_index", (info.take_id, camera_idx))
-        parts = [self._unpack(bytes(blob), int(layout), info.rate, info.drop_frame) for blob, layout in rows]
-        if not parts:
-            return np.zeros(0, dtype=SAMPLE_DTYPE)
-        records = np.concatenate(parts) if len(parts) > 1 else parts[0]
+        records: np.ndarray = join_chunks(((blob, int(layout)) for blob, layout in rows), info.rate,
+                                          info.drop_frame, self._newer)
         if records.size > 1 and np.any(np.diff(records["arrival_ns"]) < 0):
             records = records[np.argsort(records["arrival_ns"], kind="stable")]
         return records
 
-    def _unpack(self, blob: bytes, layout: int, rate: FrameRate, drop: bool) -> np.ndarray:
-        if layout == LAYOUT:
-            return unpack_samples(blob)
-        if layout == 1:
-            return upgrade_v1(blob, rate, drop)
-        raise FacilityError(f"{self.label}: sample layout {layout} is newer than this stagectl reads: "
-                            "upgrade stagectl")
+    def _newer(self, layout: int) -> FacilityError:
+        return FacilityError(f"{self.label}: sample layout {layout} is newer than this stagectl reads: "
+                             "upgrade stagectl")
 
 
 def _infos(rows: list[tuple[Any, ...]]) -> list[TakeInfo]:
