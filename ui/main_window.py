@@ -21,6 +21,7 @@ from ui.panels.dp_panel import DpPanel
 from ui.panels.frustum_panel import FrustumPanel
 from ui.panels.lens_panel import LensPanel
 from ui.panels.log_panel import LogPanel
+from ui.panels.remote_link import RemoteLink
 from ui.panels.stage_panel import StagePanel
 from ui.panels.take_bar import TakeBar
 from ui.panels.takes_browser import TakesBrowser
@@ -125,7 +126,9 @@ class MainWindow(QMainWindow):
         self.timecode.setStyleSheet(f"color: {theme.ACCENT}; padding: 0 10px;")
         self.totals = QLabel("", self)
         self.totals.setStyleSheet(f"color: {theme.DIM_TEXT}; padding: 0 8px;")
+        self.remote = RemoteLink(self)
         self.statusBar().addWidget(self.totals, 1)
+        self.statusBar().addPermanentWidget(self.remote)
         self.statusBar().addPermanentWidget(self.timecode)
 
         self._make_menu()
@@ -178,6 +181,7 @@ class MainWindow(QMainWindow):
         self.dp_panel.update_view(view)
         self.take_bar.update_view(view)
         self.takes_browser.update_view(view)
+        self.remote.update_view(view)
         self.timecode.setText(view.timecode)
         up = sum(1 for c in view.cameras if c.state == "up")
         tracking = (f"cameras up {up}/{len(view.cameras)} · samples {view.total_samples} · "

@@ -35,6 +35,7 @@ from stagectl.config.model import (
 from stagectl.config.outputs import OutputTableChecker
 from stagectl.config.sources import SourceTableChecker
 from stagectl.config.takes import TakesTableChecker
+from stagectl.config.web import WebTableChecker
 from stagectl.core.check import DocumentErrors, KeyPath
 from stagectl.core.errors import ConfigError
 from stagectl.core.links import Endpoint, SerialSettings
@@ -49,7 +50,7 @@ __all__ = [
 ]
 
 _TOP_KEYS = ("stage", "cameras", "sources", "outputs", "devices", "control", "looks", "discovery", "takes",
-             "facility")
+             "facility", "web")
 _STAGE_KEYS = ("name", "frame_rate", "drop_frame")
 _CAMERA_KEYS = ("name", "delay_ms", "delay_frames", "smoothing", "lens", "sensor_mm")
 _CAMERA_NAME = re.compile(r"[A-Za-z0-9 _.-]{1,32}")
@@ -152,6 +153,12 @@ group = "house"
 [control]
 listen = "127.0.0.1:0"
 
+# The floor's remote for phones and tablets (docs/web.md) on this machine only; the demo's passcode is
+# written here for trying it out: a real stage sets its own (or STAGECTL_WEB_PASSCODE).
+[web]
+listen = "127.0.0.1:8080"
+passcode = "demo-stage-remote"
+
 # Zeroconf on this machine only: the emulators and the control service are announced and found on
 # loopback (drop `interfaces` to browse the stage network for processors).
 [discovery]
@@ -206,7 +213,7 @@ def parse_stage(text: str, path: str | None = None, base_dir: Path | None = None
 
 
 class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker, TakesTableChecker,
-               FacilityTableChecker):
+               FacilityTableChecker, WebTableChecker):
     """Validates the tomllib data of one stage file, collecting every error instead of stopping at the first.
 
     Each builder (``stage``, ``camera``, ``source``) returns None when it recorded an error.
@@ -240,12 +247,13 @@ class _Checker(SourceTableChecker, OutputTableChecker, DeviceTableChecker, Takes
         discovery = self.discovery(data)
         takes = self.takes(data, self.base_dir, names)
         facility = self.facility(data)
+        web = self.web(data, self.base_dir)
         if stage is None or self.errors:
             return None
         extra = {k: v for k, v in data.items() if k in FUTURE_TABLES}
         return StageConfig(*stage, tuple(c for c in cameras if c), tuple(s for s in sources if s),
                            Path(self.path) if self.path else None, extra, tuple(o for o in outputs if o),
-                           tuple(d for d in devices if d), control, looks, discovery, takes, facility)
+                           tuple(d for d in devices if d), control, looks, discovery, takes, facility, web)
 
     def stage(self, data: Mapping[str, Any]) -> tuple[str, FrameRate, bool] | None:
         table = self.section(data, "stage", "a [stage] table with name and frame_rate", required=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stagectl.config.web import WebConfig
 from stagectl.core.health import DEFAULT_STALE_MS
 from stagectl.core.links import Endpoint, SerialSettings
 from stagectl.core.timecode import FrameRate
@@ -258,6 +259,8 @@ class StageConfig:
     """Recording (``[takes]``)."""
     facility: FacilityConfig | None = None
     """Replication to the facility store (``[facility]``); None: the takes stay on this stage only."""
+    web: WebConfig | None = None
+    """The floor's remote (``[web]``); None: no web server."""
 
     def sources_for(self, camera: str) -> tuple[SourceConfig, ...]:
         """The sources feeding ``camera``, in file order."""

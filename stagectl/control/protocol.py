@@ -61,6 +61,39 @@ class ControlActions(Protocol):
         """Stop recording."""
         ...
 
+    def hold(self, on: bool) -> str:
+        """HOLD every running fade (``on``) or let them go on."""
+        ...
+
+    def fade_time(self, seconds: float) -> str:
+        """Set the fade time of a look recalled without one (0..3600 s)."""
+        ...
+
+    def nudge(self, kind: str, amount: float, zone: str = "") -> str:
+        """Nudge the live look (``brightness`` stops, ``cct`` mired, ``tint`` Duv) in ``zone`` ("": all)."""
+        ...
+
+    def nudge_undo(self) -> str:
+        """Take back the last nudge."""
+        ...
+
+    def nudge_redo(self) -> str:
+        """Do the last undone nudge again."""
+        ...
+
+    def take_note(self, text: str) -> str:
+        """A note into the take in progress (timestamped by the recorder)."""
+        ...
+
+    def slate(self, fields: Mapping[str, str]) -> str:
+        """Change the slate (production, scene, shot, take)."""
+        ...
+
+    def take_flags(self, take_id: int | None, *, circled: bool | None = None,
+                   no_good: bool | None = None) -> str:
+        """Circle or mark NG a stored take, None: the last one recorded (written off the loop)."""
+        ...
+
     def state(self) -> Mapping[str, StateValue]:
         """What replies report as ``/stagectl/state/<key>``: live look, cue, blackout, take, ..."""
         ...

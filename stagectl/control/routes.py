@@ -200,7 +200,54 @@ def parse_command(message: OscMessage) -> Command | None:
         return _trigger(message, "blackout", lambda actions: actions.blackout())
     if verb == "take":
         return _take(message, rest)
+    if verb == "hold" and not rest:
+        return _hold(message)
+    if verb == "fade" and not rest:
+        seconds = float(_one_number(message, "the fade time"))
+        if not 0.0 <= seconds <= MAX_FADE_S:
+            raise _bad(f"the fade time must be 0..{MAX_FADE_S:g} seconds, got {seconds:g}")
+        return Command(f"fade time {seconds:g} s", lambda actions: actions.fade_time(seconds))
+    if verb == "nudge":
+        return _nudge(message, rest)
     raise _unknown(address)
+
+
+def _one_number(message: OscMessage, what: str) -> float | int:
+    if len(message.args) != 1:
+        raise _bad(f"{message.address} takes one number ({what}), got {len(message.args)} argument(s)")
+    return number(message.type_tags[0], message.args[0], what)
+
+
+def _hold(message: OscMessage) -> Command:
+    """``/stagectl/hold 1`` holds the running fades, ``0`` lets them go on (a state, not an edge: a
+    latching button sends both)."""
+    if len(message.args) != 1:
+        raise _bad("/stagectl/hold takes one value: 1 (or T) holds the fades, 0 (or F) lets them go on")
+    tag = message.type_tags[0]
+    on = tag == "T" if tag in "TF" else number(tag, message.args[0], "the hold value") != 0
+    return Command(f"hold {'on' if on else 'off'}", lambda actions: actions.hold(on))
+
+
+def _nudge(message: OscMessage, rest: list[str]) -> Command | None:
+    if rest in (["undo"], ["redo"]):
+        verb = rest[0]
+        return _trigger(message, f"nudge {verb}",
+                        (lambda a: a.nudge_undo()) if verb == "undo" else (lambda a: a.nudge_redo()))
+    if len(rest) == 1 and message.args:
+        kind = name(rest[0], "nudge")
+        amount = float(number(message.type_tags[0], message.args[0], "the nudge amount"))
+        zone = ""
+        if len(message.args) == 2:
+            if message.type_tags[1] not in "sS" or not isinstance(message.args[1], str):
+                raise _bad(f"{message.address}'s second argument is a zone name (a string)")
+            zone = name(message.args[1], "zone name")
+        elif len(message.args) > 2:
+            raise _bad(f"{message.address} takes an amount and an optional zone, got {len(message.args)} "
+                       "arguments")
+        return Command(f"nudge {kind} {amount:+g}" + (f" in {zone}" if zone else ""),
+                       lambda actions: actions.nudge(kind, amount, zone))
+    raise _unknown(message.address, "nudge addresses are /stagectl/nudge/<brightness|cct|tint> <amount> "
+                                     "[zone], /stagectl/nudge/undo and /stagectl/nudge/redo")
 
 
 def _cue(message: OscMessage, rest: list[str]) -> Command | None:
@@ -265,4 +312,25 @@ def _take(message: OscMessage, rest: list[str]) -> Command | None:
         return Command(f"take record {described}".rstrip(), lambda actions: actions.take_record(fields))
     if rest == ["stop"]:
         return _trigger(message, "take stop", lambda actions: actions.take_stop())
-    raise _unknown(message.address, "take addresses are /stagectl/take/record and /stagectl/take/stop")
+    if rest == ["note"]:
+        if len(message.args) != 1 or message.type_tags not in ("s", "S"):
+            raise _bad("/stagectl/take/note takes one string: the note")
+        note = str(message.args[0])
+        if len(note) > MAX_SLATE_VALUE or not note.isprintable():
+            raise _bad(f"a note is one line of at most {MAX_SLATE_VALUE} printable characters")
+        return Command("take note", lambda actions: actions.take_note(note))
+    if len(rest) == 2 and rest[1] in _FLAG_VERBS:
+        which = rest[0]
+        if which != "last" and not (which.isdigit() and 0 < int(which) < 2**31):
+            raise _bad(f"{message.address}: name the take by its store id (e.g. 12) or 'last'")
+        take_id = None if which == "last" else int(which)
+        flags = _FLAG_VERBS[rest[1]]
+        return _trigger(message, f"take {which} {rest[1]}",
+                        lambda actions: actions.take_flags(take_id, **flags))
+    raise _unknown(message.address, "take addresses are /stagectl/take/record, /stagectl/take/stop, "
+                                     "/stagectl/take/note and /stagectl/take/<id|last>/<circle|ng|clear>")
+
+
+#: Flag triggers on a stored take: what each sets.
+_FLAG_VERBS: dict[str, dict[str, bool]] = {
+    "circle": {"circled": True}, "ng": {"no_good": True}, "clear": {"circled": False, "no_good": False}}

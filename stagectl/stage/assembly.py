@@ -41,8 +41,9 @@ from stagectl.stage.outputs import StageOutputs
 from stagectl.stage.pipeline import CameraPipeline
 from stagectl.stage.snapshot import CameraStatus, SourceStatus, StageSnapshot
 from stagectl.stage.sources import make_sources
-from stagectl.stage.status import control_dict, lighting_dict, status_dict
+from stagectl.stage.status import control_dict, lighting_dict, status_dict, web_dict
 from stagectl.stage.takes import make_recorder, takes_dict, takes_folder, tracker_vendors
+from stagectl.stage.web import make_web
 from tracking.source import TrackingSource
 
 #: How often health (rate, stale, down) is re-evaluated.
@@ -66,7 +67,9 @@ class Stage:
         lighting: looks, the cue engine and the lighting status (``[looks]``).
         recorder: the take recorder (``[takes]``).
         facility: replication of the takes to the facility store (``[facility]``), None without one.
+        actions: what OSC control-in and the web remote drive (one object, two transports).
         control: the OSC control-in server (``[control]``), None without one.
+        web: the floor's remote (``[web]``), None without one.
         discovery: zeroconf browsing and adverts (``[discovery]``).
     """
 
@@ -99,9 +102,13 @@ class Stage:
                                       self.lighting.live_look, self.sources, camera_info_of=self.camera_info)
         self.facility = make_facility(config.facility, takes_folder(config), self.events)
         control = config.control
+        wake = None if self.facility is None else self.facility.wake  # flags changed: replicate them
+        self.actions = StageControlActions(engine, self.devices, self.recorder, events=self.events,
+                                           takes_changed=wake)
         self.control = None if control is None else ControlServer(
-            control.listen, StageControlActions(engine, self.devices, self.recorder), allow=control.allow,
+            control.listen, self.actions, allow=control.allow,
             passcode=control.passcode, reply_port=control.reply_port, events=self.events)
+        self.web = make_web(config, self.actions, self.lighting, self.recorder, self.clock, self.events)
         self._monitor: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -232,6 +239,8 @@ class Stage:
         if self.facility is not None and self.recorder.ready:  # it reads the store the recorder opened
             await asyncio.to_thread(self.facility.start)
         await self._async_start_control()
+        if self.web is not None:
+            await self.web.async_start()  # a port taken is an event and its status: the stage runs on
         self._monitor = loop.create_task(self._async_monitor(), name="stage health monitor")
         self.started = True
         self.events.post(Level.INFO, "stage", "state",
@@ -264,6 +273,8 @@ class Stage:
         discovery_stopped = asyncio.ensure_future(self.discovery.async_stop())
         if self.control is not None:
             await self.control.async_stop()
+        if self.web is not None:
+            await self.web.async_stop()
         for name, part in (("takes", self.recorder), ("lighting", self.lighting), ("devices", self.devices)):
             try:
                 await part.async_stop()
@@ -384,6 +395,7 @@ class Stage:
         return {**status_dict(self.snapshot()), **lighting_dict(self.lighting.latest),
                 **takes_dict(self.recorder.status()),
                 **control_dict(None if self.control is None else self.control.status()),
+                **web_dict(None if self.web is None else self.web.status()),
                 **({"facility": None} if self.facility is None else self.facility.status_dict())}
 
 

@@ -13,6 +13,7 @@ from stagectl.control.status import ControlStatus
 from stagectl.core.samples import CameraSample
 from stagectl.stage.lighting import LightingStatus
 from stagectl.stage.snapshot import StageSnapshot
+from stagectl.web.server import WebStatus
 
 
 def _rounded(values: tuple[float, float, float], digits: int) -> list[float]:
@@ -72,6 +73,24 @@ def control_dict(status: ControlStatus | None) -> dict[str, Any]:
         "releases_ignored": status.releases_ignored, "replies_sent": status.replies_sent,
         "replies_dropped": status.replies_dropped, "log_suppressed": status.log_suppressed,
         "last_command": status.last_command, "last_error": status.last_error}}
+
+
+def web_dict(status: WebStatus | None) -> dict[str, Any]:
+    """The ``web`` part of ``--status-json``: the floor's remote, None without ``[web]``.
+
+    ``url`` is the first address to open (``urls`` every one), ``clients`` the pages connected live
+    (WebSockets), ``sessions`` the browsers logged in, ``logins`` right passcodes, ``failed_logins`` wrong
+    ones, ``lockouts`` attempts refused uncompared (a device waiting out its lockout, or the stage-wide
+    budget spent), ``refused`` requests without a session, with a wrong CSRF token or a foreign origin,
+    ``errors`` actions the stage refused; ``error`` why the server is not running (a port taken)."""
+    if status is None:
+        return {"web": None}
+    return {"web": {
+        "listen": status.listen, "url": status.urls[0] if status.urls else None, "urls": list(status.urls),
+        "running": status.running, "https": status.https, "clients": status.clients,
+        "sessions": status.sessions, "logins": status.logins, "failed_logins": status.failed_logins,
+        "lockouts": status.lockouts, "requests": status.requests, "refused": status.refused,
+        "errors": status.errors, "pushes": status.pushes, "error": status.error}}
 
 
 def status_dict(snap: StageSnapshot) -> dict[str, Any]:

@@ -156,6 +156,9 @@ class StageView:
     """The stage file's path (None: the built-in demo stage)."""
     facility: FacilityView | None = None
     """Replication to the facility store (None: the stage has no ``[facility]``)."""
+    web: tuple[str, ...] | None = None
+    """The URLs to open the floor's remote on a phone or tablet (every address of the host when it
+    listens on 0.0.0.0); None: no ``[web]``, or its server is not running (a port taken)."""
 
     def camera(self, name: str | None) -> CameraStatus | None:
         """The camera called ``name`` (None when there is none)."""
@@ -279,7 +282,8 @@ def build_view(stage: Stage, *, sequence: int = 0, history_cameras: Iterable[str
         takes=TakesView(recorder.status(), tuple(recorder.cameras), recorder.folder),
         events=events[0], events_posted=events[1], status_json=status_json,
         stage_file=None if path is None else str(path),
-        facility=None if stage.facility is None else stage.facility.view())
+        facility=None if stage.facility is None else stage.facility.view(),
+        web=stage.web.urls if stage.web is not None and stage.web.running else None)
 
 
 class StageViewPublisher:

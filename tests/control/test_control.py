@@ -89,6 +89,35 @@ class FakeActions:
         self._did("take_stop")
         return "stopped"
 
+    def hold(self, on: bool) -> str:
+        self._did("hold", on)
+        return "held" if on else "released"
+
+    def fade_time(self, seconds: float) -> str:
+        self._did("fade_time", seconds)
+        return f"fade {seconds:g} s"
+
+    def nudge(self, kind: str, amount: float, zone: str = "") -> str:
+        self._did("nudge", kind, amount, zone)
+        return f"{kind} {amount:+g}"
+
+    def nudge_undo(self) -> str:
+        self._did("nudge_undo")
+        return "undone"
+
+    def nudge_redo(self) -> str:
+        self._did("nudge_redo")
+        return "redone"
+
+    def take_note(self, text: str) -> str:
+        self._did("take_note", text)
+        return "note added"
+
+    def take_flags(self, take_id: int | None, *, circled: bool | None = None,
+                   no_good: bool | None = None) -> str:
+        self._did("take_flags", take_id, circled, no_good)
+        return "flagged"
+
     def state(self) -> Mapping[str, float | int | str | bool]:
         return dict(self.values)
 
@@ -227,6 +256,17 @@ EVERY_ADDRESS = [
      ("take_record", {"scene": "12A", "take": "3", "note": "a=b c"})),
     ("/stagectl/take/record", (), None, ("take_record", {})),
     ("/stagectl/take/stop", (), None, ("take_stop",)),
+    ("/stagectl/take/note", ("boom in shot at 0:12",), None, ("take_note", "boom in shot at 0:12")),
+    ("/stagectl/take/last/circle", (), None, ("take_flags", None, True, None)),
+    ("/stagectl/take/12/ng", (1,), "i", ("take_flags", 12, None, True)),
+    ("/stagectl/take/12/clear", (), None, ("take_flags", 12, False, False)),
+    ("/stagectl/hold", (1,), "i", ("hold", True)),
+    ("/stagectl/hold", (False,), "F", ("hold", False)),
+    ("/stagectl/fade", (2.5,), "f", ("fade_time", 2.5)),
+    ("/stagectl/nudge/brightness", (0.333,), "f", ("nudge", "brightness", 0.333, "")),
+    ("/stagectl/nudge/cct", (-10, "ceiling"), "is", ("nudge", "cct", -10.0, "ceiling")),
+    ("/stagectl/nudge/undo", (), None, ("nudge_undo",)),
+    ("/stagectl/nudge/redo", (1,), "i", ("nudge_redo",)),
 ]
 
 
@@ -290,6 +330,11 @@ BAD_ARGUMENTS = [
     ("/stagectl/take/record", ("take=1", "take=2"), "ss", "given twice"),
     ("/stagectl/take/record", ("take=1", 2), "si", "must be a string key=value"),
     ("/stagectl/auth", (), None, "takes one argument: the passcode"),
+    ("/stagectl/hold", (), None, "takes one value"),
+    ("/stagectl/fade", (7200,), "i", "0..3600 seconds"),
+    ("/stagectl/nudge/cct", (1, 2), "ii", "zone name"),
+    ("/stagectl/take/note", ("two\nlines",), "s", "printable"),
+    ("/stagectl/take/abc/circle", (), None, "store id"),
 ]
 
 
