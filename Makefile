@@ -38,6 +38,10 @@ test: $(STAMP_TEST)
 	@command -v pg_ctl >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1 || { echo "make test:" \
 		"PostgreSQL's server is needed (the facility store's tests start their own):" \
 		"install postgresql (apt-get install postgresql; .ci/run does it)"; exit 2; }
+	@command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1 || { echo "make test:" \
+		"Chromium and its WebDriver are needed (the web remote's pages are tested in a real browser):" \
+		"install chromium and chromium-driver (apt-get install chromium chromium-driver; .ci/run does it)"; \
+		exit 2; }
 	-@QT_QPA_PLATFORM=offscreen $(BIN)/python scripts/qt_deps.py --fix
 	$(BIN)/ruff check .
 	$(BIN)/mypy
@@ -58,11 +62,13 @@ bench: $(STAMP_TEST)
 	$(BIN)/python bench/hostile_flood.py
 	$(BIN)/python bench/hostile_flood.py --target control
 	$(BIN)/python bench/conform.py
+	$(BIN)/python bench/delay.py
 
 # Grabs the README's pictures of the demo stage into docs/ (offscreen 1920x1080 screen, fresh layout,
 # temporary data folder).
 screenshot: $(STAMP_RUN)
 	$(BIN)/python scripts/screenshots.py docs
+	$(BIN)/python scripts/web_screenshots.py docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache .ruff_cache

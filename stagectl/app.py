@@ -192,6 +192,13 @@ def _run_command(argv: list[str], prog: str) -> int:
         return _take_command(args, config)
     if args.command == "conform":
         return _conform_command(args, config)
+    if args.command == "delay":
+        from stagectl.commands.delay import delay_measure
+
+        stop = threading.Event()
+        _install_stop_signals(stop.set)
+        return delay_measure(config, args.camera, args.video, args.seconds, apply=args.apply,
+                             as_json=args.json, stop=stop)
     if args.command == "report":
         return _report_command(args, config)
     if args.headless and args.screenshot:

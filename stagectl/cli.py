@@ -1,8 +1,9 @@
-"""The command line: ``stagectl run | simulate | decode | lens | takes | export | conform | facility``.
+"""The command line: ``stagectl run | simulate | decode | lens | takes | export | conform | facility |
+report | delay``.
 
 Only argument parsing lives here; the commands themselves are in app.py (run) and
-stagectl/commands/ (simulate, decode, lens, takes, export, conform, facility). ``--log-level`` is accepted
-before the command and after any command's name.
+stagectl/commands/ (simulate, decode, lens, takes, export, conform, facility, report, delay).
+``--log-level`` is accepted before the command and after any command's name.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ from datetime import date
 
 from stagectl.core.version import __version__
 
-SUBCOMMANDS = ("run", "simulate", "decode", "lens", "takes", "export", "conform", "facility")
+SUBCOMMANDS = ("run", "simulate", "decode", "lens", "takes", "export", "conform", "facility", "report",
+               "delay")
 STORE_HELP = ("read the facility store at this PostgreSQL URL (every stage's takes, read only) instead of "
               "the stage's takes folder; no password in it: libpq reads PGPASSWORD or ~/.pgpass")
 
@@ -180,6 +182,8 @@ def build_parser(prog: str = "stagectl") -> argparse.ArgumentParser:
     _add_take_commands(sub)
     _add_conform_commands(sub)
     _add_facility_commands(sub)
+    _add_report_command(sub)
+    _add_delay_commands(sub)
     for command in _subparsers(parser):
         _add_common_options(command, top=False)
     return parser
@@ -260,6 +264,9 @@ def _add_conform_commands(sub: argparse._SubParsersAction[argparse.ArgumentParse
     clips.add_argument("sources", nargs="+", metavar="SOURCE",
                        help="a folder of camera media (MOV, MXF, MP4), an ALE or a CSV "
                             "(clip, camera, start TC, end TC, fps)")
+    clips.add_argument("--verify-motion", action="store_true",
+                       help="measure each clip's picture motion against its tracking and flag clips whose "
+                            "offset differs from what the timecodes imply by more than half a frame")
     cut = conform_sub.add_parser("cut", help="a package per event of an editor's cut (EDL, OTIO, FCP XML)")
     cut.add_argument("cut", metavar="CUT", help="a CMX3600 EDL (.edl), an OpenTimelineIO file (.otio) or an "
                                                "FCP XML (.xml)")
@@ -305,6 +312,39 @@ def _add_facility_commands(sub: argparse._SubParsersAction[argparse.ArgumentPars
     migrate.add_argument("--store", required=True, metavar="URL",
                          help="the PostgreSQL URL, e.g. postgresql://stagectl@db.facility/stagectl (no "
                               "password in it: libpq reads PGPASSWORD or ~/.pgpass)")
+
+
+def _add_report_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``stagectl report`` (stagectl/commands/report.py)."""
+    report = sub.add_parser("report", help="the daily report: a day's takes as a printable HTML document")
+    report.add_argument("--day", type=_day, required=True, metavar="YYYY-MM-DD",
+                        help="the takes started on this day (local time; with --store, the stage's)")
+    report.add_argument("--out", required=True, metavar="FILE",
+                        help="the HTML file to write (atomically; replaced when it exists)")
+    report.add_argument("--config", metavar="FILE",
+                        help="stage file (TOML) whose [takes] dir holds the takes; default: the demo stage's")
+    report.add_argument("--store", metavar="URL", help=STORE_HELP)
+    report.add_argument("--stage", metavar="ID",
+                        help="with --store: only this stage's takes (its [facility] stage_id)")
+
+
+def _add_delay_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``stagectl delay measure`` (stagectl/commands/delay.py)."""
+    delay = sub.add_parser("delay", help="a camera's tracking-to-picture delay")
+    delay_sub = delay.add_subparsers(dest="delay_command", metavar="ACTION", required=True)
+    measure = delay_sub.add_parser("measure",
+                                   help="measure it from the camera's picture while it pans and tilts")
+    measure.add_argument("--camera", required=True, metavar="NAME",
+                         help="the stage camera (its [[cameras]] name)")
+    measure.add_argument("--video", required=True, metavar="SOURCE",
+                         help="the camera's picture: a capture device index (0) or path (/dev/video0), a "
+                              "stream URL, or a video file (played at its own frame rate as if live)")
+    measure.add_argument("--seconds", type=_positive_float, default=10.0, metavar="S",
+                         help="how long to capture (default 10)")
+    measure.add_argument("--config", metavar="FILE", help="stage file (TOML); default: the demo stage")
+    measure.add_argument("--apply", action="store_true",
+                         help="set the camera's delay line to the measured delay on the running stage")
+    measure.add_argument("--json", action="store_true", help="print one JSON object")
 
 
 def _add_lens_file_commands(lens_sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

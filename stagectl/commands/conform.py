@@ -6,10 +6,12 @@ and ``export``; a take a crash interrupted is recovered first. The work is
 each clip to the take(s) and camera that recorded it, write ``OUT/<clip>/`` per clip (and for an ALE
 source the enriched ALE into OUT).
 
-Output: progress and every warning on stderr; on stdout the match table, then each package written
-with its files (``--json``: one object instead). Exit status 0 when at least one package holds
-tracking, 1 when nothing matched or something failed (the message says what and where), 2 for a
-usage error (an unknown format, a bad camera map, an unreadable stage file).
+Output: progress and every warning on stderr; on stdout the match table, then each package written with
+its files (``--json``: one object instead). ``clips --verify-motion`` then measures each package's clip
+against its tracking (:mod:`stagectl.takes.conform.motion_check`), adds ``"motion"`` to its manifest and
+prints a line per clip (a flagged clip is a warning; the exit status is unchanged). Exit status 0 when at
+least one package holds tracking, 1 when nothing matched or something failed (the message says what and
+where), 2 for a usage error (an unknown format, a bad camera map, an unreadable stage file).
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from stagectl.stage.conform_jobs import (
 )
 from stagectl.stage.takes import takes_folder
 from stagectl.takes.conform.match import TakeOpener
+from stagectl.takes.conform.motion_check import MotionCheck, verify_packages
 from stagectl.takes.conform.package import DEFAULT_FORMATS, Package
 from stagectl.takes.export.registry import ExportError, parse_formats
 
@@ -116,16 +119,21 @@ def _print_plan(plan: ConformPlan, as_json: bool, out: TextIO, err: TextIO) -> i
     return 0
 
 
-def _print_outcome(outcome: ConformOutcome, kind: str, as_json: bool, out: TextIO, err: TextIO) -> int:
+def _print_outcome(outcome: ConformOutcome, kind: str, as_json: bool, out: TextIO, err: TextIO,
+                   checks: Sequence[MotionCheck] | None = None) -> int:
     for warning in outcome.warnings:
         print(f"{PROG}: warning: {warning}", file=err)
+    for check in checks or ():
+        if check.flagged:
+            print(f"{PROG}: warning: {check.line()}", file=err)
     written = [p for p in outcome.packages if p.frames_covered > 0]
     if as_json:
         json.dump({"matches": [r.as_json() for r in outcome.rows],
                    "packages": [_package_json(p) for p in outcome.packages],
                    "enriched_ale": None if outcome.enriched_ale is None else str(outcome.enriched_ale),
                    "warnings": outcome.warnings, "cancelled": outcome.cancelled,
-                   "error": outcome.error or None},
+                   "error": outcome.error or None,
+                   **({} if checks is None else {"motion": [{"clip": c.clip, **c.motion} for c in checks]})},
                   out, indent=1)
         out.write("\n")
     else:
@@ -138,6 +146,8 @@ def _print_outcome(outcome: ConformOutcome, kind: str, as_json: bool, out: TextI
                 out.write(f"  {path}\n")
         if outcome.enriched_ale is not None:
             out.write(f"enriched ALE {outcome.enriched_ale}\n")
+        for check in checks or ():
+            out.write(f"motion {check.line()}\n")
     if outcome.error:
         print(f"{PROG}: {outcome.error}", file=err)
         return 1
@@ -176,6 +186,10 @@ def conform_command(config: StageConfig, args: Any, *, stop: threading.Event | N
     kind = "event" if request.kind == "cut" else "clip"
     if args.dry_run:
         return _print_plan(plan_conform(folder, request), args.json, out, err)
-    outcome = run_conform(folder, request, formats, Path(args.out), _progress_printer(err),
-                          stop or threading.Event())
-    return _print_outcome(outcome, kind, args.json, out, err)
+    stop = stop or threading.Event()
+    outcome = run_conform(folder, request, formats, Path(args.out), _progress_printer(err), stop)
+    checks = None
+    if getattr(args, "verify_motion", False) and not outcome.error and not outcome.cancelled:
+        written = [p for p in outcome.packages if p.frames_covered > 0]
+        checks = verify_packages(written, folder, request.camera_map, _progress_printer(err), stop)
+    return _print_outcome(outcome, kind, args.json, out, err, checks)

@@ -19,7 +19,6 @@ import asyncio
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -30,74 +29,32 @@ from stagectl.core.errors import RuntimeNotRunning, StageError
 from stagectl.core.events import Level
 from stagectl.core.runtime import Runtime
 from stagectl.stage.assembly import Stage
+from stagectl.stage.export_jobs import ExportResult, Progress, run_export
 from stagectl.stage.pipeline import MAX_SMOOTHING
-from stagectl.takes.export.registry import export_takes
 from stagectl.takes.model import Slate
 from stagectl.takes.store import TakeStore
 
 if TYPE_CHECKING:
     from stagectl.stage.conform_jobs import ConformOutcome, ConformPlan, ConformRequest
+    from stagectl.stage.delay_jobs import DelayProgress
+    from stagectl.takes.motion.lag import DelayResult
 
 __all__ = ["MAX_DELAY_MS", "MAX_SMOOTHING", "Done", "ExportResult", "Hop", "Progress", "StageCommands",
            "run_export"]
 
 T = TypeVar("T")
+A = TypeVar("A")
 #: Runs a callback where its caller wants it (the window: on the GUI thread, soon).
 Hop = Callable[[Callable[[], None]], None]
 #: Called with the finished future (through the hop).
 Done = Callable[[Future[Any]], None]
-#: ``progress(done, total, what)`` of a long job.
-Progress = Callable[[int, int, str], None]
 
 #: Longest delay line a camera accepts (ms).
 MAX_DELAY_MS = 1000.0
-#: Share of an export's progress spent reading the takes from the store.
-READ_SHARE = 0.1
 
 
 def _inline(callback: Callable[[], None]) -> None:
     callback()
-
-
-@dataclass
-class ExportResult:
-    """What an export run did: files written (in order), what a format did not write and why, whether it
-    was cancelled, its error."""
-
-    files: list[Path] = field(default_factory=list)
-    cancelled: bool = False
-    error: str = ""
-    skipped: list[str] = field(default_factory=list)
-
-
-def run_export(folder: Path, take_ids: Sequence[int], formats: Sequence[str], out_dir: Path,
-               progress: Progress, cancel: threading.Event) -> ExportResult:
-    """Read the takes from the store in ``folder`` and export them format by format (a worker thread).
-    Progress in 0..100; ``cancel`` stops between takes and between formats (files are written atomically)."""
-    result = ExportResult()
-    try:
-        takes = []
-        with TakeStore(folder, readonly=True) as store:
-            for n, take_id in enumerate(take_ids):
-                if cancel.is_set():
-                    result.cancelled = True
-                    return result
-                takes.append(store.read(take_id))
-                done = round(100 * READ_SHARE * (n + 1) / len(take_ids))
-                progress(done, 100, f"read {takes[-1].info.name}")
-        for n, fmt in enumerate(formats):
-            if cancel.is_set():
-                result.cancelled = True
-                return result
-
-            def part(fraction: float, n: int = n, fmt: str = fmt) -> None:
-                done = READ_SHARE + (1.0 - READ_SHARE) * (n + min(max(fraction, 0.0), 1.0)) / len(formats)
-                progress(round(100 * done), 100, fmt)
-
-            result.files += export_takes(takes, [fmt], out_dir, part, skipped=result.skipped.append)
-    except (StageError, OSError) as exc:
-        result.error = str(exc)
-    return result
 
 
 def _write_flags(folder: Path, take_id: int, flags: Mapping[str, Any],
@@ -169,8 +126,11 @@ class StageCommands:
         return future
 
     def _on_thread(self, what: str, fn: Callable[[threading.Event], T], done: Done | None,
-                   cancel: threading.Event | None = None) -> Future[T]:
-        """Run ``fn(cancel)`` on a thread of its own (file work: never on the loop, never on the GUI)."""
+                   cancel: threading.Event | None = None, *, source: str = "takes",
+                   refusals: tuple[type[Exception], ...] = ()) -> Future[T]:
+        """Run ``fn(cancel)`` on a thread of its own (file work: never on the loop, never on the GUI).
+        A failure is an ERROR event from ``source``; one of ``refusals`` (the job said why it would not give
+        an answer, e.g. too little motion) a WARNING."""
         future: Future[T] = Future()
         flag = cancel or threading.Event()
         with self._jobs_lock:
@@ -181,7 +141,9 @@ class StageCommands:
             try:
                 future.set_result(fn(flag))
             except Exception as exc:  # the caller gets it as the future's outcome
-                self._stage.events.post(Level.ERROR, "takes", "error", f"{what}: {exc}")
+                refused = isinstance(exc, refusals)
+                self._stage.events.post(Level.WARNING if refused else Level.ERROR, source,
+                                        "refused" if refused else "error", f"{what}: {exc}")
                 future.set_exception(exc)
             finally:
                 with self._jobs_lock:
@@ -369,25 +331,56 @@ class StageCommands:
 
         return self._on_thread("conform", work, done, cancel)
 
-    def _coalesced(self, progress: Progress | None) -> Progress:
-        """``progress`` through the hop, at most one call waiting at a time (the newest figures win)."""
-        if progress is None:
-            return lambda _done, _total, _what: None
+    def _newest(self, deliver_to: Callable[[A], None] | None) -> Callable[[A], None]:
+        """``deliver_to`` through the hop, at most one call waiting at a time (the newest value wins)."""
+        if deliver_to is None:
+            return lambda _value: None
         hop, lock = self._hop, threading.Lock()
-        waiting: list[tuple[int, int, str]] = []
+        waiting: list[A] = []
 
         def deliver() -> None:
             with lock:
-                figures = waiting.pop()
+                value = waiting.pop()
                 waiting.clear()
-            progress(*figures)
+            deliver_to(value)
 
-        def report(done: int, total: int, what: str) -> None:
+        def report(value: A) -> None:
             with lock:
                 first = not waiting
-                waiting.append((done, total, what))
+                waiting.append(value)
             if first:
                 hop(deliver)
 
         return report
 
+    def _coalesced(self, progress: Progress | None) -> Progress:
+        """``progress`` (done, total, what) through the hop, the newest figures only."""
+        if progress is None:
+            return lambda _done, _total, _what: None
+        given = progress
+
+        def figures(value: tuple[int, int, str]) -> None:
+            given(*value)
+
+        newest = self._newest(figures)
+        return lambda done, total, what: newest((done, total, what))
+
+    # --- measured delay --------------------------------------------------------------------------
+
+    def measure_delay(self, camera: str, source: str, seconds: float, *,
+                      progress: Callable[[DelayProgress], None] | None = None,
+                      cancel: threading.Event | None = None, done: Done | None = None) -> Future[DelayResult]:
+        """Capture ``seconds`` of the picture ``source`` and ``camera``'s tracking, and measure the delay
+        between them on a thread (:func:`stagectl.stage.delay_jobs.measure_delay`); ``progress`` through
+        the hop, the newest only. Apply the result with :meth:`set_delay`."""
+        from stagectl.stage.delay_jobs import measure_delay  # OpenCV loads on first use
+        from stagectl.takes.motion.errors import DelayMeasureError
+
+        stage, runtime, report = self._stage, self._runtime, self._newest(progress)
+
+        def work(flag: threading.Event) -> DelayResult:
+            return measure_delay(stage, runtime, camera, source, seconds=seconds, progress=report,
+                                 cancel=flag)
+
+        return self._on_thread(f"measure delay {camera}", work, done, cancel, source="delay",
+                               refusals=(DelayMeasureError,))

@@ -13,11 +13,12 @@ import math
 import time
 
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QWidget
+from PySide6.QtWidgets import QComboBox, QDoubleSpinBox, QHBoxLayout, QLabel, QPushButton, QSpinBox, QWidget
 
 from stagectl.stage.commands import MAX_DELAY_MS, MAX_SMOOTHING, StageCommands
 from stagectl.stage.view import CameraStatus
 from ui import theme
+from ui.panels.delay_measure_dialog import DelayMeasureDialog
 
 #: At most one change per control is sent this often while the operator drags.
 APPLY_INTERVAL_MS = 100
@@ -70,6 +71,7 @@ class DelayControl(QWidget):
         other_unit: the delay in the other unit ("= 2.00 frames").
         smoothing: the window in samples (0 = off).
         latency: what the smoothing adds ("adds 40 ms at 50 Hz").
+        measure_button: opens :attr:`measure_dialog`, which measures the delay from the camera's picture.
     """
 
     def __init__(self, fps: float, rate: str, commands: StageCommands, parent: QWidget | None = None) -> None:
@@ -114,7 +116,12 @@ class DelayControl(QWidget):
         delay_caption.setStyleSheet(f"color: {theme.DIM_TEXT};")
         smoothing_caption = QLabel("Smoothing", self)
         smoothing_caption.setStyleSheet(f"color: {theme.DIM_TEXT};")
-        widgets: tuple[QWidget, ...] = (delay_caption, self.delay, self.unit, self.other_unit)
+        self.measure_button = QPushButton("Measure delay…", self)
+        self.measure_button.setToolTip("Measure the delay from the camera's picture while it pans and tilts")
+        self.measure_button.clicked.connect(self.open_measure)
+        self.measure_dialog: DelayMeasureDialog | None = None
+        widgets: tuple[QWidget, ...] = (delay_caption, self.delay, self.unit, self.other_unit,
+                                        self.measure_button)
         for widget in widgets:
             layout.addWidget(widget)
         layout.addSpacing(24)
@@ -243,3 +250,18 @@ class DelayControl(QWidget):
             commands.set_smoothing(camera, samples)
             if camera == self.camera:
                 self._sent_smoothing.expect(samples if samples > 1 else 0)
+
+    # --- measuring ------------------------------------------------------------------------------
+
+    def open_measure(self) -> None:
+        """Open the "Measure delay" dialog for the selected camera (one at a time, kept until closed)."""
+        if self.camera is None:
+            return
+        dialog = self.measure_dialog
+        if dialog is None or dialog.camera != self.camera:
+            if dialog is not None:
+                dialog.close()
+            dialog = self.measure_dialog = DelayMeasureDialog(self.camera, self.commands, self.fps, self)
+            dialog.resize(1100, 640)
+        dialog.show()
+        dialog.raise_()
