@@ -1,0 +1,144 @@
+"""The web remote under load: what 20 connected browser sessions cost the tracking pipeline.
+
+The tracking pipeline of bench/tracking_pipeline.py (a FreeD sender process, ``--cameras`` cameras at
+``--rate`` Hz, genlocked; stagectl's headless ingest in a receiver process with a counting sink on every
+camera) is run with the web remote on (``bench/_web_receiver.py``: the same stage plus ``[web]`` on
+loopback), in two phases taken in ABBA order, each run a fresh receiver and a fresh sender:
+
+  quiet    the remote serving, nobody connected (the baseline);
+  clients  ``--clients`` browser sessions (bench/_web_clients.py, a process of their own) logged in,
+           each with the DP page's live WebSocket open, one of them changing the fade time once a
+           second as a DP does (a POST the stage answers and pushes to every session).
+
+Latency is sender clock -> the camera's sink (both CLOCK_MONOTONIC). Goal: the clients phase's p99 at
+most 5 % over the quiet phase's (ratio <= 1.05), with no datagram lost. Both phases share the machine's
+noise, so compare the ratio, and the per-run p99s for how much runs vary.
+
+    python bench/web_load.py [--duration 60] [--chunks 4] [--cameras 8] [--rate 500] [--clients 20] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _web_receiver import PASSCODE
+from tracking_pipeline import SENDER, RunResult, analyse, summarise
+
+HERE = Path(__file__).resolve().parent
+RECEIVER = HERE / "_web_receiver.py"
+CLIENTS = HERE / "_web_clients.py"
+GOAL_P99_RATIO = 1.05
+
+
+def _line(process: subprocess.Popen[str], what: str) -> list[str]:
+    assert process.stdout is not None
+    line = process.stdout.readline().split()
+    if not line:
+        raise SystemExit(f"web_load: {what} did not start (see above)")
+    return line
+
+
+def run_once(phase: str, args: argparse.Namespace, tmp: Path, index: int) -> tuple[RunResult, str]:
+    """A fresh receiver with the remote on; with ``clients``, the sessions connected first; the sender."""
+    sender_out, receiver_out = tmp / f"sender-{phase}-{index}.npz", tmp / f"receiver-{phase}-{index}.npz"
+    receiver = subprocess.Popen([sys.executable, str(RECEIVER), "--kind", "stagectl", "--cameras",
+                                 str(args.cameras), "--out", str(receiver_out)],
+                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    clients: subprocess.Popen[str] | None = None
+    said = ""
+    try:
+        web = _line(receiver, "the receiver")
+        port = _line(receiver, "the receiver")
+        if web[:1] != ["web"] or port[:1] != ["port"]:
+            raise SystemExit(f"web_load: the receiver said {web} {port}")
+        if phase == "clients":
+            clients = subprocess.Popen([sys.executable, str(CLIENTS), "--url", web[1], "--passcode", PASSCODE,
+                                        "--clients", str(args.clients)],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            if _line(clients, "the clients") != ["ready"]:
+                raise SystemExit("web_load: the clients did not connect")
+        sender = subprocess.run([sys.executable, str(SENDER), "--port", port[1], "--out", str(sender_out),
+                                 "--cameras", str(args.cameras), "--rate", str(args.rate),
+                                 "--duration", str(args.duration / args.chunks)],
+                                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, check=False)
+        if sender.returncode != 0:
+            raise SystemExit(f"web_load: the sender failed ({sender.returncode}):\n{sender.stderr}")
+        if clients is not None:
+            assert clients.stdin is not None
+            clients.stdin.write("stop\n")
+            clients.stdin.flush()
+            said = " ".join(_line(clients, "the clients"))
+            clients.wait(10)
+        with np.load(sender_out) as data:
+            sent = dict(data)
+        assert receiver.stdin is not None
+        receiver.stdin.write(f"expect {int((sent['sent_ns'] >= 0).sum())}\n")
+        receiver.stdin.flush()
+        if _line(receiver, "the receiver") != ["done"] or receiver.wait(10) != 0:
+            raise SystemExit("web_load: the receiver failed (see above)")
+    finally:
+        for process in (receiver, clients):
+            if process is not None and process.poll() is None:
+                process.kill()
+                process.wait()
+    with np.load(receiver_out) as data:
+        records = dict(data)
+    return analyse(phase, sent, records), said
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=float, default=60.0, help="seconds of sending per phase")
+    parser.add_argument("--chunks", type=int, default=4, help="runs per phase (ABBA order)")
+    parser.add_argument("--cameras", type=int, default=8)
+    parser.add_argument("--rate", type=float, default=500.0)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    order = [("clients", "quiet") if k % 2 == 0 else ("quiet", "clients") for k in range(args.chunks)]
+    runs: list[RunResult] = []
+    said: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="stagectl-web-load-") as tmp:
+        for index, pair in enumerate(order):
+            for phase in pair:
+                result, text = run_once(phase, args, Path(tmp), index)
+                runs.append(result)
+                if text:
+                    said.append(text)
+    phases = {p: summarise([r for r in runs if r.phase == p]) for p in ("quiet", "clients")}
+    quiet, busy = phases["quiet"], phases["clients"]
+    ratio = {k: round(busy["latency_us"][k] / quiet["latency_us"][k], 3) for k in ("p50", "p99", "p99_9")}
+    lost = sum(p["sent"] - p["delivered"] for p in phases.values())
+    out: dict[str, Any] = {"cameras": args.cameras, "rate_hz": args.rate, "clients": args.clients,
+                           "duration_s_per_phase": args.duration, "chunks": args.chunks,
+                           "load_average": os.getloadavg(), "phases": phases, "ratio": ratio, "lost": lost,
+                           "client_runs": said}
+    if args.json:
+        print(json.dumps(out))
+        return 0 if lost == 0 else 1
+    print(f"web_load: {args.cameras} cameras x {args.rate:g} Hz genlocked, {args.duration:g} s per phase in "
+          f"{args.chunks} runs (ABBA); load average {os.getloadavg()[0]:.2f}")
+    for name, summary in phases.items():
+        lat = summary["latency_us"]
+        print(f"  {name:8s} delivered {summary['delivered']}/{summary['sent']}  p50 {lat['p50']:8.1f} us  "
+              f"p99 {lat['p99']:8.1f} us  p99.9 {lat['p99_9']:8.1f} us  io cpu "
+              f"{summary['io_cpu_us_per_datagram']:.1f} us/dg  p99 per run {summary['p99_us_per_run']}")
+    print(f"  clients/quiet: p50 x{ratio['p50']}  p99 x{ratio['p99']} (goal <= {GOAL_P99_RATIO})  "
+          f"p99.9 x{ratio['p99_9']}; lost {lost}")
+    for text in said:
+        print(f"  sessions: {text}")
+    return 0 if lost == 0 else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
