@@ -7,7 +7,6 @@ Every problem is recorded with file, line and key, like the rest of the stage fi
 from __future__ import annotations
 
 import ipaddress
-import itertools
 import os
 import re
 from collections.abc import Mapping
@@ -23,6 +22,7 @@ from stagectl.config.model import (
     LooksConfig,
     OscFeatureConfig,
 )
+from stagectl.config.passcodes import MIN_PASSCODE, passcode_weakness
 from stagectl.core.check import MISSING, TOML, Checker, KeyPath
 from stagectl.core.links import Endpoint
 
@@ -49,27 +49,11 @@ _ALLOWED_NAME = "1 to 32 characters from A-Z a-z 0-9 _ . - (it is part of OSC ad
 _ALLOWED_ZONE = 'a look zone: "wall", "ceiling", "frustum" or a fixture group of a-z 0-9 -'
 
 
-MIN_PASSCODE = 8
-"""Shortest ``[control] passcode`` accepted, characters."""
 PASSCODE_ADVICE = (f"allowed: at least {MIN_PASSCODE} characters, not one character repeated and not a run "
                    "like 12345678; e.g. 8 to 10 random digits (a desk that sends the passcode as a number "
                    "can send up to 10) or three random words. Wrong guesses cost about a minute each "
                    "stage-wide, so 8 random digits take decades to find; a 4-digit code takes days")
 _ALLOWED_NETWORKS = 'a list of IP addresses or CIDR networks, e.g. ["127.0.0.1", "10.0.0.0/24"]'
-
-
-def passcode_weakness(passcode: str) -> str | None:
-    """Why ``passcode`` is too easy to guess (never quoting it), or None when it is strong enough:
-    shorter than :data:`MIN_PASSCODE`, fewer than 4 different characters, or a run with one step
-    (``12345678``, ``abcdefgh``, ``87654321``)."""
-    if len(passcode) < MIN_PASSCODE:
-        return f"{len(passcode)} character(s), fewer than {MIN_PASSCODE}"
-    if len(set(passcode)) < 4:
-        return f"only {len(set(passcode))} different character(s)"
-    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(passcode)}
-    if len(steps) == 1 and abs(next(iter(steps))) <= 1:
-        return "a run of consecutive characters"
-    return None
 
 
 def allow_entry_problem(entry: object) -> str | None:

@@ -8,21 +8,19 @@ passcode is required: ``passcode`` in the stage file, else the environment varia
 
 from __future__ import annotations
 
-import itertools
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from stagectl.config.passcodes import MIN_PASSCODE, passcode_weakness
 from stagectl.core.check import Checker
 from stagectl.core.links import Endpoint
 
 WEB_KEYS = ("listen", "passcode", "certificate", "key")
 #: The environment variable a passcode is read from when the stage file has none.
 PASSCODE_ENV = "STAGECTL_WEB_PASSCODE"
-#: Shortest passcode accepted (the web's lockout is the control-in's: a guess costs about a minute).
-MIN_PASSCODE = 8
 _ALLOWED_LISTEN = ('"host:port" with the IPv4 address of the stage network\'s interface '
                    '(e.g. "10.0.0.2:8080"), "127.0.0.1:8080" for this machine only, "0.0.0.0:8080" for every '
                    'interface, or "[IPv6]:port"')
@@ -46,18 +44,6 @@ class WebConfig:
     def https(self) -> bool:
         """True when a certificate and key are given."""
         return self.certificate is not None
-
-
-def passcode_weakness(passcode: str) -> str | None:
-    """Why ``passcode`` is too easy to guess (never quoting it), or None."""
-    if len(passcode) < MIN_PASSCODE:
-        return f"{len(passcode)} character(s), fewer than {MIN_PASSCODE}"
-    if len(set(passcode)) < 4:
-        return f"only {len(set(passcode))} different character(s)"
-    steps = {ord(b) - ord(a) for a, b in itertools.pairwise(passcode)}
-    if len(steps) == 1 and abs(next(iter(steps))) <= 1:
-        return "a run of consecutive characters"
-    return None
 
 
 class WebTableChecker(Checker):
