@@ -23,7 +23,7 @@ from stagectl.cli import build_parser, normalise_argv
 from stagectl.config.load import StageConfig, default_stage, load_stage
 from stagectl.core.errors import StageError
 from stagectl.core.logutil import setup_logging
-from stagectl.core.platform import missing_display, silence_stdout
+from stagectl.core.platform import exit_process, missing_display, silence_stdout
 
 if TYPE_CHECKING:
     from stagectl.stage.runner import StageRunner
@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None, prog: str = "stagectl") -> int:
     was cut short; a shell without ``pipefail`` ignores it).
     """
     try:
-        code = _run_command(sys.argv[1:] if argv is None else argv, prog)
+        code = _run_command(sys.argv[1:] if argv is None else argv, prog, exit_when_stopped=argv is None)
         sys.stdout.flush()
     except BrokenPipeError:
         silence_stdout()
@@ -158,8 +158,11 @@ def main(argv: list[str] | None = None, prog: str = "stagectl") -> int:
     return code
 
 
-def _run_command(argv: list[str], prog: str) -> int:
-    """Parse ``argv`` and run the command it names."""
+def _run_command(argv: list[str], prog: str, exit_when_stopped: bool = False) -> int:
+    """Parse ``argv`` and run the command it names.
+
+    ``exit_when_stopped``: this is the process's own command line, so once a stage run has stopped
+    the process ends at once (core.platform.exit_process) instead of returning."""
     args = build_parser(prog).parse_args(normalise_argv(argv))
     setup_logging(getattr(logging, args.log_level))
     if args.command == "decode" and args.protocol == "opentrackio":
@@ -213,7 +216,7 @@ def _run_command(argv: list[str], prog: str) -> int:
     from stagectl.stage.runner import StageRunner
 
     try:
-        runner = StageRunner(config)
+        runner = StageRunner(config, publish_views=not args.headless)  # headless: nothing reads views
     except StageError as exc:
         print(f"stagectl: cannot start the stage: {exc}", file=sys.stderr)
         return 1
@@ -221,10 +224,14 @@ def _run_command(argv: list[str], prog: str) -> int:
         if args.headless:
             stop = threading.Event()
             _install_stop_signals(stop.set)
-            return run_headless(runner, args.duration, args.status_json, stop=stop)
-        from ui.app import run_window  # Qt only when a window is wanted
+            code = run_headless(runner, args.duration, args.status_json, stop=stop)
+        else:
+            from ui.app import run_window  # Qt only when a window is wanted
 
-        return run_window(runner, duration_s=args.duration, status_json=args.status_json,
-                          screenshot=args.screenshot, screenshot_after_s=args.after)
+            code = run_window(runner, duration_s=args.duration, status_json=args.status_json,
+                              screenshot=args.screenshot, screenshot_after_s=args.after)
     finally:
         runner.close()
+    if exit_when_stopped:  # everything is closed: skip the interpreter's teardown
+        exit_process(code)
+    return code

@@ -39,6 +39,9 @@ class Runtime:
         self._thread: threading.Thread | None = None
         self._ready = threading.Event()
         self._stopped = threading.Event()
+        self.left_at_stop: tuple[str, ...] = ()
+        """The names of the tasks still running when the loop stopped (cancelled then): a part that
+        stopped cleanly leaves none."""
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -80,7 +83,7 @@ class Runtime:
             loop.run_forever()
         finally:
             try:
-                _cancel_all(loop)
+                self.left_at_stop = _cancel_all(loop)
                 loop.run_until_complete(loop.shutdown_asyncgens())
                 # asyncio.to_thread's workers (file reads of looks) end with the loop, not after it.
                 loop.run_until_complete(loop.shutdown_default_executor())
@@ -129,15 +132,18 @@ class Runtime:
         return True
 
 
-def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+def _cancel_all(loop: asyncio.AbstractEventLoop) -> tuple[str, ...]:
+    """Cancel the tasks left on ``loop`` and let them clean up (at most :data:`STOP_GRACE_S`);
+    returns their names."""
     tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
     if not tasks:
-        return
+        return ()
     for task in tasks:
         task.cancel()
     gathered = asyncio.gather(*tasks, return_exceptions=True)
     with contextlib.suppress(asyncio.TimeoutError, asyncio.CancelledError):
         loop.run_until_complete(asyncio.wait_for(gathered, STOP_GRACE_S))
+    return tuple(sorted(task.get_name() for task in tasks))
 
 
 def _log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:

@@ -17,7 +17,7 @@ What is browsed (:class:`Discovery`):
 processors). Names are made unique by zeroconf (``stagectl-2``) when another host uses them; a
 record this host cached of its own earlier advert of the same service (same instance name, same
 port and one of the same addresses: a restart within the records' TTL) is not another host, so it
-is dropped from the cache and the name kept (:func:`_own_earlier_advert`).
+is dropped from the cache and the name kept (:func:`stagectl.discovery.goodbye.own_earlier_advert`).
 
 **Loopback only.** When every interface given is an IPv4 loopback address (the demo stage, tests),
 no socket is bound to ``0.0.0.0`` and no packet leaves the host (:mod:`stagectl.discovery.sockets`).
@@ -35,14 +35,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from zeroconf import BadTypeInNameException, IPVersion, NonUniqueNameException, ServiceStateChange, Zeroconf
-from zeroconf._cache import DNSCache  # the record classes are not re-exported at the top level
-from zeroconf._dns import DNSAddress, DNSPointer, DNSRecord, DNSService, DNSText
 from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZeroconf
 
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.logutil import swallowed
 from stagectl.core.text import escape_untrusted
+from stagectl.discovery.goodbye import async_close_zeroconf, own_earlier_advert, send_goodbyes
 from stagectl.discovery.sockets import bound_addresses, host_only, loopback_zeroconf
 
 log = logging.getLogger("stagectl.discovery")
@@ -190,8 +189,10 @@ class Discovery:
         self._azc = await async_open_zeroconf(self.interfaces)
         self._browser = AsyncServiceBrowser(self._azc.zeroconf, list(self.types), handlers=[self._on_change])
 
-    async def async_stop(self) -> None:
-        """Stop browsing and close mDNS (idempotent). ``found()`` is emptied."""
+    async def async_stop(self) -> int:
+        """Stop browsing and close mDNS (idempotent): the adverts registered on it (an
+        :class:`Advertiser` sharing it) are withdrawn in one goodbye packet (stagectl.discovery.goodbye).
+        ``found()`` is emptied. Returns how many adverts were withdrawn."""
         browser, self._browser = self._browser, None
         azc, self._azc = self._azc, None
         if browser is not None:
@@ -202,9 +203,9 @@ class Discovery:
         for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        if azc is not None:
-            await azc.async_close()
+        withdrawn = 0 if azc is None else await async_close_zeroconf(azc)
         self._found.clear()
+        return withdrawn
 
     def found(self) -> list[FoundDevice]:
         """The devices seen and not gone, by kind then name (a copy)."""
@@ -344,7 +345,7 @@ class Advertiser:
             info = AsyncServiceInfo(service_type, f"{name}.{service_type}", port=port, properties=dict(txt),
                                     server=f"{label}-{port}.local.", addresses=addresses)
             zc = await self._zeroconf()
-            stale = _own_earlier_advert(zc.zeroconf.cache, info.type, info.name, port, addresses)
+            stale = own_earlier_advert(zc.zeroconf.cache, info.type, info.name, port, addresses)
             if stale:
                 log.debug("discovery: %r was this host's own earlier advert; keeping the name", name)
                 zc.zeroconf.cache.async_remove_records(stale)
@@ -369,37 +370,15 @@ class Advertiser:
         await goodbye
 
     async def async_stop(self) -> None:
-        """Withdraw everything; close the zeroconf this advertiser opened (not a shared one)."""
-        for advert in list(self._adverts):
-            with swallowed(log, "a goodbye packet while stopping mDNS"):
-                await self.async_withdraw(advert)
+        """Withdraw everything in one goodbye packet (stagectl.discovery.goodbye, no repeats waited
+        for); close the zeroconf this advertiser opened (not a shared one)."""
+        adverts, self._adverts = self._adverts, []
         own, self._own = self._own, None
-        if own is not None:
-            await own.async_close()
-
-
-def _own_earlier_advert(cache: DNSCache, service_type: str, name: str, port: int,
-                        addresses: Sequence[bytes]) -> list[DNSRecord]:
-    """The cached records of an earlier advert of this very service, which zeroconf would otherwise
-    take for another host's and rename the new advert ``instance-2`` for: this host's own previous
-    run (a restart within the records' TTL, or a run that ended without goodbye packets).
-
-    Ours when ``name`` (``instance.type``) is held at ``port`` on one of ``addresses`` (packed IPs):
-    no other live service can hold the port this one is bound to. Empty when there is no such record,
-    or when the name is held at another port or address (another service: the rename stands, and an
-    emulator, on a new port each run, is renamed after a quick restart).
-    """
-    services = [r for r in cache.entries_with_name(name) if isinstance(r, DNSService)]
-    at_our_port = bool(services) and all(
-        srv.port == port and any(isinstance(r, DNSAddress) and r.address in addresses
-                                 for r in cache.entries_with_name(srv.server))
-        for srv in services)
-    if not at_our_port:
-        return []
-    texts = [r for r in cache.entries_with_name(name) if isinstance(r, DNSText)]
-    pointers = [r for r in cache.entries_with_name(service_type)
-                if isinstance(r, DNSPointer) and r.alias.lower() == name.lower()]
-    return [*pointers, *services, *texts]
+        with swallowed(log, "a goodbye packet while stopping mDNS"):
+            if own is not None:
+                await async_close_zeroconf(own)
+            elif self._shared is not None:
+                send_goodbyes(self._shared.zeroconf, [advert.info for advert in adverts])
 
 
 def control_txt(passcode_required: bool) -> dict[str, str]:

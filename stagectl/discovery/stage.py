@@ -52,6 +52,7 @@ from stagectl.discovery.devices import (
     stage_file_snippet,
     unique_name,
 )
+from stagectl.discovery.goodbye import async_close_zeroconf
 from stagectl.discovery.mdns import (
     HTTP_SERVICE,
     KIND_KEY,
@@ -170,6 +171,7 @@ class StageDiscovery:
         note: one line for the window (``browsing on 127.0.0.1``, ``mDNS unavailable: ...``, ``off``).
         own: this stage's adverts by ``(service type, final instance name)``: the device an
             emulator stands in for, or :data:`OWN_CONTROL`.
+        withdrawn: adverts withdrawn with a goodbye packet when mDNS last closed.
     """
 
     def __init__(self, config: StageConfig, events: EventQueue) -> None:
@@ -185,6 +187,7 @@ class StageDiscovery:
         self._advertiser: Advertiser | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._open: asyncio.Future[Advertiser | None] | None = None
+        self.withdrawn = 0
 
     @property
     def where(self) -> str:
@@ -335,7 +338,8 @@ class StageDiscovery:
         return advert
 
     async def async_stop(self) -> None:
-        """Stop announcing (goodbye packets for every advert at once) and browsing; close mDNS."""
+        """Stop announcing (one goodbye packet for every advert, stagectl.discovery.goodbye) and
+        browsing; close mDNS."""
         tasks, self._tasks = list(self._tasks), set()
         for task in tasks:
             task.cancel()
@@ -349,9 +353,9 @@ class StageDiscovery:
         self._adverts.clear()
         try:
             if discovery is not None:
-                await discovery.async_stop()  # closes the zeroconf it opened, adverts included
+                self.withdrawn = await discovery.async_stop()  # closes its zeroconf, adverts included
             elif zeroconf is not None:
-                await zeroconf.async_close()
+                self.withdrawn = await async_close_zeroconf(zeroconf)
         except Exception as exc:  # a stop must finish
             self.events.post(Level.ERROR, SOURCE, "error", f"error while stopping zeroconf: {exc}")
         if self.browse:

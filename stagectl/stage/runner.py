@@ -7,6 +7,7 @@ newest :class:`~stagectl.stage.view.StageView`, published on the loop) and :attr
 from __future__ import annotations
 
 import logging
+import time
 
 from stagectl.config.model import StageConfig
 from stagectl.core.errors import RuntimeBlocked, StageError
@@ -31,11 +32,21 @@ class StageRunner:
     Attributes:
         stage: the stage.
         runtime: its I/O loop.
-        views: publishes a :class:`~stagectl.stage.view.StageView` 30 times a second (``views.latest``).
+        views: publishes a :class:`~stagectl.stage.view.StageView` 30 times a second (``views.latest``),
+            unless built with ``publish_views=False``.
         commands: every action the window takes on the stage.
+        stop_ms: after :meth:`close`, how long each part took to stop in ms (the stage's parts as
+            :meth:`Stage.async_stop <stagectl.stage.assembly.Stage.async_stop>` reports them, ``views``,
+            ``loop thread``) and ``stop``, the whole of it.
     """
 
-    def __init__(self, config: StageConfig) -> None:
+    def __init__(self, config: StageConfig, *, publish_views: bool = True) -> None:
+        """Build the stage and start it on its own runtime (StageError when it cannot start).
+
+        ``publish_views``: False where nothing reads :attr:`views` (a headless run prints
+        ``Stage.status``): no view is built 30 times a second, and ``views.latest`` stays the one
+        built before the start."""
+        self._publish_views = publish_views
         self.runtime = Runtime()
         self.stage = Stage(config)
         self.views = StageViewPublisher(self.stage)  # before the start: it keeps the start's events
@@ -47,25 +58,38 @@ class StageRunner:
             self.runtime.stop(STOP_LOOP_TIMEOUT_S)
             raise
         self._closed = False
+        self.stop_ms: dict[str, float] = {}
 
     async def _async_start(self) -> None:
         await self.stage.async_start()
-        await self.views.async_start()
+        if self._publish_views:
+            await self.views.async_start()
 
-    async def _async_stop(self) -> None:
+    async def _async_stop(self) -> dict[str, float]:
+        started = time.perf_counter()
         await self.views.async_stop()
-        await self.stage.async_stop()
+        views_ms = (time.perf_counter() - started) * 1e3
+        return {"views": views_ms, **await self.stage.async_stop()}
 
     def close(self) -> None:
-        """Stop every source, then the loop thread. Safe to call twice."""
+        """Stop every source, then the loop thread. Safe to call twice.
+
+        How long each part took is kept in :attr:`stop_ms` and logged at DEBUG."""
         if self._closed:
             return
         self._closed = True
+        started = time.perf_counter()
         self.commands.close()
         try:
-            self.runtime.call_sync(self._async_stop(), timeout=STOP_STAGE_TIMEOUT_S)
+            self.stop_ms.update(self.runtime.call_sync(self._async_stop(), timeout=STOP_STAGE_TIMEOUT_S))
         except RuntimeBlocked:
             log.warning("sources did not close within %.1f s; stopping the loop anyway", STOP_STAGE_TIMEOUT_S)
         except StageError as exc:
             log.warning("while stopping the stage: %s", exc)
+        stage_done = time.perf_counter()
         self.runtime.stop(STOP_LOOP_TIMEOUT_S)
+        done = time.perf_counter()
+        self.stop_ms["loop thread"] = (done - stage_done) * 1e3
+        self.stop_ms["stop"] = (done - started) * 1e3
+        log.debug("stage stopped in %.1f ms: %s", self.stop_ms["stop"],
+                  ", ".join(f"{name} {ms:.1f}" for name, ms in self.stop_ms.items() if name != "stop"))
