@@ -51,18 +51,30 @@ lint: $(STAMP_TEST)
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 
+# Every benchmark, each run through bench/_record.py, which also keeps its figures as JSON in
+# bench/results/<script>.json (CPU model, load average, commit, date; docs/BENCHMARKS.md quotes them).
+RECORD := $(BIN)/python bench/_record.py
+
 bench: $(STAMP_TEST)
-	$(BIN)/python bench/freed_ingest.py
-	$(BIN)/python bench/stop_latency.py
-	$(BIN)/python bench/tracking_pipeline.py
-	$(BIN)/python bench/fuzz_tracking.py
-	$(BIN)/python bench/lens_solve.py
-	$(BIN)/python bench/take_crash.py --runs 3
-	$(BIN)/python bench/takes.py
-	$(BIN)/python bench/hostile_flood.py
-	$(BIN)/python bench/hostile_flood.py --target control
-	$(BIN)/python bench/conform.py
-	$(BIN)/python bench/delay.py
+	$(RECORD) freed_ingest bench/freed_ingest.py --json
+	$(RECORD) stop_latency bench/stop_latency.py --window --json
+	$(RECORD) idle bench/idle.py --parts --json
+	$(RECORD) tracking_pipeline:burst bench/tracking_pipeline.py --json
+	$(RECORD) tracking_pipeline:spread bench/tracking_pipeline.py --spread --json
+	$(RECORD) tracking_pipeline:outputs bench/tracking_pipeline.py --duration 10 --outputs --json
+	$(RECORD) tracking_pipeline:outputs_spread bench/tracking_pipeline.py --duration 10 --outputs --spread --json
+	$(RECORD) tracking_pipeline:opentrackio bench/tracking_pipeline.py --duration 10 --opentrackio --json
+	$(RECORD) opentrackio_relay bench/opentrackio_relay.py --json
+	$(RECORD) fuzz_tracking bench/fuzz_tracking.py
+	$(RECORD) lens_solve bench/lens_solve.py
+	$(RECORD) take_crash bench/take_crash.py --runs 3 --json
+	$(RECORD) takes bench/takes.py --json
+	$(RECORD) hostile_flood:tracking bench/hostile_flood.py --json
+	$(RECORD) hostile_flood:control bench/hostile_flood.py --target control --json
+	$(RECORD) conform bench/conform.py --json
+	$(RECORD) delay bench/delay.py
+	$(RECORD) facility bench/facility.py --json
+	$(RECORD) web_load bench/web_load.py --json
 
 # Grabs the README's pictures of the demo stage into docs/ (offscreen 1920x1080 screen, fresh layout,
 # temporary data folder).

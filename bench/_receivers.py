@@ -9,7 +9,7 @@ recorded to ``--out`` (.npz) with its I/O thread's CPU time and the page faults 
 prints ``done``.
 
     python bench/_receivers.py --kind stagectl|asyncio|forward|thread --cameras N --out FILE
-                               [--outputs-to P1,P2] [--osc-unbundled]
+                               [--outputs-to P1,P2 | --opentrackio-to P] [--osc-unbundled]
 
 ``--outputs-to`` (stagectl): the real OpenTrackIO (CBOR) and OSC senders of
 stagectl.unreal, attached to every camera *before* the counting sink (so the latency includes
@@ -20,6 +20,11 @@ and 160 bytes: the sizes of stagectl's OpenTrackIO CBOR and bundled OSC for a Fr
 ``--outputs-to``: the least any Python receiver that forwards every sample to two outputs does.
 ``--osc-unbundled`` makes stagectl's OSC output send one datagram per message.
 
+``--opentrackio-to P``: stagectl gets one OpenTrackIO (CBOR) output on every camera from its stage
+file (``[[outputs]]``, as a user configures it: the stage's static block, source numbers) sending to
+127.0.0.1:P; ``--kind forward`` sends each datagram it receives on, as it came, to P (the bare
+forwarder the hot path is measured against).
+
 ``--kind count`` is the other end of those outputs, in its own process: it binds two ports,
 prints ``ports P1 P2``, counts the datagrams arriving on each (one blocking thread per socket),
 and on ``stop`` from stdin waits for stragglers, then prints
@@ -28,9 +33,7 @@ and on ``stop`` from stdin waits for stragglers, then prints
 
 from __future__ import annotations
 
-import abc
 import argparse
-import asyncio
 import logging
 import resource
 import socket
@@ -44,18 +47,18 @@ import numpy as np
 import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _relays import AsyncioRelay, Receiver, ThreadRelay, count_outputs
+from _relays import udp_drops as udp_drops  # tests/unreal read the kernel's drop counter through it
 
 from stagectl.config.load import parse_stage
 from stagectl.core.links import Endpoint
-from stagectl.core.runtime import Runtime
 from stagectl.core.samples import CameraSample
 from stagectl.stage.pipeline import Sink
 from stagectl.stage.runner import StageRunner
 from stagectl.unreal.opentrackio_out import OpenTrackIOOutput
 from stagectl.unreal.osc_out import OscOutput
-from tracking.freed.codec import D1_LENGTH
-from tracking.freed.udp import RECEIVE_BUFFER_BYTES
-from tracking.udp_source import READ_BUFFER_BYTES
 
 Records = dict[str, npt.NDArray[np.int64]]
 
@@ -68,14 +71,19 @@ def camera_name(index: int) -> str:
     return chr(ord("A") + index)
 
 
-def stage_toml(cameras: int, port: int) -> str:
-    """A stage file: ``cameras`` cameras, each fed by a freed source on one shared port."""
+def stage_toml(cameras: int, port: int, opentrackio_to: int | None = None) -> str:
+    """A stage file: ``cameras`` cameras, each fed by a freed source on one shared port; with
+    ``opentrackio_to``, one OpenTrackIO (CBOR) output of every camera to that loopback port."""
     lines = ["[stage]", 'name = "bench: tracking pipeline"', 'frame_rate = "24000/1001"']
     for k in range(cameras):
         lines += ["", "[[cameras]]", f'name = "{camera_name(k)}"', "delay_ms = 0"]
     for k in range(cameras):
         lines += ["", "[[sources]]", f'camera = "{camera_name(k)}"', 'protocol = "freed"',
                   f'listen = "127.0.0.1:{port}"', f"camera_id = {k + 1}"]
+    if opentrackio_to is not None:
+        names = ", ".join(f'"{camera_name(k)}"' for k in range(cameras))
+        lines += ["", "[[outputs]]", 'kind = "opentrackio"',
+                  f'target = "127.0.0.1:{opentrackio_to}"', f"cameras = [{names}]", 'encoding = "cbor"']
     return "\n".join(lines) + "\n"
 
 
@@ -87,55 +95,11 @@ def free_port() -> int:
         return port
 
 
-def udp_drops(port: int) -> int:
-    """The kernel's drop counter of the UDP socket bound to 127.0.0.1:``port`` (-1 if unknown)."""
-    local = f"0100007F:{port:04X}"
-    try:
-        with open("/proc/net/udp") as table:
-            for line in table:
-                fields = line.split()
-                if len(fields) > 12 and fields[1] == local:
-                    return int(fields[12])
-    except OSError:
-        pass
-    return -1
-
-
-class Receiver(abc.ABC):
-    """Something bound to ``port`` that records every datagram it takes."""
-
-    port: int
-    io_thread: threading.Thread | None
-    """The thread that receives (its CPU time is reported)."""
-
-    def __init__(self) -> None:
-        self.camera: list[int] = []
-        self.seq: list[int] = []
-        self.sink_ns: list[int] = []
-
-    def count(self) -> int:
-        """Datagrams recorded so far (any thread)."""
-        return len(self.sink_ns)
-
-    def records(self) -> Records:
-        """What was recorded, as int64 arrays (camera, seq, sink_ns)."""
-        return {"camera": np.array(self.camera, np.int64), "seq": np.array(self.seq, np.int64),
-                "sink_ns": np.array(self.sink_ns, np.int64)}
-
-    def kernel_drops(self) -> int:
-        """Datagrams the kernel dropped on this socket (a full receive buffer)."""
-        return udp_drops(self.port)
-
-    @abc.abstractmethod
-    def close(self) -> None:
-        """Unbind and stop any thread."""
-
-
 class StagectlReceiver(Receiver):
     """The real headless ingest path: StageRunner, as ``stagectl run --headless`` starts it."""
 
     def __init__(self, cameras: int, outputs_to: tuple[int, int] | None = None,
-                 osc_bundle: bool = True) -> None:
+                 osc_bundle: bool = True, opentrackio_to: int | None = None) -> None:
         super().__init__()
         self.arrival_ns: list[int] = []
         self.outputs: list[OpenTrackIOOutput | OscOutput] = []
@@ -144,7 +108,10 @@ class StagectlReceiver(Receiver):
             self.outputs = [OpenTrackIOOutput("bench-otio", otio, encoding="cbor"),
                             OscOutput("bench-osc", osc, bundle=osc_bundle)]
         self.port = free_port()
-        self.runner = StageRunner(parse_stage(stage_toml(cameras, self.port)))
+        # As `stagectl run --headless` starts it: no window, so no views are built.
+        self.runner = StageRunner(parse_stage(stage_toml(cameras, self.port, opentrackio_to)),
+                                  publish_views=False)
+        self.stage_outputs = list(self.runner.stage.outputs.streams)
         stage = self.runner.stage
         failed = [f"{s.name}: {s.health.failed}" for s in stage.sources if s.health.failed]
         if failed or stage.sources[0].bound is None:
@@ -186,9 +153,10 @@ class StagectlReceiver(Receiver):
         """Also ``arrival_ns``: the clock on entry to datagram_received."""
         out = super().records()
         out["arrival_ns"] = np.array(self.arrival_ns, np.int64)
-        if self.outputs:
-            out["out_sent"] = np.array([o.sent for o in self.outputs], np.int64)
-            out["out_dropped"] = np.array([o.dropped for o in self.outputs], np.int64)
+        outputs = self.outputs or self.stage_outputs
+        if outputs:
+            out["out_sent"] = np.array([o.sent for o in outputs] + [0] * (2 - len(outputs)), np.int64)
+            out["out_dropped"] = np.array([o.dropped for o in outputs] + [0] * (2 - len(outputs)), np.int64)
         return out
 
     def close(self) -> None:
@@ -197,124 +165,16 @@ class StagectlReceiver(Receiver):
         self.runner.close()
 
 
-class _RelayProtocol(asyncio.DatagramProtocol):
-    def __init__(self, receiver: Receiver) -> None:
-        self._camera, self._seq, self._sink_ns = (receiver.camera.append, receiver.seq.append,
-                                                  receiver.sink_ns.append)
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        if len(data) == D1_LENGTH:
-            self._camera(data[1] - 1)
-            self._seq((data[26] << 8) | data[27])
-            self._sink_ns(time.monotonic_ns())
-
-
-class _ForwardProtocol(_RelayProtocol):
-    """The relay, forwarding two datagrams per datagram (non-blocking sends, drops counted)."""
-
-    def __init__(self, receiver: AsyncioRelay, socks: list[socket.socket]) -> None:
-        super().__init__(receiver)
-        self._receiver = receiver
-        self._sends = [sock.send for sock in socks]
-        self._payloads = [bytes(460), bytes(160)]
-
-    def datagram_received(self, data: bytes, addr: Any) -> None:
-        if len(data) == D1_LENGTH:
-            for i in (0, 1):
-                try:
-                    self._sends[i](self._payloads[i])
-                    self._receiver.out_sent[i] += 1
-                except OSError:
-                    self._receiver.out_dropped[i] += 1
-            super().datagram_received(data, addr)
-
-
-class AsyncioRelay(Receiver):
-    """A DatagramProtocol on a stagectl Runtime loop thread: stagectl's transport, none of its code."""
-
-    def __init__(self, outputs_to: tuple[int, int] | None = None) -> None:
-        super().__init__()
-        self.out_sent, self.out_dropped = [0, 0], [0, 0]
-        self._out_socks: list[socket.socket] = []
-        for port in outputs_to or ():
-            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            sock.setblocking(False)
-            sock.connect(("127.0.0.1", port))
-            self._out_socks.append(sock)
-        self.runtime = Runtime("relay-io")
-        self.runtime.start()
-        self.transport = self.runtime.call_sync(self._async_open())
-        self.port = self.transport.get_extra_info("sockname")[1]
-        self.io_thread = self.runtime.thread
-
-    async def _async_open(self) -> asyncio.DatagramTransport:
-        loop = asyncio.get_running_loop()
-        socks = self._out_socks
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _ForwardProtocol(self, socks) if socks else _RelayProtocol(self),
-            local_addr=("127.0.0.1", 0))
-        transport.get_extra_info("socket").setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
-                                                      RECEIVE_BUFFER_BYTES)
-        # The same read buffer as stagectl's UdpSource, so the ratio measures stagectl's code and
-        # not the 256 KiB asyncio default (an mmap per datagram, see tracking/udp_source.py).
-        transport.max_size = READ_BUFFER_BYTES  # type: ignore[attr-defined]
-        return transport
-
-    def records(self) -> Records:
-        """Also the forwarded datagrams' counters when forwarding."""
-        out = super().records()
-        if self._out_socks:
-            out["out_sent"] = np.array(self.out_sent, np.int64)
-            out["out_dropped"] = np.array(self.out_dropped, np.int64)
-        return out
-
-    def close(self) -> None:
-        self.runtime.call_soon(self.transport.close)
-        self.runtime.stop()
-        for sock in self._out_socks:
-            sock.close()
-
-
-class ThreadRelay(Receiver):
-    """A plain thread in blocking ``recv``: the floor for any Python receiver."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
-        self._sock.bind(("127.0.0.1", 0))
-        self.port = self._sock.getsockname()[1]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="relay-thread", daemon=True)
-        self._thread.start()
-        self.io_thread = self._thread
-
-    def _run(self) -> None:
-        recv, mono = self._sock.recv, time.monotonic_ns
-        camera, seq, sink_ns = self.camera.append, self.seq.append, self.sink_ns.append
-        while not self._stop.is_set():
-            data = recv(64)  # blocking, no timeout: a timeout would add a poll() per datagram
-            if len(data) == D1_LENGTH:
-                camera(data[1] - 1)
-                seq((data[26] << 8) | data[27])
-                sink_ns(mono())
-
-    def close(self) -> None:
-        self._stop.set()
-        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as wake:  # an empty datagram ends recv
-            wake.sendto(b"", ("127.0.0.1", self.port))
-        self._thread.join(1.0)
-        self._sock.close()
-
-
 def make_receiver(kind: str, cameras: int, outputs_to: tuple[int, int] | None = None,
-                  osc_bundle: bool = True) -> Receiver:
+                  osc_bundle: bool = True, opentrackio_to: int | None = None) -> Receiver:
     """A bound, ready receiver: ``stagectl``, ``asyncio``, ``forward`` or ``thread``."""
     if kind == "stagectl":
-        return StagectlReceiver(cameras, outputs_to, osc_bundle)
+        return StagectlReceiver(cameras, outputs_to, osc_bundle, opentrackio_to)
     if kind == "forward":
+        if opentrackio_to is not None:
+            return AsyncioRelay((opentrackio_to,))
         if outputs_to is None:
-            raise SystemExit("--kind forward needs --outputs-to")
+            raise SystemExit("--kind forward needs --outputs-to or --opentrackio-to")
         return AsyncioRelay(outputs_to)
     return AsyncioRelay() if kind == "asyncio" else ThreadRelay()
 
@@ -329,46 +189,6 @@ def thread_cpu_s(thread: threading.Thread | None) -> float:
         return float("nan")
 
 
-def _count_into(sock: socket.socket, counts: list[int], index: int) -> None:
-    recv = sock.recv
-    while True:
-        if not recv(65536):  # an empty datagram is the stop signal
-            return
-        counts[index] += 1
-
-
-def count_outputs() -> int:
-    """``--kind count``: the receiving end of the outputs, in its own process."""
-    socks = []
-    for _ in range(2):
-        sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, RECEIVE_BUFFER_BYTES)
-        sock.bind(("127.0.0.1", 0))
-        socks.append(sock)
-    ports = [s.getsockname()[1] for s in socks]
-    counts = [0, 0]
-    threads = [threading.Thread(target=_count_into, args=(sock, counts, i), daemon=True)
-               for i, sock in enumerate(socks)]
-    for thread in threads:
-        thread.start()
-    print(f"ports {ports[0]} {ports[1]}", flush=True)
-    sys.stdin.readline()  # "stop"
-    deadline, last = time.monotonic() + STRAGGLER_WAIT_S, None
-    while time.monotonic() < deadline:  # until the counts stop moving
-        time.sleep(0.1)
-        if counts == last:
-            break
-        last = list(counts)
-    drops = [udp_drops(p) for p in ports]
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as wake:
-        for port in ports:
-            wake.sendto(b"", ("127.0.0.1", port))
-    for thread in threads:
-        thread.join(1.0)
-    print(f"counts {counts[0]} {counts[1]} {drops[0]} {drops[1]}", flush=True)
-    return 0
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kind", choices=("stagectl", "asyncio", "forward", "thread", "count"),
@@ -377,6 +197,8 @@ def main() -> int:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--outputs-to", default=None, help="P1,P2: stagectl sends OpenTrackIO / OSC there")
     parser.add_argument("--osc-unbundled", action="store_true", help="stagectl's OSC: a datagram per message")
+    parser.add_argument("--opentrackio-to", type=int, default=None,
+                        help="P: stagectl's stage file sends OpenTrackIO (CBOR) there; forward echoes there")
     args = parser.parse_args()
     if args.kind == "count":
         return count_outputs()
@@ -388,9 +210,10 @@ def main() -> int:
         outputs_to = (p1, p2)
     logging.basicConfig(level=logging.WARNING, format="receiver: %(levelname)s %(name)s: %(message)s")
     logging.getLogger("stagectl.events").setLevel(logging.ERROR)  # "stale" when the sender stops
-    receiver = make_receiver(args.kind, args.cameras, outputs_to, not args.osc_unbundled)
+    receiver = make_receiver(args.kind, args.cameras, outputs_to, not args.osc_unbundled, args.opentrackio_to)
     try:
-        cpu0, faults0 = thread_cpu_s(receiver.io_thread), resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+        usage0 = resource.getrusage(resource.RUSAGE_SELF)
+        cpu0, faults0 = thread_cpu_s(receiver.io_thread), usage0.ru_minflt
         print(f"port {receiver.port}", flush=True)
         command = sys.stdin.readline().split()  # blocks, holding no GIL, while the sender runs
         expected = int(command[1]) if command[:1] == ["expect"] else 0
@@ -398,12 +221,15 @@ def main() -> int:
         while receiver.count() < expected and time.monotonic() < deadline:
             time.sleep(0.01)
         cpu_s = thread_cpu_s(receiver.io_thread) - cpu0
-        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults0
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        faults = usage.ru_minflt - faults0
+        process_cpu_s = (usage.ru_utime + usage.ru_stime) - (usage0.ru_utime + usage0.ru_stime)
         drops = receiver.kernel_drops()
         records = receiver.records()
     finally:
         receiver.close()
-    arrays: dict[str, Any] = {**records, "io_cpu_s": np.float64(cpu_s), "page_faults": np.int64(faults),
+    arrays: dict[str, Any] = {**records, "io_cpu_s": np.float64(cpu_s),
+                              "process_cpu_s": np.float64(process_cpu_s), "page_faults": np.int64(faults),
                               "kernel_drops": np.int64(drops)}
     np.savez(str(args.out), **arrays)
     print("done", flush=True)

@@ -7,12 +7,14 @@ Measures, per 29-byte D1 datagram:
             timecode, health, pipeline delivery into the latest slot and the plot ring
 Machines here are noisy, so only the ratios are meant to be compared between runs.
 
-    python bench/freed_ingest.py [--packets N]
+    python bench/freed_ingest.py [--packets N] [--repeats N] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import struct
 import sys
 from pathlib import Path
@@ -36,6 +38,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--packets", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     args = parser.parse_args()
 
     sim = FreeDSimulator(Endpoint("127.0.0.1", 9), rate_hz=100.0, cameras=1)
@@ -67,6 +70,12 @@ def main() -> int:
     print(f"decode_d1              : {dec:8.0f} ns/packet  {dec / base:5.2f}x baseline")
     print(f"full ingest (handler)  : {ing:8.0f} ns/packet  {ing / base:5.2f}x baseline")
     print(f"ingest headroom        : {1e9 / ing:,.0f} packets/s on one core")
+    if args.json:
+        print(json.dumps({"bench": "freed_ingest", "packets": len(packets), "repeats": args.repeats,
+                          "loadavg_1m": round(os.getloadavg()[0], 2),
+                          "ns_per_packet": {"baseline": round(base), "decode": round(dec),
+                                            "ingest": round(ing)},
+                          "x_baseline": {"decode": round(dec / base, 2), "ingest": round(ing / base, 2)}}))
     return 0
 
 

@@ -9,13 +9,14 @@ sample, as the example does) relayed by the stage's OpenTrackIO output, CBOR:
   rebuilt   the same with the stage's static block built again for every sample (no cache)
 Machines here are noisy, so only the ratios are meant to be compared between runs.
 
-    python bench/opentrackio_relay.py [--samples N]
+    python bench/opentrackio_relay.py [--samples N] [--repeats N] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -60,6 +61,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=20_000)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--json", action="store_true", help="also print the figures as one JSON line")
     args = parser.parse_args()
 
     lens_file = ROOT / "lens" / "data" / "demo_zoom_24_70.json"
@@ -100,9 +102,14 @@ def main() -> int:
 
     base = best_of(args.repeats, baseline, args.samples)
     print(f"baseline  {base / 1000:7.1f} us per sample (cbor2.dumps of the sample as received)")
+    figures: dict[str, float] = {"baseline_us": round(base / 1000, 2)}
     for name, fn in (("relay", relay), ("rebuilt", rebuilt)):
         ns = best_of(args.repeats, fn, args.samples)
         print(f"{name:9} {ns / 1000:7.1f} us per sample = {ns / base:5.1f}x baseline")
+        figures |= {f"{name}_us": round(ns / 1000, 2), f"{name}_x_baseline": round(ns / base, 2)}
+    if args.json:
+        print(json.dumps({"bench": "opentrackio_relay", "samples": args.samples, "repeats": args.repeats,
+                          "loadavg_1m": round(os.getloadavg()[0], 2), **figures}))
     return 0
 
 

@@ -42,17 +42,16 @@ receiver reassembles by (encoding, sequence) whatever the source).
 Sending is :class:`stagectl.core.udp_out.UdpSender`'s: non-blocking, tried once, drops counted
 by reason. An unencodable sample (a non-finite pose) is counted as ``non_finite`` and not sent.
 
-Measured per-sample cost of the sink (build + encode + checksum + one ``send`` to a loopback
-socket nobody reads; CPython 3.11, development machine, best of 5 x 20 000): lens-solved sample
-with distortion and timecode, 780 bytes, CBOR ~22 µs, JSON ~28 µs; a bare pose, CBOR ~10 µs,
-JSON ~15 µs. CBOR goes through :meth:`OpenTrackIOOutput.encode_cbor` (constant parts encoded
-once per camera, the transform packed by one ``struct`` call: cbor2 costs ~0.2 µs per item) and
-single-datagram payloads through :func:`single_datagram` (checksum as one numpy dot product).
-See ``bench/tracking_pipeline.py --outputs``.
+A sample stagectl builds (FreeD, the simulators) is encoded by :mod:`stagectl.unreal.opentrackio_fast`:
+CBOR without building the map (the same bytes as ``cbor2.dumps(build(...))``; what does not change
+from sample to sample is encoded once per camera, the timecode once per frame), framed with a
+Fletcher-16 from zlib's Adler-32. A relayed OpenTrackIO sample and JSON go through the maps.
+See ``bench/tracking_pipeline.py --opentrackio`` and ``--outputs``.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import socket as socket_module
 import uuid
@@ -67,13 +66,9 @@ from stagectl.core.opentrackio.datagram import MAX_SEGMENT_BYTES, SEQUENCE_MODUL
 from stagectl.core.opentrackio.merge import append_correction, encode_json, overlay, with_notes
 from stagectl.core.samples import CameraSample, Received
 from stagectl.core.udp_out import UdpOutput, UdpSender
+from stagectl.unreal.opentrackio_fast import encode_cbor, single_datagram
 from stagectl.unreal.opentrackio_parts import (
-    CBOR_LENS_KEY,
-    CBOR_MAP_HEADS,
     CBOR_STATIC_KEY,
-    CBOR_T,
-    CBOR_TIMING_KEY,
-    CBOR_TRANSFORMS,
     ENCODINGS,
     NS_PER_S,
     PROTOCOL,
@@ -81,12 +76,10 @@ from stagectl.unreal.opentrackio_parts import (
     REASON_NON_FINITE,
     U32,
     Stream,
-    cbor_text,
     changed_lens,
     json_bytes,
     lens_block,
     raw_of,
-    single_datagram,
 )
 
 __all__ = ["ENCODINGS", "OpenTrackIOOutput", "StaticFor", "single_datagram"]
@@ -158,12 +151,7 @@ class OpenTrackIOOutput(UdpOutput):
         """The callable to pass to ``CameraPipeline.add_sink`` for ``camera`` (same one on every call)."""
         sink = self._sinks.get(camera)
         if sink is None:
-            stream = self._stream(camera)
-
-            def sink(sample: CameraSample) -> None:
-                self._send(stream, sample)
-
-            self._sinks[camera] = sink
+            sink = self._sinks[camera] = functools.partial(self._send, self._stream(camera))
         return sink
 
     # --- the hot path ------------------------------------------------------------------------------------
@@ -192,25 +180,20 @@ class OpenTrackIOOutput(UdpOutput):
         return out
 
     def encode_cbor(self, stream: Stream, sample: CameraSample) -> bytes | None:
-        """``build`` encoded as CBOR, faster: the constant parts are encoded once per stream and the
-        transform is packed with one ``struct`` call (same map, keys in the same order)."""
-        (x, y, z), (pan, tilt, roll) = sample.translation_m, sample.rotation_deg
-        if not math.isfinite(x + y + z + pan + tilt + roll):
+        """``build`` encoded as CBOR without building the map (:mod:`stagectl.unreal.opentrackio_fast`: the
+        same bytes as ``cbor2.dumps(build(...))``, the constant parts encoded once per stream)."""
+        static_cbor = self._static_cbor(stream) if self._static_due(stream, sample.arrival_ns) else None
+        return encode_cbor(stream, sample, static_cbor)
+
+    def _static_cbor(self, stream: Stream) -> bytes | None:
+        """``"static"`` and the FreeD path's static block, encoded (kept until the block changes); None
+        when the block is empty."""
+        static = self._cached_static(stream)
+        if not static:
             return None
-        lens = lens_block(sample.lens, (sample.focus_raw, sample.iris_raw, sample.zoom_raw))
-        static = self._cached_static(stream) if self._static_due(stream, sample.arrival_ns) else None
-        parts = [CBOR_MAP_HEADS[6 + bool(lens) + bool(static)], stream.cbor_head,
-                 cbor_text(stream.next_sample_id()), stream.cbor_source,
-                 CBOR_TIMING_KEY, cbor2.dumps(self._timing(stream, sample)),
-                 CBOR_TRANSFORMS(CBOR_T[0], x, CBOR_T[1], y, CBOR_T[2], z, CBOR_T[3], pan, CBOR_T[4], tilt,
-                                  CBOR_T[5], roll, CBOR_T[6])]
-        if lens:
-            parts += (CBOR_LENS_KEY, cbor2.dumps(lens))
-        if static:
-            if stream.static_cbor is None:
-                stream.static_cbor = CBOR_STATIC_KEY + cbor2.dumps(static)
-            parts.append(stream.static_cbor)
-        return b"".join(parts)
+        if stream.static_cbor is None:
+            stream.static_cbor = CBOR_STATIC_KEY + cbor2.dumps(static)
+        return stream.static_cbor
 
     def _timing(self, stream: Stream, sample: CameraSample) -> dict[str, Any]:
         stream.measure(sample.arrival_ns)
@@ -325,7 +308,14 @@ class OpenTrackIOOutput(UdpOutput):
         udp = self._udp
         try:
             received = sample.received
-            if received is not None and received.protocol == "opentrackio":
+            if received is None and self._encoding_byte == ENCODING_CBOR:  # FreeD and the simulators
+                arrival, last = sample.arrival_ns, stream.last_static_ns
+                static_cbor = None
+                if last is None or arrival - last >= self.static_every_ns or arrival < last:
+                    stream.last_static_ns = arrival
+                    static_cbor = self._static_cbor(stream)
+                payload = encode_cbor(stream, sample, static_cbor)
+            elif received is not None and received.protocol == "opentrackio":
                 relayed = self.relay(stream, sample, received)
                 if relayed is None:
                     payload = None
@@ -341,10 +331,12 @@ class OpenTrackIOOutput(UdpOutput):
             if payload is None:
                 udp.count_drop(REASON_NON_FINITE, f"camera {stream.camera}: non-finite pose, sample not sent")
                 return
-            if len(payload) <= self._max_single:
-                datagrams = [single_datagram(payload, self._encoding_byte, self._sequence)]
-            else:
-                datagrams = encode_datagrams(payload, self._encoding_byte, self._sequence, self.mtu)
+            if len(payload) <= self._max_single:  # one datagram, framed in place: the common case
+                datagram = single_datagram(payload, self._encoding_byte, self._sequence)
+                self._sequence = (self._sequence + 1) % SEQUENCE_MODULUS
+                udp.send(datagram)
+                return
+            datagrams = encode_datagrams(payload, self._encoding_byte, self._sequence, self.mtu)
         except Exception as exc:  # an unencodable sample costs that sample, never the pipeline
             udp.count_drop(REASON_ENCODE, f"camera {stream.camera}: {type(exc).__name__}: {exc}")
             return

@@ -11,17 +11,14 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import cbor2
-import numpy as np
 
 from stagectl.core.opentrackio.codec import (
     DEFAULT_DISTORTION_MODEL,
     ENCODING_CBOR,
     ENCODING_JSON,
-    HEADER_LENGTH,
     PROTOCOL_NAME,
     PROTOCOL_VERSION,
 )
-from stagectl.core.opentrackio.datagram import MAX_SEGMENT_BYTES as MAX_SEGMENT
 from stagectl.core.opentrackio.distortion import brown_conrady_to_opentrackio
 from stagectl.core.opentrackio.merge import REMOVED
 from stagectl.core.opentrackio.rates import snap_rate
@@ -39,23 +36,6 @@ CBOR_MAP_HEADS = [bytes((0xA0 + n,)) for n in range(24)]
 CBOR_TIMING_KEY = cbor2.dumps("timing")
 CBOR_LENS_KEY = cbor2.dumps("lens")
 CBOR_STATIC_KEY = cbor2.dumps("static")
-
-
-_HEAD = struct.Struct(">BHIH")
-#: Column 0 sums the bytes (Fletcher-16's first sum); column 1 weights byte i of n by n - i (the
-#: second sum, which adds the running first sum after every byte).
-_WEIGHTS = np.stack([np.ones(MAX_SEGMENT + HEADER_LENGTH, np.int64),
-                     np.arange(MAX_SEGMENT + HEADER_LENGTH, 0, -1, dtype=np.int64)], axis=1)
-
-
-def single_datagram(payload: bytes, encoding: int, sequence: int) -> bytes:
-    """One last-and-only segment (payload <= 32767 bytes): the same bytes as
-    ``encode_datagrams(payload, encoding, sequence)[0]``, with both Fletcher-16 (modulus 256) sums
-    from one numpy product against cached weights (~2 µs for 500 bytes against ~6 µs in Python)."""
-    head = b"OTrk\x00" + _HEAD.pack(encoding, sequence, 0, 0x8000 | len(payload))
-    data = head + payload
-    first, second = (np.frombuffer(data, np.uint8) @ _WEIGHTS[-len(data):]).tolist()
-    return head + bytes((second & 0xFF, first & 0xFF)) + payload
 
 
 def cbor_text(text: str) -> bytes:
@@ -165,9 +145,10 @@ def _distortion(lens: LensValues) -> dict[str, Any] | None:
 class Stream:
     """One camera on this output."""
 
-    __slots__ = ("camera", "cbor_head", "cbor_source", "count", "id_prefix", "last_arrival_ns",
-                 "last_static_ns", "rate", "source_id", "source_number", "static_built", "static_cbor",
-                 "window_count", "window_start_ns")
+    __slots__ = ("camera", "cbor_head", "cbor_source", "count", "id_head", "id_prefix", "last_arrival_ns",
+                 "last_static_ns", "rate", "rate_cbor", "rate_key", "source_id", "source_number",
+                 "source_tail", "static_built", "static_cbor", "tc_cbor", "tc_key", "window_count",
+                 "window_start_ns")
 
     def __init__(self, camera: str, source_id: str, source_number: int) -> None:
         self.camera = camera
@@ -182,6 +163,16 @@ class Stream:
         self.cbor_head = cbor2.dumps("protocol") + cbor2.dumps(PROTOCOL) + cbor2.dumps("sampleId")
         self.cbor_source = (cbor2.dumps("sourceId") + cbor2.dumps(source_id) + cbor2.dumps("sourceNumber")
                             + cbor2.dumps(source_number))
+        # The encoded sample up to the sample id's counter, and from its end to the timing map's.
+        id_text = cbor2.dumps(self.next_sample_id())
+        self.id_head = self.cbor_head + id_text[:-12]
+        self.source_tail = self.cbor_source + CBOR_TIMING_KEY
+        self.tc_key: object = None
+        """The timecode object ``tc_cbor`` encodes (the stage clock hands out one per frame)."""
+        self.tc_cbor = b""
+        self.rate_key: object = None
+        """The ``rate`` map ``rate_cbor`` encodes."""
+        self.rate_cbor = b""
         self.rate: dict[str, int] | None = None
         self.window_start_ns = 0
         self.window_count = 0

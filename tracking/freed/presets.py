@@ -134,37 +134,35 @@ def angle_problem(pos: FreeDPosition) -> str | None:
 
 def freed_sample(pos: FreeDPosition, preset: FreeDPreset, camera: str, source: str, arrival_ns: int,
                  clock: StageClock, sequence: int) -> CameraSample:
-    """A :class:`CameraSample` (internal axes and signs) from a decoded D1 message.
+    """A :class:`CameraSample` (internal axes and signs, as ``coords.freed_to_internal`` turns them) from a
+    decoded D1 message.
 
-    FreeD sends no timecode: the sample carries the stage clock's at arrival.
+    FreeD sends no timecode: the sample carries the stage clock's at arrival. Built once per datagram
+    on the I/O thread, so the tuples are built positionally and a preset whose spare bits are user
+    data makes no :class:`SpareMeaning` (the same values as its ``read_spare`` would give).
     """
-    translation, rotation = coords.freed_to_internal(
-        pos.x_mm, pos.y_mm, pos.z_mm, pos.pan_deg, pos.tilt_deg, pos.roll_deg)
-    meaning = preset.read_spare(pos.spare)
+    camera_id, pan, tilt, roll, x, y, z, zoom, focus, spare = pos
+    read = preset.read_spare
+    if read is _user:
+        extra: SpareFields = {"spare": spare}
+        f_stop: float | None = None
+        iris_raw: int | None = None
+    else:
+        meaning = read(spare)
+        extra, f_stop, iris_raw = meaning.extra, meaning.f_stop, meaning.iris_raw
     if preset.lens_in_mm:
-        lens: LensValues | None = LensValues(focal_length_mm=pos.zoom / 100.0,
-                                             focus_distance_m=pos.focus / 10_000.0, f_stop=meaning.f_stop)
+        lens = LensValues(zoom / 100.0, focus / 10_000.0, f_stop)
     else:
         zoom_n = focus_n = None
-        if preset.zoom_range is not None:
-            lo, hi = preset.zoom_range
-            zoom_n = min(1.0, max(0.0, (pos.zoom - lo) / (hi - lo)))
-        if preset.focus_range is not None:
-            lo, hi = preset.focus_range
-            focus_n = min(1.0, max(0.0, (pos.focus - lo) / (hi - lo)))
-        lens = LensValues(f_stop=meaning.f_stop, encoders=(focus_n, None, zoom_n))
-    return CameraSample(
-        camera=camera,
-        source=source,
-        arrival_ns=arrival_ns,
-        translation_m=translation,
-        rotation_deg=rotation,
-        zoom_raw=pos.zoom,
-        focus_raw=pos.focus,
-        iris_raw=meaning.iris_raw,
-        sequence=sequence,
-        timecode=clock.timecode_at(arrival_ns),
-        device_id=pos.camera_id,
-        extra=meaning.extra,
-        lens=lens,
-    )
+        span = preset.zoom_range
+        if span is not None:
+            lo, hi = span
+            zoom_n = min(1.0, max(0.0, (zoom - lo) / (hi - lo)))
+        span = preset.focus_range
+        if span is not None:
+            lo, hi = span
+            focus_n = min(1.0, max(0.0, (focus - lo) / (hi - lo)))
+        lens = LensValues(None, None, f_stop, None, None, (focus_n, None, zoom_n))
+    mm = coords.MM_PER_M
+    return CameraSample(camera, source, arrival_ns, (x / mm, y / mm, z / mm), (-pan, tilt, roll), zoom, focus,
+                        iris_raw, sequence, clock.timecode_at(arrival_ns), camera_id, extra, lens)

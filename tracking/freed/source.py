@@ -170,10 +170,11 @@ class FreeDSource(TrackingSource):
                 self.reject("plausibility", problem)
                 return
         preset = self.preset
-        if preset.counter_modulus is not None and not self.health.in_order(pos.spare >> 12, arrival_ns):
+        health = self.health
+        if preset.counter_modulus is not None and not health.in_order(pos.spare >> 12, arrival_ns):
             return  # late or repeated (counted by health.sequence), never delivered
-        self._sequence += 1
-        sample = freed_sample(pos, preset, self.camera.name, self.name, arrival_ns, self.clock,
-                              self._sequence)
-        self.health.on_accept(arrival_ns)
-        self.camera.push(sample)
+        self._sequence = sequence = self._sequence + 1
+        camera = self.camera
+        sample = freed_sample(pos, preset, camera.name, self.name, arrival_ns, self.clock, sequence)
+        health.on_accept(arrival_ns)
+        camera.push(sample)

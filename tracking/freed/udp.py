@@ -101,5 +101,5 @@ class FreeDUdpSource(FreeDSource, UdpSource):
             if target is not self:  # count each datagram once, on the source that took it
                 self.health.received -= 1
                 target.health.received += 1
-        if target.sender_allowed(addr):
+        if not target.allow or target.sender_allowed(addr):  # no allow-list: no call
             target.accept(pos, arrival_ns)
