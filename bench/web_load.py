@@ -12,9 +12,11 @@ loopback), in two phases taken in ABBA order, each run a fresh receiver and a fr
 
 Latency is sender clock -> the camera's sink (both CLOCK_MONOTONIC). Goal: the clients phase's p99 at
 most 5 % over the quiet phase's (ratio <= 1.05), with no datagram lost. Both phases share the machine's
-noise, so compare the ratio, and the per-run p99s for how much runs vary.
+noise, so compare ratios: of the pooled p99, and of the median run's p99 (one run slowed by the machine
+moves the pooled figure, not the median run's), and of the I/O thread's CPU per datagram (the web's own
+work runs on that thread).
 
-    python bench/web_load.py [--duration 60] [--chunks 4] [--cameras 8] [--rate 500] [--clients 20] [--json]
+    python bench/web_load.py [--duration 60] [--chunks 8] [--cameras 8] [--rate 500] [--clients 20] [--json]
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def run_once(phase: str, args: argparse.Namespace, tmp: Path, index: int) -> tup
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of sending per phase")
-    parser.add_argument("--chunks", type=int, default=4, help="runs per phase (ABBA order)")
+    parser.add_argument("--chunks", type=int, default=8, help="runs per phase (ABBA order)")
     parser.add_argument("--cameras", type=int, default=8)
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--clients", type=int, default=20)
@@ -118,6 +120,10 @@ def main() -> int:
     phases = {p: summarise([r for r in runs if r.phase == p]) for p in ("quiet", "clients")}
     quiet, busy = phases["quiet"], phases["clients"]
     ratio = {k: round(busy["latency_us"][k] / quiet["latency_us"][k], 3) for k in ("p50", "p99", "p99_9")}
+    # one slow run (the machine's, not the phase's) moves a pooled p99; the median run's does not
+    run_p99 = {name: float(np.median(p["p99_us_per_run"])) for name, p in phases.items()}
+    ratio["p99_median_run"] = round(run_p99["clients"] / run_p99["quiet"], 3)
+    ratio["io_cpu"] = round(busy["io_cpu_us_per_datagram"] / quiet["io_cpu_us_per_datagram"], 3)
     lost = sum(p["sent"] - p["delivered"] for p in phases.values())
     out: dict[str, Any] = {"cameras": args.cameras, "rate_hz": args.rate, "clients": args.clients,
                            "duration_s_per_phase": args.duration, "chunks": args.chunks,
@@ -133,8 +139,9 @@ def main() -> int:
         print(f"  {name:8s} delivered {summary['delivered']}/{summary['sent']}  p50 {lat['p50']:8.1f} us  "
               f"p99 {lat['p99']:8.1f} us  p99.9 {lat['p99_9']:8.1f} us  io cpu "
               f"{summary['io_cpu_us_per_datagram']:.1f} us/dg  p99 per run {summary['p99_us_per_run']}")
-    print(f"  clients/quiet: p50 x{ratio['p50']}  p99 x{ratio['p99']} (goal <= {GOAL_P99_RATIO})  "
-          f"p99.9 x{ratio['p99_9']}; lost {lost}")
+    print(f"  clients/quiet: p50 x{ratio['p50']}  p99 x{ratio['p99']}, the median run's p99 "
+          f"x{ratio['p99_median_run']} (goal <= {GOAL_P99_RATIO})  p99.9 x{ratio['p99_9']}  I/O thread CPU "
+          f"x{ratio['io_cpu']}; lost {lost}")
     for text in said:
         print(f"  sessions: {text}")
     return 0 if lost == 0 else 1
