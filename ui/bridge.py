@@ -6,6 +6,10 @@ waits for anybody) and emits ``view_ready`` when it is a new one, ``events_ready
 posted since the last view, and runs the callbacks :class:`~stagectl.stage.commands.StageCommands`
 handed over with :meth:`StageBridge.post` (a command finished, an export's progress). So every
 signal is emitted, and every callback runs, on the GUI thread.
+
+The window refreshes at :attr:`StageBridge.refresh_hz` (30 Hz, or 60 Hz when the operator asks): at most
+that many views a second are handed on. A view source with a settable ``rate_hz`` (views published
+that many times a second) is asked to follow it.
 """
 
 from __future__ import annotations
@@ -14,13 +18,19 @@ import collections
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, Qt, QTimer, Signal
 
 from stagectl.core.events import Level, StageEvent
 from stagectl.stage.view import StageView, ViewSource
 
-#: How often the bridge looks for a new view and for callbacks (the views come at 30 Hz).
-POLL_INTERVAL_MS = 15
+#: Refresh rates the window offers (Hz): the views' own rate, and twice it for smoother plots.
+REFRESH_RATES = (30, 60)
+DEFAULT_REFRESH_HZ = 30
+#: The bridge looks for a new view and for callbacks this many times per refresh period.
+POLLS_PER_REFRESH = 2
+#: A view is handed on when at least this share of a refresh period passed since the last one (the
+#: poll timer's own jitter must not drop a frame).
+MIN_GAP_SHARE = 0.75
 
 
 class StageBridge(QObject):
@@ -32,6 +42,8 @@ class StageBridge(QObject):
 
     Attributes:
         last: the last view emitted.
+        refresh_hz: at most this many views a second are emitted (see :data:`REFRESH_RATES`).
+        emitted: views emitted so far.
     """
 
     view_ready = Signal(object)
@@ -45,8 +57,22 @@ class StageBridge(QObject):
         self._events_seen = 0
         self._calls: collections.deque[Callable[[], None]] = collections.deque()
         self._timer = QTimer(self)
-        self._timer.setInterval(POLL_INTERVAL_MS)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
         self._timer.timeout.connect(self._poll)
+        self.refresh_hz = DEFAULT_REFRESH_HZ
+        self.emitted = 0
+        self._emitted_at = -1.0
+        self.set_refresh_hz(DEFAULT_REFRESH_HZ)
+
+    def set_refresh_hz(self, hz: int) -> None:
+        """Refresh ``hz`` times a second (one of :data:`REFRESH_RATES`; anything else is refused)."""
+        if hz not in REFRESH_RATES:
+            raise ValueError(f"refresh rate {hz} Hz: the window refreshes at one of {REFRESH_RATES} Hz")
+        self.refresh_hz = hz
+        self._timer.setInterval(round(1000 / (hz * POLLS_PER_REFRESH)))
+        rate = getattr(self.views, "rate_hz", None)
+        if isinstance(rate, (int, float)) and not isinstance(rate, bool) and rate != hz:
+            setattr(self.views, "rate_hz", float(hz))  # noqa: B010 (an optional part of the protocol)
 
     def start(self) -> None:
         """Start reading (call once the widgets are connected)."""
@@ -68,6 +94,11 @@ class StageBridge(QObject):
         view = self.views.latest
         if view.sequence == self._sequence:
             return
+        now = time.monotonic()
+        if now - self._emitted_at < MIN_GAP_SHARE / self.refresh_hz:
+            return  # views come faster than the window refreshes: this one waits for the next poll
+        self._emitted_at = now
+        self.emitted += 1
         self._sequence = view.sequence
         self.last = view
         events, missed = view.events_since(self._events_seen)

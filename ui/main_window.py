@@ -5,18 +5,33 @@ The window sees the stage through two things only: a :class:`~stagectl.stage.vie
 newest :class:`~stagectl.stage.view.StageView`, which its :class:`~ui.bridge.StageBridge` hands every
 panel about 30 times a second) and :class:`~stagectl.stage.commands.StageCommands` (every action,
 its outcome called back on the GUI thread through the bridge).
+
+A dock drawing live figures (Stage, Tracking, Lens) that is not seen (tabbed away, closed, or the window
+minimised) is not updated: it catches up with the newest view the moment it shows again. The refresh
+rate (Display > Refresh rate) persists.
 """
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from PySide6.QtCore import QByteArray, QEvent, QObject, QPoint, QRect, QSettings, QSize, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QResizeEvent, QShowEvent
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QGuiApplication,
+    QKeySequence,
+    QResizeEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import QDockWidget, QFrame, QLabel, QMainWindow, QScrollArea, QToolBar, QWidget
 
 from stagectl.stage.commands import StageCommands
 from stagectl.stage.view import StageView, ViewSource
 from ui import theme, workers
-from ui.bridge import StageBridge
+from ui.bridge import DEFAULT_REFRESH_HZ, REFRESH_RATES, StageBridge
 from ui.panels.dp_panel import DpPanel
 from ui.panels.frustum_panel import FrustumPanel
 from ui.panels.lens_panel import LensPanel
@@ -26,6 +41,7 @@ from ui.panels.stage_panel import StagePanel
 from ui.panels.take_bar import TakeBar
 from ui.panels.takes_browser import TakesBrowser
 from ui.panels.tracking_panel import TrackingPanel
+from ui.seen import seen
 
 #: Bump when the dock layout changes incompatibly: Qt then ignores the saved state.
 #: 2: the Camera dock became the Tracking dock (new object name, much more content).
@@ -33,6 +49,9 @@ from ui.panels.tracking_panel import TrackingPanel
 #: 4: the Frustum dock, tabbed with Tracking and Lens.
 #: 6: the take bar (a toolbar across the top) and the Takes dock, tabbed after Lighting.
 LAYOUT_VERSION = 6
+
+#: The status bar's totals (samples, rejected) change at most this often (s).
+TOTALS_PERIOD_S = 0.5
 
 #: The window's size on a first run, shrunk to the screen it opens on.
 PREFERRED_SIZE = QSize(1400, 860)
@@ -60,6 +79,7 @@ class MainWindow(QMainWindow):
         bridge: reads the views and runs command callbacks on the GUI thread.
         commands: the commands the panels call.
         docks: every dock, in the View menu's order.
+        refresh_actions: Display > Refresh rate, one checkable action per rate (Hz).
     """
 
     def __init__(self, views: ViewSource, commands: StageCommands, settings: QSettings,
@@ -120,11 +140,27 @@ class MainWindow(QMainWindow):
         self._kept: dict[QDockWidget, int] = {}
         self.stage_dock.installEventFilter(self)
         self.log_dock.installEventFilter(self)
+        #: The docks that draw every view (figures, plots, the map) and what they do with one: a dock not
+        #: seen is skipped (see the module docstring).
+        self._feeds: tuple[tuple[QDockWidget, Callable[[StageView], None]], ...] = (
+            (self.stage_dock, self.stage_panel.update_view),
+            (self.tracking_dock, self.tracking_panel.update_view),
+            (self.lens_dock, self.lens_panel.update_view))
+        #: The panels that follow changes (a look, the cues, the recorder) and do nothing while nothing
+        #: changes: they follow even unseen, so that a control shows the stage's value when it is touched.
+        self._followers: tuple[Callable[[StageView], None], ...] = (
+            self.frustum_panel.update_view, self.dp_panel.update_view, self.takes_browser.update_view,
+            self.take_bar.update_view)
+        for shown, update in self._feeds:
+            shown.visibilityChanged.connect(lambda visible, update=update: self._catch_up(visible, update))
 
         self.timecode = QLabel("--:--:--:--", self)
         self.timecode.setFont(theme.monospace(14, bold=True))
         self.timecode.setStyleSheet(f"color: {theme.ACCENT}; padding: 0 10px;")
+        theme.hold_size(self.timecode, "00:00:00;00")
         self.totals = QLabel("", self)
+        self._totals_at = -TOTALS_PERIOD_S
+        self._totals_key: tuple[int, int] | None = None
         self.totals.setStyleSheet(f"color: {theme.DIM_TEXT}; padding: 0 8px;")
         self.remote = RemoteLink(self)
         self.statusBar().addWidget(self.totals, 1)
@@ -161,6 +197,28 @@ class MainWindow(QMainWindow):
         for dock in self.docks:  # every dock: one closed is always back from here
             self.view_menu.addAction(dock.toggleViewAction())
         self.view_menu.addAction(self.take_toolbar.toggleViewAction())
+        # The View menu lists what can be shown; how the window draws goes in a menu of its own.
+        self.display_menu = self.menuBar().addMenu("&Display")
+        refresh_menu = self.display_menu.addMenu("&Refresh rate")
+        refresh_menu.setToolTipsVisible(True)
+        group = QActionGroup(self)
+        self.refresh_actions: dict[int, QAction] = {}
+        for hz in REFRESH_RATES:
+            action = QAction(f"{hz} Hz", self, checkable=True)
+            action.setToolTip("smoother plots, more of a core" if hz > DEFAULT_REFRESH_HZ
+                              else "the stage's view rate; least power")
+            action.triggered.connect(lambda _checked=False, hz=hz: self.set_refresh_hz(hz))
+            group.addAction(action)
+            refresh_menu.addAction(action)
+            self.refresh_actions[hz] = action
+        self.refresh_actions[self.bridge.refresh_hz].setChecked(True)
+
+    def set_refresh_hz(self, hz: int) -> None:
+        """Refresh the window ``hz`` times a second (one of :data:`ui.bridge.REFRESH_RATES`); kept for the
+        next run."""
+        self.bridge.set_refresh_hz(hz)
+        self.refresh_actions[hz].setChecked(True)
+        self.settings.setValue("window/refresh_hz", hz)
 
     def _select_camera(self, name: str) -> None:
         self.tracking_panel.select_camera(name)
@@ -174,20 +232,26 @@ class MainWindow(QMainWindow):
         self.views.history_cameras = frozenset({camera} if camera else ())
 
     def _on_view(self, view: StageView) -> None:
-        self.stage_panel.update_view(view)
-        self.tracking_panel.update_view(view)
-        self.lens_panel.update_view(view)
-        self.frustum_panel.update_view(view)
-        self.dp_panel.update_view(view)
-        self.take_bar.update_view(view)
-        self.takes_browser.update_view(view)
+        if self.isMinimized():
+            return  # nothing is seen; showing the window again catches up (changeEvent)
+        first = not self.isVisible()  # the first view fills every panel, before any is shown
+        for shown, update in self._feeds:
+            if first or seen(shown):
+                update(view)
+        for follow in self._followers:
+            follow(view)
         self.remote.update_view(view)
         self.timecode.setText(view.timecode)
         up = sum(1 for c in view.cameras if c.state == "up")
         tracking = (f"cameras up {up}/{len(view.cameras)} · samples {view.total_samples} · "
                     f"rejected {view.total_rejected}" if view.cameras else "no camera: lighting only")
         totals = f"{view.name} · {view.frame_rate} fps · {tracking}"
-        if self.totals.text() != totals:
+        now = time.monotonic()
+        # The sample count moves thousands of times a second: shown twice a second it needs no new layout
+        # per frame. Anything else (a camera down, a rejection) shows at once.
+        news = (up, view.total_rejected) != self._totals_key
+        if self.totals.text() != totals and (news or now - self._totals_at >= TOTALS_PERIOD_S):
+            self._totals_at, self._totals_key = now, (up, view.total_rejected)
             self.totals.setText(totals)
 
     # --- persistence ---------------------------------------------------------------------------
@@ -226,6 +290,9 @@ class MainWindow(QMainWindow):
         camera = self.settings.value("camera/selected")
         if isinstance(camera, str):
             self._select_camera(camera)
+        refresh = str(self.settings.value("window/refresh_hz", DEFAULT_REFRESH_HZ))
+        hz = int(refresh) if refresh.isdigit() else DEFAULT_REFRESH_HZ
+        self.set_refresh_hz(hz if hz in REFRESH_RATES else DEFAULT_REFRESH_HZ)
 
     def save_layout(self) -> None:
         """Write geometry, dock layout and the selected camera."""
@@ -255,6 +322,18 @@ class MainWindow(QMainWindow):
         if self._kept and event.oldSize().isValid():
             self._resizing = True  # the docks' sizes until then are the layout's, not the operator's
             QTimer.singleShot(0, self._keep_sizes)
+
+    def changeEvent(self, event: QEvent) -> None:
+        """Back from minimised: every dock seen catches up with the newest view."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.WindowStateChange and not self.isMinimized():
+            self._on_view(self.bridge.last)
+
+    def _catch_up(self, visible: bool, update: Callable[[StageView], None]) -> None:
+        """A dock shown again (its tab raised, opened from the View menu) draws the newest view at once,
+        once Qt has laid it out."""
+        if visible:
+            QTimer.singleShot(0, lambda: None if self.isMinimized() else update(self.bridge.last))
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         """Remember the Stage width and Log height the operator gave them (the window's size unchanged)."""

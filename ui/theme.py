@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pyqtgraph as pg
-from PySide6.QtGui import QColor, QFont, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtGui import QColor, QFont, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QLabel, QWidget
 
 BACKGROUND = "#121417"
 PANEL = "#1a1d21"
@@ -15,8 +17,12 @@ ACCENT = "#d68a2b"  # amber: readable in a dark stage without lighting up faces
 
 STATE_COLOURS = {"up": "#3fb950", "stale": "#d29922", "down": "#f85149"}
 
-#: Curve colours for x/y/z, pan/tilt/roll and zoom/focus (red/green/blue keep the axis habit).
-AXIS_COLOURS = ("#ff6b6b", "#69db7c", "#74c0fc")
+#: Width (px) of a live curve's cosmetic pen: one device pixel, drawn without antialiasing (the
+#: colours below are light enough for a 1 px line on the dark ground).
+CURVE_WIDTH = 1
+#: Curve colours for x/y/z, pan/tilt/roll and zoom/focus (red/green/blue keep the axis habit); light
+#: tones, so that a 1 px line stands out from the dark ground and the grid.
+AXIS_COLOURS = ("#ff8787", "#8ce99a", "#a5d8ff")
 LENS_COLOURS = ("#e599f7", "#ffd43b")
 CAMERA_COLOURS = ("#ffa94d", "#4dabf7", "#94d82d", "#f783ac", "#b197fc", "#63e6be", "#ffd43b", "#ff8787")
 
@@ -55,7 +61,9 @@ def apply(app: QApplication) -> None:
         f"QStatusBar {{ background: {BACKGROUND}; }}"
         f"QHeaderView::section {{ background: {BACKGROUND}; color: {DIM_TEXT}; border: none; padding: 3px; }}"
     )
-    pg.setConfigOptions(background=BACKGROUND, foreground=TEXT, antialias=True)
+    # Aliased drawing with cosmetic 1 px pens is pyqtgraph's fast path: curves that change every frame use
+    # it; antialiasing is switched on per item where it is worth it (a few glyphs, a static band).
+    pg.setConfigOptions(background=BACKGROUND, foreground=TEXT, antialias=False)
 
 
 def monospace(point_size: int = 10, bold: bool = False) -> QFont:
@@ -67,11 +75,34 @@ def monospace(point_size: int = 10, bold: bool = False) -> QFont:
     return font
 
 
+def hold_size(label: QLabel, widest: str) -> None:
+    """Fix ``label``'s size to that of ``widest`` (in its font and style) so that new text many times a second
+    never re-lays out the window around it; the text shown is kept."""
+    text = label.text()
+    label.setText(widest)
+    label.ensurePolished()
+    label.setFixedSize(label.sizeHint())
+    label.setText(text)
+
+
+def set_style(widget: QWidget, style: str) -> None:
+    """``widget.setStyleSheet(style)`` unless it has it already (a new style sheet re-polishes the widget)."""
+    if widget.styleSheet() != style:
+        widget.setStyleSheet(style)
+
+
 #: Text colours for figures that need attention: a warning (amber) and a fault (red).
 WARNING_TEXT = STATE_COLOURS["stale"]
 FAULT_TEXT = STATE_COLOURS["down"]
 #: Reference lines drawn over measured data (p50 / p99 on the inter-arrival plot).
 REFERENCE_COLOURS = (ACCENT, "#f85149")
+
+
+def curve_pen(colour: str, width: float = CURVE_WIDTH, **style: Any) -> QPen:
+    """A cosmetic pen for a plot: ``width`` device pixels whatever the view's scale."""
+    pen: QPen = pg.mkPen(colour, width=width, **style)
+    pen.setCosmetic(True)
+    return pen
 
 
 def legend_title(title: str, entries: list[tuple[str, str]]) -> str:

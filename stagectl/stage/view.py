@@ -301,7 +301,8 @@ class StageViewPublisher:
 
     def __init__(self, stage: Stage, rate_hz: float = RATE_HZ, history_s: float = HISTORY_S) -> None:
         self._stage = stage
-        self._period_s = 1.0 / rate_hz
+        self._period_s = 1.0 / RATE_HZ
+        self.rate_hz = rate_hz
         self._history_s = history_s
         self._events = _EventLog(MAX_EVENTS)
         stage.events.subscribe(self._events)
@@ -333,6 +334,17 @@ class StageViewPublisher:
         view = self._build()
         self.latest = view
         return view
+
+    @property
+    def rate_hz(self) -> float:
+        """Views a second (the window's refresh rate asks for 30 or 60; any thread, from the next view)."""
+        return 1.0 / self._period_s
+
+    @rate_hz.setter
+    def rate_hz(self, hz: float) -> None:
+        if not 1.0 <= hz <= 120.0:
+            raise ValueError(f"views are published 1 to 120 times a second, not {hz:g}")
+        self._period_s = 1.0 / hz
 
     async def async_start(self) -> None:
         """Publish a view now, then :data:`RATE_HZ` times a second (I/O loop)."""

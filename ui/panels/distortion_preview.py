@@ -141,9 +141,11 @@ class DistortionPreview(QWidget):
         plot.setMouseEnabled(x=False, y=False)
         plot.hideButtons()
         plot.setMenuEnabled(False)
-        self.reference = plot.plot([], [], pen=pg.mkPen(theme.DIM_TEXT + "70", width=1), connect="finite")
-        self.outline = plot.plot([], [], pen=pg.mkPen(theme.DIM_TEXT, width=1))
-        self.grid = plot.plot([], [], pen=pg.mkPen(theme.DISTORTION_GRID, width=1.6), connect="finite")
+        self.reference = plot.plot([], [], pen=theme.curve_pen(theme.DIM_TEXT + "70"), connect="finite")
+        self.outline = plot.plot([], [], pen=theme.curve_pen(theme.DIM_TEXT))
+        # Curved lines redrawn at most ten times a second: smoothing them is worth it.
+        self.grid = plot.plot([], [], pen=theme.curve_pen(theme.DISTORTION_GRID), connect="finite",
+                              antialias=True)
         self.centre = pg.ScatterPlotItem(size=9, symbol="+", pen=pg.mkPen(theme.ACCENT, width=1.5))
         plot.addItem(self.centre)
         self.note = pg.TextItem("", color=theme.DIM_TEXT, anchor=(0.5, 0.5))

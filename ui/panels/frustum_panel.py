@@ -43,6 +43,7 @@ from PySide6.QtWidgets import (
 from stagectl.stage.view import FrustumCues, FrustumView, StageView
 from ui import theme
 from ui.panels.frustum_targets import ACK, LINK, RATE, RTT, TARGET, FrustumTargets
+from ui.seen import seen
 
 __all__ = ["ACK", "LINK", "RATE", "RTT", "TARGET", "FrustumPanel", "same_value"]
 
@@ -329,7 +330,7 @@ class FrustumPanel(QWidget):
     def update_view(self, view: StageView) -> None:
         """From the window's view feed (30 Hz): follow the cues; the table at most every 100 ms, when seen."""
         now = time.monotonic()
-        table = self.isVisible() and now - self._last_refresh >= STATUS_INTERVAL_MS / 1000.0
+        table = seen(self) and now - self._last_refresh >= STATUS_INTERVAL_MS / 1000.0
         self.show_frustum(view.frustum, table=table)
 
     def show_frustum(self, frustum: FrustumView, *, table: bool = True) -> None:

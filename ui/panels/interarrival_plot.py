@@ -16,6 +16,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from stagectl.core.health import JITTER_INTERVALS, percentile
 from ui import theme
+from ui.plots import live_curve_options, steady
 
 #: The y range spans at least this much either side of the median (ms), or this share of it.
 MIN_HALF_SPAN_MS = 3.0
@@ -47,7 +48,7 @@ class InterArrivalPlot(QWidget):
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.setXRange(-JITTER_INTERVALS, 0.0, padding=0.0)
-        self.plot.getAxis("left").setWidth(52)
+        steady(self.plot, left_width=52)
         # The source names and the figures go in the title, in the curves' and lines' colours: a
         # legend or labels in the view would cover the newest samples, which an operator looks at.
         p50_colour, p99_colour = theme.REFERENCE_COLOURS
@@ -62,7 +63,7 @@ class InterArrivalPlot(QWidget):
         self.updates = 0
 
     def _reference_line(self, colour: str, style: Qt.PenStyle) -> pg.InfiniteLine:
-        line = pg.InfiniteLine(angle=0, movable=False, pen=pg.mkPen(colour, width=1.2, style=style))
+        line = pg.InfiniteLine(angle=0, movable=False, pen=theme.curve_pen(colour, style=style))
         line.setVisible(False)
         self.plot.addItem(line, ignoreBounds=True)
         return line
@@ -88,8 +89,7 @@ class InterArrivalPlot(QWidget):
             curve = self.curves.get(name)
             if curve is None:
                 colour = theme.camera_colour(index + 1)  # index 0 is the camera's own map colour
-                pen = pg.mkPen(colour, width=1.2)
-                curve = self.plot.plot([], [], pen=pen, skipFiniteCheck=True)
+                curve = self.plot.plot([], [], pen=theme.curve_pen(colour), **live_curve_options())
                 self.curves[name] = curve
             y = np.asarray(intervals, dtype=np.float64)
             curve.setData(np.arange(-len(y) + 1, 1, dtype=np.float64), y)

@@ -23,6 +23,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from stagectl.core.samples import LensValues
 from ui import theme
+from ui.plots import steady
 
 FloatArray = npt.NDArray[np.float64]
 #: Points along each curve.
@@ -136,7 +137,7 @@ def _plot(graphs: pg.GraphicsLayoutWidget, row: int, title: str, axis: pg.AxisIt
     plot.hideButtons()
     plot.setMenuEnabled(False)
     plot.setXRange(0.0, 1.0, padding=0.02)
-    plot.getAxis("left").setWidth(58)
+    steady(plot, left_width=58)
     return plot
 
 
@@ -145,12 +146,13 @@ class _BandItems:
 
     def __init__(self, plot: pg.PlotItem, colour: str) -> None:
         self.plot = plot
-        pen = pg.mkPen(colour + "60", width=1)
+        pen = theme.curve_pen(colour + "60")
         self.low = plot.plot([], [], pen=pen)
         self.high = plot.plot([], [], pen=pen)
         self.fill = pg.FillBetweenItem(self.low, self.high, brush=pg.mkBrush(colour + "30"))
         plot.addItem(self.fill)
-        self.middle = plot.plot([], [], pen=pg.mkPen(colour, width=1.8))
+        # Drawn once per lens file, so worth smoothing: a 2 px antialiased line reads well on the band.
+        self.middle = plot.plot([], [], pen=theme.curve_pen(colour, width=2), antialias=True)
         self.point = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(theme.ACCENT),
                                         pen=pg.mkPen(theme.BACKGROUND, width=1.5))
         self.point.setZValue(10)

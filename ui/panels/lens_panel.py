@@ -36,6 +36,7 @@ from ui.panels.distortion_preview import DistortionPreview, frame_from_lens
 from ui.panels.lens_curves import LensCurves, LensCurvesView, sample_curves
 from ui.panels.lens_readout import LensReadout
 from ui.panels.tracking_panel import no_camera_note
+from ui.seen import seen
 from ui.workers import Task, run_task
 
 LENS_FILTER = "Lens files (*.json);;All files (*)"
@@ -234,7 +235,7 @@ class LensPanel(QWidget):
         self._show_status(status, changed)
         if solver is not self.solver:
             self._show_solver(solver)
-        if not self.isVisible():
+        if not seen(self):
             return  # a tabbed-away dock: nothing below is seen
         sample = status.latest
         self.shown_sample = sample

@@ -12,12 +12,13 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF
+from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
 
 from stagectl.core.coords import forward_vector
 from stagectl.stage.view import CameraStatus
 from ui import theme
+from ui.plots import steady
 
 HEADING_LENGTH_M = 1.2
 #: Half the horizontal angle of the drawn view cone (lens solve arrives later; a 35 mm-ish guess).
@@ -25,6 +26,8 @@ VIEW_HALF_ANGLE_DEG = 20.0
 #: A camera's name sits this many screen pixels right of and above its marker (clear of the
 #: 12 px dot and the 26 px selection ring at any zoom).
 LABEL_OFFSET_PX = 16.0
+#: At most about this many points of the selected camera's trail are drawn (the newest always).
+TRAIL_POINTS = 500
 
 
 class _MarkerLabel(pg.TextItem):  # type: ignore[misc]
@@ -35,6 +38,8 @@ class _MarkerLabel(pg.TextItem):  # type: ignore[misc]
 
     def __init__(self, text: str, colour: str) -> None:
         super().__init__(text, color=colour, anchor=(0.0, 1.0))
+        # The name is laid out and drawn once into a pixmap, then only moved: text is slow to draw.
+        self.textItem.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
 
     def updateTextPos(self) -> None:
         """Place the text by its anchor, then move it off the marker by the fixed offset."""
@@ -43,28 +48,43 @@ class _MarkerLabel(pg.TextItem):  # type: ignore[misc]
 
 
 class _CameraGlyph:
+    """A camera's heading, view cone and name, drawn once around the origin pointing along +X, then moved
+    and turned with the item's transform each frame (no new data, no new path). Its dot is one point of
+    the map's :attr:`StageMap.dots`."""
+
     def __init__(self, plot: pg.PlotItem, name: str, colour: str) -> None:
-        self.dot = pg.ScatterPlotItem(size=12, brush=pg.mkBrush(colour), pen=pg.mkPen("#000000", width=1))
-        self.cone = pg.PlotDataItem(pen=pg.mkPen(colour, width=1.2))
-        self.heading = pg.PlotDataItem(pen=pg.mkPen(colour, width=2.5))
+        self.brushes = {True: pg.mkBrush(colour), False: pg.mkBrush(colour + "73")}  # up / not up
+        reach = HEADING_LENGTH_M * 2.2
+        half = math.radians(VIEW_HALF_ANGLE_DEG)
+        # Antialiased: two and three straight segments, worth smoothing when they turn.
+        self.cone = pg.PlotCurveItem([reach * math.cos(half), 0.0, reach * math.cos(half)],
+                                     [reach * math.sin(half), 0.0, -reach * math.sin(half)],
+                                     pen=theme.curve_pen(colour), antialias=True)
+        self.heading = pg.PlotCurveItem([0.0, HEADING_LENGTH_M], [0.0, 0.0],
+                                        pen=theme.curve_pen(colour, width=2), antialias=True)
         self.label = _MarkerLabel(name, colour)
-        for item in (self.cone, self.heading, self.dot, self.label):
+        for item in (self.cone, self.heading, self.label):
+            item.setVisible(False)  # until the camera's first sample places it
             plot.addItem(item)
         self.x = self.y = float("nan")
+        self._placed: tuple[float, float, float] | None = None
 
-    def place(self, x: float, y: float, pan: float, tilt: float) -> None:
+    def place(self, x: float, y: float, pan: float, tilt: float) -> bool:
+        """Move to (x, y) facing ``pan`` / ``tilt``; True when that moved it."""
         self.x, self.y = x, y
         fx, fy, _ = forward_vector(pan, tilt)
-        flat = math.hypot(fx, fy) or 1.0
-        hx, hy = x + HEADING_LENGTH_M * fx / flat, y + HEADING_LENGTH_M * fy / flat
-        self.dot.setData([x], [y])
-        self.heading.setData([x, hx], [y, hy])
-        left = forward_vector(pan - VIEW_HALF_ANGLE_DEG, 0.0)
-        right = forward_vector(pan + VIEW_HALF_ANGLE_DEG, 0.0)
-        reach = HEADING_LENGTH_M * 2.2
-        self.cone.setData([x + reach * left[0], x, x + reach * right[0]],
-                          [y + reach * left[1], y, y + reach * right[1]])
-        self.label.setPos(x, y)
+        angle = math.degrees(math.atan2(fy, fx)) if (fx or fy) else 90.0
+        if self._placed == (x, y, angle):
+            return False
+        if self._placed is None:
+            for item in (self.cone, self.heading, self.label):
+                item.setVisible(True)
+        self._placed = (x, y, angle)
+        for item in (self.heading, self.cone, self.label):
+            item.setPos(x, y)
+        self.heading.setRotation(angle)
+        self.cone.setRotation(angle)
+        return True
 
 
 class StageMap(QWidget):
@@ -80,15 +100,22 @@ class StageMap(QWidget):
         self.plot.setLabel("left", "Y (towards wall)", units="m")
         self.plot.setTitle(f"<span style='color:{theme.DIM_TEXT}'>Stage map (top view)</span>", size="9pt")
         self.plot.setRange(xRange=(-5, 5), yRange=(-5, 5))
+        steady(self.plot)
         origin = pg.ScatterPlotItem([0], [0], symbol="+", size=14, pen=pg.mkPen(theme.DIM_TEXT))
         self.plot.addItem(origin)
-        self.trail = pg.PlotDataItem(pen=pg.mkPen(theme.ACCENT + "80", width=1, style=Qt.PenStyle.DotLine))
+        # Solid and 1 px: a dotted pen is the slowest line Qt draws, and the trail changes every frame.
+        self.trail = pg.PlotDataItem(pen=theme.curve_pen(theme.ACCENT + "90"), skipFiniteCheck=True)
         self.plot.addItem(self.trail)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.widget)
         self.glyphs: dict[str, _CameraGlyph] = {}
         self.selected: str | None = None
+        #: Every camera's dot, one scatter item for all (one paint, not one per camera), over the cones.
+        self.dots = pg.ScatterPlotItem(size=12, pen=pg.mkPen("#000000", width=1))
+        self.dots.setZValue(1)
+        self.plot.addItem(self.dots)
+        self._dots_key: tuple[tuple[float, float, bool], ...] = ()
         # The amber ring round the selected camera: one point moved with setPos, far cheaper per
         # frame than new scatter data; under the camera's own dot and heading.
         self.selection_ring = pg.ScatterPlotItem([0.0], [0.0], size=26, brush=None,
@@ -108,6 +135,8 @@ class StageMap(QWidget):
         With no cameras at all the map says so."""
         if self.empty_note.isVisible() != (not cameras):
             self.empty_note.setVisible(not cameras)
+        dots: list[tuple[float, float, bool]] = []
+        brushes = []
         for index, cam in enumerate(cameras):
             glyph = self.glyphs.get(cam.name)
             if glyph is None:
@@ -116,9 +145,16 @@ class StageMap(QWidget):
                 x, y, _z = cam.latest.translation_m
                 pan, tilt, _roll = cam.latest.rotation_deg
                 glyph.place(x, y, pan, tilt)
-            glyph.dot.setOpacity(1.0 if cam.state == "up" else 0.45)
+            if math.isfinite(glyph.x) and math.isfinite(glyph.y):
+                dots.append((glyph.x, glyph.y, cam.state == "up"))
+                brushes.append(glyph.brushes[cam.state == "up"])
+        key = tuple(dots)
+        if key != self._dots_key:  # a still stage redraws nothing
+            self._dots_key = key
+            self.dots.setData(x=[d[0] for d in dots], y=[d[1] for d in dots], brush=brushes)
         if trail is not None and len(trail):
-            self.trail.setData(trail[:, 1], trail[:, 2])
+            rows = trail[::-max(1, len(trail) // TRAIL_POINTS)][::-1]  # counted back from the newest
+            self.trail.setData(rows[:, 1], rows[:, 2])
         else:
             self.trail.setData([], [])
         glyph = self.glyphs.get(self.selected or "")

@@ -13,6 +13,8 @@ COLUMNS = ("Camera / source", "State", "Hz", "Samples", "Rej.", "Detail")
 SAMPLES, DETAIL = 3, 5
 #: Narrowest Detail worth showing; below it the Samples column gives way (the status bar has the totals).
 DETAIL_MIN_PX = 110
+#: Room around a figure in its column (the cell's margins).
+NUMBER_PADDING_PX = 14
 
 
 def state_icon(state: str, size: int = 12) -> QIcon:
@@ -47,8 +49,10 @@ class StagePanel(QWidget):
         self.tree.setAlternatingRowColors(True)
         header = self.tree.header()
         header.setMinimumSectionSize(40)
+        # Fitted to the contents when rows come, then widened by hand as figures grow: a column sized to its
+        # contents by Qt measures every row again at every new figure (thousands of samples a second).
         for col in range(len(COLUMNS) - 1):
-            header.setSectionResizeMode(col, QHeaderView.ResizeMode.ResizeToContents)
+            header.setSectionResizeMode(col, QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         # A narrow dock elides Detail (its tooltip has all of it) rather than hiding it behind a scrollbar.
         self.tree.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -98,9 +102,13 @@ class StagePanel(QWidget):
             else:
                 detail = src.listen
             self._set_row(item, src.state, src.rate_hz, src.accepted, src.rejected, detail)
-            item.setToolTip(0, f"{src.name}: {src.description} on {src.listen}")
-        if len(self._sources) != self._fitted_rows:  # new rows may have widened the columns
-            self._fitted_rows = len(self._sources)
+            tip = f"{src.name}: {src.description} on {src.listen}"
+            if item.toolTip(0) != tip:
+                item.setToolTip(0, tip)
+        if len(self._sources) + len(self._cameras) != self._fitted_rows:  # new rows: fit the columns again
+            self._fitted_rows = len(self._sources) + len(self._cameras)
+            for col in range(DETAIL):
+                self.tree.resizeColumnToContents(col)
             self.fit_columns()
         if self.tree.currentItem() is None and self._cameras:
             wanted = self._cameras.get(self._wanted or "")
@@ -111,14 +119,25 @@ class StagePanel(QWidget):
         if item.text(1) != state:  # a new icon every frame costs more than the rest of the row
             item.setIcon(1, self._icons.get(state, QIcon()))
             item.setText(1, state)
-        item.setText(2, f"{rate:.1f}")
-        item.setText(3, str(samples))
-        item.setText(4, str(rejected))
+        for col, text in ((2, f"{rate:.1f}"), (3, str(samples)), (4, str(rejected))):
+            if item.text(col) != text:  # each new text is a signal through the tree's model
+                item.setText(col, text)
+                self._widen(col, text)
         if item.text(5) != detail:  # elided in a narrow dock: every cell's tooltip has it whole
             item.setText(5, detail)
             for col in range(1, len(COLUMNS)):
                 item.setToolTip(col, detail)
-        item.setForeground(4, QBrush(QColor(theme.STATE_COLOURS["down"] if rejected else theme.TEXT)))
+        colour = theme.STATE_COLOURS["down"] if rejected else theme.TEXT
+        if item.foreground(4).color().name() != colour:
+            item.setForeground(4, QBrush(QColor(colour)))
+
+    def _widen(self, col: int, text: str) -> None:
+        """Grow column ``col`` to fit ``text`` (never shrink: the figures stay put while they change)."""
+        header = self.tree.header()
+        needed = self.tree.fontMetrics().horizontalAdvance(text) + NUMBER_PADDING_PX
+        if needed > header.sectionSize(col) and not self.tree.isColumnHidden(col):
+            header.resizeSection(col, needed)
+            self.fit_columns()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         """Keep Detail readable in a narrow dock: drop Samples before Detail shrinks to nothing."""

@@ -151,8 +151,10 @@ class TakeBar(QWidget):
         self.timecode_label.setFont(theme.monospace(20, bold=True))
         self.timecode_label.setStyleSheet(f"color: {theme.ACCENT};")
         self.timecode_label.setToolTip("Stage timecode")
+        theme.hold_size(self.timecode_label, "00:00:00;00")
         self.elapsed_label = QLabel("")
         self.elapsed_label.setFont(theme.monospace(12, bold=True))
+        theme.hold_size(self.elapsed_label, "00:00:00.0")  # tenths of a second: it changes every frame
         self.samples_label = _label("", colour=theme.DIM_TEXT)
         self.lag_label = _label("")
         self.lag_label.setToolTip("Recorder lag: records waiting for the journal · batches waiting for "
@@ -316,12 +318,12 @@ class TakeBar(QWidget):
         self._show_button(status)
         if status.recording:
             self.name_label.setText(f"● {status.take_name}")
-            self.name_label.setStyleSheet(f"color: {RECORD_RED};")
+            theme.set_style(self.name_label, f"color: {RECORD_RED};")
             self.elapsed_label.setText(elapsed_text(status.elapsed_s))
             self.elapsed_label.setToolTip(f"recording since {status.tc_in}" if status.tc_in else "")
         else:
             self.name_label.setText(f"next: {status.slate.label}")
-            self.name_label.setStyleSheet(f"color: {theme.TEXT};")
+            theme.set_style(self.name_label, f"color: {theme.TEXT};")
             self.elapsed_label.setText("")
         samples = " · ".join(f"{cam} {n}" for cam, n in status.samples.items())
         if samples and not status.recording and status.last_take:
@@ -329,7 +331,7 @@ class TakeBar(QWidget):
         self.samples_label.setText(samples)
         level, text = lag_level(status)
         self.lag_label.setText(f"● {text}")
-        self.lag_label.setStyleSheet(f"color: {LAG_COLOURS[level]};")
+        theme.set_style(self.lag_label, f"color: {LAG_COLOURS[level]};")
         self._show_refusal()
         if view.facility is not None:
             level, text, tip = bar_summary(view.facility)

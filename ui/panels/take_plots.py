@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from stagectl.core.timecode import frames_per_24h
 from stagectl.takes.model import CameraTrack, TakeData, TakeInfo
 from ui import theme
+from ui.plots import steady
 
 FloatArray = npt.NDArray[np.float64]
 #: About this many points of a path are drawn (all are kept).
@@ -54,8 +55,8 @@ def _finite(values: FloatArray) -> FloatArray:
 def _style(plot: pg.PlotItem, title: str) -> None:
     plot.setTitle(f"<span style='color:{theme.DIM_TEXT}'>{title}</span>", size="9pt")
     plot.showGrid(x=True, y=True, alpha=0.15)
-    plot.getAxis("left").setWidth(48)
     plot.setMenuEnabled(False)
+    steady(plot, left_width=48)
 
 
 class TakePlots(QWidget):
@@ -82,7 +83,7 @@ class TakePlots(QWidget):
         self.path_plot.setAspectLocked(True)
         self.path_plot.setLabel("bottom", "X (right)", units="m")
         self.path_plot.setLabel("left", "Y (towards wall)", units="m")
-        self.path_curve = self.path_plot.plot([], [], pen=pg.mkPen(theme.camera_colour(0), width=1.6))
+        self.path_curve = self.path_plot.plot([], [], pen=theme.curve_pen(theme.camera_colour(0)))
         self.path_curve.setDownsampling(method="subsample")
         self.start_dot = pg.ScatterPlotItem(size=11, brush=pg.mkBrush(theme.STATE_COLOURS["up"]),
                                             pen=pg.mkPen("#000000"))
@@ -97,9 +98,9 @@ class TakePlots(QWidget):
         _style(self.focus_plot, "Focus distance")
         self.focus_plot.setLabel("left", units="m")
         self.focus_plot.setXLink(self.focal_plot)
-        self.focal_curve = self.focal_plot.plot([], [], pen=pg.mkPen(theme.LENS_COLOURS[0], width=1.6),
+        self.focal_curve = self.focal_plot.plot([], [], pen=theme.curve_pen(theme.LENS_COLOURS[0]),
                                                 connect="finite")
-        self.focus_curve = self.focus_plot.plot([], [], pen=pg.mkPen(theme.LENS_COLOURS[1], width=1.6),
+        self.focus_curve = self.focus_plot.plot([], [], pen=theme.curve_pen(theme.LENS_COLOURS[1]),
                                                 connect="finite")
         for curve in (self.focal_curve, self.focus_curve):
             curve.setDownsampling(auto=True, method="peak")
@@ -145,7 +146,7 @@ class TakePlots(QWidget):
             return
         colour = theme.camera_colour(list(take.cameras).index(track.camera))
         x, y = track.translation_m[:, 0], track.translation_m[:, 1]
-        self.path_curve.setPen(pg.mkPen(colour, width=1.6))
+        self.path_curve.setPen(theme.curve_pen(colour))
         self.path_curve.setDownsampling(ds=max(1, len(track) // PATH_POINTS), method="subsample")
         self.path_curve.setData(x, y)
         self.start_dot.setData([x[0]], [y[0]])

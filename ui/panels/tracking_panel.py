@@ -18,6 +18,7 @@ from ui.panels.interarrival_plot import InterArrivalPlot
 from ui.panels.source_health_table import SourceHealthTable
 from ui.panels.stage_map import StageMap
 from ui.plots import TimePlot
+from ui.seen import seen
 
 _COL = {name: i for i, name in enumerate(HISTORY_COLUMNS)}
 READOUTS = (("X", "m"), ("Y", "m"), ("Z", "m"), ("Pan", "°"), ("Tilt", "°"), ("Roll", "°"),
@@ -84,6 +85,7 @@ class TrackingPanel(QWidget):
         map: every camera from above, the selected one ringed.
         content: all of the above; hidden on a stage without cameras, where ``no_camera`` shows.
         no_camera: the note saying the stage has no camera (hidden when it has one).
+        updates: views drawn (:meth:`update_view` calls).
     """
 
     camera_selected = Signal(str)
@@ -98,6 +100,7 @@ class TrackingPanel(QWidget):
         self.selector.addItems(list(self._cameras))
         self.selector.currentTextChanged.connect(self._on_selector)
         self.state_label = QLabel("—", self)
+        theme.hold_size(self.state_label, "<b>● stale</b> 00000.0 Hz")
         self.lens_label = QLabel("", self)
         self.lens_label.setFont(theme.monospace(11))
         self.lens_label.setToolTip(LENS_TIP)
@@ -106,6 +109,7 @@ class TrackingPanel(QWidget):
         self.timecode_label = QLabel("--:--:--:--", self)
         self.timecode_label.setFont(theme.monospace(12, bold=True))
         self.timecode_label.setStyleSheet(f"color: {theme.ACCENT};")
+        theme.hold_size(self.timecode_label, "00:00:00;00")
         head = QHBoxLayout()
         head.addWidget(QLabel("Camera", self))
         head.addWidget(self.selector)
@@ -127,7 +131,7 @@ class TrackingPanel(QWidget):
             value = QLabel("—", self)
             value.setFont(theme.monospace(12, bold=True))
             value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            value.setMinimumWidth(value.fontMetrics().horizontalAdvance("+000.00"))
+            theme.hold_size(value, "+0000.000")  # new figures every frame: never a new layout
             grid.addWidget(caption, 0, i)
             grid.addWidget(value, 1, i)
             self.values[name] = value
@@ -184,6 +188,7 @@ class TrackingPanel(QWidget):
         self.content.setVisible(bool(self._cameras))
         self.no_camera.setVisible(not self._cameras)
 
+        self.updates = 0
         self._interval_timer = QTimer(self)
         self._interval_timer.setInterval(INTERVALS_REFRESH_MS)
         self._interval_timer.timeout.connect(self.refresh_intervals)
@@ -210,8 +215,9 @@ class TrackingPanel(QWidget):
     # --- refreshing (GUI thread) -----------------------------------------------------------------
 
     def update_view(self, view: StageView) -> None:
-        """Refresh header, readouts, table, controls, plots and map from a view (30 Hz)."""
+        """Refresh header, readouts, table, controls, plots and map from a view (the window's refresh)."""
         self.view = view
+        self.updates += 1
         now_s = view.monotonic_ns / 1e9
         rows = None
         status = view.camera(self.camera)
@@ -229,7 +235,7 @@ class TrackingPanel(QWidget):
 
     def refresh_intervals(self) -> None:
         """Redraw the inter-arrival plot from the selected camera's sources (10 Hz timer)."""
-        if self.camera is None or not self.isVisible():
+        if self.camera is None or not seen(self.intervals):
             return
         view = self.view
         self.intervals.show_intervals([(source.name, list(view.intervals.get(source.name, ())))
@@ -243,14 +249,18 @@ class TrackingPanel(QWidget):
             self.state_label.setText(text)
 
     def _show_lens_status(self, status: CameraStatus) -> None:
-        """Say "lens unsolved" when neither a lens file nor the tracker gives lens values."""
-        if self.lens_label.text() in ("", "lens unsolved") and status.lens_status.startswith("unsolved"):
-            if self.lens_label.text() != "lens unsolved":
-                self.lens_label.setText("lens unsolved")
-            self.lens_label.setToolTip(f"{status.lens_status}: raw encoder counts still flow and are "
-                                       "recorded; choose a lens file in the Lens panel")
-        elif self.lens_label.toolTip() != LENS_TIP:
-            self.lens_label.setToolTip(LENS_TIP)
+        """The lens values the tracker or lens file gives, or "lens unsolved" when neither gives any."""
+        sample = status.latest
+        summary = lens_summary(sample.lens if sample is not None else None)
+        unsolved = not summary and status.lens_status.startswith("unsolved")
+        text = "lens unsolved" if unsolved else summary
+        tip = (f"{status.lens_status}: raw encoder counts still flow and are recorded; choose a lens file in "
+               "the Lens panel") if unsolved else LENS_TIP
+        # Set only when it changes: a new text is a new layout of the whole dock.
+        if self.lens_label.text() != text:
+            self.lens_label.setText(text)
+        if self.lens_label.toolTip() != tip:
+            self.lens_label.setToolTip(tip)
 
     def _show_values(self, sample: CameraSample | None) -> None:
         if sample is None:
@@ -267,7 +277,6 @@ class TrackingPanel(QWidget):
         for name, text in texts.items():
             self.values[name].setText(text)
         self._show_lens_readouts(focal is not None)
-        self.lens_label.setText(lens_summary(lens))
         self.timecode_label.setText(str(sample.timecode) if sample.timecode else "--:--:--:--")
         source = sample.timecode_source
         if self.timecode_source.text() != f"TC {source}":
