@@ -75,6 +75,7 @@ bench: $(STAMP_TEST)
 	$(RECORD) delay bench/delay.py
 	$(RECORD) facility bench/facility.py --json
 	$(RECORD) web_load bench/web_load.py --json
+	$(RECORD) web_load:loop bench/web_load.py --loop --json
 	$(RECORD) gui_frame bench/gui_frame.py --json
 
 # Grabs the README's pictures of the demo stage into docs/ (offscreen 1920x1080 screen, fresh layout,

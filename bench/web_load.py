@@ -16,7 +16,12 @@ noise, so compare ratios: of the pooled p99, and of the median run's p99 (one ru
 moves the pooled figure, not the median run's), and of the I/O thread's CPU per datagram (the web's own
 work runs on that thread).
 
+``--loop``: the web's own work on the stage's loop, without the pipeline: a stage with one idle camera
+and the remote, in this process; the loop thread's CPU clock over 10 s with nobody connected, with the
+sessions connected and idle, and with the sessions and an action a second.
+
     python bench/web_load.py [--duration 60] [--chunks 8] [--cameras 8] [--rate 500] [--clients 20] [--json]
+    python bench/web_load.py --loop [--clients 20] [--json]
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +104,48 @@ def run_once(phase: str, args: argparse.Namespace, tmp: Path, index: int) -> tup
     return analyse(phase, sent, records), said
 
 
+def loop_cost(clients: int, seconds: float = 10.0) -> dict[str, float]:
+    """The loop thread's CPU (ms per second) with the remote: nobody, idle sessions, sessions acting."""
+    from _receivers import thread_cpu_s
+
+    from stagectl.config.load import parse_stage
+    from stagectl.stage.runner import StageRunner
+
+    stage = ('[stage]\nname = "bench: web loop"\nframe_rate = 25\n\n[[cameras]]\nname = "A"\n\n'
+             '[[sources]]\ncamera = "A"\nprotocol = "freed"\nlisten = "127.0.0.1:0"\n\n'
+             f'[web]\nlisten = "127.0.0.1:0"\npasscode = "{PASSCODE}"\n')
+    runner = StageRunner(parse_stage(stage), publish_views=False)
+    try:
+        web, thread = runner.stage.web, runner.runtime.thread
+        assert web is not None and web.running
+
+        def cpu_ms_per_s() -> float:
+            start = thread_cpu_s(thread)
+            time.sleep(seconds)
+            return round((thread_cpu_s(thread) - start) / seconds * 1e3, 2)
+
+        out = {"nobody": cpu_ms_per_s()}
+        for name, every in (("idle_sessions", "100000"), ("acting_sessions", "1.0")):
+            process = subprocess.Popen([sys.executable, str(CLIENTS), "--url", web.urls[0], "--passcode",
+                                        PASSCODE, "--clients", str(clients), "--every", every],
+                                       stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            try:
+                if _line(process, "the clients") != ["ready"]:
+                    raise SystemExit("web_load: the clients did not connect")
+                out[name] = cpu_ms_per_s()
+                assert process.stdin is not None
+                process.stdin.write("stop\n")
+                process.stdin.flush()
+                _line(process, "the clients")
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                process.wait()
+        return out
+    finally:
+        runner.close()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of sending per phase")
@@ -106,7 +154,15 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=500.0)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--json", action="store_true")
+    parser.add_argument("--loop", action="store_true", help="the web's own loop time, no pipeline")
     args = parser.parse_args()
+    if args.loop:
+        figures = loop_cost(args.clients)
+        print(json.dumps(figures) if args.json else
+              f"web_load --loop: the stage loop's CPU, ms a second: nobody connected {figures['nobody']}, "
+              f"{args.clients} idle sessions {figures['idle_sessions']}, {args.clients} sessions with an "
+              f"action a second {figures['acting_sessions']}")
+        return 0
     order = [("clients", "quiet") if k % 2 == 0 else ("quiet", "clients") for k in range(args.chunks)]
     runs: list[RunResult] = []
     said: list[str] = []
