@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import math
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -39,7 +38,7 @@ from stagectl.stage.facility import make_facility
 from stagectl.stage.lighting import StageLighting, make_cue_engine
 from stagectl.stage.outputs import StageOutputs
 from stagectl.stage.pipeline import CameraPipeline
-from stagectl.stage.snapshot import CameraStatus, SourceStatus, StageSnapshot
+from stagectl.stage.snapshot import StageSnapshot, camera_status, source_status
 from stagectl.stage.sources import make_sources
 from stagectl.stage.status import control_dict, lighting_dict, status_dict, web_dict
 from stagectl.stage.takes import make_recorder, takes_dict, takes_folder, tracker_vendors
@@ -337,41 +336,11 @@ class Stage:
         """Copy the stage's state for display (any thread, never blocks)."""
         now = time.monotonic_ns()
         frame_s = 1.0 / float(self.config.frame_rate.rate)
-        cameras = tuple(self._camera_status(cam, frame_s, self.film_back(name), now)
+        cameras = tuple(camera_status(cam, frame_s, self.film_back(name), now)
                         for name, cam in self.cameras.items())
-        sources = tuple(
-            SourceStatus(
-                name=s.name, camera=s.camera.name, protocol=s.protocol,
-                listen=str(s.bound or s.configured_address), state=s.health.state.value,
-                rate_hz=s.health.rate_at(now), received=s.health.received, accepted=s.health.accepted,
-                rejected=s.health.rejected, rejected_by_reason=dict(s.health.rejected_by_reason),
-                age_s=s.health.age_s(now), error=s.health.failed, detail=s.health.detail,
-                interval_ms_p50=s.health.interval_ms_p50, jitter_ms_p50=s.health.jitter_ms_p50,
-                jitter_ms_p99=s.health.jitter_ms_p99, has_sequence=s.health.has_sequence,
-                lost=s.health.lost, reordered=s.health.reordered, duplicates=s.health.duplicates,
-                preset=s.preset_name,
-                allow=tuple(sorted(s.allow)), description=s.description, warned=s.health.warned,
-                warnings_by_reason=dict(s.health.warnings_by_reason),
-            )
-            for s in self.sources
-        )
+        sources = tuple(source_status(s, now) for s in self.sources)
         return StageSnapshot(self.config.name, str(self.clock.timecode_at(now)), str(self.config.frame_rate),
                              cameras, sources, now, self.outputs.status())
-
-    @staticmethod
-    def _camera_status(cam: CameraPipeline, frame_s: float, film_back: FilmBack | None,
-                       now: int) -> CameraStatus:
-        feeding = next((h for h in cam.sources if h.state is StreamState.UP), cam.sources[0] if cam.sources
-                       else None)
-        return CameraStatus(
-            cam.name, cam.state.value, cam.rate_at(now), cam.delivered, cam.rejected, cam.delay_ms,
-            cam.latest,
-            delay_frames=cam.delay_ms / 1000.0 / frame_s, smoothing=cam.smoothing,
-            smoothing_latency_ms=cam.smoothing_latency_ms,
-            jitter_ms_p50=feeding.jitter_ms_p50 if feeding else math.nan,
-            jitter_ms_p99=feeding.jitter_ms_p99 if feeding else math.nan,
-            lost=sum(h.lost for h in cam.sources), reordered=sum(h.reordered for h in cam.sources),
-            lens_status=cam.lens_status, film_back=film_back)
 
     def set_delay(self, camera: str, *, ms: float | None = None, frames: float | None = None) -> float:
         """Change a camera's delay line live (I/O thread), in ms or in frames of the stage rate.

@@ -6,9 +6,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from stagectl.core.health import StreamState
 from stagectl.core.samples import CameraSample, FilmBack
+
+if TYPE_CHECKING:
+    from stagectl.stage.pipeline import CameraPipeline
+    from tracking.source import TrackingSource
 
 __all__ = ["CameraStatus", "SourceStatus", "StageSnapshot"]
 
@@ -93,3 +98,35 @@ class StageSnapshot:
     def total_rejected(self) -> int:
         """Datagrams rejected over all sources."""
         return sum(s.rejected for s in self.sources)
+
+
+def camera_status(cam: CameraPipeline, frame_s: float, film_back: FilmBack | None, now: int) -> CameraStatus:
+    """A camera's pipeline, copied for display (any thread)."""
+    feeding = next((h for h in cam.sources if h.state is StreamState.UP), cam.sources[0] if cam.sources
+                   else None)
+    return CameraStatus(
+        cam.name, cam.state.value, cam.rate_at(now), cam.delivered, cam.rejected, cam.delay_ms,
+        cam.latest,
+        delay_frames=cam.delay_ms / 1000.0 / frame_s, smoothing=cam.smoothing,
+        smoothing_latency_ms=cam.smoothing_latency_ms,
+        jitter_ms_p50=feeding.jitter_ms_p50 if feeding else math.nan,
+        jitter_ms_p99=feeding.jitter_ms_p99 if feeding else math.nan,
+        lost=sum(h.lost for h in cam.sources), reordered=sum(h.reordered for h in cam.sources),
+        lens_status=cam.lens_status, film_back=film_back)
+
+
+def source_status(s: TrackingSource, now: int) -> SourceStatus:
+    """A tracking source's health, copied for display (any thread)."""
+    return SourceStatus(
+        name=s.name, camera=s.camera.name, protocol=s.protocol,
+        listen=str(s.bound or s.configured_address), state=s.health.state.value,
+        rate_hz=s.health.rate_at(now), received=s.health.received, accepted=s.health.accepted,
+        rejected=s.health.rejected, rejected_by_reason=dict(s.health.rejected_by_reason),
+        age_s=s.health.age_s(now), error=s.health.failed, detail=s.health.detail,
+        interval_ms_p50=s.health.interval_ms_p50, jitter_ms_p50=s.health.jitter_ms_p50,
+        jitter_ms_p99=s.health.jitter_ms_p99, has_sequence=s.health.has_sequence,
+        lost=s.health.lost, reordered=s.health.reordered, duplicates=s.health.duplicates,
+        preset=s.preset_name,
+        allow=tuple(sorted(s.allow)), description=s.description, warned=s.health.warned,
+        warnings_by_reason=dict(s.health.warnings_by_reason),
+    )
