@@ -17,19 +17,15 @@ import threading
 from concurrent.futures import Future
 from pathlib import Path
 
-from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
     QComboBox,
-    QDialog,
     QFileDialog,
     QGridLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QProgressBar,
     QPushButton,
     QRadioButton,
     QSpinBox,
@@ -53,11 +49,12 @@ from ui.panels.conform_table import (
     rate_item,
     summary_text,
 )
+from ui.panels.job_dialog import JobDialog
 
 __all__ = ["COLUMNS", "ROW_COLOURS", "ConformDialog"]
 
 
-class ConformDialog(QDialog):
+class ConformDialog(JobDialog[ConformOutcome]):
     """Match clips or a cut to the takes, then conform (see the module docstring).
 
     Args:
@@ -72,15 +69,12 @@ class ConformDialog(QDialog):
 
     def __init__(self, folder: Path, commands: StageCommands, parent: QWidget | None = None,
                  edl_rate: str = "25") -> None:
-        super().__init__(parent)
+        super().__init__("package", parent)
         self.folder = folder
         self.commands = commands
         self.plan: ConformPlan | None = None
         self.plan_job: Future[ConformPlan] | None = None
         self._planned: ConformRequest | None = None  # what the table shown was matched from
-        self.job: Future[ConformOutcome] | None = None
-        self.outcome: ConformOutcome | None = None
-        self._cancel = threading.Event()
         self.setWindowTitle("Conform")
         self.setMinimumWidth(720)
         self.resize(1000, 640)
@@ -115,19 +109,9 @@ class ConformDialog(QDialog):
             self.checks[name] = check
         self.out_edit = QLineEdit()
         self.choose_button = QPushButton("Choose…")
-        self.progress = QProgressBar()
-        self.progress.setStyleSheet("QProgressBar { border: 1px solid #3a4350; border-radius: 4px;"
-                                    " text-align: center; min-height: 20px; }"
-                                    "QProgressBar::chunk { background: #6b4a1f; border-radius: 3px; }")
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        self.files = QListWidget()
         self.files.setMaximumHeight(6 * (self.fontMetrics().height() + 4))
         self.conform_button = QPushButton("Conform")
         self.conform_button.setDefault(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the package being written")
-        self.close_button = QPushButton("Close")
         self._build()
         self.clips_radio.toggled.connect(self._kind_changed)
         self.folder_button.clicked.connect(self.choose_source_folder)
@@ -140,8 +124,6 @@ class ConformDialog(QDialog):
         self.match_button.clicked.connect(self.start_match)
         self.choose_button.clicked.connect(self.choose_out_folder)
         self.conform_button.clicked.connect(self.start_conform)
-        self.cancel_button.clicked.connect(self.cancel_conform)
-        self.close_button.clicked.connect(self.reject)
         self._kind_changed()
 
     def _build(self) -> None:
@@ -251,16 +233,15 @@ class ConformDialog(QDialog):
         """True while a match runs."""
         return self.plan_job is not None and not self.plan_job.done()
 
-    @property
-    def running(self) -> bool:
-        """True while a conform runs (until its outcome has been shown)."""
-        return self.job is not None and self.outcome is None
-
     def _current(self) -> ConformRequest | None:
         try:
             return self.request()
         except ValueError:
             return None
+
+    def running_changed(self) -> None:
+        """Inputs, formats and Conform are locked while a conform runs."""
+        self._update_buttons()
 
     def _update_buttons(self) -> None:
         busy = self.running or self.matching
@@ -330,66 +311,30 @@ class ConformDialog(QDialog):
         if self._planned != self._current():
             self._say("the inputs changed since the match: press Match again", theme.WARNING_TEXT)
             return
-        out_dir = Path(text).expanduser()
-        self.files.clear()
-        self.progress.setValue(0)
-        self._say(f"conforming {self.plan.matched} {'events' if self.cut_mode else 'clips'} into {out_dir}…",
-                  theme.TEXT)
-        self.outcome = None
-        self._cancel = threading.Event()
-        self.job = self.commands.conform(self._planned, formats, out_dir, progress=self._on_progress,
-                                         cancel=self._cancel, done=self._on_finished)
-        self._update_buttons()
+        out_dir, planned = Path(text).expanduser(), self._planned
 
-    def cancel_conform(self) -> None:
-        """Ask the conform to stop after the package being written."""
-        if self.running:
-            self._cancel.set()
-            self._say("cancelling after the current package…", theme.WARNING_TEXT)
+        def start(cancel: threading.Event) -> Future[ConformOutcome]:
+            return self.commands.conform(planned, formats, out_dir, progress=self._on_progress, cancel=cancel,
+                                         done=self._on_finished)
 
-    def _say(self, text: str, colour: str) -> None:
-        self.message.setText(text)
-        self.message.setStyleSheet(f"color: {colour};")
-
-    def _on_progress(self, done: int, total: int, what: str) -> None:
-        if self.outcome is None:
-            self.progress.setValue(round(100 * done / max(total, 1)))
-            self.progress.setFormat(f"%p%  {what}" if what else "%p%")
+        self.begin(f"conforming {self.plan.matched} {'events' if self.cut_mode else 'clips'} into "
+                   f"{out_dir}…", start)
 
     def _on_finished(self, job: Future[ConformOutcome]) -> None:
-        if job is not self.job:
+        outcome = self.take_outcome(job, lambda exc: ConformOutcome(error=str(exc)))
+        if outcome is None:
             return
-        exc = job.exception()
-        outcome = ConformOutcome(error=str(exc)) if exc is not None else job.result()
-        self.outcome = outcome
         for warning in outcome.warnings:  # every one said, above the files
-            self.files.addItem(f"warning: {warning}")
-            item = self.files.item(self.files.count() - 1)
-            item.setForeground(QColor(theme.WARNING_TEXT))
-            item.setToolTip(warning)
+            self.add_file(f"warning: {warning}", warning, theme.WARNING_TEXT)
+        out = self.out_edit.text()
         for path in outcome.files:
-            self.files.addItem(str(path.relative_to(self.out_edit.text()) if path.is_relative_to(
-                self.out_edit.text()) else path))
-            self.files.item(self.files.count() - 1).setToolTip(str(path))
+            self.add_file(str(path.relative_to(out) if path.is_relative_to(out) else path), str(path))
         tracked = sum(p.frames_covered > 0 for p in outcome.packages)
         written = f"{tracked} of {len(outcome.packages)} packages with tracking, {len(outcome.files)} files"
-        if outcome.error:
-            self._say(f"conform failed: {outcome.error} ({written} written before)", theme.FAULT_TEXT)
-        elif outcome.cancelled:
-            self._say(f"cancelled: {written} written", theme.WARNING_TEXT)
-        else:
-            self.progress.setValue(100)
-            self.progress.setFormat("%p%  done")
+        if self.say_outcome("conform", outcome.error, outcome.cancelled, written):
             ale = f"; enriched ALE {outcome.enriched_ale.name}" if outcome.enriched_ale else ""
             line = f"wrote {written} into {self.out_edit.text()}{ale}"
             if outcome.warnings:
                 self._say(f"{line}; {len(outcome.warnings)} warning(s), listed below", theme.WARNING_TEXT)
             else:
                 self._say(line, theme.STATE_COLOURS["up"])
-        self._update_buttons()
-
-    def reject(self) -> None:
-        """Close (a running conform is cancelled and finishes its current package on its own)."""
-        if self.running:
-            self._cancel.set()
-        super().reject()

@@ -20,15 +20,12 @@ from pathlib import Path
 
 from PySide6.QtWidgets import (
     QCheckBox,
-    QDialog,
     QFileDialog,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QProgressBar,
     QPushButton,
     QVBoxLayout,
     QWidget,
@@ -37,6 +34,7 @@ from PySide6.QtWidgets import (
 from stagectl.stage.commands import ExportResult, StageCommands
 from stagectl.takes.export.registry import FORMATS
 from ui import theme
+from ui.panels.job_dialog import JobDialog
 
 
 def format_available(name: str) -> bool:
@@ -53,7 +51,7 @@ def default_folder(takes_folder: Path, names: Sequence[str]) -> Path:
     return takes_folder / "exports" / label
 
 
-class ExportDialog(QDialog):
+class ExportDialog(JobDialog[ExportResult]):
     """Export the given takes (see the module docstring).
 
     Args:
@@ -68,13 +66,10 @@ class ExportDialog(QDialog):
 
     def __init__(self, folder: Path, takes: Sequence[tuple[int, str]], commands: StageCommands,
                  parent: QWidget | None = None) -> None:
-        super().__init__(parent)
+        super().__init__("format", parent)
         self.folder = folder
         self.takes = list(takes)
         self.commands = commands
-        self.job: Future[ExportResult] | None = None
-        self._cancel = threading.Event()
-        self.outcome: ExportResult | None = None
         self.setWindowTitle("Export takes")
         self.setMinimumWidth(640)
         self.resize(720, 660)
@@ -103,21 +98,8 @@ class ExportDialog(QDialog):
         grid.setColumnStretch(1, 1)
         self.folder_edit = QLineEdit(str(default_folder(folder, names)))
         self.choose_button = QPushButton("Choose…")
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setValue(0)
-        self.progress.setStyleSheet("QProgressBar { border: 1px solid #3a4350; border-radius: 4px;"
-                                    " text-align: center; min-height: 22px; }"
-                                    "QProgressBar::chunk { background: #6b4a1f; border-radius: 3px; }")
-        self.message = QLabel("")
-        self.message.setWordWrap(True)
-        self.files = QListWidget()
         self.export_button = QPushButton("Export")
         self.export_button.setDefault(True)
-        self.cancel_button = QPushButton("Cancel")
-        self.cancel_button.setToolTip("Stop after the format being written")
-        self.cancel_button.setEnabled(False)
-        self.close_button = QPushButton("Close")
 
         where = QHBoxLayout()
         where.addWidget(QLabel("Folder"))
@@ -137,8 +119,6 @@ class ExportDialog(QDialog):
         layout.addLayout(buttons)
         self.choose_button.clicked.connect(self.choose_folder)
         self.export_button.clicked.connect(self.start_export)
-        self.cancel_button.clicked.connect(self.cancel_export)
-        self.close_button.clicked.connect(self.reject)
 
     def chosen_formats(self) -> list[str]:
         """The formats checked, in the registry's order."""
@@ -150,11 +130,6 @@ class ExportDialog(QDialog):
         if chosen:
             self.folder_edit.setText(chosen)
 
-    @property
-    def running(self) -> bool:
-        """True while an export runs (until its outcome has been shown)."""
-        return self.job is not None and self.outcome is None
-
     def start_export(self) -> None:
         """Export on a worker (nothing when one runs, no format is chosen or no folder is given)."""
         if self.running:
@@ -165,75 +140,34 @@ class ExportDialog(QDialog):
             self._say("choose at least one format" if not formats else "choose a folder", theme.FAULT_TEXT)
             return
         out_dir = Path(text).expanduser()
-        self.files.clear()
-        self.progress.setValue(0)
-        self._say(f"exporting {', '.join(formats)} into {out_dir}…", theme.TEXT)
-        self._set_running(True)
-        self.outcome = None
-        self._cancel = threading.Event()
-        self.job = self.commands.export_takes([take_id for take_id, _name in self.takes], formats, out_dir,
-                                              progress=self._on_progress, cancel=self._cancel,
-                                              done=self._on_finished)
+        ids = [take_id for take_id, _name in self.takes]
 
-    def cancel_export(self) -> None:
-        """Ask the export to stop after the format being written."""
-        if self.running:
-            self._cancel.set()
-            self._say("cancelling after the current format…", theme.WARNING_TEXT)
+        def start(cancel: threading.Event) -> Future[ExportResult]:
+            return self.commands.export_takes(ids, formats, out_dir, progress=self._on_progress,
+                                              cancel=cancel, done=self._on_finished)
 
-    def _set_running(self, running: bool) -> None:
+        self.begin(f"exporting {', '.join(formats)} into {out_dir}…", start)
+
+    def running_changed(self) -> None:
+        """Options and Export are locked while an export runs."""
+        super().running_changed()
+        running = self.running
         self.export_button.setEnabled(not running)
-        self.cancel_button.setEnabled(running)
         self.choose_button.setEnabled(not running)
         self.folder_edit.setEnabled(not running)
         for check in self.checks.values():
             check.setEnabled(not running and format_available(check.text()))
 
-    def _say(self, text: str, colour: str) -> None:
-        self.message.setText(text)
-        self.message.setStyleSheet(f"color: {colour};")
-
-    def _on_progress(self, done: int, total: int, what: str) -> None:
-        if self.outcome is None:
-            self.progress.setValue(round(100 * done / max(total, 1)))
-            self.progress.setFormat(f"%p%  {what}")
-
     def _on_finished(self, job: Future[ExportResult]) -> None:
-        if job is not self.job:
+        result = self.take_outcome(job, lambda exc: ExportResult(error=str(exc)))
+        if result is None:
             return
-        exc = job.exception()
-        if exc is not None:
-            self._on_failed(exc)
-        else:
-            self._on_done(job.result())
-
-    def _on_done(self, result: ExportResult) -> None:
-        self.outcome = result
-        self._set_running(False)
         for path in result.files:
-            self.files.addItem(path.name)
-            self.files.item(self.files.count() - 1).setToolTip(str(path))
+            self.add_file(path.name, str(path))
         count = f"{len(result.files)} file{'s' if len(result.files) != 1 else ''}"
-        if result.error:
-            self._say(f"export failed: {result.error} ({count} written before)", theme.FAULT_TEXT)
-        elif result.cancelled:
-            self._say(f"cancelled: {count} written", theme.WARNING_TEXT)
-        else:
-            self.progress.setValue(100)
-            self.progress.setFormat("%p%  done")
+        if self.say_outcome("export", result.error, result.cancelled, count):
             if result.skipped:  # said, not silent: a checked format that wrote nothing for a take
                 self._say(f"wrote {count} into {self.folder_edit.text()}; not written: "
                           + "; ".join(result.skipped), theme.WARNING_TEXT)
             else:
                 self._say(f"wrote {count} into {self.folder_edit.text()}", theme.STATE_COLOURS["up"])
-
-    def _on_failed(self, exc: object) -> None:
-        self._set_running(False)
-        self.outcome = ExportResult(error=str(exc))
-        self._say(f"export failed: {exc}", theme.FAULT_TEXT)
-
-    def reject(self) -> None:
-        """Close (a running export is cancelled and finishes its current format on its own)."""
-        if self.running:
-            self._cancel.set()
-        super().reject()
