@@ -51,7 +51,8 @@ from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue
 from stagectl.core.links import Endpoint
 from stagectl.core.opentrackio.codec import ENCODING_CBOR, ENCODING_JSON, encode_datagram, encode_payload
-from stagectl.core.opentrackio.datagram import HEADER_LENGTH, fletcher16
+from stagectl.core.opentrackio.datagram import HEADER_LENGTH
+from stagectl.core.opentrackio.fletcher import fletcher16
 from stagectl.core.timecode import FrameRate
 from stagectl.stage.pipeline import CameraPipeline
 from tracking.freed.codec import checksum as freed_checksum

@@ -3,11 +3,17 @@
 Updated on the I/O thread only (``on_accept``/``on_reject`` from the datagram handler,
 ``evaluate`` from the stage's monitor task); other threads read the plain attributes, which
 are always a consistent-enough picture for display (ints and floats swap atomically).
+
+What runs on the I/O thread stays small: per sample a few integer updates and two appends, per
+monitor tick the state from the time since the last sample. The figures that take work (the rate
+over the window, the interval and jitter percentiles) are computed when someone reads them (the
+status JSON, the window's snapshot), from copies, on the reader's thread.
 """
 
 from __future__ import annotations
 
 import enum
+from bisect import bisect_left, bisect_right
 from collections import deque
 from collections.abc import Sequence
 
@@ -15,13 +21,15 @@ import numpy as np
 
 NS_PER_S = 1_000_000_000
 NS_PER_MS = 1_000_000
+_NAN = float("nan")
 #: Inter-arrival intervals kept for the jitter figures (at 500 Hz: the last 2 s).
 JITTER_INTERVALS = 1000
-#: How often the jitter figures are recomputed: they run on the I/O loop, between datagrams.
+#: How often the jitter figures are recomputed (on the monitor's clock): a reader that asks more often
+#: gets the figures of at most this long ago.
 TIMING_PERIOD_NS = 500_000_000
 #: Fewer intervals than this give no figure (a start-up burst is not the stream's rhythm).
 TIMING_MIN_INTERVALS = 8
-#: Until this many intervals are kept, the figures are recomputed on every monitor tick.
+#: Until this many intervals are kept, the figures are recomputed on every read.
 TIMING_SETTLED = 64
 
 
@@ -108,12 +116,13 @@ class StreamHealth:
     * ``stale``: none for ``stale_after_s`` (the last value is held, never zeroed);
     * ``down``: nothing received yet, or none for ``down_after_s``, or the socket failed.
 
-    Timing figures (recomputed by :meth:`evaluate`, not per sample): ``interval_ms_p50`` is the
-    median inter-arrival interval over the last :data:`JITTER_INTERVALS` samples, and
-    ``jitter_ms_p50`` / ``jitter_ms_p99`` the percentiles of each interval's absolute deviation
-    from that median. ``lost``, ``reordered`` and ``duplicates`` come from the protocol's
-    sequence numbers (:meth:`use_sequence`); they stay 0 for protocols without them
-    (``has_sequence`` is then False).
+    ``rate_hz`` is the rate at the monitor's last :meth:`evaluate` (see :meth:`rate_at`). Timing
+    figures (refreshed on the monitor's ticks, every :data:`TIMING_PERIOD_NS`, but computed when someone
+    reads them, not on the I/O thread's tick nor per sample): ``interval_ms_p50`` is the median
+    inter-arrival interval over the last :data:`JITTER_INTERVALS` samples, and ``jitter_ms_p50`` /
+    ``jitter_ms_p99`` the percentiles of each interval's absolute deviation from that median.
+    ``lost``, ``reordered`` and ``duplicates`` come from the protocol's sequence numbers
+    (:meth:`use_sequence`); they stay 0 for protocols without them (``has_sequence`` is then False).
     """
 
     def __init__(self, name: str, *, stale_after_s: float = 0.5, down_after_s: float = 5.0,
@@ -130,18 +139,16 @@ class StreamHealth:
         """Samples accepted as sent though something in them is odd (a schema-valid oddity)."""
         self.warnings_by_reason: dict[str, int] = {}
         self.last_arrival_ns: int | None = None
-        self.rate_hz = 0.0
         self.state = StreamState.DOWN
         self.failed: str | None = None
         self.detail: str | None = None
         """A transport's own state line (e.g. "reconnecting in 4 s"), shown beside the state."""
-        self.interval_ms_p50 = float("nan")
-        self.jitter_ms_p50 = float("nan")
-        self.jitter_ms_p99 = float("nan")
         self.sequence: SequenceCheck | None = None
         self._arrivals: deque[int] = deque()
         self._intervals: deque[int] = deque(maxlen=JITTER_INTERVALS)
-        self._timing_ns: int | None = None
+        self._figures: tuple[float, float, float] = (_NAN, _NAN, _NAN)
+        self._figures_at: int | None = None  # the monitor's tick (its now) the figures are as of
+        self._evaluated_ns: int | None = None
         self._run_start_ns = 0
 
     def use_sequence(self, modulus: int) -> SequenceCheck:
@@ -206,20 +213,14 @@ class StreamHealth:
         self.state = StreamState.DOWN
 
     def evaluate(self, now_ns: int) -> StreamState | None:
-        """Recompute rate and state at ``now_ns``; returns the new state when it changed."""
-        arrivals = self._arrivals
-        horizon = now_ns - self.window_ns
-        while arrivals and arrivals[0] < horizon:
-            arrivals.popleft()
-        self.rate_hz = self.rate_at(now_ns)
-        due = self._timing_ns is None or now_ns - self._timing_ns >= TIMING_PERIOD_NS
-        if due or len(self._intervals) < TIMING_SETTLED:  # early figures are refreshed every tick
-            self._timing_ns = now_ns
-            self._timing()
-        if self.failed is not None or self.last_arrival_ns is None:
+        """The state at ``now_ns`` (from the time since the last sample: no figure is computed here);
+        returns the new state when it changed. ``rate_hz`` is then the rate at ``now_ns``."""
+        self._evaluated_ns = now_ns
+        last = self.last_arrival_ns
+        if self.failed is not None or last is None:
             new = StreamState.DOWN
         else:
-            age = now_ns - self.last_arrival_ns
+            age = now_ns - last
             if age > self.down_after_ns:
                 new = StreamState.DOWN
             elif age > self.stale_after_ns:
@@ -230,6 +231,20 @@ class StreamHealth:
             return None
         self.state = new
         return new
+
+    def next_change_ns(self, now_ns: int) -> int:
+        """When :meth:`evaluate` could next find a change with no sample arriving: the stale deadline of
+        a stream that is up; ``now_ns`` for one that is not (a sample would bring it up: look soon)."""
+        last = self.last_arrival_ns
+        if self.state is not StreamState.UP or last is None or self.failed is not None:
+            return now_ns
+        return last + self.stale_after_ns + 1
+
+    @property
+    def rate_hz(self) -> float:
+        """Samples per second at the monitor's last :meth:`evaluate` (0 before it ran; any thread)."""
+        evaluated = self._evaluated_ns
+        return 0.0 if evaluated is None else self.rate_at(evaluated)
 
     def rate_at(self, now_ns: int) -> float:
         """Samples per second arriving in the window before ``now_ns`` (any thread: reads a copy).
@@ -243,28 +258,60 @@ class StreamHealth:
         burst still counts as no more than its datagrams in one window (never thousands of Hz).
         A stream that stops decays to 0 over the window instead of holding its last rate.
         """
-        horizon = now_ns - self.window_ns
-        arrivals = [a for a in tuple(self._arrivals) if horizon <= a <= now_ns]
-        count = len(arrivals)
-        if count < 2 or arrivals[-1] <= arrivals[0]:
+        # Ascending: a source's stamps never go back (DatagramReader keeps them monotonic; a serial
+        # reader stamps in read order; a segmented sample carries its last datagram's stamp).
+        arrivals = tuple(self._arrivals)
+        start = bisect_left(arrivals, now_ns - self.window_ns)
+        end = bisect_right(arrivals, now_ns)
+        count = end - start
+        if count < 2:
             return 0.0
-        between = (count - 1) * NS_PER_S / (arrivals[-1] - arrivals[0])
-        could_arrive_in = min(self.window_ns, max(now_ns - self._run_start_ns, arrivals[-1] - arrivals[0]))
+        first, last = arrivals[start], arrivals[end - 1]
+        if last <= first:
+            return 0.0
+        between = (count - 1) * NS_PER_S / (last - first)
+        could_arrive_in = min(self.window_ns, max(now_ns - self._run_start_ns, last - first))
         return min(between, count * NS_PER_S / could_arrive_in)
 
-    def _timing(self) -> None:
-        """Median interval and jitter percentiles (numpy partial sorts: ~20 us for 1000 intervals)."""
-        count = len(self._intervals)
+    @property
+    def interval_ms_p50(self) -> float:
+        """Median inter-arrival interval in ms (NaN with fewer than :data:`TIMING_MIN_INTERVALS`)."""
+        return self._timing()[0]
+
+    @property
+    def jitter_ms_p50(self) -> float:
+        """Median of the intervals' absolute deviations from their median, in ms (NaN as above)."""
+        return self._timing()[1]
+
+    @property
+    def jitter_ms_p99(self) -> float:
+        """99th percentile of those deviations, in ms (NaN as above)."""
+        return self._timing()[2]
+
+    def _timing(self) -> tuple[float, float, float]:
+        """(median interval, jitter p50, jitter p99) in ms, refreshed at most once per monitor tick
+        (:meth:`evaluate`): recomputed on the first read after a tick when :data:`TIMING_PERIOD_NS`
+        passed since the figures were made, or while fewer than :data:`TIMING_SETTLED` intervals are
+        kept; NaN before the first tick. Between two ticks every read gets the same figures (a
+        snapshot's camera and source rows agree). Any thread: works on a copy of the intervals and
+        replaces the figures at once."""
+        evaluated, made_at = self._evaluated_ns, self._figures_at
+        if evaluated is None or evaluated == made_at or (
+                made_at is not None and evaluated - made_at < TIMING_PERIOD_NS
+                and len(self._intervals) >= TIMING_SETTLED):
+            return self._figures
+        kept = tuple(self._intervals)
+        count = len(kept)
         if count < TIMING_MIN_INTERVALS:
-            self.interval_ms_p50 = self.jitter_ms_p50 = self.jitter_ms_p99 = float("nan")
-            return
-        intervals = np.fromiter(self._intervals, dtype=np.int64, count=count)
-        mid, p99 = _rank(count, 0.5), _rank(count, 0.99)
-        median = int(np.partition(intervals, mid)[mid])
-        deviations = np.partition(np.abs(intervals - median), (mid, p99))
-        self.interval_ms_p50 = median / NS_PER_MS
-        self.jitter_ms_p50 = int(deviations[mid]) / NS_PER_MS
-        self.jitter_ms_p99 = int(deviations[p99]) / NS_PER_MS
+            figures = (_NAN, _NAN, _NAN)
+        else:  # numpy partial sorts: ~20 us for 1000 intervals
+            intervals = np.array(kept, dtype=np.int64)
+            mid, p99 = _rank(count, 0.5), _rank(count, 0.99)
+            median = int(np.partition(intervals, mid)[mid])
+            deviations = np.partition(np.abs(intervals - median), (mid, p99))
+            figures = (median / NS_PER_MS, int(deviations[mid]) / NS_PER_MS, int(deviations[p99]) / NS_PER_MS)
+        self._figures, self._figures_at = figures, evaluated
+        return figures
 
     def recent_intervals_ms(self) -> list[float]:
         """The kept inter-arrival intervals in milliseconds, oldest first (any thread: a copy)."""

@@ -109,6 +109,9 @@ def exit_process(code: int) -> NoReturn:
 #: Linux's SO_TIMESTAMPNS (the asm-generic value: x86, ARM; Python's socket module does not name it).
 _SO_TIMESTAMPNS = 35
 _TIMESPEC = struct.Struct("@qq")
+_TIMESPEC_SIZE = _TIMESPEC.size
+_UNPACK_TIMESPEC = _TIMESPEC.unpack_from
+_SOL_SOCKET = socket.SOL_SOCKET
 #: A kernel stamp older than this (or in the future) means the wall clock was stepped between the
 #: kernel's stamp and the read: the read time is used instead.
 MAX_STAMP_AGE_NS = 10_000_000_000
@@ -154,16 +157,18 @@ class DatagramReader:
             data, addr = self._sock.recvfrom(self._bufsize)
             return data, addr, self._monotonic(time.monotonic_ns())
         data, ancillary, _flags, addr = self._sock.recvmsg(self._bufsize, self._ancillary)
-        now = time.monotonic_ns()
-        arrival = now
-        for level, kind, payload in ancillary:
-            if level == socket.SOL_SOCKET and kind == _SO_TIMESTAMPNS and len(payload) >= _TIMESPEC.size:
-                seconds, nanoseconds = _TIMESPEC.unpack_from(payload)
+        now = arrival = time.monotonic_ns()
+        for level, kind, payload in ancillary:  # the one message asked for (a datagram per read)
+            if kind == _SO_TIMESTAMPNS and level == _SOL_SOCKET and len(payload) >= _TIMESPEC_SIZE:
+                seconds, nanoseconds = _UNPACK_TIMESPEC(payload)
                 stamp = seconds * 1_000_000_000 + nanoseconds - (time.time_ns() - now)
                 if now - MAX_STAMP_AGE_NS <= stamp <= now:
                     arrival = stamp
                 break
-        return data, addr, self._monotonic(arrival)
+        if arrival < self._last_ns:  # the wall clock moved under a queued datagram
+            return data, addr, self._last_ns
+        self._last_ns = arrival
+        return data, addr, arrival
 
     def _monotonic(self, arrival_ns: int) -> int:
         if arrival_ns < self._last_ns:  # the wall clock moved under a queued datagram

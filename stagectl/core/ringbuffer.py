@@ -1,7 +1,10 @@
 """A fixed-size ring of recent camera samples for the live plots.
 
 Written on the I/O thread (one row per sample), read by the GUI thread at 30 Hz as a copy.
-A lock keeps a row from being read half-written; it is held for microseconds.
+A row is a plain tuple kept in a short list; rows enter the numpy array a batch at a time (one
+slice assignment per :data:`BATCH_ROWS` rows, or when a reader asks), because one numpy call per
+row cost more than everything else the ring does. A lock keeps a batch from being read
+half-written; it is held for microseconds.
 """
 
 from __future__ import annotations
@@ -15,6 +18,9 @@ from stagectl.core.samples import CameraSample
 
 #: Column order of :meth:`SampleRing.recent`.
 COLUMNS = ("t_s", "x_m", "y_m", "z_m", "pan_deg", "tilt_deg", "roll_deg", "zoom_raw", "focus_raw")
+#: Rows collected before they are written into the array in one call (a reader's copy writes them sooner).
+BATCH_ROWS = 64
+_NAN = float("nan")
 
 
 class SampleRing:
@@ -28,25 +34,47 @@ class SampleRing:
         self._capacity = capacity
         self._next = 0
         self._count = 0
+        self._pending: list[tuple[float, ...]] = []
         self._lock = threading.Lock()
 
     def append(self, sample: CameraSample) -> None:
         """Store one sample (I/O thread)."""
         x, y, z = sample.translation_m
         pan, tilt, roll = sample.rotation_deg
-        zoom = np.nan if sample.zoom_raw is None else sample.zoom_raw
-        focus = np.nan if sample.focus_raw is None else sample.focus_raw
-        row = (sample.arrival_ns / 1e9, x, y, z, pan, tilt, roll, zoom, focus)
+        zoom, focus = sample.zoom_raw, sample.focus_raw
+        row = (sample.arrival_ns / 1e9, x, y, z, pan, tilt, roll, _NAN if zoom is None else zoom,
+               _NAN if focus is None else focus)
         with self._lock:
-            self._data[self._next] = row
-            self._next = (self._next + 1) % self._capacity
+            pending = self._pending
+            pending.append(row)
+            if len(pending) >= BATCH_ROWS:
+                self._flush()
             if self._count < self._capacity:
                 self._count += 1
+
+    def _flush(self) -> None:
+        """Write the pending rows into the array (the lock is held)."""
+        pending = self._pending
+        if not pending:
+            return
+        self._pending = []
+        capacity, start = self._capacity, self._next
+        if len(pending) > capacity:
+            pending = pending[-capacity:]
+        end = start + len(pending)
+        if end <= capacity:
+            self._data[start:end] = pending
+        else:
+            split = capacity - start
+            self._data[start:] = pending[:split]
+            self._data[:end - capacity] = pending[split:]
+        self._next = end % capacity
 
     def recent(self, seconds: float | None = None, now_s: float | None = None) -> npt.NDArray[np.float64]:
         """A copy of the stored rows, oldest first; only the last ``seconds`` when given
         (relative to ``now_s``, default the newest row)."""
         with self._lock:
+            self._flush()
             if self._count < self._capacity:
                 rows = self._data[: self._count].copy()
             else:

@@ -265,8 +265,7 @@ class CameraPipeline:
     def _deliver(self, sample: CameraSample) -> None:
         self.latest = sample
         self.delivered += 1
-        self.ring.append(sample)
-        for sink in self._sinks:
+        for sink in self._sinks:  # the outputs first: the plot's row waits, a datagram to Unreal does not
             try:
                 sink(sample)
             except Exception as exc:  # a broken sink must not stop the others or the stream
@@ -274,6 +273,7 @@ class CameraPipeline:
                 held = self._limiter.check(repr(sink))
                 if held is not None:
                     log.error(with_suppressed(f"camera {self.name}: sink {sink!r} failed: {exc}", held))
+        self.ring.append(sample)
 
     @property
     def state(self) -> StreamState:

@@ -11,10 +11,11 @@ encoders, raw counts and a preset's F-number; anything else, e.g. a lens file's 
 :func:`~stagectl.unreal.opentrackio_parts.lens_block` and cbor2). Per sample that is a dozen byte
 strings joined, against a dict tree built and walked by cbor2.
 
-:func:`single_datagram` frames it: the Fletcher-16 from zlib's Adler-32 and one integer remainder per
-256 bytes (:func:`fletcher_sums`). A numpy dot product gives the same sums in about the same time in a
-loop, but in the stage, where every burst of samples finds the caches cold, the sink cost about 4 µs
-more per sample with it.
+:func:`single_datagram` frames it: the Fletcher-16 from zlib's Adler-32, one integer remainder and one
+parity per 511 bytes (:func:`stagectl.core.opentrackio.fletcher.fletcher_sums`, which the receive side
+checks with too). A numpy dot product gives the same sums in about the same
+time in a loop, but in the stage, where every burst of samples finds the caches cold, the sink cost
+about 4 µs more per sample with it.
 """
 
 from __future__ import annotations
@@ -22,11 +23,11 @@ from __future__ import annotations
 import math
 import struct
 from typing import Any
-from zlib import adler32
 
 import cbor2
 
 from stagectl.core.opentrackio.codec import MAGIC
+from stagectl.core.opentrackio.fletcher import fletcher_sums
 from stagectl.core.samples import CameraSample, LensValues
 from stagectl.unreal.opentrackio_parts import (
     CBOR_LENS_KEY,
@@ -210,38 +211,6 @@ def encode_cbor(stream: Stream, sample: CameraSample, static_cbor: bytes | None)
 
 
 _HEAD = struct.Struct(">4sxBHIH").pack
-#: Fletcher-16 is summed in chunks of this many bytes: small enough that each chunk's sums are found
-#: exactly from zlib's Adler-32 and one remainder of the chunk read as an integer (see :func:`fletcher_sums`).
-_CHUNK = 256
-_ADLER_MOD = 65521
-_INV_ADLER_MOD_255 = 91
-"""65521 * 91 = 1 (mod 255)."""
-
-
-def fletcher_sums(data: bytes | memoryview) -> tuple[int, int]:
-    """Fletcher-16's two running sums of ``data`` before their modulus, (sum of bytes, sum of the running
-    sums), from C-level calls only (about a microsecond for 500 bytes, with no numpy call in the path).
-
-    Per chunk of n <= 256 bytes b_0..b_n-1: Adler-32 gives s1 + 1 (exact: s1 <= 255 * 256 < 65521) and
-    s2 + n modulo 65521, where s2 = sum((n - j) * b_j) <= 8 388 480; the chunk read as a big-endian
-    integer X gives s2 modulo 255, because 256**k = 1 + 255 k (mod 255**2), so X = s1 + 255 (s2 - s1)
-    (mod 255**2); 65521 * 255 > 8 388 480, so the two remainders give s2 exactly. Chunks combine as
-    s2(a + b) = s2(a) + s2(b) + len(b) * s1(a).
-    """
-    s1 = s2 = 0
-    view = memoryview(data)
-    for start in range(0, len(view), _CHUNK):
-        chunk = view[start:start + _CHUNK]
-        n = len(chunk)
-        adler = adler32(chunk)
-        c1 = (adler & 0xFFFF) - 1
-        r1 = ((adler >> 16) - n) % _ADLER_MOD
-        r2 = ((int.from_bytes(chunk, "big") - c1) % 65025 // 255 + c1) % 255
-        s2 += n * s1 + r1 + _ADLER_MOD * ((r2 - r1) * _INV_ADLER_MOD_255 % 255)
-        s1 += c1
-    return s1, s2
-
-
 def single_datagram(payload: bytes, encoding: int, sequence: int) -> bytes:
     """One last-and-only segment (payload <= 32767 bytes): the same bytes as
     ``encode_datagrams(payload, encoding, sequence)[0]``, the checksum from :func:`fletcher_sums`."""

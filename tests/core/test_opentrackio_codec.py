@@ -75,10 +75,12 @@ def test_checksum_bytes_are_sum2_then_sum1() -> None:
     assert (EMPTY_JSON[14], EMPTY_JSON[15]) == (0x0B, 0xFB)
 
 
-@pytest.mark.parametrize("size", [0, 1, 63, 64, 65, 1484, 32767])
+@pytest.mark.parametrize("size", [0, 1, 2, 63, 64, 65, 510, 511, 512, 1022, 1023, 1484, 32767])
 def test_fletcher_matches_the_reference_loop(size: int) -> None:
     data = os.urandom(size)
     assert fletcher16(data) == _slow_fletcher(data)
+    for extreme in (b"\xff" * size, b"\x00" * size, b"\x01\xfe" * (size // 2)):  # the sums' largest and edges
+        assert fletcher16(extreme) == _slow_fletcher(extreme), (size, extreme[:2])
     datagram = encode_datagram(data, ENCODING_CBOR, 7)
     assert int.from_bytes(datagram[14:16], "big") == _slow_fletcher(datagram[:14] + data)
 

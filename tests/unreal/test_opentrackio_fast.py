@@ -172,7 +172,8 @@ def test_cbor_uint_is_cbor2s_shortest_form() -> None:
         assert cbor_uint(n) == cbor2.dumps(n)
 
 
-@pytest.mark.parametrize("size", [0, 1, 13, 14, 255, 256, 257, 511, 512, 1484, 4000, 32767 + 16])
+@pytest.mark.parametrize("size", [0, 1, 13, 14, 255, 256, 257, 361, 362, 480, 510, 511, 512, 1022, 1023,
+                                  1484, 4000, 32767 + 16])
 def test_fletcher_sums_from_adler32_are_exact(size: int) -> None:
     rng = random.Random(size)
     for data in (bytes(rng.randrange(256) for _ in range(size)), b"\xff" * size, bytes(size)):

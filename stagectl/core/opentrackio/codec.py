@@ -37,9 +37,9 @@ from stagectl.core.opentrackio.datagram import (
     Header,
     encode_datagram,
     encode_datagrams,
-    fletcher16,
     parse_datagram,
 )
+from stagectl.core.opentrackio.fletcher import fletcher16
 from stagectl.core.opentrackio.model import (
     DEFAULT_DISTORTION_MODEL,
     LensDistortion,
