@@ -23,6 +23,9 @@ stays free for a receiver on this machine), multicast out of that interface; any
 port; send errors counted, never ending the thread; discovery to its E1.31 group
 (239.255.250.214) where the library would broadcast. A lock makes "set the data" and "send,
 clear the changed flag" atomic, so a value set mid-send is not held until the next keep-alive.
+The thread sleeps until a value is set (then sends within a frame, at most ``fps`` a second) or
+:data:`IDLE_CHECK_S` passes (the library's keep-alive and discovery clocks are looked at then): a
+rig nobody is fading wakes it five times a second, not ``fps`` times.
 
 ``fps`` defaults to 50: every step of a 50 Hz fade goes out. A DMX512 line refreshes at most
 ~44 times a second, so a gateway drops the odd frame (it outputs the newest); native sACN
@@ -70,6 +73,9 @@ E131_PORT = 5568
 DISCOVERY_GROUP = "239.255.250.214"
 """E1.31 universe discovery: universe 64214 (0xFAD6) in the 239.255.hi.lo scheme."""
 DEFAULT_FPS = 50
+#: With nothing set, how often the sender thread looks at the library's keep-alive (1 s) and
+#: universe discovery (10 s) clocks: keep-alives go out 1.0-1.2 s apart (receivers wait 2.5 s).
+IDLE_CHECK_S = 0.2
 DEFAULT_PRIORITY = 100
 _COLOURS = ("red", "green", "blue", "white")
 
@@ -95,8 +101,10 @@ class _SacnSocket(SenderSocketBase):  # type: ignore[misc]
         self.unicast_host: str | None = None
         self._ttl = ttl
         self._stop = threading.Event()
+        self._changed = threading.Event()
         self._thread: threading.Thread | None = None
         self._limiter = RateLimiter(5.0)
+        self.wakes = 0
         sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
         try:
             sock.setblocking(False)
@@ -130,15 +138,22 @@ class _SacnSocket(SenderSocketBase):  # type: ignore[misc]
     def stop(self) -> None:
         """Stop the thread (waits at most 1 s) and close the socket; idempotent, never raises."""
         self._stop.set()
+        self._changed.set()
         thread, self._thread = self._thread, None
         if thread is not None and thread is not threading.current_thread():
             thread.join(1.0)
         self._sock.close()
 
+    def changed(self) -> None:
+        """A value was set (any thread): send it within a frame."""
+        self._changed.set()
+
     def _run(self) -> None:
         period = 1.0 / self.fps
         due = time.monotonic()
         while not self._stop.is_set():
+            self.wakes += 1
+            self._changed.clear()  # a value set from here on wakes the next wait at once
             try:
                 with self.lock:
                     if self._listener is not None:
@@ -149,7 +164,10 @@ class _SacnSocket(SenderSocketBase):  # type: ignore[misc]
             now = time.monotonic()
             if due < now:
                 due = now
-            self._stop.wait(due - now)
+            if self._stop.wait(due - now):  # at most fps frames a second
+                break
+            self._changed.wait(IDLE_CHECK_S)
+            due = max(due, time.monotonic())
 
     # --- SenderSocketBase --------------------------------------------------------------------------
 
@@ -392,6 +410,7 @@ class SacnDevice(Device):
                 output = sender[universe]
                 output.priority = self.priority
                 output.dmx_data = tuple(self.universe_data(universe))  # marks it changed: sent next frame
+        link.changed()
 
     def _open(self) -> None:
         try:

@@ -41,15 +41,12 @@ from stagectl.core.opentrackio.model import (
     OpenTrackIOTransform,
 )
 from stagectl.core.opentrackio.payload import encode_payload
+from stagectl.core.opentrackio.rates import STANDARD_RATES
 from stagectl.core.timecode import FrameRate
 from stagectl.core.version import __version__
 from tracking.schedule import async_paced_ticks
 from tracking.simulator import RAW_RANGE, MotionModel, SimulatedPose
 
-#: Video rates a timecode generator runs at; any other sample rate gets 25 fps timecode.
-STANDARD_RATES = frozenset(Fraction(n, d) for n, d in (
-    (24000, 1001), (24, 1), (25, 1), (30000, 1001), (30, 1), (48, 1), (50, 1), (60000, 1001), (60, 1),
-    (100, 1), (120000, 1001), (120, 1)))
 FALLBACK_RATE = FrameRate(Fraction(25))
 STATIC_INTERVAL_S = 2.0
 WIDE_MM, TELE_MM = 24.0, 70.0

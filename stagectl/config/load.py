@@ -81,7 +81,8 @@ class ConfigErrors(DocumentErrors):
 DEMO_STAGE_TOML = """\
 # The built-in demo stage: camera A on a simulated FreeD tracker solved with a demo lens file,
 # camera B on a simulated OpenTrackIO tracker (CBOR) that sends its own lens values; both send
-# real packets over loopback.
+# real packets over loopback, genlocked to the stage as a tracker on set is: one sample a frame
+# (rate_hz 23.976 is the stage's 24000/1001 exactly; a simulator also runs at 50, 100, ... 1000).
 [stage]
 name = "Demo stage"
 frame_rate = "24000/1001"
@@ -98,7 +99,7 @@ camera = "A"
 protocol = "simulator"
 listen = "127.0.0.1:0"
 camera_id = 1
-rate_hz = 50.0
+rate_hz = 23.976
 
 [[sources]]
 camera = "B"
@@ -106,7 +107,7 @@ protocol = "simulator"
 simulate = "opentrackio"
 encoding = "cbor"
 listen = "127.0.0.1:0"
-rate_hz = 50.0
+rate_hz = 23.976
 
 # Frustum cues to stagectl's own emulator of Unreal's Remote Control API (point `target` at a
 # render node to drive the real inner frustum).

@@ -45,8 +45,10 @@ from stagectl.stage.takes import make_recorder, takes_dict, takes_folder, tracke
 from stagectl.stage.web import make_web
 from tracking.source import TrackingSource
 
-#: How often health (rate, stale, down) is re-evaluated.
+#: How often health (rate, stale, down) is re-evaluated while a source is not up; a stage whose sources
+#: are all up is looked at when the first of them would go stale, at least every MONITOR_IDLE_S.
 MONITOR_PERIOD_S = 0.1
+MONITOR_IDLE_S = 0.5
 #: What the replicator gets to finish the batch it is sending when the stage stops (it resumes next run).
 FACILITY_STOP_S = 0.3
 
@@ -70,6 +72,7 @@ class Stage:
         control: the OSC control-in server (``[control]``), None without one.
         web: the floor's remote (``[web]``), None without one.
         discovery: zeroconf browsing and adverts (``[discovery]``).
+        monitor_ticks: times the health monitor has looked at the sources.
     """
 
     def __init__(self, config: StageConfig, events: EventQueue | None = None) -> None:
@@ -111,6 +114,7 @@ class Stage:
         self._monitor: asyncio.Task[None] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self.monitor_ticks = 0
         self.started = False
 
     def call_in_loop(self, fn: Callable[..., object], *args: object) -> None:
@@ -311,13 +315,17 @@ class Stage:
     async def _async_monitor(self) -> None:
         while True:
             now = time.monotonic_ns()
+            due = now + int(MONITOR_IDLE_S * 1e9)
             for source in self.sources:
-                new = source.health.evaluate(now)
+                health = source.health
+                new = health.evaluate(now)
                 if new is not None:
                     self._report_state(source, new)
+                due = min(due, health.next_change_ns(now))
             if self.facility is not None:
                 self.facility.observe(self.recorder.status())
-            await asyncio.sleep(MONITOR_PERIOD_S)
+            self.monitor_ticks += 1
+            await asyncio.sleep(max(MONITOR_PERIOD_S, (due - time.monotonic_ns()) / 1e9))
 
     def _report_state(self, source: TrackingSource, state: StreamState) -> None:
         if state is StreamState.UP:

@@ -7,14 +7,16 @@ window draws.
 * :class:`LightingStatus`: the DP panel's picture of devices, looks, cues and discovery.
 
 Everything runs on the I/O loop. The window reads :attr:`StageLighting.latest`, a frozen
-:class:`LightingStatus` the loop refreshes every 50 ms (an atomic reference swap, so a reader
-never sees the engine half-way through a tick).
+:class:`LightingStatus` the loop refreshes every 50 ms while someone reads it, and once a second
+while nobody does (an atomic reference swap, so a reader never sees the engine half-way through a
+tick; a headless stage nobody watches does not make 20 of them a second).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -32,6 +34,9 @@ from stagectl.stage.devices import DeviceRegistry
 from stagectl.stage.folders import looks_folder
 
 STATUS_PERIOD_S = 0.05
+#: The refresh period while nobody has read the status for :data:`READ_RECENT_S` seconds.
+IDLE_PERIOD_S = 1.0
+READ_RECENT_S = 0.25
 SOURCE = "looks"
 #: The cue list a new looks folder starts with (only factory looks in it): something to GO through.
 STARTER_CUES = (Cue("1", "Safe (house lights)", 0.0, label="House"),
@@ -81,6 +86,7 @@ class StageLighting:
         engine: the cue engine (the one control-in and the window drive).
         store: the looks folder.
         latest: the newest :class:`LightingStatus` (any thread).
+        refreshes: statuses made.
     """
 
     def __init__(self, config: StageConfig, engine: CueEngine, devices: DeviceRegistry,
@@ -89,7 +95,9 @@ class StageLighting:
         self.events = events
         self.engine = engine
         self.store: LookStore = engine.store
-        self.latest = LightingStatus(looks_dir=str(self.store.folder))
+        self._latest = LightingStatus(looks_dir=str(self.store.folder))
+        self._read_at = time.monotonic()
+        self.refreshes = 0
         self._devices = devices
         self._discovery = discovery
         self._looks: tuple[Look, ...] = ()
@@ -172,15 +180,23 @@ class StageLighting:
 
     # --- status -----------------------------------------------------------------------------------
 
+    @property
+    def latest(self) -> LightingStatus:
+        """The newest status (any thread): at most 50 ms old while read often, a second when not."""
+        self._read_at = time.monotonic()
+        return self._latest
+
     async def _async_refresh(self) -> None:
         while True:
-            await asyncio.sleep(STATUS_PERIOD_S)
+            watched = time.monotonic() - self._read_at < READ_RECENT_S
+            await asyncio.sleep(STATUS_PERIOD_S if watched else IDLE_PERIOD_S)
             self._refresh()
 
     def _refresh(self) -> None:
         engine, devices, discovery = self.engine, self._devices, self._discovery
         found = discovery.found()
-        self.latest = LightingStatus(
+        self.refreshes += 1
+        self._latest = LightingStatus(
             devices=tuple(d.status() for d in devices.values()),
             engine=engine.status(), looks=self._looks, cues=tuple(engine.cues),
             look_errors=self._look_errors, looks_dir=str(self.store.folder),

@@ -198,6 +198,8 @@ class CommitterStats:
     committed_records: int = 0
     committed_raw: int = 0
     last_commit_ns: int = 0
+    wakes: int = 0
+    """Times the thread woke (a batch, the stop, or a commit period while something waits to be stored)."""
 
 
 class Committer:
@@ -258,11 +260,14 @@ class Committer:
         last_commit = time.monotonic()
         running = True
         while running:
-            timeout = max(0.0, COMMIT_PERIOD_S - (time.monotonic() - last_commit))
+            timeout: float | None = None  # nothing to commit: sleep until a batch or the stop arrives
+            if any(ingest.dirty for ingest in self._ingests.values()):
+                timeout = max(0.0, COMMIT_PERIOD_S - (time.monotonic() - last_commit))
             try:
                 item = self._queue.get(timeout=timeout)
             except queue.Empty:
                 item = ("", [], 0)
+            self.stats.wakes += 1
             if item is None:
                 running = False
             elif item[1]:

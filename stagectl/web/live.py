@@ -1,6 +1,7 @@
 """The remote's live state and its WebSocket clients: one state, sent only when it changes.
 
-:class:`LiveState` asks the stage for its state :data:`TICK_HZ` times a second on the I/O loop,
+:class:`LiveState` asks the stage for its state :data:`TICK_HZ` times a second on the I/O loop
+while a page is connected (with none, it does nothing until a page is asked for: the stage idles),
 adds what the pages show (one-line texts, the HTML fragments of :mod:`stagectl.web.pages`, made
 again only when their inputs change) and compares it with the last one sent: only the keys that
 changed go out, as one JSON text shared by every client. A change made anywhere (the desktop, OSC
@@ -75,6 +76,7 @@ class LiveState:
     Attributes:
         clients: the connected WebSockets.
         sent: state messages sent (one per change, to every client).
+        builds: states made (a tick with a page connected, a page asked for with none connected).
         takes: the day's takes as last read (oldest first), and ``takes_error`` when the read failed.
     """
 
@@ -85,6 +87,7 @@ class LiveState:
         self.clients: set[Client] = set()
         self.sent = 0
         self.dropped = 0
+        self.builds = 0
         self.current: dict[str, Any] = {}
         self.takes: tuple[TakeLine, ...] = ()
         self.takes_error = ""
@@ -107,6 +110,7 @@ class LiveState:
 
     def build(self) -> dict[str, Any]:
         """The state now, with texts and fragments (fragments carry an empty CSRF field)."""
+        self.builds += 1
         state = dict(self._state_fn())
         state["stage"] = self._stage_name
         _texts(state)
@@ -119,6 +123,13 @@ class LiveState:
                                              lambda: pages.takes_fragment(self.takes, error=self.takes_error))
         self._watch_takes(state)
         return state
+
+    def refresh(self) -> None:
+        """Make :attr:`current` the state now, when no connected page keeps it fresh (a page asked for,
+        a page connecting). With pages connected the ticks keep it, and they alone may change it: the
+        changes they send are counted from it."""
+        if not self.clients:
+            self.current = self.build()
 
     def changes(self) -> dict[str, Any]:
         """Build the state and return what changed since the last call (and keep it)."""
@@ -185,9 +196,14 @@ class LiveState:
     async def _async_run(self) -> None:
         period = 1.0 / TICK_HZ
         while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), period)
+            if self.clients:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), period)
+            else:  # nobody watching: nothing to make until a page connects (it pokes)
+                await self._wake.wait()
             self._wake.clear()
+            if not self.clients:
+                continue
             try:
                 changed = self.changes()
             except Exception as exc:  # a state that cannot be made must not stop the next ones

@@ -281,15 +281,19 @@ class WebServer:
 
     async def _landing(self, request: web.Request) -> web.StreamResponse:
         session: Session = request[SESSION]
+        self.live.refresh()
         return self._html(pages.landing_page(self.live.current, session.csrf, self._note(session)))
 
     async def _dp(self, request: web.Request) -> web.StreamResponse:
         session: Session = request[SESSION]
+        self.live.refresh()
         return self._html(pages.dp_page(self.live.current, session.csrf, self._note(session)))
 
     async def _script(self, request: web.Request) -> web.StreamResponse:
         session: Session = request[SESSION]
         live = self.live
+        live.refresh()
+        await live.async_takes_read()  # the day's takes as they are now, not as last read
         takes = pages.takes_fragment(live.takes, session.csrf, live.takes_error)
         return self._html(pages.script_page(live.current, session.csrf, self._note(session), takes))
 
@@ -358,7 +362,9 @@ class WebServer:
         ws = web.WebSocketResponse(heartbeat=20.0, max_msg_size=4096)
         await ws.prepare(request)
         client = Client(ws, token=session.token)
+        self.live.refresh()  # before it counts: the state now, whatever the ticks last made
         self.live.clients.add(client)
+        self.live.poke()  # the ticks run while a page is connected
         try:
             await ws.send_str(self.live.hello())
             async for _message in ws:

@@ -73,6 +73,12 @@ def check(err: ConfigError, path: Path, line: int | None, key: str | None, *part
 # --- good files ---------------------------------------------------------------------------------
 
 
+def test_the_demo_stage_in_the_docs_is_the_built_in_one() -> None:
+    text = (REPO / "docs" / "stage-file.md").read_text(encoding="utf-8")
+    start = text.index("```toml\n# The built-in demo stage") + len("```toml\n")
+    assert text[start:text.index("```", start)] == DEMO_STAGE_TOML
+
+
 def test_demo_stage_parses() -> None:
     stage = default_stage()
     demo_lens = REPO / "lens" / "data" / "demo_zoom_24_70.json"
@@ -83,8 +89,8 @@ def test_demo_stage_parses() -> None:
     assert not stage.drop_frame
     assert [c.name for c in stage.cameras] == ["A", "B"]
     local0 = Endpoint("127.0.0.1", 0)
-    assert stage.sources == (SourceConfig("A", "simulator", local0, 1, 50.0, 0),
-                             SourceConfig("B", "simulator", local0, None, 50.0, 1, simulate="opentrackio",
+    assert stage.sources == (SourceConfig("A", "simulator", local0, 1, 23.976, 0),
+                             SourceConfig("B", "simulator", local0, None, 23.976, 1, simulate="opentrackio",
                                           encoding="cbor"))
     assert [source_name(s) for s in stage.sources] == ["A/simulator#1", "B/simulator"]
     assert stage.path is None and stage.extra == {}

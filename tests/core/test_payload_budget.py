@@ -12,6 +12,8 @@ from typing import Any
 import cbor2
 import pytest
 
+from stagectl.core.errors import DecodeError
+from stagectl.core.opentrackio import payload as payload_module
 from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,
@@ -101,3 +103,53 @@ def test_a_reassembled_wide_payload_is_refused_unbuilt(encoding: int) -> None:
         whole = reassembler.feed(header, segment, 0)
     assert whole == payload
     assert _refused(encoding, whole).reason == "too_many_items"
+
+
+def _same_length_twins() -> tuple[bytes, bytes, bytes]:
+    """A sample-like payload, one of its shape with other numbers and text, and one of the same length
+    whose array count claims far more items than are there (a lie only the walk can find)."""
+    good = cbor2.dumps({"seq": 1000, "pose": [1.5, -2.25, 3.0], "id": "urn:uuid:aaaa", "list": [1, 2]})
+    twin = cbor2.dumps({"seq": 4000, "pose": [7.5, 9.25, -1.0], "id": "urn:uuid:bbbb", "list": [1, 2]})
+    at = good.index(b"\x82")  # the two-item array's head: claim 23 items (0x97), same length
+    liar = good[:at] + b"\x97" + good[at + 1:]
+    assert len(good) == len(twin) == len(liar)
+    return good, twin, liar
+
+
+def test_a_payload_of_a_known_shape_is_checked_by_its_shape_and_decoded(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    good, twin, _liar = _same_length_twins()
+    walks: list[int] = []
+    walk = payload_module._check_cbor
+
+    def counted(data: bytes, max_items: int = MAX_ITEMS, marks: list[int] | None = None) -> int:
+        walks.append(len(data))
+        return walk(data, max_items, marks)
+
+    monkeypatch.setattr(payload_module, "_check_cbor", counted)
+    payload_module._SHAPES.clear()
+    assert decode_payload(ENCODING_CBOR, good)["seq"] == 1000
+    assert decode_payload(ENCODING_CBOR, twin) == cbor2.loads(twin)
+    assert walks == [len(good)], "the second payload of the same shape was walked again"
+
+
+def test_a_payload_of_a_known_length_but_another_shape_is_walked_and_refused() -> None:
+    good, _twin, liar = _same_length_twins()
+    decode_payload(ENCODING_CBOR, good)
+    with pytest.raises(DecodeError) as info:
+        decode_payload(ENCODING_CBOR, liar)
+    assert info.value.reason == "cbor" and "declares 23 items" in str(info.value)
+    # A string whose length byte changed (same total length: the next key is shorter) is walked too.
+    key_at = good.index(b"\x64list")
+    other = good[:key_at] + b"\x63lis" + b"\x60" + good[key_at + 5:]
+    assert len(other) == len(good)
+    with pytest.raises(DecodeError):
+        decode_payload(ENCODING_CBOR, other)  # an empty key then a dangling value: not one map
+
+
+def test_a_wide_payload_after_a_good_one_of_the_same_length_is_still_refused() -> None:
+    wide = cbor2.dumps({"a": [[]] * 32000})
+    filler = cbor2.dumps({"a": b"\x00" * (len(wide) - 6)})
+    assert len(filler) == len(wide)
+    decode_payload(ENCODING_CBOR, filler)
+    assert _refused(ENCODING_CBOR, wide).reason == "too_many_items"

@@ -151,6 +151,27 @@ def test_sequence_numbers_count_per_universe_and_keepalive_repeats() -> None:
     _run(body)
 
 
+def test_an_idle_rig_wakes_the_sender_a_few_times_a_second_and_a_set_value_goes_out_at_once() -> None:
+    async def body(device: SacnDevice, cap: E131Capture) -> None:
+        link = device._link  # the sender thread's own counter of wake-ups
+        assert link is not None
+        device.set("edge.intensity", 0.5)
+        await cap.wait_for(_edge_is(128))
+        # Three keep-alives of universe 3 (the library repeats an unchanged universe once a second).
+        wakes = link.wakes
+        for _ in range(3):
+            await cap.wait_for(lambda p: p.universe == 3, since=len(cap.datagrams), timeout=10.0)
+        idle_wakes = link.wakes - wakes
+        # At 50 fps the thread would have woken ~100 times over two keep-alive intervals.
+        assert idle_wakes <= 30, f"{idle_wakes} wake-ups of an idle sender over two keep-alives"
+        # A value set now goes out without waiting for the idle check.
+        before = len(cap.datagrams)
+        device.set("edge.intensity", 0.25)
+        await cap.wait_for(_edge_is(64), since=before)
+
+    _run(body)
+
+
 def _edge_is(level: int) -> Callable[[E131Data], bool]:
     return lambda p: p.universe == 3 and p.slots[511] == level
 

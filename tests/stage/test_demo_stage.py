@@ -20,8 +20,8 @@ from tests.support.stagefile import StageFile
 from tracking.freed.codec import FreeDPosition, encode_d1
 from tracking.simulated_source import SimulatedFreeDSource, SimulatedOpenTrackIOSource
 
-PACKETS = 150
-"""Three seconds of each demo simulator (50 Hz): enough that a datagram in flight is no 10 %."""
+PACKETS = 72
+"""Three seconds of each demo simulator (genlocked, 23.976 Hz): a datagram in flight is no 10 %."""
 
 
 def test_demo_stage_receives_at_least_90_percent_of_the_simulators_packets() -> None:
@@ -51,6 +51,7 @@ def test_demo_stage_receives_at_least_90_percent_of_the_simulators_packets() -> 
             assert source.camera.latest is not None
         otio = runner.stage.cameras["B"].latest
         assert otio is not None and otio.timecode_source == "tracker" and otio.lens is not None
+        assert otio.timecode is not None and otio.timecode.rate == runner.stage.config.frame_rate  # genlocked
         assert otio.lens.focal_length_mm is not None and 24.0 <= otio.lens.focal_length_mm <= 70.0
         assert runner.stage.sources[1].health.has_sequence and runner.stage.sources[1].health.lost == 0
     finally:

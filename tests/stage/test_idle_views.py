@@ -30,3 +30,22 @@ def test_views_are_built_only_when_something_reads_them(tmp_path: Path, publish:
             assert runner.views.latest.sequence == 0  # the view built before the start, kept
     finally:
         runner.close()
+
+
+def test_the_health_monitor_looks_when_a_source_could_go_stale_and_still_sees_it(tmp_path: Path) -> None:
+    runner = StageRunner(StageFile("Idle monitor").source("A").config(tmp_path), publish_views=False)
+    try:
+        source = runner.stage.sources[0]
+        wait_until(lambda: source.health.state.name == "UP" and source.health.accepted >= 5)
+        ticks, seen = runner.stage.monitor_ticks, source.health.accepted
+        wait_until(lambda: source.health.accepted >= seen + 2 * SAMPLES)  # two seconds of samples
+        ticks = runner.stage.monitor_ticks - ticks
+        # Every 0.1 s that would be ~20; up with a 500 ms stale limit it looks about every 0.5 s.
+        assert ticks <= 10, f"{ticks} monitor ticks in two seconds of a stage that is up"
+        assert source.health.rate_hz > 0
+        simulator = getattr(source, "simulator", None)
+        assert simulator is not None
+        runner.runtime.call_sync(source.async_stop(), 5.0)  # the tracker goes quiet
+        wait_until(lambda: source.health.state.name != "UP", what="the source seen stale")
+    finally:
+        runner.close()

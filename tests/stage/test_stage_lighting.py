@@ -144,3 +144,28 @@ def test_osc_control_in_drives_cues_and_devices(looks: Path) -> None:
             assert reply[1] == "error" and "0..10000" in str(reply[2]), reply
     finally:
         runner.close()
+
+
+def test_the_status_is_made_often_only_while_someone_reads_it(tmp_path: Path) -> None:
+    runner = StageRunner(lighting_stage().config(tmp_path), publish_views=False)
+    try:
+        source, lighting = runner.stage.sources[0], runner.stage.lighting
+
+        def samples_later(count: int) -> None:  # the stage's own clock: 50 samples a second
+            seen = source.health.accepted
+            wait_until(lambda: source.health.accepted >= seen + count, what=f"{count} more samples")
+
+        samples_later(1)
+        samples_later(15)  # past READ_RECENT_S since the start
+        unread = lighting.refreshes
+        samples_later(100)  # two seconds: at 20 Hz that would be ~40 statuses
+        unread = lighting.refreshes - unread
+        assert unread <= 6, f"{unread} statuses made in 2 s with nobody reading"
+        read = lighting.refreshes
+        seen = source.health.accepted
+        wait_until(lambda: lighting.latest is not None and source.health.accepted >= seen + 100,
+                   what="100 more samples, reading the status all along")
+        read = lighting.refreshes - read
+        assert read > unread + 10, f"{read} statuses made in 2 s read all along (unread: {unread})"
+    finally:
+        runner.close()

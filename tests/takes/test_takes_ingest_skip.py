@@ -5,6 +5,7 @@ nothing blocks the take or is retried forever."""
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import pytest
@@ -88,3 +89,20 @@ def test_the_live_committer_stores_the_take_around_records_of_no_layout(tmp_path
     assert committer.stats.errors == 0 and committer.stats.error is None
     assert committer.stats.committed_raw == 6 and len(taken) == 1
     _check_take(tmp_path, taken[0])
+
+
+def test_an_idle_committer_sleeps_until_a_batch_arrives(tmp_path: Path) -> None:
+    committer = Committer(tmp_path)
+    committer.start()
+    try:
+        time.sleep(0.6)  # three commit periods: a committer that polled would have woken three times
+        assert committer.stats.wakes == 0
+        records = _records()
+        committer.feed("live.journal", records, 0)
+        wait_until(lambda: committer.stats.committed_records >= 6 and not committer.pending,
+                   detail=lambda: committer.stats)
+        woke = committer.stats.wakes
+        time.sleep(0.6)  # stored: nothing left to commit, so it sleeps again (at most the period under way)
+        assert committer.stats.wakes <= woke + 1
+    finally:
+        assert committer.stop()

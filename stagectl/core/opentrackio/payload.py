@@ -43,16 +43,24 @@ complete_static_example (2 dg)  JSON    2905       48 us          102 us      19
 complete_static_example (2 dg)  CBOR    2692      113 us          100 us      267 us
 ==============================  =====  =======  ==============  ============  ======
 
-The CBOR head scan is most of CBOR's decode cost (~26 us of 32; cbor2 itself ~6 us); the
-complete example's three-transform chain costs ~32 us of its parse_sample. Hostile input is refused
-in well under a millisecond: 100 000 nested JSON arrays 0.3 ms, CBOR 0.02 ms, a CBOR claim of
-2**60 items or a 10 MB string 0.01 ms; the worst shapes per datagram and per reassembled payload
-are measured by ``bench/fuzz_tracking.py --protocol shapes`` (docs/BENCHMARKS.md).
+The CBOR head scan is most of CBOR's decode cost (~26 us of 32; cbor2 itself ~6 us) the first
+time a shape is seen. A tracker sends one shape sample after sample (only numbers and string
+contents change), so a walk that passes keeps the payload's shape: its length and the bytes the walk
+decided by (every head, and the length or count bytes of strings and containers). A payload of the
+same length with the same bytes at those places walks exactly the same way, so comparing those bytes
+(one C call, ~3 us) stands for the walk (a small integer's value is its head byte: one that
+changes is a new shape); anything else is walked. The complete example's three-transform chain
+costs ~32 us of its parse_sample. Hostile input is refused in well under a millisecond: 100 000
+nested JSON arrays 0.3 ms, CBOR 0.02 ms, a CBOR claim of 2**60 items or a 10 MB string 0.01 ms;
+the worst shapes per datagram and per reassembled payload are measured by
+``bench/fuzz_tracking.py --protocol shapes`` (docs/BENCHMARKS.md).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from operator import itemgetter
 from typing import Any
 
 import cbor2
@@ -71,6 +79,10 @@ _OPENERS = frozenset(b"[{")
 _NOT_STRUCTURAL = bytes(sorted(set(range(256)) - set(b',:[{"')))
 _NOT_ITEM_MARKS = bytes(sorted(set(range(256)) - set(b",:[{")))
 _ENCODING_LABEL = {ENCODING_JSON: "JSON", ENCODING_CBOR: "CBOR"}
+#: Shapes of CBOR payloads that passed the walk, by (length, item limit): the bytes the walk decided
+#: by (a getter of them and their values) and where the item starts. A few shapes per stage.
+_SHAPES: dict[tuple[int, int], tuple[Callable[[Any], Any], Any, int]] = {}
+_SHAPES_KEPT = 32
 
 
 class PayloadBudgetError(DecodeError):
@@ -158,8 +170,28 @@ def _cbor_error(pos: int, message: str) -> DecodeError:
     return DecodeError("cbor", f"CBOR byte {pos}: {message}")
 
 
-def _check_cbor(data: bytes, max_items: int = MAX_ITEMS) -> int:
+def _check_cbor_shape(data: bytes, max_items: int = MAX_ITEMS) -> int:
+    """:func:`_check_cbor`, or the bytes the walk decides by compared with a payload of the same length
+    that passed it (see the module docstring): the offset where the item starts."""
+    key = (len(data), max_items)
+    shape = _SHAPES.get(key)
+    if shape is not None and shape[0](data) == shape[1]:
+        return shape[2]
+    marks: list[int] = []
+    start = _check_cbor(data, max_items, marks)
+    if len(marks) >= 2:  # itemgetter of one place gives a value, not a tuple: such a payload is no sample
+        if len(_SHAPES) >= _SHAPES_KEPT:
+            _SHAPES.clear()
+        getter = itemgetter(*marks)
+        _SHAPES[key] = (getter, getter(data), start)
+    return start
+
+
+def _check_cbor(data: bytes, max_items: int = MAX_ITEMS, marks: list[int] | None = None) -> int:
     """Walk the item heads of ``data``; the offset where the item starts (after a self-describe tag).
+
+    ``marks``, when given, gets the offset of every byte the walk decided by: each head, and the
+    argument bytes of strings, containers and two-byte simple values.
 
     At most ``max_items`` heads are walked: a container declaring more items than are left is
     refused at its head, and any other item past the limit where it starts (PayloadBudgetError).
@@ -179,6 +211,8 @@ def _check_cbor(data: bytes, max_items: int = MAX_ITEMS) -> int:
         item_at = pos
         pos += 1
         items += 1
+        if marks is not None:
+            marks.append(item_at)
         if items > max_items:
             raise PayloadBudgetError("too_many_items", ENCODING_CBOR, f"more than {max_items} items",
                                      max_items, items - 1, item_at)
@@ -215,6 +249,8 @@ def _check_cbor(data: bytes, max_items: int = MAX_ITEMS) -> int:
                     raise _cbor_error(item_at, "the data ends inside an item head")
                 arg = int.from_bytes(data[pos:pos + size], "big")
                 pos += size
+                if marks is not None and (2 <= major <= 5 or (major == 7 and info == 24)):
+                    marks.extend(range(pos - size, pos))
             elif info == 31 and 2 <= major <= 5:
                 arg = _INDEFINITE
             else:
@@ -285,7 +321,7 @@ def decode_payload(encoding: int, payload: bytes) -> dict[str, Any]:
         except (ValueError, RecursionError) as exc:  # JSONDecodeError, or an int beyond 4300 digits
             raise DecodeError("json", f"payload is not valid JSON: {exc}") from None
     elif encoding == ENCODING_CBOR:
-        start = _check_cbor(payload, MAX_ITEMS)
+        start = _check_cbor_shape(payload, MAX_ITEMS)
         try:
             value = cbor2.loads(payload[start:] if start else payload)
         except (cbor2.CBORDecodeError, ValueError, RecursionError) as exc:
