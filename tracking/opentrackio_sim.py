@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import logging
+import random
 import socket
 import time
 import uuid
@@ -25,7 +26,7 @@ from typing import Any, Literal
 from stagectl.core.clock import StageClock
 from stagectl.core.links import Endpoint
 from stagectl.core.logutil import swallowed
-from stagectl.core.opentrackio.build import PROTOCOL_NAME, PROTOCOL_VERSION, build_sample
+from stagectl.core.opentrackio.build import PROTOCOL_NAME, PROTOCOL_VERSION, timecode_map
 from stagectl.core.opentrackio.datagram import (
     DEFAULT_MTU,
     ENCODING_CBOR,
@@ -39,10 +40,13 @@ from stagectl.core.opentrackio.model import (
     OpenTrackIOSample,
     OpenTrackIOStatic,
     OpenTrackIOTransform,
+    rational_json,
 )
 from stagectl.core.opentrackio.payload import encode_payload
 from stagectl.core.opentrackio.rates import STANDARD_RATES
+from stagectl.core.opentrackio.static import build_static
 from stagectl.core.timecode import FrameRate
+from stagectl.core.timecode.label import TimecodeLabel
 from stagectl.core.version import __version__
 from tracking.schedule import async_paced_ticks
 from tracking.simulator import RAW_RANGE, MotionModel, SimulatedPose
@@ -59,6 +63,16 @@ _ENCODINGS = {"json": ENCODING_JSON, "cbor": ENCODING_CBOR}
 log = logging.getLogger("stagectl.tracking")
 
 
+_URN_RANDOM = random.Random()  # sample ids are unique per sample, not secrets: no system call each
+
+
+def _random_urn() -> str:
+    """A random (version 4) ``urn:uuid:`` as uuid.uuid4 makes, from a seeded generator."""
+    n = (_URN_RANDOM.getrandbits(128) & ~(0xF000 << 64) & ~(0xC000 << 48)) | (0x4000 << 64) | (0x8000 << 48)
+    h = f"{n:032x}"
+    return f"urn:uuid:{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
 def simulated_lens(pose: SimulatedPose) -> OpenTrackIOLens:
     """The simulated 24-70 mm lens at ``pose``'s raw zoom and focus counts.
 
@@ -68,10 +82,7 @@ def simulated_lens(pose: SimulatedPose) -> OpenTrackIOLens:
     distorted), named explicitly because OpenTrackIO's default is the other one (see
     lens/interchange.py).
     """
-    zoom = pose.zoom_raw / RAW_RANGE
-    focus = pose.focus_raw / RAW_RANGE
-    focal_mm = WIDE_MM * (TELE_MM / WIDE_MM) ** zoom
-    k1, k2 = -0.08 * (1.0 - zoom) + 0.01, 0.02
+    zoom, focus, focal_mm, radial = _lens_numbers(pose)
     return OpenTrackIOLens(
         pinhole_focal_length_mm=focal_mm,
         focus_distance_m=CLOSEST_FOCUS_M / focus if focus > 0.0 else None,
@@ -84,8 +95,17 @@ def simulated_lens(pose: SimulatedPose) -> OpenTrackIOLens:
         raw_focus=pose.focus_raw,
         raw_iris=0,
         raw_zoom=pose.zoom_raw,
-        distortion=(LensDistortion((k1 / focal_mm**2, 0.0, k2 / focal_mm**4), (), "Brown-Conrady U-D"),),
+        distortion=(LensDistortion(radial, (), "Brown-Conrady U-D"),),
     )
+
+
+def _lens_numbers(pose: SimulatedPose) -> tuple[float, float, float, tuple[float, float, float]]:
+    """(zoom 0..1, focus 0..1, focal length mm, radial l1 l2 l3) of :func:`simulated_lens`."""
+    zoom = pose.zoom_raw / RAW_RANGE
+    focus = pose.focus_raw / RAW_RANGE
+    focal_mm = WIDE_MM * (TELE_MM / WIDE_MM) ** zoom
+    k1, k2 = -0.08 * (1.0 - zoom) + 0.01, 0.02
+    return zoom, focus, focal_mm, (k1 / focal_mm**2, 0.0, k2 / focal_mm**4)
 
 
 class _Counter(asyncio.DatagramProtocol):
@@ -168,6 +188,8 @@ class OpenTrackIOSimulator:
             sensor_height_mm=SENSOR_MM[1], sensor_width_px=SENSOR_PX[0], sensor_height_px=SENSOR_PX[1],
             lens_make="stagectl", lens_model="Simulated 24-70mm zoom", tracker_make="stagectl",
             tracker_model="OpenTrackIO simulator", tracker_firmware=__version__)
+        self._static_map = build_static(self.static)
+        self._rate_map = rational_json(self.sample_rate)
         self.sent = 0
         self.skipped_ticks = 0
         self.send_errors = 0
@@ -194,11 +216,46 @@ class OpenTrackIOSimulator:
             protocol_name=PROTOCOL_NAME, protocol_version=PROTOCOL_VERSION, tracker_status="Simulated",
             static=self.static if tick % self.static_every == 0 else None)
 
+    def sample_map_at(self, tick: int, wall_time_ns: int | None = None,
+                      monotonic_ns: int | None = None) -> dict[str, Any]:
+        """The OpenTrackIO map of sample ``tick``: ``build_sample(sample_at(...))``, built directly (the
+        same keys in the same order; a new random ``sampleId``). A sender's cost per sample, kept low:
+        the demo stage runs one all day."""
+        pose = self.model.pose(tick / self.rate_hz)
+        wall = time.time_ns() if wall_time_ns is None else wall_time_ns
+        mono = time.monotonic_ns() if monotonic_ns is None else monotonic_ns
+        zoom, focus, focal_mm, radial = _lens_numbers(pose)
+        lens: dict[str, Any] = {"pinholeFocalLength": focal_mm}
+        if focus > 0.0:
+            lens["focusDistance"] = CLOSEST_FOCUS_M / focus
+        lens.update({
+            "fStop": 2.8, "tStop": 2.9, "entrancePupilOffset": 0.12 - 0.05 * zoom,
+            "encoders": {"focus": focus, "iris": 0.0, "zoom": zoom},
+            "rawEncoders": {"focus": pose.focus_raw, "iris": 0, "zoom": pose.zoom_raw},
+            "distortion": [{"radial": list(radial), "model": "Brown-Conrady U-D"}]})
+        seconds, nanoseconds = divmod(wall, 1_000_000_000)
+        (x, y, z), (pan, tilt, roll) = pose.translation_m, pose.rotation_deg
+        out: dict[str, Any] = {}
+        if tick % self.static_every == 0:
+            out["static"] = self._static_map
+        out["tracker"] = {"status": "Simulated"}
+        out["timing"] = {"mode": "internal", "sampleRate": self._rate_map,
+                         "sampleTimestamp": {"seconds": seconds, "nanoseconds": nanoseconds},
+                         "sequenceNumber": tick % (1 << 32),
+                         "timecode": timecode_map(TimecodeLabel.of(self.clock.timecode_at(mono), None))}
+        out["lens"] = lens
+        out["protocol"] = {"name": PROTOCOL_NAME, "version": list(PROTOCOL_VERSION)}
+        out["sampleId"] = _random_urn()
+        out["sourceId"] = self.source_id
+        out["sourceNumber"] = self.source_number
+        out["transforms"] = [{"translation": {"x": x, "y": y, "z": z},
+                              "rotation": {"pan": pan, "tilt": tilt, "roll": roll}, "id": "Camera"}]
+        return out
+
     def packets_at(self, tick: int, wall_time_ns: int | None = None,
                    monotonic_ns: int | None = None) -> list[bytes]:
         """The datagrams of sample ``tick``; advances the header sequence number by their count."""
-        obj: dict[str, Any] = build_sample(self.sample_at(tick, wall_time_ns, monotonic_ns), check=False)
-        payload = encode_payload(obj, self.encoding)
+        payload = encode_payload(self.sample_map_at(tick, wall_time_ns, monotonic_ns), self.encoding)
         packets = encode_datagrams(payload, self.encoding, self.next_sequence, self.mtu)
         self.next_sequence = (self.next_sequence + len(packets)) % SEQUENCE_MODULUS
         return packets

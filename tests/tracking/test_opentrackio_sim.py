@@ -7,6 +7,7 @@ import contextlib
 import json
 import socket
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from fractions import Fraction
@@ -16,6 +17,7 @@ import jsonschema
 import pytest
 
 from stagectl.core.links import Endpoint
+from stagectl.core.opentrackio.build import build_sample
 from stagectl.core.opentrackio.codec import (
     ENCODING_CBOR,
     ENCODING_JSON,
@@ -25,6 +27,7 @@ from stagectl.core.opentrackio.codec import (
     parse_datagram,
     parse_sample,
 )
+from stagectl.core.opentrackio.fields import URN_UUID
 from tests.support.cli import REPO
 from tests.support.network import free_udp_port
 from tests.support.polling import wait_until
@@ -111,6 +114,29 @@ def test_static_block_about_every_two_seconds(encoding: Any) -> None:
     assert static is not None and (static.sensor_width_mm, static.sensor_height_mm) == (36.0, 20.25)
     assert static.camera_make and static.lens_model and static.tracker_model
     assert len({s.sample_id for _, s in decoded}) == 501  # a fresh id per sample
+
+
+@pytest.mark.parametrize(("rate_hz", "model_index"), [(23.976, 0), (50.0, 1), (100.0, 2)])
+def test_the_sent_map_is_the_built_sample_of_the_same_instant(rate_hz: float, model_index: int) -> None:
+    simulator = OpenTrackIOSimulator(Endpoint(LOCAL, 9), rate_hz=rate_hz, model_index=model_index)
+    wall, mono = 1_790_000_000_000_000_000, 5_000_000_000
+    for tick in range(0, 3000, 7):  # a minute at 50 Hz: every zoom and focus, static blocks included
+        when = (wall + tick * 20_000_000, mono + tick * 20_000_000)
+        sent = simulator.sample_map_at(tick, *when)
+        built = build_sample(simulator.sample_at(tick, *when), check=False)
+        assert URN_UUID.fullmatch(sent.pop("sampleId")) and built.pop("sampleId")
+        assert sent == built, tick
+        assert list(sent) == list(built) and list(sent["lens"]) == list(built["lens"])  # the same key order
+    assert list(VALIDATOR.iter_errors(simulator.sample_map_at(0))) == []
+
+
+def test_sample_ids_are_version_4_uuids() -> None:
+    simulator = OpenTrackIOSimulator(Endpoint(LOCAL, 9))
+    ids = {simulator.sample_map_at(0)["sampleId"] for _ in range(2000)}
+    assert len(ids) == 2000
+    for urn in list(ids)[:200]:
+        value = uuid.UUID(urn.removeprefix("urn:uuid:"))
+        assert value.version == 4 and value.variant == uuid.RFC_4122 and f"urn:uuid:{value}" == urn
 
 
 def test_header_sequence_counts_datagrams_and_wraps() -> None:
