@@ -32,6 +32,7 @@ from stagectl.stage.commands import StageCommands
 from stagectl.stage.view import StageView, ViewSource
 from ui import theme, workers
 from ui.bridge import DEFAULT_REFRESH_HZ, REFRESH_RATES, StageBridge
+from ui.frame import RepaintHold
 from ui.panels.dp_panel import DpPanel
 from ui.panels.frustum_panel import FrustumPanel
 from ui.panels.lens_panel import LensPanel
@@ -168,6 +169,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(self.timecode)
 
         self._make_menu()
+        #: One repaint a view, however many plots it touches (see ui.frame).
+        self.frame = RepaintHold(self)
+        self.frame.find_scenes()
         self.stage_panel.camera_selected.connect(self._select_camera)
         self.tracking_panel.camera_selected.connect(self._select_camera)
         self.lens_panel.camera_selected.connect(self._select_camera)
@@ -234,6 +238,10 @@ class MainWindow(QMainWindow):
     def _on_view(self, view: StageView) -> None:
         if self.isMinimized():
             return  # nothing is seen; showing the window again catches up (changeEvent)
+        with self.frame.one_repaint():
+            self._apply(view)
+
+    def _apply(self, view: StageView) -> None:
         first = not self.isVisible()  # the first view fills every panel, before any is shown
         for shown, update in self._feeds:
             if first or seen(shown):

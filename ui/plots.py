@@ -6,23 +6,48 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtWidgets import QGraphicsItem
+from PySide6.QtGui import QPainterPath
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene
 
 from stagectl.stage.view import HISTORY_S
 from ui import theme
 
 #: Height (px) kept for a bottom axis's tick labels: fixed, so new labels never re-layout the plot.
 TICK_TEXT_HEIGHT = 18
-#: A live curve draws about this many of its samples per pixel of the plot's width (peak
-#: downsampling keeps each pixel's lowest and highest: spikes stay in sight).
+#: A time plot draws its samples in about this many bins per pixel of the plot's width, each bin's lowest
+#: and highest (see :func:`peaks`: spikes stay in sight).
 SAMPLES_PER_PIXEL = 1.0
 
 
-def live_curve_options() -> dict[str, object]:
-    """``PlotItem.plot`` options for a curve over a fixed, increasing x range that changes every frame:
-    only what is in view, about one sample per pixel (peak kept), no check for NaN."""
-    return {"skipFiniteCheck": True, "clipToView": True, "autoDownsample": True, "downsampleMethod": "peak",
-            "autoDownsampleFactor": SAMPLES_PER_PIXEL}
+class LiveCurve(QGraphicsPathItem):
+    """A curve that changes every frame, drawn and measured by Qt alone: a path through the points it is
+    given, with a hairline pen (one device pixel at any zoom).
+
+    pyqtgraph's curve items run Python to measure their bounds and to paint, at every change and every
+    repaint; this one runs Python once per :meth:`setData` (to build the path from the arrays).
+    """
+
+    def __init__(self, colour: str) -> None:
+        super().__init__()
+        pen = theme.curve_pen(colour)
+        pen.setWidth(0)  # a hairline: its bounds and shape are the path's own (no stroke to compute)
+        self.setPen(pen)
+        self._x: npt.NDArray[np.float64] = np.empty(0)
+        self._y: npt.NDArray[np.float64] = np.empty(0)
+
+    def setData(self, x: npt.ArrayLike, y: npt.ArrayLike) -> None:
+        """Draw through the points (x, y); points that are not finite break the line."""
+        self._x, self._y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        if not len(self._x):
+            self.setPath(QPainterPath())
+            return
+        finite = bool(np.isfinite(self._y).all() and np.isfinite(self._x).all())
+        self.setPath(pg.arrayToQPath(self._x, self._y, connect="all" if finite else "finite",
+                                     finiteCheck=not finite))
+
+    def getData(self) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+        """The points drawn: (x, y)."""
+        return self._x, self._y
 
 
 def steady(plot: pg.PlotItem, left_width: int | None = None) -> None:
@@ -37,6 +62,32 @@ def steady(plot: pg.PlotItem, left_width: int | None = None) -> None:
             axis.setStyle(autoExpandTextSpace=False, tickTextHeight=TICK_TEXT_HEIGHT)
         axis.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
     plot.titleLabel.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+    scene = plot.scene()
+    if scene is not None:
+        # A few dozen items, some changing every frame: a search tree of them costs more to keep than
+        # looking through them all.
+        scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
+
+
+def peaks(rows: npt.NDArray[np.float64], columns: list[int],
+          bins: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """The times (column 0) and ``columns`` of ``rows`` in at most ``bins`` bins, each bin's lowest and
+    highest (a spike stays in sight): (times, values with one row per column). Bins are counted back from
+    the newest row; with fewer than two rows a bin, the rows as they are."""
+    per = len(rows) // max(1, bins)
+    if per < 2:
+        return rows[:, 0], np.ascontiguousarray(rows[:, columns].T)
+    used = (len(rows) // per) * per
+    window = rows[len(rows) - used:]
+    times = np.empty(2 * (used // per))
+    times[0::2], times[1::2] = window[0::per, 0], window[per - 1::per, 0]
+    # Row j of every bin at a time: a few whole-array steps, where a reduction over short bins is a slow loop.
+    values = window[:, columns].T
+    lows, highs = values[:, 0::per].copy(), values[:, 0::per].copy()
+    for j in range(1, per):
+        np.minimum(lows, values[:, j::per], out=lows)
+        np.maximum(highs, values[:, j::per], out=highs)
+    return times, np.stack((lows, highs), axis=2).reshape(len(columns), -1)
 
 
 #: When the y range follows the data, a new range leaves this share of it free (half above, half below) ...
@@ -86,8 +137,14 @@ class TimePlot:
         plot.enableAutoRange(axis="y")
         steady(plot, left_width=52)
         self.following = True
-        self.curves = [plot.plot([], [], pen=theme.curve_pen(colour), **live_curve_options())
-                       for _label, _col, colour, _scale in channels]
+        # Curves fed already thinned (see peaks): pyqtgraph's own clipping and downsampling per curve would
+        # look at every sample of every curve again, and its bounds at every one of them.
+        self.curves = [LiveCurve(colour) for _label, _col, colour, _scale in channels]
+        for curve in self.curves:
+            plot.addItem(curve)
+        self.columns = [col for _label, col, _colour, _scale in channels]
+        self._scales = np.array([[scale] for _label, _col, _colour, scale in channels])
+        self._scaled = bool(np.any(self._scales != 1.0))
         plot.getViewBox().sigRangeChangedManually.connect(self._zoomed)
         self.updates = 0
 
@@ -97,28 +154,35 @@ class TimePlot:
             for curve in self.curves:
                 curve.setData([], [])
             return
-        t = rows[:, 0] - now_s
-        for curve, (_label, col, _colour, scale) in zip(self.curves, self.channels, strict=True):
-            curve.setData(t, rows[:, col] if scale == 1.0 else rows[:, col] * scale)
-        self._follow(rows)
+        times, values = peaks(rows, self.columns, self.bins())
+        self.show(times - now_s, values)
+
+    def bins(self) -> int:
+        """How many bins of samples the plot's width draws (see :func:`peaks`)."""
+        return max(1, round(float(self.plot.getViewBox().width()) * SAMPLES_PER_PIXEL))
+
+    def show(self, t: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> None:
+        """Draw ``values`` (a row per channel, unscaled, from :func:`peaks`) against ``t`` (s, 0 is now)."""
+        if self._scaled:
+            values = values * self._scales
+        for curve, line in zip(self.curves, values, strict=True):
+            curve.setData(t, line)
+        self._follow(values)
         self.updates += 1
 
     def _zoomed(self) -> None:
         self.following = False
 
-    def _follow(self, rows: npt.NDArray[np.float64]) -> None:
+    def _follow(self, values: npt.NDArray[np.float64]) -> None:
         view = self.plot.getViewBox()
         if view.autoRangeEnabled()[1] is not False:  # the first frame, or the operator clicked "A"
             view.enableAutoRange(axis="y", enable=False)
             self.following = True
         if not self.following:
             return
-        columns = [col for _label, col, _colour, _scale in self.channels]
-        scales = np.array([scale for _label, _col, _colour, scale in self.channels])
-        values = rows[:, columns] * scales
-        finite = values[np.isfinite(values)]
-        if finite.size == 0:
+        low, high = np.nanmin(values, initial=np.inf), np.nanmax(values, initial=-np.inf)
+        if not (np.isfinite(low) and np.isfinite(high)):
             return
-        wanted = follow_range(tuple(view.viewRange()[1]), float(finite.min()), float(finite.max()))
+        wanted = follow_range(tuple(view.viewRange()[1]), float(low), float(high))
         if wanted is not None:
             view.setYRange(*wanted, padding=0.0)

@@ -75,9 +75,16 @@ def monospace(point_size: int = 10, bold: bool = False) -> QFont:
     return font
 
 
-def hold_size(label: QLabel, widest: str) -> None:
+#: Figures that move at every view (rates, counts, jitter) are shown this often (s): as fast as anyone reads
+#: them, and a table or label redrawn four times a second rather than thirty or sixty.
+FIGURES_PERIOD_S = 0.25
+
+
+def hold_size(label: QLabel, widest: str, opaque: bool = False) -> None:
     """Fix ``label``'s size to that of ``widest`` (in its font and style) so that new text many times a second
-    never re-lays out the window around it; the text shown is kept."""
+    never re-lays out the window around it; the text shown is kept. ``opaque``: the label fills its own
+    background (the panel's colour), so new text repaints the label alone, not every widget under it."""
+    label.setAutoFillBackground(opaque)
     text = label.text()
     label.setText(widest)
     label.ensurePolished()

@@ -91,8 +91,10 @@ def test_stage_map_labels_sit_off_their_markers_at_any_zoom(qtbot: QtBot) -> Non
         stage_map.plot.setRange(xRange=(1 - half_span, 1 + half_span), yRange=(1 - half_span, 1 + half_span),
                                 padding=0.0)
         qtbot.wait(20)
-        marker = stage_map.plot.vb.mapViewToScene(QPointF(1.0, 1.0))
-        text = glyph.label.sceneBoundingRect()
+        # On screen (the name keeps its size on screen at any zoom, so its scene rectangle says nothing).
+        view = stage_map.widget
+        marker = view.mapFromScene(stage_map.plot.vb.mapViewToScene(QPointF(1.0, 1.0)))
+        text = glyph.label.deviceTransform(view.viewportTransform()).mapRect(glyph.label.boundingRect())
         # Up and to the right of the marker, clear of the selection ring, the same gap at every zoom.
         assert text.left() - marker.x() > RING_RADIUS_PX
         assert marker.y() - text.bottom() > RING_RADIUS_PX

@@ -332,7 +332,7 @@ class DpPanel(QWidget):
 
     def update_view(self, view: StageView) -> None:
         """Redraw from a view (the window's feed); nothing to do while the lighting is unchanged."""
-        if view.lighting is not self._status:
+        if view.lighting is not self._status and view.lighting != self._status:  # most new ones are the same
             self.show_lighting(view.lighting)
 
     def show_lighting(self, status: LightingView) -> None:

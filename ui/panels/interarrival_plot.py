@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from stagectl.core.health import JITTER_INTERVALS, percentile
 from ui import theme
-from ui.plots import live_curve_options, steady
+from ui.plots import LiveCurve, follow_range, steady
 
 #: The y range spans at least this much either side of the median (ms), or this share of it.
 MIN_HALF_SPAN_MS = 3.0
@@ -57,7 +57,7 @@ class InterArrivalPlot(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.widget)
-        self.curves: dict[str, pg.PlotDataItem] = {}
+        self.curves: dict[str, LiveCurve] = {}
         self.p50_ms = math.nan
         self.p99_ms = math.nan
         self.updates = 0
@@ -86,16 +86,16 @@ class InterArrivalPlot(QWidget):
             self.plot.removeItem(curve)
         reference: list[float] = []
         for index, (name, intervals) in enumerate(series):
-            curve = self.curves.get(name)
-            if curve is None:
+            if name not in self.curves:
                 colour = theme.camera_colour(index + 1)  # index 0 is the camera's own map colour
-                curve = self.plot.plot([], [], pen=theme.curve_pen(colour), **live_curve_options())
-                self.curves[name] = curve
+                self.curves[name] = LiveCurve(colour)  # a thousand points or so, drawn as they are
+                self.plot.addItem(self.curves[name])
+            curve = self.curves[name]
             y = np.asarray(intervals, dtype=np.float64)
             curve.setData(np.arange(-len(y) + 1, 1, dtype=np.float64), y)
             if not reference and len(intervals) >= 2:
                 reference = intervals
-        self._sources = [(name, self.curves[name].opts["pen"].color().name()) for name, _ in series]
+        self._sources = [(name, self.curves[name].pen().color().name()) for name, _ in series]
         self._show_reference(reference)
         self.updates += 1
 
@@ -119,4 +119,7 @@ class InterArrivalPlot(QWidget):
         half = max(MIN_HALF_SPAN_MS, MIN_HALF_SPAN_SHARE * self.p50_ms)
         low = min(ordered[0], self.p50_ms - half)
         high = max(ordered[-1], self.p50_ms + half)
-        self.plot.setYRange(max(0.0, low), high, padding=0.08)
+        # A new range (so new ticks and labels, a redrawn axis) only when the intervals have left this one.
+        wanted = follow_range(tuple(self.plot.getViewBox().viewRange()[1]), max(0.0, low), high)
+        if wanted is not None:
+            self.plot.setYRange(max(0.0, wanted[0]), wanted[1], padding=0.0)

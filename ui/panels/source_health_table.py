@@ -1,8 +1,10 @@
-"""The health of one camera's tracking sources: one row per source, refreshed in place at 30 Hz."""
+"""The health of one camera's tracking sources: one row per source, refreshed in place with every view (its
+rates and jitter at :data:`ui.theme.FIGURES_PERIOD_S`)."""
 
 from __future__ import annotations
 
 import math
+import time
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QBrush, QColor, QFontMetrics, QIcon, QResizeEvent
@@ -116,7 +118,10 @@ class SourceHealthTable(QTableWidget):
         self._names: list[str] = []
         self._items: list[list[QTableWidgetItem]] = []  # [row][column], kept to update in place
         self.rebuilds = 0
+        self._figures_at = -theme.FIGURES_PERIOD_S
+        self._names_shown: list[str] = []
         self._fit_height()
+        self.horizontalScrollBar().rangeChanged.connect(lambda _low, _high: self._fit_height())
 
     # --- refreshing ------------------------------------------------------------------------------
 
@@ -125,9 +130,12 @@ class SourceHealthTable(QTableWidget):
         names = [src.name for src in sources]
         if names != self._names:
             self._make_rows(sources)
+        now = time.monotonic()  # rate, interval and jitter at theme.FIGURES_PERIOD_S, the rest at once
+        figures = names != self._names_shown or now - self._figures_at >= theme.FIGURES_PERIOD_S
+        if figures:
+            self._figures_at, self._names_shown = now, names
         for row, src in enumerate(sources):
-            self._show_row(row, src)
-        self._fit_height()
+            self._show_row(row, src, figures)
 
     def _make_rows(self, sources: list[SourceStatus]) -> None:
         self.setRowCount(len(sources))
@@ -149,15 +157,18 @@ class SourceHealthTable(QTableWidget):
             self._set(row, PROTOCOL, protocol, tooltip=protocol)
         self._names = [src.name for src in sources]
         self.rebuilds += 1
+        self._fit_height()
 
-    def _show_row(self, row: int, src: SourceStatus) -> None:
-        self._items[row][STATE].setIcon(self._icons.get(src.state, QIcon()))
+    def _show_row(self, row: int, src: SourceStatus, figures: bool = True) -> None:
+        if self._items[row][STATE].text() != src.state:  # a new icon repaints the row: only on a change
+            self._items[row][STATE].setIcon(self._icons.get(src.state, QIcon()))
         self._set(row, STATE, src.state, colour=theme.state_colour(src.state))
         allow = f"accepts only {', '.join(src.allow)}" if src.allow else "accepts any sender"
         self._set(row, ADDRESS, src.listen, tooltip=f"{src.listen} ({allow})")
-        self._set(row, HZ, f"{src.rate_hz:.1f}")
-        self._set(row, INTERVAL, ms_text(src.interval_ms_p50))
-        self._set(row, JITTER, f"{ms_text(src.jitter_ms_p50)} / {ms_text(src.jitter_ms_p99)}")
+        if figures:
+            self._set(row, HZ, f"{src.rate_hz:.1f}")
+            self._set(row, INTERVAL, ms_text(src.interval_ms_p50))
+            self._set(row, JITTER, f"{ms_text(src.jitter_ms_p50)} / {ms_text(src.jitter_ms_p99)}")
         if src.has_sequence:
             lost = f"{src.lost} / {src.reordered}"
             lost_colour = theme.WARNING_TEXT if src.lost or src.reordered else theme.TEXT
@@ -216,6 +227,7 @@ class SourceHealthTable(QTableWidget):
         for col, width in enumerate(widths):
             if self.columnWidth(col) != width:
                 self.setColumnWidth(col, width)
+        self._fit_height()  # new widths may bring or take away the scrollbar (measured then, not every frame)
 
     def _fit_height(self) -> None:
         """Exactly as tall as its rows (up to MAX_VISIBLE_ROWS), so the plots get the rest."""

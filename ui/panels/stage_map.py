@@ -12,13 +12,21 @@ from collections.abc import Sequence
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtCore import QPointF
-from PySide6.QtWidgets import QGraphicsItem, QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QPainter, QPainterPath, QPen, QPixmap
+from PySide6.QtWidgets import (
+    QGraphicsItem,
+    QGraphicsPathItem,
+    QGraphicsPixmapItem,
+    QStyleOptionGraphicsItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from stagectl.core.coords import forward_vector
 from stagectl.stage.view import CameraStatus
 from ui import theme
-from ui.plots import steady
+from ui.plots import LiveCurve, steady
 
 HEADING_LENGTH_M = 1.2
 #: Half the horizontal angle of the drawn view cone (lens solve arrives later; a 35 mm-ish guess).
@@ -30,43 +38,82 @@ LABEL_OFFSET_PX = 16.0
 TRAIL_POINTS = 500
 
 
-class _MarkerLabel(pg.TextItem):  # type: ignore[misc]
-    """A text item whose bottom-left corner sits :data:`LABEL_OFFSET_PX` up and right of its position.
+def _disc(colour: str, diameter: int, fill: bool, width: float = 1.0, outline: str = "#000000") -> QPixmap:
+    """A round marker drawn once, smoothed (a dot, or a ring when not ``fill``)."""
+    size = diameter + 4
+    pixmap = QPixmap(size, size)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+    painter.setPen(QPen(QColor(outline if fill else colour), width))
+    painter.setBrush(QColor(colour) if fill else Qt.BrushStyle.NoBrush)
+    painter.drawEllipse(QRectF(2, 2, diameter, diameter))
+    painter.end()
+    return pixmap
 
-    TextItem draws in screen pixels whatever the view's scale, so the gap stays the same at any zoom.
-    """
 
-    def __init__(self, text: str, colour: str) -> None:
-        super().__init__(text, color=colour, anchor=(0.0, 1.0))
-        # The name is laid out and drawn once into a pixmap, then only moved: text is slow to draw.
-        self.textItem.setCacheMode(QGraphicsItem.CacheMode.DeviceCoordinateCache)
+def _name_tag(text: str, colour: str) -> QPixmap:
+    """A camera's name drawn once into a pixmap (text is slow to lay out and draw every frame)."""
+    font = QFont()
+    metrics = QFontMetrics(font)
+    pixmap = QPixmap(metrics.horizontalAdvance(text) + 4, metrics.height() + 2)
+    pixmap.fill(Qt.GlobalColor.transparent)
+    painter = QPainter(pixmap)
+    painter.setRenderHint(QPainter.RenderHint.TextAntialiasing)
+    painter.setFont(font)
+    painter.setPen(QColor(colour))
+    painter.drawText(2, metrics.ascent() + 1, text)
+    painter.end()
+    return pixmap
 
-    def updateTextPos(self) -> None:
-        """Place the text by its anchor, then move it off the marker by the fixed offset."""
-        super().updateTextPos()
-        self.textItem.setPos(self.textItem.pos() + QPointF(LABEL_OFFSET_PX, -LABEL_OFFSET_PX))
+
+def _marker(pixmap: QPixmap, parent: QGraphicsItem | None = None) -> QGraphicsPixmapItem:
+    """A pixmap the same size on screen at any zoom, centred on its position."""
+    item = QGraphicsPixmapItem(pixmap, parent)
+    item.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+    item.setOffset(-pixmap.width() / 2, -pixmap.height() / 2)
+    return item
+
+
+class _SmoothPath(QGraphicsPathItem):
+    """A path drawn smoothed whatever the view's own setting (a few lines that turn: worth it)."""
+
+    def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
+              widget: QWidget | None = None) -> None:
+        """Draw the path, smoothed."""
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        super().paint(painter, option, widget)
 
 
 class _CameraGlyph:
-    """A camera's heading, view cone and name, drawn once around the origin pointing along +X, then moved
-    and turned with the item's transform each frame (no new data, no new path). Its dot is one point of
-    the map's :attr:`StageMap.dots`."""
+    """A camera's view cone and heading, drawn once around the origin pointing along +X, then moved and turned
+    with the item's transform each frame; its dot and name (a fixed size on screen) move with it. All are
+    Qt's own items: nothing of them runs Python to paint but the two smoothed lines."""
 
     def __init__(self, plot: pg.PlotItem, name: str, colour: str) -> None:
-        self.brushes = {True: pg.mkBrush(colour), False: pg.mkBrush(colour + "73")}  # up / not up
+        self.dots = {True: _disc(colour, 12, True), False: _disc(colour + "73", 12, True)}  # up / not up
         reach = HEADING_LENGTH_M * 2.2
         half = math.radians(VIEW_HALF_ANGLE_DEG)
-        # Antialiased: two and three straight segments, worth smoothing when they turn.
-        self.cone = pg.PlotCurveItem([reach * math.cos(half), 0.0, reach * math.cos(half)],
-                                     [reach * math.sin(half), 0.0, -reach * math.sin(half)],
-                                     pen=theme.curve_pen(colour), antialias=True)
-        self.heading = pg.PlotCurveItem([0.0, HEADING_LENGTH_M], [0.0, 0.0],
-                                        pen=theme.curve_pen(colour, width=2), antialias=True)
-        self.label = _MarkerLabel(name, colour)
-        for item in (self.cone, self.heading, self.label):
+        cone = QPainterPath(QPointF(reach * math.cos(half), reach * math.sin(half)))
+        cone.lineTo(0.0, 0.0)
+        cone.lineTo(reach * math.cos(half), -reach * math.sin(half))
+        self.cone = _SmoothPath(cone)
+        self.cone.setPen(theme.curve_pen(colour))
+        heading = QPainterPath(QPointF(0.0, 0.0))
+        heading.lineTo(HEADING_LENGTH_M, 0.0)
+        self.heading = _SmoothPath(heading, self.cone)
+        self.heading.setPen(theme.curve_pen(colour, width=2))
+        self.dot = _marker(self.dots[True])
+        self.dot.setZValue(1)  # over every camera's cone
+        tag = _name_tag(name, colour)
+        self.label = QGraphicsPixmapItem(tag, self.dot)  # in the dot's screen pixels
+        self.label.setOffset(LABEL_OFFSET_PX, -LABEL_OFFSET_PX - tag.height())
+        for item in (self.cone, self.dot):
             item.setVisible(False)  # until the camera's first sample places it
-            plot.addItem(item)
+        plot.addItem(self.cone)
+        plot.addItem(self.dot, ignoreBounds=True)  # a size on screen, not on the stage
         self.x = self.y = float("nan")
+        self.up = True
         self._placed: tuple[float, float, float] | None = None
 
     def place(self, x: float, y: float, pan: float, tilt: float) -> bool:
@@ -77,14 +124,19 @@ class _CameraGlyph:
         if self._placed == (x, y, angle):
             return False
         if self._placed is None:
-            for item in (self.cone, self.heading, self.label):
-                item.setVisible(True)
+            self.cone.setVisible(True)
+            self.dot.setVisible(True)
         self._placed = (x, y, angle)
-        for item in (self.heading, self.cone, self.label):
-            item.setPos(x, y)
-        self.heading.setRotation(angle)
+        self.cone.setPos(x, y)
         self.cone.setRotation(angle)
+        self.dot.setPos(x, y)
         return True
+
+    def show_up(self, up: bool) -> None:
+        """A dimmer dot while the camera is not up."""
+        if up != self.up:
+            self.up = up
+            self.dot.setPixmap(self.dots[up])
 
 
 class StageMap(QWidget):
@@ -101,28 +153,27 @@ class StageMap(QWidget):
         self.plot.setTitle(f"<span style='color:{theme.DIM_TEXT}'>Stage map (top view)</span>", size="9pt")
         self.plot.setRange(xRange=(-5, 5), yRange=(-5, 5))
         steady(self.plot)
-        origin = pg.ScatterPlotItem([0], [0], symbol="+", size=14, pen=pg.mkPen(theme.DIM_TEXT))
-        self.plot.addItem(origin)
+        cross = QPainterPath(QPointF(-7, 0))  # the stage's origin, a cross 14 px across
+        cross.lineTo(7, 0)
+        cross.moveTo(0, -7)
+        cross.lineTo(0, 7)
+        origin = QGraphicsPathItem(cross)
+        origin.setPen(QPen(QColor(theme.DIM_TEXT), 0))
+        origin.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIgnoresTransformations)
+        self.plot.addItem(origin, ignoreBounds=True)
         # Solid and 1 px: a dotted pen is the slowest line Qt draws, and the trail changes every frame.
-        self.trail = pg.PlotDataItem(pen=theme.curve_pen(theme.ACCENT + "90"), skipFiniteCheck=True)
+        self.trail = LiveCurve(theme.ACCENT + "90")
         self.plot.addItem(self.trail)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.widget)
         self.glyphs: dict[str, _CameraGlyph] = {}
         self.selected: str | None = None
-        #: Every camera's dot, one scatter item for all (one paint, not one per camera), over the cones.
-        self.dots = pg.ScatterPlotItem(size=12, pen=pg.mkPen("#000000", width=1))
-        self.dots.setZValue(1)
-        self.plot.addItem(self.dots)
-        self._dots_key: tuple[tuple[float, float, bool], ...] = ()
-        # The amber ring round the selected camera: one point moved with setPos, far cheaper per
-        # frame than new scatter data; under the camera's own dot and heading.
-        self.selection_ring = pg.ScatterPlotItem([0.0], [0.0], size=26, brush=None,
-                                                 pen=pg.mkPen(theme.ACCENT, width=2.5))
-        self.selection_ring.setZValue(-1)
+        # The amber ring round the selected camera, under its dot and over its heading.
+        self.selection_ring = _marker(_disc(theme.ACCENT, 26, False, width=2.5))
+        self.selection_ring.setZValue(0.5)
         self.selection_ring.setVisible(False)
-        self.plot.addItem(self.selection_ring)
+        self.plot.addItem(self.selection_ring, ignoreBounds=True)
         # A stage without cameras (lighting only) says so rather than showing an empty floor.
         self.empty_note = pg.TextItem("no camera on this stage", color=theme.DIM_TEXT, anchor=(0.5, 1.5))
         self.empty_note.setPos(0, 0)
@@ -135,8 +186,6 @@ class StageMap(QWidget):
         With no cameras at all the map says so."""
         if self.empty_note.isVisible() != (not cameras):
             self.empty_note.setVisible(not cameras)
-        dots: list[tuple[float, float, bool]] = []
-        brushes = []
         for index, cam in enumerate(cameras):
             glyph = self.glyphs.get(cam.name)
             if glyph is None:
@@ -145,13 +194,7 @@ class StageMap(QWidget):
                 x, y, _z = cam.latest.translation_m
                 pan, tilt, _roll = cam.latest.rotation_deg
                 glyph.place(x, y, pan, tilt)
-            if math.isfinite(glyph.x) and math.isfinite(glyph.y):
-                dots.append((glyph.x, glyph.y, cam.state == "up"))
-                brushes.append(glyph.brushes[cam.state == "up"])
-        key = tuple(dots)
-        if key != self._dots_key:  # a still stage redraws nothing
-            self._dots_key = key
-            self.dots.setData(x=[d[0] for d in dots], y=[d[1] for d in dots], brush=brushes)
+            glyph.show_up(cam.state == "up")
         if trail is not None and len(trail):
             rows = trail[::-max(1, len(trail) // TRAIL_POINTS)][::-1]  # counted back from the newest
             self.trail.setData(rows[:, 1], rows[:, 2])

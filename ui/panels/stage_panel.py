@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
@@ -66,6 +68,8 @@ class StagePanel(QWidget):
         self._icons = {state: state_icon(state) for state in theme.STATE_COLOURS}
         self._wanted: str | None = None  # a camera chosen before its row exists
         self._fitted_rows = -1
+        self._figures_at = -theme.FIGURES_PERIOD_S
+        self._figures = True
         self.tree.currentItemChanged.connect(self._on_current)
 
     def _item(self, parent: QTreeWidget | QTreeWidgetItem, camera: str) -> QTreeWidgetItem:
@@ -77,6 +81,11 @@ class StagePanel(QWidget):
 
     def update_view(self, view: StageView) -> None:
         """Refresh every row in place (no rebuild, so selection and scroll stay put)."""
+        # Rates and sample counts at theme.FIGURES_PERIOD_S; a state, a rejection or a new detail at once.
+        now = time.monotonic()
+        self._figures = now - self._figures_at >= theme.FIGURES_PERIOD_S
+        if self._figures:
+            self._figures_at = now
         for cam in view.cameras:
             item = self._cameras.get(cam.name)
             if item is None:
@@ -119,7 +128,8 @@ class StagePanel(QWidget):
         if item.text(1) != state:  # a new icon every frame costs more than the rest of the row
             item.setIcon(1, self._icons.get(state, QIcon()))
             item.setText(1, state)
-        for col, text in ((2, f"{rate:.1f}"), (3, str(samples)), (4, str(rejected))):
+        figures = ((2, f"{rate:.1f}"), (3, str(samples))) if self._figures or not item.text(2) else ()
+        for col, text in (*figures, (4, str(rejected))):
             if item.text(col) != text:  # each new text is a signal through the tree's model
                 item.setText(col, text)
                 self._widen(col, text)

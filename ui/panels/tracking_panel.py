@@ -4,9 +4,10 @@ its last 10 s in plots, the time between its samples, and every camera on the st
 from __future__ import annotations
 
 import math
+import time
 
 import pyqtgraph as pg
-from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSplitter, QVBoxLayout, QWidget
 
 from stagectl.core.samples import CameraSample, LensValues
@@ -17,7 +18,7 @@ from ui.panels.delay_control import DelayControl
 from ui.panels.interarrival_plot import InterArrivalPlot
 from ui.panels.source_health_table import SourceHealthTable
 from ui.panels.stage_map import StageMap
-from ui.plots import TimePlot
+from ui.plots import TimePlot, peaks
 from ui.seen import seen
 
 _COL = {name: i for i, name in enumerate(HISTORY_COLUMNS)}
@@ -25,7 +26,8 @@ READOUTS = (("X", "m"), ("Y", "m"), ("Z", "m"), ("Pan", "°"), ("Tilt", "°"), (
             ("Zoom", "raw"), ("Focus", "raw"), ("Focal", "mm"))
 #: Readouts shown only when the sample carries lens values.
 LENS_READOUTS = ("Focal",)
-#: The inter-arrival plot redraws at 10 Hz: a thousand points per source need not move at 30.
+#: The inter-arrival plot redraws at most every this many ms (with a view, so in the same repaint): a
+#: thousand points per source need not move at 30 Hz.
 INTERVALS_REFRESH_MS = 100
 
 
@@ -99,22 +101,31 @@ class TrackingPanel(QWidget):
         self.selector = QComboBox(self)
         self.selector.addItems(list(self._cameras))
         self.selector.currentTextChanged.connect(self._on_selector)
+        # The state (rich text, rarely new: its own width) and the rate (plain text, often new: a fixed size)
+        # apart: a rich text label lays its text out inside its paint and asks for one more repaint each time.
         self.state_label = QLabel("—", self)
-        theme.hold_size(self.state_label, "<b>● stale</b> 00000.0 Hz")
+        self.rate_label = QLabel("", self)
+        self.rate_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.rate_label.setStyleSheet(f"color: {theme.DIM_TEXT};")
+        theme.hold_size(self.rate_label, "00000.0 Hz", opaque=True)
         self.lens_label = QLabel("", self)
         self.lens_label.setFont(theme.monospace(11))
         self.lens_label.setToolTip(LENS_TIP)
+        self.lens_label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        # Moves with the lens: a fixed size, so never a new layout.
+        theme.hold_size(self.lens_label, "000.0 mm · 000.00 m · T00.0", opaque=True)
         self.timecode_source = QLabel("TC", self)
         self.timecode_source.setStyleSheet(f"color: {theme.DIM_TEXT};")
         self.timecode_label = QLabel("--:--:--:--", self)
         self.timecode_label.setFont(theme.monospace(12, bold=True))
         self.timecode_label.setStyleSheet(f"color: {theme.ACCENT};")
-        theme.hold_size(self.timecode_label, "00:00:00;00")
+        theme.hold_size(self.timecode_label, "00:00:00;00", opaque=True)
         head = QHBoxLayout()
         head.addWidget(QLabel("Camera", self))
         head.addWidget(self.selector)
         head.addSpacing(6)
         head.addWidget(self.state_label)
+        head.addWidget(self.rate_label)
         head.addStretch(1)
         head.addWidget(self.lens_label)
         head.addSpacing(18)
@@ -131,7 +142,7 @@ class TrackingPanel(QWidget):
             value = QLabel("—", self)
             value.setFont(theme.monospace(12, bold=True))
             value.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-            theme.hold_size(value, "+0000.000")  # new figures every frame: never a new layout
+            theme.hold_size(value, "+0000.000", opaque=True)  # new figures every frame: never a new layout
             grid.addWidget(caption, 0, i)
             grid.addWidget(value, 1, i)
             self.values[name] = value
@@ -189,10 +200,8 @@ class TrackingPanel(QWidget):
         self.no_camera.setVisible(not self._cameras)
 
         self.updates = 0
-        self._interval_timer = QTimer(self)
-        self._interval_timer.setInterval(INTERVALS_REFRESH_MS)
-        self._interval_timer.timeout.connect(self.refresh_intervals)
-        self._interval_timer.start()
+        self._intervals_at = -math.inf
+        self._rate_at = -math.inf
         if self._cameras:
             self.select_camera(self._cameras[0])
 
@@ -223,18 +232,31 @@ class TrackingPanel(QWidget):
         status = view.camera(self.camera)
         if status is not None:
             rows = view.history.get(status.name)
-            if rows is not None:
+            if rows is not None and not len(rows):
                 for plot in self.plots:
-                    plot.update(rows, now_s)
+                    plot.update(rows, now_s)  # no samples yet: empty curves
+            elif rows is not None:
+                # The samples of every channel of the three plots thinned in one go (they share their width).
+                times, values = peaks(rows, [col for plot in self.plots for col in plot.columns],
+                                      self.position_plot.bins())
+                first = 0
+                for plot in self.plots:
+                    plot.show(times - now_s, values[first:first + len(plot.columns)])
+                    first += len(plot.columns)
             self._show_state(status)
             self._show_values(status.latest)
             self._show_lens_status(status)
             self.health.show_sources(list(view.sources_of(self.camera)))
             self.delay_control.update_status(status)
         self.map.update_cameras(view.cameras, rows)
+        now = time.monotonic()
+        if now - self._intervals_at >= INTERVALS_REFRESH_MS / 1000:
+            self._intervals_at = now
+            self.refresh_intervals()
 
     def refresh_intervals(self) -> None:
-        """Redraw the inter-arrival plot from the selected camera's sources (10 Hz timer)."""
+        """Redraw the inter-arrival plot from the selected camera's sources (every
+        :data:`INTERVALS_REFRESH_MS` with a view)."""
         if self.camera is None or not seen(self.intervals):
             return
         view = self.view
@@ -243,10 +265,13 @@ class TrackingPanel(QWidget):
 
     def _show_state(self, status: CameraStatus) -> None:
         colour = theme.state_colour(status.state)
-        text = (f"<b style='color:{colour}'>● {status.state}</b> "
-                f"<span style='color:{theme.DIM_TEXT}'>{status.rate_hz:.1f} Hz</span>")
+        text = f"<b style='color:{colour}'>● {status.state}</b>"
         if self.state_label.text() != text:
             self.state_label.setText(text)
+        now = time.monotonic()
+        if now - self._rate_at >= theme.FIGURES_PERIOD_S or not self.rate_label.text():
+            self._rate_at = now
+            self.rate_label.setText(f"{status.rate_hz:.1f} Hz")
 
     def _show_lens_status(self, status: CameraStatus) -> None:
         """The lens values the tracker or lens file gives, or "lens unsolved" when neither gives any."""
