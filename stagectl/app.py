@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, TextIO
 from stagectl.cli import build_parser, normalise_argv
 from stagectl.config.load import StageConfig, default_stage, load_stage
 from stagectl.core.errors import StageError
+from stagectl.core.lineout import LineOut
 from stagectl.core.logutil import setup_logging
 from stagectl.core.platform import exit_process, missing_display, silence_stdout
 
@@ -104,12 +105,22 @@ def load_config(path: str | None) -> StageConfig:
     return default_stage() if path is None else load_stage(path)
 
 
+#: At the end of a headless run, how long the status lines still queued get to be written.
+STATUS_FLUSH_S = 0.2
+
+
 def run_headless(runner: StageRunner, duration_s: float | None, status_json: bool,
                  out: TextIO = sys.stdout, stop: threading.Event | None = None) -> int:
-    """Run until ``stop`` is set (Ctrl+C / SIGTERM) or ``duration_s`` ends; print status each second."""
+    """Run until ``stop`` is set (Ctrl+C / SIGTERM) or ``duration_s`` ends; print status each second.
+
+    The status lines are written by a thread of their own (:class:`~stagectl.core.lineout.LineOut`): a
+    reader that does not read never holds up the stage or its stop. A reader that went away (``| head
+    -1``) ends the run quietly with status 1."""
     stop = stop or threading.Event()
+    lines = LineOut(out) if status_json else None
     deadline = None if duration_s is None else time.monotonic() + duration_s
     next_tick = time.monotonic() + 1.0
+    code = 0
     while not stop.is_set():
         now = time.monotonic()
         if deadline is not None and now >= deadline:
@@ -120,10 +131,17 @@ def run_headless(runner: StageRunner, duration_s: float | None, status_json: boo
         runner.stage.events.drain()  # already logged; keep the queue short
         if time.monotonic() >= next_tick:
             next_tick += 1.0
-            if status_json:
-                out.write(json.dumps(runner.stage.status()) + "\n")
-                out.flush()
-    return 0
+            if lines is not None:
+                if lines.broken:
+                    code = 1
+                    break
+                lines.put(json.dumps(runner.stage.status()))
+    if lines is not None:
+        lines.close(STATUS_FLUSH_S)
+        if lines.broken:
+            silence_stdout(out)
+            code = 1
+    return code
 
 
 def _install_stop_signals(stop: Callable[[], None]) -> None:

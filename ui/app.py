@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, QStandardPaths, QTimer
 from PySide6.QtWidgets import QApplication
 
+from stagectl.core.lineout import LineOut
 from stagectl.core.platform import silence_stdout
 from ui import theme
 from ui.main_window import MainWindow
@@ -73,18 +74,21 @@ def run_window(runner: StageRunner, *, duration_s: float | None = None, status_j
 
     if duration_s is not None:
         QTimer.singleShot(int(duration_s * 1000), window.close)
+    lines: LineOut | None = None
     if status_json:
         ticker = QTimer(window)
+        lines = LineOut(sys.stdout)  # written off the GUI thread: a reader not reading never freezes it
 
         def print_status() -> None:
             # A reader that went away (``| head -1``) ends the run quietly, as on the command line.
-            try:
-                print(runner.views.latest.status_json, flush=True)
-            except BrokenPipeError:
+            assert lines is not None
+            if lines.broken:
                 silence_stdout()
                 ticker.stop()
                 result["code"] = 1
                 window.close()
+                return
+            lines.put(runner.views.latest.status_json)
 
         ticker.timeout.connect(print_status)
         ticker.start(1000)
@@ -99,4 +103,7 @@ def run_window(runner: StageRunner, *, duration_s: float | None = None, status_j
 
         QTimer.singleShot(int(screenshot_after_s * 1000), grab)
     app.exec()
+    if lines is not None and not lines.close(0.2) and lines.broken:
+        silence_stdout()
+        result["code"] = 1
     return result["code"]

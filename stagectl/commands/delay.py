@@ -124,7 +124,8 @@ def delay_measure(config: StageConfig, camera: str, source: str, seconds: float,
     if as_json:
         first, last = result.capture_s  # on the monotonic clock, as tracking arrivals and takes' arrival_ns
         json.dump({"camera": camera, "source": source, **result.as_json(), "applied": apply,
-                   "stage_file_line": stage_file_line(camera, result.offset_ms),
+                   # From the offset as the JSON gives it (0.01 ms), so the two never round apart.
+                   "stage_file_line": stage_file_line(camera, round(result.offset_ms, 2)),
                    "capture_monotonic_ns": [round(first * 1e9), round(last * 1e9)]}, out, indent=1)
         out.write("\n")
     else:

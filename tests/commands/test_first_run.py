@@ -130,6 +130,52 @@ def test_status_json_into_a_pipe_closed_after_one_line_exits_quietly(cmd: list[s
     assert code == 1
 
 
+_F_SETPIPE_SZ = 1031  # Linux fcntl: a pipe this small fills with the first status line
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="shrinks the pipe with Linux's F_SETPIPE_SZ")
+@pytest.mark.parametrize("cmd", [
+    ["-m", "stagectl", "--log-level", "ERROR", "run", "--headless", "--status-json"],
+    ["main.py", "--log-level", "ERROR", "--status-json"],
+])
+def test_status_json_into_a_pipe_nobody_reads_still_stops_on_ctrl_c(cmd: list[str], tmp_path: Path) -> None:
+    import fcntl
+    import signal
+
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, _F_SETPIPE_SZ, 4096)
+    env = stagectl_env() | {"QT_QPA_PLATFORM": "offscreen", "STAGECTL_SETTINGS_DIR": str(tmp_path)}
+    try:
+        proc = subprocess.Popen([sys.executable, *cmd], stdout=write_end, stderr=subprocess.PIPE, text=True,
+                                env=env, cwd=REPO)
+    finally:
+        os.close(write_end)
+    try:
+        # Wait until the pipe is full: a status line is a few kB, so the stage is blocked on it (before
+        # the status lines had a thread of their own, it never read Ctrl+C again).
+        deadline = time.monotonic() + 60.0
+        while time.monotonic() < deadline and _pipe_bytes(read_end) < 4096 and proc.poll() is None:
+            time.sleep(0.2)
+        assert _pipe_bytes(read_end) >= 4096 or proc.poll() is None
+        time.sleep(2.5)  # two more status lines due, with nowhere to go
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=30.0) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        os.close(read_end)
+
+
+def _pipe_bytes(fd: int) -> int:
+    """Bytes waiting in the pipe whose read end is ``fd`` (Linux FIONREAD)."""
+    import fcntl
+    import struct
+    import termios
+
+    return int(struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0])
+
+
 class _ClosedPipe(io.StringIO):
     """A stdout whose reader went away."""
 
