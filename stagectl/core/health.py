@@ -317,6 +317,10 @@ class StreamHealth:
         """The kept inter-arrival intervals in milliseconds, oldest first (any thread: a copy)."""
         return [i / NS_PER_MS for i in tuple(self._intervals)]
 
+    def recent_intervals_ns(self) -> tuple[int, ...]:
+        """The kept inter-arrival intervals in nanoseconds, oldest first (any thread: a copy)."""
+        return tuple(self._intervals)
+
     def age_s(self, now_ns: int) -> float | None:
         """Seconds since the last accepted sample, or None."""
         if self.last_arrival_ns is None:

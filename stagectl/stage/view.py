@@ -139,8 +139,9 @@ class StageView:
     outputs: tuple[OutputStatus, ...] = ()
     history: Mapping[str, History] = field(default_factory=dict)
     """Camera -> its samples of the last :data:`HISTORY_S` (rows in :data:`HISTORY_COLUMNS`), read-only."""
-    intervals: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
-    """Source -> its recent inter-arrival times in ms, oldest first."""
+    intervals: Mapping[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    """Source of a camera in :attr:`history` -> its recent inter-arrival times in ms, oldest first
+    (read-only)."""
     lenses: Mapping[str, Any] = field(default_factory=dict)
     """Solved camera -> the ``lens.solve.LensSolver`` in use (read-only by contract)."""
     lighting: LightingView = field(default_factory=LightingView)
@@ -261,6 +262,18 @@ def _history(stage: Stage, cameras: Iterable[str], now_s: float, seconds: float)
     return out
 
 
+def _intervals(stage: Stage, cameras: Iterable[str]) -> dict[str, npt.NDArray[np.float64]]:
+    """The inter-arrival times (ms) of the sources of ``cameras``: what the window plots, no more."""
+    wanted = set(cameras)
+    out: dict[str, npt.NDArray[np.float64]] = {}
+    for source in stage.sources:
+        if source.camera.name in wanted:
+            ms = np.array(source.health.recent_intervals_ns(), dtype=np.float64) / 1e6
+            ms.flags.writeable = False
+            out[source.name] = ms
+    return out
+
+
 def build_view(stage: Stage, *, sequence: int = 0, history_cameras: Iterable[str] | None = None,
                history_s: float = HISTORY_S, lighting: LightingView | None = None,
                events: tuple[tuple[StageEvent, ...], int] = ((), 0), status_json: str = "{}") -> StageView:
@@ -276,7 +289,7 @@ def build_view(stage: Stage, *, sequence: int = 0, history_cameras: Iterable[str
         sequence=sequence, name=snap.name, timecode=snap.timecode, frame_rate=snap.frame_rate,
         fps=float(stage.config.frame_rate.rate), monotonic_ns=snap.monotonic_ns, cameras=snap.cameras,
         sources=snap.sources, outputs=snap.outputs, history=_history(stage, names, now_s, history_s),
-        intervals={s.name: tuple(s.health.recent_intervals_ms()) for s in stage.sources},
+        intervals=_intervals(stage, names),
         lenses=dict(stage.lens_solvers), lighting=lighting if lighting is not None else _lighting_view(stage),
         frustum=frustum_view(stage.frustum_senders, stage.outputs.clients),
         takes=TakesView(recorder.status(), tuple(recorder.cameras), recorder.folder),

@@ -59,7 +59,9 @@ def test_views_are_read_without_waiting_and_cannot_be_changed(qtbot: QtBot, demo
     qtbot.waitUntil(lambda: demo_runner.stage.cameras["A"].delivered > before + 5, timeout=TIMEOUT_MS)
     assert view.history["A"] is rows and len(rows) == len(view.history["A"])  # a copy: it never moves
     assert [c.name for c in view.cameras] == ["A", "B"] and view.camera("B") is view.cameras[1]
-    assert set(view.intervals) == {s.name for s in view.sources}
+    # Inter-arrival times of the sources of the cameras whose history the view carries (what is plotted).
+    assert set(view.intervals) == {s.name for s in view.sources if s.camera in view.history}
+    assert set(view.intervals) and all(not a.flags.writeable for a in view.intervals.values())
 
 
 def test_a_command_returns_at_once_with_the_loop_stalled_and_calls_back_on_the_gui_thread(
