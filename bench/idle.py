@@ -10,13 +10,15 @@ Medians of ``--runs`` (default 3). Linux only (/proc).
 The demo stage is measured whole; with ``--parts``, cut-down copies of it too (each without some of
 its tables), to say which part's periodic work costs what:
 
-* ``cameras only``: the two simulated trackers and their sources (what the demo must do: 2 x 50
+* ``cameras only``: the two simulated trackers and their sources (what the demo must do: 2 x 24
   samples a second encoded, sent over loopback, received, decoded, solved), the take recorder, looks;
 * ``+ devices``: the emulated Tessera and HELIOS (polled by their devices) and sACN;
 * ``+ devices, outputs``: and the Remote Control emulator (the whole demo adds OSC control-in, mDNS
   and the web remote to it);
 * ``demo stage, views published``: the whole demo as the window's runner runs it, a ``StageView``
-  built 30 times a second (a headless run builds none: nothing reads them).
+  built 30 times a second (a headless run builds none: nothing reads them);
+* ``demo stage, trackers at 50 Hz``: the whole demo with its two trackers sending 50 samples a
+  second instead of one a frame (23.976).
 
     python bench/idle.py [--runs 3] [--seconds 12] [--parts] [--json]
 """
@@ -167,6 +169,9 @@ def main() -> int:
         stages: list[tuple[str, Path | None]] = [("demo stage", None)]
         if args.parts:
             stages.append(("demo stage, views published", Path("-")))
+            stage_file = Path(tmp) / "trackers-50.toml"
+            stage_file.write_text(demo_toml().replace("rate_hz = 23.976", "rate_hz = 50.0"), encoding="utf-8")
+            stages.append(("demo stage, trackers at 50 Hz", stage_file))
             for label, tables in PARTS:
                 stage_file = Path(tmp) / f"{len(stages)}.toml"
                 stage_file.write_text(demo_toml(tables), encoding="utf-8")

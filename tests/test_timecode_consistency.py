@@ -31,6 +31,7 @@ from tests.chan_reader import read_chan
 from tests.support.polling import wait_until
 from tests.support.recording import read_take, record, running
 from tests.support.stagefile import StageFile
+from tests.takes.conform.recorded import wall_time_of_day
 from tracking.freed.codec import FreeDPosition, encode_d1
 
 
@@ -44,8 +45,10 @@ def _record(tmp_path: Path, rate: FrameRate, drop: bool, labels: list[TimecodeLa
             .text)
     with running(text, tmp_path) as runner, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
         stage = runner.stage
-        if clock_wall_s is not None:
-            stage.clock.jam(wall_time_s=clock_wall_s)
+        # The stage clock (camera F's timecode) on the tracker's time of day unless a test sets it, as
+        # house sync keeps a stage: whatever the time of day the test runs at.
+        wall = clock_wall_s if clock_wall_s is not None else wall_time_of_day(str(labels[0]))
+        stage.clock.jam(wall_time_s=wall)
 
         def send() -> None:
             for n, label in enumerate(labels):

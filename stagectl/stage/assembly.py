@@ -344,9 +344,10 @@ class Stage:
         """Copy the stage's state for display (any thread, never blocks)."""
         now = time.monotonic_ns()
         frame_s = 1.0 / float(self.config.frame_rate.rate)
-        cameras = tuple(camera_status(cam, frame_s, self.film_back(name), now)
+        rates = {id(s.health): s.health.rate_at(now) for s in self.sources}  # once each: cameras sum them
+        cameras = tuple(camera_status(cam, frame_s, self.film_back(name), now, rates)
                         for name, cam in self.cameras.items())
-        sources = tuple(source_status(s, now) for s in self.sources)
+        sources = tuple(source_status(s, now, rates.get(id(s.health))) for s in self.sources)
         return StageSnapshot(self.config.name, str(self.clock.timecode_at(now)), str(self.config.frame_rate),
                              cameras, sources, now, self.outputs.status())
 

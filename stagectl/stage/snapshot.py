@@ -5,6 +5,7 @@ thread (``Stage.snapshot``) and read by any other. ``--status-json`` renders the
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -100,12 +101,16 @@ class StageSnapshot:
         return sum(s.rejected for s in self.sources)
 
 
-def camera_status(cam: CameraPipeline, frame_s: float, film_back: FilmBack | None, now: int) -> CameraStatus:
-    """A camera's pipeline, copied for display (any thread)."""
+def camera_status(cam: CameraPipeline, frame_s: float, film_back: FilmBack | None, now: int,
+                  rates: Mapping[int, float] | None = None) -> CameraStatus:
+    """A camera's pipeline, copied for display (any thread). ``rates``: its sources' rates at ``now``
+    already worked out, by ``id`` of their health (the others are worked out here)."""
+    rate = cam.rate_at(now) if rates is None else sum(
+        rates[id(h)] if id(h) in rates else h.rate_at(now) for h in cam.sources)
     feeding = next((h for h in cam.sources if h.state is StreamState.UP), cam.sources[0] if cam.sources
                    else None)
     return CameraStatus(
-        cam.name, cam.state.value, cam.rate_at(now), cam.delivered, cam.rejected, cam.delay_ms,
+        cam.name, cam.state.value, rate, cam.delivered, cam.rejected, cam.delay_ms,
         cam.latest,
         delay_frames=cam.delay_ms / 1000.0 / frame_s, smoothing=cam.smoothing,
         smoothing_latency_ms=cam.smoothing_latency_ms,
@@ -115,12 +120,14 @@ def camera_status(cam: CameraPipeline, frame_s: float, film_back: FilmBack | Non
         lens_status=cam.lens_status, film_back=film_back)
 
 
-def source_status(s: TrackingSource, now: int) -> SourceStatus:
-    """A tracking source's health, copied for display (any thread)."""
+def source_status(s: TrackingSource, now: int, rate_hz: float | None = None) -> SourceStatus:
+    """A tracking source's health, copied for display (any thread); ``rate_hz`` its rate at ``now`` when
+    already worked out."""
     return SourceStatus(
         name=s.name, camera=s.camera.name, protocol=s.protocol,
         listen=str(s.bound or s.configured_address), state=s.health.state.value,
-        rate_hz=s.health.rate_at(now), received=s.health.received, accepted=s.health.accepted,
+        rate_hz=s.health.rate_at(now) if rate_hz is None else rate_hz,
+        received=s.health.received, accepted=s.health.accepted,
         rejected=s.health.rejected, rejected_by_reason=dict(s.health.rejected_by_reason),
         age_s=s.health.age_s(now), error=s.health.failed, detail=s.health.detail,
         interval_ms_p50=s.health.interval_ms_p50, jitter_ms_p50=s.health.jitter_ms_p50,

@@ -9,6 +9,8 @@ exactly the pose of its own exposure time.
 
 from __future__ import annotations
 
+import datetime
+import re
 import socket
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -107,10 +109,20 @@ def sender(runner: StageRunner, sent: Sequence[Sent], before: Callable[[], None]
     return send
 
 
+def wall_time_of_day(label: str) -> float:
+    """A wall-clock time (local, a fixed day) whose time of day is ``label``'s hours, minutes and seconds:
+    a stage clock jammed to it reads the label, whatever the time of day the test runs at."""
+    hours, minutes, seconds, _frames = (int(part) for part in re.split("[:;]", label))
+    return datetime.datetime(2026, 1, 15).timestamp() + hours * 3600 + minutes * 60 + seconds
+
+
 def record_takes(folder: Path, takes: Sequence[Sequence[Sent]], frame_rate: str = "25",
                  before: Callable[[StageRunner], None] | None = None) -> Path:
     """Record one take per list of samples on a real stage in ``folder``; the take store's folder."""
+    first = next((sent[0] for sent in takes if sent), None)
     with running(stage_text(frame_rate), folder) as runner:
+        if first is not None:  # the stage clock on the tracker's time of day, as house sync keeps a stage
+            runner.stage.clock.jam(wall_time_s=wall_time_of_day(str(first.label)))
         numbered = 0
         for n, sent in enumerate(takes, start=1):
             hook = (lambda: before(runner)) if before is not None else None
