@@ -8,7 +8,6 @@ real decoder. Only the sender lives inside stagectl. ``simulate = "freed"`` send
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Callable, Coroutine
 from typing import Any, Literal
 
@@ -16,6 +15,7 @@ from stagectl.core.camera import CameraInput
 from stagectl.core.clock import StageClock
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.links import Endpoint
+from stagectl.core.runtime import async_cancel
 from tracking.freed.presets import DEFAULT_PRESET, FreeDPreset
 from tracking.freed.udp import FreeDUdpSource
 from tracking.opentrackio_sim import OpenTrackIOSimulator
@@ -40,11 +40,8 @@ class _SenderTask:
             self.events.post(Level.ERROR, self.name, "error", f"simulator stopped: {task.exception()}")
 
     async def async_stop(self) -> None:
-        if self.task is not None:
-            self.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self.task
-            self.task = None
+        task, self.task = self.task, None
+        await async_cancel(task)
 
 
 class SimulatedFreeDSource(FreeDUdpSource):

@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Mapping
@@ -43,6 +42,7 @@ from stagectl.core.features import (
     Value,
 )
 from stagectl.core.logutil import RateLimiter, with_suppressed
+from stagectl.core.runtime import async_cancel
 
 log = logging.getLogger("stagectl.led_wall")
 
@@ -118,11 +118,7 @@ class Device(abc.ABC):
     async def async_stop(self) -> None:
         """Stop writing and polling, close the transport. Unsent values are discarded."""
         tasks, self._tasks = self._tasks, []
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await async_cancel(*tasks)
         await self._async_close()
         self._set_state(LinkState.DOWN, "stopped")
 

@@ -149,3 +149,15 @@ def _cancel_all(loop: asyncio.AbstractEventLoop) -> tuple[str, ...]:
 def _log_loop_exception(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
     exc = context.get("exception")
     log.error("unhandled error on the I/O loop: %s", context.get("message", ""), exc_info=exc)
+
+
+async def async_cancel(*tasks: asyncio.Future[Any] | None) -> None:
+    """Cancel ``tasks`` (None ones skipped), then wait for each to end (I/O loop).
+
+    Their cancellation is absorbed; any other exception a task ends with is raised, as awaiting it would."""
+    running = [task for task in tasks if task is not None]
+    for task in running:
+        task.cancel()
+    for task in running:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

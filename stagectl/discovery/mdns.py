@@ -40,6 +40,7 @@ from zeroconf.asyncio import AsyncServiceBrowser, AsyncServiceInfo, AsyncZerocon
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.logutil import swallowed
+from stagectl.core.runtime import async_cancel
 from stagectl.core.text import escape_untrusted
 from stagectl.discovery.goodbye import async_close_zeroconf, own_earlier_advert, send_goodbyes
 from stagectl.discovery.sockets import bound_addresses, host_only, loopback_zeroconf
@@ -198,11 +199,7 @@ class Discovery:
         if browser is not None:
             await browser.async_cancel()
         tasks, self._resolves = list(self._resolves.values()), {}
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await async_cancel(*tasks)
         withdrawn = 0 if azc is None else await async_close_zeroconf(azc)
         self._found.clear()
         return withdrawn

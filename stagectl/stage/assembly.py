@@ -13,7 +13,6 @@ registry and the recorder to the control-in. Nothing is wired in afterwards.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
@@ -31,6 +30,7 @@ from stagectl.core.events import EventQueue, Level
 from stagectl.core.health import StreamState
 from stagectl.core.opentrackio.merge import camera_static
 from stagectl.core.opentrackio.static import build_static
+from stagectl.core.runtime import async_cancel
 from stagectl.core.samples import FilmBack, choose_film_back
 from stagectl.discovery.stage import StageDiscovery
 from stagectl.stage.devices import DeviceRegistry
@@ -283,11 +283,8 @@ class Stage:
                 self.events.post(Level.ERROR, name, "error", f"error while stopping: {exc}")
             took[name] = (time.perf_counter() - started) * 1e3
 
-        if self._monitor is not None:
-            self._monitor.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._monitor
-            self._monitor = None
+        monitor, self._monitor = self._monitor, None
+        await async_cancel(monitor)
         control, web, facility = self.control, self.web, self.facility
         await asyncio.gather(
             part("discovery", self.discovery.async_stop),

@@ -15,7 +15,6 @@ tick; a headless stage nobody watches does not make 20 of them a second).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from stagectl.core.colour import Cdl
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.features import DeviceStatus
+from stagectl.core.runtime import async_cancel
 from stagectl.discovery.mdns import FoundDevice
 from stagectl.discovery.stage import StageDiscovery
 from stagectl.stage.devices import DeviceRegistry
@@ -115,11 +115,8 @@ class StageLighting:
 
     async def async_stop(self) -> None:
         """Stop publishing and stop every fade where it is."""
-        if self._status_task is not None:
-            self._status_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._status_task
-            self._status_task = None
+        task, self._status_task = self._status_task, None
+        await async_cancel(task)
         self.engine.runner.cancel_all()
 
     # --- looks (I/O loop) -------------------------------------------------------------------------

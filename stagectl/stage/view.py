@@ -15,7 +15,6 @@ the loop, and nowhere in ``ui/``.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import threading
@@ -36,6 +35,7 @@ from stagectl.core.events import StageEvent
 from stagectl.core.features import DeviceStatus
 from stagectl.core.logutil import RateLimiter, with_suppressed
 from stagectl.core.ringbuffer import COLUMNS
+from stagectl.core.runtime import async_cancel
 from stagectl.discovery.mdns import FoundDevice
 from stagectl.stage.assembly import Stage
 from stagectl.stage.facility import FacilityView
@@ -368,10 +368,7 @@ class StageViewPublisher:
     async def async_stop(self) -> None:
         """Stop publishing (I/O loop); :attr:`latest` stays the last view."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await async_cancel(task)
         self._stage.events.unsubscribe(self._events)
 
     async def _async_run(self) -> None:

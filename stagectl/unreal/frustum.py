@@ -14,7 +14,6 @@ changes; a value that timed out or could not be delivered is re-sent after ``ret
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import json
 import math
@@ -25,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from stagectl.core.errors import StageError
+from stagectl.core.runtime import async_cancel
 from stagectl.unreal.remote_control import RemoteControlClient, RemoteControlError, preset_property_request
 
 #: Preset label of each cue field (the operator exposes these in Unreal's Remote Control preset).
@@ -189,12 +189,7 @@ class FrustumSender:
 
     async def async_stop(self) -> None:
         """Stop the sender tasks (an in-flight request is cancelled)."""
-        tasks = [t.task for t in self._targets if t.task is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await async_cancel(*(t.task for t in self._targets))
         for target in self._targets:
             target.task = None
 

@@ -35,6 +35,7 @@ from websockets.exceptions import ConnectionClosed, WebSocketException
 from stagectl.core.errors import StageError
 from stagectl.core.events import EventQueue, Level
 from stagectl.core.logutil import RateLimiter, swallowed, with_suppressed
+from stagectl.core.runtime import async_cancel
 
 log = logging.getLogger("stagectl.unreal")
 
@@ -176,10 +177,7 @@ class RemoteControlClient:
     async def async_stop(self) -> None:
         """Close the link; pending requests fail with RemoteControlUnavailable."""
         task, self._supervisor = self._supervisor, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await async_cancel(task)
         await self._close_ws("client stopped")
         if self._http is not None:
             await self._http.aclose()

@@ -24,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from stagectl.core.logutil import RateLimiter, with_suppressed
+from stagectl.core.runtime import async_cancel
 from stagectl.takes.report.model import TakeLine
 from stagectl.web import pages
 
@@ -182,10 +183,7 @@ class LiveState:
     async def async_stop(self) -> None:
         """Stop the ticks and close every client (I/O loop)."""
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await async_cancel(task)
         if self._takes_task is not None:
             self._takes_task.cancel()
         for client in list(self.clients):
