@@ -313,10 +313,6 @@ class StreamHealth:
         self._figures, self._figures_at = figures, evaluated
         return figures
 
-    def recent_intervals_ms(self) -> list[float]:
-        """The kept inter-arrival intervals in milliseconds, oldest first (any thread: a copy)."""
-        return [i / NS_PER_MS for i in tuple(self._intervals)]
-
     def recent_intervals_ns(self) -> tuple[int, ...]:
         """The kept inter-arrival intervals in nanoseconds, oldest first (any thread: a copy)."""
         return tuple(self._intervals)

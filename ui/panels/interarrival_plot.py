@@ -8,8 +8,10 @@ tracker stays flat instead of filling the plot.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
+import numpy.typing as npt
 import pyqtgraph as pg
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QVBoxLayout, QWidget
@@ -78,13 +80,13 @@ class InterArrivalPlot(QWidget):
             self._title = title
             self.plot.setTitle(title, size="9pt")
 
-    def show_intervals(self, series: list[tuple[str, list[float]]]) -> None:
+    def show_intervals(self, series: Sequence[tuple[str, Sequence[float] | npt.NDArray[np.float64]]]) -> None:
         """Draw each (source name, intervals in ms, oldest first); drops curves no longer listed."""
         names = {name for name, _ in series}
         for name in [n for n in self.curves if n not in names]:
             curve = self.curves.pop(name)
             self.plot.removeItem(curve)
-        reference: list[float] = []
+        reference: Sequence[float] | npt.NDArray[np.float64] = ()
         for index, (name, intervals) in enumerate(series):
             if name not in self.curves:
                 colour = theme.camera_colour(index + 1)  # index 0 is the camera's own map colour
@@ -93,13 +95,13 @@ class InterArrivalPlot(QWidget):
             curve = self.curves[name]
             y = np.asarray(intervals, dtype=np.float64)
             curve.setData(np.arange(-len(y) + 1, 1, dtype=np.float64), y)
-            if not reference and len(intervals) >= 2:
+            if len(reference) == 0 and len(intervals) >= 2:
                 reference = intervals
         self._sources = [(name, self.curves[name].pen().color().name()) for name, _ in series]
         self._show_reference(reference)
         self.updates += 1
 
-    def _show_reference(self, intervals: list[float]) -> None:
+    def _show_reference(self, intervals: Sequence[float] | npt.NDArray[np.float64]) -> None:
         if len(intervals) < 2:
             self.p50_ms = self.p99_ms = math.nan
             self.p50_line.setVisible(False)

@@ -260,7 +260,7 @@ class TrackingPanel(QWidget):
         if self.camera is None or not seen(self.intervals):
             return
         view = self.view
-        self.intervals.show_intervals([(source.name, list(view.intervals.get(source.name, ())))
+        self.intervals.show_intervals([(source.name, view.intervals.get(source.name, ()))
                                        for source in view.sources_of(self.camera)])
 
     def _show_state(self, status: CameraStatus) -> None:
