@@ -22,7 +22,7 @@ from tests.chan_reader import read_chan
 from tests.support.polling import wait_until
 from tests.support.recording import read_take, record, running
 from tests.support.stagefile import StageFile
-from tests.takes.conform.recorded import datagram, samples
+from tests.takes.conform.recorded import datagram, samples, wall_time_of_day
 from tracking.freed.codec import FreeDPosition, encode_d1
 
 HZ = 100
@@ -110,6 +110,9 @@ def test_tracker_timecode_without_sub_frames_is_placed_by_arrival(tmp_path: Path
     with running(text, tmp_path) as runner:
         bound = runner.stage.sources[0].bound
         assert bound is not None
+        # The stage clock on the tracker's time of day, as house sync keeps a stage: the labels are then
+        # placed on the stage clock's day whatever the time of day the test runs at.
+        runner.stage.clock.jam(wall_time_s=wall_time_of_day(str(origin)))
 
         def during() -> None:
             with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
