@@ -72,17 +72,27 @@ class SampleRing:
 
     def recent(self, seconds: float | None = None, now_s: float | None = None) -> npt.NDArray[np.float64]:
         """A copy of the stored rows, oldest first; only the last ``seconds`` when given
-        (relative to ``now_s``, default the newest row)."""
+        (relative to ``now_s``, default the newest row).
+
+        Rows are stored in arrival order, so the first row kept is found by bisection and only the rows
+        returned are copied (a 10 s window of a 500 Hz camera is a third of the ring).
+        """
         with self._lock:
             self._flush()
-            if self._count < self._capacity:
-                rows = self._data[: self._count].copy()
+            data, count, start = self._data, self._count, self._next
+            if count < self._capacity:
+                older, newer = data[:0], data[:count]
             else:
-                rows = np.concatenate((self._data[self._next:], self._data[: self._next]))
-        if seconds is not None and len(rows):
-            end = rows[-1, 0] if now_s is None else now_s
-            rows = rows[rows[:, 0] >= end - seconds]
-        return rows
+                older, newer = data[start:], data[:start]
+            if seconds is not None and count:
+                end = (newer[-1, 0] if len(newer) else older[-1, 0]) if now_s is None else now_s
+                first = end - seconds
+                if not len(newer) or newer[0, 0] >= first:  # the window reaches into the older part
+                    older = older[int(np.searchsorted(older[:, 0], first)):]
+                else:
+                    older = data[:0]
+                    newer = newer[int(np.searchsorted(newer[:, 0], first)):]
+            return np.concatenate((older, newer)) if len(older) else newer.copy()
 
     def __len__(self) -> int:
         return self._count

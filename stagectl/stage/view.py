@@ -48,9 +48,9 @@ from stagectl.unreal.remote_control import RemoteControlClient
 # The value types a view is made of are named here too, so a reader needs no import from the modules
 # of the live objects they come from (the cue engine, the frustum senders, the recorder).
 __all__ = [
-    "HISTORY_COLUMNS", "HISTORY_S", "RATE_HZ", "CameraStatus", "EngineStatus", "FrustumCues", "FrustumTarget",
-    "FrustumView", "LightingView", "RecorderStatus", "SourceStatus", "StageView", "StageViewPublisher",
-    "TakesView", "TargetAck", "ViewSource", "build_view", "frustum_view",
+    "HISTORY_COLUMNS", "HISTORY_S", "INTERVALS_PERIOD_S", "RATE_HZ", "CameraStatus", "EngineStatus",
+    "FrustumCues", "FrustumTarget", "FrustumView", "LightingView", "RecorderStatus", "SourceStatus",
+    "StageView", "StageViewPublisher", "TakesView", "TargetAck", "ViewSource", "build_view", "frustum_view",
 ]
 
 #: Views published per second.
@@ -63,6 +63,8 @@ HISTORY_COLUMNS = COLUMNS
 MAX_EVENTS = 500
 #: How often :attr:`StageView.status_json` is made again (it is read once a second).
 STATUS_PERIOD_S = 0.5
+#: A view's inter-arrival times are at most this old (s): the window redraws them ten times a second.
+INTERVALS_PERIOD_S = 0.1
 
 History = npt.NDArray[np.float64]
 
@@ -276,10 +278,12 @@ def _intervals(stage: Stage, cameras: Iterable[str]) -> dict[str, npt.NDArray[np
 
 def build_view(stage: Stage, *, sequence: int = 0, history_cameras: Iterable[str] | None = None,
                history_s: float = HISTORY_S, lighting: LightingView | None = None,
-               events: tuple[tuple[StageEvent, ...], int] = ((), 0), status_json: str = "{}") -> StageView:
+               events: tuple[tuple[StageEvent, ...], int] = ((), 0), status_json: str = "{}",
+               intervals: Mapping[str, npt.NDArray[np.float64]] | None = None) -> StageView:
     """A :class:`StageView` of ``stage`` now (on the I/O loop, or before the stage starts).
 
     ``history_cameras``: the cameras whose recent samples to copy (None: every camera).
+    ``intervals``: their sources' inter-arrival times when already made (else made here).
     """
     snap = stage.snapshot()
     now_s = snap.monotonic_ns / 1e9
@@ -289,7 +293,7 @@ def build_view(stage: Stage, *, sequence: int = 0, history_cameras: Iterable[str
         sequence=sequence, name=snap.name, timecode=snap.timecode, frame_rate=snap.frame_rate,
         fps=float(stage.config.frame_rate.rate), monotonic_ns=snap.monotonic_ns, cameras=snap.cameras,
         sources=snap.sources, outputs=snap.outputs, history=_history(stage, names, now_s, history_s),
-        intervals=_intervals(stage, names),
+        intervals=_intervals(stage, names) if intervals is None else intervals,
         lenses=dict(stage.lens_solvers), lighting=lighting if lighting is not None else _lighting_view(stage),
         frustum=frustum_view(stage.frustum_senders, stage.outputs.clients),
         takes=TakesView(recorder.status(), tuple(recorder.cameras), recorder.folder),
@@ -324,6 +328,8 @@ class StageViewPublisher:
         self._lighting = LightingView()
         self._status_json = "{}"
         self._status_at = -STATUS_PERIOD_S
+        self._intervals: tuple[float, frozenset[str] | None, Mapping[str, npt.NDArray[np.float64]]] = (
+            -INTERVALS_PERIOD_S, None, {})
         self._task: asyncio.Task[None] | None = None
         self._limiter = RateLimiter()
         self.published = 0
@@ -337,9 +343,14 @@ class StageViewPublisher:
         now = time.monotonic()
         if now - self._status_at >= STATUS_PERIOD_S:
             self._status_at, self._status_json = now, json.dumps(stage.status())
-        return build_view(stage, sequence=self.published, history_cameras=self.history_cameras,
+        made_at, made_for, intervals = self._intervals
+        cameras = self.history_cameras
+        if now - made_at >= INTERVALS_PERIOD_S or made_for != cameras:
+            intervals = _intervals(stage, stage.cameras if cameras is None else cameras)
+            self._intervals = (now, cameras, intervals)
+        return build_view(stage, sequence=self.published, history_cameras=cameras,
                           history_s=self._history_s, lighting=self._lighting, events=self._events.copy(),
-                          status_json=self._status_json)
+                          status_json=self._status_json, intervals=intervals)
 
     def publish(self) -> StageView:
         """Build a view now and make it :attr:`latest` (I/O loop); returns it."""

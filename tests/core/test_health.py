@@ -227,6 +227,22 @@ def test_ring_recent_seconds_cuts_by_time() -> None:
     assert len(ring.recent(1.0, now_s=100.0)) == 0
 
 
+def test_ring_recent_seconds_after_wrap_matches_a_cut_by_time() -> None:
+    """Every cut, before and after the ring wrapped, either side of its seam: the rows with t >= end - s."""
+    for appended in (5, 8, 11, 16, 19):
+        ring = SampleRing(capacity=8)
+        for i in range(appended):
+            ring.append(_sample(i, 10.0 + i * 0.05))
+        everything = ring.recent()
+        for seconds in (0.0, 0.04, 0.05, 0.12, 0.2, 0.33, 0.35, 1.0):
+            for now_s in (None, 10.3, 10.0 + (appended - 1) * 0.05, 99.0):
+                end = everything[-1, 0] if now_s is None else now_s
+                want = everything[everything[:, 0] >= end - seconds]
+                got = ring.recent(seconds, now_s=now_s)
+                assert np.array_equal(got, want), (appended, seconds, now_s)
+                assert got.flags.owndata or got.base is not ring._data  # a copy, never the ring itself
+
+
 def test_ring_nan_for_missing_zoom_and_focus() -> None:
     ring = SampleRing(capacity=4)
     ring.append(_sample(0, 1.0, zoom=None, focus=7))

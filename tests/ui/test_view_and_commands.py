@@ -4,18 +4,20 @@ GUI thread."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import threading
 import time
 from concurrent.futures import Future
 from typing import Any
 
+import numpy as np
 import pytest
 from pytestqt.qtbot import QtBot
 
 from stagectl.core.events import Level, StageEvent
 from stagectl.stage.runner import StageRunner
-from stagectl.stage.view import StageView
+from stagectl.stage.view import INTERVALS_PERIOD_S, StageView, StageViewPublisher
 from tests.support.polling import TIMEOUT_MS
 from tests.ui.feed import MakeFeed
 
@@ -109,3 +111,27 @@ def test_a_reader_that_skipped_views_gets_every_event_still_kept_and_the_count_o
     assert view.events_since(10) == ([], 0)
     events, missed = view.events_since(2)  # events 3..5 left the view before this reader came back
     assert [e.message for e in events] == [f"event {n}" for n in range(6, 11)] and missed == 3
+
+
+def test_inter_arrival_times_are_made_ten_times_a_second_and_at_once_for_another_camera(
+        demo_runner: StageRunner) -> None:
+    views = demo_runner.views
+    loop = demo_runner.runtime.loop
+
+    def publish() -> StageView:
+        return asyncio.run_coroutine_threadsafe(_publish(views), loop).result(timeout=TIMEOUT_MS / 1000)
+
+    views.history_cameras = frozenset({"A"})
+    first = publish()
+    assert set(first.intervals) == {s.name for s in first.sources if s.camera == "A"}
+    views.history_cameras = frozenset({"B"})  # another camera plotted: its sources' times at once
+    other = publish()
+    assert set(other.intervals) == {s.name for s in other.sources if s.camera == "B"}
+    time.sleep(INTERVALS_PERIOD_S * 1.5)
+    later = publish()  # older than the period: made again, with what arrived since
+    assert later.intervals is not other.intervals
+    assert all(not np.array_equal(later.intervals[name], other.intervals[name]) for name in later.intervals)
+
+
+async def _publish(views: StageViewPublisher) -> StageView:
+    return views.publish()

@@ -8,21 +8,42 @@ tracker stays flat instead of filling the plot.
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QVBoxLayout, QWidget
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QPainterPath
+from PySide6.QtWidgets import QGraphicsPathItem, QVBoxLayout, QWidget
 
 from stagectl.core.health import JITTER_INTERVALS, percentile
 from ui import theme
-from ui.plots import LiveCurve, follow_range, steady
+from ui.plots import LiveCurve, follow_range, steady, steady_axes
 
 #: The y range spans at least this much either side of the median (ms), or this share of it.
 MIN_HALF_SPAN_MS = 3.0
 MIN_HALF_SPAN_SHARE = 0.15
+
+
+class ReferenceLine(QGraphicsPathItem):
+    """A horizontal line across the plot's samples at a value, drawn and measured by Qt alone
+    (pyqtgraph's InfiniteLine runs Python for its bounds and its paint at every repaint)."""
+
+    def __init__(self, colour: str, style: Qt.PenStyle) -> None:
+        line = QPainterPath(QPointF(-float(JITTER_INTERVALS), 0.0))
+        line.lineTo(0.0, 0.0)
+        super().__init__(line)
+        self.setPen(theme.curve_pen(colour, style=style))
+
+    def setValue(self, value: float) -> None:
+        """Move the line to ``value`` (ms)."""
+        self.setPos(0.0, value)
+
+    def value(self) -> float:
+        """The value the line is at (ms)."""
+        return float(self.pos().y())
 
 
 class InterArrivalPlot(QWidget):
@@ -32,15 +53,17 @@ class InterArrivalPlot(QWidget):
     is one source). Call :meth:`show_intervals` at ~10 Hz.
 
     Attributes:
-        p50_ms / p99_ms: the figures the lines show (NaN before there are two intervals).
+        p50_ms / p99_ms: the figures the lines show (NaN before there are two intervals); the title shows
+            them :data:`ui.theme.FIGURES_PERIOD_S` apart (a new source's at once).
         updates: how many times data was drawn (tests watch it advance).
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.widget = pg.PlotWidget(self)
+        self.widget = pg.PlotWidget(self, axisItems=steady_axes())
         self.plot = self.widget.getPlotItem()
         self._title = ""
+        self._figures_at = -theme.FIGURES_PERIOD_S
         #: (source name, colour) of each curve, shown beside the title as the legend.
         self._sources: list[tuple[str, str]] = []
         self._set_title("")
@@ -64,8 +87,8 @@ class InterArrivalPlot(QWidget):
         self.p99_ms = math.nan
         self.updates = 0
 
-    def _reference_line(self, colour: str, style: Qt.PenStyle) -> pg.InfiniteLine:
-        line = pg.InfiniteLine(angle=0, movable=False, pen=theme.curve_pen(colour, style=style))
+    def _reference_line(self, colour: str, style: Qt.PenStyle) -> ReferenceLine:
+        line = ReferenceLine(colour, style)
         line.setVisible(False)
         self.plot.addItem(line, ignoreBounds=True)
         return line
@@ -97,7 +120,10 @@ class InterArrivalPlot(QWidget):
             curve.setData(np.arange(-len(y) + 1, 1, dtype=np.float64), y)
             if len(reference) == 0 and len(intervals) >= 2:
                 reference = intervals
-        self._sources = [(name, self.curves[name].pen().color().name()) for name, _ in series]
+        sources = [(name, self.curves[name].pen().color().name()) for name, _ in series]
+        if sources != self._sources:
+            self._sources = sources
+            self._figures_at = -theme.FIGURES_PERIOD_S  # the legend changes: the figures with it, now
         self._show_reference(reference)
         self.updates += 1
 
@@ -108,16 +134,19 @@ class InterArrivalPlot(QWidget):
             self.p99_line.setVisible(False)
             self._set_title("")
             return
-        ordered = sorted(intervals)
+        ordered: list[float] = np.sort(np.asarray(intervals, dtype=np.float64)).tolist()
         self.p50_ms = percentile(ordered, 0.5)
         self.p99_ms = percentile(ordered, 0.99)
         self.p50_line.setValue(self.p50_ms)
         self.p99_line.setValue(self.p99_ms)
         self.p50_line.setVisible(True)
         self.p99_line.setVisible(True)
-        p50_colour, p99_colour = theme.REFERENCE_COLOURS
-        self._set_title(f"<span style='color:{p50_colour}'>p50 {self.p50_ms:.2f} ms</span> · "
-                        f"<span style='color:{p99_colour}'>p99 {self.p99_ms:.2f} ms</span>")
+        now = time.monotonic()
+        if now - self._figures_at >= theme.FIGURES_PERIOD_S:  # rich text laid out 4, not 10, times a second
+            self._figures_at = now
+            p50_colour, p99_colour = theme.REFERENCE_COLOURS
+            self._set_title(f"<span style='color:{p50_colour}'>p50 {self.p50_ms:.2f} ms</span> · "
+                            f"<span style='color:{p99_colour}'>p99 {self.p99_ms:.2f} ms</span>")
         half = max(MIN_HALF_SPAN_MS, MIN_HALF_SPAN_SHARE * self.p50_ms)
         low = min(ordered[0], self.p50_ms - half)
         high = max(ordered[-1], self.p50_ms + half)

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from stagectl.core.coords import forward_vector
 from stagectl.stage.view import CameraStatus
 from ui import theme
-from ui.plots import LiveCurve, steady
+from ui.plots import LiveCurve, steady, steady_axes
 
 HEADING_LENGTH_M = 1.2
 #: Half the horizontal angle of the drawn view cone (lens solve arrives later; a 35 mm-ish guess).
@@ -144,7 +144,7 @@ class StageMap(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.widget = pg.PlotWidget(self)
+        self.widget = pg.PlotWidget(self, axisItems=steady_axes())
         self.plot = self.widget.getPlotItem()
         self.plot.setAspectLocked(True)
         self.plot.showGrid(x=True, y=True, alpha=0.12)

@@ -18,7 +18,7 @@ from ui.panels.delay_control import DelayControl
 from ui.panels.interarrival_plot import InterArrivalPlot
 from ui.panels.source_health_table import SourceHealthTable
 from ui.panels.stage_map import StageMap
-from ui.plots import TimePlot, peaks
+from ui.plots import TimePlot, peaks, steady_axes
 from ui.seen import seen
 
 _COL = {name: i for i, name in enumerate(HISTORY_COLUMNS)}
@@ -153,15 +153,15 @@ class TrackingPanel(QWidget):
         self.health = SourceHealthTable(self)
 
         self.graphs = pg.GraphicsLayoutWidget(self)
-        self.position_plot = TimePlot(self.graphs.addPlot(row=0, col=0), "Position", "m", [
+        self.position_plot = TimePlot(self._plot_row(0), "Position", "m", [
             ("X", _COL["x_m"], theme.AXIS_COLOURS[0], 1.0),
             ("Y", _COL["y_m"], theme.AXIS_COLOURS[1], 1.0),
             ("Z", _COL["z_m"], theme.AXIS_COLOURS[2], 1.0)])
-        self.rotation_plot = TimePlot(self.graphs.addPlot(row=1, col=0), "Rotation", "°", [
+        self.rotation_plot = TimePlot(self._plot_row(1), "Rotation", "°", [
             ("pan", _COL["pan_deg"], theme.AXIS_COLOURS[0], 1.0),
             ("tilt", _COL["tilt_deg"], theme.AXIS_COLOURS[1], 1.0),
             ("roll", _COL["roll_deg"], theme.AXIS_COLOURS[2], 1.0)])
-        self.lens_plot = TimePlot(self.graphs.addPlot(row=2, col=0), "Zoom / focus (raw encoder)", "", [
+        self.lens_plot = TimePlot(self._plot_row(2), "Zoom / focus (raw encoder)", "", [
             ("zoom", _COL["zoom_raw"], theme.LENS_COLOURS[0], 1.0),
             ("focus", _COL["focus_raw"], theme.LENS_COLOURS[1], 1.0)])
         self.rotation_plot.plot.setXLink(self.position_plot.plot)
@@ -222,6 +222,10 @@ class TrackingPanel(QWidget):
             self.camera_selected.emit(name)
 
     # --- refreshing (GUI thread) -----------------------------------------------------------------
+
+    def _plot_row(self, row: int) -> pg.PlotItem:
+        """A new plot in ``row`` of the plot grid, with axes Qt measures without Python."""
+        return self.graphs.addPlot(row=row, col=0, axisItems=steady_axes())
 
     def update_view(self, view: StageView) -> None:
         """Refresh header, readouts, table, controls, plots and map from a view (the window's refresh)."""
