@@ -87,8 +87,9 @@ class SteadyAxis(pg.AxisItem):  # type: ignore[misc]
 
 
 def steady_axes() -> dict[str, pg.AxisItem]:
-    """Axes for a new plot (``axisItems``) that Qt can measure without running Python (see SteadyAxis)."""
-    return {name: SteadyAxis(name) for name in ("left", "bottom", "right", "top")}
+    """The left and bottom axes of a new plot (``axisItems``), which Qt can measure without running Python
+    (see SteadyAxis). The top and right ones stay pyqtgraph's own, hidden as a plot has them."""
+    return {name: SteadyAxis(name) for name in ("left", "bottom")}
 
 
 def steady(plot: pg.PlotItem, left_width: int | None = None) -> None:
