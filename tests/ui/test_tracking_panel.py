@@ -304,3 +304,20 @@ def test_a_sample_kept_as_sent_though_odd_shows_in_the_warned_column(qtbot: QtBo
     assert "1 kept exactly as sent though odd" in item.toolTip()
     assert item.foreground().color().name() == theme.WARNING_TEXT.lower()
     assert "kept as sent: timecode_drop_frame 1" in _cell(window, table.DETAIL)
+
+
+def test_the_three_time_plots_share_one_time_axis_and_keep_their_height(
+        qtbot: QtBot, demo_runner: StageRunner) -> None:
+    window = _window(qtbot, demo_runner)
+    window.resize(1280, 720)
+    panel = window.tracking_panel
+    qtbot.waitUntil(lambda: all(p.updates > 1 for p in panel.plots), timeout=TIMEOUT_MS)
+    upper, lowest = panel.plots[:2], panel.plots[2]
+    for plot in upper:  # grid lines, no values: the lowest plot's axis says the time for all three
+        axis = plot.plot.getAxis("bottom")
+        assert axis.isVisible() and not axis.style["showValues"] and axis.height() <= 4
+        assert plot.plot.getViewBox().viewRange()[0] == lowest.plot.getViewBox().viewRange()[0]
+    assert lowest.plot.getAxis("bottom").style["showValues"]
+    assert lowest.plot.getAxis("bottom").labelText == "seconds before now"
+    heights = [p.plot.getViewBox().height() for p in panel.plots]
+    assert min(heights[:2]) >= heights[2] > 0  # the upper plots got the axes' height back

@@ -29,6 +29,9 @@ LENS_READOUTS = ("Focal",)
 #: The inter-arrival plot redraws at most every this many ms (with a view, so in the same repaint): a
 #: thousand points per source need not move at 30 Hz.
 INTERVALS_REFRESH_MS = 100
+#: Height (px) of the time axis of the upper two plots: their grid lines, with the values and the label only
+#: under the lowest plot, so a small screen keeps the height for the curves.
+SHARED_AXIS_HEIGHT = 4
 
 
 LENS_TIP = "Lens (tracker or lens file): focal length · focus distance · stop"
@@ -167,6 +170,10 @@ class TrackingPanel(QWidget):
         self.rotation_plot.plot.setXLink(self.position_plot.plot)
         self.lens_plot.plot.setXLink(self.position_plot.plot)
         self.lens_plot.plot.setLabel("bottom", "seconds before now")
+        for upper in (self.position_plot, self.rotation_plot):  # one time axis, under the three plots
+            axis = upper.plot.getAxis("bottom")
+            axis.setStyle(showValues=False)
+            axis.setHeight(SHARED_AXIS_HEIGHT)
         self.plots = (self.position_plot, self.rotation_plot, self.lens_plot)
 
         self.map = StageMap(self)
