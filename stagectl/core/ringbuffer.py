@@ -34,6 +34,8 @@ class SampleRing:
         self._capacity = capacity
         self._next = 0
         self._count = 0
+        self.appended = 0
+        """Rows appended since the ring was made (see :meth:`rows_since`)."""
         self._pending: list[tuple[float, ...]] = []
         self._lock = threading.Lock()
 
@@ -47,6 +49,7 @@ class SampleRing:
         with self._lock:
             pending = self._pending
             pending.append(row)
+            self.appended += 1
             if len(pending) >= BATCH_ROWS:
                 self._flush()
             if self._count < self._capacity:
@@ -93,6 +96,22 @@ class SampleRing:
                     older = data[:0]
                     newer = newer[int(np.searchsorted(newer[:, 0], first)):]
             return np.concatenate((older, newer)) if len(older) else newer.copy()
+
+    def rows_since(self, appended: int) -> tuple[npt.NDArray[np.float64], int]:
+        """(a copy of the rows appended after the first ``appended``, oldest first; :attr:`appended` now).
+
+        Only the rows still kept: after more than the ring's capacity, its last ``capacity`` rows.
+        """
+        with self._lock:
+            self._flush()
+            total = self.appended
+            new = min(total - appended, self._count)
+            if new <= 0:
+                return self._data[:0].copy(), total
+            end, start = self._next, self._next - new
+            if start >= 0:
+                return self._data[start:end].copy(), total
+            return np.concatenate((self._data[start:], self._data[:end])), total
 
     def __len__(self) -> int:
         return self._count

@@ -38,7 +38,7 @@ from stagectl.stage.facility import make_facility
 from stagectl.stage.lighting import StageLighting, make_cue_engine
 from stagectl.stage.outputs import StageOutputs
 from stagectl.stage.pipeline import CameraPipeline
-from stagectl.stage.snapshot import StageSnapshot, camera_status, source_status
+from stagectl.stage.snapshot import StageSnapshot, camera_status, refreshed, source_status
 from stagectl.stage.sources import make_sources
 from stagectl.stage.status import control_dict, lighting_dict, status_dict, web_dict
 from stagectl.stage.takes import make_recorder, takes_dict, takes_folder, tracker_vendors
@@ -347,6 +347,13 @@ class Stage:
         sources = tuple(source_status(s, now, rates.get(id(s.health))) for s in self.sources)
         return StageSnapshot(self.config.name, str(self.clock.timecode_at(now)), str(self.config.frame_rate),
                              cameras, sources, now, self.outputs.status())
+
+    def moved(self, snap: StageSnapshot) -> StageSnapshot:
+        """``snap`` (an earlier :meth:`snapshot`) with each camera's newest sample, count and state and the
+        stage clock made new (see :func:`~stagectl.stage.snapshot.refreshed`): what a view needs every frame,
+        at a tenth of the cost of a whole snapshot."""
+        now = time.monotonic_ns()
+        return refreshed(snap, self.cameras, now, str(self.clock.timecode_at(now)))
 
     def set_delay(self, camera: str, *, ms: float | None = None, frames: float | None = None) -> float:
         """Change a camera's delay line live (I/O thread), in ms or in frames of the stage rate.

@@ -137,3 +137,39 @@ def test_inter_arrival_times_are_made_ten_times_a_second_and_at_once_for_another
 
 async def _publish(views: StageViewPublisher) -> StageView:
     return views.publish()
+
+
+def test_timed_views_make_each_camera_new_and_keep_the_figures_until_they_are_due(
+        demo_runner: StageRunner) -> None:
+    stage, loop = demo_runner.stage, demo_runner.runtime.loop
+
+    def on_loop(call: Any) -> Any:
+        async def run() -> Any:
+            return call()
+        return asyncio.run_coroutine_threadsafe(run(), loop).result(timeout=TIMEOUT_MS / 1000)
+
+    views: StageViewPublisher = on_loop(lambda: StageViewPublisher(stage, figures_s=3600.0))
+    try:
+        kept = 0
+        for _attempt in range(5):  # an event posted between two views (the demo's own) makes them whole
+            first: StageView = on_loop(views.publish)
+            delivered = stage.cameras["A"].delivered
+            wait_until(lambda d=delivered: stage.cameras["A"].delivered > d + 1, what="new samples from A")
+            moved: StageView = on_loop(lambda: views.publish(whole=False))
+            if moved.events_posted != first.events_posted:
+                continue
+            kept += 1
+            assert moved.sources is first.sources and moved.outputs is first.outputs  # the figures kept
+            before, after = first.camera("A"), moved.camera("A")
+            assert before is not None and after is not None and before.latest is not None
+            assert after.latest is not None and after.latest.arrival_ns > before.latest.arrival_ns
+            assert after.samples > before.samples and after.state == "up"
+            assert after.rate_hz == before.rate_hz and moved.monotonic_ns > first.monotonic_ns
+            break
+        assert kept, "every pair of views had an event between them"
+        stage.events.post(Level.INFO, "test", "info", "posted")  # a state, a command: the figures at once
+        posted: StageView = on_loop(lambda: views.publish(whole=False))
+        assert posted.sources is not moved.sources
+        assert sum(s.received for s in posted.sources) > sum(s.received for s in moved.sources)
+    finally:
+        asyncio.run_coroutine_threadsafe(views.async_stop(), loop).result(timeout=TIMEOUT_MS / 1000)
