@@ -8,7 +8,8 @@ its outcome called back on the GUI thread through the bridge).
 
 A dock drawing live figures (Stage, Tracking, Lens) that is not seen (tabbed away, closed, or the window
 minimised) is not updated: it catches up with the newest view the moment it shows again. The refresh
-rate (Display > Refresh rate) persists.
+rate (Display > Refresh rate) persists; at 60 Hz the plots, the map and the lens curves draw every view and
+the numbers (readouts, tables, timecodes) every second one (:data:`ui.theme.NUMBERS_PERIOD_S`).
 """
 
 from __future__ import annotations
@@ -141,8 +142,8 @@ class MainWindow(QMainWindow):
         self._kept: dict[QDockWidget, int] = {}
         self.stage_dock.installEventFilter(self)
         self.log_dock.installEventFilter(self)
-        #: The docks that draw every view (figures, plots, the map) and what they do with one: a dock not
-        #: seen is skipped (see the module docstring).
+        #: The docks that draw live figures, plots and the map, and what draws a view in each: a dock not
+        #: seen is skipped, and draws the newest view when it shows again (see the module docstring).
         self._feeds: tuple[tuple[QDockWidget, Callable[[StageView], None]], ...] = (
             (self.stage_dock, self.stage_panel.update_view),
             (self.tracking_dock, self.tracking_panel.update_view),
@@ -150,17 +151,18 @@ class MainWindow(QMainWindow):
         #: The panels that follow changes (a look, the cues, the recorder) and do nothing while nothing
         #: changes: they follow even unseen, so that a control shows the stage's value when it is touched.
         self._followers: tuple[Callable[[StageView], None], ...] = (
-            self.frustum_panel.update_view, self.dp_panel.update_view, self.takes_browser.update_view,
-            self.take_bar.update_view)
+            self.frustum_panel.update_view, self.dp_panel.update_view, self.takes_browser.update_view)
         for shown, update in self._feeds:
             shown.visibilityChanged.connect(lambda visible, update=update: self._catch_up(visible, update))
 
         self.timecode = QLabel("--:--:--:--", self)
         self.timecode.setFont(theme.monospace(14, bold=True))
         self.timecode.setStyleSheet(f"color: {theme.ACCENT}; padding: 0 10px;")
-        theme.hold_size(self.timecode, "00:00:00;00")
+        # Opaque, in the status bar's colour: a new timecode repaints the label, not the bar and window.
+        theme.hold_size(self.timecode, "00:00:00;00", opaque=True, background=theme.BACKGROUND)
         self.totals = QLabel("", self)
         self._totals_at = -TOTALS_PERIOD_S
+        self._numbers_at = -theme.NUMBERS_PERIOD_S
         self._totals_key: tuple[int, int] | None = None
         self.totals.setStyleSheet(f"color: {theme.DIM_TEXT}; padding: 0 8px;")
         self.remote = RemoteLink(self)
@@ -243,18 +245,28 @@ class MainWindow(QMainWindow):
 
     def _apply(self, view: StageView) -> None:
         first = not self.isVisible()  # the first view fills every panel, before any is shown
-        for shown, update in self._feeds:
-            if first or seen(shown):
-                update(view)
+        now = time.monotonic()
+        numbers = first or now - self._numbers_at >= 0.75 * theme.NUMBERS_PERIOD_S
+        if numbers:
+            self._numbers_at = now
+        # Plots, the map and the lens curves' live point every view; numbers at most every NUMBERS_PERIOD_S.
+        if first or seen(self.tracking_dock):
+            self.tracking_panel.update_view(view, numbers=numbers)
+        if first or seen(self.lens_dock):
+            self.lens_panel.update_view(view)
+        if numbers and (first or seen(self.stage_dock)):
+            self.stage_panel.update_view(view)
         for follow in self._followers:
             follow(view)
         self.remote.update_view(view)
+        if not numbers:
+            return
+        self.take_bar.update_view(view)
         self.timecode.setText(view.timecode)
         up = sum(1 for c in view.cameras if c.state == "up")
         tracking = (f"cameras up {up}/{len(view.cameras)} · samples {view.total_samples} · "
                     f"rejected {view.total_rejected}" if view.cameras else "no camera: lighting only")
         totals = f"{view.name} · {view.frame_rate} fps · {tracking}"
-        now = time.monotonic()
         # The sample count moves thousands of times a second: shown twice a second it needs no new layout
         # per frame. Anything else (a camera down, a rejection) shows at once.
         news = (up, view.total_rejected) != self._totals_key

@@ -78,13 +78,22 @@ def monospace(point_size: int = 10, bold: bool = False) -> QFont:
 #: Figures that move at every view (rates, counts, jitter) are shown this often (s): as fast as anyone reads
 #: them, and a table or label redrawn four times a second rather than thirty or sixty.
 FIGURES_PERIOD_S = 0.25
+#: Numbers that change with every sample (the pose readouts, timecodes, the recorder's clock) are drawn at
+#: most this often (s), give or take a quarter: thirty times a second is faster than anyone reads them, so at
+#: a refresh of 60 Hz the plots and the map draw every view and the numbers every second one.
+NUMBERS_PERIOD_S = 1.0 / 30.0
 
 
-def hold_size(label: QLabel, widest: str, opaque: bool = False) -> None:
+def hold_size(label: QLabel, widest: str, opaque: bool = False, background: str | None = None) -> None:
     """Fix ``label``'s size to that of ``widest`` (in its font and style) so that new text many times a second
     never re-lays out the window around it; the text shown is kept. ``opaque``: the label fills its own
-    background (the panel's colour), so new text repaints the label alone, not every widget under it."""
+    background (the panel's colour, or ``background`` where it sits on another), so new text repaints the
+    label alone, not every widget under it."""
     label.setAutoFillBackground(opaque)
+    if background is not None:
+        palette = label.palette()
+        palette.setColor(QPalette.ColorRole.Window, QColor(background))
+        label.setPalette(palette)
     text = label.text()
     label.setText(widest)
     label.ensurePolished()

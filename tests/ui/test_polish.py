@@ -18,7 +18,7 @@ from ui.main_window import MainWindow
 from ui.panels.interarrival_plot import InterArrivalPlot
 from ui.panels.stage_map import StageMap, _CameraGlyph
 from ui.panels.take_bar import TakeBar
-from ui.plots import TimePlot
+from ui.plots import GridLayoutWidget, TimePlot
 
 #: The selection ring round a camera's marker is 26 px across: a label must start beyond it.
 RING_RADIUS_PX = 13.0
@@ -33,7 +33,7 @@ def _legend_clear_of_data(plot: pg.PlotItem) -> None:
 
 def test_time_plot_legend_is_in_the_title_row(qtbot: QtBot) -> None:
     ensure_app()
-    graphs = pg.GraphicsLayoutWidget()
+    graphs = GridLayoutWidget()  # a time plot's grid is drawn by the view it is in
     qtbot.addWidget(graphs)
     channels = [("X", 1, theme.AXIS_COLOURS[0], 1.0), ("Y", 2, theme.AXIS_COLOURS[1], 1.0)]
     plot = TimePlot(graphs.addPlot(), "Position", "m", channels)

@@ -13,14 +13,13 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-import pyqtgraph as pg
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QPainterPath
 from PySide6.QtWidgets import QGraphicsPathItem, QVBoxLayout, QWidget
 
 from stagectl.core.health import JITTER_INTERVALS, percentile
 from ui import theme
-from ui.plots import LiveCurve, follow_range, steady, steady_axes
+from ui.plots import GridPlotWidget, LiveCurve, follow_range, show_grid, steady, steady_axes
 
 #: The y range spans at least this much either side of the median (ms), or this share of it.
 MIN_HALF_SPAN_MS = 3.0
@@ -60,7 +59,7 @@ class InterArrivalPlot(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.widget = pg.PlotWidget(self, axisItems=steady_axes())
+        self.widget = GridPlotWidget(self, axisItems=steady_axes())
         self.plot = self.widget.getPlotItem()
         self._title = ""
         self._figures_at = -theme.FIGURES_PERIOD_S
@@ -69,11 +68,11 @@ class InterArrivalPlot(QWidget):
         self._set_title("")
         self.plot.setLabel("left", units="ms")
         self.plot.setLabel("bottom", "samples before the latest")
-        self.plot.showGrid(x=True, y=True, alpha=0.15)
         self.plot.setMouseEnabled(x=False, y=False)
         self.plot.hideButtons()
         self.plot.setXRange(-JITTER_INTERVALS, 0.0, padding=0.0)
         steady(self.plot, left_width=52)
+        self.grid = show_grid(self.plot, alpha=0.15)
         # The source names and the figures go in the title, in the curves' and lines' colours: a
         # legend or labels in the view would cover the newest samples, which an operator looks at.
         p50_colour, p99_colour = theme.REFERENCE_COLOURS

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from stagectl.core.samples import LensValues
 from ui import theme
-from ui.plots import steady
+from ui.plots import GridLayoutWidget, show_grid, steady
 
 FloatArray = npt.NDArray[np.float64]
 #: Points along each curve.
@@ -132,7 +132,7 @@ class DioptreAxis(pg.AxisItem):  # type: ignore[misc]
 def _plot(graphs: pg.GraphicsLayoutWidget, row: int, title: str, axis: pg.AxisItem | None) -> pg.PlotItem:
     plot = graphs.addPlot(row=row, col=0, axisItems={"left": axis} if axis is not None else None)
     plot.setTitle(f"<span style='color:{theme.DIM_TEXT}'>{title}</span>", size="9pt")
-    plot.showGrid(x=True, y=True, alpha=0.15)
+    show_grid(plot, alpha=0.15)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()
     plot.setMenuEnabled(False)
@@ -203,7 +203,7 @@ class LensCurvesView(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.graphs = pg.GraphicsLayoutWidget(self)
+        self.graphs = GridLayoutWidget(self)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.graphs)

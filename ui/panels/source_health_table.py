@@ -120,6 +120,7 @@ class SourceHealthTable(QTableWidget):
         self.rebuilds = 0
         self._figures_at = -theme.FIGURES_PERIOD_S
         self._names_shown: list[str] = []
+        self._shown: list[SourceStatus] = []  # the statuses last shown with their figures
         self._fit_height()
         self.horizontalScrollBar().rangeChanged.connect(lambda _low, _high: self._fit_height())
 
@@ -127,6 +128,9 @@ class SourceHealthTable(QTableWidget):
 
     def show_sources(self, sources: list[SourceStatus]) -> None:
         """Show ``sources`` (GUI thread, every frame); rows are re-made only when the set changes."""
+        shown = self._shown
+        if len(shown) == len(sources) and all(a is b for a, b in zip(shown, sources, strict=True)):
+            return  # the very statuses shown whole last time (a view's figures are kept between refreshes)
         names = [src.name for src in sources]
         if names != self._names:
             self._make_rows(sources)
@@ -136,6 +140,7 @@ class SourceHealthTable(QTableWidget):
             self._figures_at, self._names_shown = now, names
         for row, src in enumerate(sources):
             self._show_row(row, src, figures)
+        self._shown = list(sources) if figures else []
 
     def _make_rows(self, sources: list[SourceStatus]) -> None:
         self.setRowCount(len(sources))

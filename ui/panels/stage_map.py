@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from stagectl.core.coords import forward_vector
 from stagectl.stage.view import CameraStatus
 from ui import theme
-from ui.plots import LiveCurve, steady, steady_axes
+from ui.plots import GridPlotWidget, LiveCurve, show_grid, steady, steady_axes
 
 HEADING_LENGTH_M = 1.2
 #: Half the horizontal angle of the drawn view cone (lens solve arrives later; a 35 mm-ish guess).
@@ -144,15 +144,15 @@ class StageMap(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.widget = pg.PlotWidget(self, axisItems=steady_axes())
+        self.widget = GridPlotWidget(self, axisItems=steady_axes())
         self.plot = self.widget.getPlotItem()
         self.plot.setAspectLocked(True)
-        self.plot.showGrid(x=True, y=True, alpha=0.12)
         self.plot.setLabel("bottom", "X (right)", units="m")
         self.plot.setLabel("left", "Y (towards wall)", units="m")
         self.plot.setTitle(f"<span style='color:{theme.DIM_TEXT}'>Stage map (top view)</span>", size="9pt")
         self.plot.setRange(xRange=(-5, 5), yRange=(-5, 5))
         steady(self.plot)
+        self.grid = show_grid(self.plot, alpha=0.12)
         cross = QPainterPath(QPointF(-7, 0))  # the stage's origin, a cross 14 px across
         cross.lineTo(7, 0)
         cross.moveTo(0, -7)

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPixmap, QResizeEvent
 from PySide6.QtWidgets import QHeaderView, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
-from stagectl.stage.view import StageView
+from stagectl.stage.view import SourceStatus, StageView
 from ui import theme
 
 COLUMNS = ("Camera / source", "State", "Hz", "Samples", "Rej.", "Detail")
@@ -70,6 +70,7 @@ class StagePanel(QWidget):
         self._fitted_rows = -1
         self._figures_at = -theme.FIGURES_PERIOD_S
         self._figures = True
+        self._shown: dict[str, SourceStatus] = {}  # each source's status last shown with its figures
         self.tree.currentItemChanged.connect(self._on_current)
 
     def _item(self, parent: QTreeWidget | QTreeWidgetItem, camera: str) -> QTreeWidgetItem:
@@ -97,6 +98,8 @@ class StagePanel(QWidget):
                           f"delay {cam.delay_ms:.1f} ms ({cam.delay_frames:.2f} fr)"
                           + (f" · smoothing {cam.smoothing}" if cam.smoothing else ""))
         for src in view.sources:
+            if self._shown.get(src.name) is src:
+                continue  # the status shown whole last time (a view's figures are kept between refreshes)
             item = self._sources.get(src.name)
             if item is None:
                 item = self._item(self._cameras[src.camera], src.camera)
@@ -114,6 +117,8 @@ class StagePanel(QWidget):
             tip = f"{src.name}: {src.description} on {src.listen}"
             if item.toolTip(0) != tip:
                 item.setToolTip(0, tip)
+            if self._figures:
+                self._shown[src.name] = src
         if len(self._sources) + len(self._cameras) != self._fitted_rows:  # new rows: fit the columns again
             self._fitted_rows = len(self._sources) + len(self._cameras)
             for col in range(DETAIL):

@@ -151,7 +151,7 @@ class TakeBar(QWidget):
         self.timecode_label.setFont(theme.monospace(20, bold=True))
         self.timecode_label.setStyleSheet(f"color: {theme.ACCENT};")
         self.timecode_label.setToolTip("Stage timecode")
-        theme.hold_size(self.timecode_label, "00:00:00;00")
+        theme.hold_size(self.timecode_label, "00:00:00;00", opaque=True)  # new frames repaint the label alone
         self.elapsed_label = QLabel("")
         self.elapsed_label.setFont(theme.monospace(12, bold=True))
         theme.hold_size(self.elapsed_label, "00:00:00.0")  # tenths of a second: it changes every frame

@@ -18,7 +18,7 @@ from ui.panels.delay_control import DelayControl
 from ui.panels.interarrival_plot import InterArrivalPlot
 from ui.panels.source_health_table import SourceHealthTable
 from ui.panels.stage_map import StageMap
-from ui.plots import TimePlot, peaks, steady_axes
+from ui.plots import GridLayoutWidget, TimePlot, peaks, steady_axes
 from ui.seen import seen
 
 _COL = {name: i for i, name in enumerate(HISTORY_COLUMNS)}
@@ -155,7 +155,7 @@ class TrackingPanel(QWidget):
         self.delay_control = DelayControl(view.fps, str(view.frame_rate), commands, self)
         self.health = SourceHealthTable(self)
 
-        self.graphs = pg.GraphicsLayoutWidget(self)
+        self.graphs = GridLayoutWidget(self)
         self.position_plot = TimePlot(self._plot_row(0), "Position", "m", [
             ("X", _COL["x_m"], theme.AXIS_COLOURS[0], 1.0),
             ("Y", _COL["y_m"], theme.AXIS_COLOURS[1], 1.0),
@@ -234,8 +234,9 @@ class TrackingPanel(QWidget):
         """A new plot in ``row`` of the plot grid, with axes Qt measures without Python."""
         return self.graphs.addPlot(row=row, col=0, axisItems=steady_axes())
 
-    def update_view(self, view: StageView) -> None:
-        """Refresh header, readouts, table, controls, plots and map from a view (the window's refresh)."""
+    def update_view(self, view: StageView, numbers: bool = True) -> None:
+        """Refresh plots and map from a view (the window's refresh), and with ``numbers`` the header,
+        readouts, table and controls too (see :data:`ui.theme.NUMBERS_PERIOD_S`)."""
         self.view = view
         self.updates += 1
         now_s = view.monotonic_ns / 1e9
@@ -254,11 +255,12 @@ class TrackingPanel(QWidget):
                 for plot in self.plots:
                     plot.show(times - now_s, values[first:first + len(plot.columns)])
                     first += len(plot.columns)
-            self._show_state(status)
-            self._show_values(status.latest)
-            self._show_lens_status(status)
-            self.health.show_sources(list(view.sources_of(self.camera)))
-            self.delay_control.update_status(status)
+            if numbers:
+                self._show_state(status)
+                self._show_values(status.latest)
+                self._show_lens_status(status)
+                self.health.show_sources(list(view.sources_of(self.camera)))
+                self.delay_control.update_status(status)
         self.map.update_cameras(view.cameras, rows)
         now = time.monotonic()
         if now - self._intervals_at >= INTERVALS_REFRESH_MS / 1000:
