@@ -63,9 +63,8 @@ datagram shows as one lost and one duplicate). The exit status is 1 when stagect
 duplicated or misrouted a datagram; the p99 goal (at most 2x the relay) is reported, not
 enforced, because shared machines are noisy: compare runs by their ratios.
 
-    python bench/tracking_pipeline.py [--quick] [--duration 30] [--cameras 8] [--rate 500]
-                                      [--chunks N] [--spread] [--relay asyncio|thread] [--outputs]
-                                      [--osc-unbundled] [--opentrackio] [--json]
+    python bench/tracking_pipeline.py [--quick] [--duration 30] [--cameras 8] [--rate 500] [--chunks N]
+        [--spread] [--relay asyncio|thread] [--outputs] [--osc-unbundled] [--opentrackio] [--json]
 """
 
 from __future__ import annotations
@@ -84,12 +83,12 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-SENDER = Path(__file__).resolve().parent / "_freed_sender.py"
-RECEIVER = Path(__file__).resolve().parent / "_receivers.py"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _timing import percentiles_us
+
+SENDER, RECEIVER = (Path(__file__).resolve().parent / name for name in ("_freed_sender.py", "_receivers.py"))
 GOAL_P99_RATIO = 2.0
-#: --opentrackio: stagectl against the bare forwarder.
-GOAL_HOT_CPU_RATIO = 1.5
-GOAL_HOT_P99_RATIO = 1.3
+GOAL_HOT_CPU_RATIO, GOAL_HOT_P99_RATIO = 1.5, 1.3  # --opentrackio: stagectl against the bare forwarder
 
 I64 = npt.NDArray[np.int64]
 
@@ -221,15 +220,6 @@ def run_once(phase: str, args: argparse.Namespace, tmp: Path, index: int) -> Run
             result.outputs.update({f"{name}_sent": int(out_sent[i]), f"{name}_dropped": int(out_dropped[i]),
                                    f"{name}_received": counts[i], f"{name}_kernel_drops": counts[2 + i]})
     return result
-
-
-def percentiles_us(values: I64) -> dict[str, float]:
-    """p50, p99, p99.9 and max in microseconds."""
-    if not len(values):
-        return {"p50": float("nan"), "p99": float("nan"), "p99_9": float("nan"), "max": float("nan")}
-    p50, p99, p999 = np.percentile(values, [50, 99, 99.9]) / 1000.0
-    return {"p50": round(float(p50), 1), "p99": round(float(p99), 1), "p99_9": round(float(p999), 1),
-            "max": round(float(values.max()) / 1000.0, 1)}
 
 
 def summarise(runs: list[RunResult]) -> dict[str, Any]:
