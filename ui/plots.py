@@ -3,16 +3,15 @@ makes a plot cheap to redraw thirty or sixty times a second."""
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
+import shiboken6
 from PySide6.QtCore import QRectF
 from PySide6.QtGui import QColor, QPainter, QPainterPath, QPen
-from PySide6.QtWidgets import (
-    QGraphicsItem,
-    QGraphicsPathItem,
-    QGraphicsScene,
-)
+from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene
 
 from stagectl.stage.view import HISTORY_S
 from ui import theme
@@ -116,7 +115,9 @@ class PlotGrid:
         self.plot = plot
         self.alpha = alpha
         self.levels: list[tuple[QPainterPath, QColor]] = []
-        self._graphics: pg.GraphicsView = view  # a GridView
+        # The view keeps its grids; a grid only points back at it, weakly: a cycle between the two would leave
+        # the view's deletion to the garbage collector, at any later moment, with Qt's timers still on it.
+        self._graphics: weakref.ref[pg.GraphicsView] = weakref.ref(view)
         self._view: pg.ViewBox = plot.getViewBox()
         view.grids.append(self)
         self._view.sigRangeChanged.connect(self.refresh)
@@ -125,6 +126,9 @@ class PlotGrid:
 
     def refresh(self) -> None:
         """Make the lines again for the plot's range, size and place (when one of them changes)."""
+        graphics = self._graphics()
+        if graphics is None or not shiboken6.isValid(graphics) or not shiboken6.isValid(self._view):
+            return  # the view is going away
         (x0, x1), (y0, y1) = self._view.viewRange()
         width, height = float(self._view.width()), float(self._view.height())
         background = pg.mkColor(pg.getConfigOption("background"))
@@ -135,15 +139,16 @@ class PlotGrid:
                 continue
             for level, (_spacing, ticks) in enumerate(axis.tickValues(low, high, size)):
                 path = QPainterPath()
-                for tick in ticks:
-                    path.moveTo(tick, y0) if name == "bottom" else path.moveTo(x0, tick)
-                    path.lineTo(tick, y1) if name == "bottom" else path.lineTo(x1, tick)
+                for tick in ticks:  # across the whole view: upright for the bottom axis, level for the left
+                    upright = name == "bottom"
+                    path.moveTo(tick if upright else x0, y0 if upright else tick)
+                    path.lineTo(tick if upright else x1, y1 if upright else tick)
                 # pyqtgraph's alpha for this level of grid lines (AxisItem.generateDrawSpecs)
                 share = self.alpha / (level + 1) * min(max(0.05 * size / (len(ticks) + 1), 0.0), 1.0)
                 levels.append((path, _blend(background, axis.pen().color(), share)))
         self.levels = levels
-        self._graphics.resetCachedContent()  # the background is drawn again at the next repaint
-        self._graphics.viewport().update()
+        graphics.resetCachedContent()  # the background is drawn again at the next repaint
+        graphics.viewport().update()
 
     def draw(self, painter: QPainter) -> None:
         """Draw the lines with ``painter`` in scene coordinates, inside the plot's view."""
@@ -177,16 +182,16 @@ class GridLayoutWidget(GridView, pg.GraphicsLayoutWidget):  # type: ignore[misc]
     """pyqtgraph's ``GraphicsLayoutWidget`` whose plots' grids are part of its background (see PlotGrid)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        self.grids = []
         super().__init__(*args, **kwargs)
+        self.grids = []
 
 
 class GridPlotWidget(GridView, pg.PlotWidget):  # type: ignore[misc]
     """pyqtgraph's ``PlotWidget`` whose plot's grid is part of its background (see PlotGrid)."""
 
     def __init__(self, *args: object, **kwargs: object) -> None:
-        self.grids = []
         super().__init__(*args, **kwargs)
+        self.grids = []
 
 
 def _blend(a: QColor, b: QColor, share: float) -> QColor:

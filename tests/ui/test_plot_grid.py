@@ -3,6 +3,9 @@ made again only when the view's range or size changes."""
 
 from __future__ import annotations
 
+import gc
+import weakref
+
 import numpy as np
 import numpy.typing as npt
 import pyqtgraph as pg
@@ -99,3 +102,22 @@ def test_a_grid_needs_a_view_that_draws_it(qtbot: QtBot) -> None:
     qtbot.addWidget(widget)
     with pytest.raises(TypeError, match="GridPlotWidget"):
         show_grid(widget.getPlotItem())
+
+
+def test_a_view_with_a_grid_goes_away_when_dropped_not_at_the_next_garbage_collection(qtbot: QtBot) -> None:
+    # A cycle between a view and its grids left the view's deletion to the collector, at any later moment:
+    # Qt then fired a timer at the deleted view (a segmentation fault between two tests).
+    ensure_app()
+    gc.disable()
+    try:
+        widget = GridPlotWidget(axisItems=steady_axes())
+        grid = show_grid(widget.getPlotItem())
+        widget.resize(*SIZE)
+        widget.show()
+        qtbot.waitExposed(widget)
+        gone = weakref.ref(widget)
+        widget.close()
+        del widget, grid
+        assert gone() is None
+    finally:
+        gc.enable()
