@@ -378,9 +378,11 @@ class Stage:
         else:
             self.events.post(Level.INFO, camera, "smoothing", "smoothing off")
 
-    def status(self) -> dict[str, Any]:
-        """The ``--status-json`` object (a public contract: keys are added, never removed)."""
-        return {**status_dict(self.snapshot()), **lighting_dict(self.lighting.latest),
+    def status(self, snap: StageSnapshot | None = None) -> dict[str, Any]:
+        """The ``--status-json`` object (a public contract: keys are added, never removed); ``snap``: a
+        :meth:`snapshot` just taken (else one is taken here)."""
+        snap = self.snapshot() if snap is None else snap
+        return {**status_dict(snap), **lighting_dict(self.lighting.latest),
                 **takes_dict(self.recorder.status()),
                 **control_dict(None if self.control is None else self.control.status()),
                 **web_dict(None if self.web is None else self.web.status()),

@@ -19,7 +19,7 @@ import numpy.typing as npt
 from stagectl.core.ringbuffer import COLUMNS, SampleRing
 from tracking.source import TrackingSource
 
-__all__ = ["History", "ViewHistories", "ViewHistory", "copied", "intervals_of"]
+__all__ = ["History", "ViewHistories", "ViewHistory", "intervals_of"]
 
 History = npt.NDArray[np.float64]
 #: Rows a new buffer has room for at least (it grows to twice the rows it starts with).
@@ -90,20 +90,6 @@ class ViewHistories:
             out[name] = history.window(now_s)
         self._cameras = kept
         return out
-
-
-def copied(rings: Mapping[str, SampleRing], cameras: Iterable[str], now_s: float, seconds: float
-           ) -> dict[str, History]:
-    """Camera -> a read-only copy of its rows of the last ``seconds`` before ``now_s``, for each of
-    ``cameras`` that has a ring (a view made once, outside the publisher)."""
-    out: dict[str, History] = {}
-    for name in cameras:
-        ring = rings.get(name)
-        if ring is not None:
-            rows = ring.recent(seconds, now_s=now_s)
-            rows.flags.writeable = False
-            out[name] = rows
-    return out
 
 
 def intervals_of(sources: Iterable[TrackingSource], cameras: Iterable[str]

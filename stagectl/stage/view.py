@@ -39,7 +39,7 @@ from stagectl.core.runtime import async_cancel
 from stagectl.discovery.mdns import FoundDevice
 from stagectl.stage.assembly import Stage
 from stagectl.stage.facility import FacilityView
-from stagectl.stage.history import History, ViewHistories, copied, intervals_of
+from stagectl.stage.history import History, ViewHistories, intervals_of
 from stagectl.stage.outputs import OutputStatus
 from stagectl.stage.snapshot import CameraStatus, SourceStatus, StageSnapshot
 from stagectl.takes.recorder import RecorderStatus
@@ -281,7 +281,7 @@ def build_view(stage: Stage, *, sequence: int = 0, history_cameras: Iterable[str
         sequence=sequence, name=snap.name, timecode=snap.timecode, frame_rate=snap.frame_rate,
         fps=float(stage.config.frame_rate.rate), monotonic_ns=snap.monotonic_ns, cameras=snap.cameras,
         sources=snap.sources, outputs=snap.outputs,
-        history=copied(_rings(stage), names, now_s, history_s) if history is None else history,
+        history=ViewHistories(history_s).windows(_rings(stage), names, now_s) if history is None else history,
         intervals=intervals_of(stage.sources, names) if intervals is None else intervals,
         lenses=dict(stage.lens_solvers), lighting=lighting if lighting is not None else _lighting_view(stage),
         frustum=frustum_view(stage.frustum_senders, stage.outputs.clients),
@@ -334,22 +334,23 @@ class StageViewPublisher:
         if latest is not self._lighting_of:  # the lighting refreshes at 20 Hz: rebuilt only then
             self._lighting_of, self._lighting = latest, _lighting_view(stage)
         now = time.monotonic()
-        if now - self._status_at >= STATUS_PERIOD_S:
-            self._status_at, self._status_json = now, json.dumps(stage.status())
-        made_at, made_for, intervals = self._intervals
         cameras = self.history_cameras
+        wanted = stage.cameras if cameras is None else cameras
+        made_at, made_for, intervals = self._intervals
         if now - made_at >= INTERVALS_PERIOD_S or made_for != cameras:
-            intervals = intervals_of(stage.sources, stage.cameras if cameras is None else cameras)
+            intervals = intervals_of(stage.sources, wanted)
             self._intervals = (now, cameras, intervals)
         events = self._events.copy()
         kept = self._snapshot
-        if whole or kept is None or now - kept[0] >= self._figures_s or kept[1] != events[1]:
+        status_due = now - self._status_at >= STATUS_PERIOD_S
+        if whole or status_due or kept is None or now - kept[0] >= self._figures_s or kept[1] != events[1]:
             snap = stage.snapshot()
             self._snapshot = (now, events[1], snap)
         else:
             snap = stage.moved(kept[2])
-        history = self._histories.windows(_rings(stage), stage.cameras if cameras is None else cameras,
-                                          snap.monotonic_ns / 1e9)
+        if status_due:  # from the same copy as this view: one snapshot, not two
+            self._status_at, self._status_json = now, json.dumps(stage.status(snap))
+        history = self._histories.windows(_rings(stage), wanted, snap.monotonic_ns / 1e9)
         return build_view(stage, sequence=self.published, history_cameras=cameras,
                           history_s=self._history_s, lighting=self._lighting, events=events,
                           status_json=self._status_json, intervals=intervals, snapshot=snap, history=history)
