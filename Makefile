@@ -63,7 +63,7 @@ bench: $(STAMP_TEST)
 	$(RECORD) tracking_pipeline:spread bench/tracking_pipeline.py --spread --json
 	$(RECORD) tracking_pipeline:outputs bench/tracking_pipeline.py --duration 10 --outputs --json
 	$(RECORD) tracking_pipeline:outputs_spread bench/tracking_pipeline.py --duration 10 --outputs --spread --json
-	$(RECORD) tracking_pipeline:opentrackio bench/tracking_pipeline.py --duration 10 --opentrackio --json
+	$(RECORD) tracking_pipeline:opentrackio bench/tracking_pipeline.py --duration 10 --opentrackio --floor --json
 	$(RECORD) opentrackio_relay bench/opentrackio_relay.py --json
 	$(RECORD) fuzz_tracking bench/fuzz_tracking.py
 	$(RECORD) lens_solve bench/lens_solve.py

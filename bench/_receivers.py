@@ -8,7 +8,7 @@ GC tracks), and on ``expect N`` from stdin waits up to 1 s until it has N, write
 recorded to ``--out`` (.npz) with its I/O thread's CPU time and the page faults of the run, and
 prints ``done``.
 
-    python bench/_receivers.py --kind stagectl|asyncio|forward|thread --cameras N --out FILE
+    python bench/_receivers.py --kind stagectl|asyncio|forward|floor|thread --cameras N --out FILE
                                [--outputs-to P1,P2 | --opentrackio-to P] [--osc-unbundled]
 
 ``--outputs-to`` (stagectl): the real OpenTrackIO (CBOR) and OSC senders of
@@ -24,6 +24,9 @@ and 160 bytes: the sizes of stagectl's OpenTrackIO CBOR and bundled OSC for a Fr
 file (``[[outputs]]``, as a user configures it: the stage's static block, source numbers) sending to
 127.0.0.1:P; ``--kind forward`` sends each datagram it receives on, as it came, to P (the bare
 forwarder the hot path is measured against).
+
+``--kind floor`` (with ``--opentrackio-to P``) is the least a Python receiver does to turn each FreeD
+datagram into an OpenTrackIO one and send it to P (bench/_floor.py).
 
 ``--kind count`` is the other end of those outputs, in its own process: it binds two ports,
 prints ``ports P1 P2``, counts the datagrams arriving on each (one blocking thread per socket),
@@ -49,6 +52,7 @@ import numpy.typing as npt
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+from _floor import TranscodeFloor
 from _relays import AsyncioRelay, Receiver, ThreadRelay, count_outputs
 from _relays import udp_drops as udp_drops  # tests/unreal read the kernel's drop counter through it
 
@@ -167,7 +171,11 @@ class StagectlReceiver(Receiver):
 
 def make_receiver(kind: str, cameras: int, outputs_to: tuple[int, int] | None = None,
                   osc_bundle: bool = True, opentrackio_to: int | None = None) -> Receiver:
-    """A bound, ready receiver: ``stagectl``, ``asyncio``, ``forward`` or ``thread``."""
+    """A bound, ready receiver: ``stagectl``, ``asyncio``, ``forward``, ``floor`` or ``thread``."""
+    if kind == "floor":
+        if opentrackio_to is None:
+            raise SystemExit("--kind floor needs --opentrackio-to")
+        return TranscodeFloor(opentrackio_to)
     if kind == "stagectl":
         return StagectlReceiver(cameras, outputs_to, osc_bundle, opentrackio_to)
     if kind == "forward":
@@ -191,7 +199,7 @@ def thread_cpu_s(thread: threading.Thread | None) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kind", choices=("stagectl", "asyncio", "forward", "thread", "count"),
+    parser.add_argument("--kind", choices=("stagectl", "asyncio", "forward", "floor", "thread", "count"),
                         required=True)
     parser.add_argument("--cameras", type=int, default=8)
     parser.add_argument("--out", type=Path)

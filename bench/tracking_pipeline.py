@@ -56,7 +56,11 @@ ratio shows how much of the cost is stagectl's code and how much the two sends t
 camera, configured in its stage file as a user does, against the bare asyncio forwarder that sends
 each datagram it receives on, as it came (phase ``forward``), each sending to a counter in a third
 process; two phases in ABBA order. Goal: CPU per datagram (the receiving thread's) at most 1.5x
-and p99 latency at most 1.3x the forwarder's.
+and p99 latency at most 1.3x the forwarder's. ``--floor`` adds a third phase, ``floor``
+(bench/_floor.py): the least a Python receiver does to turn each FreeD datagram into an OpenTrackIO one
+(stagectl's socket reading, D1 check and decode, the pose packed into a payload of stagectl's size,
+framed with its Fletcher-16, sent), with no sample, health, ring or take. Its ratio to the forwarder is
+what the goal leaves for stagectl's own work with a sample.
 
 Loss is exact: every (camera, tick) the sender sent must reach the sink once (a misrouted
 datagram shows as one lost and one duplicate). The exit status is 1 when stagectl lost,
@@ -64,15 +68,13 @@ duplicated or misrouted a datagram; the p99 goal (at most 2x the relay) is repor
 enforced, because shared machines are noisy: compare runs by their ratios.
 
     python bench/tracking_pipeline.py [--quick] [--duration 30] [--cameras 8] [--rate 500] [--chunks N]
-        [--spread] [--relay asyncio|thread] [--outputs] [--osc-unbundled] [--opentrackio] [--json]
+        [--spread] [--relay asyncio|thread] [--outputs] [--osc-unbundled] [--opentrackio [--floor]] [--json]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -84,11 +86,10 @@ import numpy as np
 import numpy.typing as npt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _pipeline_report import report
 from _timing import percentiles_us
 
 SENDER, RECEIVER = (Path(__file__).resolve().parent / name for name in ("_freed_sender.py", "_receivers.py"))
-GOAL_P99_RATIO = 2.0
-GOAL_HOT_CPU_RATIO, GOAL_HOT_P99_RATIO = 1.5, 1.3  # --opentrackio: stagectl against the bare forwarder
 
 I64 = npt.NDArray[np.int64]
 
@@ -159,14 +160,14 @@ def analyse(phase: str, sender: dict[str, Any], rec: dict[str, Any]) -> RunResul
 
 def run_once(phase: str, args: argparse.Namespace, tmp: Path, index: int) -> RunResult:
     """A fresh receiver process, bound; then the sender process into it; then the records."""
-    kind = {"stagectl": "stagectl", "forward": "forward"}.get(phase, args.relay)
+    kind = {"stagectl": "stagectl", "forward": "forward", "floor": "floor"}.get(phase, args.relay)
     sender_out, receiver_out = tmp / f"sender-{phase}-{index}.npz", tmp / f"receiver-{phase}-{index}.npz"
     command = [sys.executable, str(RECEIVER), "--kind", kind, "--cameras", str(args.cameras),
                "--out", str(receiver_out)]
     counter: subprocess.Popen[str] | None = None
     if args.osc_unbundled:
         command.append("--osc-unbundled")
-    if (args.outputs or args.opentrackio) and phase in ("stagectl", "forward"):
+    if (args.outputs or args.opentrackio) and phase in ("stagectl", "forward", "floor"):
         counter = subprocess.Popen([sys.executable, str(RECEIVER), "--kind", "count"], stdin=subprocess.PIPE,
                                    stdout=subprocess.PIPE, text=True)
         assert counter.stdout is not None
@@ -258,101 +259,8 @@ def summarise(runs: list[RunResult]) -> dict[str, Any]:
 def phase_names(args: argparse.Namespace) -> tuple[str, ...]:
     """The phases of a run, stagectl first; the second is the baseline of the goal."""
     if args.opentrackio:
-        return ("stagectl", "forward")
+        return ("stagectl", "forward", "floor") if args.floor else ("stagectl", "forward")
     return ("stagectl", "relay", "forward") if args.outputs else ("stagectl", "relay")
-
-
-def report(args: argparse.Namespace, runs: list[RunResult]) -> dict[str, Any]:
-    """Print the table; return the JSON object."""
-    names = phase_names(args)
-    phases = {p: summarise([r for r in runs if r.phase == p]) for p in names}
-    ours, base = phases["stagectl"], phases[names[1]]
-    ratio = {k: round(ours["latency_us"][k] / base["latency_us"][k], 2) for k in ("p50", "p99", "p99_9")}
-    forward = phases.get("forward")
-    ratio_forward = None if forward is None else {
-        k: round(ours["latency_us"][k] / forward["latency_us"][k], 2) for k in ("p50", "p99", "p99_9")}
-    cpu_ratio = {k: round(ours[k] / base[k], 2) if base[k] else float("nan")
-                 for k in ("io_cpu_us_per_datagram", "process_cpu_us_per_datagram")}
-    lateness = percentiles_us(np.concatenate([r.lateness_ns for r in runs]))
-    sender = {"schedule_lateness_us": lateness, "send_errors": sum(r.send_errors for r in runs),
-              "timer_slack_1ns": all(r.timer_slack_1ns for r in runs)}
-    zero_loss = ours["delivered"] == ours["sent"] and ours["duplicates"] == 0 and ours["stray"] == 0
-    outputs = ours.get("outputs")
-    if outputs is not None:
-        zero_loss = zero_loss and outputs["otio_lost"] == 0 and outputs["osc_lost"] == 0
-    goal: dict[str, bool] = {"zero_loss": zero_loss, "p99_within_2x": ratio["p99"] <= GOAL_P99_RATIO}
-    if args.opentrackio:
-        goal = {"zero_loss": zero_loss,
-                "cpu_within_1_5x": cpu_ratio["io_cpu_us_per_datagram"] <= GOAL_HOT_CPU_RATIO,
-                "p99_within_1_3x": ratio["p99"] <= GOAL_HOT_P99_RATIO}
-    result: dict[str, Any] = {
-        "bench": "tracking_pipeline", "cameras": args.cameras, "rate_hz": args.rate,
-        "duration_s_per_phase": args.duration, "runs_per_phase": args.chunks,
-        "schedule": "spread" if args.spread else "burst", "relay": args.relay, "outputs": args.outputs,
-        "opentrackio": args.opentrackio,
-        "python": platform.python_version(), "cpus": os.cpu_count(),
-        "loadavg_1m": round(os.getloadavg()[0], 2), "sender": sender,
-        "stagectl": ours, "relay_result": phases.get("relay"),
-        "ratio_stagectl_over_relay": None if args.opentrackio else ratio,
-        "forward_result": forward, "ratio_stagectl_over_forward": ratio_forward,
-        "cpu_ratio_stagectl_over_baseline": cpu_ratio, "osc_bundle": not args.osc_unbundled, "goal": goal,
-    }
-    per_s = args.cameras * args.rate
-    osc = "unbundled" if args.osc_unbundled else "bundled"
-    outs = ("OpenTrackIO CBOR (stage file)" if args.opentrackio
-            else f"OpenTrackIO + OSC {osc}" if args.outputs else "none")
-    print(f"{args.cameras} cameras x {args.rate:g} Hz FreeD = {per_s:,.0f} datagrams/s over loopback, "
-          f"{result['schedule']} schedule; {args.duration:g} s per phase in {args.chunks} runs (ABBA); "
-          f"relay: {args.relay}; outputs: {outs}; {os.cpu_count()} CPUs, load {result['loadavg_1m']}")
-    print(f"sender: lateness vs schedule p50 {lateness['p50']} µs, p99 {lateness['p99']} µs, "
-          f"max {lateness['max']} µs; send errors {sender['send_errors']}; "
-          f"1 ns timer slack: {'yes' if sender['timer_slack_1ns'] else 'no'}")
-    print(f"{'phase':<9} {'sent':>8} {'delivered':>9} {'%':>9} {'dup':>4} {'ooo':>4} {'krn':>4} "
-          f"{'p50 µs':>8} {'p99 µs':>8} {'p99.9 µs':>9} {'max µs':>8} {'cpu µs/dg':>9} {'proc µs/dg':>10} "
-          f"{'flt/dg':>6}")
-    for name, s in phases.items():
-        lat = s["latency_us"]
-        print(f"{name:<9} {s['sent']:>8} {s['delivered']:>9} {s['delivered_pct']:>8.3f}% "
-              f"{s['duplicates']:>4} {s['out_of_order']:>4} {s['kernel_drops']:>4} {lat['p50']:>8.1f} "
-              f"{lat['p99']:>8.1f} {lat['p99_9']:>9.1f} {lat['max']:>8.1f} "
-              f"{s['io_cpu_us_per_datagram']:>9.2f} {s['process_cpu_us_per_datagram']:>10.2f} "
-              f"{s['page_faults_per_datagram']:>6.2f}")
-    if not args.opentrackio:
-        print(f"stagectl/relay: p50 {ratio['p50']:.2f}x  p99 {ratio['p99']:.2f}x  "
-              f"p99.9 {ratio['p99_9']:.2f}x")
-    if ratio_forward is not None:
-        print(f"stagectl/forward: p50 {ratio_forward['p50']:.2f}x  p99 {ratio_forward['p99']:.2f}x  "
-              f"p99.9 {ratio_forward['p99_9']:.2f}x")
-    if "send_to_handler_us" in ours:
-        a, b = ours["send_to_handler_us"], ours["handler_to_sink_us"]
-        print(f"stagectl split: send -> datagram_received p50 {a['p50']} / p99 {a['p99']} µs; "
-              f"datagram_received -> sink p50 {b['p50']} / p99 {b['p99']} µs")
-    for phase_name, phase in (("stagectl", ours), ("forward", forward)):
-        counts = None if phase is None else phase.get("outputs")
-        if counts is None:
-            continue
-        for name, label in (("otio", "OpenTrackIO (CBOR)"), ("osc", "OSC"))[:1 if args.opentrackio else 2]:
-            o = {k.removeprefix(f"{name}_"): v for k, v in counts.items() if k.startswith(name)}
-            print(f"{phase_name} output {label}: sent {o['sent']}, dropped at sender {o['dropped']}, "
-                  f"received in the other process {o['received']}, lost {o['lost']} "
-                  f"(receiver kernel drops {o['kernel_drops']})")
-    print(f"p50 by camera A.. (µs; a burst sends A first): stagectl {ours['p50_us_by_camera']}; "
-          f"{names[1]} {base['p50_us_by_camera']}")
-    print("p99 per run (µs): " + "; ".join(f"{n} {phases[n]['p99_us_per_run']}" for n in names))
-    if ours["stray"] or base["stray"]:
-        print(f"stray datagrams (unknown camera or tick): stagectl {ours['stray']}, "
-              f"{names[1]} {base['stray']}")
-    verdict = {True: "PASS", False: "FAIL"}
-    if args.opentrackio:
-        print(f"stagectl/forward CPU per datagram: I/O thread {cpu_ratio['io_cpu_us_per_datagram']:.2f}x, "
-              f"process {cpu_ratio['process_cpu_us_per_datagram']:.2f}x")
-        print(f"goal: zero loss {verdict[zero_loss]}; CPU per datagram <= {GOAL_HOT_CPU_RATIO:g}x forward "
-              f"{verdict[goal['cpu_within_1_5x']]} ({cpu_ratio['io_cpu_us_per_datagram']:.2f}x); p99 <= "
-              f"{GOAL_HOT_P99_RATIO:g}x forward {verdict[goal['p99_within_1_3x']]} ({ratio['p99']:.2f}x)")
-    else:
-        print(f"goal: zero loss {verdict[zero_loss]}; p99 <= {GOAL_P99_RATIO:g}x relay "
-              f"{verdict[goal['p99_within_2x']]} ({ratio['p99']:.2f}x)")
-    return result
 
 
 def main() -> int:
@@ -371,6 +279,8 @@ def main() -> int:
                         help="with --outputs: stagectl's OSC output sends one datagram per message")
     parser.add_argument("--opentrackio", action="store_true",
                         help="stagectl with an OpenTrackIO output against the bare forwarder (the goal)")
+    parser.add_argument("--floor", action="store_true",
+                        help="with --opentrackio: a third phase, the least Python that transcodes FreeD")
     parser.add_argument("--json", action="store_true", help="also print one JSON line")
     args = parser.parse_args()
     if args.quick:
@@ -379,17 +289,19 @@ def main() -> int:
         args.chunks = max(2, round(args.duration / 5.0))
     if not 1 <= args.cameras <= 26:
         parser.error("--cameras must be 1..26 (cameras are named A..Z)")
+    if args.floor and not args.opentrackio:
+        parser.error("--floor is a phase of --opentrackio")
     if args.opentrackio and args.outputs:
         parser.error("--opentrackio and --outputs are two different measurements: choose one")
     if args.duration / args.chunks * args.rate > 0x10000:
         parser.error("a run longer than 65536 ticks overflows the 16-bit sequence; raise --chunks")
     runs: list[RunResult] = []
     with tempfile.TemporaryDirectory(prefix="stagectl-bench-") as tmp:
-        phases = phase_names(args)
+        names = phase_names(args)
         for i in range(args.chunks):
-            order = phases if i % 2 == 0 else phases[::-1]
+            order = names if i % 2 == 0 else names[::-1]
             runs += [run_once(phase, args, Path(tmp), i) for phase in order]
-    result = report(args, runs)
+    result = report(args, {p: summarise([r for r in runs if r.phase == p]) for p in names}, runs)
     if args.json:
         print(json.dumps(result))
     return 0 if result["goal"]["zero_loss"] else 1
