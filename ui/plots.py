@@ -15,11 +15,12 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QGraphicsScene
 
 from stagectl.stage.view import HISTORY_S
 from ui import theme
+from ui.peaks import PeakBins
 
 #: Height (px) kept for a bottom axis's tick labels: fixed, so new labels never re-layout the plot.
 TICK_TEXT_HEIGHT = 18
 #: A time plot draws its samples in about this many bins per pixel of the plot's width, each bin's lowest
-#: and highest (see :func:`peaks`: spikes stay in sight): two points per bin, so one per pixel column.
+#: and highest (see :mod:`ui.peaks`: spikes stay in sight): two points per bin, so one per pixel column.
 SAMPLES_PER_PIXEL = 0.5
 
 
@@ -230,27 +231,6 @@ def steady(plot: pg.PlotItem, left_width: int | None = None) -> None:
         scene.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
 
 
-def peaks(rows: npt.NDArray[np.float64], columns: list[int],
-          bins: int) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """The times (column 0) and ``columns`` of ``rows`` in at most ``bins`` bins, each bin's lowest and
-    highest (a spike stays in sight): (times, values with one row per column). Bins are counted back from
-    the newest row; with fewer than two rows a bin, the rows as they are."""
-    per = len(rows) // max(1, bins)
-    if per < 2:
-        return rows[:, 0], np.ascontiguousarray(rows[:, columns].T)
-    used = (len(rows) // per) * per
-    window = rows[len(rows) - used:]
-    times = np.empty(2 * (used // per))
-    times[0::2], times[1::2] = window[0::per, 0], window[per - 1::per, 0]
-    # Row j of every bin at a time: a few whole-array steps, where a reduction over short bins is a slow loop.
-    values = window[:, columns].T
-    lows, highs = values[:, 0::per].copy(), values[:, 0::per].copy()
-    for j in range(1, per):
-        np.minimum(lows, values[:, j::per], out=lows)
-        np.maximum(highs, values[:, j::per], out=highs)
-    return times, np.stack((lows, highs), axis=2).reshape(len(columns), -1)
-
-
 #: When the y range follows the data, a new range leaves this share of it free (half above, half below) ...
 Y_HEADROOM = 0.35
 #: ... and is kept while all the data is inside it and fills at least this share of it: the axis (its
@@ -280,6 +260,7 @@ class TimePlot:
     Attributes:
         updates: how many times data was drawn.
         following: the y range follows the data (False once the operator zoomed it).
+        peaks: thins the rows to the plot's bins (the tracking panel thins its three plots' rows in one go).
     """
 
     def __init__(self, plot: pg.PlotItem, title: str, unit: str,
@@ -298,7 +279,7 @@ class TimePlot:
         plot.enableAutoRange(axis="y")
         steady(plot, left_width=52)
         self.following = True
-        # Curves fed already thinned (see peaks): pyqtgraph's own clipping and downsampling per curve would
+        # Curves fed already thinned (see ui.peaks): pyqtgraph's own clipping and downsampling per curve would
         # look at every sample of every curve again, and its bounds at every one of them.
         self.curves = [LiveCurve(colour) for _label, _col, colour, _scale in channels]
         for curve in self.curves:
@@ -308,6 +289,7 @@ class TimePlot:
         self._scaled = bool(np.any(self._scales != 1.0))
         plot.getViewBox().sigRangeChangedManually.connect(self._zoomed)
         self.updates = 0
+        self.peaks = PeakBins(HISTORY_S)
 
     def update(self, rows: npt.NDArray[np.float64], now_s: float) -> None:
         """Redraw from history rows (see :data:`stagectl.stage.view.HISTORY_COLUMNS`)."""
@@ -315,15 +297,16 @@ class TimePlot:
             for curve in self.curves:
                 curve.setData([], [])
             return
-        times, values = peaks(rows, self.columns, self.bins())
+        times, values = self.peaks(rows, self.columns, self.bins())
         self.show(times - now_s, values)
 
     def bins(self) -> int:
-        """How many bins of samples the plot's width draws (see :func:`peaks`)."""
+        """How many bins of samples the plot's width draws (see :mod:`ui.peaks`)."""
         return max(1, round(float(self.plot.getViewBox().width()) * SAMPLES_PER_PIXEL))
 
     def show(self, t: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> None:
-        """Draw ``values`` (a row per channel, unscaled, from :func:`peaks`) against ``t`` (s, 0 is now)."""
+        """Draw ``values`` (a row per channel, unscaled, from :class:`~ui.peaks.PeakBins`) against ``t``
+        (s, 0 is now)."""
         if self._scaled:
             values = values * self._scales
         for curve, line in zip(self.curves, values, strict=True):

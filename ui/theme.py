@@ -78,9 +78,10 @@ def monospace(point_size: int = 10, bold: bool = False) -> QFont:
 #: Figures that move at every view (rates, counts, jitter) are shown this often (s): as fast as anyone reads
 #: them, and a table or label redrawn four times a second rather than thirty or sixty.
 FIGURES_PERIOD_S = 0.25
-#: Numbers that change with every sample (the pose readouts, timecodes, the recorder's clock) are drawn at
-#: most this often (s), give or take a quarter: thirty times a second is faster than anyone reads them, so at
-#: a refresh of 60 Hz the plots and the map draw every view and the numbers every second one.
+#: Numbers that change with every sample (the pose readouts, timecodes, the recorder's clock) and the stage
+#: map are drawn at most this often (s), give or take a quarter: thirty times a second is faster than anyone
+#: reads a number, and moves a camera on the map as smoothly as film does. At a refresh of 60 Hz the
+#: scrolling time plots draw every view, the numbers and the map every second one.
 NUMBERS_PERIOD_S = 1.0 / 30.0
 
 

@@ -18,7 +18,7 @@ from ui.panels.delay_control import DelayControl
 from ui.panels.interarrival_plot import InterArrivalPlot
 from ui.panels.source_health_table import SourceHealthTable
 from ui.panels.stage_map import StageMap
-from ui.plots import GridLayoutWidget, TimePlot, peaks, steady_axes
+from ui.plots import GridLayoutWidget, TimePlot, steady_axes
 from ui.seen import seen
 
 _COL = {name: i for i, name in enumerate(HISTORY_COLUMNS)}
@@ -235,7 +235,7 @@ class TrackingPanel(QWidget):
         return self.graphs.addPlot(row=row, col=0, axisItems=steady_axes())
 
     def update_view(self, view: StageView, numbers: bool = True) -> None:
-        """Refresh plots and map from a view (the window's refresh), and with ``numbers`` the header,
+        """Refresh the plots from a view (the window's refresh), and with ``numbers`` the map, the header,
         readouts, table and controls too (see :data:`ui.theme.NUMBERS_PERIOD_S`)."""
         self.view = view
         self.updates += 1
@@ -249,8 +249,8 @@ class TrackingPanel(QWidget):
                     plot.update(rows, now_s)  # no samples yet: empty curves
             elif rows is not None:
                 # The samples of every channel of the three plots thinned in one go (they share their width).
-                times, values = peaks(rows, [col for plot in self.plots for col in plot.columns],
-                                      self.position_plot.bins())
+                columns = [col for plot in self.plots for col in plot.columns]
+                times, values = self.position_plot.peaks(rows, columns, self.position_plot.bins())
                 first = 0
                 for plot in self.plots:
                     plot.show(times - now_s, values[first:first + len(plot.columns)])
@@ -261,7 +261,8 @@ class TrackingPanel(QWidget):
                 self._show_lens_status(status)
                 self.health.show_sources(list(view.sources_of(self.camera)))
                 self.delay_control.update_status(status)
-        self.map.update_cameras(view.cameras, rows)
+        if numbers:  # where the cameras stand: thirty times a second shows a move as smoothly as film does
+            self.map.update_cameras(view.cameras, rows)
         now = time.monotonic()
         if now - self._intervals_at >= INTERVALS_REFRESH_MS / 1000:
             self._intervals_at = now
