@@ -57,6 +57,15 @@ TOTALS_PERIOD_S = 0.5
 
 #: The window's size on a first run, shrunk to the screen it opens on.
 PREFERRED_SIZE = QSize(1400, 860)
+#: Below this window height (px) the log starts smaller, so a laptop's 720 lines still give the time plots
+#: room to read: a few lines of log (more by dragging its edge) over plots three times as tall as their
+#: labels.
+SHORT_WINDOW_PX = 900
+
+
+def log_share(height: int) -> float:
+    """The share of the window's height the log dock starts with on a first run."""
+    return 0.18 if height >= SHORT_WINDOW_PX else 0.11
 
 
 def fitted(frame: QRect, available: QRect) -> QRect:
@@ -384,11 +393,11 @@ class MainWindow(QMainWindow):
 
     def _default_proportions(self) -> None:
         width, height = self.width(), self.height()
+        log = int(height * log_share(height))
         self.resizeDocks([self.stage_dock, self.tracking_dock], [int(width * 0.26), int(width * 0.74)],
                          Qt.Orientation.Horizontal)
-        self.resizeDocks([self.tracking_dock, self.log_dock], [int(height * 0.78), int(height * 0.18)],
-                         Qt.Orientation.Vertical)
-        self._kept = {self.stage_dock: int(width * 0.26), self.log_dock: int(height * 0.18)}
+        self.resizeDocks([self.tracking_dock, self.log_dock], [height - log, log], Qt.Orientation.Vertical)
+        self._kept = {self.stage_dock: int(width * 0.26), self.log_dock: log}
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Save the layout and stop reading the views; the runner stops the stage."""

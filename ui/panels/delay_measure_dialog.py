@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from stagectl.stage.commands import StageCommands
 from ui import theme
+from ui.plots import set_title
 
 if TYPE_CHECKING:
     from stagectl.stage.delay_jobs import DelayProgress
@@ -106,7 +107,7 @@ class DelayMeasureDialog(QDialog):
         for name, plot in (("before", self.before_plot), ("after", self.after_plot)):
             title = "Before alignment" if name == "before" else "After alignment"
             entries = [("picture", PICTURE_COLOUR), ("tracking", TRACKING_COLOUR)]
-            plot.setTitle(theme.legend_title(title, entries), size="9pt")
+            set_title(plot, theme.legend_title(title, entries))
             plot.setLabel("left", "speed", units="°/s")
             plot.setLabel("bottom", "capture time", units="s")
             plot.showGrid(x=True, y=True, alpha=0.15)
@@ -262,7 +263,7 @@ class DelayMeasureDialog(QDialog):
             tracking_curve.setData(c.times_s, tracking)
         entries = [("picture", PICTURE_COLOUR), ("tracking", TRACKING_COLOUR)]
         title = f"After alignment (tracking {result.offset_ms:+.1f} ms)"
-        self.after_plot.setTitle(theme.legend_title(title, entries), size="9pt")
+        set_title(self.after_plot, theme.legend_title(title, entries))
         self._update_buttons()
 
     def apply(self) -> None:

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 
 from stagectl.core.samples import LensValues
 from ui import theme
+from ui.plots import set_title
 
 FloatArray = npt.NDArray[np.float64]
 #: Grid lines each way, and points along each line.
@@ -132,8 +133,7 @@ class DistortionPreview(QWidget):
         super().__init__(parent)
         self.plot_widget = pg.PlotWidget(self)
         plot = self.plot = self.plot_widget.getPlotItem()
-        plot.setTitle(f"<span style='color:{theme.DIM_TEXT}'>Distortion (grid as the lens draws it)</span>",
-                      size="9pt")
+        set_title(plot, f"<span style='color:{theme.DIM_TEXT}'>Distortion (grid as the lens draws it)</span>")
         plot.setAspectLocked(True)
         plot.invertY(True)  # image rows go down
         plot.hideAxis("left")

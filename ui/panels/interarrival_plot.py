@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QGraphicsPathItem, QVBoxLayout, QWidget
 
 from stagectl.core.health import JITTER_INTERVALS, percentile
 from ui import theme
-from ui.plots import GridPlotWidget, LiveCurve, follow_range, show_grid, steady, steady_axes
+from ui.plots import GridPlotWidget, LiveCurve, follow_range, set_title, show_grid, steady, steady_axes
 
 #: The y range spans at least this much either side of the median (ms), or this share of it.
 MIN_HALF_SPAN_MS = 3.0
@@ -100,7 +100,7 @@ class InterArrivalPlot(QWidget):
         title += "<br>" + (theme.legend_title("", self._sources) if self._sources else "&nbsp;")
         if title != self._title:
             self._title = title
-            self.plot.setTitle(title, size="9pt")
+            set_title(self.plot, title)
 
     def show_intervals(self, series: Sequence[tuple[str, Sequence[float] | npt.NDArray[np.float64]]]) -> None:
         """Draw each (source name, intervals in ms, oldest first); drops curves no longer listed."""

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QVBoxLayout, QWidget
 
 from stagectl.core.samples import LensValues
 from ui import theme
-from ui.plots import GridLayoutWidget, show_grid, steady
+from ui.plots import GridLayoutWidget, set_title, show_grid, steady
 
 FloatArray = npt.NDArray[np.float64]
 #: Points along each curve.
@@ -131,7 +131,7 @@ class DioptreAxis(pg.AxisItem):  # type: ignore[misc]
 
 def _plot(graphs: pg.GraphicsLayoutWidget, row: int, title: str, axis: pg.AxisItem | None) -> pg.PlotItem:
     plot = graphs.addPlot(row=row, col=0, axisItems={"left": axis} if axis is not None else None)
-    plot.setTitle(f"<span style='color:{theme.DIM_TEXT}'>{title}</span>", size="9pt")
+    set_title(plot, f"<span style='color:{theme.DIM_TEXT}'>{title}</span>")
     show_grid(plot, alpha=0.15)
     plot.setMouseEnabled(x=False, y=False)
     plot.hideButtons()

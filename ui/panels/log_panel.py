@@ -32,6 +32,10 @@ class LogPanel(QWidget):
         self.view.setReadOnly(True)
         self.view.setMaximumBlockCount(MAX_LINES)
         self.view.setFont(theme.monospace(9))
+        # Two lines at the least (Qt's own least is room for its scroll bars' arrows, four lines and more),
+        # so that on a short screen the log can give its room to the plots and still show the newest line.
+        self.view.setMinimumHeight(2 * self.view.fontMetrics().lineSpacing() + 2 * self.view.frameWidth()
+                                   + 2 * round(self.view.document().documentMargin()))
         self.level = QComboBox(self)
         for level in (Level.DEBUG, Level.INFO, Level.WARNING, Level.ERROR):
             self.level.addItem(level.name.title(), int(level))
@@ -47,6 +51,20 @@ class LogPanel(QWidget):
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addLayout(bar)
         layout.addWidget(self.view)
+        # The newest line stays in sight while the log is at its end, also when the log is made smaller
+        # (Qt keeps the first line shown); scrolled back to read, it stays where the reader put it.
+        scroll = self.view.verticalScrollBar()
+        self.following = True
+        """The log shows its newest line (it is scrolled to its end)."""
+        scroll.valueChanged.connect(self._scrolled)
+        scroll.rangeChanged.connect(self._range_changed)
+
+    def _scrolled(self, value: int) -> None:
+        self.following = value >= self.view.verticalScrollBar().maximum()
+
+    def _range_changed(self, _low: int, high: int) -> None:
+        if self.following:
+            self.view.verticalScrollBar().setValue(high)
 
     def sizeHint(self) -> QSize:
         """A strip under the camera view, not half the window."""

@@ -26,7 +26,7 @@ from PySide6.QtWidgets import (
 from stagectl.core.coords import forward_vector
 from stagectl.stage.view import CameraStatus
 from ui import theme
-from ui.plots import GridPlotWidget, LiveCurve, show_grid, steady, steady_axes
+from ui.plots import GridPlotWidget, LiveCurve, set_title, show_grid, steady, steady_axes
 
 HEADING_LENGTH_M = 1.2
 #: Half the horizontal angle of the drawn view cone (lens solve arrives later; a 35 mm-ish guess).
@@ -149,7 +149,7 @@ class StageMap(QWidget):
         self.plot.setAspectLocked(True)
         self.plot.setLabel("bottom", "X (right)", units="m")
         self.plot.setLabel("left", "Y (towards wall)", units="m")
-        self.plot.setTitle(f"<span style='color:{theme.DIM_TEXT}'>Stage map (top view)</span>", size="9pt")
+        set_title(self.plot, f"<span style='color:{theme.DIM_TEXT}'>Stage map (top view)</span>")
         self.plot.setRange(xRange=(-5, 5), yRange=(-5, 5))
         steady(self.plot)
         self.grid = show_grid(self.plot, alpha=0.12)

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QVBoxLayout, QWidg
 from stagectl.core.timecode import frames_per_24h
 from stagectl.takes.model import CameraTrack, TakeData, TakeInfo
 from ui import theme
-from ui.plots import steady
+from ui.plots import set_title, steady
 
 FloatArray = npt.NDArray[np.float64]
 #: About this many points of a path are drawn (all are kept).
@@ -53,7 +53,7 @@ def _finite(values: FloatArray) -> FloatArray:
 
 
 def _style(plot: pg.PlotItem, title: str) -> None:
-    plot.setTitle(f"<span style='color:{theme.DIM_TEXT}'>{title}</span>", size="9pt")
+    set_title(plot, f"<span style='color:{theme.DIM_TEXT}'>{title}</span>")
     plot.showGrid(x=True, y=True, alpha=0.15)
     plot.setMenuEnabled(False)
     steady(plot, left_width=48)
