@@ -1,11 +1,12 @@
-"""A laptop's 1280x720: the time plots get the room to be read, titles take the height of their text, and
-the log, started smaller, still shows its newest line."""
+"""A laptop's 1280x720: the time plots get the room to be read, titles take the height of their text, the
+log, started smaller, still shows its newest line; and the status bar's timecode repaints itself alone."""
 
 from __future__ import annotations
 
 import time
 
 import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject
 from pytestqt.qtbot import QtBot
 
 from stagectl.core.events import Level, StageEvent
@@ -75,3 +76,38 @@ def test_the_log_keeps_its_newest_line_in_sight_when_made_smaller_but_not_when_s
     bar.setValue(3)  # scrolled back to read
     panel.add_events([_event(40)])
     assert bar.value() == 3 and not panel.following
+
+
+class _Paints(QObject):
+    """Counts the paint events of the widgets it watches."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count: dict[str, int] = {}
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            name = type(watched).__name__
+            self.count[name] = self.count.get(name, 0) + 1
+        return False
+
+
+def test_a_new_timecode_in_the_status_bar_repaints_the_label_alone(qtbot: QtBot,
+                                                                   demo_runner: StageRunner) -> None:
+    ensure_app()
+    window = MainWindow(demo_runner.views, demo_runner.commands, open_settings())
+    qtbot.addWidget(window)
+    window.resize(1280, 720)
+    window.show()
+    qtbot.waitExposed(window)
+    window.bridge.stop()  # no views: only the test's timecode changes
+    qtbot.wait(200)
+    paints = _Paints()
+    for widget in (window, window.statusBar(), window.timecode):
+        widget.installEventFilter(paints)
+    for frame in range(3):
+        window.timecode.setText(f"10:00:00:0{frame}")
+        qtbot.waitUntil(lambda frame=frame: paints.count.get("QLabel", 0) > frame, timeout=TIMEOUT_MS)
+    qtbot.wait(100)
+    assert paints.count.get("QLabel") == 3
+    assert "QStatusBar" not in paints.count and "MainWindow" not in paints.count
