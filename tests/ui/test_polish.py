@@ -11,10 +11,10 @@ from pytestqt.qtbot import QtBot
 
 from stagectl.stage.runner import StageRunner
 from tests.support.polling import TIMEOUT_MS
+from tests.support.windows import shown_window
 from tests.ui.feed import MakeFeed
 from ui import theme
-from ui.app import ensure_app, open_settings
-from ui.main_window import MainWindow
+from ui.app import ensure_app
 from ui.panels.interarrival_plot import InterArrivalPlot
 from ui.panels.stage_map import StageMap, _CameraGlyph
 from ui.panels.take_bar import TakeBar
@@ -62,12 +62,7 @@ def test_interarrival_legend_is_in_the_title_row(qtbot: QtBot) -> None:
 
 
 def test_window_plots_keep_their_legends_off_the_data(qtbot: QtBot, demo_runner: StageRunner) -> None:
-    ensure_app()
-    window = MainWindow(demo_runner.views, demo_runner.commands, open_settings())
-    qtbot.addWidget(window)
-    window.resize(1280, 720)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_window(qtbot, demo_runner)
     panel = window.tracking_panel
     qtbot.waitUntil(lambda: panel.intervals.updates > 2 and all(p.updates > 2 for p in panel.plots),
                     timeout=TIMEOUT_MS)

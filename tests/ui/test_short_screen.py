@@ -13,8 +13,9 @@ from pytestqt.qtbot import QtBot
 from stagectl.core.events import Level, StageEvent
 from stagectl.stage.runner import StageRunner
 from tests.support.polling import TIMEOUT_MS
-from ui.app import ensure_app, open_settings
-from ui.main_window import SHORT_WINDOW_PX, MainWindow, log_share
+from tests.support.windows import shown, shown_window
+from ui.app import ensure_app
+from ui.main_window import SHORT_WINDOW_PX, log_share
 from ui.panels.log_panel import LogPanel
 from ui.plots import GridPlotWidget, set_title
 
@@ -23,12 +24,7 @@ PYQTGRAPH_TITLE_PX = 30  # the row pyqtgraph gives any title
 
 def test_on_a_1280x720_first_run_each_time_plot_is_over_twice_as_tall_as_its_title(
         qtbot: QtBot, demo_runner: StageRunner) -> None:
-    ensure_app()
-    window = MainWindow(demo_runner.views, demo_runner.commands, open_settings())
-    qtbot.addWidget(window)
-    window.resize(1280, 720)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_window(qtbot, demo_runner)
     plots = window.tracking_panel.plots
     qtbot.waitUntil(lambda: all(p.updates > 2 for p in plots), timeout=TIMEOUT_MS)
     assert window.log_dock.height() <= 0.14 * window.height()
@@ -63,11 +59,7 @@ def _event(i: int) -> StageEvent:
 def test_the_log_keeps_its_newest_line_in_sight_when_made_smaller_but_not_when_scrolled_back(
         qtbot: QtBot) -> None:
     ensure_app()
-    panel = LogPanel()
-    qtbot.addWidget(panel)
-    panel.resize(500, 300)
-    panel.show()
-    qtbot.waitExposed(panel)
+    panel = shown(qtbot, LogPanel(), 500, 300)
     panel.add_events([_event(i) for i in range(40)])
     bar = panel.view.verticalScrollBar()
     qtbot.waitUntil(lambda: bar.maximum() > 0 and bar.value() == bar.maximum(), timeout=TIMEOUT_MS)
@@ -95,12 +87,7 @@ class _Paints(QObject):
 
 def test_a_new_timecode_in_the_status_bar_repaints_the_label_alone(qtbot: QtBot,
                                                                    demo_runner: StageRunner) -> None:
-    ensure_app()
-    window = MainWindow(demo_runner.views, demo_runner.commands, open_settings())
-    qtbot.addWidget(window)
-    window.resize(1280, 720)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_window(qtbot, demo_runner)
     window.bridge.stop()  # no views: only the test's timecode changes
     qtbot.wait(200)
     paints = _Paints()

@@ -7,17 +7,11 @@ from pytestqt.qtbot import QtBot
 
 from stagectl.stage.runner import StageRunner
 from tests.support.polling import TIMEOUT_MS
-from ui.app import ensure_app, open_settings
-from ui.main_window import MainWindow
+from tests.support.windows import shown_window
 
 
 def test_no_scrollbar_at_1280x720_and_detail_in_tooltips(qtbot: QtBot, demo_runner: StageRunner) -> None:
-    ensure_app()
-    window = MainWindow(demo_runner.views, demo_runner.commands, open_settings())
-    qtbot.addWidget(window)
-    window.resize(1280, 720)
-    window.show()
-    qtbot.waitExposed(window)
+    window = shown_window(qtbot, demo_runner)
     tree = window.stage_panel.tree
     qtbot.waitUntil(lambda: tree.topLevelItemCount() == 2 and tree.topLevelItem(0).childCount() == 1
                     and tree.topLevelItem(0).child(0).text(5) != "", timeout=TIMEOUT_MS)
