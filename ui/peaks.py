@@ -33,15 +33,6 @@ def bin_rows(rows: Floats, columns: list[int], width: float) -> tuple[Floats, Fl
             np.maximum.reduceat(values, starts, axis=1))
 
 
-def interleave(first: Floats, last: Floats, lows: Floats, highs: Floats) -> tuple[Floats, Floats]:
-    """Bins as points to draw: each bin's lowest at its first sample's time, its highest at its last's."""
-    times = np.empty(2 * len(first))
-    times[0::2], times[1::2] = first, last
-    values = np.empty((len(lows), 2 * len(first)))
-    values[:, 0::2], values[:, 1::2] = lows, highs
-    return times, values
-
-
 class PeakBins:
     """Thins successive windows of one camera's samples for the plots, binning only the samples new since
     the last window (see the module docstring).

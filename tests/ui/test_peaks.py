@@ -8,16 +8,20 @@ import numpy.typing as npt
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ui.peaks import PeakBins, bin_rows, interleave
+from ui.peaks import PeakBins, bin_rows
 
 COLUMNS = [1, 3, 2]
 SECONDS = 1.0
 
 
 def _afresh(rows: npt.NDArray[np.float64], bins: int) -> tuple[npt.NDArray[np.float64], ...]:
+    """The window binned on its own: a bin's lowest at its first sample's time, its highest at its last's."""
     if len(rows) < 2 * bins:
         return rows[:, 0], rows[:, COLUMNS].T
-    return interleave(*bin_rows(rows, COLUMNS, SECONDS / bins))
+    first, last, lows, highs = bin_rows(rows, COLUMNS, SECONDS / bins)
+    times = np.ravel(np.column_stack((first, last)))
+    values = np.stack((lows, highs), axis=2).reshape(len(COLUMNS), -1)
+    return times, values
 
 
 def _series(gaps: list[int], seed: int, start: float) -> npt.NDArray[np.float64]:
