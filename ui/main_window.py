@@ -166,12 +166,11 @@ class MainWindow(QMainWindow):
 
         self.timecode = QLabel("--:--:--:--", self)
         self.timecode.setFont(theme.monospace(14, bold=True))
-        # Colour alone in its style sheet, the room around it as margins: a style sheet with a box (padding)
-        # draws the label as a styled box, which Qt does not take as opaque, and each new timecode would
-        # repaint the status bar and the window under it too.
+        # Opaque, in the status bar's colour: a new timecode repaints the label, not the bar and window under
+        # it. So its style sheet holds the colour alone and its room is margins: a style sheet with a box
+        # (padding) draws the label as a styled box, which Qt does not take as opaque.
         self.timecode.setStyleSheet(f"color: {theme.ACCENT};")
         self.timecode.setContentsMargins(10, 0, 10, 0)
-        # Opaque, in the status bar's colour: a new timecode repaints the label, not the bar and window.
         theme.hold_size(self.timecode, "00:00:00;00", opaque=True, background=theme.BACKGROUND)
         self.totals = QLabel("", self)
         self._totals_at = -TOTALS_PERIOD_S

@@ -283,7 +283,7 @@ class TimePlot:
     Attributes:
         updates: how many times data was drawn.
         following: the y range follows the data (False once the operator zoomed it).
-        peaks: thins the rows to the plot's bins (the tracking panel thins its three plots' rows in one go).
+        peaks: thins the rows :meth:`update` draws to the plot's bins.
     """
 
     def __init__(self, plot: pg.PlotItem, title: str, unit: str,

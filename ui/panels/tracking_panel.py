@@ -12,12 +12,13 @@ from PySide6.QtWidgets import QComboBox, QGridLayout, QHBoxLayout, QLabel, QSpli
 
 from stagectl.core.samples import CameraSample, LensValues
 from stagectl.stage.commands import StageCommands
-from stagectl.stage.view import HISTORY_COLUMNS, CameraStatus, StageView
+from stagectl.stage.view import HISTORY_COLUMNS, HISTORY_S, CameraStatus, StageView
 from ui import theme
 from ui.panels.delay_control import DelayControl
 from ui.panels.interarrival_plot import InterArrivalPlot
 from ui.panels.source_health_table import SourceHealthTable
 from ui.panels.stage_map import StageMap
+from ui.peaks import PeakBins
 from ui.plots import GridLayoutWidget, TimePlot, steady_axes
 from ui.seen import seen
 
@@ -175,6 +176,9 @@ class TrackingPanel(QWidget):
             axis.setStyle(showValues=False)
             axis.setHeight(SHARED_AXIS_HEIGHT)
         self.plots = (self.position_plot, self.rotation_plot, self.lens_plot)
+        # The three plots share their width: their channels are thinned together, in one set of bins.
+        self._columns = [col for plot in self.plots for col in plot.columns]
+        self._peaks = PeakBins(HISTORY_S)
 
         self.map = StageMap(self)
         self.intervals = InterArrivalPlot(self)
@@ -248,9 +252,7 @@ class TrackingPanel(QWidget):
                 for plot in self.plots:
                     plot.update(rows, now_s)  # no samples yet: empty curves
             elif rows is not None:
-                # The samples of every channel of the three plots thinned in one go (they share their width).
-                columns = [col for plot in self.plots for col in plot.columns]
-                times, values = self.position_plot.peaks(rows, columns, self.position_plot.bins())
+                times, values = self._peaks(rows, self._columns, self.position_plot.bins())
                 first = 0
                 for plot in self.plots:
                     plot.show(times - now_s, values[first:first + len(plot.columns)])
